@@ -1,0 +1,3 @@
+/* date.c: not written yet. */
+#include "config.h"
+#include "buf.h"

@@ -1,0 +1,3 @@
+#ifndef IMAPFS_DATE_H
+#define IMAPFS_DATE_H
+#endif

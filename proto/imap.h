@@ -1,0 +1,1 @@
+/* imap.h: public API (being written). */

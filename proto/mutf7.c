@@ -1,0 +1,3 @@
+/* mutf7.c: not written yet. */
+#include "config.h"
+#include "buf.h"

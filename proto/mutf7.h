@@ -1,0 +1,3 @@
+#ifndef IMAPFS_MUTF7_H
+#define IMAPFS_MUTF7_H
+#endif

@@ -1,0 +1,3 @@
+/* parser.c: not written yet. */
+#include "config.h"
+#include "buf.h"

@@ -1,0 +1,3 @@
+/* sasl.c: not written yet. */
+#include "config.h"
+#include "buf.h"

@@ -1,0 +1,3 @@
+#ifndef IMAPFS_SASL_H
+#define IMAPFS_SASL_H
+#endif

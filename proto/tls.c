@@ -1,0 +1,3 @@
+/* tls.c: not written yet. */
+#include "config.h"
+#include "buf.h"

@@ -1,0 +1,3 @@
+#ifndef IMAPFS_TLS_H
+#define IMAPFS_TLS_H
+#endif

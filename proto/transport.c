@@ -1,0 +1,3 @@
+/* transport.c: not written yet. */
+#include "config.h"
+#include "buf.h"

@@ -1,0 +1,68 @@
+/* transport.h: the byte stream under an IMAP session.  Three kinds behind one
+ * interface: a TCP socket (IPv4 or IPv6), the same socket after a TLS
+ * handshake (GnuTLS; implicit TLS or STARTTLS), and a spawned command whose
+ * stdin/stdout carry the protocol (imaplib's IMAP4_stream).
+ *
+ * All I/O is non-blocking underneath so a session can read and write at the
+ * same time (pipelining); the *_some calls never block and the caller waits
+ * with transport_wait().
+ *
+ * Errors: functions returning int give 0 on success and -1 on failure with a
+ * one-line reason appended to err (when err is not NULL).  The *_some calls
+ * return bytes moved, 0 when nothing could be moved right now (would block),
+ * and -1 on failure or end of stream (err says which; transport_eof() tells).
+ * A transport owns its socket, pipes and child process; transport_close()
+ * releases them all and reaps the child.
+ */
+#ifndef IMAPFS_TRANSPORT_H
+#define IMAPFS_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct buf;
+struct transport;
+
+struct tls_opts {
+	const char *servername;  /* host name to verify and send as SNI; NULL = the connect host */
+	const char *cafile;      /* PEM trust anchors; NULL = the system trust store */
+	const char *certfile;    /* client certificate (PEM), with keyfile */
+	const char *keyfile;
+	bool insecure;           /* skip certificate verification: never the default */
+	int timeout_ms;          /* handshake timeout; 0 = the transport's io timeout */
+};
+
+/* host may be a name, an IPv4 literal or an IPv6 literal (without brackets).
+ * connect_timeout_ms bounds the whole connect over all resolved addresses. */
+int transport_connect_tcp(struct transport **out, const char *host, const char *port,
+			  int connect_timeout_ms, struct buf *err);
+/* Runs "/bin/sh -c command" with its stdin and stdout as the stream; its
+ * stderr is inherited. */
+int transport_spawn(struct transport **out, const char *command, struct buf *err);
+/* Handshake over an open TCP transport; afterwards reads and writes are
+ * encrypted.  Fails on a spawned transport.  Refuses (returns -1) if any
+ * received byte is still unread in the transport: bytes the server sent
+ * before the handshake must never be taken as post-TLS data. */
+int transport_start_tls(struct transport *t, const struct tls_opts *o, struct buf *err);
+void transport_close(struct transport *t);
+
+ssize_t transport_read_some(struct transport *t, void *p, size_t n, struct buf *err);
+ssize_t transport_write_some(struct transport *t, const void *p, size_t n, struct buf *err);
+/* Wait until readable (or, with want_write, writable) or the timeout
+ * (ms, -1 = forever).  Returns 1 ready, 0 timeout, -1 error. */
+int transport_wait(struct transport *t, bool want_read, bool want_write, int timeout_ms,
+		   struct buf *err);
+/* Bytes already decrypted and buffered inside the transport (TLS), which
+ * poll() on the socket would not show. */
+size_t transport_pending(struct transport *t);
+bool transport_eof(const struct transport *t);
+bool transport_is_tls(const struct transport *t);
+/* Half-close for writing (shutdown(SHUT_WR) / close child's stdin). */
+void transport_shutdown(struct transport *t);
+/* The socket (TCP, TLS) or the read pipe (spawned command), for poll(). */
+int transport_fd(const struct transport *t);
+/* Human description of the peer and, after TLS, of the cipher suite. */
+const char *transport_describe(const struct transport *t);
+
+#endif

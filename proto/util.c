@@ -1,0 +1,3 @@
+/* util.c: not written yet. */
+#include "config.h"
+#include "buf.h"

@@ -1,0 +1,3 @@
+#ifndef IMAPFS_UTIL_H
+#define IMAPFS_UTIL_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef IMAPFS_HARNESS_H
+#define IMAPFS_HARNESS_H
+#endif

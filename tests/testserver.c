@@ -1,0 +1,3 @@
+/* testserver.c: placeholder. */
+#include "config.h"
+int main(void) { return 1; }
