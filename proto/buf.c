@@ -66,6 +66,13 @@ void buf_free(struct buf *b)
 	buf_init(b);
 }
 
+void buf_wipe(struct buf *b)
+{
+	if (b->cap)
+		explicit_bzero(b->data, b->cap);
+	buf_free(b);
+}
+
 void buf_reset(struct buf *b)
 {
 	buf_truncate(b, 0);

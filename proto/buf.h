@@ -22,6 +22,7 @@ extern const char buf_empty_[1];
 
 void buf_init(struct buf *b);
 void buf_free(struct buf *b);
+void buf_wipe(struct buf *b);                  /* zero the bytes (secrets), then free */
 void buf_reset(struct buf *b);                 /* len = 0, keeps storage */
 void buf_grow(struct buf *b, size_t extra);    /* room for extra more bytes */
 void buf_add(struct buf *b, const void *p, size_t n);

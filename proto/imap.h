@@ -1,1 +1,260 @@
-/* imap.h: public API (being written). */
+/* imap.h: the imapfs IMAP4rev1 client core.
+ *
+ * Two layers share one connection object, struct imap:
+ *
+ *  1. The pipelined core (imap_cmd_*, imap_wait*): commands are queued
+ *     objects; many can be in flight, replies are matched by tag, reading
+ *     and writing are interleaved, literals can be streamed both ways.  The
+ *     filesystem uses this layer.
+ *  2. The imaplib layer (imap_<method>): one C function per method of
+ *     Python's imaplib.IMAP4 with the same semantics, results and errors.
+ *     The imap4 tool uses this layer.
+ *
+ * Errors.  Every function that can fail returns an int: 0 (IMAP_OK) when
+ * it returned, or one of imaplib's three exception kinds as a negative
+ * number: IMAP_ERROR (the command or its arguments were wrong; the
+ * connection is still usable), IMAP_ABORT (the connection is unusable: close
+ * it), IMAP_READONLY (the selected mailbox became read-only).  The reason is
+ * in imap_errmsg() until the next call.  A tagged NO is not an error at the
+ * imaplib layer: the result's type says "NO", as in imaplib.
+ *
+ * Ownership.  struct imap owns its transport, parser and buffers;
+ * imap_close() frees everything.  Results (struct imap_result) are owned by
+ * the caller and released with imap_result_free().  Strings passed in are
+ * copied when needed; nothing keeps a caller's pointer after the call
+ * returns, except a command's streamed literal source (see imap_cmd).
+ *
+ * Secrets.  Passwords and SASL responses are marked secret when queued and
+ * never appear in debug output.
+ *
+ * Threads.  A struct imap is used by one thread at a time.
+ */
+#ifndef IMAPFS_IMAP_H
+#define IMAPFS_IMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "parser.h"
+#include "transport.h"
+
+#define IMAP_PROTOCOL_VERSION_REV1 "IMAP4REV1"
+
+enum {
+	IMAP_OK = 0,
+	IMAP_ERROR = -1,
+	IMAP_ABORT = -2,
+	IMAP_READONLY = -3,
+};
+
+enum imap_state { IMAP_STATE_LOGOUT, IMAP_STATE_NONAUTH, IMAP_STATE_AUTH, IMAP_STATE_SELECTED };
+
+struct imap;
+
+typedef void (*imap_trace_fn)(void *ctx, const char *line);
+
+struct imap_opts {
+	int timeout_ms;        /* connect and every network wait; 0 = wait forever (imaplib's default) */
+	struct tls_opts tls;   /* implicit TLS and STARTTLS */
+	bool require_tls;      /* a PREAUTH greeting on a plain link is then an error */
+	bool allow_plaintext;  /* permit LOGIN / plaintext SASL without TLS */
+	int debug;             /* imaplib's Debug levels: 1 messages, 4 each line (secrets masked) */
+	imap_trace_fn trace;   /* where debug lines go; NULL = stderr */
+	void *trace_ctx;
+	struct imap_parser_limits limits;
+};
+
+/* imaplib.IMAP4, IMAP4_SSL and IMAP4_stream: connect, read the greeting, ask
+ * for CAPABILITY and check the protocol version, exactly as imaplib does.
+ * On failure *out is NULL and err says why. */
+int imap_open(struct imap **out, const char *host, const char *port,
+	      const struct imap_opts *o, struct buf *err);
+int imap_open_ssl(struct imap **out, const char *host, const char *port,
+		  const struct imap_opts *o, struct buf *err);
+int imap_open_stream(struct imap **out, const char *command, const struct imap_opts *o,
+		     struct buf *err);
+/* Closes the transport and frees everything (imaplib's shutdown()). */
+void imap_close(struct imap *s);
+
+const char *imap_errmsg(const struct imap *s);
+enum imap_state imap_get_state(const struct imap *s);
+const char *imap_state_name(enum imap_state st);
+bool imap_has_cap(const struct imap *s, const char *cap);       /* case-insensitive */
+size_t imap_ncaps(const struct imap *s);
+const char *imap_cap(const struct imap *s, size_t i);
+const char *imap_protocol_version(const struct imap *s);
+bool imap_utf8_enabled(const struct imap *s);
+bool imap_is_tls(const struct imap *s);
+const char *imap_welcome(const struct imap *s);
+void imap_set_debug(struct imap *s, int level);
+int imap_get_debug(const struct imap *s);
+void imap_set_timeout(struct imap *s, int timeout_ms);
+
+/* ---------------- the pipelined core ---------------- */
+
+struct imap_cmd;
+
+/* Called for every untagged response, after the core has taken what it
+ * tracks itself (capabilities, BYE, state). */
+typedef void (*imap_untagged_fn)(void *ctx, struct imap *s, const struct imap_response *raw,
+				 const struct imap_resp *r);
+/* Called when a continuation request ("+ ...") reaches a command that
+ * asked for them (AUTHENTICATE, IDLE).  Append the line to send (without
+ * CRLF) to out and return 0, or return -1 to stop and abort. */
+typedef int (*imap_cont_fn)(void *ctx, struct imap *s, struct imap_cmd *c, const char *text,
+			    struct buf *out);
+typedef void (*imap_done_fn)(void *ctx, struct imap *s, struct imap_cmd *c);
+
+void imap_set_untagged_handler(struct imap *s, imap_untagged_fn fn, void *ctx);
+void imap_set_literal_hook(struct imap *s, imap_literal_hook hook, void *ctx);
+
+/* A command, built then submitted.  The tag and CRLF are added by the core. */
+struct imap_cmd *imap_cmd_new(const char *name);
+void imap_cmd_free(struct imap_cmd *c);
+void imap_cmd_add(struct imap_cmd *c, const char *text);     /* raw text, appended as is */
+void imap_cmd_addf(struct imap_cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* " " + arg, quoted when needed (see util.h); -1 if it holds CR, LF or NUL. */
+int imap_cmd_add_arg(struct imap_cmd *c, const char *arg, struct buf *err);
+/* " " + arg, always quoted, and masked in traces. */
+int imap_cmd_add_secret(struct imap_cmd *c, const char *arg, struct buf *err);
+/* A literal from memory (copied) or streamed from fd (len bytes from its
+ * current offset; the fd must stay open until the command is done).  Sent
+ * non-synchronizing when the server has LITERAL+ (or LITERAL- and len <=
+ * 4096), else after the server's continuation. */
+void imap_cmd_add_literal(struct imap_cmd *c, const void *p, size_t len);
+void imap_cmd_add_literal_fd(struct imap_cmd *c, int fd, uint64_t len);
+void imap_cmd_on_continuation(struct imap_cmd *c, imap_cont_fn fn, void *ctx);
+void imap_cmd_on_done(struct imap_cmd *c, imap_done_fn fn, void *ctx);
+
+/* Queue c; it is written as soon as the connection allows.  The core takes
+ * no ownership: free c after it is done (or after imap_close). */
+int imap_submit(struct imap *s, struct imap_cmd *c);
+/* Pump the connection until c completes.  0: c has a tagged result (which may
+ * be NO or BAD); IMAP_ABORT: the connection failed. */
+int imap_wait(struct imap *s, struct imap_cmd *c);
+/* Pump until no command is in flight. */
+int imap_wait_all(struct imap *s);
+/* Process exactly one response (waiting for it). */
+int imap_read_response(struct imap *s);
+/* Move bytes without waiting: write what can be written, parse what has
+ * arrived.  For event loops: poll imap_fd(). */
+int imap_pump_nowait(struct imap *s);
+int imap_fd(const struct imap *s);
+size_t imap_in_flight(const struct imap *s);
+
+/* After completion. */
+bool imap_cmd_done(const struct imap_cmd *c);
+const char *imap_cmd_tag(const struct imap_cmd *c);
+const char *imap_cmd_status(const struct imap_cmd *c);  /* "OK", "NO", "BAD", or "" */
+bool imap_cmd_ok(const struct imap_cmd *c);
+const char *imap_cmd_text(const struct imap_cmd *c);    /* the tagged line after the status word */
+const char *imap_cmd_code(const struct imap_cmd *c);    /* response code name, or NULL */
+const char *imap_cmd_code_arg(const struct imap_cmd *c); /* raw code arguments, or NULL */
+
+/* Send raw bytes / read raw, as imaplib's send() and read()/readline(). */
+int imap_send_raw(struct imap *s, const void *p, size_t n);
+int imap_read_raw(struct imap *s, size_t n, struct buf *out);
+int imap_readline_raw(struct imap *s, struct buf *out);
+void imap_shutdown(struct imap *s);
+int imap_socket(const struct imap *s);
+
+/* ---------------- the imaplib layer ---------------- */
+
+/* One data element of an imaplib result: None, bytes, (bytes, bytes), or
+ * (getquotaroot only) a list of elements. */
+struct imap_item {
+	bool none;
+	bool has_lit;
+	struct buf text;
+	struct buf lit;
+	bool is_list;
+	struct imap_item *sub;
+	size_t nsub;
+};
+
+/* imaplib's (typ, [data, ...]). */
+struct imap_result {
+	char type[32];
+	size_t n;
+	struct imap_item *items;
+};
+
+void imap_result_free(struct imap_result *r);
+/* imaplib's capabilities tuple: what the last CAPABILITY command (at
+ * connect and after STARTTLS) returned.  imap_has_cap() instead follows
+ * every capability update the server sends. */
+size_t imaplib_ncaps(const struct imap *s);
+const char *imaplib_cap(const struct imap *s, size_t i);
+/* Python repr of the (typ, data) tuple, as imaplib's caller would print it. */
+void imap_result_repr(const struct imap_result *r, struct buf *out);
+
+/* An authobject: gets the decoded challenge, sets *resp (or *cancel). */
+typedef int (*imap_auth_fn)(void *ctx, const void *challenge, size_t len, struct buf *resp,
+			    bool *cancel);
+
+/* Arguments are C strings; NULL stands for Python's None. */
+int imap_append(struct imap *s, const char *mailbox, const char *flags, const char *date_time,
+		const void *msg, size_t len, struct imap_result *r);
+int imap_authenticate(struct imap *s, const char *mechanism, imap_auth_fn fn, void *ctx,
+		      struct imap_result *r);
+int imap_capability(struct imap *s, struct imap_result *r);
+int imap_check(struct imap *s, struct imap_result *r);
+int imap_close_mailbox(struct imap *s, struct imap_result *r);   /* imaplib close() */
+int imap_copy(struct imap *s, const char *set, const char *mailbox, struct imap_result *r);
+int imap_create(struct imap *s, const char *mailbox, struct imap_result *r);
+int imap_delete(struct imap *s, const char *mailbox, struct imap_result *r);
+int imap_deleteacl(struct imap *s, const char *mailbox, const char *who, struct imap_result *r);
+int imap_enable(struct imap *s, const char *capability, struct imap_result *r);
+int imap_expunge(struct imap *s, struct imap_result *r);
+int imap_fetch(struct imap *s, const char *set, const char *parts, struct imap_result *r);
+int imap_getacl(struct imap *s, const char *mailbox, struct imap_result *r);
+int imap_getannotation(struct imap *s, const char *mailbox, const char *entry,
+		       const char *attribute, struct imap_result *r);
+int imap_getquota(struct imap *s, const char *root, struct imap_result *r);
+int imap_getquotaroot(struct imap *s, const char *mailbox, struct imap_result *r);
+int imap_list(struct imap *s, const char *directory, const char *pattern, struct imap_result *r);
+int imap_login(struct imap *s, const char *user, const char *password, struct imap_result *r);
+int imap_login_cram_md5(struct imap *s, const char *user, const char *password,
+			struct imap_result *r);
+int imap_logout(struct imap *s, struct imap_result *r);
+int imap_lsub(struct imap *s, const char *directory, const char *pattern, struct imap_result *r);
+int imap_myrights(struct imap *s, const char *mailbox, struct imap_result *r);
+int imap_namespace(struct imap *s, struct imap_result *r);
+int imap_noop(struct imap *s, struct imap_result *r);
+int imap_partial(struct imap *s, const char *num, const char *part, const char *start,
+		 const char *length, struct imap_result *r);
+int imap_proxyauth(struct imap *s, const char *user, struct imap_result *r);
+int imap_recent(struct imap *s, struct imap_result *r);
+int imap_rename(struct imap *s, const char *oldname, const char *newname, struct imap_result *r);
+int imap_response(struct imap *s, const char *code, struct imap_result *r);
+int imap_search(struct imap *s, const char *charset, const char *const *criteria, size_t n,
+		struct imap_result *r);
+int imap_select(struct imap *s, const char *mailbox, bool readonly, struct imap_result *r);
+int imap_setacl(struct imap *s, const char *mailbox, const char *who, const char *what,
+		struct imap_result *r);
+int imap_setannotation(struct imap *s, const char *const *args, size_t n, struct imap_result *r);
+int imap_setquota(struct imap *s, const char *root, const char *limits, struct imap_result *r);
+int imap_sort(struct imap *s, const char *criteria, const char *charset,
+	      const char *const *search, size_t n, struct imap_result *r);
+/* STARTTLS: refused unless advertised; any byte received after the tagged
+ * OK and before the handshake aborts (response injection); afterwards the
+ * capabilities are asked again.  o = NULL uses the connection's options. */
+int imap_starttls(struct imap *s, const struct tls_opts *o, struct imap_result *r);
+int imap_status(struct imap *s, const char *mailbox, const char *names, struct imap_result *r);
+int imap_store(struct imap *s, const char *set, const char *command, const char *flags,
+	       struct imap_result *r);
+int imap_subscribe(struct imap *s, const char *mailbox, struct imap_result *r);
+int imap_thread(struct imap *s, const char *algorithm, const char *charset,
+		const char *const *search, size_t n, struct imap_result *r);
+int imap_uid(struct imap *s, const char *command, const char *const *args, size_t n,
+	     struct imap_result *r);
+int imap_unsubscribe(struct imap *s, const char *mailbox, struct imap_result *r);
+int imap_unselect(struct imap *s, struct imap_result *r);
+int imap_xatom(struct imap *s, const char *name, const char *const *args, size_t n,
+	       struct imap_result *r);
+
+#endif

@@ -12,6 +12,17 @@
  * Errors: IMAP_PARSE_ERROR drops one response but leaves the stream in sync
  * (the caller may go on); IMAP_PARSE_ABORT means the stream can no longer be
  * trusted and the connection must be closed.  imap_parser_error() says why.
+ * ABORT is sticky: every later feed returns it until imap_parser_reset().
+ *
+ * Framing decisions (servers are hostile):
+ *  - bare LF (not after CR) => ABORT; a lone CR not followed by LF is text.
+ *  - a NUL byte in a line => ERROR for that response (C-string users would
+ *    cut the text at it); literals may hold any byte.
+ *  - "{N+}" at the end of a line is text, not a literal (LITERAL+ is for
+ *    clients only; imaplib and isync agree).  literal8 "~{N}" is a literal.
+ *  - a response whose text exceeds max_line is skipped up to the CRLF of the
+ *    line that went over (a literal that line announced is ignored), then
+ *    ERROR.
  * Memory: everything a response points to is owned by the parser and stays
  * valid until the next imap_parser_feed() or imap_parser_free().
  */
@@ -74,8 +85,10 @@ struct imap_response {
 struct imap_parser;
 
 /* Called when a literal of size bytes is announced; so_far holds the pieces
- * up to and including the text that announced it.  Return true after filling
- * *sink to stream the literal, false to keep it in memory. */
+ * up to and including the text that announced it (its lit.len is size, its
+ * lit.data NULL) and is valid only during the call.  Return true after filling
+ * *sink to stream the literal, false to keep it in memory.  The hook must not
+ * feed, reset or free the parser; it may call imap_resp_parse() on so_far. */
 typedef bool (*imap_literal_hook)(void *ctx, const struct imap_response *so_far,
 				  uint64_t size, struct imap_sink *sink);
 
@@ -90,6 +103,7 @@ const struct imap_parser_limits *imap_parser_limits(const struct imap_parser *p)
  * "{N}" announces a literal, except in continuation ("+") lines. */
 enum imap_parse_result imap_parser_feed(struct imap_parser *p, const char *data,
 					size_t n, size_t *used);
+/* The response of the last DONE; NULL after any other result. */
 const struct imap_response *imap_parser_response(const struct imap_parser *p);
 const char *imap_parser_error(const struct imap_parser *p);
 
@@ -131,10 +145,15 @@ struct imap_resp {
 	size_t nargs;
 };
 
-/* Split a framed response.  Returns 0, or -1 with a message in err when the
- * response is malformed (an error, not an abort: framing is intact).  The
- * result points into r and into storage owned by the parser p; it is valid
- * as long as r is. */
+/* Split a framed response.  Returns 0, or -1 with a message appended to err
+ * when the response is malformed (an error, not an abort: framing is intact).
+ * The result points into r and into storage owned by the parser p; it is
+ * valid as long as r is and until the next imap_resp_parse() on p (each call
+ * reuses that storage).  tag is "*" for untagged and "+" for continuations.
+ * code_raw is NULL for a code without arguments; arguments of a code that
+ * do not tokenize leave code_nargs 0 (the code and code_raw are kept).  The
+ * text of a status response is the rest of its first line.  Given the
+ * so_far of the literal hook, lists left open at the cut are closed. */
 int imap_resp_parse(struct imap_parser *p, const struct imap_response *r,
 		    struct imap_resp *out, struct buf *err);
 

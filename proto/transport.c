@@ -1,3 +1,517 @@
-/* transport.c: not written yet. */
+/* transport.c: TCP connect, spawned commands, and the byte moving that both
+ * share; TLS records go through tls.c. */
 #include "config.h"
+#include "transport.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "buf.h"
+#include "tls.h"
+
+extern char **environ;
+
+enum transport_kind { TRANSPORT_TCP, TRANSPORT_SPAWN };
+
+/* How long transport_close lets a spawned command exit by itself after its
+ * input closes, and then after SIGTERM, before SIGKILL. */
+#define TRANSPORT_EXIT_GRACE_MS 500
+#define TRANSPORT_TERM_GRACE_MS 500
+/* How long close and shutdown wait for a TLS close_notify to be sent. */
+#define TRANSPORT_BYE_MS 200
+
+struct transport {
+	enum transport_kind kind;
+	int fd;                /* TCP socket, or our end of the command's socketpair */
+	pid_t pid;             /* the spawned command, 0 when none */
+	int io_timeout_ms;     /* the connect timeout, reused for handshakes */
+	bool eof;
+	bool write_shut;
+	char *host;            /* as given to connect: the default TLS server name */
+	struct tls_conn *tls;
+	struct buf desc;       /* the peer, then the TLS parameters once started */
+};
+
+static void transport_fail(struct buf *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void transport_fail(struct buf *err, const char *fmt, ...)
+{
+	if (!err)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vaddf(err, fmt, ap);
+	va_end(ap);
+}
+
+static long long transport_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left until deadline for poll(): -1 when there is none. */
+static int transport_ms_left(long long deadline)
+{
+	if (deadline < 0)
+		return -1;
+	long long left = deadline - transport_now_ms();
+	if (left <= 0)
+		return 0;
+	return left > 1000000 ? 1000000 : (int)left;
+}
+
+static const char *transport_errno_text(int e)
+{
+	switch (e) {
+	case ECONNREFUSED: return "connection refused";
+	case ETIMEDOUT: return "timed out";
+	case ENETUNREACH: return "network unreachable";
+	case EHOSTUNREACH: return "host unreachable";
+	case ECONNRESET: return "connection reset by peer";
+	case EPIPE: return "connection closed by peer";
+	case EADDRNOTAVAIL: return "address not available";
+	default: return strerror(e);
+	}
+}
+
+static struct transport *transport_new(enum transport_kind kind, int fd)
+{
+	struct transport *t = xcalloc(1, sizeof *t);
+	t->kind = kind;
+	t->fd = fd;
+	buf_init(&t->desc);
+	return t;
+}
+
+static void transport_format_addr(const struct sockaddr *sa, struct buf *out)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+		port = ntohs(in->sin_port);
+		buf_addf(out, "%s:%u", host, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+		port = ntohs(in6->sin6_port);
+		buf_addf(out, "[%s]:%u", host, port);
+	} else {
+		buf_addstr(out, "?");
+	}
+}
+
+/* One non-blocking connect attempt.  Returns the socket, or -1 with the
+ * errno-style reason in *why (ETIMEDOUT when the deadline passed). */
+static int transport_try_connect(const struct addrinfo *ai, long long deadline, int *why)
+{
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			ai->ai_protocol);
+	if (fd < 0) {
+		*why = errno;
+		return -1;
+	}
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return fd;
+	if (errno != EINPROGRESS && errno != EINTR) {
+		*why = errno;
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		int ms = transport_ms_left(deadline);
+		if (ms == 0) {
+			*why = ETIMEDOUT;
+			close(fd);
+			return -1;
+		}
+		int r = poll(&p, 1, ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			*why = errno;
+			close(fd);
+			return -1;
+		}
+		if (r == 0)
+			continue; /* the loop re-checks the deadline */
+		int soerr = 0;
+		socklen_t len = sizeof soerr;
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+			soerr = errno;
+		if (soerr) {
+			*why = soerr;
+			close(fd);
+			return -1;
+		}
+		return fd;
+	}
+}
+
+static void transport_tune_tcp(int fd)
+{
+	int one = 1;
+	/* IMAP commands are small and latency-bound. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	/* A mounted filesystem holds connections for hours: notice dead peers. */
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+}
+
+int transport_connect_tcp(struct transport **out, const char *host, const char *port,
+			  int connect_timeout_ms, struct buf *err)
+{
+	*out = NULL;
+	if (!host || !*host || !port || !*port) {
+		transport_fail(err, "no host or port to connect to");
+		return -1;
+	}
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res = NULL;
+	int g = getaddrinfo(host, port, &hints, &res);
+	if (g != 0) {
+		transport_fail(err, "host not found: %s port %s (%s)", host, port,
+			       g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
+		return -1;
+	}
+	size_t naddr = 0;
+	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next)
+		naddr++;
+
+	long long deadline = connect_timeout_ms > 0 ? transport_now_ms() + connect_timeout_ms : -1;
+	struct buf why = BUF_INIT;  /* "addr: reason; ..." for every failed address */
+	int fd = -1, first_reason = 0;
+	bool reasons_differ = false;
+	size_t left_addrs = naddr;
+	for (const struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next, left_addrs--) {
+		int reason = ETIMEDOUT;
+		long long attempt_deadline = deadline;
+		bool out_of_time = false;
+		if (deadline >= 0) {
+			/* Share what is left among the remaining addresses so that
+			 * one black hole does not use up the whole budget. */
+			long long now = transport_now_ms(), left = deadline - now;
+			out_of_time = left <= 0;
+			attempt_deadline = now + left / (long long)left_addrs;
+		}
+		if (!out_of_time) {
+			fd = transport_try_connect(ai, attempt_deadline, &reason);
+			if (fd >= 0)
+				break;
+		}
+		if (!first_reason)
+			first_reason = reason;
+		reasons_differ |= reason != first_reason;
+		buf_addstr(&why, why.len ? "; " : "");
+		transport_format_addr(ai->ai_addr, &why);
+		buf_addf(&why, ": %s", transport_errno_text(reason));
+	}
+	if (fd < 0) {
+		if (reasons_differ)
+			transport_fail(err, "cannot connect to %s port %s: %s", host, port, why.data);
+		else
+			transport_fail(err, "cannot connect to %s port %s: %s", host, port,
+				       transport_errno_text(first_reason));
+		buf_free(&why);
+		freeaddrinfo(res);
+		return -1;
+	}
+	buf_free(&why);
+
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof peer;
+	struct transport *t = transport_new(TRANSPORT_TCP, fd);
+	t->host = xstrdup(host);
+	t->io_timeout_ms = connect_timeout_ms > 0 ? connect_timeout_ms : 0;
+	transport_tune_tcp(fd);
+	buf_addf(&t->desc, "%s (", host);
+	if (getpeername(fd, (struct sockaddr *)&peer, &plen) == 0)
+		transport_format_addr((struct sockaddr *)&peer, &t->desc);
+	else
+		buf_addf(&t->desc, "port %s", port);
+	buf_addch(&t->desc, ')');
+	freeaddrinfo(res);
+	*out = t;
+	return 0;
+}
+
+int transport_spawn(struct transport **out, const char *command, struct buf *err)
+{
+	*out = NULL;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		transport_fail(err, "cannot create a socket pair: %s", strerror(errno));
+		return -1;
+	}
+	/* dup2 onto itself would keep close-on-exec: keep the child's end
+	 * clear of 0, 1 and 2 when our own standard descriptors are closed. */
+	if (sv[1] <= 2) {
+		int moved = fcntl(sv[1], F_DUPFD_CLOEXEC, 3);
+		if (moved < 0) {
+			transport_fail(err, "cannot set up the command's descriptors: %s",
+				       strerror(errno));
+			close(sv[0]);
+			close(sv[1]);
+			return -1;
+		}
+		close(sv[1]);
+		sv[1] = moved;
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], 1);
+	posix_spawnattr_init(&attr);
+	/* The command starts clean whatever this process (e.g. FUSE's threads)
+	 * blocks or ignores. */
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	sigdelset(&all, SIGKILL);
+	sigdelset(&all, SIGSTOP);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+	char *argv[] = { (char *)"sh", (char *)"-c", (char *)command, NULL };
+	pid_t pid = 0;
+	int r = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(sv[1]);
+	if (r != 0) {
+		transport_fail(err, "cannot run /bin/sh -c %s: %s", command, strerror(r));
+		close(sv[0]);
+		return -1;
+	}
+	struct transport *t = transport_new(TRANSPORT_SPAWN, sv[0]);
+	t->pid = pid;
+	int fl = fcntl(sv[0], F_GETFL);
+	if (fl < 0 || fcntl(sv[0], F_SETFL, fl | O_NONBLOCK) < 0) {
+		transport_fail(err, "cannot make the command's socket non-blocking: %s",
+			       strerror(errno));
+		transport_close(t);
+		return -1;
+	}
+	buf_addf(&t->desc, "command \"%s\" (pid %ld)", command, (long)pid);
+	*out = t;
+	return 0;
+}
+
+int transport_start_tls(struct transport *t, const struct tls_opts *o, struct buf *err)
+{
+	if (t->kind != TRANSPORT_TCP) {
+		transport_fail(err, "TLS is only available on a TCP connection");
+		return -1;
+	}
+	if (t->tls) {
+		transport_fail(err, "TLS is already active on this connection");
+		return -1;
+	}
+	if (t->eof) {
+		transport_fail(err, "cannot start TLS: the connection is closed");
+		return -1;
+	}
+	int unread = 0;
+	if (ioctl(t->fd, FIONREAD, &unread) == 0 && unread > 0) {
+		transport_fail(err, "refusing to start TLS: %d unread bytes arrived before the "
+			       "handshake (a plaintext server, or an injection attempt)", unread);
+		return -1;
+	}
+	int timeout = o && o->timeout_ms > 0 ? o->timeout_ms : t->io_timeout_ms;
+	if (tls_conn_handshake(&t->tls, t->fd, t->host, o, timeout, err) < 0)
+		return -1;
+	buf_addf(&t->desc, ", TLS %s", tls_conn_describe(t->tls));
+	return 0;
+}
+
+/* Waits for a child to end within timeout_ms.  True once it is reaped (or
+ * was reaped by someone else: SIGCHLD ignored). */
+static bool transport_reap(pid_t pid, int timeout_ms)
+{
+	long long deadline = transport_now_ms() + timeout_ms;
+	long step_us = 1000;
+	for (;;) {
+		int st;
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid || (r < 0 && errno == ECHILD))
+			return true;
+		if (r < 0 && errno != EINTR)
+			return true; /* nothing sensible left to wait for */
+		if (transport_now_ms() >= deadline)
+			return false;
+		struct timespec ts = { 0, step_us * 1000 };
+		nanosleep(&ts, NULL);
+		if (step_us < 20000)
+			step_us *= 2;
+	}
+}
+
+static void transport_end_child(pid_t pid)
+{
+	if (transport_reap(pid, TRANSPORT_EXIT_GRACE_MS))
+		return;
+	kill(pid, SIGTERM);
+	if (transport_reap(pid, TRANSPORT_TERM_GRACE_MS))
+		return;
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+void transport_close(struct transport *t)
+{
+	if (!t)
+		return;
+	if (t->tls) {
+		if (!t->eof && !t->write_shut)
+			tls_conn_bye(t->tls, TRANSPORT_BYE_MS);
+		tls_conn_free(t->tls);
+	}
+	if (t->fd >= 0)
+		close(t->fd); /* the command sees end of input first */
+	if (t->pid > 0)
+		transport_end_child(t->pid);
+	free(t->host);
+	buf_free(&t->desc);
+	free(t);
+}
+
+ssize_t transport_read_some(struct transport *t, void *p, size_t n, struct buf *err)
+{
+	if (t->eof) {
+		transport_fail(err, "connection closed by %s",
+			       t->kind == TRANSPORT_SPAWN ? "the command" : "server");
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	if (t->tls) {
+		bool eof = false;
+		ssize_t r = tls_conn_read(t->tls, p, n, &eof, err);
+		t->eof = eof;
+		return r;
+	}
+	for (;;) {
+		ssize_t r = recv(t->fd, p, n, 0);
+		if (r > 0)
+			return r;
+		if (r == 0) {
+			t->eof = true;
+			transport_fail(err, "connection closed by %s",
+				       t->kind == TRANSPORT_SPAWN ? "the command" : "server");
+			return -1;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		transport_fail(err, "read failed: %s", transport_errno_text(errno));
+		return -1;
+	}
+}
+
+ssize_t transport_write_some(struct transport *t, const void *p, size_t n, struct buf *err)
+{
+	if (t->write_shut) {
+		transport_fail(err, "write after shutdown");
+		return -1;
+	}
+	if (t->tls)
+		return tls_conn_write(t->tls, p, n, err);
+	if (n == 0)
+		return 0;
+	for (;;) {
+		/* MSG_NOSIGNAL: a peer that went away must not kill us with SIGPIPE. */
+		ssize_t r = send(t->fd, p, n, MSG_NOSIGNAL);
+		if (r >= 0)
+			return r;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		transport_fail(err, "write failed: %s", transport_errno_text(errno));
+		return -1;
+	}
+}
+
+int transport_wait(struct transport *t, bool want_read, bool want_write, int timeout_ms,
+		   struct buf *err)
+{
+	if (want_read && (t->eof || transport_pending(t) > 0))
+		return 1; /* the next read answers at once */
+	long long deadline = timeout_ms >= 0 ? transport_now_ms() + timeout_ms : -1;
+	struct pollfd p = { .fd = t->fd };
+	if (want_read)
+		p.events |= POLLIN;
+	if (want_write)
+		p.events |= POLLOUT;
+	for (;;) {
+		int ms = transport_ms_left(deadline);
+		int r = poll(&p, 1, ms);
+		if (r > 0)
+			return 1; /* including POLLERR/POLLHUP: the next call reports them */
+		if (r == 0) {
+			if (ms == 0 || transport_ms_left(deadline) == 0)
+				return 0;
+			continue;
+		}
+		if (errno != EINTR) {
+			transport_fail(err, "poll failed: %s", strerror(errno));
+			return -1;
+		}
+	}
+}
+
+size_t transport_pending(struct transport *t)
+{
+	return t->tls ? tls_conn_pending(t->tls) : 0;
+}
+
+bool transport_eof(const struct transport *t)
+{
+	return t->eof;
+}
+
+bool transport_is_tls(const struct transport *t)
+{
+	return t->tls != NULL;
+}
+
+void transport_shutdown(struct transport *t)
+{
+	if (t->write_shut)
+		return;
+	if (t->tls)
+		tls_conn_bye(t->tls, TRANSPORT_BYE_MS);
+	shutdown(t->fd, SHUT_WR);
+	t->write_shut = true;
+}
+
+int transport_fd(const struct transport *t)
+{
+	return t->fd;
+}
+
+const char *transport_describe(const struct transport *t)
+{
+	return t->desc.data;
+}

@@ -1,7 +1,8 @@
 /* transport.h: the byte stream under an IMAP session.  Three kinds behind one
  * interface: a TCP socket (IPv4 or IPv6), the same socket after a TLS
  * handshake (GnuTLS; implicit TLS or STARTTLS), and a spawned command whose
- * stdin/stdout carry the protocol (imaplib's IMAP4_stream).
+ * stdin/stdout carry the protocol (imaplib's IMAP4_stream): both are one end
+ * of a UNIX socket pair, so there is one fd to poll.
  *
  * All I/O is non-blocking underneath so a session can read and write at the
  * same time (pipelining); the *_some calls never block and the caller waits
@@ -11,6 +12,11 @@
  * one-line reason appended to err (when err is not NULL).  The *_some calls
  * return bytes moved, 0 when nothing could be moved right now (would block),
  * and -1 on failure or end of stream (err says which; transport_eof() tells).
+ * After transport_write_some returned 0 the next call must offer the same
+ * bytes again (at least as many): over TLS a record of them is already
+ * committed, and other bytes are refused as an error.
+ * No call raises SIGPIPE.  GnuTLS needs no global init (since 3.3 it
+ * initialises itself when loaded).
  * A transport owns its socket, pipes and child process; transport_close()
  * releases them all and reaps the child.
  */
@@ -34,7 +40,9 @@ struct tls_opts {
 };
 
 /* host may be a name, an IPv4 literal or an IPv6 literal (without brackets).
- * connect_timeout_ms bounds the whole connect over all resolved addresses. */
+ * connect_timeout_ms bounds the whole connect over all resolved addresses
+ * (not the name lookup itself); <= 0 means no limit but the kernel's.  It
+ * is also the default TLS handshake timeout. */
 int transport_connect_tcp(struct transport **out, const char *host, const char *port,
 			  int connect_timeout_ms, struct buf *err);
 /* Runs "/bin/sh -c command" with its stdin and stdout as the stream; its
@@ -50,7 +58,8 @@ void transport_close(struct transport *t);
 ssize_t transport_read_some(struct transport *t, void *p, size_t n, struct buf *err);
 ssize_t transport_write_some(struct transport *t, const void *p, size_t n, struct buf *err);
 /* Wait until readable (or, with want_write, writable) or the timeout
- * (ms, -1 = forever).  Returns 1 ready, 0 timeout, -1 error. */
+ * (ms, -1 = forever).  Returns 1 ready, 0 timeout, -1 error.  With want_read
+ * it returns 1 at once when TLS holds pending bytes or the stream ended. */
 int transport_wait(struct transport *t, bool want_read, bool want_write, int timeout_ms,
 		   struct buf *err);
 /* Bytes already decrypted and buffered inside the transport (TLS), which
@@ -60,7 +69,7 @@ bool transport_eof(const struct transport *t);
 bool transport_is_tls(const struct transport *t);
 /* Half-close for writing (shutdown(SHUT_WR) / close child's stdin). */
 void transport_shutdown(struct transport *t);
-/* The socket (TCP, TLS) or the read pipe (spawned command), for poll(). */
+/* The socket (TCP, TLS, or our end of the spawned command's pair), for poll(). */
 int transport_fd(const struct transport *t);
 /* Human description of the peer and, after TLS, of the cipher suite. */
 const char *transport_describe(const struct transport *t);

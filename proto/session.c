@@ -1,0 +1,901 @@
+/* session.c: the pipelined core.  Commands are queued objects; the writer
+ * emits them in order (stopping at a synchronizing literal until the
+ * server's "+", and behind a command that converses through continuations),
+ * the reader parses whatever arrives and matches tagged replies to their
+ * commands.  Reading and writing are interleaved so a long pipeline never
+ * deadlocks against a server that stops reading while its output is full. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "session.h"
+#include "util.h"
+
+enum { OUT_HIGH_WATER = 256 * 1024, READ_CHUNK = 64 * 1024 };
+
+/* ---------------- errors and traces ---------------- */
+
+int imap_fail(struct imap *s, int kind, const char *fmt, ...)
+{
+	va_list ap;
+	buf_reset(&s->err);
+	va_start(ap, fmt);
+	buf_vaddf(&s->err, fmt, ap);
+	va_end(ap);
+	if (kind == IMAP_ABORT)
+		s->broken = true;
+	return kind;
+}
+
+const char *imap_errmsg(const struct imap *s)
+{
+	return s->err.data;
+}
+
+void imap_trace(struct imap *s, const char *dir, const char *fmt, ...)
+{
+	struct buf line = BUF_INIT;
+	va_list ap;
+	buf_addstr(&line, dir);
+	va_start(ap, fmt);
+	buf_vaddf(&line, fmt, ap);
+	va_end(ap);
+	if (s->opts.trace)
+		s->opts.trace(s->opts.trace_ctx, line.data);
+	else
+		fprintf(stderr, "imap: %s\n", line.data);
+	buf_free(&line);
+}
+
+/* Printable form of protocol text for traces: control bytes escaped. */
+static void trace_text(struct imap *s, const char *dir, const char *p, size_t n)
+{
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c < 0x20 || c == 0x7f)
+			buf_addf(&b, "\\x%02x", c);
+		else
+			buf_addch(&b, (char)c);
+	}
+	imap_trace(s, dir, "%s", b.data);
+	buf_free(&b);
+}
+
+/* ---------------- state and capabilities ---------------- */
+
+enum imap_state imap_get_state(const struct imap *s) { return s->state; }
+
+const char *imap_state_name(enum imap_state st)
+{
+	static const char *const names[] = { "LOGOUT", "NONAUTH", "AUTH", "SELECTED" };
+	return names[st];
+}
+
+static void free_caps(struct imap *s)
+{
+	for (size_t i = 0; i < s->ncaps; i++)
+		free(s->caps[i]);
+	free(s->caps);
+	s->caps = NULL;
+	s->ncaps = 0;
+}
+
+void imap_set_caps_from_args(struct imap *s, const struct imap_arg *args, size_t n)
+{
+	free_caps(s);
+	s->caps = xcalloc(n ? n : 1, sizeof *s->caps);
+	for (size_t i = 0; i < n; i++) {
+		if (args[i].type != IMAP_ARG_ATOM)
+			continue;
+		char *c = xmemdup(args[i].str, args[i].len);
+		for (char *q = c; *q; q++)
+			if (*q >= 'a' && *q <= 'z')
+				*q = (char)(*q - 'a' + 'A');
+		s->caps[s->ncaps++] = c;
+	}
+}
+
+bool imap_has_cap(const struct imap *s, const char *cap)
+{
+	for (size_t i = 0; i < s->ncaps; i++)
+		if (!strcasecmp(s->caps[i], cap))
+			return true;
+	return false;
+}
+
+size_t imap_ncaps(const struct imap *s) { return s->ncaps; }
+const char *imap_cap(const struct imap *s, size_t i) { return i < s->ncaps ? s->caps[i] : NULL; }
+const char *imap_protocol_version(const struct imap *s) { return s->protocol_version; }
+bool imap_utf8_enabled(const struct imap *s) { return s->utf8; }
+bool imap_is_tls(const struct imap *s) { return transport_is_tls(s->t); }
+const char *imap_welcome(const struct imap *s) { return s->welcome.data; }
+void imap_set_debug(struct imap *s, int level) { s->opts.debug = level; }
+int imap_get_debug(const struct imap *s) { return s->opts.debug; }
+void imap_set_timeout(struct imap *s, int timeout_ms) { s->opts.timeout_ms = timeout_ms; }
+int imap_fd(const struct imap *s) { return transport_fd(s->t); }
+int imap_socket(const struct imap *s) { return transport_fd(s->t); }
+
+void imap_set_untagged_handler(struct imap *s, imap_untagged_fn fn, void *ctx)
+{
+	s->on_untagged = fn;
+	s->untagged_ctx = ctx;
+}
+
+void imap_set_literal_hook(struct imap *s, imap_literal_hook hook, void *ctx)
+{
+	imap_parser_set_literal_hook(s->parser, hook, ctx);
+}
+
+/* ---------------- commands ---------------- */
+
+struct imap_cmd *imap_cmd_new(const char *name)
+{
+	struct imap_cmd *c = xcalloc(1, sizeof *c);
+	c->name = xstrdup(name);
+	buf_init(&c->text);
+	imap_cmd_add(c, name);
+	return c;
+}
+
+static void cmd_reset_result(struct imap_cmd *c)
+{
+	free(c->code);
+	free(c->code_arg);
+	c->code = c->code_arg = NULL;
+	buf_reset(&c->text);
+	c->status[0] = '\0';
+}
+
+static void cmd_unlink(struct imap_cmd *c)
+{
+	struct imap *s = c->owner;
+	if (!s)
+		return;
+	for (struct imap_cmd **pp = &s->cmds; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	if (s->writer == c)
+		s->writer = c->next;
+	c->next = NULL;
+	c->owner = NULL;
+}
+
+void imap_cmd_free(struct imap_cmd *c)
+{
+	if (!c)
+		return;
+	cmd_unlink(c);
+	for (size_t i = 0; i < c->nparts; i++)
+		buf_free(&c->parts[i].data);
+	free(c->parts);
+	cmd_reset_result(c);
+	buf_free(&c->text);
+	free(c->name);
+	free(c);
+}
+
+static struct cmd_part *cmd_new_part(struct imap_cmd *c, enum cmd_part_kind kind)
+{
+	c->parts = xrealloc(c->parts, (c->nparts + 1) * sizeof *c->parts);
+	struct cmd_part *p = &c->parts[c->nparts++];
+	memset(p, 0, sizeof *p);
+	p->kind = kind;
+	p->fd = -1;
+	buf_init(&p->data);
+	return p;
+}
+
+/* Text is merged into the last part unless that one is secret or a literal. */
+static struct cmd_part *cmd_text_part(struct imap_cmd *c, bool secret)
+{
+	if (!secret && c->nparts && c->parts[c->nparts - 1].kind == PART_TEXT &&
+	    !c->parts[c->nparts - 1].secret)
+		return &c->parts[c->nparts - 1];
+	struct cmd_part *p = cmd_new_part(c, PART_TEXT);
+	p->secret = secret;
+	return p;
+}
+
+void imap_cmd_add(struct imap_cmd *c, const char *text)
+{
+	buf_addstr(&cmd_text_part(c, false)->data, text);
+}
+
+void imap_cmd_addf(struct imap_cmd *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vaddf(&cmd_text_part(c, false)->data, fmt, ap);
+	va_end(ap);
+}
+
+int imap_cmd_add_arg(struct imap_cmd *c, const char *arg, struct buf *err)
+{
+	struct buf tmp = BUF_INIT;
+	int r = imap_append_arg(&tmp, arg, strlen(arg), err);
+	if (r == 0)
+		imap_cmd_add(c, tmp.data);
+	buf_free(&tmp);
+	return r;
+}
+
+int imap_cmd_add_secret(struct imap_cmd *c, const char *arg, struct buf *err)
+{
+	size_t n = strlen(arg);
+	if (!imap_arg_is_safe(arg, n)) {
+		if (err)
+			buf_addstr(err, "argument contains CR, LF or NUL");
+		return -1;
+	}
+	imap_cmd_add(c, " ");
+	struct cmd_part *p = cmd_text_part(c, true);
+	imap_quote(arg, n, &p->data);
+	return 0;
+}
+
+void imap_cmd_add_literal(struct imap_cmd *c, const void *p, size_t len)
+{
+	struct cmd_part *part = cmd_new_part(c, PART_LITERAL_MEM);
+	buf_add(&part->data, p, len);
+	part->len = len;
+}
+
+void imap_cmd_add_literal_fd(struct imap_cmd *c, int fd, uint64_t len)
+{
+	struct cmd_part *part = cmd_new_part(c, PART_LITERAL_FD);
+	part->fd = fd;
+	part->len = len;
+}
+
+void imap_cmd_on_continuation(struct imap_cmd *c, imap_cont_fn fn, void *ctx)
+{
+	c->cont = fn;
+	c->cont_ctx = ctx;
+}
+
+void imap_cmd_on_done(struct imap_cmd *c, imap_done_fn fn, void *ctx)
+{
+	c->on_done = fn;
+	c->done_ctx = ctx;
+}
+
+bool imap_cmd_done(const struct imap_cmd *c) { return c->done; }
+const char *imap_cmd_tag(const struct imap_cmd *c) { return c->tag; }
+const char *imap_cmd_status(const struct imap_cmd *c) { return c->status; }
+bool imap_cmd_ok(const struct imap_cmd *c) { return c->done && !strcmp(c->status, "OK"); }
+const char *imap_cmd_text(const struct imap_cmd *c) { return c->text.data; }
+const char *imap_cmd_code(const struct imap_cmd *c) { return c->code; }
+const char *imap_cmd_code_arg(const struct imap_cmd *c) { return c->code_arg; }
+
+size_t imap_in_flight(const struct imap *s)
+{
+	size_t n = 0;
+	for (const struct imap_cmd *c = s->cmds; c; c = c->next)
+		n++;
+	return n;
+}
+
+int imap_submit(struct imap *s, struct imap_cmd *c)
+{
+	if (s->broken)
+		return IMAP_ABORT;
+	if (c->owner)
+		return imap_fail(s, IMAP_ERROR, "command %s submitted twice", c->name);
+	c->owner = s;
+	c->part = 0;
+	c->announced = c->waiting_cont = c->emitted = c->done = false;
+	c->lit_sent = 0;
+	cmd_reset_result(c);
+	snprintf(c->tag, sizeof c->tag, "%s%lu", s->tagpre, s->tagnum++);
+	struct imap_cmd **pp = &s->cmds;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = c;
+	if (!s->writer)
+		s->writer = c;
+	return IMAP_OK;
+}
+
+/* ---------------- writing ---------------- */
+
+static bool literal_nonsync(const struct imap *s, uint64_t len)
+{
+	return imap_has_cap(s, "LITERAL+") || (imap_has_cap(s, "LITERAL-") && len <= 4096);
+}
+
+static void trace_cmd_text(struct imap *s, const struct imap_cmd *c, const struct cmd_part *p)
+{
+	if (s->opts.debug < 4)
+		return;
+	if (p->secret)
+		imap_trace(s, "C: ", "%s ... <secret>", c->tag);
+	else
+		trace_text(s, "C: ", p->data.data, p->data.len);
+}
+
+/* Streams part of an fd literal into the out buffer; returns -1 on a read error. */
+static int emit_fd_chunk(struct imap *s, struct imap_cmd *c, struct cmd_part *p)
+{
+	while (c->lit_sent < p->len && s->out.len < OUT_HIGH_WATER) {
+		size_t want = READ_CHUNK;
+		if (p->len - c->lit_sent < want)
+			want = (size_t)(p->len - c->lit_sent);
+		buf_grow(&s->out, want);
+		ssize_t n = read(p->fd, s->out.data + s->out.len, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return imap_fail(s, IMAP_ABORT, "reading the literal for %s: %s", c->name,
+					 n == 0 ? "file shorter than announced" : strerror(errno));
+		s->out.len += (size_t)n;
+		s->out.data[s->out.len] = '\0';
+		c->lit_sent += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Emit as much of the writer's command as may be sent now.  Returns 1 when
+ * the command is fully emitted, 0 when it must wait, <0 on failure. */
+static int emit_cmd(struct imap *s, struct imap_cmd *c)
+{
+	if (c->part == 0 && c->lit_sent == 0 && !c->announced) {
+		buf_addstr(&s->out, c->tag);
+		buf_addch(&s->out, ' ');
+	}
+	while (c->part < c->nparts) {
+		struct cmd_part *p = &c->parts[c->part];
+		if (p->kind == PART_TEXT) {
+			if (c->part == 0 && s->opts.debug >= 4) {
+				struct buf line = BUF_INIT;
+				buf_addf(&line, "%s %s", c->tag, p->data.data);
+				trace_text(s, "C: ", line.data, line.len);
+				buf_free(&line);
+			} else {
+				trace_cmd_text(s, c, p);
+			}
+			buf_add(&s->out, p->data.data, p->data.len);
+			c->part++;
+			continue;
+		}
+		if (!c->announced) {
+			bool nonsync = literal_nonsync(s, p->len);
+			buf_addf(&s->out, " {%llu%s}\r\n", (unsigned long long)p->len, nonsync ? "+" : "");
+			if (s->opts.debug >= 4)
+				imap_trace(s, "C: ", "{%llu%s} literal", (unsigned long long)p->len,
+					   nonsync ? "+" : "");
+			c->announced = true;
+			c->lit_sent = 0;
+			if (!nonsync) {
+				c->waiting_cont = true;
+				return 0;
+			}
+		}
+		if (c->waiting_cont)
+			return 0;
+		if (p->kind == PART_LITERAL_MEM) {
+			buf_add(&s->out, p->data.data, p->data.len);
+			c->lit_sent = p->len;
+		} else if (emit_fd_chunk(s, c, p) < 0) {
+			return IMAP_ABORT;
+		}
+		if (c->lit_sent < p->len)
+			return 0;
+		c->part++;
+		c->announced = false;
+		c->lit_sent = 0;
+	}
+	buf_add(&s->out, "\r\n", 2);
+	c->emitted = true;
+	return 1;
+}
+
+/* Move commands into the out buffer.  A command that converses through
+ * continuations (AUTHENTICATE, IDLE) holds back the ones after it. */
+static int emit_pending(struct imap *s)
+{
+	while (s->writer && s->out.len < OUT_HIGH_WATER) {
+		struct imap_cmd *c = s->writer;
+		if (c->emitted) {
+			if (c->cont && !c->done)
+				return 0;
+			s->writer = c->next;
+			continue;
+		}
+		int r = emit_cmd(s, c);
+		if (r <= 0)
+			return r;
+	}
+	return 0;
+}
+
+static int flush_some(struct imap *s)
+{
+	if (!s->out.len)
+		return 0;
+	struct buf err = BUF_INIT;
+	ssize_t n = transport_write_some(s->t, s->out.data, s->out.len, &err);
+	if (n < 0) {
+		imap_fail(s, IMAP_ABORT, "socket error: %s", err.data);
+		buf_free(&err);
+		return IMAP_ABORT;
+	}
+	buf_free(&err);
+	buf_consume(&s->out, (size_t)n);
+	return 0;
+}
+
+/* ---------------- reading ---------------- */
+
+static int read_some(struct imap *s)
+{
+	struct buf err = BUF_INIT;
+	if (s->in_off > 0 && s->in_off == s->in.len) {
+		buf_reset(&s->in);
+		s->in_off = 0;
+	} else if (s->in_off > READ_CHUNK) {
+		buf_consume(&s->in, s->in_off);
+		s->in_off = 0;
+	}
+	buf_grow(&s->in, READ_CHUNK);
+	ssize_t n = transport_read_some(s->t, s->in.data + s->in.len, READ_CHUNK, &err);
+	if (n < 0) {
+		if (transport_eof(s->t))
+			imap_fail(s, IMAP_ABORT, "socket error: EOF");
+		else
+			imap_fail(s, IMAP_ABORT, "socket error: %s", err.data);
+		buf_free(&err);
+		return IMAP_ABORT;
+	}
+	buf_free(&err);
+	s->in.len += (size_t)n;
+	s->in.data[s->in.len] = '\0';
+	return (int)(n > 0);
+}
+
+static struct imap_cmd *find_cmd(struct imap *s, const char *tag)
+{
+	for (struct imap_cmd *c = s->cmds; c; c = c->next)
+		if (c->owner && !strcmp(c->tag, tag))
+			return c;
+	return NULL;
+}
+
+/* The command at the writer that is waiting for, or conversing through,
+ * continuation requests. */
+static struct imap_cmd *cont_target(struct imap *s)
+{
+	struct imap_cmd *c = s->writer;
+	if (!c)
+		return NULL;
+	if (c->waiting_cont || (c->emitted && c->cont && !c->done))
+		return c;
+	return NULL;
+}
+
+static int handle_continuation(struct imap *s, const char *raw)
+{
+	struct imap_cmd *c = cont_target(s);
+	const char *text = raw[1] == ' ' ? raw + 2 : raw + 1;
+	if (!c) {
+		buf_set(&s->continuation, text, strlen(text));
+		return 0;
+	}
+	if (c->waiting_cont) {
+		c->waiting_cont = false;
+		return 0;
+	}
+	struct buf line = BUF_INIT;
+	if (c->cont(c->cont_ctx, s, c, text, &line) < 0) {
+		buf_free(&line);
+		return imap_fail(s, IMAP_ABORT, "%s: continuation refused", c->name);
+	}
+	if (s->opts.debug >= 4)
+		imap_trace(s, "C: ", "<continuation response, %zu bytes>", line.len);
+	buf_add(&s->out, line.data, line.len);
+	buf_add(&s->out, "\r\n", 2);
+	buf_free(&line);
+	return 0;
+}
+
+static void take_status_code(struct imap *s, const struct imap_resp *r)
+{
+	if (r->code && !strcmp(r->code, "CAPABILITY"))
+		imap_set_caps_from_args(s, r->code_args, r->code_nargs);
+}
+
+static int handle_tagged(struct imap *s, const struct imap_response *raw, const struct imap_resp *r)
+{
+	struct imap_cmd *c = find_cmd(s, r->tag);
+	if (!c)
+		return imap_fail(s, IMAP_ABORT, "unexpected tagged response: %s", r->tag);
+	snprintf(c->status, sizeof c->status, "%s", r->name);
+	buf_set(&c->text, "", 0);
+	if (r->code) {
+		buf_addf(&c->text, "[%s%s%s] ", r->code, r->code_raw && *r->code_raw ? " " : "",
+			 r->code_raw ? r->code_raw : "");
+		c->code = xstrdup(r->code);
+		c->code_arg = r->code_raw ? xstrdup(r->code_raw) : NULL;
+	}
+	buf_addstr(&c->text, r->text);
+	take_status_code(s, r);
+	imaplib_on_tagged(s, raw->pieces[0].text, raw->pieces[0].text_len, c->status);
+	c->done = true;
+	c->waiting_cont = false;
+	if (s->writer == c && !c->emitted)
+		s->writer = c->next;  /* rejected before its literal went out */
+	cmd_unlink(c);
+	if (c->on_done)
+		c->on_done(c->done_ctx, s, c);
+	return 0;
+}
+
+static void handle_untagged_core(struct imap *s, const struct imap_resp *r)
+{
+	if (!strcmp(r->name, "CAPABILITY")) {
+		imap_set_caps_from_args(s, r->args, r->nargs);
+	} else if (!strcmp(r->name, "BYE")) {
+		s->bye = true;
+		buf_set(&s->bye_text, r->text, strlen(r->text));
+	}
+	take_status_code(s, r);
+	if (s->expect_greeting && !s->greeting_seen) {
+		s->greeting_seen = true;
+		s->greeting_preauth = !strcmp(r->name, "PREAUTH");
+	}
+}
+
+/* "TAG STATUS text" when the full parse failed (say, a malformed response
+ * code): enough to complete the command. */
+struct tagged_words {
+	char tag[64];
+	char name[16];
+};
+
+static int tagged_fallback(const char *line, struct imap_resp *r, struct tagged_words *w)
+{
+	char *tag = w->tag, *name = w->name;
+	const char *sp = strchr(line, ' ');
+	if (!sp || sp == line || (size_t)(sp - line) >= sizeof w->tag)
+		return -1;
+	memcpy(tag, line, (size_t)(sp - line));
+	tag[sp - line] = '\0';
+	const char *st = sp + 1, *st_end = st + strcspn(st, " ");
+	if (st_end == st || (size_t)(st_end - st) >= sizeof w->name)
+		return -1;
+	for (size_t i = 0; i < (size_t)(st_end - st); i++)
+		name[i] = (char)((st[i] >= 'a' && st[i] <= 'z') ? st[i] - 32 : st[i]);
+	name[st_end - st] = '\0';
+	memset(r, 0, sizeof *r);
+	r->kind = IMAP_RESP_TAGGED;
+	r->tag = tag;
+	r->name = name;
+	r->text = *st_end ? st_end + 1 : "";
+	return 0;
+}
+
+static int dispatch(struct imap *s, const struct imap_response *raw)
+{
+	struct imap_resp r;
+	struct buf err = BUF_INIT;
+	if (s->opts.debug >= 4) {
+		for (size_t i = 0; i < raw->npieces; i++) {
+			trace_text(s, "S: ", raw->pieces[i].text, raw->pieces[i].text_len);
+			if (raw->pieces[i].has_literal)
+				imap_trace(s, "S: ", "<literal, %llu bytes>",
+					   (unsigned long long)raw->pieces[i].lit.len);
+		}
+	}
+	const char *line = raw->pieces[0].text;
+	if (s->expect_greeting && !s->greeting_seen)
+		buf_set(&s->welcome, line, raw->pieces[0].text_len);
+	if (line[0] == '+') {
+		buf_free(&err);
+		return handle_continuation(s, line);
+	}
+	/* A response whose structure does not parse is still framed correctly:
+	 * it is passed on (imaplib splits it its own way), not fatal. */
+	bool parsed = imap_resp_parse(s->parser, raw, &r, &err) == 0;
+	if (!parsed && s->opts.debug >= 1)
+		imap_trace(s, "", "unparsable response: %s", err.data);
+	buf_free(&err);
+	if (line[0] == '*') {
+		if (parsed)
+			handle_untagged_core(s, &r);
+		else if (s->expect_greeting && !s->greeting_seen)
+			s->greeting_seen = true;
+		if (s->on_untagged)
+			s->on_untagged(s->untagged_ctx, s, raw, parsed ? &r : NULL);
+		return 0;
+	}
+	struct tagged_words words;
+	if (!parsed && tagged_fallback(line, &r, &words) < 0)
+		return imap_fail(s, IMAP_ABORT, "unexpected response: %s", line);
+	return handle_tagged(s, raw, &r);
+}
+
+/* Parse buffered input until one response has been handled.  Returns 1 when
+ * one was, 0 when more input is needed, <0 on abort. */
+static int process_one(struct imap *s)
+{
+	while (s->in_off < s->in.len) {
+		size_t used = 0;
+		enum imap_parse_result pr = imap_parser_feed(s->parser, s->in.data + s->in_off,
+							     s->in.len - s->in_off, &used);
+		s->in_off += used;
+		switch (pr) {
+		case IMAP_PARSE_MORE:
+			break;
+		case IMAP_PARSE_DONE: {
+			int r = dispatch(s, imap_parser_response(s->parser));
+			return r < 0 ? r : 1;
+		}
+		case IMAP_PARSE_ERROR:
+			if (s->opts.debug >= 1)
+				imap_trace(s, "", "dropped a response: %s", imap_parser_error(s->parser));
+			return imap_fail(s, IMAP_ERROR, "%s", imap_parser_error(s->parser));
+		case IMAP_PARSE_ABORT:
+			return imap_fail(s, IMAP_ABORT, "%s", imap_parser_error(s->parser));
+		}
+	}
+	return 0;
+}
+
+/* One round: emit, write, handle one buffered response or wait for I/O.
+ * Returns 1 when a response was handled, 0 otherwise, <0 on failure. */
+static int step(struct imap *s, bool block)
+{
+	if (s->broken)
+		return IMAP_ABORT;
+	int r = emit_pending(s);
+	if (r < 0)
+		return r;
+	if ((r = flush_some(s)) < 0)
+		return r;
+	if ((r = process_one(s)) != 0)
+		return r;
+	if (transport_pending(s->t) > 0)
+		return read_some(s) < 0 ? IMAP_ABORT : 0;
+	if (!block) {
+		r = read_some(s);
+		return r < 0 ? IMAP_ABORT : 0;
+	}
+	struct buf err = BUF_INIT;
+	int timeout = s->opts.timeout_ms > 0 ? s->opts.timeout_ms : -1;
+	int w = transport_wait(s->t, true, s->out.len > 0, timeout, &err);
+	if (w < 0) {
+		imap_fail(s, IMAP_ABORT, "socket error: %s", err.data);
+		buf_free(&err);
+		return IMAP_ABORT;
+	}
+	buf_free(&err);
+	if (w == 0)
+		return imap_fail(s, IMAP_ABORT, "socket error: timed out after %d ms", timeout);
+	return read_some(s) < 0 ? IMAP_ABORT : 0;
+}
+
+int imap_wait(struct imap *s, struct imap_cmd *c)
+{
+	while (!c->done) {
+		int r = step(s, true);
+		if (r < 0 && r != IMAP_ERROR)
+			return r;
+	}
+	return IMAP_OK;
+}
+
+int imap_wait_all(struct imap *s)
+{
+	while (s->cmds) {
+		int r = step(s, true);
+		if (r < 0 && r != IMAP_ERROR)
+			return r;
+	}
+	return IMAP_OK;
+}
+
+int imap_read_response(struct imap *s)
+{
+	for (;;) {
+		int r = step(s, true);
+		if (r != 0)
+			return r < 0 ? r : IMAP_OK;
+	}
+}
+
+int imap_pump_nowait(struct imap *s)
+{
+	for (;;) {
+		int r = step(s, false);
+		if (r < 0)
+			return r;
+		if (r == 0 && s->in_off >= s->in.len)
+			return IMAP_OK;
+	}
+}
+
+/* ---------------- raw access (imaplib's send/read/readline) ---------------- */
+
+int imap_send_raw(struct imap *s, const void *p, size_t n)
+{
+	if (s->broken)
+		return IMAP_ABORT;
+	buf_add(&s->out, p, n);
+	while (s->out.len) {
+		struct buf err = BUF_INIT;
+		int w = transport_wait(s->t, false, true, s->opts.timeout_ms > 0 ? s->opts.timeout_ms : -1, &err);
+		buf_free(&err);
+		if (w <= 0)
+			return imap_fail(s, IMAP_ABORT, "socket error: %s", w == 0 ? "timed out" : "wait failed");
+		if (flush_some(s) < 0)
+			return IMAP_ABORT;
+	}
+	return IMAP_OK;
+}
+
+static int fill_raw(struct imap *s)
+{
+	if (transport_pending(s->t) == 0) {
+		struct buf err = BUF_INIT;
+		int w = transport_wait(s->t, true, false, s->opts.timeout_ms > 0 ? s->opts.timeout_ms : -1, &err);
+		buf_free(&err);
+		if (w <= 0)
+			return imap_fail(s, IMAP_ABORT, "socket error: %s", w == 0 ? "timed out" : "wait failed");
+	}
+	return read_some(s) < 0 ? IMAP_ABORT : 0;
+}
+
+int imap_read_raw(struct imap *s, size_t n, struct buf *out)
+{
+	while (s->in.len - s->in_off < n) {
+		int r = fill_raw(s);
+		if (r < 0) {
+			if (transport_eof(s->t)) {  /* imaplib returns what there was */
+				buf_add(out, s->in.data + s->in_off, s->in.len - s->in_off);
+				s->in_off = s->in.len;
+				s->broken = false;
+				return IMAP_OK;
+			}
+			return r;
+		}
+	}
+	buf_add(out, s->in.data + s->in_off, n);
+	s->in_off += n;
+	return IMAP_OK;
+}
+
+int imap_readline_raw(struct imap *s, struct buf *out)
+{
+	for (;;) {
+		const char *start = s->in.data + s->in_off;
+		const char *nl = memchr(start, '\n', s->in.len - s->in_off);
+		if (nl) {
+			size_t n = (size_t)(nl - start) + 1;
+			buf_add(out, start, n);
+			s->in_off += n;
+			return IMAP_OK;
+		}
+		int r = fill_raw(s);
+		if (r < 0) {
+			if (transport_eof(s->t)) {
+				buf_add(out, start, s->in.len - s->in_off);
+				s->in_off = s->in.len;
+				s->broken = false;
+				return IMAP_OK;
+			}
+			return r;
+		}
+	}
+}
+
+void imap_shutdown(struct imap *s)
+{
+	transport_shutdown(s->t);
+}
+
+/* ---------------- STARTTLS ---------------- */
+
+int imap_tls_upgrade(struct imap *s, const struct tls_opts *o)
+{
+	/* Anything already received came before the handshake and was not
+	 * protected: taking it as a post-TLS response would let a
+	 * man-in-the-middle inject responses (the CVE-2021-22947 class). */
+	if (s->in_off < s->in.len || s->cmds)
+		return imap_fail(s, IMAP_ABORT,
+				 "STARTTLS: server sent data before the TLS handshake (response injection?)");
+	struct buf err = BUF_INIT;
+	struct tls_opts tls = *o;
+	if (!tls.timeout_ms)
+		tls.timeout_ms = s->opts.timeout_ms;
+	if (transport_start_tls(s->t, &tls, &err) < 0) {
+		int r = imap_fail(s, IMAP_ABORT, "TLS handshake failed: %s", err.data);
+		buf_free(&err);
+		return r;
+	}
+	buf_free(&err);
+	free_caps(s);
+	imap_parser_reset(s->parser);
+	return IMAP_OK;
+}
+
+/* ---------------- opening ---------------- */
+
+static void make_tag_prefix(struct imap *s)
+{
+	unsigned short r = 0;
+	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != sizeof r)
+		r = (unsigned short)(time(NULL) ^ getpid());
+	unsigned long v = 4096 + r % (65535 - 4096 + 1);
+	struct buf b = BUF_INIT;
+	imap_int2ap(v, &b);
+	snprintf(s->tagpre, sizeof s->tagpre, "%s", b.data);
+	buf_free(&b);
+}
+
+struct imap *imap_session_new(struct transport *t, const struct imap_opts *o)
+{
+	struct imap *s = xcalloc(1, sizeof *s);
+	if (o)
+		s->opts = *o;
+	s->t = t;
+	s->parser = imap_parser_new(&s->opts.limits);
+	buf_init(&s->in);
+	buf_init(&s->out);
+	buf_init(&s->bye_text);
+	buf_init(&s->welcome);
+	buf_init(&s->continuation);
+	buf_init(&s->err);
+	s->state = IMAP_STATE_LOGOUT;
+	make_tag_prefix(s);
+	return s;
+}
+
+int imap_session_greet(struct imap *s)
+{
+	s->expect_greeting = true;
+	while (!s->greeting_seen) {
+		int r = imap_read_response(s);
+		if (r < 0 && r != IMAP_ERROR)
+			return r;
+	}
+	s->expect_greeting = false;
+	if (s->greeting_preauth && s->opts.require_tls && !transport_is_tls(s->t))
+		return imap_fail(s, IMAP_ABORT,
+				 "server greeted with PREAUTH on an unencrypted connection; TLS was required");
+	return IMAP_OK;
+}
+
+void imap_close(struct imap *s)
+{
+	if (!s)
+		return;
+	while (s->cmds)
+		cmd_unlink(s->cmds);
+	transport_close(s->t);
+	imap_parser_free(s->parser);
+	free_caps(s);
+	free(s->protocol_version);
+	buf_free(&s->in);
+	buf_free(&s->out);
+	buf_free(&s->bye_text);
+	buf_free(&s->welcome);
+	buf_free(&s->continuation);
+	buf_free(&s->err);
+	imaplib_state_free(s);
+	free(s);
+}
+
+bool imap_session_preauth(const struct imap *s)
+{
+	return s->greeting_preauth;
+}

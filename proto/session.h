@@ -1,0 +1,94 @@
+/* session.h: what the core (session.c) and the imaplib layer (imaplib.c)
+ * share about a connection.  Not installed. */
+#ifndef IMAPFS_SESSION_H
+#define IMAPFS_SESSION_H
+
+#include "imap.h"
+
+enum cmd_part_kind { PART_TEXT, PART_LITERAL_MEM, PART_LITERAL_FD };
+
+struct cmd_part {
+	enum cmd_part_kind kind;
+	struct buf data;     /* TEXT, LITERAL_MEM */
+	int fd;              /* LITERAL_FD */
+	uint64_t len;        /* literal size */
+	bool secret;         /* masked in traces */
+};
+
+struct imap_cmd {
+	char *name;
+	struct cmd_part *parts;
+	size_t nparts;
+	char tag[24];
+	imap_cont_fn cont;
+	void *cont_ctx;
+	imap_done_fn on_done;
+	void *done_ctx;
+
+	struct imap_cmd *next;   /* in the session's list of unfinished commands */
+	struct imap *owner;
+	size_t part;             /* next part to emit */
+	bool announced;          /* literal of parts[part] announced */
+	bool waiting_cont;       /* a synchronizing literal waits for "+" */
+	uint64_t lit_sent;       /* bytes of parts[part] written */
+	bool emitted;            /* the whole command line has been queued */
+	bool done;
+	char status[8];
+	struct buf text;
+	char *code;
+	char *code_arg;
+};
+
+struct imap {
+	struct transport *t;
+	struct imap_parser *parser;
+	struct imap_opts opts;
+	struct buf in;           /* bytes read, in[in_off..] not yet parsed */
+	size_t in_off;
+	struct buf out;          /* bytes queued for writing */
+	struct imap_cmd *cmds;   /* unfinished commands, in submission order */
+	struct imap_cmd *writer; /* first command not yet fully emitted */
+	enum imap_state state;
+	char tagpre[8];
+	unsigned long tagnum;
+	char **caps;
+	size_t ncaps;
+	char *protocol_version;
+	bool utf8;
+	bool broken;             /* an abort happened: everything fails from now on */
+	bool bye;
+	struct buf bye_text;
+	struct buf welcome;
+	struct buf continuation; /* text of the last "+" nobody asked for */
+	struct buf err;
+	imap_untagged_fn on_untagged;
+	void *untagged_ctx;
+	bool expect_greeting;
+	bool greeting_seen;
+	bool greeting_preauth;
+
+	/* imaplib layer state (imaplib.c) */
+	struct imaplib_state *py;
+};
+
+/* Record an error kind with a formatted message; returns kind. */
+int imap_fail(struct imap *s, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Replace the capability list from a list of atoms. */
+void imap_set_caps_from_args(struct imap *s, const struct imap_arg *args, size_t n);
+void imap_trace(struct imap *s, const char *dir, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A session over an open transport (taken over); then read the greeting
+ * (after the untagged handler is set, so the greeting reaches it). */
+struct imap *imap_session_new(struct transport *t, const struct imap_opts *o);
+int imap_session_greet(struct imap *s);
+bool imap_session_preauth(const struct imap *s);
+/* Frees the imaplib layer's state (imaplib.c). */
+void imaplib_state_free(struct imap *s);
+/* The imaplib layer sees every tagged reply (its response codes). */
+void imaplib_on_tagged(struct imap *s, const char *line, size_t len, const char *status);
+int imaplib_get_capabilities(struct imap *s, struct imap_result *r);
+/* TLS handshake on the open connection after STARTTLS succeeded; aborts if
+ * any byte arrived before the handshake. */
+int imap_tls_upgrade(struct imap *s, const struct tls_opts *o);
+
+#endif

@@ -1,0 +1,92 @@
+#!/bin/sh
+# The README's test command: installs what is missing (Debian packages, as
+# root), builds, and runs every test:
+#   1. a -Werror build with AddressSanitizer + UndefinedBehaviorSanitizer,
+#      running the whole suite (unit, fake-server, Dovecot and mount tests);
+#   2. a plain -Werror build running the suite under valgrind;
+#   3. the parser fuzzer (clang, libFuzzer) for a fixed number of runs;
+#   4. make distcheck.
+# It ends with one line "N passed, N failed" counting Check's test cases,
+# and fails if anything a test started (dovecot, a FUSE mount) outlived it.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+jobs=$(nproc 2>/dev/null || echo 2)
+
+sh contrib/install-deps.sh
+
+if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Makefile.in ]; then
+	autoreconf -fi >/dev/null
+fi
+
+# Check's per-program summaries ("100%: Checks: 12, Failures: 0, Errors: 0")
+# are collected from the test logs of every build.
+summary=$(mktemp)
+trap 'rm -f "$summary"' EXIT
+
+run_suite() {  # name, configure args, extra make variables
+	name=$1; shift
+	args=$1; shift
+	dir="$top/build-$name"
+	mkdir -p "$dir"
+	echo "== $name: configure $args"
+	(cd "$dir" && "$top/configure" $args >/dev/null)
+	echo "== $name: build"
+	make -C "$dir" -j"$jobs" >/dev/null
+	echo "== $name: test"
+	status=0
+	make -C "$dir" -j"$jobs" check "$@" >"$dir/check.out" 2>&1 || status=$?
+	grep -E '^(PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):' "$dir/check.out" || true
+	for log in "$dir"/tests/*.log; do
+		[ -f "$log" ] || continue
+		case "$log" in */test-suite.log) continue ;; esac
+		grep -h -E '^[0-9]+%: Checks: ' "$log" | sed "s|^|$name $(basename "$log" .log): |" >>"$summary" || true
+	done
+	if [ "$status" -ne 0 ]; then
+		cat "$dir/tests/test-suite.log" 2>/dev/null | tail -n 200
+		echo "== $name: FAILED"
+		return 1
+	fi
+}
+
+failed=0
+run_suite asan "--enable-werror --enable-sanitizers" || failed=1
+run_suite valgrind "--enable-werror" LOG_COMPILER="$top/tests/valgrind-wrap.sh" || failed=1
+
+echo "== fuzz: parser"
+fuzzdir="$top/build-fuzz"
+mkdir -p "$fuzzdir"
+if (cd "$fuzzdir" && "$top/configure" CC=clang --enable-fuzzing --enable-werror >/dev/null &&
+    make -j"$jobs" >/dev/null && make fuzz-run); then
+	echo "fuzz: ok"
+else
+	echo "fuzz: FAILED"; failed=1
+fi
+
+echo "== distcheck"
+if make -C "$top/build-valgrind" distcheck >"$top/build-valgrind/distcheck.out" 2>&1; then
+	echo "distcheck: ok"
+else
+	tail -n 60 "$top/build-valgrind/distcheck.out"; echo "distcheck: FAILED"; failed=1
+fi
+
+# Nothing a test started may outlive it.
+if pgrep -a -f 'dovecot.*imapfs-test' >/dev/null 2>&1 || pgrep -a -x imapfs >/dev/null 2>&1; then
+	echo "stray processes left by the tests:"; pgrep -a -f 'dovecot|imapfs' || true; failed=1
+fi
+if grep -q ' fuse\.imapfs ' /proc/mounts; then
+	echo "stale imapfs mounts:"; grep ' fuse\.imapfs ' /proc/mounts; failed=1
+fi
+
+echo
+echo "Check summaries:"
+cat "$summary"
+passed=0; bad=0
+while read -r line; do
+	n=$(echo "$line" | sed -E 's/.*Checks: ([0-9]+), Failures: ([0-9]+), Errors: ([0-9]+).*/\1 \2 \3/')
+	set -- $n
+	passed=$((passed + $1 - $2 - $3)); bad=$((bad + $2 + $3))
+done <"$summary"
+[ "$failed" -eq 0 ] || bad=$((bad > 0 ? bad : 1))
+echo "$passed passed, $bad failed"
+[ "$failed" -eq 0 ] && [ "$bad" -eq 0 ]
