@@ -1,4 +1,5 @@
-/* parser.h: incremental IMAP response parser with hard limits.
+/* parser.h: incremental IMAP response parser with hard limits (framing in
+ * parser.c, structure in resp.c).
  *
  * Two layers:
  *  - framing (imap_parser_*): bytes in, complete responses out.  A response
