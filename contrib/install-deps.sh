@@ -4,37 +4,54 @@
 #
 # The Dovecot packages are for the tests' private instances (tests/harness):
 # no system-wide Dovecot is left running or enabled by this script.
+#
+# Debian does not allow dovecot-imapd next to cyrus-imapd (both provide
+# imap-server).  Where cyrus-imapd is installed, dovecot-imapd is not
+# installed but unpacked (same version as dovecot-core) into $imapd_copy,
+# where the test harness finds it.
 set -eu
 
 packages="
 build-essential autoconf automake libtool pkg-config
 libfuse3-dev fuse3 libgnutls28-dev gnutls-bin check
-dovecot-core dovecot-imapd
+dovecot-core cyrus-imapd cyrus-admin sasl2-bin
 python3 valgrind clang libclang-rt-dev
 attr rsync isync procps passwd
 "
+imapd_copy=/var/lib/imapfs/dovecot-imapd
 
 is_installed() {
 	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
+}
+
+# Succeeds when dovecot-imapd must be unpacked rather than installed and the
+# copy there is missing or not of dovecot-core's version.
+imapd_copy_needed() {
+	is_installed dovecot-imapd && return 1
+	is_installed cyrus-imapd || return 1
+	core=$(dpkg-query -W -f='${Version}' dovecot-core 2>/dev/null || true)
+	[ -n "$core" ] && [ "$(cat "$imapd_copy/VERSION" 2>/dev/null)" = "$core" ] && return 1
+	return 0
 }
 
 missing=""
 for p in $packages; do
 	is_installed "$p" || missing="$missing $p"
 done
+unpack=no
+imapd_copy_needed && unpack=yes
 
-if [ -z "$missing" ]; then
+if [ -z "$missing" ] && [ "$unpack" = no ]; then
 	echo "install-deps: all needed packages are installed"
 	exit 0
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "install-deps: missing Debian packages:$missing" >&2
-	echo "install-deps: run as root (or: sudo apt-get install$missing)" >&2
+	[ -z "$missing" ] || echo "install-deps: missing Debian packages:$missing" >&2
+	[ "$unpack" = no ] || echo "install-deps: missing the unpacked dovecot-imapd in $imapd_copy" >&2
+	echo "install-deps: run it as root" >&2
 	exit 1
 fi
-
-echo "install-deps: installing:$missing"
 
 dovecot_was_installed=no
 is_installed dovecot-core && dovecot_was_installed=yes
@@ -51,9 +68,39 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
-# $missing is a list of package names: split on purpose.
-# shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $missing
+if [ -n "$missing" ]; then
+	echo "install-deps: installing:$missing"
+	# $missing is a list of package names: split on purpose.
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $missing
+fi
+
+if imapd_copy_needed; then
+	core=$(dpkg-query -W -f='${Version}' dovecot-core)
+	echo "install-deps: unpacking dovecot-imapd $core into $imapd_copy (cyrus-imapd excludes the package)"
+	tmp=$(mktemp -d)
+	chown _apt "$tmp" 2>/dev/null || true  # apt downloads as _apt
+	if ! (cd "$tmp" && apt-get download -q "dovecot-imapd=$core"); then
+		rm -rf "$tmp"
+		echo "install-deps: could not download dovecot-imapd $core" >&2
+		exit 1
+	fi
+	deb=""
+	for f in "$tmp"/dovecot-imapd_*.deb; do
+		[ -f "$f" ] && deb=$f
+	done
+	if [ -z "$deb" ]; then
+		rm -rf "$tmp"
+		echo "install-deps: apt-get download left no dovecot-imapd package" >&2
+		exit 1
+	fi
+	rm -rf "$imapd_copy"
+	mkdir -p "$imapd_copy"
+	dpkg-deb -x "$deb" "$imapd_copy"
+	echo "$core" >"$imapd_copy/VERSION"
+	chmod -R go+rX "$imapd_copy"
+	rm -rf "$tmp"
+fi
 
 # If this run installed Dovecot and something started the system instance
 # anyway (an existing policy that allows it, socket activation), stop and
@@ -76,6 +123,7 @@ still=""
 for p in $missing; do
 	is_installed "$p" || still="$still $p"
 done
+imapd_copy_needed && still="$still dovecot-imapd(unpacked)"
 if [ -n "$still" ]; then
 	echo "install-deps: could not install:$still" >&2
 	exit 1

@@ -336,6 +336,14 @@ START_TEST(test_demo_folders_hold_their_messages)
 	buf_reset(&out);
 	ck_assert_str_eq(client_cmd(&c, &out, "SELECT \"Caf&AOk- &- Bar\""), "OK");
 	ck_assert_msg(strstr(out.data, "* 6 EXISTS\r\n"), "%s", out.data);
+	for (size_t i = 0; i < corpus_demo_nfolders; i++) {
+		char want[64];
+		buf_reset(&out);
+		ck_assert_str_eq(client_cmd(&c, &out, "STATUS \"%s\" (MESSAGES)",
+					    corpus_demo_folders[i].mutf7), "OK");
+		snprintf(want, sizeof want, "(MESSAGES %u)", corpus_demo_folders[i].messages);
+		ck_assert_msg(strstr(out.data, want), "%s", out.data);
+	}
 	/* The message is the one the corpus makes for its seed and index. */
 	buf_reset(&out);
 	ck_assert_str_eq(client_cmd(&c, &out, "UID FETCH 1 (BODY.PEEK[TEXT]<0.200>)"), "OK");
@@ -603,6 +611,81 @@ START_TEST(test_corpus_message_is_deterministic)
 }
 END_TEST
 
+/* RFC 3501 5.1.3 written out independently of proto/mutf7.c: printable
+ * ASCII stands for itself ('&' as "&-"), anything else goes as UTF-16BE in
+ * base64 with ',' for '/', between '&' and '-'. */
+static void reference_mutf7(const char *utf8, struct buf *out)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+	const unsigned char *p = (const unsigned char *)utf8;
+	while (*p) {
+		if (*p >= 0x20 && *p < 0x7f) {
+			buf_addstr(out, *p == '&' ? "&-" : (char[]){ (char)*p, 0 });
+			p++;
+			continue;
+		}
+		unsigned char units[256];
+		size_t n = 0;
+		while (*p && !(*p >= 0x20 && *p < 0x7f)) {
+			uint32_t cp;
+			if (*p >= 0xf0) {
+				cp = (uint32_t)(p[0] & 7) << 18 | (uint32_t)(p[1] & 63) << 12 |
+				     (uint32_t)(p[2] & 63) << 6 | (p[3] & 63);
+				p += 4;
+			} else if (*p >= 0xe0) {
+				cp = (uint32_t)(p[0] & 15) << 12 | (uint32_t)(p[1] & 63) << 6 | (p[2] & 63);
+				p += 3;
+			} else {
+				cp = (uint32_t)(p[0] & 31) << 6 | (p[1] & 63);
+				p += 2;
+			}
+			ck_assert(cp < 0x10000 && n + 2 <= sizeof units); /* enough for these names */
+			units[n++] = (unsigned char)(cp >> 8);
+			units[n++] = (unsigned char)cp;
+		}
+		buf_addch(out, '&');
+		uint32_t bits = 0;
+		int nbits = 0;
+		for (size_t i = 0; i < n; i++) {
+			bits = bits << 8 | units[i];
+			nbits += 8;
+			while (nbits >= 6) {
+				nbits -= 6;
+				buf_addch(out, b64[(bits >> nbits) & 63]);
+			}
+		}
+		if (nbits)
+			buf_addch(out, b64[(bits << (6 - nbits)) & 63]);
+		buf_addch(out, '-');
+	}
+}
+
+START_TEST(test_demo_folder_names_are_mutf7)
+{
+	ck_assert_uint_ge(corpus_demo_nfolders, 10);
+	size_t non_ascii = 0;
+	for (size_t i = 0; i < corpus_demo_nfolders; i++) {
+		struct buf want = BUF_INIT;
+		reference_mutf7(corpus_demo_folders[i].utf8, &want);
+		ck_assert_str_eq(corpus_demo_folders[i].mutf7, want.data);
+		non_ascii += strchr(want.data, '&') != NULL;
+		buf_free(&want);
+	}
+	ck_assert_uint_ge(non_ascii, 3);
+	/* And the reference itself, against encodings worked out by hand. */
+	struct buf b = BUF_INIT;
+	reference_mutf7("Reisen.Z\xc3\xbcrich", &b);
+	ck_assert_str_eq(b.data, "Reisen.Z&APw-rich");
+	buf_reset(&b);
+	reference_mutf7("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", &b);
+	ck_assert_str_eq(b.data, "&ZeVnLIqe-");
+	buf_reset(&b);
+	reference_mutf7("Caf\xc3\xa9 & Bar", &b);
+	ck_assert_str_eq(b.data, "Caf&AOk- &- Bar");
+	buf_free(&b);
+}
+END_TEST
+
 static unsigned count_files(const char *dir)
 {
 	char cmd[700];
@@ -695,6 +778,7 @@ int main(void)
 	tcase_set_timeout(files, 120);
 	tcase_add_test(files, test_maildir_add_layout);
 	tcase_add_test(files, test_corpus_message_is_deterministic);
+	tcase_add_test(files, test_demo_folder_names_are_mutf7);
 	tcase_add_test(files, test_corpus_bench_spread);
 	suite_add_tcase(s, files);
 

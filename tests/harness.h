@@ -71,6 +71,11 @@ struct dovecot {
 int dovecot_usable(struct buf *why);
 /* For test programs: prints why and exits with HARNESS_EXIT_SKIP unless usable. */
 void dovecot_require_or_skip(const char *program);
+/* The directory holding Dovecot's "imap" and "imap-login" executables (for
+ * running DIR/imap over a pipe): the dovecot-imapd package's, or the copy
+ * contrib/install-deps.sh unpacks where cyrus-imapd excludes that package.
+ * NULL if there is neither. */
+const char *dovecot_imap_dir(void);
 
 /* Starts an instance and returns once both ports accept connections.  Call
  * it from a thread that lives as long as the instance should: Dovecot gets
@@ -120,7 +125,9 @@ struct corpus_stats {
 struct corpus_folder {
 	const char *utf8;    /* "Reisen.Zürich" */
 	const char *mutf7;   /* "Reisen.Z&APw-rich" */
+	unsigned messages;   /* how many the demo preset puts there */
 };
+#define CORPUS_DEMO_INBOX 120  /* messages the demo preset puts in INBOX */
 extern const struct corpus_folder corpus_demo_folders[];
 extern const size_t corpus_demo_nfolders;
 

@@ -20,20 +20,24 @@
  * for '/', between '&' and '-'; a literal '&' is "&-".
  *   ü  U+00FC -> 00 FC       -> "APw"
  *   日本語 U+65E5 U+672C U+8A9E -> 65 E5 67 2C 8A 9E -> "ZeVnLIqe"
- *   é  U+00E9 -> 00 E9       -> "AOk" */
-const struct corpus_folder corpus_demo_folders[] = {
-	{ "Drafts", "Drafts" },
-	{ "Sent", "Sent" },
-	{ "Trash", "Trash" },
-	{ "Archive", "Archive" },
-	{ "Archive.Old", "Archive.Old" },
-	{ "Projekte", "Projekte" },
-	{ "Projekte.2024", "Projekte.2024" },
-	{ "Reisen", "Reisen" },
-	{ "Reisen.Z\xc3\xbcrich", "Reisen.Z&APw-rich" },
-	{ "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", "&ZeVnLIqe-" },
-	{ "Caf\xc3\xa9 & Bar", "Caf&AOk- &- Bar" },
-};
+ *   é  U+00E9 -> 00 E9       -> "AOk"
+ * Columns: IMAP name (UTF-8), its mUTF-7 form, messages, first internal
+ * date and the step between dates (so UIDs follow the dates). */
+#define CORPUS_DEMO_PLAN(X) \
+	X("Drafts", "Drafts", 3, 1717200000, 86400) \
+	X("Sent", "Sent", 40, 1709280000, 43200) \
+	X("Trash", "Trash", 5, 1711000000, 86400) \
+	X("Archive", "Archive", 10, 1672531200, 604800) \
+	X("Archive.Old", "Archive.Old", 60, 1546300800, 259200) \
+	X("Projekte", "Projekte", 15, 1700000000, 172800) \
+	X("Projekte.2024", "Projekte.2024", 30, 1704067200, 86400) \
+	X("Reisen", "Reisen", 8, 1690000000, 345600) \
+	X("Reisen.Z\xc3\xbcrich", "Reisen.Z&APw-rich", 12, 1693526400, 21600) \
+	X("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", "&ZeVnLIqe-", 10, 1706745600, 86400) \
+	X("Caf\xc3\xa9 & Bar", "Caf&AOk- &- Bar", 6, 1711929600, 604800)
+
+#define CORPUS_PUBLIC(utf8, mutf7, count, first, step) { utf8, mutf7, count },
+const struct corpus_folder corpus_demo_folders[] = { CORPUS_DEMO_PLAN(CORPUS_PUBLIC) };
 const size_t corpus_demo_nfolders = sizeof corpus_demo_folders / sizeof corpus_demo_folders[0];
 
 /* ---- the generator ---- */
@@ -281,19 +285,10 @@ static const char *corpus_demo_flags(struct corpus_rng *r, const char *folder, u
 
 int corpus_seed_demo(const char *root, struct corpus_stats *st, struct buf *err)
 {
+#define CORPUS_PLAN_ROW(utf8, mutf7, count, first, step) { mutf7, count, first, step },
 	static const struct { const char *folder; unsigned count; time_t first, step; } plan[] = {
-		{ "INBOX", 120, 1709251200, 10800 },          /* from 2024-03-01, every 3 h */
-		{ "Drafts", 3, 1717200000, 86400 },
-		{ "Sent", 40, 1709280000, 43200 },
-		{ "Trash", 5, 1711000000, 86400 },
-		{ "Archive", 10, 1672531200, 604800 },
-		{ "Archive.Old", 60, 1546300800, 259200 },    /* 2019 */
-		{ "Projekte", 15, 1700000000, 172800 },
-		{ "Projekte.2024", 30, 1704067200, 86400 },
-		{ "Reisen", 8, 1690000000, 345600 },
-		{ "Reisen.Z&APw-rich", 12, 1693526400, 21600 },
-		{ "&ZeVnLIqe-", 10, 1706745600, 86400 },
-		{ "Caf&AOk- &- Bar", 6, 1711929600, 604800 },
+		{ "INBOX", CORPUS_DEMO_INBOX, 1709251200, 10800 }, /* from 2024-03-01, every 3 h */
+		CORPUS_DEMO_PLAN(CORPUS_PLAN_ROW)
 	};
 	struct corpus_stats local = { 0 };
 	struct buf msg = BUF_INIT;

@@ -5,7 +5,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "harness_dovecot_conf.h"
 #include "harness_os.h"
 
 #define START_ATTEMPTS 5         /* a port picked at run time may be taken meanwhile */
@@ -23,15 +23,9 @@
 #define LEFTOVER_TIMEOUT_MS 5000
 #define LOG_TAIL_BYTES 1500
 #define MAX_REGISTERED 16
-/* First line of every configuration we write: dovecot_stop() removes only
- * directories that hold it. */
-#define DOVECOT_CONF_MARK "# A private Dovecot of the imapfs test harness; removed with its directory."
-
-static const struct dovecot_user dovecot_standard_users[] = {
-	{ "alice", "secret", NULL },
-	{ "bob", "secret", NULL },
-	{ "tiny", "secret", "*:storage=2K" },
-};
+#define DOVECOT_SYSTEM_IMAP_DIR "/usr/lib/dovecot"
+#define DOVECOT_SYSTEM_MODULES DOVECOT_SYSTEM_IMAP_DIR "/modules"
+#define DOVECOT_UNPACKED_IMAP_DIR "/var/lib/imapfs/dovecot-imapd/usr/lib/dovecot"
 
 /* ---- programs ---- */
 
@@ -47,6 +41,24 @@ static bool dovecot_find_program(const char *name, char *out, size_t size)
 	return false;
 }
 
+/* Where the IMAP parts of Dovecot are: the dovecot-imapd package, or a copy
+ * unpacked from it by contrib/install-deps.sh on machines that have
+ * cyrus-imapd, which Debian does not allow next to dovecot-imapd. */
+const char *dovecot_imap_dir(void)
+{
+	static const char *const dirs[] = { DOVECOT_SYSTEM_IMAP_DIR, DOVECOT_UNPACKED_IMAP_DIR };
+	char path[256];
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		snprintf(path, sizeof path, "%s/imap", dirs[i]);
+		if (access(path, X_OK) != 0)
+			continue;
+		snprintf(path, sizeof path, "%s/imap-login", dirs[i]);
+		if (access(path, X_OK) == 0)
+			return dirs[i];
+	}
+	return NULL;
+}
+
 int dovecot_usable(struct buf *why)
 {
 	char path[256];
@@ -55,7 +67,7 @@ int dovecot_usable(struct buf *why)
 		return -1;
 	}
 	static const char *const needed[][2] = {
-		{ "dovecot", "dovecot-imapd" }, { "doveadm", "dovecot-core" },
+		{ "dovecot", "dovecot-core" }, { "doveadm", "dovecot-core" },
 		{ "certtool", "gnutls-bin" },
 	};
 	for (size_t i = 0; i < sizeof needed / sizeof needed[0]; i++) {
@@ -64,6 +76,12 @@ int dovecot_usable(struct buf *why)
 				 needed[i][0], needed[i][1]);
 			return -1;
 		}
+	}
+	if (!dovecot_imap_dir()) {
+		buf_addstr(why, "Dovecot's IMAP server is not installed (Debian package dovecot-imapd, or "
+				"where cyrus-imapd excludes it, a copy in " DOVECOT_UNPACKED_IMAP_DIR
+				"; contrib/install-deps.sh does either)");
+		return -1;
 	}
 	if (!getpwnam(HARNESS_MAIL_USER) && !dovecot_find_program("useradd", path, sizeof path)) {
 		buf_addstr(why, "user " HARNESS_MAIL_USER " is missing and useradd is not installed");
@@ -112,31 +130,6 @@ static int dovecot_mail_user(uid_t *uid, gid_t *gid, struct buf *err)
 
 /* ---- the instance directory ---- */
 
-/* Paths go into Dovecot's configuration and a shell-evaluable file unquoted
- * by Dovecot, so only plain characters are accepted. */
-static bool dovecot_plain_path(const char *p)
-{
-	if (p[0] != '/')
-		return false;
-	for (; *p; p++) {
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || strchr("/._-+", *p)))
-			return false;
-	}
-	return true;
-}
-
-static bool dovecot_plain_name(const char *s)
-{
-	if (!*s || strlen(s) > 64)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || strchr("._-", *s)))
-			return false;
-	return true;
-}
-
 static int dovecot_make_dir(struct dovecot *d, const char *want, struct buf *err)
 {
 	if (!want) {
@@ -161,7 +154,7 @@ static int dovecot_make_dir(struct dovecot *d, const char *want, struct buf *err
 		size_t len = strlen(d->dir);
 		while (len > 1 && d->dir[len - 1] == '/')
 			d->dir[--len] = '\0';
-		if (!dovecot_plain_path(d->dir)) {
+		if (!dovecot_conf_plain_path(d->dir)) {
 			buf_addf(err, "%s: use only letters, digits and /._-+ in the directory path", d->dir);
 			return -1;
 		}
@@ -177,7 +170,7 @@ static int dovecot_make_dir(struct dovecot *d, const char *want, struct buf *err
 	if (real && strlen(real) < sizeof d->dir - 32)
 		snprintf(d->dir, sizeof d->dir, "%s", real);
 	free(real);
-	if (!dovecot_plain_path(d->dir) || chmod(d->dir, 0755) < 0) {
+	if (!dovecot_conf_plain_path(d->dir) || chmod(d->dir, 0755) < 0) {
 		buf_addf(err, "cannot use %s", d->dir);
 		rmdir(d->dir);
 		return -1;
@@ -200,149 +193,6 @@ static int dovecot_check_reachable(const char *dir, struct buf *err)
 		}
 	}
 	return 0;
-}
-
-static int dovecot_write_file(const char *path, const struct buf *text, mode_t mode, struct buf *err)
-{
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		buf_addf(err, "cannot write %s: %s", path, strerror(errno));
-		return -1;
-	}
-	bool ok = fwrite(text->data, 1, text->len, f) == text->len;
-	ok = fclose(f) == 0 && ok;
-	if (!ok || chmod(path, mode) < 0) {
-		buf_addf(err, "cannot write %s", path);
-		return -1;
-	}
-	return 0;
-}
-
-static int dovecot_add_user_line(struct buf *text, const struct dovecot_user *u, struct buf *err)
-{
-	/* A passwd-file line: fields split at ':' except in the trailing extra
-	 * fields, which are split at whitespace. */
-	if (!dovecot_plain_name(u->name) || !u->password || strpbrk(u->password, ":\r\n") ||
-	    (u->quota_rule && strpbrk(u->quota_rule, " \t\r\n"))) {
-		buf_addf(err, "bad user '%s': name of letters, digits, ._- and a password without ':'",
-			 u->name ? u->name : "");
-		return -1;
-	}
-	/* user:password:uid:gid:gecos:home:shell:extra fields */
-	buf_addf(text, "%s:{PLAIN}%s::::::", u->name, u->password);
-	if (u->quota_rule)
-		buf_addf(text, "userdb_quota_rule=%s", u->quota_rule);
-	buf_addch(text, '\n');
-	return 0;
-}
-
-static int dovecot_write_passwd(const struct dovecot *d, const struct dovecot_opts *o, struct buf *err)
-{
-	struct buf text = BUF_INIT;
-	char path[HARNESS_PATH_MAX + 16];
-	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < sizeof dovecot_standard_users / sizeof dovecot_standard_users[0]; i++)
-		rc = dovecot_add_user_line(&text, &dovecot_standard_users[i], err);
-	for (size_t i = 0; rc == 0 && i < o->nusers; i++)
-		rc = dovecot_add_user_line(&text, &o->users[i], err);
-	snprintf(path, sizeof path, "%s/passwd", d->dir);
-	if (rc == 0)
-		rc = dovecot_write_file(path, &text, 0644, err);
-	buf_free(&text);
-	return rc;
-}
-
-static int dovecot_write_conf(const struct dovecot *d, uid_t uid, gid_t gid, struct buf *err)
-{
-	struct buf c = BUF_INIT;
-	buf_addf(&c,
-		 DOVECOT_CONF_MARK "\n"
-		 "instance_name = %s\n"
-		 "base_dir = %s/run\n"
-		 "state_dir = %s/state\n"
-		 "log_path = %s\n"
-		 "protocols = imap\n"
-		 "listen = 127.0.0.1\n"
-		 "ssl = yes\n"
-		 "ssl_cert = <%s\n"
-		 "ssl_key = <%s\n"
-		 "disable_plaintext_auth = no\n"
-		 "auth_mechanisms = plain login cram-md5\n"
-		 "auth_verbose = yes\n"
-		 "auth_failure_delay = 0\n"
-		 "first_valid_uid = %u\n"
-		 "last_valid_uid = %u\n"
-		 "mail_location = maildir:%s/%%u\n"
-		 "mail_plugins = quota acl\n",
-		 d->instance, d->dir, d->dir, d->log, d->certs.certfile, d->certs.keyfile,
-		 (unsigned)uid, (unsigned)uid, d->mailroot);
-	buf_addf(&c,
-		 "namespace inbox {\n"
-		 "  inbox = yes\n"
-		 "  separator = %c\n"
-		 "  mailbox Drafts {\n    special_use = \\Drafts\n  }\n"
-		 "  mailbox Sent {\n    special_use = \\Sent\n  }\n"
-		 "  mailbox Trash {\n    special_use = \\Trash\n  }\n"
-		 "  mailbox Junk {\n    special_use = \\Junk\n  }\n"
-		 "}\n", d->separator);
-	buf_addf(&c,
-		 "passdb {\n"
-		 "  driver = passwd-file\n"
-		 "  args = scheme=PLAIN username_format=%%u %s/passwd\n"
-		 "}\n"
-		 "userdb {\n"
-		 "  driver = passwd-file\n"
-		 "  args = username_format=%%u %s/passwd\n"
-		 "  default_fields = uid=%u gid=%u home=%s/%%u\n"
-		 "}\n",
-		 d->dir, d->dir, (unsigned)uid, (unsigned)gid, d->mailroot);
-	buf_addf(&c,
-		 "protocol imap {\n"
-		 "  mail_plugins = $mail_plugins imap_quota imap_acl\n"
-		 "  mail_max_userip_connections = 500\n"
-		 "}\n"
-		 "plugin {\n"
-		 "  quota = maildir:User quota\n"
-		 "  quota_rule = *:storage=1G\n"
-		 "  acl = vfile\n"
-		 "}\n"
-		 "service imap-login {\n"
-		 "  inet_listener imap {\n    address = 127.0.0.1\n    port = %d\n  }\n"
-		 "  inet_listener imaps {\n    address = 127.0.0.1\n    port = %d\n    ssl = yes\n  }\n"
-		 "}\n"
-		 "# Failed logins would otherwise slow down every later login from 127.0.0.1.\n"
-		 "service anvil {\n"
-		 "  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n"
-		 "}\n",
-		 d->imap_port, d->imaps_port);
-	int rc = dovecot_write_file(d->conf, &c, 0644, err);
-	buf_free(&c);
-	return rc;
-}
-
-/* Shell-evaluable, and what dovecot_attach() reads back. */
-static int dovecot_write_env(const struct dovecot *d, struct buf *err)
-{
-	struct buf e = BUF_INIT;
-	char path[HARNESS_PATH_MAX + 16];
-	buf_addf(&e,
-		 "IMAP_HOST=127.0.0.1\n"
-		 "IMAP_PORT=%d\n"
-		 "IMAPS_PORT=%d\n"
-		 "IMAP_SEPARATOR='%c'\n"
-		 "CAFILE=%s\n"
-		 "OTHER_CAFILE=%s\n"
-		 "MAILROOT=%s\n"
-		 "DOVECOT_CONF=%s\n"
-		 "DOVECOT_LOG=%s\n"
-		 "DOVECOT_INSTANCE=%s\n"
-		 "DOVECOT_PID=%d\n",
-		 d->imap_port, d->imaps_port, d->separator, d->certs.cafile, d->certs.otherca,
-		 d->mailroot, d->conf, d->log, d->instance, (int)d->master);
-	snprintf(path, sizeof path, "%s/server.env", d->dir);
-	int rc = dovecot_write_file(path, &e, 0644, err);
-	buf_free(&e);
-	return rc;
 }
 
 /* ---- processes of one instance ---- */
@@ -520,6 +370,44 @@ static uint32_t dovecot_hash(const char *s)
 	return h;
 }
 
+/* With an unpacked dovecot-imapd, Dovecot's own plugins and the unpacked
+ * ones (imap_quota, imap_acl) must sit in one mail_plugin_dir: DIR/modules
+ * holds links to both. */
+static int dovecot_link_modules(const struct dovecot *d, const char *imap_dir, struct buf *err)
+{
+	char modules[HARNESS_PATH_MAX], target[HARNESS_PATH_MAX * 2], entry[HARNESS_PATH_MAX * 2];
+	char unpacked[HARNESS_PATH_MAX];
+	snprintf(modules, sizeof modules, "%s/modules", d->dir);
+	snprintf(unpacked, sizeof unpacked, "%s/modules", imap_dir);
+	const char *const sources[] = { DOVECOT_SYSTEM_MODULES, unpacked };
+	if (mkdir(modules, 0755) < 0) {
+		buf_addf(err, "mkdir %s: %s", modules, strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++) {
+		const char *src = sources[i];
+		DIR *dir = opendir(src);
+		if (!dir) {
+			buf_addf(err, "cannot read %s: %s", src, strerror(errno));
+			return -1;
+		}
+		struct dirent *de;
+		while ((de = readdir(dir)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(target, sizeof target, "%s/%s", src, de->d_name);
+			snprintf(entry, sizeof entry, "%s/%s", modules, de->d_name);
+			if (symlink(target, entry) < 0 && errno != EEXIST) {
+				buf_addf(err, "symlink %s: %s", entry, strerror(errno));
+				closedir(dir);
+				return -1;
+			}
+		}
+		closedir(dir);
+	}
+	return 0;
+}
+
 /* A test that fails inside a forked Check child leaves with _exit(): its
  * Dovecot gets SIGTERM (die_with_parent) but its directory stays.  Such
  * directories (ours by name, fully started once, master gone, no process
@@ -585,13 +473,18 @@ int dovecot_start(struct dovecot *d, const struct dovecot_opts *o, struct buf *e
 	}
 	snprintf(sub, sizeof sub, "%s/certs", d->dir);
 	if (dovecot_check_reachable(d->mailroot, err) < 0 || test_certs_make(sub, &d->certs, err) < 0 ||
-	    dovecot_write_passwd(d, o, err) < 0)
+	    dovecot_conf_write_passwd(d, o, err) < 0)
+		goto fail;
+	const char *imap_dir = dovecot_imap_dir();
+	if (!imap_dir || strcmp(imap_dir, DOVECOT_SYSTEM_IMAP_DIR) == 0)
+		imap_dir = NULL; /* Dovecot's defaults find it */
+	else if (dovecot_link_modules(d, imap_dir, err) < 0)
 		goto fail;
 
 	for (int attempt = 0; attempt < START_ATTEMPTS; attempt++) {
 		d->imap_port = os_free_port(err);
 		d->imaps_port = os_free_port(err);
-		if (d->imap_port < 0 || d->imaps_port < 0 || dovecot_write_conf(d, uid, gid, err) < 0)
+		if (d->imap_port < 0 || d->imaps_port < 0 || dovecot_conf_write(d, imap_dir, uid, gid, err) < 0)
 			goto fail;
 		if (d->imaps_port == d->imap_port)
 			continue;
@@ -601,7 +494,7 @@ int dovecot_start(struct dovecot *d, const struct dovecot_opts *o, struct buf *e
 		if (r == 1) {
 			d->running = true;
 			d->owner = o->detached ? 0 : getpid();
-			if (dovecot_write_env(d, err) < 0) {
+			if (dovecot_conf_write_env(d, err) < 0) {
 				dovecot_stop(d, NULL);
 				return -1;
 			}
@@ -619,90 +512,14 @@ fail:
 
 /* ---- attach, stop, kick ---- */
 
-static bool dovecot_env_value(const char *text, const char *key, char *out, size_t size)
-{
-	size_t klen = strlen(key);
-	for (const char *line = text; *line; ) {
-		size_t n = strcspn(line, "\n");
-		if (n > klen && strncmp(line, key, klen) == 0 && line[klen] == '=') {
-			const char *v = line + klen + 1;
-			n -= klen + 1;
-			if (n >= 2 && v[0] == '\'' && v[n - 1] == '\'') {
-				v++;
-				n -= 2;
-			}
-			if (n >= size)
-				return false;
-			memcpy(out, v, n);
-			out[n] = '\0';
-			return true;
-		}
-		line += n;
-		if (*line)
-			line++;
-	}
-	return false;
-}
-
 int dovecot_attach(struct dovecot *d, const char *dir, struct buf *err)
 {
-	char path[HARNESS_PATH_MAX + 16], num[32], sep[4];
-	struct buf text = BUF_INIT;
-	memset(d, 0, sizeof *d);
-	snprintf(path, sizeof path, "%s/server.env", dir);
-	if (os_read_tail(path, 64 * 1024, &text) < 0) {
-		buf_addf(err, "%s is not a test server directory (no server.env)", dir);
-		buf_free(&text);
+	if (dovecot_conf_read_env(d, dir, err) < 0)
 		return -1;
-	}
-	bool ok = dovecot_env_value(text.data, "DOVECOT_CONF", d->conf, sizeof d->conf) &&
-		  dovecot_env_value(text.data, "DOVECOT_LOG", d->log, sizeof d->log) &&
-		  dovecot_env_value(text.data, "DOVECOT_INSTANCE", d->instance, sizeof d->instance) &&
-		  dovecot_env_value(text.data, "MAILROOT", d->mailroot, sizeof d->mailroot) &&
-		  dovecot_env_value(text.data, "CAFILE", d->certs.cafile, sizeof d->certs.cafile) &&
-		  dovecot_env_value(text.data, "OTHER_CAFILE", d->certs.otherca, sizeof d->certs.otherca) &&
-		  dovecot_env_value(text.data, "IMAP_SEPARATOR", sep, sizeof sep) &&
-		  dovecot_env_value(text.data, "IMAP_PORT", num, sizeof num) &&
-		  (d->imap_port = atoi(num)) > 0 &&
-		  dovecot_env_value(text.data, "IMAPS_PORT", num, sizeof num) &&
-		  (d->imaps_port = atoi(num)) > 0 &&
-		  dovecot_env_value(text.data, "DOVECOT_PID", num, sizeof num) &&
-		  (d->master = atoi(num)) > 0;
-	buf_free(&text);
-	size_t dlen = strlen(d->conf) >= strlen("/dovecot.conf") ? strlen(d->conf) - strlen("/dovecot.conf") : 0;
-	if (!ok || dlen == 0 || dlen >= sizeof d->dir || !dovecot_plain_path(d->conf)) {
-		buf_addf(err, "%s/server.env is incomplete or damaged", dir);
-		return -1;
-	}
-	memcpy(d->dir, d->conf, dlen);
-	d->dir[dlen] = '\0';
-	/* The file must describe the directory it is in: stop removes d->dir. */
-	char *real = realpath(dir, NULL);
-	bool same = real && strcmp(real, d->dir) == 0;
-	free(real);
-	if (!same) {
-		buf_addf(err, "%s/server.env describes another directory (%s)", dir, d->dir);
-		return -1;
-	}
-	d->separator = sep[0];
 	d->running = true;
 	return 0;
 }
 
-/* Never remove a directory whose configuration we did not write. */
-static bool dovecot_dir_is_ours(const struct dovecot *d)
-{
-	char conf[HARNESS_PATH_MAX], line[128] = "";
-	snprintf(conf, sizeof conf, "%s/dovecot.conf", d->dir);
-	if (d->dir[0] != '/' || !d->dir[1] || strcmp(conf, d->conf) != 0)
-		return false;
-	FILE *f = fopen(conf, "r");
-	if (!f)
-		return false;
-	bool ours = fgets(line, sizeof line, f) && strcmp(line, DOVECOT_CONF_MARK "\n") == 0;
-	fclose(f);
-	return ours;
-}
 
 int dovecot_stop(struct dovecot *d, struct buf *err)
 {
@@ -726,7 +543,7 @@ int dovecot_stop(struct dovecot *d, struct buf *err)
 			buf_addf(err, "%d processes of dovecot instance %s remain", left, d->instance);
 		rc = -1;
 	}
-	if (dovecot_dir_is_ours(d) && os_rmtree(d->dir, err) < 0)
+	if (dovecot_conf_is_ours(d) && os_rmtree(d->dir, err) < 0)
 		rc = -1;
 	d->running = false;
 	return rc;
@@ -735,7 +552,7 @@ int dovecot_stop(struct dovecot *d, struct buf *err)
 int dovecot_kick(const struct dovecot *d, const char *user, struct buf *err)
 {
 	char program[256], out[HARNESS_PATH_MAX + 32];
-	if (!dovecot_plain_name(user)) {
+	if (!dovecot_conf_plain_name(user)) {
 		buf_addf(err, "bad user name '%s'", user);
 		return -1;
 	}
