@@ -1,0 +1,138 @@
+/* cache.h: the on-disk cache of one account, keyed by (mailbox,
+ * UIDVALIDITY, UID).
+ *
+ * A message under a given UIDVALIDITY and UID never changes, so its bytes
+ * are kept on disk and served from there; per mailbox a metadata listing
+ * lets a warm mount list a directory without asking the server.
+ *
+ * Layout under dir (every directory mode 0700, every file 0600):
+ *   lock                       flock()ed while a cache_open() holds dir
+ *   state                      "running <time>" while open, "clean" after close
+ *   recovery/<time>-<name>     messages whose APPEND failed, never trimmed
+ *   mail/<box>/listing         the metadata listing of that mailbox
+ *   mail/<box>/<UIDVALIDITY>/<UID>   message bodies
+ *   mail/.../.tmp-*            files being written; removed at open
+ *   mail/.trash-*              dropped generations being deleted
+ * <box> is the mailbox name with every byte outside [A-Za-z0-9._-] and a
+ * leading '.' written as %XX, so no '/', "..", NUL or hidden name can
+ * appear; a name whose encoding would be longer than 200 bytes keeps its
+ * first 150 encoded bytes followed by '~' and the SHA-256 of the whole name
+ * in hex (the full name is also stored in the listing).
+ *
+ * Safety: cache_open() creates missing directories with mode 0700, chmods
+ * an existing dir of ours to 0700, and refuses a dir owned by another user
+ * or writable by others (o+w: someone may have planted files), or one that
+ * another open cache (in this or another process) is using.  Nothing under
+ * dir is followed through a symbolic link.
+ *
+ * Crashes: bodies are renamed into place without fsync (one per message
+ * would be too slow), so after a power loss one could be short.  cache_open()
+ * syncs the file system and records its time in state; cache_close() syncs
+ * and records "clean".  If the last session did not close, the next
+ * cache_open() deletes every body changed since that session began (they
+ * are fetched again); listings protect themselves with their checksum.
+ *
+ * Size bound: the bytes of all bodies (st_size) are kept under max_bytes
+ * (0 = unbounded) by cache_trim(), least recently used first.  The index
+ * (one small record per body) is built by one scan at open; the order at
+ * open comes from each file's atime/mtime, and from then on from
+ * cache_body_open() and commits.
+ *
+ * Threads: every function may be called from several threads at once on the
+ * same cache.  One mutex guards the index and the renames and unlinks that
+ * must agree with it; reading and writing body bytes happens outside it.
+ * A cache_writer belongs to one thread at a time.
+ *
+ * Errors: int functions return 0 (or an fd) on success, -1 on failure with
+ * errno set and, where an err buffer is taken, a one-line reason appended
+ * (err may be NULL).  Mailbox names are the server's names (modified
+ * UTF-7) as plain C strings; an empty name is refused (EINVAL).
+ */
+#ifndef IMAPFS_CACHE_H
+#define IMAPFS_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf;
+struct cache;
+struct cache_writer;
+
+/* mkdir -p dir and take it (see Safety above); *out is freed by
+ * cache_close(). */
+int cache_open(struct cache **out, const char *dir, uint64_t max_bytes, struct buf *err);
+/* Releases the lock and memory; writers still open must be finished first. */
+void cache_close(struct cache *c);
+
+/* Message bodies. */
+/* An O_RDONLY|O_CLOEXEC fd of the complete body, or -1 (errno ENOENT when
+ * not cached); marks the body most recently used. */
+int cache_body_open(struct cache *c, const char *mailbox, uint32_t uidvalidity, uint32_t uid);
+/* Starts a body: a temp file in the generation's directory.  Nothing is
+ * visible under the body's name before cache_writer_commit(). */
+int cache_body_begin(struct cache *c, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+		     struct cache_writer **w, struct buf *err);
+/* Appends n bytes; -1 with errno (ENOSPC...).  After a failure the writer
+ * only accepts cache_writer_abort() (a commit fails). */
+int cache_writer_write(struct cache_writer *w, const void *p, size_t n);
+/* Atomic rename into place, replacing an older copy of the same body, and
+ * accounting in the index; *size_out (may be NULL) gets the body's length.
+ * Frees w whatever happens.  Fails (EIO, ENOENT...) if a write failed or if
+ * cache_drop_mailbox() removed the generation meanwhile.  Does not trim. */
+int cache_writer_commit(struct cache_writer *w, uint64_t *size_out, struct buf *err);
+/* Unlinks the temp file; frees w.  NULL is ignored. */
+void cache_writer_abort(struct cache_writer *w);
+
+/* Evicts least recently used bodies until the total is within max_bytes.
+ * Cheap (no disk access) when already within budget.  An evicted body that
+ * is open elsewhere stays readable through that fd.  The most recently used
+ * body is never evicted, so one body larger than the whole budget can still
+ * be served (the total then stays above max_bytes until the next body). */
+void cache_trim(struct cache *c);
+/* Total bytes of the bodies in the index. */
+uint64_t cache_bytes(const struct cache *c);
+
+/* Listings: the metadata of one mailbox generation. */
+struct cache_msg {
+	uint32_t uid;
+	uint32_t flags_bits;
+	uint64_t size;
+	int64_t internaldate;
+};
+struct cache_listing {
+	uint32_t uidvalidity, uidnext, messages;
+	uint64_t highestmodseq;          /* 0 when the server has no CONDSTORE */
+	size_t n;
+	struct cache_msg *msgs;          /* sorted by uid, strictly increasing; owned */
+};
+
+/* Fills *out (freed with cache_listing_free) and returns 0; -1 when there
+ * is no listing (ENOENT) or it is corrupt (EBADMSG: wrong magic or version,
+ * length, checksum, mailbox name, or unsorted uids), in which case the file
+ * is removed.  *out is zeroed on failure. */
+int cache_listing_load(struct cache *c, const char *mailbox, struct cache_listing *out);
+/* Writes a temp file and renames it over the old listing (no fsync: a lost
+ * listing only costs a refetch).  -1 (EINVAL) when msgs is not sorted by
+ * strictly increasing uid. */
+int cache_listing_save(struct cache *c, const char *mailbox, const struct cache_listing *l,
+		       struct buf *err);
+/* Frees msgs and zeroes *l; safe on a zeroed listing. */
+void cache_listing_free(struct cache_listing *l);
+
+/* A UIDVALIDITY change: drops every body and the listing of mailbox that
+ * are not of generation keep_uidvalidity (0 = drop all of that mailbox).
+ * Immediate: once it returns no old body can be opened and no old listing
+ * loaded; commits of old bodies still in progress fail.  The bytes are
+ * deleted before it returns, except what a concurrent writer recreates,
+ * which the next cache_open() removes.  0, or -1 with errno. */
+int cache_drop_mailbox(struct cache *c, const char *mailbox, uint32_t keep_uidvalidity);
+
+/* Write-path safety net: keeps a message whose APPEND failed as
+ * <dir>/recovery/<UTC time>-<name> (name escaped like <box>, a "-N" suffix
+ * added on a clash), fsynced.  The content is the whole file behind
+ * fd_or_minus1 (read from offset 0 with pread, its offset untouched) or,
+ * when it is -1, the n bytes at p.  path_out gets the full path (replaced). */
+int cache_save_recovery(struct cache *c, const char *name, int fd_or_minus1, const void *p, size_t n,
+			struct buf *path_out, struct buf *err);
+
+#endif

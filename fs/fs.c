@@ -1,0 +1,508 @@
+/* fs.c: the filesystem core: directories are mailboxes (mailbox.c),
+ * files are messages (nodes kept here while the kernel knows them), bodies
+ * come from the cache or through prefetch.c. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "fs.h"
+#include "mailbox.h"
+#include "pool.h"
+#include "prefetch.h"
+#include "tree.h"
+
+/* Message bytes never change: the kernel may keep names and attributes
+ * long.  Directories change when mail arrives, so they are rechecked. */
+#define MSG_TIMEOUT 3600.0
+#define DIR_TIMEOUT 1.0
+#define NEGATIVE_TIMEOUT 1.0
+
+struct mnode {
+	uint64_t ino;
+	struct mbox *m;
+	uint32_t uidvalidity, uid;
+	uint64_t size;
+	int64_t date;
+	uint64_t nlookup;
+	struct mnode *next;
+};
+
+#define NODE_BUCKETS 4096
+
+struct fs {
+	struct fs_config cfg;
+	struct pool *pool;
+	struct cache *cache;
+	struct prefetch *prefetch;
+	struct mtree tree;
+	pthread_mutex_t nodes_lock;
+	struct mnode *buckets[NODE_BUCKETS];
+	void (*inval_inode)(void *ctx, uint64_t ino);
+	void (*inval_entry)(void *ctx, uint64_t parent, const char *name);
+	void *notify_ctx;
+	time_t started;
+	pthread_mutex_t statfs_lock;
+	time_t statfs_at;
+	uint64_t quota_used_kb, quota_limit_kb;
+};
+
+const struct fs_config *fs_config(const struct fs *fs)
+{
+	return &fs->cfg;
+}
+
+void fs_set_notifier(struct fs *fs, void (*inval_inode)(void *ctx, uint64_t ino),
+		     void (*inval_entry)(void *ctx, uint64_t parent, const char *name), void *ctx)
+{
+	fs->inval_inode = inval_inode;
+	fs->inval_entry = inval_entry;
+	fs->notify_ctx = ctx;
+}
+
+/* ---- message nodes ---- */
+
+static struct mnode *node_find_locked(struct fs *fs, uint64_t ino)
+{
+	for (struct mnode *n = fs->buckets[ino % NODE_BUCKETS]; n; n = n->next)
+		if (n->ino == ino)
+			return n;
+	return NULL;
+}
+
+static uint64_t msg_ino(const struct mbox *m, uint32_t uidvalidity, uint32_t uid)
+{
+	return fs_hash_ino("msg", m->name, uidvalidity, uid);
+}
+
+/* Finds or makes the node of a message and counts one lookup. */
+static void node_ref(struct fs *fs, struct mbox *m, uint32_t uidvalidity, const struct cache_msg *msg,
+		     uint64_t ino)
+{
+	pthread_mutex_lock(&fs->nodes_lock);
+	struct mnode *n = node_find_locked(fs, ino);
+	if (!n) {
+		n = xcalloc(1, sizeof *n);
+		n->ino = ino;
+		n->next = fs->buckets[ino % NODE_BUCKETS];
+		fs->buckets[ino % NODE_BUCKETS] = n;
+	}
+	n->m = m;
+	n->uidvalidity = uidvalidity;
+	n->uid = msg->uid;
+	n->size = msg->size;
+	n->date = msg->internaldate;
+	n->nlookup++;
+	pthread_mutex_unlock(&fs->nodes_lock);
+}
+
+void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup)
+{
+	pthread_mutex_lock(&fs->nodes_lock);
+	struct mnode **pp = &fs->buckets[ino % NODE_BUCKETS];
+	for (; *pp; pp = &(*pp)->next) {
+		struct mnode *n = *pp;
+		if (n->ino != ino)
+			continue;
+		n->nlookup = n->nlookup > nlookup ? n->nlookup - nlookup : 0;
+		if (!n->nlookup) {
+			*pp = n->next;
+			free(n);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&fs->nodes_lock);
+}
+
+/* The real size of a body replaces RFC822.SIZE (some servers differ). */
+static void size_known(void *ctx, struct mbox *m, uint32_t uid, uint64_t size)
+{
+	struct fs *fs = ctx;
+	bool changed = false;
+	pthread_mutex_lock(&m->lock);
+	long i = mbox_find(m, uid);
+	if (i >= 0 && m->listing.msgs[i].size != size) {
+		m->listing.msgs[i].size = size;
+		changed = true;
+	}
+	uint64_t ino = msg_ino(m, m->listing.uidvalidity, uid);
+	pthread_mutex_unlock(&m->lock);
+	if (!changed)
+		return;
+	fs_log(LOG_INFO, "%s/%u.eml: RFC822.SIZE was wrong, the file has %llu bytes", m->path, uid,
+	       (unsigned long long)size);
+	pthread_mutex_lock(&fs->nodes_lock);
+	struct mnode *n = node_find_locked(fs, ino);
+	if (n)
+		n->size = size;
+	pthread_mutex_unlock(&fs->nodes_lock);
+	if (fs->inval_inode)
+		fs->inval_inode(fs->notify_ctx, ino);
+}
+
+/* A message left its mailbox: the kernel must forget the name, and the
+ * node no longer opens. */
+static void msg_gone(void *ctx, struct mbox *m, uint32_t uid)
+{
+	struct fs *fs = ctx;
+	char name[32];
+	snprintf(name, sizeof name, "%u.eml", uid);
+	if (fs->inval_entry)
+		fs->inval_entry(fs->notify_ctx, m->ino, name);
+}
+
+/* ---- attributes ---- */
+
+static void dir_stat(struct fs *fs, const struct mbox *m, struct stat *st)
+{
+	memset(st, 0, sizeof *st);
+	st->st_ino = m->ino;
+	st->st_mode = S_IFDIR | (fs->cfg.readonly ? 0555 : 0755);
+	st->st_nlink = 2;
+	st->st_uid = fs->cfg.uid;
+	st->st_gid = fs->cfg.gid;
+	st->st_mtime = st->st_ctime = st->st_atime = m->loaded ? m->checked : fs->started;
+	st->st_blksize = 4096;
+}
+
+static void msg_stat(struct fs *fs, uint64_t ino, uint64_t size, int64_t date, struct stat *st)
+{
+	memset(st, 0, sizeof *st);
+	st->st_ino = ino;
+	st->st_mode = S_IFREG | (fs->cfg.readonly ? 0444 : 0644);
+	st->st_nlink = 1;
+	st->st_uid = fs->cfg.uid;
+	st->st_gid = fs->cfg.gid;
+	st->st_size = (off_t)size;
+	st->st_blocks = (blkcnt_t)((size + 511) / 512);
+	st->st_blksize = 4096;
+	/* ctime too: stable across remounts, for backup tools that compare it */
+	st->st_mtime = st->st_ctime = st->st_atime = (time_t)date;
+}
+
+static void entry_for_dir(struct fs *fs, const struct mbox *m, struct fs_entry *e)
+{
+	e->ino = m->ino;
+	dir_stat(fs, m, &e->st);
+	e->entry_timeout = e->attr_timeout = DIR_TIMEOUT;
+}
+
+static void entry_for_msg(struct fs *fs, uint64_t ino, const struct cache_msg *msg, struct fs_entry *e)
+{
+	e->ino = ino;
+	msg_stat(fs, ino, msg->size, msg->internaldate, &e->st);
+	e->entry_timeout = e->attr_timeout = MSG_TIMEOUT;
+}
+
+static void negative(struct fs_entry *e)
+{
+	memset(e, 0, sizeof *e);
+	e->entry_timeout = NEGATIVE_TIMEOUT;
+}
+
+static void child_path(const struct mbox *dir, const char *name, struct buf *out)
+{
+	buf_reset(out);
+	if (*dir->path)
+		buf_addf(out, "%s/", dir->path);
+	buf_addstr(out, name);
+}
+
+int fs_lookup(struct fs *fs, uint64_t parent, const char *name, struct fs_entry *e)
+{
+	struct mbox *dir = mtree_by_ino(&fs->tree, parent);
+	if (!dir || !dir->exists)
+		return -ENOENT;
+	struct buf path = BUF_INIT;
+	child_path(dir, name, &path);
+	struct mbox *sub = mtree_by_path(&fs->tree, path.data);
+	buf_free(&path);
+	if (sub) {
+		entry_for_dir(fs, sub, e);
+		return 0;
+	}
+	uint32_t uid;
+	/* editor swap files, .git, library probes: no round trip */
+	if (!dir->name || !dir->selectable || !tree_is_message_name(name, &uid)) {
+		negative(e);
+		return 0;
+	}
+	int rc = mbox_refresh(dir, fs->pool, fs->cache, fs->cfg.poll_s);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&dir->lock);
+	long i = mbox_find(dir, uid);
+	if (i < 0) {
+		pthread_mutex_unlock(&dir->lock);
+		negative(e);
+		return 0;
+	}
+	struct cache_msg msg = dir->listing.msgs[i];
+	uint32_t uidvalidity = dir->listing.uidvalidity;
+	pthread_mutex_unlock(&dir->lock);
+	uint64_t ino = msg_ino(dir, uidvalidity, uid);
+	node_ref(fs, dir, uidvalidity, &msg, ino);
+	entry_for_msg(fs, ino, &msg, e);
+	return 0;
+}
+
+int fs_getattr(struct fs *fs, uint64_t ino, struct stat *st, double *timeout)
+{
+	struct mbox *m = mtree_by_ino(&fs->tree, ino);
+	if (m) {
+		dir_stat(fs, m, st);
+		*timeout = DIR_TIMEOUT;
+		return 0;
+	}
+	pthread_mutex_lock(&fs->nodes_lock);
+	struct mnode *n = node_find_locked(fs, ino);
+	if (n)
+		msg_stat(fs, ino, n->size, n->date, st);
+	pthread_mutex_unlock(&fs->nodes_lock);
+	*timeout = MSG_TIMEOUT;
+	return n ? 0 : -ENOENT;
+}
+
+/* ---- directories ---- */
+
+static struct fs_dirent *dir_add(struct fs_dir *d, size_t *cap, const char *name)
+{
+	if (d->n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		d->v = xrealloc(d->v, *cap * sizeof *d->v);
+	}
+	struct fs_dirent *de = &d->v[d->n++];
+	memset(de, 0, sizeof *de);
+	de->name = xstrdup(name);
+	return de;
+}
+
+int fs_opendir(struct fs *fs, uint64_t ino, struct fs_dir **out)
+{
+	if (ino == FS_ROOT_INO) {
+		int rc = mtree_refresh(&fs->tree, fs->pool, fs->cfg.poll_s, false);
+		if (rc < 0 && !fs->tree.listed)
+			return rc;
+	}
+	struct mbox *dir = mtree_by_ino(&fs->tree, ino);
+	if (!dir || !dir->exists)
+		return -ENOENT;
+	int rc = mbox_refresh(dir, fs->pool, fs->cache, fs->cfg.poll_s);
+	if (rc < 0)
+		return rc;
+	struct fs_dir *d = xcalloc(1, sizeof *d);
+	size_t cap = 0;
+	struct mbox **kids;
+	size_t nk = mtree_children(&fs->tree, dir, &kids);
+	for (size_t i = 0; i < nk; i++)
+		entry_for_dir(fs, kids[i], &dir_add(d, &cap, mbox_basename(kids[i]))->e);
+	free(kids);
+	if (dir->name && dir->selectable) {
+		pthread_mutex_lock(&dir->lock);
+		char name[32];
+		for (size_t i = 0; i < dir->listing.n; i++) {
+			const struct cache_msg *msg = &dir->listing.msgs[i];
+			snprintf(name, sizeof name, "%u.eml", msg->uid);
+			uint64_t mino = msg_ino(dir, dir->listing.uidvalidity, msg->uid);
+			struct fs_dirent *de = dir_add(d, &cap, name);
+			entry_for_msg(fs, mino, msg, &de->e);
+			de->mbox = dir;
+			de->uidvalidity = dir->listing.uidvalidity;
+			de->uid = msg->uid;
+		}
+		pthread_mutex_unlock(&dir->lock);
+	}
+	*out = d;
+	return 0;
+}
+
+/* readdirplus handed this entry to the kernel: it counts as a lookup. */
+void fs_dir_entry_used(struct fs *fs, const struct fs_dirent *de)
+{
+	if (S_ISDIR(de->e.st.st_mode))
+		return;
+	pthread_mutex_lock(&fs->nodes_lock);
+	struct mnode *n = node_find_locked(fs, de->e.ino);
+	if (n) {
+		n->nlookup++;
+		pthread_mutex_unlock(&fs->nodes_lock);
+		return;
+	}
+	pthread_mutex_unlock(&fs->nodes_lock);
+	struct cache_msg msg = { .uid = de->uid, .size = (uint64_t)de->e.st.st_size,
+				 .internaldate = de->e.st.st_mtime };
+	node_ref(fs, de->mbox, de->uidvalidity, &msg, de->e.ino);
+}
+
+void fs_dir_free(struct fs_dir *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n; i++)
+		free(d->v[i].name);
+	free(d->v);
+	free(d);
+}
+
+/* ---- files ---- */
+
+int fs_open(struct fs *fs, uint64_t ino, int flags, int *fd, bool *keep_cache)
+{
+	if ((flags & O_ACCMODE) != O_RDONLY)
+		return fs->cfg.readonly ? -EROFS : -EACCES;
+	pthread_mutex_lock(&fs->nodes_lock);
+	struct mnode *n = node_find_locked(fs, ino);
+	struct mbox *m = n ? n->m : NULL;
+	uint32_t uidvalidity = n ? n->uidvalidity : 0, uid = n ? n->uid : 0;
+	pthread_mutex_unlock(&fs->nodes_lock);
+	if (!m)
+		return -ENOENT;
+	if (!fs->prefetch)
+		return -EIO;
+	/* A name the kernel kept from an older generation of the mailbox:
+	 * ESTALE makes it look the name up again and retry. */
+	pthread_mutex_lock(&m->lock);
+	bool stale = m->listing.uidvalidity != uidvalidity;
+	pthread_mutex_unlock(&m->lock);
+	if (stale)
+		return -ESTALE;
+	int rc = prefetch_open(fs->prefetch, m, uidvalidity, uid);
+	if (rc < 0)
+		return rc;
+	*fd = rc;
+	*keep_cache = true;
+	return 0;
+}
+
+/* ---- statfs ---- */
+
+static void on_quota(void *ctx, struct pool_conn *c, const struct imap_response *raw,
+		     const struct imap_resp *r)
+{
+	(void)c;
+	(void)raw;
+	struct fs *fs = ctx;
+	if (!r || strcmp(r->name, "QUOTA") || r->nargs < 2 || r->args[1].type != IMAP_ARG_LIST)
+		return;
+	const struct imap_arg *a = r->args[1].list;
+	for (size_t i = 0; i + 3 <= r->args[1].count; i += 3) {
+		uint64_t used, limit;
+		if (imap_arg_is_atom(&a[i], "STORAGE") && imap_arg_number(&a[i + 1], &used) &&
+		    imap_arg_number(&a[i + 2], &limit)) {
+			fs->quota_used_kb = used;
+			fs->quota_limit_kb = limit;
+		}
+	}
+}
+
+static void refresh_quota(struct fs *fs)
+{
+	struct pool_conn *c;
+	if (!pool_has_cap(fs->pool, "QUOTA") || pool_get(fs->pool, NULL, &c) < 0)
+		return;
+	struct imap_cmd *cmd = imap_cmd_new("GETQUOTAROOT");
+	imap_cmd_add(cmd, " INBOX");
+	c->on_untagged = on_quota;
+	c->untagged_ctx = fs;
+	int rc = imap_submit(c->s, cmd);
+	if (rc == 0)
+		rc = imap_wait(c->s, cmd);
+	if (rc < 0)
+		pool_errno(c, rc);
+	imap_cmd_free(cmd);
+	pool_put(fs->pool, c);
+}
+
+int fs_statfs(struct fs *fs, struct statvfs *st)
+{
+	pthread_mutex_lock(&fs->statfs_lock);
+	time_t now = time(NULL);
+	if (now - fs->statfs_at >= fs->cfg.poll_s) {
+		fs->statfs_at = now;
+		refresh_quota(fs);
+	}
+	memset(st, 0, sizeof *st);
+	st->f_bsize = st->f_frsize = 1024;
+	st->f_namemax = 255;
+	if (fs->quota_limit_kb) {
+		st->f_blocks = fs->quota_limit_kb;
+		st->f_bfree = st->f_bavail =
+			fs->quota_limit_kb > fs->quota_used_kb ? fs->quota_limit_kb - fs->quota_used_kb : 0;
+	} else {
+		/* no quota: the cache's bound is the honest "size" we know */
+		st->f_blocks = fs->cfg.cache_size / 1024;
+		uint64_t used = cache_bytes(fs->cache) / 1024;
+		st->f_bfree = st->f_bavail = st->f_blocks > used ? st->f_blocks - used : 0;
+	}
+	st->f_files = 1000000;
+	st->f_ffree = st->f_favail = 1000000;
+	if (fs->cfg.readonly)
+		st->f_flag |= ST_RDONLY;
+	pthread_mutex_unlock(&fs->statfs_lock);
+	return 0;
+}
+
+/* ---- life cycle ---- */
+
+int fs_new(struct fs **out, const struct fs_config *cfg, struct buf *err)
+{
+	struct fs *fs = xcalloc(1, sizeof *fs);
+	fs->cfg = *cfg;
+	fs->started = time(NULL);
+	pthread_mutex_init(&fs->nodes_lock, NULL);
+	pthread_mutex_init(&fs->statfs_lock, NULL);
+	mtree_init(&fs->tree);
+	fs->tree.msg_gone = msg_gone;
+	fs->tree.hook_ctx = fs;
+	if (pool_new(&fs->pool, &fs->cfg, err) < 0) {
+		mtree_free(&fs->tree);
+		free(fs);
+		return -1;
+	}
+	if (cache_open(&fs->cache, cfg->cachedir, cfg->cache_size, err) < 0) {
+		pool_free(fs->pool);
+		mtree_free(&fs->tree);
+		free(fs);
+		return -1;
+	}
+	int rc = mtree_refresh(&fs->tree, fs->pool, 0, true);
+	if (rc < 0) {
+		buf_addf(err, "cannot list the mailboxes: %s", strerror(-rc));
+		fs_free(fs);
+		return -1;
+	}
+	*out = fs;
+	return 0;
+}
+
+int fs_start(struct fs *fs)
+{
+	unsigned workers = fs->cfg.connections > 1 ? fs->cfg.connections - 1 : 1;
+	return prefetch_new(&fs->prefetch, fs->pool, fs->cache, workers, size_known, fs);
+}
+
+void fs_free(struct fs *fs)
+{
+	if (!fs)
+		return;
+	prefetch_free(fs->prefetch);
+	pool_free(fs->pool);
+	cache_close(fs->cache);
+	mtree_free(&fs->tree);
+	for (size_t i = 0; i < NODE_BUCKETS; i++) {
+		while (fs->buckets[i]) {
+			struct mnode *n = fs->buckets[i];
+			fs->buckets[i] = n->next;
+			free(n);
+		}
+	}
+	pthread_mutex_destroy(&fs->nodes_lock);
+	pthread_mutex_destroy(&fs->statfs_lock);
+	free(fs);
+}

@@ -1,0 +1,95 @@
+/* fs.h: the filesystem core, independent of FUSE.  ops.c turns FUSE
+ * low-level requests into calls of these functions and their results into
+ * replies, so the whole filesystem can be driven without a mount (tests).
+ *
+ * Errors: functions return 0 or a negative errno (-ENOENT, -EIO, -EROFS...),
+ * and log the reason once where it happens.
+ * Ownership: struct fs owns the pool, the cache, the mailbox tree and the
+ * inode table; fs_dir snapshots belong to the caller (fs_dir_free).
+ * Threads: every function may be called from several threads at once.
+ */
+#ifndef IMAPFS_FS_H
+#define IMAPFS_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include "buf.h"
+#include "transport.h"
+#include "url.h"
+
+#define FS_ROOT_INO 1
+
+struct fs_config {
+	struct imap_url url;
+	struct tls_opts tls;
+	bool tls_none;           /* imap:// without STARTTLS allowed */
+	char *command;           /* spawned server */
+	char *cachedir;
+	uint64_t cache_size;
+	unsigned connections;
+	int timeout_s;
+	int poll_s;
+	bool readonly;
+	int debug;
+	uid_t uid;
+	gid_t gid;
+};
+
+struct fs;
+
+/* An entry as lookup and readdirplus give it. */
+struct fs_entry {
+	uint64_t ino;            /* 0: a negative entry (cache the miss) */
+	struct stat st;
+	double entry_timeout;
+	double attr_timeout;
+};
+
+struct mbox;
+
+struct fs_dirent {
+	char *name;
+	struct fs_entry e;
+	struct mbox *mbox;       /* messages: where it lives */
+	uint32_t uidvalidity, uid;
+};
+
+struct fs_dir {
+	size_t n;
+	struct fs_dirent *v;
+};
+
+/* Connects once to check the URL, credentials and TLS, then prepares the
+ * cache.  -1 with a one-line reason in err: nothing mounted. */
+int fs_new(struct fs **out, const struct fs_config *cfg, struct buf *err);
+void fs_free(struct fs *fs);
+/* Called by ops.c with the FUSE session, for kernel cache invalidation. */
+void fs_set_notifier(struct fs *fs, void (*inval_inode)(void *ctx, uint64_t ino),
+		     void (*inval_entry)(void *ctx, uint64_t parent, const char *name), void *ctx);
+
+int fs_lookup(struct fs *fs, uint64_t parent, const char *name, struct fs_entry *e);
+void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup);
+int fs_getattr(struct fs *fs, uint64_t ino, struct stat *st, double *timeout);
+/* A snapshot of a directory, with attributes; entries counted as looked up
+ * only when readdirplus hands them to the kernel (fs_dir_entry_used). */
+int fs_opendir(struct fs *fs, uint64_t ino, struct fs_dir **out);
+void fs_dir_entry_used(struct fs *fs, const struct fs_dirent *d);
+void fs_dir_free(struct fs_dir *d);
+/* Opens a message: its bytes are in the cache afterwards (fetched now if
+ * needed, with read-ahead for sequential scans).  *fd is for pread. */
+int fs_open(struct fs *fs, uint64_t ino, int flags, int *fd, bool *keep_cache);
+int fs_statfs(struct fs *fs, struct statvfs *st);
+const struct fs_config *fs_config(const struct fs *fs);
+
+/* Logging: one line, to syslog when daemonised and to stderr otherwise. */
+void fs_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void fs_log_to_stderr(bool yes);
+void fs_log_debug(bool yes);
+/* Starts the worker threads: after daemonising (fork keeps no threads). */
+int fs_start(struct fs *fs);
+
+#endif

@@ -1,0 +1,444 @@
+/* mailbox.c: the mailbox tree and the listings. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "fetch.h"
+#include "mailbox.h"
+#include "tree.h"
+
+/* Stable inode numbers: the same (kind, name, x, y) gives the same number on
+ * every mount, so backup tools comparing inodes see unchanged files.  FNV-1a
+ * then a 64-bit finaliser; never 0 or the root's 1. */
+uint64_t fs_hash_ino(const char *kind, const char *a, uint32_t x, uint32_t y)
+{
+	uint64_t h = 1469598103934665603ull;
+	const char *parts[2] = { kind, a };
+	for (int k = 0; k < 2; k++) {
+		for (const unsigned char *p = (const unsigned char *)parts[k]; *p; p++)
+			h = (h ^ *p) * 1099511628211ull;
+		h = (h ^ 0xff) * 1099511628211ull;
+	}
+	h ^= ((uint64_t)x << 32) | y;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return h > 1 ? h : h + 2;
+}
+
+static struct mbox *mbox_new(struct mtree *t, const char *path)
+{
+	struct mbox *m = xcalloc(1, sizeof *m);
+	m->tree = t;
+	m->path = xstrdup(path);
+	m->ino = *path ? fs_hash_ino("dir", path, 0, 0) : 1;
+	m->exists = true;
+	m->window = 1;
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->changed, NULL);
+	return m;
+}
+
+void mtree_init(struct mtree *t)
+{
+	memset(t, 0, sizeof *t);
+	pthread_mutex_init(&t->lock, NULL);
+	t->v = xcalloc(1, sizeof *t->v);
+	t->v[t->n++] = mbox_new(t, "");
+}
+
+void mtree_free(struct mtree *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct mbox *m = t->v[i];
+		free(m->name);
+		free(m->path);
+		free(m->inflight);
+		cache_listing_free(&m->listing);
+		pthread_mutex_destroy(&m->lock);
+		pthread_cond_destroy(&m->changed);
+		free(m);
+	}
+	free(t->v);
+	pthread_mutex_destroy(&t->lock);
+}
+
+struct mbox *mtree_root(struct mtree *t)
+{
+	return t->v[0];
+}
+
+static struct mbox *by_path_locked(struct mtree *t, const char *path)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (!strcmp(t->v[i]->path, path))
+			return t->v[i];
+	return NULL;
+}
+
+struct mbox *mtree_by_path(struct mtree *t, const char *path)
+{
+	pthread_mutex_lock(&t->lock);
+	struct mbox *m = by_path_locked(t, path);
+	if (m && !m->exists)
+		m = NULL;
+	pthread_mutex_unlock(&t->lock);
+	return m;
+}
+
+struct mbox *mtree_by_ino(struct mtree *t, uint64_t ino)
+{
+	struct mbox *found = NULL;
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < t->n && !found; i++)
+		if (t->v[i]->ino == ino)
+			found = t->v[i];
+	pthread_mutex_unlock(&t->lock);
+	return found;
+}
+
+const char *mbox_basename(const struct mbox *m)
+{
+	const char *s = strrchr(m->path, '/');
+	return s ? s + 1 : m->path;
+}
+
+static bool is_child(const struct mbox *dir, const struct mbox *m)
+{
+	size_t n = strlen(dir->path);
+	if (!*m->path || m == dir)
+		return false;
+	if (n == 0)
+		return !strchr(m->path, '/');
+	return !strncmp(m->path, dir->path, n) && m->path[n] == '/' && !strchr(m->path + n + 1, '/');
+}
+
+size_t mtree_children(struct mtree *t, const struct mbox *dir, struct mbox ***v)
+{
+	pthread_mutex_lock(&t->lock);
+	*v = xcalloc(t->n, sizeof **v);
+	size_t k = 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i]->exists && is_child(dir, t->v[i]))
+			(*v)[k++] = t->v[i];
+	pthread_mutex_unlock(&t->lock);
+	return k;
+}
+
+/* ---- LIST ---- */
+
+struct listed {
+	char *name;
+	char delim;
+	bool noselect;
+};
+
+struct list_ctx {
+	struct listed *v;
+	size_t n, cap;
+};
+
+static void on_list(void *ctx, struct pool_conn *c, const struct imap_response *raw,
+		    const struct imap_resp *r)
+{
+	(void)c;
+	(void)raw;
+	struct list_ctx *l = ctx;
+	if (!r || strcmp(r->name, "LIST") || r->nargs < 3 || r->args[0].type != IMAP_ARG_LIST)
+		return;
+	const char *name;
+	size_t len;
+	if (!imap_arg_nstring(&r->args[2], &name, &len) && r->args[2].type != IMAP_ARG_ATOM)
+		return;
+	if (r->args[2].type == IMAP_ARG_ATOM) {
+		name = r->args[2].str;
+		len = r->args[2].len;
+	}
+	if (!name || !len || memchr(name, '\0', len))
+		return;
+	struct listed it = { xmemdup(name, len), '\0', false };
+	if (r->args[1].type == IMAP_ARG_STRING && r->args[1].len == 1)
+		it.delim = r->args[1].str[0];
+	for (size_t i = 0; i < r->args[0].count; i++)
+		if (imap_arg_is_atom(&r->args[0].list[i], "\\NOSELECT") ||
+		    imap_arg_is_atom(&r->args[0].list[i], "\\NONEXISTENT"))
+			it.noselect = true;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 32;
+		l->v = xrealloc(l->v, l->cap * sizeof *l->v);
+	}
+	l->v[l->n++] = it;
+}
+
+/* Adds path and its parents (existing from now on); returns path's entry. */
+static struct mbox *ensure_path(struct mtree *t, const char *path)
+{
+	struct mbox *m = by_path_locked(t, path);
+	if (!m) {
+		m = mbox_new(t, path);
+		t->v = xrealloc(t->v, (t->n + 1) * sizeof *t->v);
+		t->v[t->n++] = m;
+	}
+	m->exists = true;
+	const char *slash = strrchr(path, '/');
+	if (slash) {
+		char *parent = xmemdup(path, (size_t)(slash - path));
+		ensure_path(t, parent);
+		free(parent);
+	}
+	return m;
+}
+
+int mtree_refresh(struct mtree *t, struct pool *p, int max_age, bool force)
+{
+	time_t now = time(NULL);
+	if (!force && t->listed && now - t->listed < max_age)
+		return 0;
+	struct pool_conn *c;
+	int rc = pool_get(p, NULL, &c);
+	if (rc < 0)
+		return rc;
+	struct list_ctx l = { NULL, 0, 0 };
+	struct imap_cmd *cmd = imap_cmd_new("LIST");
+	imap_cmd_add(cmd, " \"\" \"*\"");
+	c->on_untagged = on_list;
+	c->untagged_ctx = &l;
+	rc = imap_submit(c->s, cmd);
+	if (rc == 0)
+		rc = imap_wait(c->s, cmd);
+	rc = rc < 0 ? pool_errno(c, rc) : imap_cmd_ok(cmd) ? 0 : -EIO;
+	imap_cmd_free(cmd);
+	pool_put(p, c);
+	if (rc == 0) {
+		pthread_mutex_lock(&t->lock);
+		for (size_t i = 1; i < t->n; i++)
+			t->v[i]->exists = false;
+		struct buf path = BUF_INIT, err = BUF_INIT;
+		for (size_t i = 0; i < l.n; i++) {
+			if (l.v[i].delim)
+				t->delim = l.v[i].delim;
+			buf_reset(&path);
+			buf_reset(&err);
+			if (tree_path_from_mailbox(l.v[i].name, l.v[i].delim, &path, &err) < 0) {
+				fs_log(LOG_WARNING, "skipping mailbox %s: %s", l.v[i].name, err.data);
+				continue;
+			}
+			struct mbox *m = ensure_path(t, path.data);
+			if (!m->name)
+				m->name = xstrdup(l.v[i].name);
+			m->selectable = !l.v[i].noselect;
+		}
+		buf_free(&path);
+		buf_free(&err);
+		t->listed = now;
+		pthread_mutex_unlock(&t->lock);
+	}
+	for (size_t i = 0; i < l.n; i++)
+		free(l.v[i].name);
+	free(l.v);
+	return rc;
+}
+
+/* ---- listings ---- */
+
+long mbox_find(const struct mbox *m, uint32_t uid)
+{
+	size_t lo = 0, hi = m->listing.n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		uint32_t u = m->listing.msgs[mid].uid;
+		if (u < uid)
+			lo = mid + 1;
+		else if (u > uid)
+			hi = mid;
+		else
+			return (long)mid;
+	}
+	return -1;
+}
+
+struct status_ctx {
+	uint32_t uidvalidity, uidnext, messages;
+	uint64_t highestmodseq;
+	bool seen;
+};
+
+static void on_status(void *ctx, struct pool_conn *c, const struct imap_response *raw,
+		      const struct imap_resp *r)
+{
+	(void)c;
+	(void)raw;
+	struct status_ctx *s = ctx;
+	if (!r || strcmp(r->name, "STATUS") || r->nargs < 2 || r->args[1].type != IMAP_ARG_LIST)
+		return;
+	const struct imap_arg *a = r->args[1].list;
+	for (size_t i = 0; i + 1 < r->args[1].count; i += 2) {
+		uint64_t v;
+		if (!imap_arg_number(&a[i + 1], &v))
+			continue;
+		if (imap_arg_is_atom(&a[i], "UIDVALIDITY"))
+			s->uidvalidity = (uint32_t)v;
+		else if (imap_arg_is_atom(&a[i], "UIDNEXT"))
+			s->uidnext = (uint32_t)v;
+		else if (imap_arg_is_atom(&a[i], "MESSAGES"))
+			s->messages = (uint32_t)v;
+		else if (imap_arg_is_atom(&a[i], "HIGHESTMODSEQ"))
+			s->highestmodseq = v;
+	}
+	s->seen = true;
+}
+
+static int status(struct pool *p, struct pool_conn *c, const char *mailbox, struct status_ctx *st)
+{
+	bool condstore = pool_has_cap(p, "CONDSTORE");
+	struct imap_cmd *cmd = imap_cmd_new("STATUS");
+	struct buf err = BUF_INIT;
+	int rc = imap_cmd_add_arg(cmd, mailbox, &err);
+	buf_free(&err);
+	if (rc < 0) {
+		imap_cmd_free(cmd);
+		return -EINVAL;
+	}
+	imap_cmd_addf(cmd, " (UIDVALIDITY UIDNEXT MESSAGES%s)", condstore ? " HIGHESTMODSEQ" : "");
+	c->on_untagged = on_status;
+	c->untagged_ctx = st;
+	rc = imap_submit(c->s, cmd);
+	if (rc == 0)
+		rc = imap_wait(c->s, cmd);
+	c->on_untagged = NULL;
+	rc = rc < 0 ? pool_errno(c, rc) : (imap_cmd_ok(cmd) && st->seen) ? 0 : -ENOENT;
+	imap_cmd_free(cmd);
+	return rc;
+}
+
+static bool listing_current(const struct cache_listing *l, const struct status_ctx *st)
+{
+	return l->uidvalidity == st->uidvalidity && l->uidnext == st->uidnext &&
+	       l->messages == st->messages && l->highestmodseq == st->highestmodseq;
+}
+
+static void gone(struct mbox *m, uint32_t uid)
+{
+	if (m->tree->msg_gone)
+		m->tree->msg_gone(m->tree->hook_ctx, m, uid);
+}
+
+/* Keeps the UIDs present in uids (both ascending). */
+static void keep_only(struct mbox *m, struct cache_listing *l, const uint32_t *uids, size_t n)
+{
+	size_t w = 0, j = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		while (j < n && uids[j] < l->msgs[i].uid)
+			j++;
+		if (j < n && uids[j] == l->msgs[i].uid)
+			l->msgs[w++] = l->msgs[i];
+		else
+			gone(m, l->msgs[i].uid);
+	}
+	l->n = w;
+}
+
+/* Brings the listing up to date over c (mailbox selected). */
+static int update_listing(struct mbox *m, struct pool_conn *c, struct cache_listing *l,
+			  const struct status_ctx *st, struct cache *cache)
+{
+	struct msgvec fresh = { 0, 0, NULL };
+	char range[32];
+	int rc;
+	if (l->uidvalidity != st->uidvalidity || !l->n) {
+		if (l->uidvalidity && l->uidvalidity != st->uidvalidity) {
+			fs_log(LOG_NOTICE, "%s: UIDVALIDITY changed (%u -> %u): dropping its cache",
+			       m->path, l->uidvalidity, st->uidvalidity);
+		}
+		cache_drop_mailbox(cache, m->name, st->uidvalidity);
+		for (size_t i = 0; i < l->n; i++)
+			gone(m, l->msgs[i].uid);
+		cache_listing_free(l);
+		rc = fetch_listing(c, "1:*", 1, &fresh);
+	} else {
+		snprintf(range, sizeof range, "%u:*", l->uidnext ? l->uidnext : 1);
+		rc = l->uidnext < st->uidnext ? fetch_listing(c, range, l->uidnext, &fresh) : 0;
+	}
+	if (rc < 0) {
+		msgvec_free(&fresh);
+		return rc;
+	}
+	/* merge: fresh UIDs are all above the kept ones */
+	l->msgs = xrealloc(l->msgs, (l->n + fresh.n + 1) * sizeof *l->msgs);
+	for (size_t i = 0; i < fresh.n; i++)
+		if (!l->n || fresh.v[i].uid > l->msgs[l->n - 1].uid)
+			l->msgs[l->n++] = fresh.v[i];
+	msgvec_free(&fresh);
+	if (l->n != st->messages) {
+		uint32_t *uids;
+		size_t n;
+		if ((rc = fetch_all_uids(c, &uids, &n)) < 0)
+			return rc;
+		keep_only(m, l, uids, n);
+		free(uids);
+	}
+	l->uidvalidity = st->uidvalidity;
+	l->uidnext = st->uidnext;
+	l->messages = st->messages;
+	l->highestmodseq = st->highestmodseq;
+	return 0;
+}
+
+int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_age)
+{
+	if (!m->name || !m->selectable)
+		return 0;
+	pthread_mutex_lock(&m->lock);
+	time_t now = time(NULL);
+	if (m->loaded && now - m->checked < max_age) {
+		pthread_mutex_unlock(&m->lock);
+		return 0;
+	}
+	if (!m->loaded && cache_listing_load(cache, m->name, &m->listing) == 0)
+		m->loaded = true;
+	struct cache_listing work = { 0 };
+	work = m->listing;
+	work.msgs = (struct cache_msg *)(void *)xmemdup(m->listing.msgs,
+							 m->listing.n * sizeof *m->listing.msgs);
+	pthread_mutex_unlock(&m->lock);
+
+	struct pool_conn *c = NULL;
+	int rc = pool_get(p, m->name, &c);
+	bool got = rc == 0;
+	struct status_ctx st = { 0 };
+	if (rc == 0 && c->selected && !strcmp(c->selected, m->name))
+		rc = pool_unselect(c);
+	if (rc == 0)
+		rc = status(p, c, m->name, &st);
+	if (rc == 0 && !(m->loaded && listing_current(&work, &st))) {
+		rc = pool_select(p, c, m->name, false);
+		if (rc == 0)
+			rc = update_listing(m, c, &work, &st, cache);
+		if (rc == 0) {
+			struct buf err = BUF_INIT;
+			if (cache_listing_save(cache, m->name, &work, &err) < 0)
+				fs_log(LOG_WARNING, "cannot save the listing of %s: %s", m->path, err.data);
+			buf_free(&err);
+		}
+	}
+	if (got)
+		pool_put(p, c);
+	pthread_mutex_lock(&m->lock);
+	if (rc == 0) {
+		cache_listing_free(&m->listing);
+		m->listing = work;
+		m->loaded = true;
+		m->checked = now;
+	} else {
+		cache_listing_free(&work);
+		if (m->loaded)  /* offline: the cached listing still serves */
+			rc = 0;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}

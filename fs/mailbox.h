@@ -1,0 +1,75 @@
+/* mailbox.h: the mailbox tree (from LIST) and each mailbox's listing of
+ * messages (UID, size, date), kept fresh cheaply: a listing younger than
+ * max_age is used as it is; an older one is checked with one STATUS and
+ * only what changed is fetched (new UIDs, vanished UIDs); a changed
+ * UIDVALIDITY drops the mailbox's cache at once.
+ *
+ * Every directory of the mount is a struct mbox: a selectable mailbox, a
+ * \Noselect one, or a path level the server never named.  They are never
+ * freed while mounted (nodes point at them); one that disappears is marked.
+ * Errors: negative errno. */
+#ifndef IMAPFS_MAILBOX_H
+#define IMAPFS_MAILBOX_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "cache.h"
+#include "pool.h"
+
+struct mtree;
+
+struct mbox {
+	struct mtree *tree;
+	char *name;              /* server name (modified UTF-7); NULL when not a mailbox */
+	char *path;              /* UTF-8, relative to the root; "" is the root */
+	uint64_t ino;
+	bool selectable;
+	bool exists;             /* in the last LIST (or a level above one that is) */
+	pthread_mutex_t lock;    /* listing and read-ahead state */
+	pthread_cond_t changed;  /* a body arrived or failed */
+	struct cache_listing listing;
+	bool loaded;
+	time_t checked;
+	/* read-ahead (prefetch.c) */
+	size_t last_index;
+	unsigned window;
+	size_t ahead_end;
+	uint32_t *inflight;
+	size_t ninflight, capinflight;
+};
+
+struct mtree {
+	pthread_mutex_t lock;
+	struct mbox **v;
+	size_t n;
+	char delim;
+	time_t listed;
+	/* told of every message that left a listing (expunged, or a new
+	 * UIDVALIDITY), so the kernel forgets its name */
+	void (*msg_gone)(void *ctx, struct mbox *m, uint32_t uid);
+	void *hook_ctx;
+};
+
+void mtree_init(struct mtree *t);
+void mtree_free(struct mtree *t);
+/* LIST "" "*" and merge; at most every max_age seconds unless force. */
+int mtree_refresh(struct mtree *t, struct pool *p, int max_age, bool force);
+struct mbox *mtree_root(struct mtree *t);
+struct mbox *mtree_by_path(struct mtree *t, const char *path);
+struct mbox *mtree_by_ino(struct mtree *t, uint64_t ino);
+/* The existing children of dir (names are the last path component);
+ * *v is malloc'ed, the pointers stay valid. */
+size_t mtree_children(struct mtree *t, const struct mbox *dir, struct mbox ***v);
+const char *mbox_basename(const struct mbox *m);
+
+/* Makes m->listing current (see above).  Call without m->lock held. */
+int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_age);
+/* Index of uid in the listing, or -1.  Call with m->lock held. */
+long mbox_find(const struct mbox *m, uint32_t uid);
+
+uint64_t fs_hash_ino(const char *kind, const char *a, uint32_t x, uint32_t y);
+
+#endif

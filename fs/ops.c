@@ -1,0 +1,367 @@
+/* ops.c: FUSE low-level callbacks, thin: each turns a request into an fs_*
+ * call and its result into a reply.  Kernel cache invalidations go through
+ * a small queue so they are never sent from inside a request handler. */
+#include "config.h"
+
+#define FUSE_USE_VERSION 34
+#include <errno.h>
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "ops.h"
+
+/* The session's userdata is the address of the struct fs pointer, so the
+ * session can be made (and FUSE options checked) before connecting. */
+static struct fs *req_fs(fuse_req_t req)
+{
+	return *(struct fs **)fuse_req_userdata(req);
+}
+
+static void reply_entry(fuse_req_t req, const struct fs_entry *e)
+{
+	struct fuse_entry_param p;
+	memset(&p, 0, sizeof p);
+	p.ino = e->ino;
+	p.attr = e->st;
+	p.attr_timeout = e->attr_timeout;
+	p.entry_timeout = e->entry_timeout;
+	fuse_reply_entry(req, &p);
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs_entry e;
+	int rc = fs_lookup(req_fs(req), parent, name, &e);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		reply_entry(req, &e);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	fs_forget(req_fs(req), ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *v)
+{
+	for (size_t i = 0; i < count; i++)
+		fs_forget(req_fs(req), v[i].ino, v[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct stat st;
+	double timeout;
+	int rc = fs_getattr(req_fs(req), ino, &st, &timeout);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &st, timeout);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_dir *d;
+	int rc = fs_opendir(req_fs(req), ino, &d);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)d;
+	if (fuse_reply_open(req, fi) != 0)
+		fs_dir_free(d);
+}
+
+static void readdir_common(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi, bool plus)
+{
+	struct fs *fs = req_fs(req);
+	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
+	char *buf = xmalloc(size);
+	size_t used = 0;
+	for (size_t i = (size_t)off; i < d->n; i++) {
+		const struct fs_dirent *de = &d->v[i];
+		size_t want;
+		if (plus) {
+			struct fuse_entry_param p;
+			memset(&p, 0, sizeof p);
+			p.ino = de->e.ino;
+			p.attr = de->e.st;
+			p.attr_timeout = de->e.attr_timeout;
+			p.entry_timeout = de->e.entry_timeout;
+			want = fuse_add_direntry_plus(req, buf + used, size - used, de->name, &p, (off_t)i + 1);
+		} else {
+			want = fuse_add_direntry(req, buf + used, size - used, de->name, &de->e.st, (off_t)i + 1);
+		}
+		if (want > size - used)
+			break;
+		if (plus)
+			fs_dir_entry_used(fs, de);
+		used += want;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	(void)ino;
+	readdir_common(req, size, off, fi, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	(void)ino;
+	readdir_common(req, size, off, fi, true);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	fs_dir_free((struct fs_dir *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	int fd;
+	bool keep;
+	int rc = fs_open(req_fs(req), ino, fi->flags, &fd, &keep);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uint64_t)fd;
+	fi->keep_cache = keep;
+	if (fuse_reply_open(req, fi) != 0)
+		close(fd);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	(void)ino;
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	bv.buf[0].fd = (int)fi->fh;
+	bv.buf[0].pos = off;
+	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	close((int)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	(void)ino;
+	struct statvfs st;
+	int rc = fs_statfs(req_fs(req), &st);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_statfs(req, &st);
+}
+
+/* Writes come with the write path; until then the mount is read-only. */
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	(void)parent;
+	(void)name;
+	(void)mode;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)parent;
+	(void)name;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	(void)parent;
+	(void)name;
+	(void)newparent;
+	(void)newname;
+	(void)flags;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	(void)parent;
+	(void)name;
+	(void)mode;
+	(void)fi;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)attr;
+	(void)to_set;
+	(void)fi;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	(void)ino;
+	(void)name;
+	(void)size;
+	fuse_reply_err(req, ENODATA);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	(void)ino;
+	if (size == 0)
+		fuse_reply_xattr(req, 0);
+	else
+		fuse_reply_buf(req, NULL, 0);
+}
+
+static const struct fuse_lowlevel_ops ops = {
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_releasedir,
+	.open = op_open,
+	.read = op_read,
+	.release = op_release,
+	.statfs = op_statfs,
+	.mkdir = op_mkdir,
+	.rmdir = op_unlink,
+	.unlink = op_unlink,
+	.rename = op_rename,
+	.create = op_create,
+	.setattr = op_setattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+};
+
+const struct fuse_lowlevel_ops *ops_table(void)
+{
+	return &ops;
+}
+
+/* ---- kernel cache invalidation, from a thread of its own ---- */
+
+struct inval {
+	uint64_t ino;        /* an inode's data and attributes, or */
+	uint64_t parent;     /* a name in a directory */
+	char *name;
+	struct inval *next;
+};
+
+struct notifier {
+	struct fuse_session *se;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct inval *head;
+	bool stop;
+	pthread_t thread;
+};
+
+static void *notifier_main(void *arg)
+{
+	struct notifier *n = arg;
+	pthread_mutex_lock(&n->lock);
+	while (!n->stop) {
+		if (!n->head) {
+			pthread_cond_wait(&n->cond, &n->lock);
+			continue;
+		}
+		struct inval *iv = n->head;
+		n->head = iv->next;
+		pthread_mutex_unlock(&n->lock);
+		if (iv->name)
+			fuse_lowlevel_notify_inval_entry(n->se, iv->parent, iv->name, strlen(iv->name));
+		else
+			fuse_lowlevel_notify_inval_inode(n->se, iv->ino, 0, 0);
+		free(iv->name);
+		free(iv);
+		pthread_mutex_lock(&n->lock);
+	}
+	pthread_mutex_unlock(&n->lock);
+	return NULL;
+}
+
+static void queue(struct notifier *n, struct inval *iv)
+{
+	pthread_mutex_lock(&n->lock);
+	iv->next = n->head;
+	n->head = iv;
+	pthread_cond_signal(&n->cond);
+	pthread_mutex_unlock(&n->lock);
+}
+
+static void queue_inval_inode(void *ctx, uint64_t ino)
+{
+	struct inval *iv = xcalloc(1, sizeof *iv);
+	iv->ino = ino;
+	queue(ctx, iv);
+}
+
+static void queue_inval_entry(void *ctx, uint64_t parent, const char *name)
+{
+	struct inval *iv = xcalloc(1, sizeof *iv);
+	iv->parent = parent;
+	iv->name = xstrdup(name);
+	queue(ctx, iv);
+}
+
+struct notifier *notifier_start(struct fs *fs, struct fuse_session *se)
+{
+	struct notifier *n = xcalloc(1, sizeof *n);
+	n->se = se;
+	pthread_mutex_init(&n->lock, NULL);
+	pthread_cond_init(&n->cond, NULL);
+	if (pthread_create(&n->thread, NULL, notifier_main, n) != 0) {
+		free(n);
+		return NULL;
+	}
+	fs_set_notifier(fs, queue_inval_inode, queue_inval_entry, n);
+	return n;
+}
+
+void notifier_stop(struct fs *fs, struct notifier *n)
+{
+	if (!n)
+		return;
+	fs_set_notifier(fs, NULL, NULL, NULL);
+	pthread_mutex_lock(&n->lock);
+	n->stop = true;
+	pthread_cond_signal(&n->cond);
+	pthread_mutex_unlock(&n->lock);
+	pthread_join(n->thread, NULL);
+	while (n->head) {
+		struct inval *iv = n->head;
+		n->head = iv->next;
+		free(iv->name);
+		free(iv);
+	}
+	pthread_mutex_destroy(&n->lock);
+	pthread_cond_destroy(&n->cond);
+	free(n);
+}

@@ -1,0 +1,317 @@
+/* pool.c: logged-in IMAP connections shared by the filesystem's threads. */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "pool.h"
+#include "sasl.h"
+
+struct pool {
+	const struct fs_config *cfg;
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+	unsigned n;
+	struct pool_conn *conns;
+	bool *busy;
+	char **caps;          /* capabilities after login, from the first connection */
+	size_t ncaps;
+};
+
+static void conn_untagged(void *ctx, struct imap *s, const struct imap_response *raw,
+			  const struct imap_resp *r)
+{
+	struct pool_conn *c = ctx;
+	(void)s;
+	if (!r)
+		return;
+	/* EXAMINE/SELECT results the pool keeps for itself */
+	if (!strcmp(r->name, "EXISTS") && r->has_number)
+		c->exists = r->number;
+	if (!strcmp(r->name, "OK") && r->code && r->code_nargs >= 1) {
+		uint64_t v;
+		if (!strcmp(r->code, "UIDVALIDITY") && imap_arg_number(&r->code_args[0], &v))
+			c->uidvalidity = (uint32_t)v;
+		else if (!strcmp(r->code, "UIDNEXT") && imap_arg_number(&r->code_args[0], &v))
+			c->uidnext = (uint32_t)v;
+		else if (!strcmp(r->code, "HIGHESTMODSEQ") && imap_arg_number(&r->code_args[0], &v))
+			c->highestmodseq = v;
+	}
+	if (c->on_untagged)
+		c->on_untagged(c->untagged_ctx, c, raw, r);
+}
+
+static void trace_line(void *ctx, const char *line)
+{
+	struct pool_conn *c = ctx;
+	fs_log(LOG_DEBUG, "imap[%u] %s", c->index, line);
+}
+
+/* Connect, STARTTLS unless implicit TLS or allowed plaintext, log in. */
+static int conn_open(const struct fs_config *cfg, struct pool_conn *c, struct buf *err)
+{
+	struct imap_opts o = {
+		.timeout_ms = cfg->timeout_s * 1000,
+		.tls = cfg->tls,
+		.require_tls = !cfg->tls_none && !cfg->command,
+		.allow_plaintext = cfg->tls_none,
+		.debug = cfg->debug ? 4 : 0,
+		.trace = trace_line,
+		.trace_ctx = c,
+	};
+	struct imap_result r = { .n = 0 };
+	int rc;
+	if (cfg->command)
+		rc = imap_open_stream(&c->s, cfg->command, &o, err);
+	else if (cfg->url.implicit_tls)
+		rc = imap_open_ssl(&c->s, cfg->url.host, cfg->url.port, &o, err);
+	else
+		rc = imap_open(&c->s, cfg->url.host, cfg->url.port, &o, err);
+	if (rc < 0)
+		return -1;
+	if (!cfg->command && !cfg->url.implicit_tls && !cfg->tls_none &&
+	    imap_get_state(c->s) == IMAP_STATE_NONAUTH) {
+		if (imap_starttls(c->s, NULL, &r) < 0) {
+			buf_addf(err, "STARTTLS failed: %s (use -o tls=none to allow an unencrypted link)",
+				 imap_errmsg(c->s));
+			goto fail;
+		}
+	}
+	if (imap_get_state(c->s) == IMAP_STATE_NONAUTH) {
+		rc = imap_login(c->s, cfg->url.user, cfg->url.password ? cfg->url.password : "", &r);
+		if (rc < 0) {
+			buf_addf(err, "login as %s refused: %s", cfg->url.user, imap_errmsg(c->s));
+			goto fail;
+		}
+	}
+	imap_result_free(&r);
+	/* CONDSTORE makes listings cheap to revalidate (HIGHESTMODSEQ). */
+	if (imap_has_cap(c->s, "CONDSTORE") && imap_has_cap(c->s, "ENABLE"))
+		(void)imap_enable(c->s, "CONDSTORE", &r);
+	imap_result_free(&r);
+	imap_set_untagged_handler(c->s, conn_untagged, c);
+	c->broken = false;
+	return 0;
+fail:
+	imap_result_free(&r);
+	imap_close(c->s);
+	c->s = NULL;
+	return -1;
+}
+
+static void conn_close(struct pool_conn *c)
+{
+	imap_close(c->s);
+	c->s = NULL;
+	free(c->selected);
+	c->selected = NULL;
+}
+
+void pool_disconnect(struct pool_conn *c)
+{
+	conn_close(c);
+	c->broken = true;
+}
+
+int pool_new(struct pool **out, const struct fs_config *cfg, struct buf *err)
+{
+	struct pool *p = xcalloc(1, sizeof *p);
+	p->cfg = cfg;
+	p->n = cfg->connections ? cfg->connections : 4;
+	p->conns = xcalloc(p->n, sizeof *p->conns);
+	p->busy = xcalloc(p->n, sizeof *p->busy);
+	for (unsigned i = 0; i < p->n; i++)
+		p->conns[i].index = i;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->freed, NULL);
+	if (conn_open(cfg, &p->conns[0], err) < 0) {
+		pool_free(p);
+		return -1;
+	}
+	size_t n = imap_ncaps(p->conns[0].s);
+	p->caps = xcalloc(n + 1, sizeof *p->caps);
+	for (size_t i = 0; i < n; i++)
+		p->caps[p->ncaps++] = xstrdup(imap_cap(p->conns[0].s, i));
+	*out = p;
+	return 0;
+}
+
+void pool_free(struct pool *p)
+{
+	if (!p)
+		return;
+	for (unsigned i = 0; i < p->n; i++) {
+		if (p->conns[i].s && !p->conns[i].broken) {
+			struct imap_result r = { .n = 0 };
+			imap_set_timeout(p->conns[i].s, 2000);
+			(void)imap_logout(p->conns[i].s, &r);
+			imap_result_free(&r);
+		}
+		conn_close(&p->conns[i]);
+	}
+	for (size_t i = 0; i < p->ncaps; i++)
+		free(p->caps[i]);
+	free(p->caps);
+	free(p->conns);
+	free(p->busy);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->freed);
+	free(p);
+}
+
+bool pool_has_cap(struct pool *p, const char *cap)
+{
+	for (size_t i = 0; i < p->ncaps; i++)
+		if (!strcasecmp(p->caps[i], cap))
+			return true;
+	return false;
+}
+
+/* The free connection to use: one with mailbox selected, else an open one,
+ * else any.  Called with the lock held; -1 when all are busy. */
+static int pick(struct pool *p, const char *mailbox)
+{
+	int open_one = -1, any = -1;
+	for (unsigned i = 0; i < p->n; i++) {
+		if (p->busy[i])
+			continue;
+		struct pool_conn *c = &p->conns[i];
+		if (mailbox && c->s && !c->broken && c->selected && !strcmp(c->selected, mailbox))
+			return (int)i;
+		if (c->s && !c->broken && open_one < 0)
+			open_one = (int)i;
+		if (any < 0)
+			any = (int)i;
+	}
+	return open_one >= 0 ? open_one : any;
+}
+
+int pool_get(struct pool *p, const char *mailbox, struct pool_conn **out)
+{
+	pthread_mutex_lock(&p->lock);
+	int i;
+	while ((i = pick(p, mailbox)) < 0)
+		pthread_cond_wait(&p->freed, &p->lock);
+	p->busy[i] = true;
+	pthread_mutex_unlock(&p->lock);
+	struct pool_conn *c = &p->conns[i];
+	if (c->broken || !c->s) {
+		conn_close(c);
+		struct buf err = BUF_INIT;
+		if (conn_open(p->cfg, c, &err) < 0) {
+			fs_log(LOG_ERR, "IMAP connection failed: %s", err.data);
+			buf_free(&err);
+			c->broken = true;
+			pool_put(p, c);
+			return -EIO;
+		}
+		buf_free(&err);
+	}
+	c->on_untagged = NULL;
+	c->untagged_ctx = NULL;
+	*out = c;
+	return 0;
+}
+
+void pool_put(struct pool *p, struct pool_conn *c)
+{
+	c->on_untagged = NULL;
+	c->untagged_ctx = NULL;
+	pthread_mutex_lock(&p->lock);
+	p->busy[c->index] = false;
+	pthread_cond_signal(&p->freed);
+	pthread_mutex_unlock(&p->lock);
+}
+
+int pool_errno(struct pool_conn *c, int rc)
+{
+	if (rc == IMAP_ABORT) {
+		c->broken = true;
+		fs_log(LOG_WARNING, "IMAP connection lost: %s", imap_errmsg(c->s));
+		return -EIO;
+	}
+	return rc < 0 ? -EIO : 0;
+}
+
+/* errno for a tagged NO, from its response code. */
+static int status_errno(struct imap_cmd *cmd)
+{
+	const char *code = imap_cmd_code(cmd);
+	if (!code)
+		return -EIO;
+	if (!strcmp(code, "NONEXISTENT"))
+		return -ENOENT;
+	if (!strcmp(code, "NOPERM") || !strcmp(code, "AUTHORIZATIONFAILED"))
+		return -EACCES;
+	return -EIO;
+}
+
+static int select_mailbox(struct pool_conn *c, const char *mailbox, bool rw);
+
+int pool_unselect(struct pool_conn *c)
+{
+	if (!c->selected)
+		return 0;
+	bool unselect = imap_has_cap(c->s, "UNSELECT");
+	/* CLOSE on a read-write mailbox would expunge: make it read-only first */
+	if (!unselect && c->selected_rw) {
+		char *name = xstrdup(c->selected);
+		int r = select_mailbox(c, name, false);
+		free(name);
+		if (r < 0)
+			return r;
+	}
+	free(c->selected);
+	c->selected = NULL;
+	struct imap_cmd *cmd = imap_cmd_new(unselect ? "UNSELECT" : "CLOSE");
+	int rc = imap_submit(c->s, cmd);
+	if (rc == 0)
+		rc = imap_wait(c->s, cmd);
+	imap_cmd_free(cmd);
+	return rc < 0 ? pool_errno(c, rc) : 0;
+}
+
+int pool_select(struct pool *p, struct pool_conn *c, const char *mailbox, bool rw)
+{
+	(void)p;
+	if (c->selected && !strcmp(c->selected, mailbox) && (c->selected_rw || !rw))
+		return 0;
+	return select_mailbox(c, mailbox, rw);
+}
+
+static int select_mailbox(struct pool_conn *c, const char *mailbox, bool rw)
+{
+	free(c->selected);
+	c->selected = NULL;
+	c->uidvalidity = c->uidnext = c->exists = 0;
+	c->highestmodseq = 0;
+	struct imap_cmd *cmd = imap_cmd_new(rw ? "SELECT" : "EXAMINE");
+	struct buf err = BUF_INIT;
+	int rc = imap_cmd_add_arg(cmd, mailbox, &err);
+	buf_free(&err);
+	if (rc < 0) {
+		imap_cmd_free(cmd);
+		return -EINVAL;
+	}
+	rc = imap_submit(c->s, cmd);
+	if (rc == 0)
+		rc = imap_wait(c->s, cmd);
+	if (rc < 0) {
+		imap_cmd_free(cmd);
+		return pool_errno(c, rc);
+	}
+	if (!imap_cmd_ok(cmd)) {
+		fs_log(LOG_INFO, "%s %s: %s %s", rw ? "SELECT" : "EXAMINE", mailbox, imap_cmd_status(cmd),
+		       imap_cmd_text(cmd));
+		rc = status_errno(cmd);
+		imap_cmd_free(cmd);
+		return rc;
+	}
+	imap_cmd_free(cmd);
+	c->selected = xstrdup(mailbox);
+	c->selected_rw = rw;
+	return 0;
+}

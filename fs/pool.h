@@ -1,0 +1,56 @@
+/* pool.h: a small pool of logged-in IMAP connections.  A caller takes one
+ * (preferring one that already has the wanted mailbox selected), uses it
+ * alone, and gives it back; a connection that failed is closed and opened
+ * again on its next use.
+ *
+ * Errors: negative errno (-EIO for a connection that cannot be had,
+ * -ENOENT for a mailbox that does not exist, -EACCES when refused).
+ * Ownership: the pool owns its connections; pool_conn pointers are valid
+ * between pool_get and pool_put. */
+#ifndef IMAPFS_POOL_H
+#define IMAPFS_POOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fs.h"
+#include "imap.h"
+
+struct pool;
+
+struct pool_conn {
+	struct imap *s;
+	char *selected;            /* mailbox selected (EXAMINE or SELECT), or NULL */
+	bool selected_rw;
+	uint32_t uidvalidity;      /* of the selected mailbox */
+	uint32_t uidnext;
+	uint32_t exists;
+	uint64_t highestmodseq;
+	bool broken;               /* set by users on IMAP_ABORT: reopened on next get */
+	/* while a command runs, untagged responses go here */
+	void (*on_untagged)(void *ctx, struct pool_conn *c, const struct imap_response *raw,
+			    const struct imap_resp *r);
+	void *untagged_ctx;
+	unsigned index;
+};
+
+/* Opens the first connection now so errors show before mounting. */
+int pool_new(struct pool **out, const struct fs_config *cfg, struct buf *err);
+void pool_free(struct pool *p);
+/* Blocks until a connection is free.  mailbox may be NULL (any). */
+int pool_get(struct pool *p, const char *mailbox, struct pool_conn **out);
+void pool_put(struct pool *p, struct pool_conn *c);
+/* EXAMINE (or SELECT when rw) unless already selected so; fills the
+ * connection's uidvalidity/uidnext/exists. */
+int pool_select(struct pool *p, struct pool_conn *c, const char *mailbox, bool rw);
+/* Leaves the selected mailbox (UNSELECT): STATUS of a selected mailbox
+ * reports the session's view, which can be older than the server's. */
+int pool_unselect(struct pool_conn *c);
+bool pool_has_cap(struct pool *p, const char *cap);
+/* Closes the connection at once (it is reopened on its next use). */
+void pool_disconnect(struct pool_conn *c);
+/* Maps the result of a core call to errno, marking the connection broken on
+ * an abort. */
+int pool_errno(struct pool_conn *c, int rc);
+
+#endif

@@ -1,0 +1,266 @@
+/* prefetch.c: read-ahead windows fetched by worker threads. */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "fetch.h"
+#include "prefetch.h"
+
+enum { WINDOW_MAX = 256 };
+
+struct job {
+	struct mbox *m;
+	uint32_t uidvalidity;
+	uint32_t *uids;
+	size_t n;
+	struct job *next;
+};
+
+struct prefetch {
+	struct pool *pool;
+	struct cache *cache;
+	prefetch_size_fn on_size;
+	void *ctx;
+	pthread_mutex_t lock;
+	pthread_cond_t work;
+	struct job *head, *tail;
+	bool stopping;
+	unsigned nworkers;
+	pthread_t *workers;
+};
+
+/* ---- the in-flight set of a mailbox (m->lock held) ---- */
+
+static bool inflight_has(const struct mbox *m, uint32_t uid)
+{
+	for (size_t i = 0; i < m->ninflight; i++)
+		if (m->inflight[i] == uid)
+			return true;
+	return false;
+}
+
+static void inflight_add(struct mbox *m, uint32_t uid)
+{
+	if (m->ninflight == m->capinflight) {
+		m->capinflight = m->capinflight ? m->capinflight * 2 : 64;
+		m->inflight = xrealloc(m->inflight, m->capinflight * sizeof *m->inflight);
+	}
+	m->inflight[m->ninflight++] = uid;
+}
+
+static void inflight_remove(struct mbox *m, uint32_t uid)
+{
+	for (size_t i = 0; i < m->ninflight; i++) {
+		if (m->inflight[i] == uid) {
+			m->inflight[i] = m->inflight[--m->ninflight];
+			return;
+		}
+	}
+}
+
+/* ---- workers ---- */
+
+struct job_ctx {
+	struct prefetch *pf;
+	struct mbox *m;
+};
+
+static void body_arrived(void *ctx, uint32_t uid, bool ok, uint64_t size)
+{
+	struct job_ctx *j = ctx;
+	if (ok && j->pf->on_size)
+		j->pf->on_size(j->pf->ctx, j->m, uid, size);
+	pthread_mutex_lock(&j->m->lock);
+	inflight_remove(j->m, uid);
+	pthread_cond_broadcast(&j->m->changed);
+	pthread_mutex_unlock(&j->m->lock);
+}
+
+static void run_job(struct prefetch *pf, struct job *job)
+{
+	struct job_ctx jc = { pf, job->m };
+	struct pool_conn *c;
+	int rc = pool_get(pf->pool, job->m->name, &c);
+	if (rc == 0) {
+		rc = pool_select(pf->pool, c, job->m->name, false);
+		if (rc == 0 && c->uidvalidity != job->uidvalidity) {
+			fs_log(LOG_NOTICE, "%s: UIDVALIDITY is now %u, not %u: not fetching", job->m->path,
+			       c->uidvalidity, job->uidvalidity);
+			rc = -ESTALE;
+		}
+		if (rc == 0)
+			rc = fetch_bodies(c, pf->cache, job->m->name, job->uidvalidity, job->uids, job->n,
+					  body_arrived, &jc);
+		pool_put(pf->pool, c);
+	}
+	if (rc < 0) {  /* whatever did not arrive is no longer in flight */
+		pthread_mutex_lock(&job->m->lock);
+		for (size_t i = 0; i < job->n; i++)
+			inflight_remove(job->m, job->uids[i]);
+		pthread_cond_broadcast(&job->m->changed);
+		pthread_mutex_unlock(&job->m->lock);
+	}
+	cache_trim(pf->cache);
+}
+
+static void *worker(void *arg)
+{
+	struct prefetch *pf = arg;
+	pthread_mutex_lock(&pf->lock);
+	for (;;) {
+		while (!pf->head && !pf->stopping)
+			pthread_cond_wait(&pf->work, &pf->lock);
+		if (pf->stopping)
+			break;
+		struct job *job = pf->head;
+		pf->head = job->next;
+		if (!pf->head)
+			pf->tail = NULL;
+		pthread_mutex_unlock(&pf->lock);
+		run_job(pf, job);
+		free(job->uids);
+		free(job);
+		pthread_mutex_lock(&pf->lock);
+	}
+	pthread_mutex_unlock(&pf->lock);
+	return NULL;
+}
+
+int prefetch_new(struct prefetch **out, struct pool *p, struct cache *cache, unsigned workers,
+		 prefetch_size_fn on_size, void *ctx)
+{
+	struct prefetch *pf = xcalloc(1, sizeof *pf);
+	pf->pool = p;
+	pf->cache = cache;
+	pf->on_size = on_size;
+	pf->ctx = ctx;
+	pthread_mutex_init(&pf->lock, NULL);
+	pthread_cond_init(&pf->work, NULL);
+	pf->nworkers = workers ? workers : 1;
+	pf->workers = xcalloc(pf->nworkers, sizeof *pf->workers);
+	for (unsigned i = 0; i < pf->nworkers; i++) {
+		if (pthread_create(&pf->workers[i], NULL, worker, pf) != 0) {
+			pf->nworkers = i;
+			prefetch_free(pf);
+			return -EAGAIN;
+		}
+	}
+	*out = pf;
+	return 0;
+}
+
+void prefetch_free(struct prefetch *pf)
+{
+	if (!pf)
+		return;
+	pthread_mutex_lock(&pf->lock);
+	pf->stopping = true;
+	pthread_cond_broadcast(&pf->work);
+	pthread_mutex_unlock(&pf->lock);
+	for (unsigned i = 0; i < pf->nworkers; i++)
+		pthread_join(pf->workers[i], NULL);
+	while (pf->head) {
+		struct job *j = pf->head;
+		pf->head = j->next;
+		free(j->uids);
+		free(j);
+	}
+	free(pf->workers);
+	pthread_mutex_destroy(&pf->lock);
+	pthread_cond_destroy(&pf->work);
+	free(pf);
+}
+
+static bool is_cached(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uint32_t uid)
+{
+	int fd = cache_body_open(pf->cache, m->name, uidvalidity, uid);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* Queues the messages [from, to) of the listing that are neither cached nor
+ * in flight.  m->lock held. */
+static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_t to)
+{
+	if (to > m->listing.n)
+		to = m->listing.n;
+	if (from >= to)
+		return;
+	struct job *job = xcalloc(1, sizeof *job);
+	job->m = m;
+	job->uidvalidity = m->listing.uidvalidity;
+	job->uids = xcalloc(to - from, sizeof *job->uids);
+	for (size_t i = from; i < to; i++) {
+		uint32_t uid = m->listing.msgs[i].uid;
+		if (inflight_has(m, uid) || is_cached(pf, m, job->uidvalidity, uid))
+			continue;
+		inflight_add(m, uid);
+		job->uids[job->n++] = uid;
+	}
+	if (to > m->ahead_end)
+		m->ahead_end = to;
+	if (!job->n) {
+		free(job->uids);
+		free(job);
+		return;
+	}
+	pthread_mutex_lock(&pf->lock);
+	if (pf->tail)
+		pf->tail->next = job;
+	else
+		pf->head = job;
+	pf->tail = job;
+	pthread_cond_signal(&pf->work);
+	pthread_mutex_unlock(&pf->lock);
+}
+
+/* Sequential opens double the window; a jump starts again small.  Keeps the
+ * next window queued before the reader gets there. */
+static void plan_readahead(struct prefetch *pf, struct mbox *m, size_t index, bool miss)
+{
+	bool sequential = index == m->last_index + 1 || index == m->last_index;
+	if (!sequential)
+		m->window = 1;
+	else if (m->window < WINDOW_MAX)
+		m->window *= 2;
+	m->last_index = index;
+	if (miss || !sequential) {
+		m->ahead_end = index;
+		queue_window(pf, m, index, index + m->window);
+	}
+	if (sequential && m->ahead_end < index + m->window / 2 + 1) {
+		size_t from = m->ahead_end > index ? m->ahead_end : index + 1;
+		queue_window(pf, m, from, from + m->window);
+	}
+}
+
+int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uint32_t uid)
+{
+	int fd = cache_body_open(pf->cache, m->name, uidvalidity, uid);
+	pthread_mutex_lock(&m->lock);
+	long index = m->listing.uidvalidity == uidvalidity ? mbox_find(m, uid) : -1;
+	if (index >= 0)
+		plan_readahead(pf, m, (size_t)index, fd < 0);
+	if (fd >= 0) {
+		pthread_mutex_unlock(&m->lock);
+		return fd;
+	}
+	if (index < 0) {
+		pthread_mutex_unlock(&m->lock);
+		return -ENOENT;
+	}
+	if (!inflight_has(m, uid))  /* a window skipped it as cached, then it was evicted */
+		queue_window(pf, m, (size_t)index, (size_t)index + 1);
+	while (inflight_has(m, uid))
+		pthread_cond_wait(&m->changed, &m->lock);
+	pthread_mutex_unlock(&m->lock);
+	fd = cache_body_open(pf->cache, m->name, uidvalidity, uid);
+	return fd >= 0 ? fd : -EIO;
+}

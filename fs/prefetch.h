@@ -1,0 +1,26 @@
+/* prefetch.h: getting message bodies into the cache, ahead of the reader.
+ * A miss fetches a window of the following messages in one pipelined UID
+ * FETCH; while opens stay sequential the window doubles (up to 256) and the
+ * next window is queued before the reader reaches it.  Windows are fetched
+ * by worker threads, one per pool connection but one, so grep -r and rsync
+ * pay no round trip per message.
+ * Errors: negative errno. */
+#ifndef IMAPFS_PREFETCH_H
+#define IMAPFS_PREFETCH_H
+
+#include "cache.h"
+#include "mailbox.h"
+#include "pool.h"
+
+struct prefetch;
+
+typedef void (*prefetch_size_fn)(void *ctx, struct mbox *m, uint32_t uid, uint64_t size);
+
+int prefetch_new(struct prefetch **out, struct pool *p, struct cache *cache, unsigned workers,
+		 prefetch_size_fn on_size, void *ctx);
+void prefetch_free(struct prefetch *pf);
+/* Returns an fd of uid's body (generation uidvalidity), fetching it (and
+ * what follows it) if needed.  Blocks until it is there or failed. */
+int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uint32_t uid);
+
+#endif

@@ -1,0 +1,561 @@
+/* check_mount.c: imapfs mounted for real over a private Dovecot.  What the
+ * mount shows is compared with what a second IMAP connection fetches: the
+ * tree, every file's bytes, size and mtime; grep -r and rsync through it;
+ * stable inodes and the disk cache across a remount; a UIDVALIDITY change;
+ * a 100,000-message folder; and clean errors for bad command lines. */
+#include "config.h"
+
+#include <check.h>
+#include <stdarg.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "date.h"
+#include "harness.h"
+#include "imap.h"
+#include "mutf7.h"
+
+static struct dovecot dc;
+static char imapfs_bin[1024];
+static char work[64];         /* mount points, caches, password file */
+static char passfile[128];
+
+/* ---- the daemon ---- */
+
+struct mount {
+	char dir[128];
+	char cache[128];
+	pid_t pid;
+};
+
+static bool is_mounted(const char *dir)
+{
+	FILE *f = fopen("/proc/mounts", "r");
+	char line[2048];
+	bool found = false;
+	while (f && fgets(line, sizeof line, f)) {
+		char *sp = strchr(line, ' ');
+		if (sp && !strncmp(sp + 1, dir, strlen(dir)) && sp[1 + strlen(dir)] == ' ')
+			found = true;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* Runs imapfs; returns its exit status when it ends by itself (an error),
+ * or -1 once the mount is there (the daemon keeps running in m->pid).
+ * stderr_out gets what it printed. */
+static int mount_run(struct mount *m, const char *opts, const char *url, struct buf *stderr_out)
+{
+	int pipefd[2];
+	ck_assert_int_eq(pipe(pipefd), 0);
+	m->pid = fork();
+	ck_assert_int_ge(m->pid, 0);
+	if (m->pid == 0) {
+		dup2(pipefd[1], 2);
+		close(pipefd[0]);
+		execl(imapfs_bin, "imapfs", "-f", "-o", opts, url, m->dir, (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+	int status = -1;
+	for (int i = 0; i < 600; i++) {   /* at most 30 s */
+		char chunk[512];
+		ssize_t n;
+		while ((n = read(pipefd[0], chunk, sizeof chunk)) > 0)
+			if (stderr_out)
+				buf_add(stderr_out, chunk, (size_t)n);
+		if (is_mounted(m->dir))
+			break;
+		if (waitpid(m->pid, &status, WNOHANG) == m->pid) {
+			while ((n = read(pipefd[0], chunk, sizeof chunk)) > 0)
+				if (stderr_out)
+					buf_add(stderr_out, chunk, (size_t)n);
+			close(pipefd[0]);
+			m->pid = 0;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+		}
+		usleep(50000);
+	}
+	close(pipefd[0]);
+	ck_assert_msg(is_mounted(m->dir), "imapfs did not mount %s", m->dir);
+	return -1;
+}
+
+static void mount_start(struct mount *m, const char *name, const char *extra_opts)
+{
+	snprintf(m->dir, sizeof m->dir, "%s/mnt-%s", work, name);
+	if (!m->cache[0])
+		snprintf(m->cache, sizeof m->cache, "%s/cache-%s", work, name);
+	mkdir(m->dir, 0755);
+	char opts[1024], url[128];
+	snprintf(opts, sizeof opts, "tls=none,passfile=%s,cachedir=%s%s%s", passfile, m->cache,
+		 extra_opts ? "," : "", extra_opts ? extra_opts : "");
+	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%d", dc.imap_port);
+	struct buf err = BUF_INIT;
+	int rc = mount_run(m, opts, url, &err);
+	ck_assert_msg(rc == -1, "imapfs exited %d: %s", rc, err.data);
+	buf_free(&err);
+}
+
+static void mount_stop(struct mount *m)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "fusermount3 -u '%s'", m->dir);
+	ck_assert_int_eq(system(cmd), 0);
+	int status;
+	ck_assert_int_eq(waitpid(m->pid, &status, 0), m->pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "imapfs exit status %d", status);
+	ck_assert(!is_mounted(m->dir));
+	rmdir(m->dir);
+}
+
+/* ---- the second connection ---- */
+
+static struct imap *second(void)
+{
+	struct imap_opts o = { .timeout_ms = 30000, .allow_plaintext = true };
+	struct buf err = BUF_INIT;
+	char port[16];
+	snprintf(port, sizeof port, "%d", dc.imap_port);
+	struct imap *s;
+	ck_assert_msg(imap_open(&s, "127.0.0.1", port, &o, &err) == 0, "%s", err.data);
+	struct imap_result r = { .n = 0 };
+	ck_assert_int_eq(imap_login(s, "alice", "secret", &r), 0);
+	imap_result_free(&r);
+	buf_free(&err);
+	return s;
+}
+
+static int slurp(const char *path, struct buf *out)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	char chunk[65536];
+	ssize_t n;
+	while ((n = read(fd, chunk, sizeof chunk)) > 0)
+		buf_add(out, chunk, (size_t)n);
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
+/* Every message of one folder, fetched by the second connection, must be a
+ * file of the mount with the same bytes, size and mtime, and nothing else. */
+static unsigned compare_folder(struct imap *s, const char *mailbox, const char *dir)
+{
+	struct imap_result r = { .n = 0 };
+	ck_assert_int_eq(imap_select(s, mailbox, true, &r), 0);
+	ck_assert_str_eq(r.type, "OK");
+	const char *args[] = { "FETCH", "1:*", "(UID RFC822.SIZE INTERNALDATE BODY.PEEK[])" };
+	unsigned exists = (unsigned)strtoul(r.items[0].text.data, NULL, 10);
+	unsigned seen = 0;
+	if (exists) {
+		ck_assert_int_eq(imap_uid(s, args[0], args + 1, 2, &r), 0);
+		for (size_t i = 0; i < r.n; i++) {
+			const struct imap_item *it = &r.items[i];
+			if (!it->has_lit)
+				continue;
+			unsigned uid = 0;
+			const char *u = strstr(it->text.data, "UID ");
+			ck_assert_ptr_nonnull(u);
+			uid = (unsigned)strtoul(u + 4, NULL, 10);
+			time_t date;
+			const char *d = strstr(it->text.data, "INTERNALDATE \"");
+			ck_assert_ptr_nonnull(d);
+			ck_assert_int_eq(imap_internaldate_parse(d + 14, 26, &date), 0);
+			char path[1024];
+			snprintf(path, sizeof path, "%s/%u.eml", dir, uid);
+			struct stat st;
+			ck_assert_msg(stat(path, &st) == 0, "%s: %s", path, strerror(errno));
+			ck_assert_int_eq(st.st_size, (off_t)it->lit.len);
+			ck_assert_int_eq(st.st_mtime, date);
+			struct buf body = BUF_INIT;
+			ck_assert_int_eq(slurp(path, &body), 0);
+			ck_assert_uint_eq(body.len, it->lit.len);
+			ck_assert_msg(!memcmp(body.data, it->lit.data, body.len), "%s differs", path);
+			buf_free(&body);
+			seen++;
+		}
+	}
+	ck_assert_uint_eq(seen, exists);
+	/* and no extra files */
+	DIR *dd = opendir(dir);
+	ck_assert_ptr_nonnull(dd);
+	struct dirent *de;
+	unsigned files = 0;
+	while ((de = readdir(dd)))
+		if (de->d_type == DT_REG)
+			files++;
+	closedir(dd);
+	ck_assert_uint_eq(files, exists);
+	imap_result_free(&r);
+	return seen;
+}
+
+static void folder_dir(const struct mount *m, const char *utf8_name, struct buf *out)
+{
+	buf_reset(out);
+	buf_addf(out, "%s/", m->dir);
+	for (const char *p = utf8_name; *p; p++)
+		buf_addch(out, *p == '.' ? '/' : *p);   /* the demo's separator is '.' */
+}
+
+START_TEST(test_tree_bytes_sizes_mtimes)
+{
+	struct mount m = { .pid = 0 };
+	mount_start(&m, "tree", NULL);
+	struct imap *s = second();
+	struct buf dir = BUF_INIT;
+	buf_addf(&dir, "%s/INBOX", m.dir);
+	unsigned total = compare_folder(s, "INBOX", dir.data);
+	for (size_t i = 0; i < corpus_demo_nfolders; i++) {
+		folder_dir(&m, corpus_demo_folders[i].utf8, &dir);
+		struct stat st;
+		ck_assert_msg(stat(dir.data, &st) == 0 && S_ISDIR(st.st_mode), "%s missing", dir.data);
+		total += compare_folder(s, corpus_demo_folders[i].mutf7, dir.data);
+	}
+	ck_assert_uint_gt(total, 300);
+	/* names that cannot be mail answer ENOENT without fuss */
+	struct stat st;
+	buf_reset(&dir);
+	buf_addf(&dir, "%s/INBOX/.git", m.dir);
+	ck_assert_int_eq(stat(dir.data, &st), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	buf_reset(&dir);
+	buf_addf(&dir, "%s/INBOX/999999.eml", m.dir);
+	ck_assert_int_eq(stat(dir.data, &st), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	/* reading never set \Seen: INBOX's unseen count is what the corpus made */
+	struct imap_result r = { .n = 0 };
+	ck_assert_int_eq(imap_status(s, "INBOX", "(UNSEEN)", &r), 0);
+	ck_assert_msg(!strstr(r.items[0].text.data, "UNSEEN 0)"), "%s", r.items[0].text.data);
+	imap_result_free(&r);
+	imap_close(s);
+	buf_free(&dir);
+	mount_stop(&m);
+}
+END_TEST
+
+/* Runs a shell command built printf-style; its stdout goes to out. */
+static int run_cmd(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int run_cmd(struct buf *out, const char *fmt, ...)
+{
+	struct buf cmd = BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vaddf(&cmd, fmt, ap);
+	va_end(ap);
+	FILE *f = popen(cmd.data, "r");
+	buf_free(&cmd);
+	ck_assert_ptr_nonnull(f);
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		if (out)
+			buf_add(out, chunk, n);
+	int st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(test_grep_and_rsync)
+{
+	struct mount m = { .pid = 0 };
+	mount_start(&m, "grep", NULL);
+	struct buf out = BUF_INIT;
+	/* every corpus message carries the marker once per part: count files */
+	ck_assert_int_eq(run_cmd(&out, "grep -r -l imapfs-corpus- '%s' | wc -l", m.dir), 0);
+	unsigned files = (unsigned)strtoul(out.data, NULL, 10);
+	unsigned expect = CORPUS_DEMO_INBOX;
+	for (size_t i = 0; i < corpus_demo_nfolders; i++)
+		expect += corpus_demo_folders[i].messages;
+	ck_assert_uint_eq(files, expect);
+	char dest[128];
+	snprintf(dest, sizeof dest, "%s/rsync-copy", work);
+	buf_reset(&out);
+	ck_assert_int_eq(run_cmd(NULL, "rsync -a '%s/' '%s/'", m.dir, dest), 0);
+	ck_assert_int_eq(run_cmd(&out, "rsync -a --stats '%s/' '%s/' | grep 'files transferred'", m.dir, dest), 0);
+	ck_assert_msg(strstr(out.data, "transferred: 0") != NULL, "second rsync: %s", out.data);
+	buf_reset(&out);
+	ck_assert_int_eq(run_cmd(&out, "diff -r '%s' '%s' && echo same", m.dir, dest), 0);
+	ck_assert_str_eq(out.data, "same\n");
+	ck_assert_int_eq(run_cmd(NULL, "rm -rf '%s'", dest), 0);
+	buf_free(&out);
+	mount_stop(&m);
+}
+END_TEST
+
+START_TEST(test_remount_keeps_inodes_and_cache)
+{
+	struct mount m = { .pid = 0 };
+	mount_start(&m, "remount", NULL);
+	char path[256];
+	snprintf(path, sizeof path, "%s/INBOX/1.eml", m.dir);
+	struct stat a, b, c1, c2;
+	struct buf body1 = BUF_INIT, body2 = BUF_INIT;
+	ck_assert_int_eq(slurp(path, &body1), 0);
+	ck_assert_int_eq(stat(path, &a), 0);
+	mount_stop(&m);
+	/* the body is in the cache, under a directory of mode 0700 */
+	struct stat cst;
+	ck_assert_int_eq(stat(m.cache, &cst), 0);
+	ck_assert_int_eq(cst.st_mode & 0777, 0700);
+	struct buf find = BUF_INIT;
+	ck_assert_int_eq(run_cmd(&find, "find '%s' -type f -size %lldc | head -1", m.cache,
+				 (long long)a.st_size), 0);
+	ck_assert_uint_gt(find.len, 1);
+	find.data[find.len - 1] = '\0';
+	ck_assert_int_eq(stat(find.data, &c1), 0);
+	mount_start(&m, "remount", NULL);
+	ck_assert_int_eq(stat(path, &b), 0);
+	ck_assert_int_eq(a.st_ino, b.st_ino);
+	ck_assert_int_eq(a.st_ctime, b.st_ctime);
+	ck_assert_int_eq(a.st_mtime, b.st_mtime);
+	ck_assert_int_eq(slurp(path, &body2), 0);
+	ck_assert(body1.len == body2.len && !memcmp(body1.data, body2.data, body1.len));
+	/* served from the cache: the cached file was not written again */
+	ck_assert_int_eq(stat(find.data, &c2), 0);
+	ck_assert_int_eq(c1.st_ino, c2.st_ino);
+	ck_assert_int_eq(c1.st_mtim.tv_nsec, c2.st_mtim.tv_nsec);
+	buf_free(&find);
+	buf_free(&body1);
+	buf_free(&body2);
+	mount_stop(&m);
+}
+END_TEST
+
+START_TEST(test_uidvalidity_change_drops_cache)
+{
+	struct imap *s = second();
+	struct imap_result r = { .n = 0 };
+	ck_assert_int_eq(imap_create(s, "Volatile", &r), 0);
+	const char *old = "Subject: old generation\r\n\r\nold bytes\r\n";
+	ck_assert_int_eq(imap_append(s, "Volatile", NULL, NULL, old, strlen(old), &r), 0);
+	struct mount m = { .pid = 0 };
+	mount_start(&m, "uidvalidity", "poll=1");
+	char path[256];
+	snprintf(path, sizeof path, "%s/Volatile/1.eml", m.dir);
+	struct buf body = BUF_INIT;
+	ck_assert_int_eq(slurp(path, &body), 0);
+	ck_assert_str_eq(body.data, old);
+	/* the folder is deleted and made again: a new UIDVALIDITY, UID 1 again */
+	ck_assert_int_eq(imap_delete(s, "Volatile", &r), 0);
+	sleep(1);  /* Dovecot's UIDVALIDITY is a time stamp */
+	ck_assert_int_eq(imap_create(s, "Volatile", &r), 0);
+	const char *fresh = "Subject: new generation\r\n\r\nthe new bytes, longer\r\n";
+	ck_assert_int_eq(imap_append(s, "Volatile", NULL, NULL, fresh, strlen(fresh), &r), 0);
+	sleep(2);  /* past poll=1: the next access checks the folder */
+	char ls[512];
+	snprintf(ls, sizeof ls, "%s/Volatile", m.dir);
+	DIR *d = opendir(ls);  /* a listing revalidates */
+	ck_assert_ptr_nonnull(d);
+	closedir(d);
+	buf_reset(&body);
+	ck_assert_int_eq(slurp(path, &body), 0);
+	ck_assert_str_eq(body.data, fresh);
+	ck_assert_int_eq(imap_delete(s, "Volatile", &r), 0);
+	imap_result_free(&r);
+	imap_close(s);
+	buf_free(&body);
+	mount_stop(&m);
+}
+END_TEST
+
+START_TEST(test_readonly_mount_and_statfs)
+{
+	struct mount m = { .pid = 0 };
+	mount_start(&m, "ro", "ro");
+	char path[256];
+	snprintf(path, sizeof path, "%s/INBOX/2.eml", m.dir);
+	struct stat st;
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0444);
+	ck_assert_int_eq(open(path, O_WRONLY), -1);
+	ck_assert_int_eq(errno, EROFS);
+	snprintf(path, sizeof path, "%s/INBOX/new.eml", m.dir);
+	ck_assert_int_eq(open(path, O_CREAT | O_WRONLY, 0644), -1);
+	ck_assert_int_eq(errno, EROFS);
+	struct statvfs sv;
+	ck_assert_int_eq(statvfs(m.dir, &sv), 0);
+	/* Dovecot's quota for alice is 1 GiB */
+	ck_assert_uint_eq((uint64_t)sv.f_blocks * sv.f_frsize, 1ull << 30);
+	ck_assert(sv.f_flag & ST_RDONLY);
+	mount_stop(&m);
+}
+END_TEST
+
+START_TEST(test_folder_of_100k_messages)
+{
+	struct buf root = BUF_INIT, err = BUF_INIT;
+	dovecot_user_maildir(&dc, "alice", &root);
+	ck_assert_int_eq(maildir_make_folder(root.data, "Huge", &err), 0);
+	char msg[128];
+	time_t t0 = 1600000000;
+	for (unsigned i = 0; i < 100000; i++) {
+		int n = snprintf(msg, sizeof msg, "Subject: %u\r\n\r\nhuge folder message %u\r\n", i, i);
+		ck_assert_msg(maildir_add(root.data, "Huge", msg, (size_t)n, "S", t0 + i, NULL, &err) == 0,
+			      "%s", err.data);
+	}
+	struct mount m = { .pid = 0 };
+	mount_start(&m, "huge", NULL);
+	char dir[256];
+	snprintf(dir, sizeof dir, "%s/Huge", m.dir);
+	DIR *d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	unsigned files = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (de->d_type == DT_REG)
+			files++;
+	closedir(d);
+	ck_assert_uint_eq(files, 100000);
+	char path[300];
+	snprintf(path, sizeof path, "%s/100000.eml", dir);
+	struct stat st;
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mtime, t0 + 99999);
+	struct buf body = BUF_INIT;
+	ck_assert_int_eq(slurp(path, &body), 0);
+	ck_assert_msg(strstr(body.data, "huge folder message 99999") != NULL, "%s", body.data);
+	/* bounded memory: the daemon's peak RSS stays small */
+	char status[64];
+	snprintf(status, sizeof status, "/proc/%d/status", (int)m.pid);
+	struct buf proc = BUF_INIT;
+	ck_assert_int_eq(slurp(status, &proc), 0);
+	const char *hwm = strstr(proc.data, "VmHWM:");
+	ck_assert_ptr_nonnull(hwm);
+	unsigned long kb = strtoul(hwm + 6, NULL, 10);
+	ck_assert_msg(kb < 200 * 1024, "peak RSS %lu kB", kb);
+	buf_free(&proc);
+	buf_free(&body);
+	mount_stop(&m);
+	struct imap *s = second();
+	struct imap_result r = { .n = 0 };
+	ck_assert_int_eq(imap_delete(s, "Huge", &r), 0);
+	imap_result_free(&r);
+	imap_close(s);
+	buf_free(&root);
+	buf_free(&err);
+}
+END_TEST
+
+/* Bad command lines and servers: one clear line, non-zero, nothing mounted. */
+static void expect_failure(const char *opts, const char *url, const char *dir, const char *want)
+{
+	struct mount m = { .pid = 0 };
+	snprintf(m.dir, sizeof m.dir, "%s", dir);
+	struct buf err = BUF_INIT;
+	int rc = mount_run(&m, opts, url, &err);
+	ck_assert_msg(rc > 0, "imapfs should have failed (%s)", want);
+	ck_assert_msg(strstr(err.data, want) != NULL, "wanted '%s' in: %s", want, err.data);
+	ck_assert(!is_mounted(dir));
+	buf_free(&err);
+}
+
+START_TEST(test_clean_errors)
+{
+	char dir[128], full[256], opts[512], url[128], badopts[2048];
+	snprintf(dir, sizeof dir, "%s/mnt-errors", work);
+	mkdir(dir, 0755);
+	snprintf(opts, sizeof opts, "tls=none,passfile=%s,cachedir=%s/cache-errors", passfile, work);
+	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%d", dc.imap_port);
+	expect_failure(opts, "http://alice@127.0.0.1", dir, "bad URL");
+	expect_failure(opts, "imap://alice@127.0.0.1:99999", dir, "bad port");
+	/* a port nobody listens on */
+	expect_failure(opts, "imap://alice@127.0.0.1:1", dir, "refused");
+	snprintf(badopts, sizeof badopts, "tls=none,passfile=%s/wrongpass,cachedir=%s/cache-errors", work,
+		 work);
+	expect_failure(badopts, url, dir, "refused");   /* login refused */
+	/* TLS that does not verify */
+	snprintf(badopts, sizeof badopts, "passfile=%s,cafile=%s,cachedir=%s/cache-errors", passfile,
+		 dc.certs.otherca, work);
+	char tlsurl[128];
+	snprintf(tlsurl, sizeof tlsurl, "imaps://alice@localhost:%d", dc.imaps_port);
+	expect_failure(badopts, tlsurl, dir, "certificate verify failed");
+	/* STARTTLS required by default on imap:// and it verifies too */
+	snprintf(badopts, sizeof badopts, "passfile=%s,cafile=%s,cachedir=%s/cache-errors", passfile,
+		 dc.certs.otherca, work);
+	expect_failure(badopts, url, dir, "STARTTLS");
+	snprintf(full, sizeof full, "%s/full", dir);
+	mkdir(full, 0755);
+	expect_failure(opts, url, dir, "not empty");
+	rmdir(full);
+	char bogus[1024];
+	snprintf(bogus, sizeof bogus, "%s,bogus=1", opts);
+	expect_failure(bogus, url, dir, "bogus");
+	rmdir(dir);
+}
+END_TEST
+
+int main(void)
+{
+	dovecot_require_or_skip("check_mount");
+	if (access("/dev/fuse", R_OK | W_OK) != 0) {
+		fprintf(stderr, "check_mount: no /dev/fuse: skipped\n");
+		return HARNESS_EXIT_SKIP;
+	}
+	const char *bin = getenv("IMAPFS");
+	snprintf(imapfs_bin, sizeof imapfs_bin, "%s", bin ? bin : "./fs/imapfs");
+	snprintf(work, sizeof work, "/tmp/imapfs-mount-XXXXXX");
+	if (!mkdtemp(work))
+		return EXIT_FAILURE;
+	chmod(work, 0755);
+	snprintf(passfile, sizeof passfile, "%s/pass", work);
+	FILE *f = fopen(passfile, "w");
+	fputs("secret\n", f);
+	fclose(f);
+	char wrong[160];
+	snprintf(wrong, sizeof wrong, "%s/wrongpass", work);
+	f = fopen(wrong, "w");
+	fputs("not-the-password\n", f);
+	fclose(f);
+	struct buf err = BUF_INIT, root = BUF_INIT;
+	struct dovecot_opts o = { .dir = NULL };
+	if (dovecot_start(&dc, &o, &err) < 0) {
+		fprintf(stderr, "dovecot: %s\n", err.data);
+		return EXIT_FAILURE;
+	}
+	dovecot_user_maildir(&dc, "alice", &root);
+	if (corpus_seed_demo(root.data, NULL, &err) < 0) {
+		fprintf(stderr, "seed: %s\n", err.data);
+		return EXIT_FAILURE;
+	}
+	Suite *su = suite_create("mount");
+	TCase *tc = tcase_create("dovecot");
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, test_tree_bytes_sizes_mtimes);
+	tcase_add_test(tc, test_grep_and_rsync);
+	tcase_add_test(tc, test_remount_keeps_inodes_and_cache);
+	tcase_add_test(tc, test_uidvalidity_change_drops_cache);
+	tcase_add_test(tc, test_readonly_mount_and_statfs);
+	tcase_add_test(tc, test_folder_of_100k_messages);
+	tcase_add_test(tc, test_clean_errors);
+	suite_add_tcase(su, tc);
+	SRunner *sr = srunner_create(su);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	dovecot_stop(&dc, NULL);
+	char cmd[128];
+	/* a failed test may leave a mount behind: never leave one */
+	snprintf(cmd, sizeof cmd, "grep -o ' %s/[^ ]*' /proc/mounts | xargs -r -n1 umount -l", work);
+	if (system(cmd) != 0)
+		failed++;
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);
+	if (system(cmd) != 0)
+		failed++;
+	buf_free(&err);
+	buf_free(&root);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
