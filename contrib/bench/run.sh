@@ -1,0 +1,513 @@
+#!/bin/bash
+# contrib/bench/run.sh: is imapfs fast?  On demand, not part of make check.
+#
+#   contrib/bench/run.sh [--messages N] [--folders F] [--rtt-ms MS] [--repeat K]
+#                        [--build DIR] [--imapfs PATH] [--limit SECONDS]
+#
+# As root.  Starts a private Dovecot seeded with the "bench" corpus, measures
+# the baselines (Python imaplib bulk fetch, mbsync, local grep/rsync over the
+# server's own Maildir) and imapfs (grep, ls -l, rsync over a mount), each
+# directly and through contrib/bench/latency-proxy at MS round trip, K times
+# (default 3; the table shows medians), prints a table and the ratios the
+# project tracks, and tears everything down.  Defaults: 10000 messages in 10
+# folders, 20 ms, build dir ./build-bench (configured and built if needed).
+# Every step is bounded by --limit seconds (default 600).  Exit status: 0
+# when every step ran and every result checked out, 1 on a setup failure,
+# 3 when a step failed, timed out or gave a wrong answer.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+bench="$top/contrib/bench"
+PY=/usr/bin/python3
+NEEDLE="imapfs-corpus-"   # in every corpus message, once
+
+messages=10000
+folders=10
+rtt=20
+repeat=3
+build="$top/build-bench"
+imapfs=""
+limit=600
+
+die() { echo "bench: $*" >&2; exit 1; }
+note() { echo "bench: $*" >&2; }
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--messages) messages=${2:?}; shift 2 ;;
+	--folders) folders=${2:?}; shift 2 ;;
+	--rtt-ms) rtt=${2:?}; shift 2 ;;
+	--repeat) repeat=${2:?}; shift 2 ;;
+	--build) build=${2:?}; shift 2 ;;
+	--imapfs) imapfs=${2:?}; shift 2 ;;
+	--limit) limit=${2:?}; shift 2 ;;
+	-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) die "unknown option $1 (see --help)" ;;
+	esac
+done
+case "$messages$folders$limit$repeat" in
+*[!0-9]*) die "--messages, --folders, --repeat and --limit take whole numbers" ;;
+esac
+[ "$repeat" -ge 1 ] || die "--repeat must be at least 1"
+case "$rtt" in ''|*[!0-9.]*) die "--rtt-ms takes a number" ;; esac
+[ "$(id -u)" = 0 ] || die "run as root (a private Dovecot and FUSE mounts)"
+[ -x "$PY" ] || die "needs the system python3 ($PY)"
+for tool in mbsync rsync grep fusermount3 timeout; do
+	command -v "$tool" >/dev/null || die "needs $tool (contrib/install-deps.sh installs it)"
+done
+case "$build" in /*) ;; *) build="$PWD/$build" ;; esac
+
+# ---- build what is missing (incremental make; fs/imapfs once it exists) ----
+mkdir -p "$build" || die "cannot create $build"
+if [ ! -f "$build/Makefile" ]; then
+	note "configuring $build"
+	(cd "$build" && "$top/configure" >"$build/bench-configure.log" 2>&1) ||
+		die "configure failed, see $build/bench-configure.log"
+fi
+(cd "$build" && make -j2 tests/testserver contrib/bench/latency-proxy >"$build/bench-make.log" 2>&1) ||
+	die "building testserver and latency-proxy failed, see $build/bench-make.log"
+if [ -z "$imapfs" ]; then
+	imapfs="$build/fs/imapfs"
+	# shellcheck disable=SC2016  # a make variable, literally
+	if grep -q -F 'fs/imapfs$(EXEEXT):' "$build/Makefile" 2>/dev/null; then
+		(cd "$build" && make -j2 fs/imapfs >>"$build/bench-make.log" 2>&1) ||
+			note "building fs/imapfs failed (see $build/bench-make.log): imapfs rows skipped"
+	fi
+fi
+[ -x "$imapfs" ] && [ -c /dev/fuse ] || imapfs=""
+proxy_bin="$build/contrib/bench/latency-proxy"
+
+# ---- state and teardown ----
+T=$(mktemp -d /tmp/imapfs-bench.XXXXXX) || die "mktemp failed"
+chmod 755 "$T"   # the unprivileged mail user must reach the Maildir inside
+server_up=no
+proxy_pid=""
+timed_pid=""
+fs_pids=()
+fs_mnts=()
+
+is_mounted() { awk -v m="$1" '$2 == m { found = 1 } END { exit !found }' /proc/mounts; }
+
+unmount_quietly() {
+	if is_mounted "$1"; then
+		timeout 10 fusermount3 -u "$1" 2>/dev/null || timeout 10 umount -l "$1" 2>/dev/null
+	fi
+}
+
+# shellcheck disable=SC2317  # called from the EXIT trap
+cleanup() {
+	local pid mnt
+	trap - EXIT INT TERM
+	# timed.py kills the step's whole process group when it gets a TERM.
+	if [ -n "$timed_pid" ]; then
+		kill -TERM "$timed_pid" 2>/dev/null
+		wait "$timed_pid" 2>/dev/null
+	fi
+	for mnt in "${fs_mnts[@]}"; do unmount_quietly "$mnt"; done
+	for pid in "${fs_pids[@]}"; do
+		for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	if [ -n "$proxy_pid" ]; then
+		kill -TERM "$proxy_pid" 2>/dev/null
+		wait "$proxy_pid" 2>/dev/null
+	fi
+	[ "$server_up" = yes ] && "$build/tests/testserver" stop "$T/server" >/dev/null 2>&1
+	# Never recurse into something still mounted.
+	if grep -q " $T/" /proc/mounts; then
+		note "something is still mounted under $T; leaving it"
+	else
+		rm -rf --one-file-system "$T"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- results ----
+# S[KEY.COL]: the samples, one per repeat; F[KEY.COL]: the first word saying
+# what went wrong (FAIL, TIMEOUT, WRONG), which then stands for the result.
+declare -A S F R RSS
+problems=0
+cols=(direct rtt)
+col_port() { if [ "$1" = direct ]; then echo "$IMAP_PORT"; else echo "$proxy_port"; fi; }
+
+record() { S[$1.$2]="${S[$1.$2]:-} $3"; }
+
+fail() {  # fail KEY COL WORD REASON
+	[ -n "${F[$1.$2]:-}" ] || F[$1.$2]=$3
+	problems=$((problems + 1))
+	note "$1 ($2): $4"
+}
+
+# timed KEY COL CMD...: runs CMD bounded by $limit, output in $OUT.
+# Sets ELAPSED and returns 0 when CMD exited 0 (else it was reported).
+timed() {
+	local key=$1 col=$2 line status
+	shift 2
+	OUT="$T/out.$key.$col"
+	# In the background so that a TERM to this script is handled at once
+	# (bash runs traps only between commands, or during a wait).
+	"$PY" "$bench/timed.py" "$limit" "$OUT" "$T/err.$key.$col" "$@" >"$T/timed.line" &
+	timed_pid=$!
+	wait "$timed_pid" || true
+	timed_pid=""
+	line=$(cat "$T/timed.line")
+	[ -n "$line" ] || line="0 1"
+	ELAPSED=${line% *}
+	status=${line#* }
+	if [ "$status" = 124 ]; then
+		fail "$key" "$col" TIMEOUT "over $limit s: $*"
+	elif [ "$status" != 0 ]; then
+		fail "$key" "$col" FAIL "exit $status: $* ($(tail -n 2 "$T/err.$key.$col" | tr '\n' ' '))"
+	fi
+	[ "$status" = 0 ]
+}
+
+# Files that grep -c counted the needle in (its lines are FILE:COUNT).
+grep_hits() { grep -c ':[1-9][0-9]*$' "$1"; }
+
+# ---- the server, the proxy ----
+note "seeding $messages messages in $folders folders (a while for large N)"
+env_out=$("$build/tests/testserver" start "$T/server" --seed "bench:$messages:$folders") ||
+	die "testserver start failed"
+server_up=yes
+eval "$env_out"
+{ [ -n "${IMAP_PORT:-}" ] && [ -d "${MAILDIR:-}" ]; } || die "testserver gave no IMAP_PORT/MAILDIR"
+printf '%s\n' "$IMAP_PASS" >"$T/pass"
+chmod 600 "$T/pass"
+# INBOX gets message 0, F, 2F...: it is always among the largest folders.
+inbox_count=$(find "$MAILDIR/cur" "$MAILDIR/new" -type f | wc -l)
+
+"$proxy_bin" --rtt-ms "$rtt" 127.0.0.1 "$IMAP_PORT" >"$T/proxy.out" 2>"$T/proxy.err" &
+proxy_pid=$!
+for _ in $(seq 100); do
+	grep -q '^PORT=' "$T/proxy.out" 2>/dev/null && break
+	sleep 0.05
+done
+proxy_port=$(sed -n 's/^PORT=//p' "$T/proxy.out")
+[ -n "$proxy_port" ] || die "latency-proxy did not start: $(cat "$T/proxy.err")"
+
+# Dovecot indexes a Maildir on its first SELECT: do that once, untimed, so
+# no measurement pays for it.
+"$PY" "$bench/bulk_fetch.py" 127.0.0.1 "$IMAP_PORT" "$IMAP_USER" "$T/pass" --probes 1 \
+	>"$T/warmup.out" || die "warm-up fetch failed"
+corpus_bytes=$(sed -n 's/.*bytes=\([0-9]*\).*/\1/p' "$T/warmup.out")
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- baseline A: imaplib, one UID FETCH 1:* (BODY.PEEK[]) per folder ----
+measured_rtt=""
+measure_bulk() {
+	local col=$1 got
+	note "A: imaplib bulk fetch ($col)"
+	timed bulk "$col" "$PY" "$bench/bulk_fetch.py" 127.0.0.1 "$(col_port "$col")" \
+		"$IMAP_USER" "$T/pass" || return
+	got=$(sed -n 's/.*messages=\([0-9]*\).*/\1/p' "$OUT")
+	if [ "$got" != "$messages" ]; then
+		fail bulk "$col" WRONG "fetched $got messages, not $messages"
+	else
+		# Its own clock: connect to last FETCH, without the interpreter's start.
+		record bulk "$col" "$(sed -n 's/^seconds=\([0-9.]*\).*/\1/p' "$OUT")"
+	fi
+	[ "$col" = rtt ] && measured_rtt=$(sed -n 's/.*rtt_ms=\([0-9.]*\).*/\1/p' "$OUT")
+}
+
+# ---- baseline B: mbsync into a local Maildir, then a no-change run ----
+mbsync_conf() {  # mbsync_conf PORT DIR
+	# FSync no: the time is the protocol's and the copy's, not the disk's
+	# flushes (a shared machine makes those noisy; imapfs's cache does not
+	# flush each message either).
+	cat <<EOF
+FSync no
+
+IMAPAccount bench
+Host 127.0.0.1
+Port $1
+User $IMAP_USER
+PassCmd "cat $T/pass"
+SSLType None
+AuthMechs LOGIN
+
+IMAPStore bench-far
+Account bench
+
+MaildirStore bench-near
+Path $2/
+Inbox $2/INBOX
+SubFolders Verbatim
+
+Channel bench
+Far :bench-far:
+Near :bench-near:
+Patterns *
+Create Near
+Sync Pull
+SyncState *
+Expunge None
+EOF
+}
+measure_mbsync() {
+	local col=$1 dir="$T/mbsync-$1" got
+	note "B: mbsync ($col)"
+	mkdir -p "$dir"
+	mbsync_conf "$(col_port "$col")" "$dir" >"$T/mbsyncrc-$col"
+	if timed mbsync_full "$col" mbsync -c "$T/mbsyncrc-$col" -a -q; then
+		got=$(find "$dir" -type f -path '*/cur/*' -o -type f -path '*/new/*' | wc -l)
+		if [ "$got" != "$messages" ]; then
+			fail mbsync_full "$col" WRONG "pulled $got messages, not $messages"
+		else
+			record mbsync_full "$col" "$ELAPSED"
+		fi
+		# Right after the full pull its Maildirs changed within the current
+		# second, and mbsync then waits about a second before it trusts
+		# them: a user's next sync comes later than that.
+		sleep 1.1
+		timed mbsync_noop "$col" mbsync -c "$T/mbsyncrc-$col" -a -q &&
+			record mbsync_noop "$col" "$ELAPSED"
+	fi
+	rm -rf "$dir"
+}
+
+# ---- baseline C: the floor, local disk over the server's own Maildir ----
+measure_local() {
+	local got
+	note "C: local grep and rsync"
+	if timed local_grep direct grep -r -c "$NEEDLE" "$MAILDIR"; then
+		# Only the messages: Dovecot's index files are beside them.
+		got=$(grep -E -c '/(cur|new)/[^/]*:[1-9][0-9]*$' "$OUT")
+		if [ "$got" != "$messages" ]; then
+			fail local_grep direct WRONG "grep found $got messages, not $messages"
+		else
+			record local_grep direct "$ELAPSED"
+		fi
+	fi
+	timed local_rsync direct rsync -a "$MAILDIR/" "$T/rsync-local/" &&
+		record local_rsync direct "$ELAPSED"
+	if timed local_rsync_noop direct rsync -a --stats "$MAILDIR/" "$T/rsync-local/"; then
+		if grep -q '^Number of regular files transferred: 0$' "$OUT"; then
+			record local_rsync_noop direct "$ELAPSED"
+		else
+			fail local_rsync_noop direct WRONG "the second rsync transferred files"
+		fi
+	fi
+	rm -rf "$T/rsync-local"
+}
+
+# ---- imapfs ----
+FS_PID=""
+FS_MNT=""
+
+# fs_mount COL TAG: a fresh mount with a fresh cache dir; 0 once it is in
+# /proc/mounts (then the time it took is a sample of fs_mount).
+fs_mount() {
+	local col=$1 tag=$2 t0 i
+	FS_MNT="$T/mnt-$tag"
+	rm -rf "$T/cache-$tag"
+	mkdir -p "$FS_MNT" "$T/cache-$tag"
+	t0=$(date +%s%N)
+	"$imapfs" -f -o "tls=none,passfile=$T/pass,cachedir=$T/cache-$tag" \
+		"imap://$IMAP_USER@127.0.0.1:$(col_port "$col")" "$FS_MNT" >"$T/imapfs-$tag.log" 2>&1 &
+	FS_PID=$!
+	fs_pids+=("$FS_PID")
+	fs_mnts+=("$FS_MNT")
+	for i in $(seq 3000); do   # 30 s at most
+		if is_mounted "$FS_MNT"; then
+			record fs_mount "$col" "$(awk -v a="$t0" -v b="$(date +%s%N)" \
+				'BEGIN { printf "%.4f", (b - a) / 1e9 }')"
+			return 0
+		fi
+		kill -0 "$FS_PID" 2>/dev/null || break
+		sleep 0.01
+	done
+	fail fs_mount "$col" FAIL "no mount after ${i}0 ms: $(tail -n 3 "$T/imapfs-$tag.log" | tr '\n' ' ')"
+	fs_unmount "$col"
+	return 1
+}
+
+# fs_unmount COL: notes the daemon's peak RSS, unmounts, makes sure the
+# daemon is gone.
+fs_unmount() {
+	local col=$1 hwm
+	hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$FS_PID/status" 2>/dev/null)
+	if [ -n "$hwm" ] && [ "$hwm" -gt "${RSS[$col]:-0}" ]; then RSS[$col]=$hwm; fi
+	unmount_quietly "$FS_MNT"
+	for _ in $(seq 100); do kill -0 "$FS_PID" 2>/dev/null || break; sleep 0.05; done
+	if kill -0 "$FS_PID" 2>/dev/null; then
+		note "imapfs $FS_PID still running 5 s after the unmount: TERM"
+		kill -TERM "$FS_PID" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$FS_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$FS_PID" 2>/dev/null
+		problems=$((problems + 1))
+	fi
+	wait "$FS_PID" 2>/dev/null
+	kill -0 "$FS_PID" 2>/dev/null && { note "imapfs $FS_PID would not die"; problems=$((problems + 1)); }
+	is_mounted "$FS_MNT" && { note "$FS_MNT is still mounted"; problems=$((problems + 1)); }
+}
+
+fs_grep() {  # fs_grep KEY COL
+	local got
+	timed "$1" "$2" grep -r -c "$NEEDLE" "$FS_MNT" || return
+	got=$(grep_hits "$OUT")
+	if [ "$got" != "$messages" ]; then
+		fail "$1" "$2" WRONG "grep found $got messages, not $messages"
+	else
+		record "$1" "$2" "$ELAPSED"
+	fi
+}
+
+fs_ls() {  # fs_ls KEY COL
+	local got
+	timed "$1" "$2" ls -l "$FS_MNT/INBOX" || return
+	got=$(grep -c -v '^total ' "$OUT")
+	if [ "$got" != "$inbox_count" ]; then
+		fail "$1" "$2" WRONG "ls -l listed $got entries, INBOX has $inbox_count"
+	else
+		record "$1" "$2" "$ELAPSED"
+	fi
+}
+
+fs_rsync() {  # fs_rsync COL
+	local col=$1 dest="$T/rsync-fs-$1" got
+	if timed fs_rsync "$col" rsync -a "$FS_MNT/" "$dest/"; then
+		got=$(grep -r -l "$NEEDLE" "$dest" | wc -l)
+		if [ "$got" != "$messages" ]; then
+			fail fs_rsync "$col" WRONG "the copy holds $got messages, not $messages"
+		else
+			record fs_rsync "$col" "$ELAPSED"
+		fi
+		if timed fs_rsync_noop "$col" rsync -a --stats "$FS_MNT/" "$dest/"; then
+			if grep -q '^Number of regular files transferred: 0$' "$OUT"; then
+				record fs_rsync_noop "$col" "$ELAPSED"
+			else
+				fail fs_rsync_noop "$col" WRONG "the second rsync: $(grep '^Number of regular files transferred' "$OUT")"
+			fi
+		fi
+	fi
+	rm -rf "$dest"
+}
+
+measure_imapfs() {
+	local col=$1
+	note "imapfs: grep ($col)"
+	if fs_mount "$col" "grep-$col"; then
+		fs_grep fs_grep_cold "$col"
+		fs_grep fs_grep_warm "$col"
+		fs_unmount "$col"
+	fi
+	note "imapfs: ls -l INBOX ($col)"
+	if fs_mount "$col" "ls-$col"; then
+		fs_ls fs_ls_cold "$col"
+		fs_ls fs_ls_warm "$col"
+		fs_unmount "$col"
+	fi
+	note "imapfs: rsync ($col)"
+	if fs_mount "$col" "rsync-$col"; then
+		fs_rsync "$col"
+		fs_unmount "$col"
+	fi
+}
+
+# Rounds one after another rather than each step K times in a row, so that
+# the load of the (shared) machine spreads over all the steps alike.
+for round in $(seq "$repeat"); do
+	[ "$repeat" -gt 1 ] && note "round $round of $repeat"
+	for col in "${cols[@]}"; do measure_bulk "$col"; done
+	for col in "${cols[@]}"; do measure_mbsync "$col"; done
+	measure_local
+	if [ -n "$imapfs" ]; then
+		for col in "${cols[@]}"; do measure_imapfs "$col"; done
+	fi
+done
+for col in "${cols[@]}"; do
+	[ -n "${RSS[$col]:-}" ] && S[fs_rss.$col]=$(awk -v k="${RSS[$col]}" 'BEGIN { printf "%.1f", k / 1024 }')
+done
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- the report: R[KEY.COL] is the median of the samples, or the failure ----
+median() { tr ' ' '\n' | grep . | sort -g |
+	awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+for k in "${!S[@]}"; do R[$k]=$(echo "${S[$k]}" | median); done
+for k in "${!F[@]}"; do R[$k]=${F[$k]}; done
+
+num() { case "${R[$1]:-}" in ''|*[!0-9.]*) return 1 ;; *) return 0 ;; esac; }
+fmt2() { awk -v x="$1" 'BEGIN { printf "%.2f", x }'; }
+cell() {  # the table's text for KEY COL
+	local v=${R[$1.$2]:-}
+	if [ -z "$v" ]; then echo "-"
+	elif num "$1.$2" && [ "$1" != fs_rss ]; then fmt2 "$v"
+	else echo "$v"
+	fi
+}
+row() {  # row KEY LABEL [direct-only]
+	local d r
+	d=$(cell "$1" direct)
+	if [ "${3:-}" = direct-only ]; then r="n/a"; else r=$(cell "$1" rtt); fi
+	printf '%-48s %9s %9s\n' "$2" "$d" "$r"
+}
+
+mb=$(awk -v b="${corpus_bytes:-0}" 'BEGIN { printf "%.0f", b / 1e6 }')
+runs=$([ "$repeat" -gt 1 ] && echo "median of $repeat runs" || echo "1 run")
+echo
+echo "imapfs benchmark: $messages messages ($mb MB) in $folders folders, RTT ${rtt} ms" \
+	"(NOOP through the proxy: ${measured_rtt:-?} ms), $runs, seconds unless noted;" \
+	"load average $load_start at the start, $load_end at the end"
+printf '%-48s %9s %9s\n' "measurement" "direct" "${rtt} ms"
+row bulk "A imaplib bulk fetch (UID FETCH 1:* per folder)"
+row mbsync_full "B mbsync full pull"
+row mbsync_noop "B mbsync no-change run"
+row local_grep "C grep -r, server's Maildir on local disk" direct-only
+row local_rsync "C rsync -a of it to a fresh dir" direct-only
+row local_rsync_noop "C rsync -a no-change" direct-only
+if [ -n "$imapfs" ]; then
+	row fs_mount "imapfs mount (until in /proc/mounts)"
+	row fs_grep_cold "imapfs grep -r cold (fresh mount and cache)"
+	row fs_grep_warm "imapfs grep -r warm (same mount)"
+	row fs_ls_cold "imapfs ls -l INBOX ($inbox_count) cold"
+	row fs_ls_warm "imapfs ls -l INBOX ($inbox_count) warm"
+	row fs_rsync "imapfs rsync -a full (fresh mount and cache)"
+	row fs_rsync_noop "imapfs rsync -a no-change"
+	row fs_rss "imapfs peak RSS (VmHWM, MB)"
+else
+	printf '%-48s %9s %9s\n' "imapfs: not built" "not built" "not built"
+fi
+
+ratio() {  # ratio A B: A/B with 2 decimals, or "-"
+	if num "$1" && num "$2" && awk -v b="${R[$2]}" 'BEGIN { exit !(b > 0) }'; then
+		awk -v a="${R[$1]}" -v b="${R[$2]}" 'BEGIN { printf "%.2f", a / b }'
+	else
+		echo "-"
+	fi
+}
+verdict() {  # verdict VALUE OP LIMIT
+	[ "$1" = - ] && { echo "n/a"; return; }
+	awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN {
+		ok = (op == "<=") ? v <= l : v < l; print ok ? "ok" : "MISS" }'
+}
+col_label() { if [ "$1" = direct ]; then echo direct; else echo "${rtt} ms"; fi; }
+echo
+echo "tracked ratios"
+for col in "${cols[@]}"; do
+	v=$(ratio "fs_grep_cold.$col" "bulk.$col")
+	printf '  %-36s %-8s %6s  target <= 1.5  %s\n' "cold grep / bulk fetch" "$(col_label "$col")" \
+		"$v" "$(verdict "$v" "<=" 1.5)"
+done
+for col in "${cols[@]}"; do
+	v=$(ratio "fs_grep_warm.$col" local_grep.direct)
+	printf '  %-36s %-8s %6s  target <= 2    %s\n' "warm grep / local grep" "$(col_label "$col")" \
+		"$v" "$(verdict "$v" "<=" 2)"
+done
+if num fs_rsync_noop.rtt; then v=$(fmt2 "${R[fs_rsync_noop.rtt]}"); else v=-; fi
+printf '  %-36s %-8s %6s  target < 1      %s\n' "imapfs no-change rsync (s)" "${rtt} ms" "$v" \
+	"$(verdict "$v" "<" 1)"
+for col in "${cols[@]}"; do
+	printf '  %-36s %-8s %6s / %s s (baseline)\n' "mbsync full / no-change (s)" "$(col_label "$col")" \
+		"$(cell mbsync_full "$col")" "$(cell mbsync_noop "$col")"
+done
+
+if [ "$problems" -gt 0 ]; then
+	echo
+	echo "$problems problem(s): a step failed, timed out or gave a wrong answer (see the messages above)"
+	exit 3
+fi
+exit 0
