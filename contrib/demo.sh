@@ -1,13 +1,17 @@
 #!/bin/sh
 # The README's first command: installs what is missing, builds imapfs,
-# starts a private Dovecot on 127.0.0.1 seeded with sample mail, and says
-# how to use it.  "contrib/demo.sh stop" stops and removes the demo.
+# starts a private Dovecot on 127.0.0.1 seeded with sample mail, mounts it
+# with imapfs, and says what to try.  "contrib/demo.sh stop" unmounts,
+# stops and removes the demo.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 state=${IMAPFS_DEMO_DIR:-/tmp/imapfs-demo}
 build="$top/build-demo"
 
 if [ "${1:-}" = stop ]; then
+	if grep -q " $state/Mail " /proc/mounts 2>/dev/null; then
+		fusermount3 -u "$state/Mail" || umount -l "$state/Mail"
+	fi
 	if [ -x "$build/tests/testserver" ] && [ -d "$state/server" ]; then
 		"$build/tests/testserver" stop "$state/server"
 	fi
@@ -34,17 +38,26 @@ chmod 755 "$state"   # the unprivileged mail user must reach the Maildirs inside
 eval "$("$build/tests/testserver" start "$state/server" --seed demo)"
 printf 'secret\n' >"$state/password"
 chmod 600 "$state/password"
+mkdir -p "$state/Mail"
+"$build/fs/imapfs" -o "tls=none,passfile=$state/password,cachedir=$state/cache" \
+	"imap://alice@127.0.0.1:$IMAP_PORT" "$state/Mail"
 
 cat <<MSG
 
-A private Dovecot is running on 127.0.0.1 with sample mail for user alice
-(plain IMAP on port $IMAP_PORT, implicit TLS on port $IMAPS_PORT).
+Your demo mail is mounted at $state/Mail
+(user alice on a private Dovecot: plain IMAP on 127.0.0.1:$IMAP_PORT,
+implicit TLS on 127.0.0.1:$IMAPS_PORT; the cache is in $state/cache).
 
-Try the IMAP client:
-  $build/proto/imap4 -o tls=none,passfile=$state/password imap://alice@127.0.0.1:$IMAP_PORT list
-  $build/proto/imap4 -o cafile=$CAFILE,passfile=$state/password imaps://alice@127.0.0.1:$IMAPS_PORT \\
-      'select INBOX' 'fetch 1 (BODY.PEEK[HEADER])'
+Try:
+  ls $state/Mail $state/Mail/Reisen
+  ls -l $state/Mail/INBOX | head
+  grep -rl 'Zürich' $state/Mail | head
+  rsync -a $state/Mail/ /tmp/mail-backup/     # a second run copies nothing
 
-Stop and remove everything:
+The IMAP client, call by call as Python's imaplib would print it:
+  $build/proto/imap4 -o tls=none,passfile=$state/password imap://alice@127.0.0.1:$IMAP_PORT \\
+      'select INBOX' "fetch 1 '(UID RFC822.SIZE)'"
+
+Unmount and stop everything:
   $top/contrib/demo.sh stop
 MSG

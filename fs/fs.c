@@ -163,7 +163,7 @@ static void dir_stat(struct fs *fs, const struct mbox *m, struct stat *st)
 {
 	memset(st, 0, sizeof *st);
 	st->st_ino = m->ino;
-	st->st_mode = S_IFDIR | (fs->cfg.readonly ? 0555 : 0755);
+	st->st_mode = S_IFDIR | ((fs->cfg.readonly ? 0555 : 0777) & ~fs->cfg.umask);
 	st->st_nlink = 2;
 	st->st_uid = fs->cfg.uid;
 	st->st_gid = fs->cfg.gid;
@@ -175,7 +175,7 @@ static void msg_stat(struct fs *fs, uint64_t ino, uint64_t size, int64_t date, s
 {
 	memset(st, 0, sizeof *st);
 	st->st_ino = ino;
-	st->st_mode = S_IFREG | (fs->cfg.readonly ? 0444 : 0644);
+	st->st_mode = S_IFREG | ((fs->cfg.readonly ? 0444 : 0666) & ~fs->cfg.umask);
 	st->st_nlink = 1;
 	st->st_uid = fs->cfg.uid;
 	st->st_gid = fs->cfg.gid;

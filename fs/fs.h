@@ -37,6 +37,7 @@ struct fs_config {
 	int debug;
 	uid_t uid;
 	gid_t gid;
+	mode_t umask;            /* applied to the modes shown */
 };
 
 struct fs;

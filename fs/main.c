@@ -28,6 +28,7 @@ struct cmdline {
 	unsigned connections;
 	int timeout_s;
 	int poll_s;
+	int uid, gid, umask;    /* -1: not given */
 	bool readonly;
 	bool show_help;
 	bool show_version;
@@ -44,6 +45,10 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("cache_size=%s", cache_size),
 	OPT("connections=%u", connections),
 	OPT("poll=%d", poll_s),
+	/* the low-level FUSE API leaves these to the filesystem */
+	OPT("uid=%d", uid),
+	OPT("gid=%d", gid),
+	OPT("umask=%o", umask),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
@@ -266,6 +271,7 @@ int main(int argc, char **argv)
 	c.connections = 4;
 	c.timeout_s = 30;
 	c.poll_s = 60;
+	c.uid = c.gid = c.umask = -1;
 	if (fuse_opt_parse(&args, &c, opt_spec, opt_proc) != 0) {
 		free_cmdline(&c);
 		fuse_opt_free_args(&args);
@@ -322,8 +328,9 @@ int main(int argc, char **argv)
 	cfg.readonly = c.readonly;
 	cfg.debug = fo.debug;
 	fs_log_debug(fo.debug);
-	cfg.uid = getuid();
-	cfg.gid = getgid();
+	cfg.uid = c.uid >= 0 ? (uid_t)c.uid : getuid();
+	cfg.gid = c.gid >= 0 ? (gid_t)c.gid : getgid();
+	cfg.umask = c.umask >= 0 ? (mode_t)(c.umask & 0777) : 0022;
 	cfg.cache_size = 1ull << 30;
 	if (c.cache_size && parse_size(c.cache_size, &cfg.cache_size) < 0) {
 		fprintf(stderr, "imapfs: bad cache_size: %s\n", c.cache_size);
