@@ -146,6 +146,12 @@ int imap_pump_nowait(struct imap *s);
 int imap_fd(const struct imap *s);
 size_t imap_in_flight(const struct imap *s);
 
+/* IDLE for duration_ms (or until *stop turns true, checked between
+ * responses and at least every 200 ms); untagged responses meanwhile go to
+ * the untagged handler.  Then DONE and the tagged reply.  0, IMAP_ERROR
+ * (not supported, refused), IMAP_ABORT. */
+int imap_idle(struct imap *s, int duration_ms, const bool *stop);
+
 /* After completion. */
 bool imap_cmd_done(const struct imap_cmd *c);
 const char *imap_cmd_tag(const struct imap_cmd *c);
@@ -254,6 +260,9 @@ int imap_uid(struct imap *s, const char *command, const char *const *args, size_
 	     struct imap_result *r);
 int imap_unsubscribe(struct imap *s, const char *mailbox, struct imap_result *r);
 int imap_unselect(struct imap *s, struct imap_result *r);
+/* IDLE for duration_ms; r's items are one list per response received,
+ * [type, data...], in arrival order (Python 3.14's Idler pairs). */
+int imap_idle_collect(struct imap *s, int duration_ms, struct imap_result *r);
 int imap_xatom(struct imap *s, const char *name, const char *const *args, size_t n,
 	       struct imap_result *r);
 

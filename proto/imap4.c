@@ -323,6 +323,44 @@ FIXED3(getannotation)
 FIXED3(setacl)
 FIXED3(store)
 
+/* idle SECONDS: prints [(typ, [data, ...]), ...] for what arrived. */
+static int call_idle(struct tool *t, const struct call *c, struct imap_result *r, struct buf *o)
+{
+	double secs = A(0) ? strtod(A(0), NULL) : 29 * 60;
+	int rc = imap_idle_collect(t->s, (int)(secs * 1000), r);
+	if (rc < 0)
+		return rc;
+	struct pyrepr_seq pairs, pair, data;
+	pyrepr_open_list(o, &pairs);
+	for (size_t i = 0; i < r->n; i++) {
+		const struct imap_item *it = &r->items[i];
+		pyrepr_sep(o, &pairs);
+		pyrepr_open_tuple(o, &pair);
+		pyrepr_sep(o, &pair);
+		pyrepr_str(o, it->sub[0].text.data, it->sub[0].text.len);
+		pyrepr_sep(o, &pair);
+		pyrepr_open_list(o, &data);
+		for (size_t k = 1; k < it->nsub; k++) {
+			pyrepr_sep(o, &data);
+			if (it->sub[k].has_lit) {
+				struct pyrepr_seq tup;
+				pyrepr_open_tuple(o, &tup);
+				pyrepr_sep(o, &tup);
+				pyrepr_bytes(o, it->sub[k].text.data, it->sub[k].text.len);
+				pyrepr_sep(o, &tup);
+				pyrepr_bytes(o, it->sub[k].lit.data, it->sub[k].lit.len);
+				pyrepr_close(o, &tup);
+			} else {
+				pyrepr_bytes(o, it->sub[k].text.data, it->sub[k].text.len);
+			}
+		}
+		pyrepr_close(o, &data);
+		pyrepr_close(o, &pair);
+	}
+	pyrepr_close(o, &pairs);
+	return 0;
+}
+
 static int call_close(struct tool *t, const struct call *c, struct imap_result *r, struct buf *o)
 {
 	(void)c;
@@ -363,6 +401,7 @@ static const struct {
 	{ "getannotation", call_getannotation, 3, 3 },
 	{ "getquota", call_getquota, 1, 1 },
 	{ "getquotaroot", call_getquotaroot, 1, 1 },
+	{ "idle", call_idle, 0, 1 },
 	{ "list", call_list, 0, 2 },
 	{ "login", call_login, 2, 2 },
 	{ "login_cram_md5", call_login_cram_md5, 2, 2 },

@@ -1146,6 +1146,56 @@ int imap_xatom(struct imap *s, const char *name, const char *const *args, size_t
 	return rc;
 }
 
+/* ---------------- IDLE ---------------- */
+
+/* During IDLE each response becomes one (typ, [data]) pair, in arrival
+ * order, as Python 3.14's Idler yields them. */
+static void py_on_idle(void *ctx, struct imap *s, const struct imap_response *raw,
+		       const struct imap_resp *r)
+{
+	struct imap_result *res = ctx;
+	struct imaplib_state *py = s->py;
+	/* let the usual bookkeeping split it, then move it out of the dict */
+	py_on_untagged(NULL, s, raw, r);
+	for (size_t i = 0; i < py->nur; i++) {
+		struct py_entry *e = &py->ur[i];
+		struct imap_item *pair = result_add(res);
+		pair->is_list = true;
+		pair->nsub = e->n + 1;
+		pair->sub = xcalloc(pair->nsub, sizeof *pair->sub);
+		buf_init(&pair->sub[0].text);
+		buf_addstr(&pair->sub[0].text, e->name);
+		for (size_t k = 0; k < e->n; k++)
+			pair->sub[k + 1] = e->items[k];
+		free(e->items);
+		e->items = NULL;
+		e->n = 0;
+	}
+	ur_clear(py);
+}
+
+int imap_idle_collect(struct imap *s, int duration_ms, struct imap_result *r)
+{
+	int rc = check_state(s, "IDLE", command_states("IDLE"));
+	if (rc < 0)
+		return rc;
+	result_set(r, "OK");
+	/* only what arrives during IDLE is reported; what was pending stays */
+	struct imaplib_state *py = s->py;
+	struct py_entry *saved = py->ur;
+	size_t nsaved = py->nur;
+	py->ur = NULL;
+	py->nur = 0;
+	imap_set_untagged_handler(s, py_on_idle, r);
+	rc = imap_idle(s, duration_ms, NULL);
+	imap_set_untagged_handler(s, py_on_untagged, NULL);
+	ur_clear(py);
+	free(py->ur);
+	py->ur = saved;
+	py->nur = nsaved;
+	return rc;
+}
+
 /* ---------------- connecting ---------------- */
 
 int imaplib_get_capabilities(struct imap *s, struct imap_result *r)

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <time.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 #include "session.h"
@@ -496,9 +497,14 @@ static int handle_continuation(struct imap *s, const char *raw)
 		return 0;
 	}
 	struct buf line = BUF_INIT;
-	if (c->cont(c->cont_ctx, s, c, text, &line) < 0) {
+	int cr = c->cont(c->cont_ctx, s, c, text, &line);
+	if (cr < 0) {
 		buf_free(&line);
 		return imap_fail(s, IMAP_ABORT, "%s: continuation refused", c->name);
+	}
+	if (cr > 0) {  /* nothing to answer (IDLE's "+ idling") */
+		buf_free(&line);
+		return 0;
 	}
 	if (s->opts.debug >= 4)
 		imap_trace(s, "C: ", "<continuation response, %zu bytes>", line.len);
@@ -722,6 +728,85 @@ int imap_pump_nowait(struct imap *s)
 		if (r == 0 && s->in_off >= s->in.len)
 			return IMAP_OK;
 	}
+}
+
+/* ---------------- IDLE (RFC 2177) ---------------- */
+
+static int idle_started(void *ctx, struct imap *s, struct imap_cmd *c, const char *text,
+			struct buf *out)
+{
+	(void)s;
+	(void)c;
+	(void)text;
+	(void)out;
+	*(bool *)ctx = true;
+	return 1;
+}
+
+/* Waits up to ms for input and reads it; 0 on timeout or data, <0 on failure. */
+static int read_within(struct imap *s, int ms)
+{
+	if (transport_pending(s->t) == 0) {
+		struct buf err = BUF_INIT;
+		int w = transport_wait(s->t, true, s->out.len > 0, ms, &err);
+		if (w < 0) {
+			imap_fail(s, IMAP_ABORT, "socket error: %s", err.data);
+			buf_free(&err);
+			return IMAP_ABORT;
+		}
+		buf_free(&err);
+		if (w == 0)
+			return 0;
+	}
+	return read_some(s) < 0 ? IMAP_ABORT : 0;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+int imap_idle(struct imap *s, int duration_ms, const bool *stop)
+{
+	if (!imap_has_cap(s, "IDLE"))
+		return imap_fail(s, IMAP_ERROR, "IDLE not supported by server");
+	bool idling = false;
+	struct imap_cmd *c = imap_cmd_new("IDLE");
+	imap_cmd_on_continuation(c, idle_started, &idling);
+	int rc = imap_submit(s, c);
+	long deadline = now_ms() + duration_ms;
+	while (rc == 0 && !c->done) {
+		if ((rc = emit_pending(s)) < 0 || (rc = flush_some(s)) < 0)
+			break;
+		int got = process_one(s);
+		if (got < 0 && got != IMAP_ERROR) {
+			rc = got;
+			break;
+		}
+		if (got > 0)
+			continue;
+		long left = deadline - now_ms();
+		if (idling && (left <= 0 || (stop && *stop))) {
+			/* done: end IDLE and wait for its tagged reply */
+			if (s->opts.debug >= 4)
+				imap_trace(s, "C: ", "DONE");
+			buf_add(&s->out, "DONE\r\n", 6);
+			idling = false;
+			deadline = now_ms() + (s->opts.timeout_ms > 0 ? s->opts.timeout_ms : 30000);
+			continue;
+		}
+		if (!idling && left <= 0) {
+			rc = imap_fail(s, IMAP_ABORT, "socket error: timed out waiting for IDLE");
+			break;
+		}
+		rc = read_within(s, left > 0 ? (int)(left < 200 ? left : 200) : 0);
+	}
+	if (rc == 0 && !imap_cmd_ok(c))
+		rc = imap_fail(s, IMAP_ERROR, "IDLE: %s %s", imap_cmd_status(c), imap_cmd_text(c));
+	imap_cmd_free(c);
+	return rc;
 }
 
 /* ---------------- raw access (imaplib's send/read/readline) ---------------- */

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -315,6 +316,36 @@ START_TEST(test_quota_refuses_append)
 }
 END_TEST
 
+START_TEST(test_idle_sees_an_append_from_elsewhere)
+{
+	struct imap *s = login("alice", false), *other = login("alice", true);
+	struct imap_result r = { .n = 0 }, r2 = { .n = 0 };
+	ck_assert_int_eq(imap_create(s, "Idle", &r), IMAP_OK);
+	ck_assert_int_eq(imap_select(s, "Idle", false, &r), IMAP_OK);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {  /* the other client appends while the first idles */
+		usleep(300000);
+		_exit(imap_append(other, "Idle", NULL, NULL, "Subject: hi\r\n\r\nx\r\n", 19, &r2) == 0 &&
+		      !strcmp(r2.type, "OK") ? 0 : 1);
+	}
+	ck_assert_int_eq(imap_idle_collect(s, 2000, &r), IMAP_OK);
+	int status;
+	waitpid(pid, &status, 0);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	bool exists = false;
+	for (size_t i = 0; i < r.n; i++)
+		if (!strcmp(r.items[i].sub[0].text.data, "EXISTS") && !strcmp(r.items[i].sub[1].text.data, "1"))
+			exists = true;
+	ck_assert_msg(exists, "no * 1 EXISTS during IDLE");
+	ck_assert_int_eq(imap_close_mailbox(s, &r), IMAP_OK);
+	ck_assert_int_eq(imap_delete(s, "Idle", &r), IMAP_OK);
+	imap_result_free(&r);
+	imap_close(s);
+	imap_close(other);
+}
+END_TEST
+
 START_TEST(test_kicked_session_aborts_cleanly)
 {
 	struct imap *s = login("bob", false);
@@ -345,6 +376,7 @@ int main(void)
 	tcase_add_test(tc, test_pipelined_fetches);
 	tcase_add_test(tc, test_sasl_plain_and_cram_md5);
 	tcase_add_test(tc, test_quota_refuses_append);
+	tcase_add_test(tc, test_idle_sees_an_append_from_elsewhere);
 	tcase_add_test(tc, test_kicked_session_aborts_cleanly);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);

@@ -172,6 +172,35 @@ START_TEST(test_login_quotes_password_and_sets_auth)
 }
 END_TEST
 
+static void collect_trace(void *ctx, const char *line)
+{
+	buf_addf(ctx, "%s\n", line);
+}
+
+START_TEST(test_debug_trace_never_shows_the_password)
+{
+	struct scene sc;
+	struct buf trace = BUF_INIT;
+	struct imap_opts o = default_opts();
+	o.debug = 5;
+	o.trace = collect_trace;
+	o.trace_ctx = &trace;
+	ck_assert_int_eq(scene_open(&sc, GREETING
+				    "C: <tag1> LOGIN alice \"hunter2\"\n"
+				    "S: <tag1> OK Logged in\n"
+				    "C: <tag2> NOOP\n"
+				    "S: <tag2> OK done\n"
+				    "EOF\n", &o), IMAP_OK);
+	ck_assert_int_eq(imap_login(sc.s, "alice", "hunter2", &sc.r), IMAP_OK);
+	ck_assert_int_eq(imap_noop(sc.s, &sc.r), IMAP_OK);
+	ck_assert_msg(strstr(trace.data, "NOOP") != NULL, "no trace of the commands: %s", trace.data);
+	ck_assert_msg(strstr(trace.data, "LOGIN alice") != NULL, "%s", trace.data);
+	ck_assert_msg(strstr(trace.data, "hunter2") == NULL, "password in the trace: %s", trace.data);
+	scene_end(&sc);
+	buf_free(&trace);
+}
+END_TEST
+
 START_TEST(test_login_failure_is_an_error)
 {
 	struct scene sc;
@@ -503,6 +532,44 @@ START_TEST(test_untagged_literals_as_imaplib_tuples)
 }
 END_TEST
 
+START_TEST(test_idle_with_responses_before_continuation)
+{
+	struct scene sc;
+	ck_assert_int_eq(scene_open(&sc, "S: * PREAUTH hi\nC: <tag0> CAPABILITY\n"
+				    "S: * CAPABILITY IMAP4rev1 IDLE\nS: <tag0> OK done\n"
+				    "C: <tag1> IDLE\n"
+				    "S: * 3 EXISTS\n"
+				    "S: + idling\n"
+				    "S: * 4 EXISTS\n"
+				    "S: * 2 EXPUNGE\n"
+				    "C: DONE\n"
+				    "S: <tag1> OK IDLE terminated\n"
+				    "C: <tag2> NOOP\n"
+				    "S: <tag2> OK done\n"
+				    "EOF\n", NULL), IMAP_OK);
+	ck_assert_int_eq(imap_idle_collect(sc.s, 300, &sc.r), IMAP_OK);
+	ck_assert_uint_eq(sc.r.n, 3);
+	ck_assert_str_eq(sc.r.items[0].sub[0].text.data, "EXISTS");
+	ck_assert_str_eq(sc.r.items[0].sub[1].text.data, "3");
+	ck_assert_str_eq(sc.r.items[1].sub[1].text.data, "4");
+	ck_assert_str_eq(sc.r.items[2].sub[0].text.data, "EXPUNGE");
+	/* and the connection goes on */
+	ck_assert_int_eq(imap_noop(sc.s, &sc.r), IMAP_OK);
+	scene_end(&sc);
+}
+END_TEST
+
+START_TEST(test_idle_without_capability)
+{
+	struct scene sc;
+	ck_assert_int_eq(scene_open(&sc, "S: * PREAUTH hi\nC: <tag0> CAPABILITY\n"
+				    "S: * CAPABILITY IMAP4rev1\nS: <tag0> OK done\nEOF\n", NULL), IMAP_OK);
+	ck_assert_int_eq(imap_idle_collect(sc.s, 100, &sc.r), IMAP_ERROR);
+	ck_assert_str_eq(imap_errmsg(sc.s), "IDLE not supported by server");
+	scene_end(&sc);
+}
+END_TEST
+
 /* ---- STARTTLS ---- */
 
 static void make_certs(struct scene *sc)
@@ -733,6 +800,7 @@ int main(void)
 	tcase_add_test(tc, test_preauth_refused_when_tls_required);
 	tcase_add_test(tc, test_login_quotes_password_and_sets_auth);
 	tcase_add_test(tc, test_login_failure_is_an_error);
+	tcase_add_test(tc, test_debug_trace_never_shows_the_password);
 	tcase_add_test(tc, test_login_refused_without_tls);
 	tcase_add_test(tc, test_logindisabled_is_honoured);
 	tcase_add_test(tc, test_authenticate_sends_base64);
@@ -752,6 +820,8 @@ int main(void)
 	tcase_add_test(tc, test_timeout_aborts);
 	tcase_add_test(tc, test_line_too_long_is_an_error_not_an_abort);
 	tcase_add_test(tc, test_untagged_literals_as_imaplib_tuples);
+	tcase_add_test(tc, test_idle_with_responses_before_continuation);
+	tcase_add_test(tc, test_idle_without_capability);
 	tcase_add_test(tc, test_starttls_injection_is_refused);
 	tcase_add_test(tc, test_starttls_not_advertised);
 	tcase_add_test(tc, test_starttls_then_capabilities_again);
