@@ -611,15 +611,15 @@ static int cache_check_dir(int fd, const char *what, struct buf *err)
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
-		return cache_fail(err, errno, "cache %s: %s", what, strerror(errno));
+		return cache_fail(err, errno, "cache directory %s: %s", what, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return cache_fail(err, ENOTDIR, "cache %s is not a directory", what);
+		return cache_fail(err, ENOTDIR, "cache directory %s is not a directory", what);
 	if (st.st_uid != geteuid())
-		return cache_fail(err, EACCES, "cache %s is owned by uid %u, not by us (uid %u)", what,
+		return cache_fail(err, EACCES, "cache directory %s is owned by uid %u, not by us (uid %u)", what,
 				  (unsigned)st.st_uid, (unsigned)geteuid());
 	if (st.st_mode & S_IWOTH)
-		return cache_fail(err, EACCES, "cache %s is writable by others; remove it or chmod 700 it",
-				  what);
+		return cache_fail(err, EACCES,
+				  "cache directory %s is writable by others; remove it or chmod 700 it", what);
 	if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) < 0)
 		return cache_fail(err, errno, "cache %s: chmod 700: %s", what, strerror(errno));
 	return 0;
@@ -632,7 +632,10 @@ static int cache_open_subdir(struct cache *c, const char *name, struct buf *err)
 	int fd = openat(c->rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return cache_fail(err, errno, "cache: open %s/%s: %s", c->dir, name, strerror(errno));
-	int rc = cache_check_dir(fd, name, err);
+	struct buf what = BUF_INIT;
+	buf_addf(&what, "%s/%s", c->dir, name);
+	int rc = cache_check_dir(fd, what.data, err);
+	buf_free(&what);
 	int e = errno;
 	close(fd);
 	errno = e;
@@ -663,7 +666,7 @@ int cache_open(struct cache **out, const char *dir, uint64_t max_bytes, struct b
 		cache_fail(err, errno, "cache: open %s: %s", dir, strerror(errno));
 		goto fail;
 	}
-	if (cache_check_dir(c->rootfd, "directory", err) < 0)
+	if (cache_check_dir(c->rootfd, c->dir, err) < 0)
 		goto fail;
 	c->lockfd = openat(c->rootfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (c->lockfd < 0) {
@@ -775,6 +778,19 @@ int cache_body_open(struct cache *c, const char *mailbox, uint32_t uidvalidity, 
 	return fd;
 }
 
+bool cache_body_has(struct cache *c, const char *mailbox, uint32_t uidvalidity, uint32_t uid)
+{
+	if (!cache_key_valid(mailbox, uidvalidity, uid))
+		return false;
+	struct cache_box *b = cache_box_for(c, mailbox, false);
+	if (!b)
+		return false;
+	cache_lock(c);
+	bool has = *cache_rec_slot(c, b, uidvalidity, uid) != NULL;
+	cache_unlock(c);
+	return has;
+}
+
 int cache_body_begin(struct cache *c, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
 		     struct cache_writer **w, struct buf *err)
 {
@@ -788,14 +804,15 @@ int cache_body_begin(struct cache *c, const char *mailbox, uint32_t uidvalidity,
 	buf_addf(&dir, "mail/%s", b->dirname);
 	cache_lock(c);
 	unsigned long serial = ++c->serial;
-	if (cache_mkdirat(c->rootfd, dir.data) == 0) {
+	buf_addf(&tmp, "%s/%u/" CACHE_TMP_PREFIX "%u-%ld-%lu", dir.data, (unsigned)uidvalidity,
+		 (unsigned)uid, (long)getpid(), serial);
+	/* the generation's directory usually exists: make it only when not */
+	fd = openat(c->rootfd, tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == ENOENT && cache_mkdirat(c->rootfd, dir.data) == 0) {
 		buf_addf(&dir, "/%u", (unsigned)uidvalidity);
-		if (cache_mkdirat(c->rootfd, dir.data) == 0) {
-			buf_addf(&tmp, "%s/" CACHE_TMP_PREFIX "%u-%ld-%lu", dir.data, (unsigned)uid,
-				 (long)getpid(), serial);
+		if (cache_mkdirat(c->rootfd, dir.data) == 0)
 			fd = openat(c->rootfd, tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 				    0600);
-		}
 	}
 	e = errno;
 	cache_unlock(c);

@@ -51,6 +51,7 @@
 #ifndef IMAPFS_CACHE_H
 #define IMAPFS_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,9 @@ void cache_close(struct cache *c);
 /* An O_RDONLY|O_CLOEXEC fd of the complete body, or -1 (errno ENOENT when
  * not cached); marks the body most recently used. */
 int cache_body_open(struct cache *c, const char *mailbox, uint32_t uidvalidity, uint32_t uid);
+/* Whether the index holds the body (no disk access; a body evicted or
+ * removed behind the cache's back may still fail to open). */
+bool cache_body_has(struct cache *c, const char *mailbox, uint32_t uidvalidity, uint32_t uid);
 /* Starts a body: a temp file in the generation's directory.  Nothing is
  * visible under the body's name before cache_writer_commit(). */
 int cache_body_begin(struct cache *c, const char *mailbox, uint32_t uidvalidity, uint32_t uid,

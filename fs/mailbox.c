@@ -38,7 +38,7 @@ static struct mbox *mbox_new(struct mtree *t, const char *path)
 	m->path = xstrdup(path);
 	m->ino = *path ? fs_hash_ino("dir", path, 0, 0) : 1;
 	m->exists = true;
-	m->window = 1;
+	m->window = 4;  /* prefetch.c's first window */
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->changed, NULL);
 	return m;

@@ -5,6 +5,7 @@
 
 #define FUSE_USE_VERSION 34
 #include <errno.h>
+#include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -130,6 +131,21 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	fuse_reply_err(req, 0);
 }
 
+/* Messages never change, so when the kernel can do without open and
+ * release (FUSE_CAP_NO_OPEN_SUPPORT) it keeps their pages and reads go to
+ * the cache file directly: a warm scan costs no request per file at all. */
+static bool no_open;
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) {
+		conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
+		no_open = true;
+	}
+}
+
+/* fi->fh holds fd + 1 of an opened body; 0 when the kernel skipped open. */
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	int fd;
@@ -139,7 +155,12 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	fi->fh = (uint64_t)fd;
+	if (no_open && (fi->flags & O_ACCMODE) == O_RDONLY) {
+		close(fd);
+		fuse_reply_err(req, ENOSYS);  /* "no open needed, ever": see above */
+		return;
+	}
+	fi->fh = (uint64_t)fd + 1;
 	fi->keep_cache = keep;
 	if (fuse_reply_open(req, fi) != 0)
 		close(fd);
@@ -147,18 +168,31 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	(void)ino;
+	int fd = (int)fi->fh - 1;
+	bool opened_here = false;
+	if (!fi->fh) {
+		bool keep;
+		int rc = fs_open(req_fs(req), ino, O_RDONLY, &fd, &keep);
+		if (rc < 0) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
+		opened_here = true;
+	}
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
 	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	bv.buf[0].fd = (int)fi->fh;
+	bv.buf[0].fd = fd;
 	bv.buf[0].pos = off;
 	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+	if (opened_here)
+		close(fd);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
-	close((int)fi->fh);
+	if (fi->fh)
+		close((int)fi->fh - 1);
 	fuse_reply_err(req, 0);
 }
 
@@ -238,6 +272,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 }
 
 static const struct fuse_lowlevel_ops ops = {
+	.init = op_init,
 	.lookup = op_lookup,
 	.forget = op_forget,
 	.forget_multi = op_forget_multi,

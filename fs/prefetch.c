@@ -6,12 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fetch.h"
 #include "prefetch.h"
 
-enum { WINDOW_MAX = 256 };
+enum { WINDOW_FIRST = 4, WINDOW_MAX = 256 };
 
 struct job {
 	struct mbox *m;
@@ -81,8 +82,16 @@ static void body_arrived(void *ctx, uint32_t uid, bool ok, uint64_t size)
 	pthread_mutex_unlock(&j->m->lock);
 }
 
+static long long job_clock_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
 static void run_job(struct prefetch *pf, struct job *job)
 {
+	long long t0 = job_clock_us();
 	struct job_ctx jc = { pf, job->m };
 	struct pool_conn *c;
 	int rc = pool_get(pf->pool, job->m->name, &c);
@@ -106,6 +115,7 @@ static void run_job(struct prefetch *pf, struct job *job)
 		pthread_mutex_unlock(&job->m->lock);
 	}
 	cache_trim(pf->cache);
+	fs_log(LOG_DEBUG, "prefetch %s: %zu bodies in %lld us", job->m->path, job->n, job_clock_us() - t0);
 }
 
 static void *worker(void *arg)
@@ -178,11 +188,7 @@ void prefetch_free(struct prefetch *pf)
 
 static bool is_cached(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uint32_t uid)
 {
-	int fd = cache_body_open(pf->cache, m->name, uidvalidity, uid);
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
+	return cache_body_has(pf->cache, m->name, uidvalidity, uid);
 }
 
 /* Queues the messages [from, to) of the listing that are neither cached nor
@@ -225,10 +231,12 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
  * next window queued before the reader gets there. */
 static void plan_readahead(struct prefetch *pf, struct mbox *m, size_t index, bool miss)
 {
+	if (index == m->last_index && !miss)
+		return;  /* the same message again */
 	bool sequential = index == m->last_index + 1 || index == m->last_index;
 	if (!sequential)
-		m->window = 1;
-	else if (m->window < WINDOW_MAX)
+		m->window = WINDOW_FIRST;
+	else if (m->window < WINDOW_MAX && index != m->last_index)
 		m->window *= 2;
 	m->last_index = index;
 	if (miss || !sequential) {
@@ -248,19 +256,23 @@ int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uin
 	long index = m->listing.uidvalidity == uidvalidity ? mbox_find(m, uid) : -1;
 	if (index >= 0)
 		plan_readahead(pf, m, (size_t)index, fd < 0);
-	if (fd >= 0) {
-		pthread_mutex_unlock(&m->lock);
-		return fd;
+	for (int attempt = 0; fd < 0 && index >= 0 && attempt < 2; attempt++) {
+		/* a body that arrived since the first look is no longer in flight:
+		 * look again before asking for it alone */
+		if (!inflight_has(m, uid) && attempt > 0)
+			break;
+		if (!inflight_has(m, uid)) {
+			fd = cache_body_open(pf->cache, m->name, uidvalidity, uid);
+			if (fd >= 0)
+				break;
+			queue_window(pf, m, (size_t)index, (size_t)index + 1);
+		}
+		while (inflight_has(m, uid))
+			pthread_cond_wait(&m->changed, &m->lock);
+		fd = cache_body_open(pf->cache, m->name, uidvalidity, uid);
 	}
-	if (index < 0) {
-		pthread_mutex_unlock(&m->lock);
-		return -ENOENT;
-	}
-	if (!inflight_has(m, uid))  /* a window skipped it as cached, then it was evicted */
-		queue_window(pf, m, (size_t)index, (size_t)index + 1);
-	while (inflight_has(m, uid))
-		pthread_cond_wait(&m->changed, &m->lock);
 	pthread_mutex_unlock(&m->lock);
-	fd = cache_body_open(pf->cache, m->name, uidvalidity, uid);
-	return fd >= 0 ? fd : -EIO;
+	if (fd >= 0)
+		return fd;
+	return index < 0 ? -ENOENT : -EIO;
 }

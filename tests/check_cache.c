@@ -186,6 +186,15 @@ static mode_t mode_of(const char *rel)
 	return st.st_mode & 07777;
 }
 
+static void touch(const char *rel)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", cdir, rel);
+	int fd = open(path, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+}
+
 /* ---- bodies ---- */
 
 START_TEST(test_body_round_trip)
@@ -792,73 +801,89 @@ END_TEST
 
 /* ---- recovery ---- */
 
+static void read_file(const char *path, struct buf *out)
+{
+	int fd = open(path, O_RDONLY);
+	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+	read_fd(fd, out);
+	close(fd);
+}
+
 START_TEST(test_recovery_files)
 {
 	struct cache *c = open_cache(0);
-	struct buf path = BUF_INIT, path2 = BUF_INIT, got = BUF_INIT, err = BUF_INIT, want = BUF_INIT;
+	struct buf saved[5] = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	struct buf got = BUF_INIT, err = BUF_INIT, want = BUF_INIT;
 	char prefix[256];
 	char *real = realpath(cdir, NULL);
 	ck_assert_ptr_nonnull(real);
 	snprintf(prefix, sizeof prefix, "%s/recovery/", real);
 	free(real);
 
-	ck_assert_int_eq(cache_save_recovery(c, "draft.eml", -1, "From: me\r\n\r\nhi\r\n", 16, &path, &err), 0);
-	ck_assert_msg(strncmp(path.data, prefix, strlen(prefix)) == 0, "%s", path.data);
-	ck_assert_msg(strstr(path.data, "-draft.eml") != NULL, "%s", path.data);
-	int fd = open(path.data, O_RDONLY);
-	ck_assert_int_ge(fd, 0);
-	read_fd(fd, &got);
-	close(fd);
+	ck_assert_int_eq(cache_save_recovery(c, "draft.eml", -1, "From: me\r\n\r\nhi\r\n", 16, &saved[0], &err), 0);
+	ck_assert_msg(strncmp(saved[0].data, prefix, strlen(prefix)) == 0, "%s", saved[0].data);
+	ck_assert_msg(strstr(saved[0].data, "-draft.eml") != NULL, "%s", saved[0].data);
+	read_file(saved[0].data, &got);
 	ck_assert_str_eq(got.data, "From: me\r\n\r\nhi\r\n");
 	struct stat st;
-	ck_assert_int_eq(stat(path.data, &st), 0);
+	ck_assert_int_eq(stat(saved[0].data, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0600);
 
-	/* Same name again: a second file, the first one kept. */
-	ck_assert_int_eq(cache_save_recovery(c, "draft.eml", -1, "two", 3, &path2, &err), 0);
-	ck_assert_str_ne(path.data, path2.data);
-	ck_assert_int_eq(access(path.data, F_OK), 0);
+	/* A clash gets a "-2": names for this second and the next ones are
+	 * taken beforehand, whenever the save falls. */
+	time_t now = time(NULL);
+	for (time_t t = now; t < now + 30; t++) {
+		char stamp[32], rel[96];
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+		snprintf(rel, sizeof rel, "recovery/%s-clash", stamp);
+		touch(rel);
+	}
+	ck_assert_int_eq(cache_save_recovery(c, "clash", -1, "two", 3, &saved[1], &err), 0);
+	size_t n = saved[1].len;
+	ck_assert_msg(n > 8 && !strcmp(saved[1].data + n - 8, "-clash-2"), "%s", saved[1].data);
+	read_file(saved[1].data, &got);
+	ck_assert_str_eq(got.data, "two");
 
 	/* A hostile name stays inside recovery/. */
-	ck_assert_int_eq(cache_save_recovery(c, "../../etc/x", -1, "x", 1, &path, &err), 0);
-	ck_assert_msg(strncmp(path.data, prefix, strlen(prefix)) == 0, "%s", path.data);
-	ck_assert_ptr_null(strchr(path.data + strlen(prefix), '/'));
+	ck_assert_int_eq(cache_save_recovery(c, "../../etc/x", -1, "x", 1, &saved[2], &err), 0);
+	ck_assert_msg(strncmp(saved[2].data, prefix, strlen(prefix)) == 0, "%s", saved[2].data);
+	ck_assert_ptr_null(strchr(saved[2].data + strlen(prefix), '/'));
+	ck_assert_msg(strstr(saved[2].data, "-%2E.%2F..%2Fetc%2Fx") != NULL, "%s", saved[2].data);
 
 	/* From an fd: all of its content, its offset untouched. */
-	char tmpl[128];
+	char tmpl[160];
 	snprintf(tmpl, sizeof tmpl, "%s/src.XXXXXX", top);
 	int src = mkstemp(tmpl);
 	ck_assert_int_ge(src, 0);
 	fill(&want, 200000, 3);
 	ck_assert_int_eq(write(src, want.data, want.len), (ssize_t)want.len);
 	ck_assert_int_eq(lseek(src, 0, SEEK_CUR), (off_t)want.len);
-	ck_assert_int_eq(cache_save_recovery(c, "big", src, NULL, 0, &path, &err), 0);
+	ck_assert_int_eq(cache_save_recovery(c, "big", src, NULL, 0, &saved[3], &err), 0);
 	ck_assert_int_eq(lseek(src, 0, SEEK_CUR), (off_t)want.len);
 	close(src);
-	fd = open(path.data, O_RDONLY);
-	read_fd(fd, &got);
-	close(fd);
+	read_file(saved[3].data, &got);
 	ck_assert_uint_eq(got.len, want.len);
 	ck_assert(memcmp(got.data, want.data, want.len) == 0);
 
-	/* Recovery files are not cache bytes and are never trimmed. */
+	/* Recovery files are not cache bytes. */
 	ck_assert_uint_eq(cache_bytes(c), 0);
 	ck_assert_uint_eq(err.len, 0);
-	buf_free(&path);
-	buf_free(&path2);
-	buf_free(&got);
-	buf_free(&err);
-	buf_free(&want);
 	cache_close(c);
 
 	/* They survive a restart, even with the smallest budget. */
 	c = open_cache(1);
-	const char *names = ls("recovery");
-	ck_assert_msg(strstr(names, "-draft.eml ") != NULL, "%s", names);
-	ck_assert_msg(strstr(names, "-draft.eml-2") != NULL, "%s", names);
-	ck_assert_msg(strstr(names, "-%2E.%2F..%2Fetc%2Fx") != NULL, "%s", names);
-	ck_assert_msg(strstr(names, "-big") != NULL, "%s", names);
+	for (int i = 0; i < 4; i++)
+		ck_assert_msg(access(saved[i].data, F_OK) == 0, "%s", saved[i].data);
+	read_file(saved[0].data, &got);
+	ck_assert_str_eq(got.data, "From: me\r\n\r\nhi\r\n");
 	cache_close(c);
+	for (int i = 0; i < 5; i++)
+		buf_free(&saved[i]);
+	buf_free(&got);
+	buf_free(&err);
+	buf_free(&want);
 }
 END_TEST
 
@@ -1044,14 +1069,6 @@ static void set_times(const char *rel, time_t t)
 	ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW), 0);
 }
 
-static void touch(const char *rel)
-{
-	char path[512];
-	snprintf(path, sizeof path, "%s/%s", cdir, rel);
-	int fd = open(path, O_CREAT | O_WRONLY, 0600);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
-}
 
 START_TEST(test_restart_cleans_and_orders)
 {
