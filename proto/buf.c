@@ -138,6 +138,20 @@ void buf_addf(struct buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+void buf_vadderr(struct buf *err, const char *fmt, va_list ap)
+{
+	if (err)
+		buf_vaddf(err, fmt, ap);
+}
+
+void buf_adderr(struct buf *err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vadderr(err, fmt, ap);
+	va_end(ap);
+}
+
 void buf_set(struct buf *b, const void *p, size_t n)
 {
 	buf_reset(b);

@@ -32,6 +32,12 @@ void buf_addf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
+/* Append a one-line error reason to err, the `struct buf *err` that fallible
+ * functions take; nothing happens when err is NULL (the caller did not ask). */
+void buf_adderr(struct buf *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void buf_vadderr(struct buf *err, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 void buf_set(struct buf *b, const void *p, size_t n); /* replace contents */
 void buf_consume(struct buf *b, size_t n);     /* drop the first n bytes */
 void buf_truncate(struct buf *b, size_t len);

@@ -56,6 +56,17 @@ static void entry_free(struct py_entry *e)
 	free(e->name);
 }
 
+/* Appends an empty item to the array *items of *n. */
+static struct imap_item *item_push(struct imap_item **items, size_t *n)
+{
+	*items = xrealloc(*items, (*n + 1) * sizeof **items);
+	struct imap_item *it = &(*items)[(*n)++];
+	memset(it, 0, sizeof *it);
+	buf_init(&it->text);
+	buf_init(&it->lit);
+	return it;
+}
+
 void imaplib_state_free(struct imap *s)
 {
 	struct imaplib_state *py = s->py;
@@ -92,12 +103,7 @@ static struct imap_item *ur_append(struct imaplib_state *py, const char *name)
 		e->items = NULL;
 		e->n = 0;
 	}
-	e->items = xrealloc(e->items, (e->n + 1) * sizeof *e->items);
-	struct imap_item *it = &e->items[e->n++];
-	memset(it, 0, sizeof *it);
-	buf_init(&it->text);
-	buf_init(&it->lit);
-	return it;
+	return item_push(&e->items, &e->n);
 }
 
 static void ur_append_text(struct imaplib_state *py, const char *name, const char *p, size_t n)
@@ -157,12 +163,7 @@ static void result_set(struct imap_result *r, const char *type)
 
 static struct imap_item *result_add(struct imap_result *r)
 {
-	r->items = xrealloc(r->items, (r->n + 1) * sizeof *r->items);
-	struct imap_item *it = &r->items[r->n++];
-	memset(it, 0, sizeof *it);
-	buf_init(&it->text);
-	buf_init(&it->lit);
-	return it;
+	return item_push(&r->items, &r->n);
 }
 
 static void result_none(struct imap_result *r, const char *type)

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "utf8.h"
 
 static const char mutf7_b64_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
@@ -27,40 +28,6 @@ static int mutf7_b64_value(unsigned char c)
 	if (c == ',')
 		return 63;
 	return -1;
-}
-
-/* Length (1-4) of the well-formed UTF-8 sequence at p, with its code point
- * in *cp; 0 when p does not start one. */
-static size_t mutf7_utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
-{
-	unsigned char c = p[0];
-	size_t need;
-	uint32_t v, min;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 2, v = c & 0x1f, min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 3, v = c & 0x0f, min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 4, v = c & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < need)
-		return 0;
-	for (size_t i = 1; i < need; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		v = v << 6 | (p[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return need;
 }
 
 static void mutf7_utf8_encode(struct buf *out, uint32_t cp)
@@ -128,11 +95,10 @@ int mutf7_from_utf8(const char *utf8, size_t len, struct buf *out, struct buf *e
 		buf_addch(out, '&');
 		while (i < len && !mutf7_is_direct(s[i])) {
 			uint32_t cp;
-			size_t n = mutf7_utf8_decode(s + i, len - i, &cp);
+			size_t n = utf8_decode(s + i, len - i, &cp);
 			if (n == 0 || cp == 0) {
-				if (err)
-					buf_addf(err, "%s at byte %zu of a mailbox name",
-						 n ? "NUL" : "invalid UTF-8", i);
+				buf_adderr(err, "%s at byte %zu of a mailbox name",
+					   n ? "NUL" : "invalid UTF-8", i);
 				buf_truncate(out, start);
 				return -1;
 			}
@@ -266,8 +232,7 @@ static int mutf7_decode(const char *mutf7, size_t len, struct buf *out, struct b
 	}
 	if (!why)
 		return 0;
-	if (err)
-		buf_addf(err, "invalid modified UTF-7 mailbox name: %s at byte %zu", why, i);
+	buf_adderr(err, "invalid modified UTF-7 mailbox name: %s at byte %zu", why, i);
 	if (out)
 		buf_truncate(out, start);
 	return -1;

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "utf8.h"
 
 /* Code points from U+0080 up that str.isprintable() calls non-printable in
  * Python 3.11 (Unicode 14.0.0): categories Cc, Cf, Cs, Co, Cn, Zl, Zp and
@@ -238,40 +239,6 @@ static bool pyrepr_is_printable(uint32_t cp)
 	return true;
 }
 
-/* Length (1-4) of the well-formed UTF-8 sequence at p, with its code point
- * in *cp; 0 when p does not start one. */
-static size_t pyrepr_utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
-{
-	unsigned char c = p[0];
-	size_t need;
-	uint32_t v, min;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 2, v = c & 0x1f, min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 3, v = c & 0x0f, min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 4, v = c & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < need)
-		return 0;
-	for (size_t i = 1; i < need; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		v = v << 6 | (p[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return need;
-}
-
 /* Python's rule for both bytes and str: single quotes unless the text holds
  * a single quote and no double quote. */
 static char pyrepr_pick_quote(const unsigned char *p, size_t n)
@@ -331,7 +298,7 @@ void pyrepr_str(struct buf *out, const char *str, size_t n)
 	buf_addch(out, quote);
 	for (size_t i = 0; i < n;) {
 		uint32_t cp;
-		size_t len = pyrepr_utf8_decode(s + i, n - i, &cp);
+		size_t len = utf8_decode(s + i, n - i, &cp);
 		if (len == 0) {
 			buf_addf(out, "\\udc%02x", s[i]);
 			i++;

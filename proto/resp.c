@@ -256,8 +256,7 @@ static int token_quoted(struct resp_store *st, struct cursor *c, struct buf *err
 	while (i < c->end && c->s[i] != '"')
 		i += quoted_escape(c, i) ? 2 : 1;
 	if (i >= c->end) {
-		if (err)
-			buf_addstr(err, "unterminated quoted string");
+		buf_adderr(err, "unterminated quoted string");
 		return -1;
 	}
 	char *d = arena_alloc(st, i - c->pos);
@@ -322,8 +321,7 @@ static int args_parse(struct resp_store *st, struct cursor *c, bool partial,
 			c->pos++;
 		} else if (ch == '(') {
 			if (nopen >= st->max_depth) {
-				if (err)
-					buf_addf(err, "lists nested deeper than %u", st->max_depth);
+				buf_adderr(err, "lists nested deeper than %u", st->max_depth);
 				goto fail;
 			}
 			if (nopen == st->opens_cap) {
@@ -334,8 +332,7 @@ static int args_parse(struct resp_store *st, struct cursor *c, bool partial,
 			c->pos++;
 		} else if (ch == ')') {
 			if (nopen == 0) {
-				if (err)
-					buf_addstr(err, "unexpected ')'");
+				buf_adderr(err, "unexpected ')'");
 				goto fail;
 			}
 			list_close(st, st->opens[--nopen]);
@@ -348,8 +345,7 @@ static int args_parse(struct resp_store *st, struct cursor *c, bool partial,
 		}
 	}
 	if (nopen && !partial) {
-		if (err)
-			buf_addstr(err, "unterminated list");
+		buf_adderr(err, "unterminated list");
 		goto fail;
 	}
 	while (nopen)
@@ -448,12 +444,10 @@ static bool is_status_name(const char *name)
 __attribute__((format(printf, 2, 3)))
 static int resp_fail(struct buf *err, const char *fmt, ...)
 {
-	if (err) {
-		va_list ap;
-		va_start(ap, fmt);
-		buf_vaddf(err, fmt, ap);
-		va_end(ap);
-	}
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vadderr(err, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 

@@ -39,17 +39,6 @@ struct sasl {
 static const char sasl_b64_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static void sasl_fail(struct buf *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sasl_fail(struct buf *err, const char *fmt, ...)
-{
-	if (!err)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	buf_vaddf(err, fmt, ap);
-	va_end(ap);
-}
-
 static void sasl_wipe_str(char *s)
 {
 	if (s) {
@@ -95,7 +84,7 @@ int sasl_base64_decode(struct buf *out, const char *s, size_t n, struct buf *err
 {
 	size_t start = out->len;
 	if (n % 4 != 0) {
-		sasl_fail(err, "invalid base64: length %zu is not a multiple of 4", n);
+		buf_adderr(err, "invalid base64: length %zu is not a multiple of 4", n);
 		return -1;
 	}
 	buf_grow(out, n / 4 * 3);
@@ -108,16 +97,16 @@ int sasl_base64_decode(struct buf *out, const char *s, size_t n, struct buf *err
 		for (size_t k = 0; k < 4 - pad; k++) {
 			v[k] = sasl_b64_value(s[i + k]);
 			if (v[k] < 0) {
-				sasl_fail(err, "invalid base64: %s at offset %zu",
-					  s[i + k] == '=' ? "misplaced padding" : "bad character",
-					  i + k);
+				buf_adderr(err, "invalid base64: %s at offset %zu",
+					   s[i + k] == '=' ? "misplaced padding" : "bad character",
+					   i + k);
 				buf_truncate(out, start);
 				return -1;
 			}
 		}
 		/* Non-canonical encodings hide extra bits: refuse them. */
 		if ((pad == 2 && (v[1] & 15)) || (pad == 1 && (v[2] & 3))) {
-			sasl_fail(err, "invalid base64: non-zero bits in the padding at offset %zu", i);
+			buf_adderr(err, "invalid base64: non-zero bits in the padding at offset %zu", i);
 			buf_truncate(out, start);
 			return -1;
 		}
@@ -146,7 +135,7 @@ int sasl_xoauth2_response(struct buf *out, const char *user, const char *token,
 			  struct buf *err)
 {
 	if (strchr(user, '\001') || strchr(token, '\001')) {
-		sasl_fail(err, "XOAUTH2: the user name or token contains a \\001 byte");
+		buf_adderr(err, "XOAUTH2: the user name or token contains a \\001 byte");
 		return -1;
 	}
 	buf_grow(out, strlen(user) + strlen(token) + sizeof "user=\001auth=Bearer \001\001");
@@ -161,7 +150,7 @@ int sasl_cram_md5_response(struct buf *out, const char *user, const char *passwo
 	int r = gnutls_hmac_fast(GNUTLS_MAC_MD5, password, strlen(password), challenge, len,
 				 digest);
 	if (r < 0) {
-		sasl_fail(err, "CRAM-MD5: HMAC-MD5 failed: %s", gnutls_strerror(r));
+		buf_adderr(err, "CRAM-MD5: HMAC-MD5 failed: %s", gnutls_strerror(r));
 		return -1;
 	}
 	static const char hex[] = "0123456789abcdef";
@@ -180,7 +169,7 @@ struct sasl *sasl_new(const char *mechanism, const char *user, const char *secre
 		      struct buf *err)
 {
 	if (!mechanism || !user || !secret) {
-		sasl_fail(err, "SASL: a mechanism, a user and a secret are required");
+		buf_adderr(err, "SASL: a mechanism, a user and a secret are required");
 		return NULL;
 	}
 	size_t i = 0;
@@ -188,11 +177,11 @@ struct sasl *sasl_new(const char *mechanism, const char *user, const char *secre
 	       strcasecmp(mechanism, sasl_mechs[i].name) != 0)
 		i++;
 	if (i == sizeof sasl_mechs / sizeof sasl_mechs[0]) {
-		sasl_fail(err, "SASL mechanism not supported: %s", mechanism);
+		buf_adderr(err, "SASL mechanism not supported: %s", mechanism);
 		return NULL;
 	}
 	if (sasl_mechs[i].kind == SASL_XOAUTH2 && (strchr(user, '\001') || strchr(secret, '\001'))) {
-		sasl_fail(err, "XOAUTH2: the user name or token contains a \\001 byte");
+		buf_adderr(err, "XOAUTH2: the user name or token contains a \\001 byte");
 		return NULL;
 	}
 	struct sasl *a = xcalloc(1, sizeof *a);

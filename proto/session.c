@@ -235,8 +235,7 @@ int imap_cmd_add_secret(struct imap_cmd *c, const char *arg, struct buf *err)
 {
 	size_t n = strlen(arg);
 	if (!imap_arg_is_safe(arg, n)) {
-		if (err)
-			buf_addstr(err, "argument contains CR, LF or NUL");
+		buf_adderr(err, "argument contains CR, LF or NUL");
 		return -1;
 	}
 	imap_cmd_add(c, " ");
@@ -657,6 +656,19 @@ static int process_one(struct imap *s)
 	return 0;
 }
 
+/* Waits up to ms (-1: no limit) until the socket is readable, or writable
+ * while output is queued.  1 ready, 0 timed out, IMAP_ABORT (recorded) on
+ * failure. */
+static int wait_io(struct imap *s, int ms)
+{
+	struct buf err = BUF_INIT;
+	int w = transport_wait(s->t, true, s->out.len > 0, ms, &err);
+	if (w < 0)
+		w = imap_fail(s, IMAP_ABORT, "socket error: %s", err.data);
+	buf_free(&err);
+	return w;
+}
+
 /* One round: emit, write, handle one buffered response or wait for I/O.
  * Returns 1 when a response was handled, 0 otherwise, <0 on failure. */
 static int step(struct imap *s, bool block)
@@ -676,15 +688,10 @@ static int step(struct imap *s, bool block)
 		r = read_some(s);
 		return r < 0 ? IMAP_ABORT : 0;
 	}
-	struct buf err = BUF_INIT;
 	int timeout = s->opts.timeout_ms > 0 ? s->opts.timeout_ms : -1;
-	int w = transport_wait(s->t, true, s->out.len > 0, timeout, &err);
-	if (w < 0) {
-		imap_fail(s, IMAP_ABORT, "socket error: %s", err.data);
-		buf_free(&err);
-		return IMAP_ABORT;
-	}
-	buf_free(&err);
+	int w = wait_io(s, timeout);
+	if (w < 0)
+		return w;
 	if (w == 0)
 		return imap_fail(s, IMAP_ABORT, "socket error: timed out after %d ms", timeout);
 	return read_some(s) < 0 ? IMAP_ABORT : 0;
@@ -747,25 +754,11 @@ static int idle_started(void *ctx, struct imap *s, struct imap_cmd *c, const cha
 static int read_within(struct imap *s, int ms)
 {
 	if (transport_pending(s->t) == 0) {
-		struct buf err = BUF_INIT;
-		int w = transport_wait(s->t, true, s->out.len > 0, ms, &err);
-		if (w < 0) {
-			imap_fail(s, IMAP_ABORT, "socket error: %s", err.data);
-			buf_free(&err);
-			return IMAP_ABORT;
-		}
-		buf_free(&err);
-		if (w == 0)
-			return 0;
+		int w = wait_io(s, ms);
+		if (w <= 0)
+			return w;
 	}
 	return read_some(s) < 0 ? IMAP_ABORT : 0;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 int imap_idle(struct imap *s, int duration_ms, const bool *stop)
@@ -776,7 +769,7 @@ int imap_idle(struct imap *s, int duration_ms, const bool *stop)
 	struct imap_cmd *c = imap_cmd_new("IDLE");
 	imap_cmd_on_continuation(c, idle_started, &idling);
 	int rc = imap_submit(s, c);
-	long deadline = now_ms() + duration_ms;
+	long long deadline = clock_ms() + duration_ms;
 	while (rc == 0 && !c->done) {
 		if ((rc = emit_pending(s)) < 0 || (rc = flush_some(s)) < 0)
 			break;
@@ -787,14 +780,14 @@ int imap_idle(struct imap *s, int duration_ms, const bool *stop)
 		}
 		if (got > 0)
 			continue;
-		long left = deadline - now_ms();
+		long long left = deadline - clock_ms();
 		if (idling && (left <= 0 || (stop && *stop))) {
 			/* done: end IDLE and wait for its tagged reply */
 			if (s->opts.debug >= 4)
 				imap_trace(s, "C: ", "DONE");
 			buf_add(&s->out, "DONE\r\n", 6);
 			idling = false;
-			deadline = now_ms() + (s->opts.timeout_ms > 0 ? s->opts.timeout_ms : 30000);
+			deadline = clock_ms() + (s->opts.timeout_ms > 0 ? s->opts.timeout_ms : 30000);
 			continue;
 		}
 		if (!idling && left <= 0) {

@@ -10,10 +10,10 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "buf.h"
 #include "transport.h"
+#include "util.h"
 
 /* NORMAL minus the protocol versions that RFC 8996 retired. */
 #define TLS_PRIORITY "NORMAL:-VERS-TLS1.1:-VERS-TLS1.0"
@@ -30,31 +30,13 @@ struct tls_conn {
 	struct buf desc;
 };
 
-static void tls_fail(struct buf *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tls_fail(struct buf *err, const char *fmt, ...)
-{
-	if (!err)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	buf_vaddf(err, fmt, ap);
-	va_end(ap);
-}
-
-static long long tls_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for fd until the deadline (< 0: none).  1 ready, 0 timeout, -1 error. */
 static int tls_wait_fd(int fd, short events, long long deadline)
 {
 	for (;;) {
 		int ms = -1;
 		if (deadline >= 0) {
-			long long left = deadline - tls_now_ms();
+			long long left = deadline - clock_ms();
 			if (left <= 0)
 				return 0;
 			ms = left > 1000000 ? 1000000 : (int)left;
@@ -115,34 +97,34 @@ static int tls_load_credentials(struct tls_conn *c, const struct tls_opts *o, st
 {
 	int r = gnutls_certificate_allocate_credentials(&c->cred);
 	if (r < 0) {
-		tls_fail(err, "TLS setup failed: %s", gnutls_strerror(r));
+		buf_adderr(err, "TLS setup failed: %s", gnutls_strerror(r));
 		return -1;
 	}
 	if (o->cafile) {
 		r = gnutls_certificate_set_x509_trust_file(c->cred, o->cafile, GNUTLS_X509_FMT_PEM);
 		if (r <= 0) {
-			tls_fail(err, "cannot load CA file %s: %s", o->cafile,
-				 r == 0 ? "no certificate in it" : gnutls_strerror(r));
+			buf_adderr(err, "cannot load CA file %s: %s", o->cafile,
+				   r == 0 ? "no certificate in it" : gnutls_strerror(r));
 			return -1;
 		}
 	} else if (!o->insecure) {
 		r = gnutls_certificate_set_x509_system_trust(c->cred);
 		if (r <= 0) {
-			tls_fail(err, "cannot load the system trust store: %s",
-				 r == 0 ? "no certificates found" : gnutls_strerror(r));
+			buf_adderr(err, "cannot load the system trust store: %s",
+				   r == 0 ? "no certificates found" : gnutls_strerror(r));
 			return -1;
 		}
 	}
 	if (!o->certfile != !o->keyfile) {
-		tls_fail(err, "a client certificate needs both a certificate and a key file");
+		buf_adderr(err, "a client certificate needs both a certificate and a key file");
 		return -1;
 	}
 	if (o->certfile) {
 		r = gnutls_certificate_set_x509_key_file(c->cred, o->certfile, o->keyfile,
 							 GNUTLS_X509_FMT_PEM);
 		if (r < 0) {
-			tls_fail(err, "cannot load client certificate %s / key %s: %s", o->certfile,
-				 o->keyfile, gnutls_strerror(r));
+			buf_adderr(err, "cannot load client certificate %s / key %s: %s", o->certfile,
+				   o->keyfile, gnutls_strerror(r));
 			return -1;
 		}
 	}
@@ -155,7 +137,7 @@ static int tls_setup_session(struct tls_conn *c, const struct tls_opts *o, const
 	int r = gnutls_init(&c->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
 	if (r < 0) {
 		c->session = NULL;
-		tls_fail(err, "TLS setup failed: %s", gnutls_strerror(r));
+		buf_adderr(err, "TLS setup failed: %s", gnutls_strerror(r));
 		return -1;
 	}
 	const char *where = NULL;
@@ -166,7 +148,7 @@ static int tls_setup_session(struct tls_conn *c, const struct tls_opts *o, const
 	if (r >= 0 && name && *name && !tls_is_ip_literal(name))
 		r = gnutls_server_name_set(c->session, GNUTLS_NAME_DNS, name, strlen(name));
 	if (r < 0) {
-		tls_fail(err, "TLS setup failed: %s", gnutls_strerror(r));
+		buf_adderr(err, "TLS setup failed: %s", gnutls_strerror(r));
 		return -1;
 	}
 	/* For an IP address GnuTLS matches the certificate's IP SANs. */
@@ -179,15 +161,15 @@ static int tls_setup_session(struct tls_conn *c, const struct tls_opts *o, const
 static int tls_run_handshake(struct tls_conn *c, const char *name, int timeout_ms,
 			     struct buf *err)
 {
-	long long deadline = timeout_ms > 0 ? tls_now_ms() + timeout_ms : -1;
+	long long deadline = timeout_ms > 0 ? clock_ms() + timeout_ms : -1;
 	for (;;) {
 		int r = gnutls_handshake(c->session);
 		if (r == GNUTLS_E_SUCCESS)
 			return 0;
 		if (r < 0 && r != GNUTLS_E_AGAIN && !gnutls_error_is_fatal(r)) {
 			/* a warning alert or an interrupted call: go on unless out of time */
-			if (deadline >= 0 && tls_now_ms() >= deadline) {
-				tls_fail(err, "TLS handshake timed out");
+			if (deadline >= 0 && clock_ms() >= deadline) {
+				buf_adderr(err, "TLS handshake timed out");
 				return -1;
 			}
 			continue;
@@ -196,11 +178,11 @@ static int tls_run_handshake(struct tls_conn *c, const char *name, int timeout_m
 			short ev = gnutls_record_get_direction(c->session) ? POLLOUT : POLLIN;
 			int w = tls_wait_fd(c->fd, ev, deadline);
 			if (w == 0) {
-				tls_fail(err, "TLS handshake timed out");
+				buf_adderr(err, "TLS handshake timed out");
 				return -1;
 			}
 			if (w < 0) {
-				tls_fail(err, "TLS handshake failed: %s", strerror(errno));
+				buf_adderr(err, "TLS handshake failed: %s", strerror(errno));
 				return -1;
 			}
 			continue;
@@ -209,18 +191,18 @@ static int tls_run_handshake(struct tls_conn *c, const char *name, int timeout_m
 			struct buf why = BUF_INIT;
 			tls_describe_status(&why, gnutls_session_get_verify_cert_status(c->session),
 					    gnutls_certificate_type_get(c->session));
-			tls_fail(err, "certificate verify failed for %s: %s", name ? name : "?",
-				 why.data);
+			buf_adderr(err, "certificate verify failed for %s: %s", name ? name : "?",
+				   why.data);
 			buf_free(&why);
 		} else if (r == GNUTLS_E_FATAL_ALERT_RECEIVED) {
-			tls_fail(err, "TLS handshake failed: the server sent alert: %s",
-				 gnutls_alert_get_name(gnutls_alert_get(c->session)));
+			buf_adderr(err, "TLS handshake failed: the server sent alert: %s",
+				   gnutls_alert_get_name(gnutls_alert_get(c->session)));
 		} else if (r == GNUTLS_E_PREMATURE_TERMINATION || r == GNUTLS_E_PULL_ERROR ||
 			   r == GNUTLS_E_PUSH_ERROR) {
-			tls_fail(err, "TLS handshake failed: the connection was closed (%s)",
-				 gnutls_strerror(r));
+			buf_adderr(err, "TLS handshake failed: the connection was closed (%s)",
+				   gnutls_strerror(r));
 		} else {
-			tls_fail(err, "TLS handshake failed: %s", gnutls_strerror(r));
+			buf_adderr(err, "TLS handshake failed: %s", gnutls_strerror(r));
 		}
 		return -1;
 	}
@@ -243,11 +225,11 @@ int tls_conn_handshake(struct tls_conn **out, int fd, const char *connect_host,
 	*out = NULL;
 	const char *name = o->servername ? o->servername : connect_host;
 	if (!o->insecure && (!name || !*name)) {
-		tls_fail(err, "TLS: no server name to verify the certificate against");
+		buf_adderr(err, "TLS: no server name to verify the certificate against");
 		return -1;
 	}
 	if (name && strlen(name) > TLS_MAX_NAME) {
-		tls_fail(err, "TLS: server name too long");
+		buf_adderr(err, "TLS: server name too long");
 		return -1;
 	}
 	struct tls_conn *c = xcalloc(1, sizeof *c);
@@ -273,7 +255,7 @@ ssize_t tls_conn_read(struct tls_conn *c, void *p, size_t n, bool *eof, struct b
 		return r;
 	if (r == 0 || r == GNUTLS_E_PREMATURE_TERMINATION) {
 		*eof = true;
-		tls_fail(err, "connection closed by server");
+		buf_adderr(err, "connection closed by server");
 		return -1;
 	}
 	if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
@@ -286,7 +268,7 @@ ssize_t tls_conn_read(struct tls_conn *c, void *p, size_t n, bool *eof, struct b
 	}
 	if (!gnutls_error_is_fatal((int)r))
 		return 0;
-	tls_fail(err, "TLS read failed: %s", gnutls_strerror((int)r));
+	buf_adderr(err, "TLS read failed: %s", gnutls_strerror((int)r));
 	return -1;
 }
 
@@ -294,7 +276,7 @@ ssize_t tls_conn_write(struct tls_conn *c, const void *p, size_t n, struct buf *
 {
 	if (c->again_len) {
 		if (n < c->again_len || memcmp(p, c->again_data, c->again_len) != 0) {
-			tls_fail(err, "TLS write resumed with different data (internal error)");
+			buf_adderr(err, "TLS write resumed with different data (internal error)");
 			return -1;
 		}
 		n = c->again_len;
@@ -319,7 +301,7 @@ ssize_t tls_conn_write(struct tls_conn *c, const void *p, size_t n, struct buf *
 		c->again_len = 0;
 	}
 	if (r < 0) {
-		tls_fail(err, "TLS write failed: %s", gnutls_strerror((int)r));
+		buf_adderr(err, "TLS write failed: %s", gnutls_strerror((int)r));
 		return -1;
 	}
 	return r;
@@ -332,7 +314,7 @@ size_t tls_conn_pending(struct tls_conn *c)
 
 void tls_conn_bye(struct tls_conn *c, int timeout_ms)
 {
-	long long deadline = tls_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	long long deadline = clock_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	for (;;) {
 		int r = gnutls_bye(c->session, GNUTLS_SHUT_WR);
 		if (r != GNUTLS_E_AGAIN && r != GNUTLS_E_INTERRUPTED)

@@ -23,6 +23,7 @@
 
 #include "buf.h"
 #include "tls.h"
+#include "util.h"
 
 extern char **environ;
 
@@ -47,30 +48,12 @@ struct transport {
 	struct buf desc;       /* the peer, then the TLS parameters once started */
 };
 
-static void transport_fail(struct buf *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void transport_fail(struct buf *err, const char *fmt, ...)
-{
-	if (!err)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	buf_vaddf(err, fmt, ap);
-	va_end(ap);
-}
-
-static long long transport_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Milliseconds left until deadline for poll(): -1 when there is none. */
 static int transport_ms_left(long long deadline)
 {
 	if (deadline < 0)
 		return -1;
-	long long left = deadline - transport_now_ms();
+	long long left = deadline - clock_ms();
 	if (left <= 0)
 		return 0;
 	return left > 1000000 ? 1000000 : (int)left;
@@ -180,22 +163,22 @@ int transport_connect_tcp(struct transport **out, const char *host, const char *
 {
 	*out = NULL;
 	if (!host || !*host || !port || !*port) {
-		transport_fail(err, "no host or port to connect to");
+		buf_adderr(err, "no host or port to connect to");
 		return -1;
 	}
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
 	struct addrinfo *res = NULL;
 	int g = getaddrinfo(host, port, &hints, &res);
 	if (g != 0) {
-		transport_fail(err, "host not found: %s port %s (%s)", host, port,
-			       g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
+		buf_adderr(err, "host not found: %s port %s (%s)", host, port,
+			   g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
 		return -1;
 	}
 	size_t naddr = 0;
 	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next)
 		naddr++;
 
-	long long deadline = connect_timeout_ms > 0 ? transport_now_ms() + connect_timeout_ms : -1;
+	long long deadline = connect_timeout_ms > 0 ? clock_ms() + connect_timeout_ms : -1;
 	struct buf why = BUF_INIT;  /* "addr: reason; ..." for every failed address */
 	int fd = -1, first_reason = 0;
 	bool reasons_differ = false;
@@ -207,7 +190,7 @@ int transport_connect_tcp(struct transport **out, const char *host, const char *
 		if (deadline >= 0) {
 			/* Share what is left among the remaining addresses so that
 			 * one black hole does not use up the whole budget. */
-			long long now = transport_now_ms(), left = deadline - now;
+			long long now = clock_ms(), left = deadline - now;
 			out_of_time = left <= 0;
 			attempt_deadline = now + left / (long long)left_addrs;
 		}
@@ -225,10 +208,10 @@ int transport_connect_tcp(struct transport **out, const char *host, const char *
 	}
 	if (fd < 0) {
 		if (reasons_differ)
-			transport_fail(err, "cannot connect to %s port %s: %s", host, port, why.data);
+			buf_adderr(err, "cannot connect to %s port %s: %s", host, port, why.data);
 		else
-			transport_fail(err, "cannot connect to %s port %s: %s", host, port,
-				       transport_errno_text(first_reason));
+			buf_adderr(err, "cannot connect to %s port %s: %s", host, port,
+				   transport_errno_text(first_reason));
 		buf_free(&why);
 		freeaddrinfo(res);
 		return -1;
@@ -257,7 +240,7 @@ int transport_spawn(struct transport **out, const char *command, struct buf *err
 	*out = NULL;
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		transport_fail(err, "cannot create a socket pair: %s", strerror(errno));
+		buf_adderr(err, "cannot create a socket pair: %s", strerror(errno));
 		return -1;
 	}
 	/* dup2 onto itself would keep close-on-exec: keep the child's end
@@ -265,8 +248,8 @@ int transport_spawn(struct transport **out, const char *command, struct buf *err
 	if (sv[1] <= 2) {
 		int moved = fcntl(sv[1], F_DUPFD_CLOEXEC, 3);
 		if (moved < 0) {
-			transport_fail(err, "cannot set up the command's descriptors: %s",
-				       strerror(errno));
+			buf_adderr(err, "cannot set up the command's descriptors: %s",
+				   strerror(errno));
 			close(sv[0]);
 			close(sv[1]);
 			return -1;
@@ -298,7 +281,7 @@ int transport_spawn(struct transport **out, const char *command, struct buf *err
 	posix_spawnattr_destroy(&attr);
 	close(sv[1]);
 	if (r != 0) {
-		transport_fail(err, "cannot run /bin/sh -c %s: %s", command, strerror(r));
+		buf_adderr(err, "cannot run /bin/sh -c %s: %s", command, strerror(r));
 		close(sv[0]);
 		return -1;
 	}
@@ -306,8 +289,8 @@ int transport_spawn(struct transport **out, const char *command, struct buf *err
 	t->pid = pid;
 	int fl = fcntl(sv[0], F_GETFL);
 	if (fl < 0 || fcntl(sv[0], F_SETFL, fl | O_NONBLOCK) < 0) {
-		transport_fail(err, "cannot make the command's socket non-blocking: %s",
-			       strerror(errno));
+		buf_adderr(err, "cannot make the command's socket non-blocking: %s",
+			   strerror(errno));
 		transport_close(t);
 		return -1;
 	}
@@ -319,21 +302,21 @@ int transport_spawn(struct transport **out, const char *command, struct buf *err
 int transport_start_tls(struct transport *t, const struct tls_opts *o, struct buf *err)
 {
 	if (t->kind != TRANSPORT_TCP) {
-		transport_fail(err, "TLS is only available on a TCP connection");
+		buf_adderr(err, "TLS is only available on a TCP connection");
 		return -1;
 	}
 	if (t->tls) {
-		transport_fail(err, "TLS is already active on this connection");
+		buf_adderr(err, "TLS is already active on this connection");
 		return -1;
 	}
 	if (t->eof) {
-		transport_fail(err, "cannot start TLS: the connection is closed");
+		buf_adderr(err, "cannot start TLS: the connection is closed");
 		return -1;
 	}
 	int unread = 0;
 	if (ioctl(t->fd, FIONREAD, &unread) == 0 && unread > 0) {
-		transport_fail(err, "refusing to start TLS: %d unread bytes arrived before the "
-			       "handshake (a plaintext server, or an injection attempt)", unread);
+		buf_adderr(err, "refusing to start TLS: %d unread bytes arrived before the "
+			   "handshake (a plaintext server, or an injection attempt)", unread);
 		return -1;
 	}
 	int timeout = o && o->timeout_ms > 0 ? o->timeout_ms : t->io_timeout_ms;
@@ -347,7 +330,7 @@ int transport_start_tls(struct transport *t, const struct tls_opts *o, struct bu
  * was reaped by someone else: SIGCHLD ignored). */
 static bool transport_reap(pid_t pid, int timeout_ms)
 {
-	long long deadline = transport_now_ms() + timeout_ms;
+	long long deadline = clock_ms() + timeout_ms;
 	long step_us = 1000;
 	for (;;) {
 		int st;
@@ -356,7 +339,7 @@ static bool transport_reap(pid_t pid, int timeout_ms)
 			return true;
 		if (r < 0 && errno != EINTR)
 			return true; /* nothing sensible left to wait for */
-		if (transport_now_ms() >= deadline)
+		if (clock_ms() >= deadline)
 			return false;
 		struct timespec ts = { 0, step_us * 1000 };
 		nanosleep(&ts, NULL);
@@ -398,8 +381,8 @@ void transport_close(struct transport *t)
 ssize_t transport_read_some(struct transport *t, void *p, size_t n, struct buf *err)
 {
 	if (t->eof) {
-		transport_fail(err, "connection closed by %s",
-			       t->kind == TRANSPORT_SPAWN ? "the command" : "server");
+		buf_adderr(err, "connection closed by %s",
+			   t->kind == TRANSPORT_SPAWN ? "the command" : "server");
 		return -1;
 	}
 	if (n == 0)
@@ -416,15 +399,15 @@ ssize_t transport_read_some(struct transport *t, void *p, size_t n, struct buf *
 			return r;
 		if (r == 0) {
 			t->eof = true;
-			transport_fail(err, "connection closed by %s",
-				       t->kind == TRANSPORT_SPAWN ? "the command" : "server");
+			buf_adderr(err, "connection closed by %s",
+				   t->kind == TRANSPORT_SPAWN ? "the command" : "server");
 			return -1;
 		}
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return 0;
-		transport_fail(err, "read failed: %s", transport_errno_text(errno));
+		buf_adderr(err, "read failed: %s", transport_errno_text(errno));
 		return -1;
 	}
 }
@@ -432,7 +415,7 @@ ssize_t transport_read_some(struct transport *t, void *p, size_t n, struct buf *
 ssize_t transport_write_some(struct transport *t, const void *p, size_t n, struct buf *err)
 {
 	if (t->write_shut) {
-		transport_fail(err, "write after shutdown");
+		buf_adderr(err, "write after shutdown");
 		return -1;
 	}
 	if (t->tls)
@@ -448,7 +431,7 @@ ssize_t transport_write_some(struct transport *t, const void *p, size_t n, struc
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return 0;
-		transport_fail(err, "write failed: %s", transport_errno_text(errno));
+		buf_adderr(err, "write failed: %s", transport_errno_text(errno));
 		return -1;
 	}
 }
@@ -458,7 +441,7 @@ int transport_wait(struct transport *t, bool want_read, bool want_write, int tim
 {
 	if (want_read && (t->eof || transport_pending(t) > 0))
 		return 1; /* the next read answers at once */
-	long long deadline = timeout_ms >= 0 ? transport_now_ms() + timeout_ms : -1;
+	long long deadline = timeout_ms >= 0 ? clock_ms() + timeout_ms : -1;
 	struct pollfd p = { .fd = t->fd };
 	if (want_read)
 		p.events |= POLLIN;
@@ -475,7 +458,7 @@ int transport_wait(struct transport *t, bool want_read, bool want_write, int tim
 			continue;
 		}
 		if (errno != EINTR) {
-			transport_fail(err, "poll failed: %s", strerror(errno));
+			buf_adderr(err, "poll failed: %s", strerror(errno));
 			return -1;
 		}
 	}

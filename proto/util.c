@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 
@@ -116,8 +117,7 @@ static bool util_arg_needs_quotes(const char *arg, size_t len)
 int imap_append_arg(struct buf *cmd, const char *arg, size_t len, struct buf *err)
 {
 	if (!imap_arg_is_safe(arg, len)) {
-		if (err)
-			buf_addstr(err, "command argument contains CR, LF or NUL");
+		buf_adderr(err, "command argument contains CR, LF or NUL");
 		return -1;
 	}
 	buf_addch(cmd, ' ');
@@ -126,4 +126,11 @@ int imap_append_arg(struct buf *cmd, const char *arg, size_t len, struct buf *er
 	else
 		buf_add(cmd, arg, len);
 	return 0;
+}
+
+long long clock_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

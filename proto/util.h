@@ -1,5 +1,6 @@
-/* util.h: imaplib's small helpers (Int2AP, ParseFlags, _quote) and the rule
- * that turns a caller's argument into command text.
+/* util.h: imaplib's small helpers (Int2AP, ParseFlags, _quote), the rule
+ * that turns a caller's argument into command text, and the clock that every
+ * timeout is measured with.
  *
  * Conventions: inputs are (pointer, length), not necessarily NUL-terminated,
  * and may hold any bytes.  Output is appended to the given buffer.  The only
@@ -42,5 +43,9 @@ bool imap_arg_is_safe(const char *arg, size_t len);
  *  - any other goes as is.
  * Returns 0 or -1. */
 int imap_append_arg(struct buf *cmd, const char *arg, size_t len, struct buf *err);
+
+/* Milliseconds on CLOCK_MONOTONIC (not wall time, so deadlines survive clock
+ * changes); only differences between two readings mean anything. */
+long long clock_ms(void);
 
 #endif

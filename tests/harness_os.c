@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "util.h"
 
 #define OS_RUN_TIMEOUT_MS 60000
 
@@ -30,13 +31,11 @@ __attribute__((format(printf, 2, 3)))
 static void os_err(struct buf *err, const char *fmt, ...)
 {
 	int e = errno;
-	if (!err)
-		return;
 	va_list ap;
 	va_start(ap, fmt);
-	buf_vaddf(err, fmt, ap);
+	buf_vadderr(err, fmt, ap);
 	va_end(ap);
-	buf_addf(err, ": %s", strerror(e));
+	buf_adderr(err, ": %s", strerror(e));
 }
 
 void os_sleep_ms(int ms)
@@ -44,13 +43,6 @@ void os_sleep_ms(int ms)
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
-}
-
-static long os_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 /* Only async-signal-safe calls between fork() and exec(): the test program
@@ -130,7 +122,7 @@ pid_t os_spawn(const char *const argv[], const struct os_spawn_opts *o, struct b
 
 int os_child_wait(pid_t pid, int timeout_ms, int *status)
 {
-	long deadline = os_now_ms() + timeout_ms;
+	long long deadline = clock_ms() + timeout_ms;
 	int delay = 2;
 	for (;;) {
 		int st;
@@ -143,9 +135,9 @@ int os_child_wait(pid_t pid, int timeout_ms, int *status)
 		if (r < 0 && errno == ECHILD) {
 			if (status)
 				*status = -1;
-			return os_wait_gone(pid, (int)(deadline - os_now_ms()));
+			return os_wait_gone(pid, (int)(deadline - clock_ms()));
 		}
-		if (os_now_ms() >= deadline)
+		if (clock_ms() >= deadline)
 			return -1;
 		os_sleep_ms(delay);
 		if (delay < 50)
@@ -163,20 +155,17 @@ int os_run(const char *const argv[], const char *output, struct buf *err)
 	if (os_child_wait(pid, OS_RUN_TIMEOUT_MS, &st) < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
-		if (err)
-			buf_addf(err, "%s did not finish within %d s", argv[0], OS_RUN_TIMEOUT_MS / 1000);
+		buf_adderr(err, "%s did not finish within %d s", argv[0], OS_RUN_TIMEOUT_MS / 1000);
 		return -1;
 	}
 	if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return 0;
-	if (err) {
-		if (st != -1 && WIFEXITED(st))
-			buf_addf(err, "%s exited with status %d", argv[0], WEXITSTATUS(st));
-		else if (st != -1 && WIFSIGNALED(st))
-			buf_addf(err, "%s was killed by signal %d", argv[0], WTERMSIG(st));
-		else
-			buf_addf(err, "%s: unknown exit status", argv[0]);
-	}
+	if (st != -1 && WIFEXITED(st))
+		buf_adderr(err, "%s exited with status %d", argv[0], WEXITSTATUS(st));
+	else if (st != -1 && WIFSIGNALED(st))
+		buf_adderr(err, "%s was killed by signal %d", argv[0], WTERMSIG(st));
+	else
+		buf_adderr(err, "%s: unknown exit status", argv[0]);
 	return -1;
 }
 
@@ -217,10 +206,10 @@ bool os_alive(pid_t pid)
 
 int os_wait_gone(pid_t pid, int timeout_ms)
 {
-	long deadline = os_now_ms() + timeout_ms;
+	long long deadline = clock_ms() + timeout_ms;
 	int delay = 2;
 	while (os_alive(pid)) {
-		if (os_now_ms() >= deadline)
+		if (clock_ms() >= deadline)
 			return -1;
 		os_sleep_ms(delay);
 		if (delay < 50)
@@ -363,8 +352,7 @@ int os_mkdirs(const char *path, mode_t mode, struct buf *err)
 	char tmp[1024];
 	size_t n = strlen(path);
 	if (n == 0 || n >= sizeof tmp) {
-		if (err)
-			buf_addf(err, "bad directory path '%s'", path);
+		buf_adderr(err, "bad directory path '%s'", path);
 		return -1;
 	}
 	memcpy(tmp, path, n + 1);
