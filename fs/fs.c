@@ -306,8 +306,8 @@ int fs_opendir(struct fs *fs, uint64_t ino, struct fs_dir **out)
 	if (dir->name && dir->selectable) {
 		pthread_mutex_lock(&dir->lock);
 		char name[32];
-		for (size_t i = 0; i < dir->listing.n; i++) {
-			const struct cache_msg *msg = &dir->listing.msgs[i];
+		for (size_t k = 0; k < dir->listing.n; k++) {
+			const struct cache_msg *msg = &dir->listing.msgs[dir->order[k]];
 			snprintf(name, sizeof name, "%u.eml", msg->uid);
 			uint64_t mino = msg_ino(dir, dir->listing.uidvalidity, msg->uid);
 			struct fs_dirent *de = dir_add(d, &cap, name);

@@ -38,7 +38,7 @@ static struct mbox *mbox_new(struct mtree *t, const char *path)
 	m->path = xstrdup(path);
 	m->ino = *path ? fs_hash_ino("dir", path, 0, 0) : 1;
 	m->exists = true;
-	m->window = 4;  /* prefetch.c's first window */
+	m->window = 8;  /* prefetch.c's first window */
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->changed, NULL);
 	return m;
@@ -59,6 +59,8 @@ void mtree_free(struct mtree *t)
 		free(m->name);
 		free(m->path);
 		free(m->inflight);
+		free(m->order);
+		free(m->rank);
 		cache_listing_free(&m->listing);
 		pthread_mutex_destroy(&m->lock);
 		pthread_cond_destroy(&m->changed);
@@ -246,6 +248,36 @@ int mtree_refresh(struct mtree *t, struct pool *p, int max_age, bool force)
 
 /* ---- listings ---- */
 
+struct name_key {
+	char name[11];   /* the UID in decimal */
+	uint32_t index;
+};
+
+static int cmp_name_key(const void *a, const void *b)
+{
+	return strcmp(((const struct name_key *)a)->name, ((const struct name_key *)b)->name);
+}
+
+void mbox_build_order(struct mbox *m)
+{
+	size_t n = m->listing.n;
+	struct name_key *keys = xcalloc(n ? n : 1, sizeof *keys);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(keys[i].name, sizeof keys[i].name, "%u", m->listing.msgs[i].uid);
+		keys[i].index = (uint32_t)i;
+	}
+	qsort(keys, n, sizeof *keys, cmp_name_key);
+	free(m->order);
+	free(m->rank);
+	m->order = xcalloc(n ? n : 1, sizeof *m->order);
+	m->rank = xcalloc(n ? n : 1, sizeof *m->rank);
+	for (size_t k = 0; k < n; k++) {
+		m->order[k] = keys[k].index;
+		m->rank[keys[k].index] = (uint32_t)k;
+	}
+	free(keys);
+}
+
 long mbox_find(const struct mbox *m, uint32_t uid)
 {
 	size_t lo = 0, hi = m->listing.n;
@@ -399,8 +431,10 @@ int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_ag
 		pthread_mutex_unlock(&m->lock);
 		return 0;
 	}
-	if (!m->loaded && cache_listing_load(cache, m->name, &m->listing) == 0)
+	if (!m->loaded && cache_listing_load(cache, m->name, &m->listing) == 0) {
 		m->loaded = true;
+		mbox_build_order(m);
+	}
 	struct cache_listing work = { 0 };
 	work = m->listing;
 	work.msgs = (struct cache_msg *)(void *)xmemdup(m->listing.msgs,
@@ -432,6 +466,7 @@ int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_ag
 	if (rc == 0) {
 		cache_listing_free(&m->listing);
 		m->listing = work;
+		mbox_build_order(m);
 		m->loaded = true;
 		m->checked = now;
 	} else {

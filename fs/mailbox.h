@@ -31,6 +31,11 @@ struct mbox {
 	pthread_mutex_t lock;    /* listing and read-ahead state */
 	pthread_cond_t changed;  /* a body arrived or failed */
 	struct cache_listing listing;
+	/* Directory order: file names sort as strings ("10.eml" before
+	 * "9.eml"), the order rsync and ls use, so readdir gives that order too
+	 * and read-ahead follows it.  order[k] is the listing index of the k-th
+	 * name, rank[i] the position of listing index i. */
+	uint32_t *order, *rank;
 	bool loaded;
 	time_t checked;
 	/* read-ahead (prefetch.c) */
@@ -67,6 +72,8 @@ const char *mbox_basename(const struct mbox *m);
 
 /* Makes m->listing current (see above).  Call without m->lock held. */
 int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_age);
+/* Rebuilds order and rank after the listing changed (m->lock held). */
+void mbox_build_order(struct mbox *m);
 /* Index of uid in the listing, or -1.  Call with m->lock held. */
 long mbox_find(const struct mbox *m, uint32_t uid);
 

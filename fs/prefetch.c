@@ -12,7 +12,7 @@
 #include "fetch.h"
 #include "prefetch.h"
 
-enum { WINDOW_FIRST = 4, WINDOW_MAX = 256 };
+enum { WINDOW_FIRST = 8, WINDOW_MAX = 1024 };
 
 struct job {
 	struct mbox *m;
@@ -191,8 +191,14 @@ static bool is_cached(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity,
 	return cache_body_has(pf->cache, m->name, uidvalidity, uid);
 }
 
-/* Queues the messages [from, to) of the listing that are neither cached nor
- * in flight.  m->lock held. */
+static int cmp_uid(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Queues the messages at directory positions [from, to) that are neither
+ * cached nor in flight.  m->lock held. */
 static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_t to)
 {
 	if (to > m->listing.n)
@@ -204,7 +210,7 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 	job->uidvalidity = m->listing.uidvalidity;
 	job->uids = xcalloc(to - from, sizeof *job->uids);
 	for (size_t i = from; i < to; i++) {
-		uint32_t uid = m->listing.msgs[i].uid;
+		uint32_t uid = m->listing.msgs[m->order[i]].uid;
 		if (inflight_has(m, uid) || is_cached(pf, m, job->uidvalidity, uid))
 			continue;
 		inflight_add(m, uid);
@@ -217,6 +223,7 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 		free(job);
 		return;
 	}
+	qsort(job->uids, job->n, sizeof *job->uids, cmp_uid);  /* fetch.c wants them ascending */
 	pthread_mutex_lock(&pf->lock);
 	if (pf->tail)
 		pf->tail->next = job;
@@ -237,13 +244,15 @@ static void plan_readahead(struct prefetch *pf, struct mbox *m, size_t index, bo
 	if (!sequential)
 		m->window = WINDOW_FIRST;
 	else if (m->window < WINDOW_MAX && index != m->last_index)
-		m->window *= 2;
+		m->window *= 4;
 	m->last_index = index;
 	if (miss || !sequential) {
 		m->ahead_end = index;
 		queue_window(pf, m, index, index + m->window);
 	}
-	if (sequential && m->ahead_end < index + m->window / 2 + 1) {
+	/* keep a whole window queued beyond the reader, so a worker is
+	 * already fetching it when the reader gets there */
+	if (sequential && m->ahead_end < index + m->window + 1) {
 		size_t from = m->ahead_end > index ? m->ahead_end : index + 1;
 		queue_window(pf, m, from, from + m->window);
 	}
@@ -253,7 +262,8 @@ int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uin
 {
 	int fd = cache_body_open(pf->cache, m->name, uidvalidity, uid);
 	pthread_mutex_lock(&m->lock);
-	long index = m->listing.uidvalidity == uidvalidity ? mbox_find(m, uid) : -1;
+	long found = m->listing.uidvalidity == uidvalidity ? mbox_find(m, uid) : -1;
+	long index = found >= 0 ? (long)m->rank[found] : -1;  /* directory position */
 	if (index >= 0)
 		plan_readahead(pf, m, (size_t)index, fd < 0);
 	for (int attempt = 0; fd < 0 && index >= 0 && attempt < 2; attempt++) {

@@ -1,6 +1,6 @@
 /* prefetch.h: getting message bodies into the cache, ahead of the reader.
  * A miss fetches a window of the following messages in one pipelined UID
- * FETCH; while opens stay sequential the window doubles (up to 256) and the
+ * FETCH; while opens stay sequential the window grows fourfold (up to 1024) and the
  * next window is queued before the reader reaches it.  Windows are fetched
  * by worker threads, one per pool connection but one, so grep -r and rsync
  * pay no round trip per message.
