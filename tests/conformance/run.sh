@@ -2,8 +2,8 @@
 # Conformance: imap4 must print what Python's imaplib prints for the same
 # calls against the same server state.  Two private Dovecots are seeded
 # identically; the system python3's imaplib drives one, imap4 the other,
-# first over implicit TLS with the whole call list, then over STARTTLS with
-# a few more calls.  Timings in Dovecot's texts and UIDVALIDITY values
+# with the whole call list over implicit TLS and again over plain IMAP,
+# then a few calls over STARTTLS and with an explicit LOGIN.  Timings in Dovecot's texts and UIDVALIDITY values
 # (time-based) are masked before the comparison; nothing else is.
 set -eu
 srcdir=${srcdir:-$(dirname "$0")/../..}
@@ -82,6 +82,14 @@ for side in py c; do
 	run_side "$side" -o "cafile=$CAFILE" "imaps://alice@localhost:$IMAPS_PORT" >"$work/$side.out"
 done
 compare "implicit TLS"
+
+# The whole list again on the plain port: both servers went through the
+# same history, so they still hold the same state.
+for side in py c; do
+	. "$work/$side.env"
+	run_side "$side" -o "tls=none" "imap://alice@127.0.0.1:$IMAP_PORT" >"$work/$side.out"
+done
+compare "plain"
 
 printf '%s\0' 'capabilities' 'select INBOX' "fetch 1:3 '(UID FLAGS)'" 'logout' >"$calls_file"
 for side in py c; do

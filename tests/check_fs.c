@@ -1,0 +1,231 @@
+/* check_fs.c: the filesystem core driven directly, without a mount:
+ * fs_lookup, fs_getattr, fs_opendir, fs_open, fs_statfs against a private
+ * Dovecot, with what they return compared to a second connection. */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "harness.h"
+#include "imap.h"
+
+static struct dovecot dc;
+static char cachedir[64];
+
+static struct fs *make_fs(bool readonly, struct fs_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	struct buf err = BUF_INIT;
+	char url[128];
+	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%d", dc.imap_port);
+	ck_assert_int_eq(url_parse(url, &cfg->url, &err), 0);
+	cfg->url.password = xstrdup("secret");
+	cfg->tls_none = true;
+	cfg->cachedir = cachedir;
+	cfg->cache_size = 1ull << 30;
+	cfg->connections = 3;
+	cfg->timeout_s = 30;
+	cfg->poll_s = 60;
+	cfg->readonly = readonly;
+	cfg->umask = 022;
+	struct fs *fs;
+	ck_assert_msg(fs_new(&fs, cfg, &err) == 0, "fs_new: %s", err.data);
+	ck_assert_int_eq(fs_start(fs), 0);
+	buf_free(&err);
+	return fs;
+}
+
+static void drop_fs(struct fs *fs, struct fs_config *cfg)
+{
+	fs_free(fs);
+	url_free(&cfg->url);
+}
+
+static const struct fs_dirent *find(const struct fs_dir *d, const char *name)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (!strcmp(d->v[i].name, name))
+			return &d->v[i];
+	return NULL;
+}
+
+START_TEST(test_root_lists_the_mailbox_tree)
+{
+	struct fs_config cfg;
+	struct fs *fs = make_fs(false, &cfg);
+	struct fs_dir *d;
+	ck_assert_int_eq(fs_opendir(fs, FS_ROOT_INO, &d), 0);
+	ck_assert_ptr_nonnull(find(d, "INBOX"));
+	ck_assert_ptr_nonnull(find(d, "Reisen"));
+	ck_assert_ptr_nonnull(find(d, "日本語"));
+	ck_assert_ptr_nonnull(find(d, "Café & Bar"));
+	ck_assert_ptr_null(find(d, "Zürich"));  /* one level down */
+	const struct fs_dirent *reisen = find(d, "Reisen");
+	ck_assert(S_ISDIR(reisen->e.st.st_mode));
+	struct fs_entry e;
+	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "Reisen", &e), 0);
+	ck_assert_uint_eq(e.ino, reisen->e.ino);
+	struct fs_dir *sub;
+	ck_assert_int_eq(fs_opendir(fs, e.ino, &sub), 0);
+	ck_assert_ptr_nonnull(find(sub, "Zürich"));
+	fs_dir_free(sub);
+	fs_dir_free(d);
+	drop_fs(fs, &cfg);
+}
+END_TEST
+
+START_TEST(test_messages_match_a_second_connection)
+{
+	struct fs_config cfg;
+	struct fs *fs = make_fs(false, &cfg);
+	struct fs_entry inbox;
+	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "INBOX", &inbox), 0);
+	struct fs_dir *d;
+	ck_assert_int_eq(fs_opendir(fs, inbox.ino, &d), 0);
+	ck_assert_uint_eq(d->n, CORPUS_DEMO_INBOX);
+	/* names come in string order, as rsync and ls want them */
+	for (size_t i = 1; i < d->n; i++)
+		ck_assert_int_lt(strcmp(d->v[i - 1].name, d->v[i].name), 0);
+
+	struct imap_opts o = { .timeout_ms = 30000, .allow_plaintext = true };
+	struct buf err = BUF_INIT;
+	char port[16];
+	snprintf(port, sizeof port, "%d", dc.imap_port);
+	struct imap *s;
+	ck_assert_int_eq(imap_open(&s, "127.0.0.1", port, &o, &err), 0);
+	struct imap_result r = { .n = 0 };
+	ck_assert_int_eq(imap_login(s, "alice", "secret", &r), 0);
+	ck_assert_int_eq(imap_select(s, "INBOX", true, &r), 0);
+	const char *args[] = { "7", "(BODY.PEEK[] RFC822.SIZE)" };
+	ck_assert_int_eq(imap_uid(s, "FETCH", args, 2, &r), 0);
+	ck_assert(r.items[0].has_lit);
+
+	struct fs_entry e;
+	ck_assert_int_eq(fs_lookup(fs, inbox.ino, "7.eml", &e), 0);
+	ck_assert_uint_ne(e.ino, 0);
+	ck_assert_int_eq(e.st.st_size, (off_t)r.items[0].lit.len);
+	ck_assert(S_ISREG(e.st.st_mode));
+	ck_assert_uint_eq(find(d, "7.eml")->e.ino, e.ino);
+	int fd;
+	bool keep;
+	ck_assert_int_eq(fs_open(fs, e.ino, O_RDONLY, &fd, &keep), 0);
+	ck_assert(keep);
+	char *bytes = xmalloc(r.items[0].lit.len + 1);
+	ck_assert_int_eq(pread(fd, bytes, r.items[0].lit.len + 1, 0), (ssize_t)r.items[0].lit.len);
+	ck_assert(!memcmp(bytes, r.items[0].lit.data, r.items[0].lit.len));
+	free(bytes);
+	close(fd);
+	/* writing is refused; a forgotten node no longer opens */
+	ck_assert_int_eq(fs_open(fs, e.ino, O_WRONLY, &fd, &keep), -EACCES);
+	struct stat st;
+	double timeout;
+	ck_assert_int_eq(fs_getattr(fs, e.ino, &st, &timeout), 0);
+	ck_assert_int_eq(st.st_size, e.st.st_size);
+	fs_forget(fs, e.ino, 1);
+	ck_assert_int_eq(fs_getattr(fs, e.ino, &st, &timeout), -ENOENT);
+	ck_assert_int_eq(fs_open(fs, e.ino, O_RDONLY, &fd, &keep), -ENOENT);
+	imap_result_free(&r);
+	imap_close(s);
+	buf_free(&err);
+	fs_dir_free(d);
+	drop_fs(fs, &cfg);
+}
+END_TEST
+
+START_TEST(test_misses_cost_no_round_trip)
+{
+	struct fs_config cfg;
+	struct fs *fs = make_fs(true, &cfg);
+	struct fs_entry inbox, e;
+	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "INBOX", &inbox), 0);
+	ck_assert_int_eq(inbox.st.st_mode & 0777, 0555);
+	/* names that cannot be mail: a negative entry, cached by the kernel */
+	ck_assert_int_eq(fs_lookup(fs, inbox.ino, ".git", &e), 0);
+	ck_assert_uint_eq(e.ino, 0);
+	ck_assert(e.entry_timeout > 0);
+	ck_assert_int_eq(fs_lookup(fs, inbox.ino, "007.eml", &e), 0);
+	ck_assert_uint_eq(e.ino, 0);
+	ck_assert_int_eq(fs_lookup(fs, inbox.ino, "99999.eml", &e), 0);
+	ck_assert_uint_eq(e.ino, 0);
+	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "No such folder", &e), 0);
+	ck_assert_uint_eq(e.ino, 0);
+	ck_assert_int_eq(fs_lookup(fs, inbox.ino, "1.eml", &e), 0);
+	ck_assert_int_eq(e.st.st_mode & 0777, 0444);
+	ck_assert_int_eq(fs_lookup(fs, 12345, "x", &e), -ENOENT);
+	struct statvfs sv;
+	ck_assert_int_eq(fs_statfs(fs, &sv), 0);
+	ck_assert_uint_eq((uint64_t)sv.f_blocks * sv.f_frsize, 1ull << 30);
+	drop_fs(fs, &cfg);
+}
+END_TEST
+
+START_TEST(test_inodes_are_stable_across_instances)
+{
+	struct fs_config cfg;
+	struct fs *fs = make_fs(false, &cfg);
+	struct fs_entry dir1, m1, dir2, m2;
+	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "Projekte", &dir1), 0);
+	struct fs_dir *d;
+	ck_assert_int_eq(fs_opendir(fs, dir1.ino, &d), 0);
+	const struct fs_dirent *sub = find(d, "2024");
+	ck_assert_ptr_nonnull(sub);
+	ck_assert_int_eq(fs_lookup(fs, sub->e.ino, "1.eml", &m1), 0);
+	fs_dir_free(d);
+	drop_fs(fs, &cfg);
+	fs = make_fs(false, &cfg);
+	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "Projekte", &dir2), 0);
+	ck_assert_int_eq(fs_opendir(fs, dir2.ino, &d), 0);
+	sub = find(d, "2024");
+	ck_assert_int_eq(fs_lookup(fs, sub->e.ino, "1.eml", &m2), 0);
+	ck_assert_uint_eq(dir1.ino, dir2.ino);
+	ck_assert_uint_eq(m1.ino, m2.ino);
+	ck_assert_int_eq(m1.st.st_ctime, m2.st.st_ctime);
+	fs_dir_free(d);
+	drop_fs(fs, &cfg);
+}
+END_TEST
+
+int main(void)
+{
+	dovecot_require_or_skip("check_fs");
+	fs_log_to_stderr(true);
+	struct buf err = BUF_INIT, root = BUF_INIT;
+	struct dovecot_opts o = { .dir = NULL };
+	if (dovecot_start(&dc, &o, &err) < 0) {
+		fprintf(stderr, "dovecot: %s\n", err.data);
+		return EXIT_FAILURE;
+	}
+	dovecot_user_maildir(&dc, "alice", &root);
+	if (corpus_seed_demo(root.data, NULL, &err) < 0) {
+		fprintf(stderr, "seed: %s\n", err.data);
+		return EXIT_FAILURE;
+	}
+	snprintf(cachedir, sizeof cachedir, "/tmp/imapfs-fscache-XXXXXX");
+	if (!mkdtemp(cachedir))
+		return EXIT_FAILURE;
+	Suite *su = suite_create("fs");
+	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_root_lists_the_mailbox_tree);
+	tcase_add_test(tc, test_messages_match_a_second_connection);
+	tcase_add_test(tc, test_misses_cost_no_round_trip);
+	tcase_add_test(tc, test_inodes_are_stable_across_instances);
+	suite_add_tcase(su, tc);
+	SRunner *sr = srunner_create(su);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	dovecot_stop(&dc, NULL);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", cachedir);
+	if (system(cmd) != 0)
+		failed++;
+	buf_free(&err);
+	buf_free(&root);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
