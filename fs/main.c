@@ -325,7 +325,12 @@ int main(int argc, char **argv)
 	cfg.timeout_s = c.uo.timeout_s > 0 ? c.uo.timeout_s : c.timeout_s;
 	cfg.poll_s = c.poll_s > 0 ? c.poll_s : 60;
 	cfg.connections = c.connections ? c.connections : 4;
-	cfg.readonly = c.readonly;
+	/* Writes come with the write path; until then the mount is read-only
+	 * for the kernel too, which also keeps it from invalidating atime (and
+	 * so asking for attributes again) after every read. */
+	cfg.readonly = true;
+	if (!c.readonly)
+		fuse_opt_add_arg(&args, "-oro");
 	cfg.debug = fo.debug;
 	fs_log_debug(fo.debug);
 	cfg.uid = c.uid >= 0 ? (uid_t)c.uid : getuid();

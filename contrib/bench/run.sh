@@ -3,6 +3,7 @@
 #
 #   contrib/bench/run.sh [--messages N] [--folders F] [--rtt-ms MS] [--repeat K]
 #                        [--build DIR] [--imapfs PATH] [--limit SECONDS]
+#                        [--cache-fs ext4|dir]
 #
 # As root.  Starts a private Dovecot seeded with the "bench" corpus, measures
 # the baselines (Python imaplib bulk fetch, mbsync, local grep/rsync over the
@@ -11,7 +12,12 @@
 # (default 3; the table shows medians), prints a table and the ratios the
 # project tracks, and tears everything down.  Defaults: 10000 messages in 10
 # folders, 20 ms, build dir ./build-bench (configured and built if needed).
-# Every step is bounded by --limit seconds (default 600).  Exit status: 0
+# Every step is bounded by --limit seconds (default 600).  Each imapfs cache
+# gets a freshly made ext4 file system on a loop device (--cache-fs ext4,
+# the default): ext4 makes every file creation scan the inodes deleted in
+# the last minutes, so on a disk where the benchmark itself (or anything
+# else) just deleted thousands of files a cold read measured twice as slow;
+# --cache-fs dir puts the caches in the temporary directory instead.  Exit status: 0
 # when every step ran and every result checked out, 1 on a setup failure,
 # 3 when a step failed, timed out or gave a wrong answer.
 set -uo pipefail
@@ -28,6 +34,7 @@ repeat=3
 build="$top/build-bench"
 imapfs=""
 limit=600
+cachefs=ext4
 
 die() { echo "bench: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
@@ -41,7 +48,8 @@ while [ $# -gt 0 ]; do
 	--build) build=${2:?}; shift 2 ;;
 	--imapfs) imapfs=${2:?}; shift 2 ;;
 	--limit) limit=${2:?}; shift 2 ;;
-	-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--cache-fs) cachefs=${2:?}; shift 2 ;;
+	-h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 done
@@ -50,6 +58,10 @@ case "$messages$folders$limit$repeat" in
 esac
 [ "$repeat" -ge 1 ] || die "--repeat must be at least 1"
 case "$rtt" in ''|*[!0-9.]*) die "--rtt-ms takes a number" ;; esac
+case "$cachefs" in ext4|dir) ;; *) die "--cache-fs is ext4 or dir" ;; esac
+if [ "$cachefs" = ext4 ] && ! command -v mkfs.ext4 >/dev/null; then
+	die "--cache-fs ext4 needs mkfs.ext4 (e2fsprogs)"
+fi
 [ "$(id -u)" = 0 ] || die "run as root (a private Dovecot and FUSE mounts)"
 [ -x "$PY" ] || die "needs the system python3 ($PY)"
 for tool in mbsync rsync grep fusermount3 timeout; do
@@ -85,6 +97,7 @@ proxy_pid=""
 timed_pid=""
 fs_pids=()
 fs_mnts=()
+cache_mnts=()
 
 is_mounted() { awk -v m="$1" '$2 == m { found = 1 } END { exit !found }' /proc/mounts; }
 
@@ -104,6 +117,7 @@ cleanup() {
 		wait "$timed_pid" 2>/dev/null
 	fi
 	for mnt in "${fs_mnts[@]}"; do unmount_quietly "$mnt"; done
+	for mnt in "${cache_mnts[@]}"; do umount "$mnt" 2>/dev/null; done
 	for pid in "${fs_pids[@]}"; do
 		for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 		kill -KILL "$pid" 2>/dev/null
@@ -298,13 +312,25 @@ measure_local() {
 FS_PID=""
 FS_MNT=""
 
+# fresh_cache TAG: an empty cache directory (on a new ext4 with --cache-fs ext4).
+fresh_cache() {
+	local dir="$T/cache-$1"
+	if grep -q " $dir " /proc/mounts; then umount "$dir" || return 1; fi
+	rm -rf "$dir" "$dir.img"
+	mkdir -p "$dir"
+	[ "$cachefs" = ext4 ] || return 0
+	truncate -s 4G "$dir.img" && mkfs.ext4 -q -F "$dir.img" && mount -o loop "$dir.img" "$dir" ||
+		return 1
+	cache_mnts+=("$dir")
+}
+
 # fs_mount COL TAG: a fresh mount with a fresh cache dir; 0 once it is in
 # /proc/mounts (then the time it took is a sample of fs_mount).
 fs_mount() {
 	local col=$1 tag=$2 t0 i
 	FS_MNT="$T/mnt-$tag"
-	rm -rf "$T/cache-$tag"
-	mkdir -p "$FS_MNT" "$T/cache-$tag"
+	mkdir -p "$FS_MNT"
+	fresh_cache "$tag" || { fail fs_mount "$col" FAIL "cannot make a cache file system"; return 1; }
 	t0=$(date +%s%N)
 	"$imapfs" -f -o "tls=none,passfile=$T/pass,cachedir=$T/cache-$tag" \
 		"imap://$IMAP_USER@127.0.0.1:$(col_port "$col")" "$FS_MNT" >"$T/imapfs-$tag.log" 2>&1 &
