@@ -194,6 +194,7 @@ void fetch_uid_set(const uint32_t *uids, size_t n, struct buf *out)
 /* ---- bodies ---- */
 
 struct body_ctx {
+	const uint32_t *live_uidvalidity;  /* what the server says, for the selected mailbox */
 	struct cache *cache;
 	const char *mailbox;
 	uint32_t uidvalidity;
@@ -313,6 +314,9 @@ static bool body_hook(void *ctx, const struct imap_response *so_far, uint64_t si
 		uid = b->uids[0];
 	struct buf err = BUF_INIT;
 	long i = uid ? find_uid_index(b, uid) : -1;
+	/* never file bytes of another generation under this one */
+	if (*b->live_uidvalidity != b->uidvalidity)
+		i = -1;
 	if (i < 0 || b->w ||
 	    cache_body_begin(b->cache, b->mailbox, b->uidvalidity, uid, &b->w, &err) < 0) {
 		if (err.len)
@@ -337,8 +341,8 @@ static bool body_hook(void *ctx, const struct imap_response *so_far, uint64_t si
 int fetch_bodies(struct pool_conn *c, struct cache *cache, const char *mailbox,
 		 uint32_t uidvalidity, const uint32_t *uids, size_t n, fetch_body_fn fn, void *ctx)
 {
-	struct body_ctx b = { cache, mailbox, uidvalidity, uids, n, xcalloc(n ? n : 1, sizeof(bool)),
-			      fn, ctx, NULL, 0, false };
+	struct body_ctx b = { &c->uidvalidity, cache, mailbox, uidvalidity, uids, n,
+			      xcalloc(n ? n : 1, sizeof(bool)), fn, ctx, NULL, 0, false };
 	struct buf set = BUF_INIT;
 	fetch_uid_set(uids, n, &set);
 	struct imap_cmd *cmd = imap_cmd_new("UID FETCH");

@@ -421,6 +421,40 @@ static int update_listing(struct mbox *m, struct pool_conn *c, struct cache_list
 	return 0;
 }
 
+/* A mailbox seen for the first time: EXAMINE and UID FETCH 1:* in one
+ * round trip; the status comes from EXAMINE's answers. */
+static int first_listing(struct pool *p, struct pool_conn *c, struct mbox *m,
+			 struct cache_listing *l, struct status_ctx *st, struct cache *cache)
+{
+	struct imap_cmd *sel;
+	struct msgvec fresh = { 0, 0, NULL };
+	int rc = pool_select_begin(p, c, m->name, false, &sel);
+	if (rc < 0)
+		return rc;
+	int frc = fetch_listing(c, "1:*", 1, &fresh);
+	rc = c->s ? pool_select_end(c, sel, m->name, false) : -EIO;
+	if (rc == 0)
+		rc = frc;
+	if (rc < 0 || !c->uidvalidity) {
+		msgvec_free(&fresh);
+		return rc < 0 ? rc : -EIO;
+	}
+	cache_drop_mailbox(cache, m->name, c->uidvalidity);
+	cache_listing_free(l);
+	l->msgs = fresh.v;
+	l->n = fresh.n;
+	st->uidvalidity = l->uidvalidity = c->uidvalidity;
+	st->uidnext = l->uidnext = c->uidnext;
+	st->messages = l->messages = c->exists;
+	st->highestmodseq = l->highestmodseq = pool_has_cap(p, "CONDSTORE") ? c->highestmodseq : 0;
+	st->seen = true;
+	if (l->n != l->messages) {  /* changed between EXAMINE and FETCH: take the next round */
+		l->messages = (uint32_t)l->n;
+		st->messages = l->messages;
+	}
+	return 0;
+}
+
 int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_age)
 {
 	if (!m->name || !m->selectable)
@@ -445,10 +479,14 @@ int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_ag
 	int rc = pool_get(p, m->name, &c);
 	bool got = rc == 0;
 	struct status_ctx st = { 0 };
-	if (rc == 0 && c->selected && !strcmp(c->selected, m->name))
-		rc = pool_unselect(c);
-	if (rc == 0)
-		rc = status(p, c, m->name, &st);
+	if (rc == 0 && !m->loaded) {
+		rc = first_listing(p, c, m, &work, &st, cache);
+	} else {
+		if (rc == 0 && c->selected && !strcmp(c->selected, m->name))
+			rc = pool_unselect(c);
+		if (rc == 0)
+			rc = status(p, c, m->name, &st);
+	}
 	if (rc == 0 && !(m->loaded && listing_current(&work, &st))) {
 		rc = pool_select(p, c, m->name, false);
 		if (rc == 0)

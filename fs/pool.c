@@ -282,7 +282,8 @@ int pool_select(struct pool *p, struct pool_conn *c, const char *mailbox, bool r
 	return select_mailbox(c, mailbox, rw);
 }
 
-static int select_mailbox(struct pool_conn *c, const char *mailbox, bool rw)
+/* Queues SELECT/EXAMINE; commands submitted after it run in mailbox. */
+static int select_begin(struct pool_conn *c, const char *mailbox, bool rw, struct imap_cmd **out)
 {
 	free(c->selected);
 	c->selected = NULL;
@@ -297,8 +298,18 @@ static int select_mailbox(struct pool_conn *c, const char *mailbox, bool rw)
 		return -EINVAL;
 	}
 	rc = imap_submit(c->s, cmd);
-	if (rc == 0)
-		rc = imap_wait(c->s, cmd);
+	if (rc < 0) {
+		imap_cmd_free(cmd);
+		return pool_errno(c, rc);
+	}
+	*out = cmd;
+	return 0;
+}
+
+/* Waits for the SELECT/EXAMINE queued by select_begin and frees it. */
+static int select_end(struct pool_conn *c, struct imap_cmd *cmd, const char *mailbox, bool rw)
+{
+	int rc = imap_wait(c->s, cmd);
 	if (rc < 0) {
 		imap_cmd_free(cmd);
 		return pool_errno(c, rc);
@@ -314,4 +325,26 @@ static int select_mailbox(struct pool_conn *c, const char *mailbox, bool rw)
 	c->selected = xstrdup(mailbox);
 	c->selected_rw = rw;
 	return 0;
+}
+
+static int select_mailbox(struct pool_conn *c, const char *mailbox, bool rw)
+{
+	struct imap_cmd *cmd;
+	int rc = select_begin(c, mailbox, rw, &cmd);
+	return rc < 0 ? rc : select_end(c, cmd, mailbox, rw);
+}
+
+int pool_select_begin(struct pool *p, struct pool_conn *c, const char *mailbox, bool rw,
+		      struct imap_cmd **cmd)
+{
+	(void)p;
+	*cmd = NULL;
+	if (c->selected && !strcmp(c->selected, mailbox) && (c->selected_rw || !rw))
+		return 0;
+	return select_begin(c, mailbox, rw, cmd);
+}
+
+int pool_select_end(struct pool_conn *c, struct imap_cmd *cmd, const char *mailbox, bool rw)
+{
+	return cmd ? select_end(c, cmd, mailbox, rw) : 0;
 }

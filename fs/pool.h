@@ -43,6 +43,13 @@ void pool_put(struct pool *p, struct pool_conn *c);
 /* EXAMINE (or SELECT when rw) unless already selected so; fills the
  * connection's uidvalidity/uidnext/exists. */
 int pool_select(struct pool *p, struct pool_conn *c, const char *mailbox, bool rw);
+/* The same in two halves, so the commands that need the mailbox can be
+ * pipelined behind it (one round trip instead of two): begin queues the
+ * command (*cmd NULL when nothing is needed), end waits for it.  Between
+ * them, c->uidvalidity is 0 until the server has named it. */
+int pool_select_begin(struct pool *p, struct pool_conn *c, const char *mailbox, bool rw,
+		      struct imap_cmd **cmd);
+int pool_select_end(struct pool_conn *c, struct imap_cmd *cmd, const char *mailbox, bool rw);
 /* Leaves the selected mailbox (UNSELECT): STATUS of a selected mailbox
  * reports the session's view, which can be older than the server's. */
 int pool_unselect(struct pool_conn *c);

@@ -96,15 +96,24 @@ static void run_job(struct prefetch *pf, struct job *job)
 	struct pool_conn *c;
 	int rc = pool_get(pf->pool, job->m->name, &c);
 	if (rc == 0) {
-		rc = pool_select(pf->pool, c, job->m->name, false);
+		/* EXAMINE and FETCH go out together; fetch.c stores nothing unless
+		 * the server named the expected UIDVALIDITY first */
+		struct imap_cmd *sel;
+		rc = pool_select_begin(pf->pool, c, job->m->name, false, &sel);
+		if (rc == 0) {
+			int frc = fetch_bodies(c, pf->cache, job->m->name, job->uidvalidity, job->uids,
+					       job->n, body_arrived, &jc);
+			rc = c->s ? pool_select_end(c, sel, job->m->name, false) : -EIO;
+			if (!c->s)
+				imap_cmd_free(sel);
+			if (rc == 0)
+				rc = frc;
+		}
 		if (rc == 0 && c->uidvalidity != job->uidvalidity) {
-			fs_log(LOG_NOTICE, "%s: UIDVALIDITY is now %u, not %u: not fetching", job->m->path,
+			fs_log(LOG_NOTICE, "%s: UIDVALIDITY is now %u, not %u: nothing fetched", job->m->path,
 			       c->uidvalidity, job->uidvalidity);
 			rc = -ESTALE;
 		}
-		if (rc == 0)
-			rc = fetch_bodies(c, pf->cache, job->m->name, job->uidvalidity, job->uids, job->n,
-					  body_arrived, &jc);
 		pool_put(pf->pool, c);
 	}
 	if (rc < 0) {  /* whatever did not arrive is no longer in flight */
