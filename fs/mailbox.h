@@ -44,6 +44,8 @@ struct mbox {
 	size_t ahead_end;
 	uint32_t *inflight;
 	size_t ninflight, capinflight;
+	unsigned waiters;        /* readers waiting for a body */
+	uint32_t waited_uid;     /* the body the (only) waiting reader wants */
 };
 
 struct mtree {

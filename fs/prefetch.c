@@ -78,7 +78,10 @@ static void body_arrived(void *ctx, uint32_t uid, bool ok, uint64_t size)
 		j->pf->on_size(j->pf->ctx, j->m, uid, size);
 	pthread_mutex_lock(&j->m->lock);
 	inflight_remove(j->m, uid);
-	pthread_cond_broadcast(&j->m->changed);
+	/* wake readers only for what they wait for: a window of a thousand
+	 * bodies would otherwise wake a waiting reader a thousand times */
+	if (j->m->waited_uid == uid || j->m->waiters > 1)
+		pthread_cond_broadcast(&j->m->changed);
 	pthread_mutex_unlock(&j->m->lock);
 }
 
@@ -286,8 +289,12 @@ int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uin
 				break;
 			queue_window(pf, m, (size_t)index, (size_t)index + 1);
 		}
-		while (inflight_has(m, uid))
+		m->waiters++;
+		while (inflight_has(m, uid)) {
+			m->waited_uid = uid;
 			pthread_cond_wait(&m->changed, &m->lock);
+		}
+		m->waiters--;
 		fd = cache_body_open(pf->cache, m->name, uidvalidity, uid);
 	}
 	pthread_mutex_unlock(&m->lock);
