@@ -161,27 +161,22 @@ static int cache_mkdirat(int dirfd, const char *path)
 }
 
 /* rm -rf of dirfd/name, never following links, bounded in depth. */
+static void cache_each_entry(int dirfd, const char *name, void (*fn)(int fd, const char *entry, void *ctx),
+			     void *ctx);
+static void cache_rmtree(int dirfd, const char *name, int depth);
+
+static void cache_rmtree_entry(int fd, const char *entry, void *ctx)
+{
+	int depth = *(int *)ctx;
+	if (unlinkat(fd, entry, 0) < 0 && (errno == EISDIR || errno == EPERM) && depth < CACHE_RMTREE_DEPTH)
+		cache_rmtree(fd, entry, depth + 1);
+}
+
 static void cache_rmtree(int dirfd, const char *name, int depth)
 {
 	if (unlinkat(dirfd, name, 0) == 0 || (errno != EISDIR && errno != EPERM))
 		return;
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (unlinkat(fd, e->d_name, 0) < 0 && (errno == EISDIR || errno == EPERM) &&
-		    depth < CACHE_RMTREE_DEPTH)
-			cache_rmtree(fd, e->d_name, depth + 1);
-	}
-	closedir(d);
+	cache_each_entry(dirfd, name, cache_rmtree_entry, &depth);
 	unlinkat(dirfd, name, AT_REMOVEDIR);
 }
 

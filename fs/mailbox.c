@@ -328,18 +328,13 @@ static void on_status(void *ctx, struct pool_conn *c, const struct imap_response
 static int status(struct pool *p, struct pool_conn *c, const char *mailbox, struct status_ctx *st)
 {
 	bool condstore = pool_has_cap(p, "CONDSTORE");
-	struct imap_cmd *cmd = imap_cmd_new("STATUS");
-	struct buf err = BUF_INIT;
-	int rc = imap_cmd_add_arg(cmd, mailbox, &err);
-	buf_free(&err);
-	if (rc < 0) {
-		imap_cmd_free(cmd);
+	struct imap_cmd *cmd = pool_mailbox_cmd("STATUS", mailbox);
+	if (!cmd)
 		return -EINVAL;
-	}
 	imap_cmd_addf(cmd, " (UIDVALIDITY UIDNEXT MESSAGES%s)", condstore ? " HIGHESTMODSEQ" : "");
 	c->on_untagged = on_status;
 	c->untagged_ctx = st;
-	rc = imap_submit(c->s, cmd);
+	int rc = imap_submit(c->s, cmd);
 	if (rc == 0)
 		rc = imap_wait(c->s, cmd);
 	c->on_untagged = NULL;

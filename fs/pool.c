@@ -110,6 +110,17 @@ static void conn_close(struct pool_conn *c)
 	c->selected = NULL;
 }
 
+struct imap_cmd *pool_mailbox_cmd(const char *verb, const char *mailbox)
+{
+	struct imap_cmd *cmd = imap_cmd_new(verb);
+	if (imap_cmd_add_arg(cmd, mailbox, NULL) < 0) {
+		fs_log(LOG_WARNING, "%s: mailbox name not usable in a command: %s", verb, mailbox);
+		imap_cmd_free(cmd);
+		return NULL;
+	}
+	return cmd;
+}
+
 void pool_disconnect(struct pool_conn *c)
 {
 	conn_close(c);
@@ -289,15 +300,10 @@ static int select_begin(struct pool_conn *c, const char *mailbox, bool rw, struc
 	c->selected = NULL;
 	c->uidvalidity = c->uidnext = c->exists = 0;
 	c->highestmodseq = 0;
-	struct imap_cmd *cmd = imap_cmd_new(rw ? "SELECT" : "EXAMINE");
-	struct buf err = BUF_INIT;
-	int rc = imap_cmd_add_arg(cmd, mailbox, &err);
-	buf_free(&err);
-	if (rc < 0) {
-		imap_cmd_free(cmd);
+	struct imap_cmd *cmd = pool_mailbox_cmd(rw ? "SELECT" : "EXAMINE", mailbox);
+	if (!cmd)
 		return -EINVAL;
-	}
-	rc = imap_submit(c->s, cmd);
+	int rc = imap_submit(c->s, cmd);
 	if (rc < 0) {
 		imap_cmd_free(cmd);
 		return pool_errno(c, rc);

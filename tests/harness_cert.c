@@ -8,16 +8,15 @@
 #include <sys/wait.h>
 
 #include "buf.h"
+#include "harness_os.h"
 
 static int write_text(const char *path, const char *text, struct buf *err)
 {
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		buf_addf(err, "cannot write %s", path);
-		return -1;
-	}
-	fputs(text, f);
-	return fclose(f) == 0 ? 0 : -1;
+	struct buf b = BUF_INIT;
+	buf_addstr(&b, text);
+	int rc = os_write_file(path, &b, 0644, err);
+	buf_free(&b);
+	return rc;
 }
 
 static int run(const char *cmd, struct buf *err)

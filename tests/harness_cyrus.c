@@ -109,22 +109,6 @@ static void cyrus_path(const struct cyrus *c, const char *name, char *out, size_
 	snprintf(out, size, "%s/%s", c->dir, name);
 }
 
-static int cyrus_write_file(const char *path, const struct buf *text, mode_t mode, struct buf *err)
-{
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		buf_addf(err, "cannot write %s: %s", path, strerror(errno));
-		return -1;
-	}
-	bool ok = fwrite(text->data, 1, text->len, f) == text->len;
-	ok = fclose(f) == 0 && ok;
-	if (!ok || chmod(path, mode) < 0) {
-		buf_addf(err, "cannot write %s", path);
-		return -1;
-	}
-	return 0;
-}
-
 static int cyrus_make_dir(struct cyrus *c, struct buf *err)
 {
 	char tmpl[] = CYRUS_DIR_PREFIX "XXXXXX";
@@ -175,7 +159,7 @@ static int cyrus_write_imapd_conf(const struct cyrus *c, struct buf *err)
 		 "annotation_enable_legacy_commands: yes\n"
 		 "annotation_allow_undefined: yes\n",
 		 d);
-	int rc = cyrus_write_file(c->conf, &t, 0644, err);
+	int rc = os_write_file(c->conf, &t, 0644, err);
 	buf_free(&t);
 	return rc;
 }
@@ -195,7 +179,7 @@ static int cyrus_write_services(const struct cyrus *c, struct buf *err)
 		 "  checkpoint cmd=\"ctl_cyrusdb -C %s -c\" period=30\n"
 		 "}\n",
 		 c->conf, c->conf, c->port, c->conf);
-	int rc = cyrus_write_file(c->services, &t, 0644, err);
+	int rc = os_write_file(c->services, &t, 0644, err);
 	buf_free(&t);
 	return rc;
 }
@@ -243,7 +227,7 @@ static int cyrus_add_sasl_users(const struct cyrus *c, struct buf *err)
 	cyrus_path(c, "saslpasswd2.out", out, sizeof out);
 	struct buf text = BUF_INIT;
 	buf_addstr(&text, CYRUS_PASSWORD);
-	int rc = cyrus_write_file(pw, &text, 0600, err);
+	int rc = os_write_file(pw, &text, 0600, err);
 	buf_free(&text);
 	for (size_t i = 0; rc == 0 && i < sizeof users / sizeof users[0]; i++) {
 		const char *argv[] = { sh, "-c", "exec \"$0\" -f \"$1\" -u \"$2\" -p -c \"$3\" <\"$4\"",
@@ -691,7 +675,7 @@ static int cyrus_write_started(const struct cyrus *c, struct buf *err)
 	struct buf t = BUF_INIT;
 	cyrus_path(c, "started", path, sizeof path);
 	buf_addf(&t, "%d\n", (int)c->owner);
-	int rc = cyrus_write_file(path, &t, 0644, err);
+	int rc = os_write_file(path, &t, 0644, err);
 	buf_free(&t);
 	return rc;
 }

@@ -46,22 +46,6 @@ bool dovecot_conf_plain_name(const char *s)
 	return true;
 }
 
-static int dovecot_conf_write_file(const char *path, const struct buf *text, mode_t mode, struct buf *err)
-{
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		buf_addf(err, "cannot write %s: %s", path, strerror(errno));
-		return -1;
-	}
-	bool ok = fwrite(text->data, 1, text->len, f) == text->len;
-	ok = fclose(f) == 0 && ok;
-	if (!ok || chmod(path, mode) < 0) {
-		buf_addf(err, "cannot write %s", path);
-		return -1;
-	}
-	return 0;
-}
-
 static int dovecot_conf_user_line(struct buf *text, const struct dovecot_user *u, struct buf *err)
 {
 	/* A passwd-file line: fields split at ':' except in the trailing extra
@@ -91,7 +75,7 @@ int dovecot_conf_write_passwd(const struct dovecot *d, const struct dovecot_opts
 		rc = dovecot_conf_user_line(&text, &o->users[i], err);
 	snprintf(path, sizeof path, "%s/passwd", d->dir);
 	if (rc == 0)
-		rc = dovecot_conf_write_file(path, &text, 0644, err);
+		rc = os_write_file(path, &text, 0644, err);
 	buf_free(&text);
 	return rc;
 }
@@ -173,7 +157,7 @@ int dovecot_conf_write(const struct dovecot *d, const char *imap_dir, uid_t uid,
 		 d->imap_port, d->imaps_port);
 	if (imap_dir)
 		dovecot_conf_executables(&c, imap_dir, d->dir);
-	int rc = dovecot_conf_write_file(d->conf, &c, 0644, err);
+	int rc = os_write_file(d->conf, &c, 0644, err);
 	buf_free(&c);
 	return rc;
 }
@@ -198,7 +182,7 @@ int dovecot_conf_write_env(const struct dovecot *d, struct buf *err)
 		 d->imap_port, d->imaps_port, d->separator, d->certs.cafile, d->certs.otherca,
 		 d->mailroot, d->conf, d->log, d->instance, (int)d->master);
 	snprintf(path, sizeof path, "%s/server.env", d->dir);
-	int rc = dovecot_conf_write_file(path, &e, 0644, err);
+	int rc = os_write_file(path, &e, 0644, err);
 	buf_free(&e);
 	return rc;
 }

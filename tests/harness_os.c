@@ -387,3 +387,19 @@ int os_read_tail(const char *path, size_t max, struct buf *out)
 	close(fd);
 	return 0;
 }
+
+int os_write_file(const char *path, const struct buf *text, mode_t mode, struct buf *err)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		buf_addf(err, "cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	bool ok = fwrite(text->data, 1, text->len, f) == text->len;
+	ok = fclose(f) == 0 && ok;
+	if (!ok || chmod(path, mode) < 0) {
+		buf_addf(err, "cannot write %s", path);
+		return -1;
+	}
+	return 0;
+}

@@ -58,6 +58,8 @@ bool os_port_accepts(int port);
 
 /* rm -rf that never follows symbolic links and stays on one file system. */
 int os_rmtree(const char *path, struct buf *err);
+/* Writes text to path (replacing it) with the given mode. */
+int os_write_file(const char *path, const struct buf *text, mode_t mode, struct buf *err);
 /* mkdir -p with the given mode for the directories it creates. */
 int os_mkdirs(const char *path, mode_t mode, struct buf *err);
 /* Reads up to max bytes from the end of a file into out (replacing it). */
