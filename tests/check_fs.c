@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fake.h"
 #include "fs.h"
 #include "harness.h"
 #include "imap.h"
@@ -190,6 +191,73 @@ START_TEST(test_inodes_are_stable_across_instances)
 }
 END_TEST
 
+/* A hostile server's mailbox names never make a path that leaves the
+ * mount: '..' and '/' are escaped, undecodable names are skipped. */
+START_TEST(test_hostile_mailbox_names_stay_inside)
+{
+	struct buf err = BUF_INIT;
+	struct fake_server *f = fake_start(
+		"S: * OK fake\n"
+		"C: <tag0> CAPABILITY\n"
+		"S: * CAPABILITY IMAP4rev1\n"
+		"S: <tag0> OK done\n"
+		"C: <tag1> LOGIN alice \"secret\"\n"
+		"S: <tag1> OK in\n"
+		"C: <tag2> LIST \"\" \"*\"\n"
+		"S: * LIST (\\\\HasNoChildren) \"/\" INBOX\n"
+		"S: * LIST (\\\\HasNoChildren) \"/\" ..\n"
+		"S: * LIST (\\\\HasNoChildren) \"/\" \"a/../../etc\"\n"
+		"S: * LIST (\\\\HasNoChildren) \".\" \"x/y\"\n"
+		"S: * LIST (\\\\HasNoChildren) \"/\" 12.eml\n"
+		"S: * LIST (\\\\HasNoChildren) \"/\" bad&Jjo\n"
+		"S: * LIST (\\\\Noselect) \"/\" parent\n"
+		"S: * LIST () \"/\" {4}\n"
+		"S+ a\\x00b/\n"
+		"S: \n"
+		"S: <tag2> OK listed\n"
+		"C: <tag3> LOGOUT\n"
+		"S: * BYE bye\n"
+		"S: <tag3> OK out\n"
+		"EOF\n", NULL, &err);
+	ck_assert_msg(f != NULL, "%s", err.data);
+	struct fs_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	char url[128];
+	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%s", fake_port_str(f));
+	ck_assert_int_eq(url_parse(url, &cfg.url, &err), 0);
+	cfg.url.password = xstrdup("secret");
+	cfg.tls_none = true;
+	cfg.cachedir = cachedir;
+	cfg.connections = 1;
+	cfg.timeout_s = 10;
+	cfg.poll_s = 600;
+	struct fs *fs;
+	ck_assert_msg(fs_new(&fs, &cfg, &err) == 0, "fs_new: %s", err.data);
+	struct fs_dir *d;
+	ck_assert_int_eq(fs_opendir(fs, FS_ROOT_INO, &d), 0);
+	static const char *const want[] = { "INBOX", "%2E%2E", "a", "x%2Fy", "%312.eml", "parent" };
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		ck_assert_msg(find(d, want[i]) != NULL, "no %s", want[i]);
+	for (size_t i = 0; i < d->n; i++) {
+		ck_assert_str_ne(d->v[i].name, "..");
+		ck_assert_str_ne(d->v[i].name, ".");
+		ck_assert_ptr_null(strchr(d->v[i].name, '/'));
+		ck_assert_msg(strncmp(d->v[i].name, "bad", 3) != 0, "undecodable name shown: %s", d->v[i].name);
+	}
+	ck_assert_uint_eq(d->n, 6);
+	/* a/../../etc is a/%2E%2E/%2E%2E/etc, all inside */
+	struct fs_entry a, dd;
+	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "a", &a), 0);
+	ck_assert_int_eq(fs_lookup(fs, a.ino, "%2E%2E", &dd), 0);
+	ck_assert(S_ISDIR(dd.st.st_mode));
+	fs_dir_free(d);
+	fs_free(fs);
+	url_free(&cfg.url);
+	ck_assert_msg(fake_finish(f, &err) == 0, "%s", err.data);
+	buf_free(&err);
+}
+END_TEST
+
 int main(void)
 {
 	dovecot_require_or_skip("check_fs");
@@ -215,6 +283,7 @@ int main(void)
 	tcase_add_test(tc, test_messages_match_a_second_connection);
 	tcase_add_test(tc, test_misses_cost_no_round_trip);
 	tcase_add_test(tc, test_inodes_are_stable_across_instances);
+	tcase_add_test(tc, test_hostile_mailbox_names_stay_inside);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
