@@ -156,10 +156,13 @@ void pool_free(struct pool *p)
 		return;
 	for (unsigned i = 0; i < p->n; i++) {
 		if (p->conns[i].s && !p->conns[i].broken) {
-			struct imap_result r = { .n = 0 };
+			/* the core's LOGOUT: the imaplib layer would refuse it after an
+			 * EXAMINE ("mailbox status changed to READ-ONLY") */
+			struct imap_cmd *cmd = imap_cmd_new("LOGOUT");
 			imap_set_timeout(p->conns[i].s, 2000);
-			(void)imap_logout(p->conns[i].s, &r);
-			imap_result_free(&r);
+			if (imap_submit(p->conns[i].s, cmd) == 0)
+				(void)imap_wait(p->conns[i].s, cmd);
+			imap_cmd_free(cmd);
 		}
 		conn_close(&p->conns[i]);
 	}

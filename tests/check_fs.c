@@ -258,6 +258,80 @@ START_TEST(test_hostile_mailbox_names_stay_inside)
 }
 END_TEST
 
+/* Some servers' RFC822.SIZE is not the size of what they send: the file's
+ * size follows the real bytes once they are fetched. */
+START_TEST(test_size_follows_the_real_bytes)
+{
+	struct buf err = BUF_INIT;
+	struct fake_server *f = fake_start(
+		"S: * OK fake\n"
+		"C: <tag0> CAPABILITY\n"
+		"S: * CAPABILITY IMAP4rev1 UIDPLUS\n"
+		"S: <tag0> OK done\n"
+		"C: <tag1> LOGIN alice \"secret\"\n"
+		"S: <tag1> OK in\n"
+		"C: <tag2> LIST \"\" \"*\"\n"
+		"S: * LIST () \"/\" INBOX\n"
+		"S: <tag2> OK listed\n"
+		"C: <tag3> EXAMINE INBOX\n"
+		"C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"
+		"S: * 1 EXISTS\n"
+		"S: * OK [UIDVALIDITY 7] ok\n"
+		"S: * OK [UIDNEXT 2] ok\n"
+		"S: <tag3> OK [READ-ONLY] done\n"
+		"S: * 1 FETCH (UID 1 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
+		"S: <tag4> OK done\n"
+		"C: <tag5> UID FETCH 1 (UID BODY.PEEK[])\n"
+		"S: * 1 FETCH (UID 1 BODY[] {15}\n"
+		"S+ 0123456789abcde\n"
+		"S: )\n"
+		"S: <tag5> OK done\n"
+		"C: <tag6> LOGOUT\n"
+		"S: * BYE bye\n"
+		"S: <tag6> OK out\n"
+		"EOF\n", NULL, &err);
+	ck_assert_msg(f != NULL, "%s", err.data);
+	char dir[] = "/tmp/imapfs-fakecache-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	struct fs_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	char url[128];
+	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%s", fake_port_str(f));
+	ck_assert_int_eq(url_parse(url, &cfg.url, &err), 0);
+	cfg.url.password = xstrdup("secret");
+	cfg.tls_none = true;
+	cfg.cachedir = dir;
+	cfg.connections = 1;
+	cfg.timeout_s = 10;
+	cfg.poll_s = 600;
+	struct fs *fs;
+	ck_assert_msg(fs_new(&fs, &cfg, &err) == 0, "fs_new: %s", err.data);
+	ck_assert_int_eq(fs_start(fs), 0);
+	struct fs_entry inbox, e;
+	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "INBOX", &inbox), 0);
+	ck_assert_int_eq(fs_lookup(fs, inbox.ino, "1.eml", &e), 0);
+	ck_assert_int_eq(e.st.st_size, 10);              /* what RFC822.SIZE said */
+	ck_assert_int_eq(e.st.st_mtime, 1577836800);
+	int fd;
+	bool keep;
+	ck_assert_int_eq(fs_open(fs, e.ino, O_RDONLY, &fd, &keep), 0);
+	char bytes[32];
+	ck_assert_int_eq(pread(fd, bytes, sizeof bytes, 0), 15);
+	close(fd);
+	struct stat st;
+	double timeout;
+	ck_assert_int_eq(fs_getattr(fs, e.ino, &st, &timeout), 0);
+	ck_assert_int_eq(st.st_size, 15);                /* what was really sent */
+	fs_free(fs);
+	url_free(&cfg.url);
+	ck_assert_msg(fake_finish(f, &err) == 0, "%s", err.data);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	buf_free(&err);
+}
+END_TEST
+
 int main(void)
 {
 	dovecot_require_or_skip("check_fs");
@@ -284,6 +358,7 @@ int main(void)
 	tcase_add_test(tc, test_misses_cost_no_round_trip);
 	tcase_add_test(tc, test_inodes_are_stable_across_instances);
 	tcase_add_test(tc, test_hostile_mailbox_names_stay_inside);
+	tcase_add_test(tc, test_size_follows_the_real_bytes);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
