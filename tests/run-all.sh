@@ -22,7 +22,10 @@ fi
 # Check's per-program summaries ("100%: Checks: 12, Failures: 0, Errors: 0")
 # are collected from the test logs of every build.
 summary=$(mktemp)
-trap 'rm -f "$summary"' EXIT
+before_file=$(mktemp)
+trap 'rm -f "$summary" "$before_file"' EXIT
+{ pgrep -f 'dovecot|cyrmaster|imapfs' | sed 's/^/pid /'; grep ' fuse\.imapfs ' /proc/mounts; } |
+	sort >"$before_file" || true
 
 run_suite() {  # name, configure args, extra make variables
 	name=$1; shift
@@ -70,12 +73,20 @@ else
 	tail -n 60 "$top/build-valgrind/distcheck.out"; echo "distcheck: FAILED"; failed=1
 fi
 
-# Nothing a test started may outlive it.
-if pgrep -a -f 'dovecot.*imapfs-test' >/dev/null 2>&1 || pgrep -a -x imapfs >/dev/null 2>&1; then
-	echo "stray processes left by the tests:"; pgrep -a -f 'dovecot|imapfs' || true; failed=1
-fi
-if grep -q ' fuse\.imapfs ' /proc/mounts; then
-	echo "stale imapfs mounts:"; grep ' fuse\.imapfs ' /proc/mounts; failed=1
+# Nothing a test started may outlive it: whatever ran before the tests (a
+# user's own mount, say) is left out of the comparison.
+leftovers() {
+	{ pgrep -f 'dovecot|cyrmaster|imapfs' | sed 's/^/pid /'; grep ' fuse\.imapfs ' /proc/mounts; } |
+		sort || true
+}
+after=$(leftovers)
+stray=$(printf '%s\n' "$after" | grep -vxF -f "$before_file" | grep . || true)
+if [ -n "$stray" ]; then
+	echo "left behind by the tests:"
+	printf '%s\n' "$stray" | while read -r kind rest; do
+		if [ "$kind" = pid ]; then ps -o pid=,args= -p "$rest" || true; else echo "$kind $rest"; fi
+	done
+	failed=1
 fi
 
 echo
