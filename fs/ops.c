@@ -139,6 +139,11 @@ static bool no_open;
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
+	/* Always READDIRPLUS: the entries come with their attributes, so a scan
+	 * of a folder sends no LOOKUP per message (the kernel's adaptive mode
+	 * switched to plain READDIR after the first batch). */
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
 	if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) {
 		conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
 		no_open = true;
