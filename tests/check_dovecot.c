@@ -18,23 +18,6 @@
 
 static struct dovecot dc;
 
-static void start_dovecot(void)
-{
-	struct buf err = BUF_INIT;
-	struct dovecot_opts o = { .dir = NULL };
-	if (dovecot_start(&dc, &o, &err) < 0) {
-		fprintf(stderr, "dovecot: %s\n", err.data);
-		exit(EXIT_FAILURE);
-	}
-	struct buf root = BUF_INIT;
-	dovecot_user_maildir(&dc, "alice", &root);
-	if (corpus_seed_demo(root.data, NULL, &err) < 0) {
-		fprintf(stderr, "seed: %s\n", err.data);
-		exit(EXIT_FAILURE);
-	}
-	buf_free(&root);
-	buf_free(&err);
-}
 
 static void stop_dovecot(void)
 {
@@ -366,7 +349,7 @@ END_TEST
 int main(void)
 {
 	dovecot_require_or_skip("check_dovecot");
-	start_dovecot();
+	dovecot_start_demo_or_exit(&dc, "check_dovecot");
 	Suite *su = suite_create("dovecot");
 	TCase *tc = tcase_create("proto");
 	tcase_set_timeout(tc, 120);

@@ -191,6 +191,23 @@ START_TEST(test_inodes_are_stable_across_instances)
 }
 END_TEST
 
+/* One connection to a scripted server, as alice with password secret. */
+static void fake_config(const struct fake_server *f, char *dir, struct fs_config *cfg)
+{
+	struct buf err = BUF_INIT;
+	memset(cfg, 0, sizeof *cfg);
+	char url[128];
+	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%s", fake_port_str(f));
+	ck_assert_int_eq(url_parse(url, &cfg->url, &err), 0);
+	cfg->url.password = xstrdup("secret");
+	cfg->tls_none = true;
+	cfg->cachedir = dir;
+	cfg->connections = 1;
+	cfg->timeout_s = 10;
+	cfg->poll_s = 600;
+	buf_free(&err);
+}
+
 /* A hostile server's mailbox names never make a path that leaves the
  * mount: '..' and '/' are escaped, undecodable names are skipped. */
 START_TEST(test_hostile_mailbox_names_stay_inside)
@@ -221,16 +238,7 @@ START_TEST(test_hostile_mailbox_names_stay_inside)
 		"EOF\n", NULL, &err);
 	ck_assert_msg(f != NULL, "%s", err.data);
 	struct fs_config cfg;
-	memset(&cfg, 0, sizeof cfg);
-	char url[128];
-	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%s", fake_port_str(f));
-	ck_assert_int_eq(url_parse(url, &cfg.url, &err), 0);
-	cfg.url.password = xstrdup("secret");
-	cfg.tls_none = true;
-	cfg.cachedir = cachedir;
-	cfg.connections = 1;
-	cfg.timeout_s = 10;
-	cfg.poll_s = 600;
+	fake_config(f, cachedir, &cfg);
 	struct fs *fs;
 	ck_assert_msg(fs_new(&fs, &cfg, &err) == 0, "fs_new: %s", err.data);
 	struct fs_dir *d;
@@ -294,16 +302,7 @@ START_TEST(test_size_follows_the_real_bytes)
 	char dir[] = "/tmp/imapfs-fakecache-XXXXXX";
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	struct fs_config cfg;
-	memset(&cfg, 0, sizeof cfg);
-	char url[128];
-	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%s", fake_port_str(f));
-	ck_assert_int_eq(url_parse(url, &cfg.url, &err), 0);
-	cfg.url.password = xstrdup("secret");
-	cfg.tls_none = true;
-	cfg.cachedir = dir;
-	cfg.connections = 1;
-	cfg.timeout_s = 10;
-	cfg.poll_s = 600;
+	fake_config(f, dir, &cfg);
 	struct fs *fs;
 	ck_assert_msg(fs_new(&fs, &cfg, &err) == 0, "fs_new: %s", err.data);
 	ck_assert_int_eq(fs_start(fs), 0);
@@ -336,17 +335,7 @@ int main(void)
 {
 	dovecot_require_or_skip("check_fs");
 	fs_log_to_stderr(true);
-	struct buf err = BUF_INIT, root = BUF_INIT;
-	struct dovecot_opts o = { .dir = NULL };
-	if (dovecot_start(&dc, &o, &err) < 0) {
-		fprintf(stderr, "dovecot: %s\n", err.data);
-		return EXIT_FAILURE;
-	}
-	dovecot_user_maildir(&dc, "alice", &root);
-	if (corpus_seed_demo(root.data, NULL, &err) < 0) {
-		fprintf(stderr, "seed: %s\n", err.data);
-		return EXIT_FAILURE;
-	}
+	dovecot_start_demo_or_exit(&dc, "check_fs");
 	snprintf(cachedir, sizeof cachedir, "/tmp/imapfs-fscache-XXXXXX");
 	if (!mkdtemp(cachedir))
 		return EXIT_FAILURE;
@@ -369,7 +358,5 @@ int main(void)
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", cachedir);
 	if (system(cmd) != 0)
 		failed++;
-	buf_free(&err);
-	buf_free(&root);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

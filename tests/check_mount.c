@@ -530,17 +530,7 @@ int main(void)
 	f = fopen(wrong, "w");
 	fputs("not-the-password\n", f);
 	fclose(f);
-	struct buf err = BUF_INIT, root = BUF_INIT;
-	struct dovecot_opts o = { .dir = NULL };
-	if (dovecot_start(&dc, &o, &err) < 0) {
-		fprintf(stderr, "dovecot: %s\n", err.data);
-		return EXIT_FAILURE;
-	}
-	dovecot_user_maildir(&dc, "alice", &root);
-	if (corpus_seed_demo(root.data, NULL, &err) < 0) {
-		fprintf(stderr, "seed: %s\n", err.data);
-		return EXIT_FAILURE;
-	}
+	dovecot_start_demo_or_exit(&dc, "check_mount");
 	Suite *su = suite_create("mount");
 	TCase *tc = tcase_create("dovecot");
 	tcase_set_timeout(tc, 240);
@@ -565,7 +555,5 @@ int main(void)
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);
 	if (system(cmd) != 0)
 		failed++;
-	buf_free(&err);
-	buf_free(&root);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

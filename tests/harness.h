@@ -81,6 +81,9 @@ const char *dovecot_imap_dir(void);
  * it from a thread that lives as long as the instance should: Dovecot gets
  * SIGTERM when that thread ends (unless .detached). */
 int dovecot_start(struct dovecot *d, const struct dovecot_opts *o, struct buf *err);
+/* For test programs: a fresh instance whose alice holds the demo corpus;
+ * prints why and exits with EXIT_FAILURE when it cannot be had. */
+void dovecot_start_demo_or_exit(struct dovecot *d, const char *program);
 /* Fills d from a directory made by a detached dovecot_start() (for
  * "testserver stop"); fails if DIR is not such a directory. */
 int dovecot_attach(struct dovecot *d, const char *dir, struct buf *err);

@@ -569,3 +569,20 @@ void dovecot_user_maildir(const struct dovecot *d, const char *user, struct buf 
 {
 	buf_addf(out, "%s/%s", d->mailroot, user);
 }
+
+void dovecot_start_demo_or_exit(struct dovecot *d, const char *program)
+{
+	struct buf err = BUF_INIT, root = BUF_INIT;
+	struct dovecot_opts o = { .dir = NULL };
+	if (dovecot_start(d, &o, &err) < 0) {
+		fprintf(stderr, "%s: dovecot: %s\n", program, err.data);
+		exit(EXIT_FAILURE);
+	}
+	dovecot_user_maildir(d, "alice", &root);
+	if (corpus_seed_demo(root.data, NULL, &err) < 0) {
+		fprintf(stderr, "%s: seeding the demo corpus: %s\n", program, err.data);
+		exit(EXIT_FAILURE);
+	}
+	buf_free(&root);
+	buf_free(&err);
+}
