@@ -460,6 +460,59 @@ START_TEST(test_folder_of_100k_messages)
 }
 END_TEST
 
+/* The server goes away: what is cached stays readable, the rest fails with
+ * EIO at once instead of hanging. */
+START_TEST(test_cached_mail_readable_offline)
+{
+	struct dovecot own;
+	struct buf err = BUF_INIT, root = BUF_INIT;
+	struct dovecot_opts o = { .dir = NULL };
+	ck_assert_msg(dovecot_start(&own, &o, &err) == 0, "%s", err.data);
+	dovecot_user_maildir(&own, "alice", &root);
+	for (int i = 0; i < 40; i++) {
+		char msg[96];
+		int n = snprintf(msg, sizeof msg, "Subject: offline %d\r\n\r\nbody %d\r\n", i, i);
+		ck_assert_int_eq(maildir_add(root.data, NULL, msg, (size_t)n, "S", 1700000000 + i, NULL, &err), 0);
+	}
+	struct mount m = { .pid = 0 };
+	snprintf(m.dir, sizeof m.dir, "%s/mnt-offline", work);
+	snprintf(m.cache, sizeof m.cache, "%s/cache-offline", work);
+	mkdir(m.dir, 0755);
+	char opts[512], url[128], path[256];
+	snprintf(opts, sizeof opts, "tls=none,passfile=%s,cachedir=%s,timeout=5", passfile, m.cache);
+	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%d", own.imap_port);
+	ck_assert_int_eq(mount_run(&m, opts, url, NULL), -1);
+	snprintf(path, sizeof path, "%s/INBOX/1.eml", m.dir);
+	struct buf before = BUF_INIT, after = BUF_INIT;
+	ck_assert_int_eq(slurp(path, &before), 0);
+	ck_assert_int_eq(dovecot_stop(&own, &err), 0);
+	ck_assert_int_eq(slurp(path, &after), 0);
+	ck_assert(before.len == after.len && !memcmp(before.data, after.data, before.len));
+	char dir[256];
+	snprintf(dir, sizeof dir, "%s/INBOX", m.dir);
+	DIR *d = opendir(dir);  /* the listing is cached too */
+	ck_assert_ptr_nonnull(d);
+	unsigned files = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (de->d_type == DT_REG)
+			files++;
+	closedir(d);
+	ck_assert_uint_eq(files, 40);
+	/* last in directory order, so beyond what reading 1.eml fetched ahead */
+	snprintf(path, sizeof path, "%s/INBOX/9.eml", m.dir);
+	struct buf none = BUF_INIT;
+	ck_assert_int_eq(slurp(path, &none), -1);
+	ck_assert_int_eq(errno, EIO);
+	mount_stop(&m);
+	buf_free(&before);
+	buf_free(&after);
+	buf_free(&none);
+	buf_free(&root);
+	buf_free(&err);
+}
+END_TEST
+
 /* Bad command lines and servers: one clear line, non-zero, nothing mounted. */
 static void expect_failure(const char *opts, const char *url, const char *dir, const char *want)
 {
@@ -540,6 +593,7 @@ int main(void)
 	tcase_add_test(tc, test_uidvalidity_change_drops_cache);
 	tcase_add_test(tc, test_readonly_mount_and_statfs);
 	tcase_add_test(tc, test_folder_of_100k_messages);
+	tcase_add_test(tc, test_cached_mail_readable_offline);
 	tcase_add_test(tc, test_clean_errors);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
