@@ -669,6 +669,13 @@ static int wait_io(struct imap *s, int ms)
 	return w;
 }
 
+/* The command at the writer can put more bytes out now. */
+static bool writer_can_emit(const struct imap *s)
+{
+	const struct imap_cmd *c = s->writer;
+	return c && !c->emitted && !c->waiting_cont;
+}
+
 /* One round: emit, write, handle one buffered response or wait for I/O.
  * Returns 1 when a response was handled, 0 otherwise, <0 on failure. */
 static int step(struct imap *s, bool block)
@@ -684,6 +691,10 @@ static int step(struct imap *s, bool block)
 		return r;
 	if (transport_pending(s->t) > 0)
 		return read_some(s) < 0 ? IMAP_ABORT : 0;
+	/* the writer has more to emit (a streamed literal past the high-water
+	 * mark) and the output just drained: go round again, don't wait */
+	if (!s->out.len && writer_can_emit(s))
+		return 0;
 	if (!block) {
 		r = read_some(s);
 		return r < 0 ? IMAP_ABORT : 0;
