@@ -8,6 +8,7 @@
 #include <syslog.h>
 
 #include "pool.h"
+#include "write.h"
 #include "sasl.h"
 
 struct pool {
@@ -250,18 +251,6 @@ int pool_errno(struct pool_conn *c, int rc)
 	return rc < 0 ? -EIO : 0;
 }
 
-/* errno for a tagged NO, from its response code. */
-static int status_errno(struct imap_cmd *cmd)
-{
-	const char *code = imap_cmd_code(cmd);
-	if (!code)
-		return -EIO;
-	if (!strcmp(code, "NONEXISTENT"))
-		return -ENOENT;
-	if (!strcmp(code, "NOPERM") || !strcmp(code, "AUTHORIZATIONFAILED"))
-		return -EACCES;
-	return -EIO;
-}
 
 static int select_mailbox(struct pool_conn *c, const char *mailbox, bool rw);
 
@@ -326,7 +315,7 @@ static int select_end(struct pool_conn *c, struct imap_cmd *cmd, const char *mai
 	if (!imap_cmd_ok(cmd)) {
 		fs_log(LOG_INFO, "%s %s: %s %s", rw ? "SELECT" : "EXAMINE", mailbox, imap_cmd_status(cmd),
 		       imap_cmd_text(cmd));
-		rc = status_errno(cmd);
+		rc = write_status_errno(imap_cmd_status(cmd), imap_cmd_code(cmd));
 		imap_cmd_free(cmd);
 		return rc;
 	}
