@@ -79,6 +79,14 @@ void mbox_build_order(struct mbox *m);
 /* Index of uid in the listing, or -1.  Call with m->lock held. */
 long mbox_find(const struct mbox *m, uint32_t uid);
 
+/* The write path's own changes, applied without asking the server again:
+ * a message this mount expunged or moved away, one it appended or moved in
+ * (placed only when the listing is loaded and of that UIDVALIDITY; otherwise
+ * the listing is just marked stale), and "ask the server next time". */
+void mbox_msg_removed(struct mbox *m, struct cache *cache, uint32_t uid);
+void mbox_msg_added(struct mbox *m, struct cache *cache, uint32_t uidvalidity, const struct cache_msg *msg);
+void mbox_mark_stale(struct mbox *m);
+
 uint64_t fs_hash_ino(const char *kind, const char *a, uint32_t x, uint32_t y);
 
 #endif
