@@ -66,6 +66,8 @@ static int cmp_msg(const void *a, const void *b)
 /* Sorts and drops duplicate UIDs (a server may repeat a FETCH). */
 static void msgvec_normalize(struct msgvec *v)
 {
+	if (v->n < 2)
+		return;  /* also an empty mailbox: v->v is NULL, which qsort must not get */
 	qsort(v->v, v->n, sizeof *v->v, cmp_msg);
 	size_t w = 0;
 	for (size_t i = 0; i < v->n; i++)

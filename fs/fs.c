@@ -17,41 +17,7 @@
 #include "pool.h"
 #include "prefetch.h"
 #include "tree.h"
-
-/* Message bytes never change: the kernel may keep names and attributes
- * long.  Directories change when mail arrives, so they are rechecked. */
-#define MSG_TIMEOUT 3600.0
-#define DIR_TIMEOUT 1.0
-#define NEGATIVE_TIMEOUT 1.0
-
-struct mnode {
-	uint64_t ino;
-	struct mbox *m;
-	uint32_t uidvalidity, uid;
-	uint64_t size;
-	int64_t date;
-	uint64_t nlookup;
-	struct mnode *next;
-};
-
-#define NODE_BUCKETS 4096
-
-struct fs {
-	struct fs_config cfg;
-	struct pool *pool;
-	struct cache *cache;
-	struct prefetch *prefetch;
-	struct mtree tree;
-	pthread_mutex_t nodes_lock;
-	struct mnode *buckets[NODE_BUCKETS];
-	void (*inval_inode)(void *ctx, uint64_t ino);
-	void (*inval_entry)(void *ctx, uint64_t parent, const char *name);
-	void *notify_ctx;
-	time_t started;
-	pthread_mutex_t statfs_lock;
-	time_t statfs_at;
-	uint64_t quota_used_kb, quota_limit_kb;
-};
+#include "fs_impl.h"
 
 const struct fs_config *fs_config(const struct fs *fs)
 {
@@ -68,7 +34,7 @@ void fs_set_notifier(struct fs *fs, void (*inval_inode)(void *ctx, uint64_t ino)
 
 /* ---- message nodes ---- */
 
-static struct mnode *node_find_locked(struct fs *fs, uint64_t ino)
+struct mnode *fs_node_find_locked(struct fs *fs, uint64_t ino)
 {
 	for (struct mnode *n = fs->buckets[ino % NODE_BUCKETS]; n; n = n->next)
 		if (n->ino == ino)
@@ -76,17 +42,17 @@ static struct mnode *node_find_locked(struct fs *fs, uint64_t ino)
 	return NULL;
 }
 
-static uint64_t msg_ino(const struct mbox *m, uint32_t uidvalidity, uint32_t uid)
+uint64_t fs_msg_ino(const struct mbox *m, uint32_t uidvalidity, uint32_t uid)
 {
 	return fs_hash_ino("msg", m->name, uidvalidity, uid);
 }
 
 /* Finds or makes the node of a message and counts one lookup. */
-static void node_ref(struct fs *fs, struct mbox *m, uint32_t uidvalidity, const struct cache_msg *msg,
+void fs_node_ref(struct fs *fs, struct mbox *m, uint32_t uidvalidity, const struct cache_msg *msg,
 		     uint64_t ino)
 {
 	pthread_mutex_lock(&fs->nodes_lock);
-	struct mnode *n = node_find_locked(fs, ino);
+	struct mnode *n = fs_node_find_locked(fs, ino);
 	if (!n) {
 		n = xcalloc(1, sizeof *n);
 		n->ino = ino;
@@ -94,6 +60,7 @@ static void node_ref(struct fs *fs, struct mbox *m, uint32_t uidvalidity, const 
 		fs->buckets[ino % NODE_BUCKETS] = n;
 	}
 	n->m = m;
+	n->staged = NULL;
 	n->uidvalidity = uidvalidity;
 	n->uid = msg->uid;
 	n->size = msg->size;
@@ -112,6 +79,8 @@ void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup)
 			continue;
 		n->nlookup = n->nlookup > nlookup ? n->nlookup - nlookup : 0;
 		if (!n->nlookup) {
+			if (n->staged)
+				staging_node_gone_locked(fs, n);
 			*pp = n->next;
 			free(n);
 		}
@@ -131,14 +100,14 @@ static void size_known(void *ctx, struct mbox *m, uint32_t uid, uint64_t size)
 		m->listing.msgs[i].size = size;
 		changed = true;
 	}
-	uint64_t ino = msg_ino(m, m->listing.uidvalidity, uid);
+	uint64_t ino = fs_msg_ino(m, m->listing.uidvalidity, uid);
 	pthread_mutex_unlock(&m->lock);
 	if (!changed)
 		return;
 	fs_log(LOG_INFO, "%s/%u.eml: RFC822.SIZE was wrong, the file has %llu bytes", m->path, uid,
 	       (unsigned long long)size);
 	pthread_mutex_lock(&fs->nodes_lock);
-	struct mnode *n = node_find_locked(fs, ino);
+	struct mnode *n = fs_node_find_locked(fs, ino);
 	if (n)
 		n->size = size;
 	pthread_mutex_unlock(&fs->nodes_lock);
@@ -153,8 +122,19 @@ static void msg_gone(void *ctx, struct mbox *m, uint32_t uid)
 	struct fs *fs = ctx;
 	char name[32];
 	snprintf(name, sizeof name, "%u.eml", uid);
+	fs_inval_entry(fs, m->ino, name);
+}
+
+void fs_inval_entry(struct fs *fs, uint64_t parent, const char *name)
+{
 	if (fs->inval_entry)
-		fs->inval_entry(fs->notify_ctx, m->ino, name);
+		fs->inval_entry(fs->notify_ctx, parent, name);
+}
+
+void fs_inval_inode(struct fs *fs, uint64_t ino)
+{
+	if (fs->inval_inode)
+		fs->inval_inode(fs->notify_ctx, ino);
 }
 
 /* ---- attributes ---- */
@@ -171,7 +151,7 @@ static void dir_stat(struct fs *fs, const struct mbox *m, struct stat *st)
 	st->st_blksize = 4096;
 }
 
-static void msg_stat(struct fs *fs, uint64_t ino, uint64_t size, int64_t date, struct stat *st)
+void fs_msg_stat(struct fs *fs, uint64_t ino, uint64_t size, int64_t date, struct stat *st)
 {
 	memset(st, 0, sizeof *st);
 	st->st_ino = ino;
@@ -186,32 +166,51 @@ static void msg_stat(struct fs *fs, uint64_t ino, uint64_t size, int64_t date, s
 	st->st_mtime = st->st_ctime = st->st_atime = (time_t)date;
 }
 
-static void entry_for_dir(struct fs *fs, const struct mbox *m, struct fs_entry *e)
+void fs_entry_dir(struct fs *fs, const struct mbox *m, struct fs_entry *e)
 {
 	e->ino = m->ino;
 	dir_stat(fs, m, &e->st);
 	e->entry_timeout = e->attr_timeout = DIR_TIMEOUT;
 }
 
-static void entry_for_msg(struct fs *fs, uint64_t ino, const struct cache_msg *msg, struct fs_entry *e)
+void fs_entry_msg(struct fs *fs, uint64_t ino, const struct cache_msg *msg, struct fs_entry *e)
 {
 	e->ino = ino;
-	msg_stat(fs, ino, msg->size, msg->internaldate, &e->st);
+	fs_msg_stat(fs, ino, msg->size, msg->internaldate, &e->st);
 	e->entry_timeout = e->attr_timeout = MSG_TIMEOUT;
 }
 
-static void negative(struct fs_entry *e)
+void fs_entry_negative(struct fs_entry *e)
 {
 	memset(e, 0, sizeof *e);
 	e->entry_timeout = NEGATIVE_TIMEOUT;
 }
 
-static void child_path(const struct mbox *dir, const char *name, struct buf *out)
+void fs_child_path(const struct mbox *dir, const char *name, struct buf *out)
 {
 	buf_reset(out);
 	if (*dir->path)
 		buf_addf(out, "%s/", dir->path);
 	buf_addstr(out, name);
+}
+
+int fs_find_message(struct fs *fs, struct mbox *dir, const char *name, struct cache_msg *msg,
+		    uint32_t *uidvalidity)
+{
+	uint32_t uid;
+	if (!dir->name || !dir->selectable || !tree_is_message_name(name, &uid))
+		return -ENOENT;
+	int rc = mbox_refresh(dir, fs->pool, fs->cache, fs->cfg.poll_s);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&dir->lock);
+	long i = mbox_find(dir, uid);
+	if (i >= 0) {
+		*msg = dir->listing.msgs[i];
+		*uidvalidity = dir->listing.uidvalidity;
+	}
+	pthread_mutex_unlock(&dir->lock);
+	return i >= 0 ? 0 : -ENOENT;
 }
 
 int fs_lookup(struct fs *fs, uint64_t parent, const char *name, struct fs_entry *e)
@@ -220,35 +219,32 @@ int fs_lookup(struct fs *fs, uint64_t parent, const char *name, struct fs_entry 
 	if (!dir || !dir->exists)
 		return -ENOENT;
 	struct buf path = BUF_INIT;
-	child_path(dir, name, &path);
+	fs_child_path(dir, name, &path);
 	struct mbox *sub = mtree_by_path(&fs->tree, path.data);
 	buf_free(&path);
 	if (sub) {
-		entry_for_dir(fs, sub, e);
+		fs_entry_dir(fs, sub, e);
 		return 0;
 	}
-	uint32_t uid;
+	if (staging_lookup(fs, dir, name, e))
+		return 0;
 	/* editor swap files, .git, library probes: no round trip */
-	if (!dir->name || !dir->selectable || !tree_is_message_name(name, &uid)) {
-		negative(e);
+	if (!dir->name || !dir->selectable || !tree_is_message_name(name, NULL)) {
+		fs_entry_negative(e);
 		return 0;
 	}
-	int rc = mbox_refresh(dir, fs->pool, fs->cache, fs->cfg.poll_s);
+	struct cache_msg msg;
+	uint32_t uidvalidity;
+	int rc = fs_find_message(fs, dir, name, &msg, &uidvalidity);
+	if (rc == -ENOENT) {
+		fs_entry_negative(e);
+		return 0;
+	}
 	if (rc < 0)
 		return rc;
-	pthread_mutex_lock(&dir->lock);
-	long i = mbox_find(dir, uid);
-	if (i < 0) {
-		pthread_mutex_unlock(&dir->lock);
-		negative(e);
-		return 0;
-	}
-	struct cache_msg msg = dir->listing.msgs[i];
-	uint32_t uidvalidity = dir->listing.uidvalidity;
-	pthread_mutex_unlock(&dir->lock);
-	uint64_t ino = msg_ino(dir, uidvalidity, uid);
-	node_ref(fs, dir, uidvalidity, &msg, ino);
-	entry_for_msg(fs, ino, &msg, e);
+	uint64_t ino = fs_msg_ino(dir, uidvalidity, msg.uid);
+	fs_node_ref(fs, dir, uidvalidity, &msg, ino);
+	fs_entry_msg(fs, ino, &msg, e);
 	return 0;
 }
 
@@ -261,11 +257,16 @@ int fs_getattr(struct fs *fs, uint64_t ino, struct stat *st, double *timeout)
 		return 0;
 	}
 	pthread_mutex_lock(&fs->nodes_lock);
-	struct mnode *n = node_find_locked(fs, ino);
-	if (n)
-		msg_stat(fs, ino, n->size, n->date, st);
+	struct mnode *n = fs_node_find_locked(fs, ino);
+	bool staged = n && n->staged;
+	if (staged)
+		staging_stat_locked(fs, n, st);
+	else if (n && n->m)
+		fs_msg_stat(fs, ino, n->size, n->date, st);
+	else
+		n = NULL;  /* named a message that is gone */
 	pthread_mutex_unlock(&fs->nodes_lock);
-	*timeout = MSG_TIMEOUT;
+	*timeout = staged ? STAGED_TIMEOUT : MSG_TIMEOUT;
 	return n ? 0 : -ENOENT;
 }
 
@@ -283,6 +284,28 @@ static struct fs_dirent *dir_add(struct fs_dir *d, size_t *cap, const char *name
 	return de;
 }
 
+static struct mbox *parent_of(struct fs *fs, const struct mbox *dir)
+{
+	const char *slash = strrchr(dir->path, '/');
+	struct mbox *p = NULL;
+	if (slash) {
+		char *path = xmemdup(dir->path, (size_t)(slash - dir->path));
+		p = mtree_by_path(&fs->tree, path);
+		free(path);
+	}
+	return p ? p : mtree_root(&fs->tree);
+}
+
+struct dir_add_ctx {
+	size_t *cap;
+};
+
+static void dir_add_staged(struct fs_dir *d, void *ctx, const char *name, const struct fs_entry *e)
+{
+	struct dir_add_ctx *c = ctx;
+	dir_add(d, c->cap, name)->e = *e;
+}
+
 int fs_opendir(struct fs *fs, uint64_t ino, struct fs_dir **out)
 {
 	if (ino == FS_ROOT_INO) {
@@ -298,10 +321,13 @@ int fs_opendir(struct fs *fs, uint64_t ino, struct fs_dir **out)
 		return rc;
 	struct fs_dir *d = xcalloc(1, sizeof *d);
 	size_t cap = 0;
+	/* "." and "..": ls -a and tools that count links expect them */
+	fs_entry_dir(fs, dir, &dir_add(d, &cap, ".")->e);
+	fs_entry_dir(fs, parent_of(fs, dir), &dir_add(d, &cap, "..")->e);
 	struct mbox **kids;
 	size_t nk = mtree_children(&fs->tree, dir, &kids);
 	for (size_t i = 0; i < nk; i++)
-		entry_for_dir(fs, kids[i], &dir_add(d, &cap, mbox_basename(kids[i]))->e);
+		fs_entry_dir(fs, kids[i], &dir_add(d, &cap, mbox_basename(kids[i]))->e);
 	free(kids);
 	if (dir->name && dir->selectable) {
 		pthread_mutex_lock(&dir->lock);
@@ -309,14 +335,16 @@ int fs_opendir(struct fs *fs, uint64_t ino, struct fs_dir **out)
 		for (size_t k = 0; k < dir->listing.n; k++) {
 			const struct cache_msg *msg = &dir->listing.msgs[dir->order[k]];
 			snprintf(name, sizeof name, "%u.eml", msg->uid);
-			uint64_t mino = msg_ino(dir, dir->listing.uidvalidity, msg->uid);
+			uint64_t mino = fs_msg_ino(dir, dir->listing.uidvalidity, msg->uid);
 			struct fs_dirent *de = dir_add(d, &cap, name);
-			entry_for_msg(fs, mino, msg, &de->e);
+			fs_entry_msg(fs, mino, msg, &de->e);
 			de->mbox = dir;
 			de->uidvalidity = dir->listing.uidvalidity;
 			de->uid = msg->uid;
 		}
 		pthread_mutex_unlock(&dir->lock);
+		struct dir_add_ctx ctx = { &cap };
+		staging_list(fs, dir, d, dir_add_staged, &ctx);
 	}
 	*out = d;
 	return 0;
@@ -327,8 +355,16 @@ void fs_dir_entry_used(struct fs *fs, const struct fs_dirent *de)
 {
 	if (S_ISDIR(de->e.st.st_mode))
 		return;
+	if (!de->mbox) {  /* a file being written: its node exists */
+		pthread_mutex_lock(&fs->nodes_lock);
+		struct mnode *sn = fs_node_find_locked(fs, de->e.ino);
+		if (sn)
+			sn->nlookup++;
+		pthread_mutex_unlock(&fs->nodes_lock);
+		return;
+	}
 	pthread_mutex_lock(&fs->nodes_lock);
-	struct mnode *n = node_find_locked(fs, de->e.ino);
+	struct mnode *n = fs_node_find_locked(fs, de->e.ino);
 	if (n) {
 		n->nlookup++;
 		pthread_mutex_unlock(&fs->nodes_lock);
@@ -337,7 +373,7 @@ void fs_dir_entry_used(struct fs *fs, const struct fs_dirent *de)
 	pthread_mutex_unlock(&fs->nodes_lock);
 	struct cache_msg msg = { .uid = de->uid, .size = (uint64_t)de->e.st.st_size,
 				 .internaldate = de->e.st.st_mtime };
-	node_ref(fs, de->mbox, de->uidvalidity, &msg, de->e.ino);
+	fs_node_ref(fs, de->mbox, de->uidvalidity, &msg, de->e.ino);
 }
 
 void fs_dir_free(struct fs_dir *d)
@@ -354,15 +390,25 @@ void fs_dir_free(struct fs_dir *d)
 
 int fs_open(struct fs *fs, uint64_t ino, int flags, int *fd, bool *keep_cache)
 {
-	if ((flags & O_ACCMODE) != O_RDONLY)
-		return fs->cfg.readonly ? -EROFS : -EACCES;
 	pthread_mutex_lock(&fs->nodes_lock);
-	struct mnode *n = node_find_locked(fs, ino);
+	struct mnode *n = fs_node_find_locked(fs, ino);
+	if (n && n->staged) {
+		int rc = staging_open_locked(n);
+		pthread_mutex_unlock(&fs->nodes_lock);
+		if (rc < 0)
+			return rc;
+		*fd = rc;
+		*keep_cache = false;
+		return 0;
+	}
 	struct mbox *m = n ? n->m : NULL;
 	uint32_t uidvalidity = n ? n->uidvalidity : 0, uid = n ? n->uid : 0;
 	pthread_mutex_unlock(&fs->nodes_lock);
 	if (!m)
 		return -ENOENT;
+	/* a message never changes: it can be read, deleted or moved, not written */
+	if ((flags & O_ACCMODE) != O_RDONLY)
+		return fs->cfg.readonly ? -EROFS : -EPERM;
 	if (!fs->prefetch)
 		return -EIO;
 	/* A name the kernel kept from an older generation of the mailbox:
@@ -492,6 +538,7 @@ void fs_free(struct fs *fs)
 	if (!fs)
 		return;
 	prefetch_free(fs->prefetch);
+	staging_free_all(fs);
 	pool_free(fs->pool);
 	cache_close(fs->cache);
 	mtree_free(&fs->tree);

@@ -22,6 +22,7 @@
 #include "url.h"
 
 #define FS_ROOT_INO 1
+#define FS_DIR_DOTS 2
 
 struct fs_config {
 	struct imap_url url;
@@ -34,6 +35,7 @@ struct fs_config {
 	int timeout_s;
 	int poll_s;
 	bool readonly;
+	bool plain_expunge;      /* without UIDPLUS, rm may use a plain EXPUNGE */
 	int debug;
 	uid_t uid;
 	gid_t gid;
@@ -75,7 +77,8 @@ void fs_set_notifier(struct fs *fs, void (*inval_inode)(void *ctx, uint64_t ino)
 int fs_lookup(struct fs *fs, uint64_t parent, const char *name, struct fs_entry *e);
 void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup);
 int fs_getattr(struct fs *fs, uint64_t ino, struct stat *st, double *timeout);
-/* A snapshot of a directory, with attributes; entries counted as looked up
+/* A snapshot of a directory, with attributes, "." and ".." first
+ * (FS_DIR_DOTS entries), then subdirectories, then messages; entries counted as looked up
  * only when readdirplus hands them to the kernel (fs_dir_entry_used). */
 int fs_opendir(struct fs *fs, uint64_t ino, struct fs_dir **out);
 void fs_dir_entry_used(struct fs *fs, const struct fs_dirent *d);
@@ -84,6 +87,44 @@ void fs_dir_free(struct fs_dir *d);
  * needed, with read-ahead for sequential scans).  *fd is for pread. */
 int fs_open(struct fs *fs, uint64_t ino, int flags, int *fd, bool *keep_cache);
 int fs_statfs(struct fs *fs, struct statvfs *st);
+
+/* The write path.  Each call returns 0 only after the server confirmed the
+ * change (see write.h for the errno of each refusal); -EROFS on a
+ * read-only mount.
+ * unlink: UID EXPUNGE of that message.  rename: a message to another
+ * mailbox (UID MOVE; it shows there under its new UID), or a mailbox
+ * (RENAME); a message within its mailbox is -EPERM.  mkdir/rmdir: CREATE
+ * and DELETE (-ENOTEMPTY while it holds mail or mailboxes).
+ * create/write/flush: a new file is kept locally and APPENDed when closed
+ * (flush returns the APPEND's result; on failure its bytes are kept in the
+ * cache's recovery folder); it then shows as <UID>.eml.
+ * setattr: size of a file being written, its mtime (the INTERNALDATE);
+ * other changes are accepted and ignored; a message's size is -EPERM. */
+#define FS_SET_SIZE 1
+#define FS_SET_MTIME 2
+#define FS_RENAME_NOREPLACE 1
+int fs_unlink(struct fs *fs, uint64_t parent, const char *name);
+int fs_rename(struct fs *fs, uint64_t parent, const char *name, uint64_t newparent,
+	      const char *newname, unsigned flags);
+int fs_mkdir(struct fs *fs, uint64_t parent, const char *name, struct fs_entry *e);
+int fs_rmdir(struct fs *fs, uint64_t parent, const char *name);
+int fs_create(struct fs *fs, uint64_t parent, const char *name, struct fs_entry *e);
+/* Bytes written, or a negative errno (-EPERM for a message). */
+int fs_write(struct fs *fs, uint64_t ino, const void *data, size_t n, off_t off);
+int fs_flush(struct fs *fs, uint64_t ino);
+int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set, struct stat *out,
+	       double *timeout);
+/* Extended attributes user.imap.flags (read/write), user.imap.uid,
+ * user.imap.internaldate, user.imap.modseq (read-only); out is replaced
+ * (listxattr: NUL-terminated names). */
+int fs_getxattr(struct fs *fs, uint64_t ino, const char *name, struct buf *out);
+int fs_setxattr(struct fs *fs, uint64_t ino, const char *name, const char *value, size_t size);
+int fs_removexattr(struct fs *fs, uint64_t ino, const char *name);
+int fs_listxattr(struct fs *fs, uint64_t ino, struct buf *out);
+/* A flag list as a user may write it, e.g. "\Seen  $Label" plus a newline,
+ * made one space separated line; -EINVAL for anything that is not a list
+ * of flags, or \Recent. */
+int fs_flags_normalise(const char *in, size_t len, struct buf *out);
 const struct fs_config *fs_config(const struct fs *fs);
 
 /* Logging: one line, to syslog when daemonised and to stderr otherwise. */

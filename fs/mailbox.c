@@ -67,6 +67,9 @@ void mtree_free(struct mtree *t)
 		free(m);
 	}
 	free(t->v);
+	for (size_t i = 0; i < t->nold; i++)
+		free(t->old[i]);
+	free(t->old);
 	pthread_mutex_destroy(&t->lock);
 }
 
@@ -75,12 +78,19 @@ struct mbox *mtree_root(struct mtree *t)
 	return t->v[0];
 }
 
+/* A path can name a mailbox that is gone and, after a RENAME, a live one:
+ * the live one wins. */
 static struct mbox *by_path_locked(struct mtree *t, const char *path)
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (!strcmp(t->v[i]->path, path))
+	struct mbox *gone = NULL;
+	for (size_t i = 0; i < t->n; i++) {
+		if (strcmp(t->v[i]->path, path))
+			continue;
+		if (t->v[i]->exists)
 			return t->v[i];
-	return NULL;
+		gone = t->v[i];
+	}
+	return gone;
 }
 
 struct mbox *mtree_by_path(struct mtree *t, const char *path)
@@ -567,4 +577,39 @@ void mbox_mark_stale(struct mbox *m)
 	pthread_mutex_lock(&m->lock);
 	m->checked = 0;
 	pthread_mutex_unlock(&m->lock);
+}
+
+/* Other threads may be using a name or path right now without the tree
+ * lock: replaced strings are kept until the tree is freed. */
+static void retire(struct mtree *t, char *s)
+{
+	t->old = xrealloc(t->old, (t->nold + 1) * sizeof *t->old);
+	t->old[t->nold++] = s;
+}
+
+void mtree_rename(struct mtree *t, struct mbox *m, const char *newpath, const char *newname)
+{
+	pthread_mutex_lock(&t->lock);
+	char *oldpath = xstrdup(m->path), *oldname = m->name ? xstrdup(m->name) : NULL;
+	size_t plen = strlen(oldpath), nlen = oldname ? strlen(oldname) : 0;
+	for (size_t i = 0; i < t->n; i++) {
+		struct mbox *k = t->v[i];
+		if (strncmp(k->path, oldpath, plen) || (k->path[plen] && k->path[plen] != '/'))
+			continue;
+		struct buf b = BUF_INIT;
+		buf_addf(&b, "%s%s", newpath, k->path + plen);
+		retire(t, k->path);
+		k->path = buf_detach(&b, NULL);
+		/* the server renamed the mailboxes below it too */
+		if (k->name && oldname && !strncmp(k->name, oldname, nlen) &&
+		    (!k->name[nlen] || k->name[nlen] == t->delim)) {
+			buf_addf(&b, "%s%s", newname, k->name + nlen);
+			retire(t, k->name);
+			k->name = buf_detach(&b, NULL);
+		}
+		buf_free(&b);
+	}
+	free(oldpath);
+	free(oldname);
+	pthread_mutex_unlock(&t->lock);
 }

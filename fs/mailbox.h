@@ -58,6 +58,8 @@ struct mtree {
 	 * UIDVALIDITY), so the kernel forgets its name */
 	void (*msg_gone)(void *ctx, struct mbox *m, uint32_t uid);
 	void *hook_ctx;
+	char **old;              /* replaced names and paths (mtree_rename) */
+	size_t nold;
 };
 
 void mtree_init(struct mtree *t);
@@ -86,6 +88,9 @@ long mbox_find(const struct mbox *m, uint32_t uid);
 void mbox_msg_removed(struct mbox *m, struct cache *cache, uint32_t uid);
 void mbox_msg_added(struct mbox *m, struct cache *cache, uint32_t uidvalidity, const struct cache_msg *msg);
 void mbox_mark_stale(struct mbox *m);
+/* After a confirmed RENAME: m and everything below it take the new path
+ * and server name, keeping their inode numbers (the kernel moved them). */
+void mtree_rename(struct mtree *t, struct mbox *m, const char *newpath, const char *newname);
 
 uint64_t fs_hash_ino(const char *kind, const char *a, uint32_t x, uint32_t y);
 

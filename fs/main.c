@@ -30,6 +30,8 @@ struct cmdline {
 	int poll_s;
 	int uid, gid, umask;    /* -1: not given */
 	bool readonly;
+	bool plain_expunge;
+	bool atime;             /* the user asked for atime updates */
 	bool show_help;
 	bool show_version;
 	struct tls_opts tls;
@@ -37,7 +39,7 @@ struct cmdline {
 	int nonopts;
 };
 
-enum { KEY_HELP, KEY_VERSION, KEY_RO, KEY_OURS };
+enum { KEY_HELP, KEY_VERSION, KEY_RO, KEY_ATIME, KEY_OURS };
 
 #define OPT(t, p) { t, offsetof(struct cmdline, p), 1 }
 static const struct fuse_opt opt_spec[] = {
@@ -49,7 +51,11 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("uid=%d", uid),
 	OPT("gid=%d", gid),
 	OPT("umask=%o", umask),
+	OPT("plain_expunge", plain_expunge),
 	FUSE_OPT_KEY("ro", KEY_RO),
+	FUSE_OPT_KEY("atime", KEY_ATIME),
+	FUSE_OPT_KEY("relatime", KEY_ATIME),
+	FUSE_OPT_KEY("strictatime", KEY_ATIME),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -74,6 +80,8 @@ static void usage(FILE *f)
 	      "  -d             debug: protocol trace (never passwords), implies -f\n"
 	      "  -h, -V         help, version\n"
 	      "  -o ro          read-only\n"
+	      "  -o plain_expunge  rm may use EXPUNGE on servers without UIDPLUS (also removes\n"
+	      "                 what other clients marked \\Deleted)\n"
 	      "  -o passfile=FILE | passcmd=CMD   password (else $IMAPFS_PASSWORD, else asked)\n"
 	      "  -o cafile=FILE, certfile=FILE, keyfile=FILE, insecure, tls=none\n"
 	      "  -o command=CMD spawned IMAP server on stdin/stdout\n"
@@ -103,6 +111,9 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 	case KEY_RO:
 		c->readonly = true;
 		return 1;  /* also a mount flag */
+	case KEY_ATIME:
+		c->atime = true;
+		return 1;
 	case KEY_OURS: {
 		char *copy = strdup(arg), *eq = strchr(copy, '=');
 		if (eq)
@@ -325,12 +336,12 @@ int main(int argc, char **argv)
 	cfg.timeout_s = c.uo.timeout_s > 0 ? c.uo.timeout_s : c.timeout_s;
 	cfg.poll_s = c.poll_s > 0 ? c.poll_s : 60;
 	cfg.connections = c.connections ? c.connections : 4;
-	/* Writes come with the write path; until then the mount is read-only
-	 * for the kernel too, which also keeps it from invalidating atime (and
-	 * so asking for attributes again) after every read. */
-	cfg.readonly = true;
-	if (!c.readonly)
-		fuse_opt_add_arg(&args, "-oro");
+	cfg.readonly = c.readonly;
+	cfg.plain_expunge = c.plain_expunge;
+	/* Reading a message changes nothing on the server, and an atime the
+	 * kernel thinks changed costs a GETATTR per file read. */
+	if (!c.readonly && !c.atime)
+		fuse_opt_add_arg(&args, "-onoatime");
 	cfg.debug = fo.debug;
 	fs_log_debug(fo.debug);
 	cfg.uid = c.uid >= 0 ? (uid_t)c.uid : getuid();

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -212,68 +213,154 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_statfs(req, &st);
 }
 
-/* Writes come with the write path; until then the mount is read-only. */
+static void reply_entry_or_err(fuse_req_t req, int rc, const struct fs_entry *e)
+{
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		reply_entry(req, e);
+}
+
+static void reply_status(fuse_req_t req, int rc)
+{
+	fuse_reply_err(req, rc < 0 ? -rc : 0);
+}
+
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	(void)parent;
-	(void)name;
 	(void)mode;
-	fuse_reply_err(req, EROFS);
+	struct fs_entry e;
+	reply_entry_or_err(req, fs_mkdir(req_fs(req), parent, name, &e), &e);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	reply_status(req, fs_rmdir(req_fs(req), parent, name));
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	(void)parent;
-	(void)name;
-	fuse_reply_err(req, EROFS);
+	reply_status(req, fs_unlink(req_fs(req), parent, name));
 }
 
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		      const char *newname, unsigned int flags)
 {
-	(void)parent;
-	(void)name;
-	(void)newparent;
-	(void)newname;
-	(void)flags;
-	fuse_reply_err(req, EROFS);
+	unsigned f = 0;
+	if (flags & RENAME_NOREPLACE)
+		f |= FS_RENAME_NOREPLACE;
+	if (flags & ~(unsigned)RENAME_NOREPLACE)
+		f |= ~FS_RENAME_NOREPLACE;  /* EXCHANGE, WHITEOUT: refused */
+	reply_status(req, fs_rename(req_fs(req), parent, name, newparent, newname, f));
 }
 
+/* New files have no handle of their own: every call names the inode. */
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      struct fuse_file_info *fi)
 {
-	(void)parent;
-	(void)name;
 	(void)mode;
+	struct fs_entry e;
+	int rc = fs_create(req_fs(req), parent, name, &e);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	struct fuse_entry_param p;
+	memset(&p, 0, sizeof p);
+	p.ino = e.ino;
+	p.attr = e.st;
+	p.attr_timeout = e.attr_timeout;
+	p.entry_timeout = e.entry_timeout;
+	fi->fh = 0;
+	fi->direct_io = 1;  /* the bytes live in our local file, not in pages */
+	fuse_reply_create(req, &p, fi);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
 	(void)fi;
-	fuse_reply_err(req, EROFS);
+	int rc = fs_write(req_fs(req), ino, buf, size, off);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_write(req, (size_t)rc);
+}
+
+/* close(): a new file is delivered (APPEND) here, so close reports it. */
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)fi;
+	reply_status(req, fs_flush(req_fs(req), ino));
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	fuse_reply_err(req, 0);  /* delivery happens at close, not before */
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
-	(void)ino;
-	(void)attr;
-	(void)to_set;
 	(void)fi;
-	fuse_reply_err(req, EROFS);
+	int set = 0;
+	if (to_set & FUSE_SET_ATTR_SIZE)
+		set |= FS_SET_SIZE;
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+		attr->st_mtime = time(NULL);
+		set |= FS_SET_MTIME;
+	} else if (to_set & FUSE_SET_ATTR_MTIME) {
+		set |= FS_SET_MTIME;
+	}
+	struct stat st;
+	double timeout;
+	int rc = fs_setattr(req_fs(req), ino, attr, set, &st, &timeout);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &st, timeout);
+}
+
+/* size 0 asks for the length; a buffer too small is ERANGE. */
+static void reply_xattr_value(fuse_req_t req, int rc, const struct buf *v, size_t size)
+{
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else if (size == 0)
+		fuse_reply_xattr(req, v->len);
+	else if (v->len > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, v->data, v->len);
 }
 
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	(void)ino;
-	(void)name;
-	(void)size;
-	fuse_reply_err(req, ENODATA);
+	struct buf v = BUF_INIT;
+	reply_xattr_value(req, fs_getxattr(req_fs(req), ino, name, &v), &v, size);
+	buf_free(&v);
 }
 
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	(void)ino;
-	if (size == 0)
-		fuse_reply_xattr(req, 0);
-	else
-		fuse_reply_buf(req, NULL, 0);
+	struct buf v = BUF_INIT;
+	reply_xattr_value(req, fs_listxattr(req_fs(req), ino, &v), &v, size);
+	buf_free(&v);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			size_t size, int flags)
+{
+	(void)flags;
+	reply_status(req, fs_setxattr(req_fs(req), ino, name, value, size));
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	reply_status(req, fs_removexattr(req_fs(req), ino, name));
 }
 
 static const struct fuse_lowlevel_ops ops = {
@@ -291,13 +378,18 @@ static const struct fuse_lowlevel_ops ops = {
 	.release = op_release,
 	.statfs = op_statfs,
 	.mkdir = op_mkdir,
-	.rmdir = op_unlink,
+	.rmdir = op_rmdir,
 	.unlink = op_unlink,
 	.rename = op_rename,
 	.create = op_create,
+	.write = op_write,
+	.flush = op_flush,
+	.fsync = op_fsync,
 	.setattr = op_setattr,
 	.getxattr = op_getxattr,
+	.setxattr = op_setxattr,
 	.listxattr = op_listxattr,
+	.removexattr = op_removexattr,
 };
 
 const struct fuse_lowlevel_ops *ops_table(void)

@@ -88,9 +88,11 @@ START_TEST(test_messages_match_a_second_connection)
 	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "INBOX", &inbox), 0);
 	struct fs_dir *d;
 	ck_assert_int_eq(fs_opendir(fs, inbox.ino, &d), 0);
-	ck_assert_uint_eq(d->n, CORPUS_DEMO_INBOX);
+	ck_assert_uint_eq(d->n, FS_DIR_DOTS + CORPUS_DEMO_INBOX);
+	ck_assert_str_eq(d->v[0].name, ".");
+	ck_assert_str_eq(d->v[1].name, "..");
 	/* names come in string order, as rsync and ls want them */
-	for (size_t i = 1; i < d->n; i++)
+	for (size_t i = FS_DIR_DOTS + 1; i < d->n; i++)
 		ck_assert_int_lt(strcmp(d->v[i - 1].name, d->v[i].name), 0);
 
 	struct imap_opts o = { .timeout_ms = 30000, .allow_plaintext = true };
@@ -121,8 +123,8 @@ START_TEST(test_messages_match_a_second_connection)
 	ck_assert(!memcmp(bytes, r.items[0].lit.data, r.items[0].lit.len));
 	free(bytes);
 	close(fd);
-	/* writing is refused; a forgotten node no longer opens */
-	ck_assert_int_eq(fs_open(fs, e.ino, O_WRONLY, &fd, &keep), -EACCES);
+	/* a message never changes; a forgotten node no longer opens */
+	ck_assert_int_eq(fs_open(fs, e.ino, O_WRONLY, &fd, &keep), -EPERM);
 	struct stat st;
 	double timeout;
 	ck_assert_int_eq(fs_getattr(fs, e.ino, &st, &timeout), 0);
@@ -246,13 +248,13 @@ START_TEST(test_hostile_mailbox_names_stay_inside)
 	static const char *const want[] = { "INBOX", "%2E%2E", "a", "x%2Fy", "%312.eml", "parent" };
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
 		ck_assert_msg(find(d, want[i]) != NULL, "no %s", want[i]);
-	for (size_t i = 0; i < d->n; i++) {
+	for (size_t i = FS_DIR_DOTS; i < d->n; i++) {
 		ck_assert_str_ne(d->v[i].name, "..");
 		ck_assert_str_ne(d->v[i].name, ".");
 		ck_assert_ptr_null(strchr(d->v[i].name, '/'));
 		ck_assert_msg(strncmp(d->v[i].name, "bad", 3) != 0, "undecodable name shown: %s", d->v[i].name);
 	}
-	ck_assert_uint_eq(d->n, 6);
+	ck_assert_uint_eq(d->n, FS_DIR_DOTS + 6);
 	/* a/../../etc is a/%2E%2E/%2E%2E/etc, all inside */
 	struct fs_entry a, dd;
 	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "a", &a), 0);
@@ -331,6 +333,60 @@ START_TEST(test_size_follows_the_real_bytes)
 }
 END_TEST
 
+/* Without UIDPLUS, rm must not EXPUNGE (it would also remove what other
+ * clients marked \Deleted): refused, and nothing is sent (the script's
+ * next command is LOGOUT).  Renaming a message in its folder costs no
+ * round trip either. */
+START_TEST(test_rm_without_uidplus_sends_nothing)
+{
+	struct buf err = BUF_INIT;
+	struct fake_server *f = fake_start(
+		"S: * OK fake\n"
+		"C: <tag0> CAPABILITY\n"
+		"S: * CAPABILITY IMAP4rev1\n"
+		"S: <tag0> OK done\n"
+		"C: <tag1> LOGIN alice \"secret\"\n"
+		"S: <tag1> OK in\n"
+		"C: <tag2> LIST \"\" \"*\"\n"
+		"S: * LIST () \"/\" INBOX\n"
+		"S: <tag2> OK listed\n"
+		"C: <tag3> EXAMINE INBOX\n"
+		"C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"
+		"S: * 2 EXISTS\n"
+		"S: * OK [UIDVALIDITY 7] ok\n"
+		"S: * OK [UIDNEXT 3] ok\n"
+		"S: <tag3> OK [READ-ONLY] done\n"
+		"S: * 1 FETCH (UID 1 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
+		"S: * 2 FETCH (UID 2 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
+		"S: <tag4> OK done\n"
+		"C: <tag5> LOGOUT\n"
+		"S: * BYE bye\n"
+		"S: <tag5> OK out\n"
+		"EOF\n", NULL, &err);
+	ck_assert_msg(f != NULL, "%s", err.data);
+	char dir[] = "/tmp/imapfs-fakecache-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	struct fs_config cfg;
+	fake_config(f, dir, &cfg);
+	struct fs *fs;
+	ck_assert_msg(fs_new(&fs, &cfg, &err) == 0, "fs_new: %s", err.data);
+	struct fs_entry inbox, e;
+	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "INBOX", &inbox), 0);
+	ck_assert_int_eq(fs_lookup(fs, inbox.ino, "1.eml", &e), 0);
+	ck_assert_int_eq(fs_unlink(fs, inbox.ino, "1.eml"), -EOPNOTSUPP);
+	ck_assert_int_eq(fs_rename(fs, inbox.ino, "2.eml", inbox.ino, "3.eml", 0), -EPERM);
+	ck_assert_int_eq(fs_lookup(fs, inbox.ino, "1.eml", &e), 0);
+	ck_assert_uint_ne(e.ino, 0);  /* still there */
+	fs_free(fs);
+	url_free(&cfg.url);
+	ck_assert_msg(fake_finish(f, &err) == 0, "%s", err.data);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	buf_free(&err);
+}
+END_TEST
+
 int main(void)
 {
 	dovecot_require_or_skip("check_fs");
@@ -348,6 +404,7 @@ int main(void)
 	tcase_add_test(tc, test_inodes_are_stable_across_instances);
 	tcase_add_test(tc, test_hostile_mailbox_names_stay_inside);
 	tcase_add_test(tc, test_size_follows_the_real_bytes);
+	tcase_add_test(tc, test_rm_without_uidplus_sends_nothing);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

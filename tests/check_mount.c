@@ -21,135 +21,12 @@
 
 #include "date.h"
 #include "harness.h"
+#include "harness_mount.h"
 #include "imap.h"
 #include "mutf7.h"
 
 static struct dovecot dc;
-static char imapfs_bin[1024];
-static char work[64];         /* mount points, caches, password file */
-static char passfile[128];
-
-/* ---- the daemon ---- */
-
-struct mount {
-	char dir[128];
-	char cache[128];
-	pid_t pid;
-};
-
-static bool is_mounted(const char *dir)
-{
-	FILE *f = fopen("/proc/mounts", "r");
-	char line[2048];
-	bool found = false;
-	while (f && fgets(line, sizeof line, f)) {
-		char *sp = strchr(line, ' ');
-		if (sp && !strncmp(sp + 1, dir, strlen(dir)) && sp[1 + strlen(dir)] == ' ')
-			found = true;
-	}
-	if (f)
-		fclose(f);
-	return found;
-}
-
-/* Runs imapfs; returns its exit status when it ends by itself (an error),
- * or -1 once the mount is there (the daemon keeps running in m->pid).
- * stderr_out gets what it printed. */
-static int mount_run(struct mount *m, const char *opts, const char *url, struct buf *stderr_out)
-{
-	int pipefd[2];
-	ck_assert_int_eq(pipe(pipefd), 0);
-	m->pid = fork();
-	ck_assert_int_ge(m->pid, 0);
-	if (m->pid == 0) {
-		dup2(pipefd[1], 2);
-		close(pipefd[0]);
-		execl(imapfs_bin, "imapfs", "-f", "-o", opts, url, m->dir, (char *)NULL);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
-	int status = -1;
-	for (int i = 0; i < 600; i++) {   /* at most 30 s */
-		char chunk[512];
-		ssize_t n;
-		while ((n = read(pipefd[0], chunk, sizeof chunk)) > 0)
-			if (stderr_out)
-				buf_add(stderr_out, chunk, (size_t)n);
-		if (is_mounted(m->dir))
-			break;
-		if (waitpid(m->pid, &status, WNOHANG) == m->pid) {
-			while ((n = read(pipefd[0], chunk, sizeof chunk)) > 0)
-				if (stderr_out)
-					buf_add(stderr_out, chunk, (size_t)n);
-			close(pipefd[0]);
-			m->pid = 0;
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-		}
-		usleep(50000);
-	}
-	close(pipefd[0]);
-	ck_assert_msg(is_mounted(m->dir), "imapfs did not mount %s", m->dir);
-	return -1;
-}
-
-static void mount_start(struct mount *m, const char *name, const char *extra_opts)
-{
-	snprintf(m->dir, sizeof m->dir, "%s/mnt-%s", work, name);
-	if (!m->cache[0])
-		snprintf(m->cache, sizeof m->cache, "%s/cache-%s", work, name);
-	mkdir(m->dir, 0755);
-	char opts[1024], url[128];
-	snprintf(opts, sizeof opts, "tls=none,passfile=%s,cachedir=%s%s%s", passfile, m->cache,
-		 extra_opts ? "," : "", extra_opts ? extra_opts : "");
-	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%d", dc.imap_port);
-	struct buf err = BUF_INIT;
-	int rc = mount_run(m, opts, url, &err);
-	ck_assert_msg(rc == -1, "imapfs exited %d: %s", rc, err.data);
-	buf_free(&err);
-}
-
-static void mount_stop(struct mount *m)
-{
-	char cmd[256];
-	snprintf(cmd, sizeof cmd, "fusermount3 -u '%s'", m->dir);
-	ck_assert_int_eq(system(cmd), 0);
-	int status;
-	ck_assert_int_eq(waitpid(m->pid, &status, 0), m->pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "imapfs exit status %d", status);
-	ck_assert(!is_mounted(m->dir));
-	rmdir(m->dir);
-}
-
-/* ---- the second connection ---- */
-
-static struct imap *second(void)
-{
-	struct imap_opts o = { .timeout_ms = 30000, .allow_plaintext = true };
-	struct buf err = BUF_INIT;
-	char port[16];
-	snprintf(port, sizeof port, "%d", dc.imap_port);
-	struct imap *s;
-	ck_assert_msg(imap_open(&s, "127.0.0.1", port, &o, &err) == 0, "%s", err.data);
-	struct imap_result r = { .n = 0 };
-	ck_assert_int_eq(imap_login(s, "alice", "secret", &r), 0);
-	imap_result_free(&r);
-	buf_free(&err);
-	return s;
-}
-
-static int slurp(const char *path, struct buf *out)
-{
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	char chunk[65536];
-	ssize_t n;
-	while ((n = read(fd, chunk, sizeof chunk)) > 0)
-		buf_add(out, chunk, (size_t)n);
-	close(fd);
-	return n < 0 ? -1 : 0;
-}
+static struct mount_env env;
 
 /* Every message of one folder, fetched by the second connection, must be a
  * file of the mount with the same bytes, size and mtime, and nothing else. */
@@ -182,7 +59,7 @@ static unsigned compare_folder(struct imap *s, const char *mailbox, const char *
 			ck_assert_int_eq(st.st_size, (off_t)it->lit.len);
 			ck_assert_int_eq(st.st_mtime, date);
 			struct buf body = BUF_INIT;
-			ck_assert_int_eq(slurp(path, &body), 0);
+			ck_assert_int_eq(mount_slurp(path, &body), 0);
 			ck_assert_uint_eq(body.len, it->lit.len);
 			ck_assert_msg(!memcmp(body.data, it->lit.data, body.len), "%s differs", path);
 			buf_free(&body);
@@ -215,8 +92,8 @@ static void folder_dir(const struct mount *m, const char *utf8_name, struct buf 
 START_TEST(test_tree_bytes_sizes_mtimes)
 {
 	struct mount m = { .pid = 0 };
-	mount_start(&m, "tree", NULL);
-	struct imap *s = second();
+	mount_start(&env, &m, "tree", NULL);
+	struct imap *s = mount_second(&env, "alice");
 	struct buf dir = BUF_INIT;
 	buf_addf(&dir, "%s/INBOX", m.dir);
 	unsigned total = compare_folder(s, "INBOX", dir.data);
@@ -272,7 +149,7 @@ static int run_cmd(struct buf *out, const char *fmt, ...)
 START_TEST(test_grep_and_rsync)
 {
 	struct mount m = { .pid = 0 };
-	mount_start(&m, "grep", NULL);
+	mount_start(&env, &m, "grep", NULL);
 	struct buf out = BUF_INIT;
 	/* every corpus message carries the marker once per part: count files */
 	ck_assert_int_eq(run_cmd(&out, "grep -r -l imapfs-corpus- '%s' | wc -l", m.dir), 0);
@@ -282,7 +159,7 @@ START_TEST(test_grep_and_rsync)
 		expect += corpus_demo_folders[i].messages;
 	ck_assert_uint_eq(files, expect);
 	char dest[128];
-	snprintf(dest, sizeof dest, "%s/rsync-copy", work);
+	snprintf(dest, sizeof dest, "%s/rsync-copy", env.work);
 	buf_reset(&out);
 	ck_assert_int_eq(run_cmd(NULL, "rsync -a '%s/' '%s/'", m.dir, dest), 0);
 	ck_assert_int_eq(run_cmd(&out, "rsync -a --stats '%s/' '%s/' | grep 'files transferred'", m.dir, dest), 0);
@@ -299,12 +176,12 @@ END_TEST
 START_TEST(test_remount_keeps_inodes_and_cache)
 {
 	struct mount m = { .pid = 0 };
-	mount_start(&m, "remount", NULL);
+	mount_start(&env, &m, "remount", NULL);
 	char path[256];
 	snprintf(path, sizeof path, "%s/INBOX/1.eml", m.dir);
 	struct stat a, b, c1, c2;
 	struct buf body1 = BUF_INIT, body2 = BUF_INIT;
-	ck_assert_int_eq(slurp(path, &body1), 0);
+	ck_assert_int_eq(mount_slurp(path, &body1), 0);
 	ck_assert_int_eq(stat(path, &a), 0);
 	mount_stop(&m);
 	/* the body is in the cache, under a directory of mode 0700 */
@@ -317,12 +194,12 @@ START_TEST(test_remount_keeps_inodes_and_cache)
 	ck_assert_uint_gt(find.len, 1);
 	find.data[find.len - 1] = '\0';
 	ck_assert_int_eq(stat(find.data, &c1), 0);
-	mount_start(&m, "remount", NULL);
+	mount_start(&env, &m, "remount", NULL);
 	ck_assert_int_eq(stat(path, &b), 0);
 	ck_assert_int_eq(a.st_ino, b.st_ino);
 	ck_assert_int_eq(a.st_ctime, b.st_ctime);
 	ck_assert_int_eq(a.st_mtime, b.st_mtime);
-	ck_assert_int_eq(slurp(path, &body2), 0);
+	ck_assert_int_eq(mount_slurp(path, &body2), 0);
 	ck_assert(body1.len == body2.len && !memcmp(body1.data, body2.data, body1.len));
 	/* served from the cache: the cached file was not written again */
 	ck_assert_int_eq(stat(find.data, &c2), 0);
@@ -337,17 +214,17 @@ END_TEST
 
 START_TEST(test_uidvalidity_change_drops_cache)
 {
-	struct imap *s = second();
+	struct imap *s = mount_second(&env, "alice");
 	struct imap_result r = { .n = 0 };
 	ck_assert_int_eq(imap_create(s, "Volatile", &r), 0);
 	const char *old = "Subject: old generation\r\n\r\nold bytes\r\n";
 	ck_assert_int_eq(imap_append(s, "Volatile", NULL, NULL, old, strlen(old), &r), 0);
 	struct mount m = { .pid = 0 };
-	mount_start(&m, "uidvalidity", "poll=1");
+	mount_start(&env, &m, "uidvalidity", "poll=1");
 	char path[256];
 	snprintf(path, sizeof path, "%s/Volatile/1.eml", m.dir);
 	struct buf body = BUF_INIT;
-	ck_assert_int_eq(slurp(path, &body), 0);
+	ck_assert_int_eq(mount_slurp(path, &body), 0);
 	ck_assert_str_eq(body.data, old);
 	/* the folder is deleted and made again: a new UIDVALIDITY, UID 1 again */
 	ck_assert_int_eq(imap_delete(s, "Volatile", &r), 0);
@@ -366,7 +243,7 @@ START_TEST(test_uidvalidity_change_drops_cache)
 	bool got = false;
 	for (int i = 0; i < 40 && !got; i++) {
 		buf_reset(&body);
-		if (slurp(path, &body) == 0) {
+		if (mount_slurp(path, &body) == 0) {
 			ck_assert_str_eq(body.data, fresh);
 			got = true;
 		} else {
@@ -385,7 +262,7 @@ END_TEST
 START_TEST(test_readonly_mount_and_statfs)
 {
 	struct mount m = { .pid = 0 };
-	mount_start(&m, "ro", "ro");
+	mount_start(&env, &m, "ro", "ro");
 	char path[256];
 	snprintf(path, sizeof path, "%s/INBOX/2.eml", m.dir);
 	struct stat st;
@@ -418,7 +295,7 @@ START_TEST(test_folder_of_100k_messages)
 			      "%s", err.data);
 	}
 	struct mount m = { .pid = 0 };
-	mount_start(&m, "huge", NULL);
+	mount_start(&env, &m, "huge", NULL);
 	char dir[256];
 	snprintf(dir, sizeof dir, "%s/Huge", m.dir);
 	DIR *d = opendir(dir);
@@ -436,13 +313,13 @@ START_TEST(test_folder_of_100k_messages)
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_mtime, t0 + 99999);
 	struct buf body = BUF_INIT;
-	ck_assert_int_eq(slurp(path, &body), 0);
+	ck_assert_int_eq(mount_slurp(path, &body), 0);
 	ck_assert_msg(strstr(body.data, "huge folder message 99999") != NULL, "%s", body.data);
 	/* bounded memory: the daemon's peak RSS stays small */
 	char status[64];
 	snprintf(status, sizeof status, "/proc/%d/status", (int)m.pid);
 	struct buf proc = BUF_INIT;
-	ck_assert_int_eq(slurp(status, &proc), 0);
+	ck_assert_int_eq(mount_slurp(status, &proc), 0);
 	const char *hwm = strstr(proc.data, "VmHWM:");
 	ck_assert_ptr_nonnull(hwm);
 	unsigned long kb = strtoul(hwm + 6, NULL, 10);
@@ -450,7 +327,7 @@ START_TEST(test_folder_of_100k_messages)
 	buf_free(&proc);
 	buf_free(&body);
 	mount_stop(&m);
-	struct imap *s = second();
+	struct imap *s = mount_second(&env, "alice");
 	struct imap_result r = { .n = 0 };
 	ck_assert_int_eq(imap_delete(s, "Huge", &r), 0);
 	imap_result_free(&r);
@@ -475,18 +352,18 @@ START_TEST(test_cached_mail_readable_offline)
 		ck_assert_int_eq(maildir_add(root.data, NULL, msg, (size_t)n, "S", 1700000000 + i, NULL, &err), 0);
 	}
 	struct mount m = { .pid = 0 };
-	snprintf(m.dir, sizeof m.dir, "%s/mnt-offline", work);
-	snprintf(m.cache, sizeof m.cache, "%s/cache-offline", work);
+	snprintf(m.dir, sizeof m.dir, "%s/mnt-offline", env.work);
+	snprintf(m.cache, sizeof m.cache, "%s/cache-offline", env.work);
 	mkdir(m.dir, 0755);
 	char opts[512], url[128], path[256];
-	snprintf(opts, sizeof opts, "tls=none,passfile=%s,cachedir=%s,timeout=5", passfile, m.cache);
+	snprintf(opts, sizeof opts, "tls=none,passfile=%s,cachedir=%s,timeout=5", env.passfile, m.cache);
 	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%d", own.imap_port);
-	ck_assert_int_eq(mount_run(&m, opts, url, NULL), -1);
+	ck_assert_int_eq(mount_run(&env, &m, opts, url, NULL), -1);
 	snprintf(path, sizeof path, "%s/INBOX/1.eml", m.dir);
 	struct buf before = BUF_INIT, after = BUF_INIT;
-	ck_assert_int_eq(slurp(path, &before), 0);
+	ck_assert_int_eq(mount_slurp(path, &before), 0);
 	ck_assert_int_eq(dovecot_stop(&own, &err), 0);
-	ck_assert_int_eq(slurp(path, &after), 0);
+	ck_assert_int_eq(mount_slurp(path, &after), 0);
 	ck_assert(before.len == after.len && !memcmp(before.data, after.data, before.len));
 	char dir[256];
 	snprintf(dir, sizeof dir, "%s/INBOX", m.dir);
@@ -502,7 +379,7 @@ START_TEST(test_cached_mail_readable_offline)
 	/* last in directory order, so beyond what reading 1.eml fetched ahead */
 	snprintf(path, sizeof path, "%s/INBOX/9.eml", m.dir);
 	struct buf none = BUF_INIT;
-	ck_assert_int_eq(slurp(path, &none), -1);
+	ck_assert_int_eq(mount_slurp(path, &none), -1);
 	ck_assert_int_eq(errno, EIO);
 	mount_stop(&m);
 	buf_free(&before);
@@ -519,36 +396,36 @@ static void expect_failure(const char *opts, const char *url, const char *dir, c
 	struct mount m = { .pid = 0 };
 	snprintf(m.dir, sizeof m.dir, "%s", dir);
 	struct buf err = BUF_INIT;
-	int rc = mount_run(&m, opts, url, &err);
+	int rc = mount_run(&env, &m, opts, url, &err);
 	ck_assert_msg(rc > 0, "imapfs should have failed (%s)", want);
 	ck_assert_msg(strstr(err.data, want) != NULL, "wanted '%s' in: %s", want, err.data);
-	ck_assert(!is_mounted(dir));
+	ck_assert(!mount_is_mounted(dir));
 	buf_free(&err);
 }
 
 START_TEST(test_clean_errors)
 {
 	char dir[128], full[256], opts[512], url[128], badopts[2048];
-	snprintf(dir, sizeof dir, "%s/mnt-errors", work);
+	snprintf(dir, sizeof dir, "%s/mnt-errors", env.work);
 	mkdir(dir, 0755);
-	snprintf(opts, sizeof opts, "tls=none,passfile=%s,cachedir=%s/cache-errors", passfile, work);
+	snprintf(opts, sizeof opts, "tls=none,passfile=%s,cachedir=%s/cache-errors", env.passfile, env.work);
 	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%d", dc.imap_port);
 	expect_failure(opts, "http://alice@127.0.0.1", dir, "bad URL");
 	expect_failure(opts, "imap://alice@127.0.0.1:99999", dir, "bad port");
 	/* a port nobody listens on */
 	expect_failure(opts, "imap://alice@127.0.0.1:1", dir, "refused");
-	snprintf(badopts, sizeof badopts, "tls=none,passfile=%s/wrongpass,cachedir=%s/cache-errors", work,
-		 work);
+	snprintf(badopts, sizeof badopts, "tls=none,passfile=%s/wrongpass,cachedir=%s/cache-errors", env.work,
+		 env.work);
 	expect_failure(badopts, url, dir, "refused");   /* login refused */
 	/* TLS that does not verify */
-	snprintf(badopts, sizeof badopts, "passfile=%s,cafile=%s,cachedir=%s/cache-errors", passfile,
-		 dc.certs.otherca, work);
+	snprintf(badopts, sizeof badopts, "passfile=%s,cafile=%s,cachedir=%s/cache-errors", env.passfile,
+		 dc.certs.otherca, env.work);
 	char tlsurl[128];
 	snprintf(tlsurl, sizeof tlsurl, "imaps://alice@localhost:%d", dc.imaps_port);
 	expect_failure(badopts, tlsurl, dir, "certificate verify failed");
 	/* STARTTLS required by default on imap:// and it verifies too */
-	snprintf(badopts, sizeof badopts, "passfile=%s,cafile=%s,cachedir=%s/cache-errors", passfile,
-		 dc.certs.otherca, work);
+	snprintf(badopts, sizeof badopts, "passfile=%s,cafile=%s,cachedir=%s/cache-errors", env.passfile,
+		 dc.certs.otherca, env.work);
 	expect_failure(badopts, url, dir, "STARTTLS");
 	snprintf(full, sizeof full, "%s/full", dir);
 	mkdir(full, 0755);
@@ -568,22 +445,16 @@ int main(void)
 		fprintf(stderr, "check_mount: no /dev/fuse: skipped\n");
 		return HARNESS_EXIT_SKIP;
 	}
-	const char *bin = getenv("IMAPFS");
-	snprintf(imapfs_bin, sizeof imapfs_bin, "%s", bin ? bin : "./fs/imapfs");
-	snprintf(work, sizeof work, "/tmp/imapfs-mount-XXXXXX");
-	if (!mkdtemp(work))
+	if (mount_env_init(&env) < 0)
 		return EXIT_FAILURE;
-	chmod(work, 0755);
-	snprintf(passfile, sizeof passfile, "%s/pass", work);
-	FILE *f = fopen(passfile, "w");
-	fputs("secret\n", f);
-	fclose(f);
+	FILE *f;
 	char wrong[160];
-	snprintf(wrong, sizeof wrong, "%s/wrongpass", work);
+	snprintf(wrong, sizeof wrong, "%s/wrongpass", env.work);
 	f = fopen(wrong, "w");
 	fputs("not-the-password\n", f);
 	fclose(f);
 	dovecot_start_demo_or_exit(&dc, "check_mount");
+	env.imap_port = dc.imap_port;
 	Suite *su = suite_create("mount");
 	TCase *tc = tcase_create("dovecot");
 	tcase_set_timeout(tc, 240);
@@ -601,13 +472,6 @@ int main(void)
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	dovecot_stop(&dc, NULL);
-	char cmd[128];
-	/* a failed test may leave a mount behind: never leave one */
-	snprintf(cmd, sizeof cmd, "grep -o ' %s/[^ ]*' /proc/mounts | xargs -r -n1 umount -l", work);
-	if (system(cmd) != 0)
-		failed++;
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);
-	if (system(cmd) != 0)
-		failed++;
+	failed += mount_env_cleanup(&env);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,0 +1,220 @@
+/* fswrite.c: changes to the tree: rm, mv, mkdir, rmdir, setattr.  Each
+ * returns only after the server confirmed it (write.c), then brings the
+ * listings and the kernel's caches up to date without asking again. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "fs_impl.h"
+#include "tree.h"
+#include "write.h"
+
+static struct mbox *live_dir(struct fs *fs, uint64_t ino)
+{
+	struct mbox *m = mtree_by_ino(&fs->tree, ino);
+	return m && m->exists ? m : NULL;
+}
+
+static struct mbox *child_dir(struct fs *fs, const struct mbox *dir, const char *name)
+{
+	struct buf path = BUF_INIT;
+	fs_child_path(dir, name, &path);
+	struct mbox *sub = mtree_by_path(&fs->tree, path.data);
+	buf_free(&path);
+	return sub;
+}
+
+/* The server's name for a directory dir/name ("Reisen/Zürich" ->
+ * "Reisen.Z&APw-rich"). */
+static int mailbox_name_for(struct fs *fs, const struct mbox *dir, const char *name, struct buf *out)
+{
+	struct buf path = BUF_INIT, err = BUF_INIT;
+	fs_child_path(dir, name, &path);
+	int rc = tree_mailbox_from_path(path.data, fs->tree.delim, out, &err);
+	if (rc < 0)
+		fs_log(LOG_NOTICE, "%s cannot be a mailbox name: %s", path.data, err.data);
+	buf_free(&path);
+	buf_free(&err);
+	return rc < 0 ? -EINVAL : 0;
+}
+
+int fs_unlink(struct fs *fs, uint64_t parent, const char *name)
+{
+	if (fs->cfg.readonly)
+		return -EROFS;
+	struct mbox *dir = live_dir(fs, parent);
+	if (!dir)
+		return -ENOENT;
+	int rc = staging_unlink(fs, dir, name);
+	if (rc <= 0)
+		return rc;
+	struct cache_msg msg;
+	uint32_t uidvalidity;
+	if ((rc = fs_find_message(fs, dir, name, &msg, &uidvalidity)) < 0)
+		return rc;
+	rc = write_expunge(fs->pool, dir->name, uidvalidity, msg.uid, fs->cfg.plain_expunge);
+	if (rc == -EOPNOTSUPP)
+		fs_log(LOG_ERR, "rm %s/%s refused: the server has no UIDPLUS, and a plain EXPUNGE would "
+				"also remove what other clients marked \\Deleted (-o plain_expunge allows it)",
+		       dir->path, name);
+	if (rc == 0 || rc == -ENOENT)  /* gone either way */
+		mbox_msg_removed(dir, fs->cache, msg.uid);
+	return rc;
+}
+
+int fs_rmdir(struct fs *fs, uint64_t parent, const char *name)
+{
+	if (fs->cfg.readonly)
+		return -EROFS;
+	struct mbox *dir = live_dir(fs, parent);
+	struct mbox *sub = dir ? child_dir(fs, dir, name) : NULL;
+	if (!sub)
+		return -ENOENT;
+	struct mbox **kids;
+	size_t nk = mtree_children(&fs->tree, sub, &kids);
+	free(kids);
+	if (nk || staging_any_in(fs, sub))
+		return -ENOTEMPTY;
+	if (!sub->name)
+		return -EPERM;  /* a level the server never named */
+	int rc = mbox_refresh(sub, fs->pool, fs->cache, 0);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&sub->lock);
+	bool empty = sub->listing.n == 0;
+	pthread_mutex_unlock(&sub->lock);
+	if (!empty)
+		return -ENOTEMPTY;
+	if ((rc = write_delete(fs->pool, sub->name)) < 0)
+		return rc;
+	cache_drop_mailbox(fs->cache, sub->name, 0);
+	mtree_refresh(&fs->tree, fs->pool, 0, true);
+	return 0;
+}
+
+int fs_mkdir(struct fs *fs, uint64_t parent, const char *name, struct fs_entry *e)
+{
+	if (fs->cfg.readonly)
+		return -EROFS;
+	struct mbox *dir = live_dir(fs, parent);
+	if (!dir)
+		return -ENOENT;
+	if (child_dir(fs, dir, name))
+		return -EEXIST;
+	struct buf mailbox = BUF_INIT;
+	int rc = mailbox_name_for(fs, dir, name, &mailbox);
+	if (rc == 0)
+		rc = write_create(fs->pool, mailbox.data);
+	buf_free(&mailbox);
+	if (rc < 0)
+		return rc;
+	mtree_refresh(&fs->tree, fs->pool, 0, true);
+	struct mbox *sub = child_dir(fs, dir, name);
+	if (!sub) {
+		fs_log(LOG_ERR, "created %s/%s, but the server does not list it", dir->path, name);
+		return -EIO;
+	}
+	fs_entry_dir(fs, sub, e);
+	return 0;
+}
+
+static int rename_mailbox(struct fs *fs, struct mbox *dir, const char *name, struct mbox *newdir,
+			  const char *newname)
+{
+	struct mbox *sub = child_dir(fs, dir, name);
+	if (!sub->name)
+		return -EPERM;  /* a level the server never named */
+	if (child_dir(fs, newdir, newname))
+		return -EEXIST;  /* never replaces a mailbox (and its mail) */
+	struct buf to = BUF_INIT, newpath = BUF_INIT;
+	int rc = mailbox_name_for(fs, newdir, newname, &to);
+	if (rc == 0)
+		rc = write_rename(fs->pool, sub->name, to.data);
+	if (rc == 0) {
+		fs_child_path(newdir, newname, &newpath);
+		char *from = xstrdup(sub->name);
+		mtree_rename(&fs->tree, sub, newpath.data, to.data);
+		/* listings are kept under the server's name: the old ones are gone */
+		cache_drop_mailbox(fs->cache, from, 0);
+		free(from);
+		mtree_refresh(&fs->tree, fs->pool, 0, true);
+	}
+	buf_free(&to);
+	buf_free(&newpath);
+	return rc;
+}
+
+static int move_message(struct fs *fs, struct mbox *dir, const char *name, struct mbox *newdir)
+{
+	if (newdir == dir)
+		return -EPERM;  /* UIDs are not names: a message cannot be renamed */
+	if (!newdir->name || !newdir->selectable)
+		return -EPERM;
+	struct cache_msg msg;
+	uint32_t uidvalidity, new_uidvalidity, new_uid;
+	int rc = fs_find_message(fs, dir, name, &msg, &uidvalidity);
+	if (rc < 0)
+		return rc;
+	rc = write_move(fs->pool, dir->name, uidvalidity, msg.uid, newdir->name, fs->cfg.plain_expunge,
+			&new_uidvalidity, &new_uid);
+	if (rc < 0)
+		return rc;
+	mbox_msg_removed(dir, fs->cache, msg.uid);
+	struct cache_msg moved = msg;
+	moved.uid = new_uid;
+	mbox_msg_added(newdir, fs->cache, new_uidvalidity, &moved);
+	return 0;
+}
+
+int fs_rename(struct fs *fs, uint64_t parent, const char *name, uint64_t newparent,
+	      const char *newname, unsigned flags)
+{
+	if (fs->cfg.readonly)
+		return -EROFS;
+	if (flags & ~FS_RENAME_NOREPLACE)
+		return -EINVAL;
+	struct mbox *dir = live_dir(fs, parent), *newdir = live_dir(fs, newparent);
+	if (!dir || !newdir)
+		return -ENOENT;
+	int rc = staging_rename(fs, dir, name, newdir, newname);
+	if (rc <= 0) {
+		if (rc == 0)
+			fs_inval_entry(fs, newparent, newname);
+		return rc;
+	}
+	if (child_dir(fs, dir, name))
+		rc = rename_mailbox(fs, dir, name, newdir, newname);
+	else
+		rc = move_message(fs, dir, name, newdir);
+	/* The kernel now thinks newname is what name was; the server chose
+	 * the real names (a new UID, or the renamed mailbox): look them up. */
+	if (rc == 0)
+		fs_inval_entry(fs, newparent, newname);
+	return rc;
+}
+
+int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set, struct stat *out,
+	       double *timeout)
+{
+	if (fs->cfg.readonly)
+		return -EROFS;
+	int rc = staging_setattr(fs, ino, attr, to_set);
+	if (rc < 0)
+		return rc;
+	if (rc > 0 && (to_set & FS_SET_SIZE)) {
+		struct stat now;
+		double t;
+		if ((rc = fs_getattr(fs, ino, &now, &t)) < 0)
+			return rc;
+		if (S_ISDIR(now.st_mode) || now.st_size != attr->st_size)
+			return S_ISDIR(now.st_mode) ? -EISDIR : -EPERM;  /* messages never change */
+	}
+	/* Modes, owners and times of mailboxes and messages are not the
+	 * server's to keep: accepted and left as they are, so cp -p and
+	 * rsync -a work. */
+	return fs_getattr(fs, ino, out, timeout);
+}

@@ -1,0 +1,204 @@
+/* xattr.c: a message's IMAP metadata as extended attributes:
+ *   user.imap.flags         read/write: the flags, space separated
+ *   user.imap.uid           read-only
+ *   user.imap.internaldate  read-only, "dd-Mon-yyyy hh:mm:ss +0000"
+ *   user.imap.modseq        read-only, with CONDSTORE only
+ * Flags are asked of the server each time (another client may have
+ * changed them); a write is conditional on the MODSEQ last seen, so it
+ * never silently undoes someone else's change (EAGAIN: read and retry). */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "date.h"
+#include "fs_impl.h"
+#include "write.h"
+
+#define X_FLAGS "user.imap.flags"
+#define X_UID "user.imap.uid"
+#define X_DATE "user.imap.internaldate"
+#define X_MODSEQ "user.imap.modseq"
+
+static bool atom_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && !strchr("(){%*\"\\]", c);
+}
+
+int fs_flags_normalise(const char *in, size_t len, struct buf *out)
+{
+	buf_reset(out);
+	size_t i = 0;
+	while (i < len) {
+		while (i < len && isspace((unsigned char)in[i]))
+			i++;
+		if (i == len)
+			break;
+		size_t start = i;
+		if (in[i] == '\\')
+			i++;
+		while (i < len && atom_char((unsigned char)in[i]))
+			i++;
+		size_t n = i - start;
+		bool system = in[start] == '\\';
+		if (n == (system ? 1u : 0u) || (i < len && !isspace((unsigned char)in[i])))
+			return -EINVAL;
+		/* \Recent belongs to the server's session, never to a client */
+		if (n == 7 && !strncasecmp(in + start, "\\Recent", 7))
+			return -EINVAL;
+		if (out->len)
+			buf_addch(out, ' ');
+		buf_add(out, in + start, n);
+	}
+	return 0;
+}
+
+/* A message node's coordinates. */
+struct target {
+	struct mbox *m;
+	uint32_t uidvalidity, uid;
+	int64_t date;
+	uint64_t modseq;
+	bool staged;
+};
+
+static int target_of(struct fs *fs, uint64_t ino, struct target *t)
+{
+	memset(t, 0, sizeof *t);
+	pthread_mutex_lock(&fs->nodes_lock);
+	struct mnode *n = fs_node_find_locked(fs, ino);
+	if (n) {
+		t->m = n->m;
+		t->uidvalidity = n->uidvalidity;
+		t->uid = n->uid;
+		t->date = n->date;
+		t->modseq = n->modseq;
+		t->staged = n->staged != NULL;
+	}
+	pthread_mutex_unlock(&fs->nodes_lock);
+	return n && (t->m || t->staged) ? 0 : -ENODATA;  /* directories have none */
+}
+
+static void remember_modseq(struct fs *fs, uint64_t ino, uint64_t modseq)
+{
+	pthread_mutex_lock(&fs->nodes_lock);
+	struct mnode *n = fs_node_find_locked(fs, ino);
+	if (n)
+		n->modseq = modseq;
+	pthread_mutex_unlock(&fs->nodes_lock);
+}
+
+static bool condstore(struct fs *fs)
+{
+	return pool_has_cap(fs->pool, "CONDSTORE");
+}
+
+int fs_getxattr(struct fs *fs, uint64_t ino, const char *name, struct buf *out)
+{
+	struct target t;
+	int rc = target_of(fs, ino, &t);
+	if (rc < 0)
+		return rc;
+	buf_reset(out);
+	if (t.staged) {
+		bool staged;
+		return strcmp(name, X_FLAGS) ? -ENODATA : staging_get_flags(fs, ino, out, &staged);
+	}
+	if (!strcmp(name, X_UID)) {
+		buf_addf(out, "%" PRIu32, t.uid);
+	} else if (!strcmp(name, X_DATE)) {
+		struct buf d = BUF_INIT;
+		if (imap_time2internaldate_tz((time_t)t.date, 0, &d) < 0 || d.len < 2)
+			rc = -ENODATA;
+		else
+			buf_add(out, d.data + 1, d.len - 2);  /* without the quotes */
+		buf_free(&d);
+	} else if (!strcmp(name, X_FLAGS) || (!strcmp(name, X_MODSEQ) && condstore(fs))) {
+		uint64_t modseq = 0;
+		struct buf flags = BUF_INIT;
+		rc = write_fetch_flags(fs->pool, t.m->name, t.uidvalidity, t.uid, &flags, &modseq);
+		if (rc == 0) {
+			remember_modseq(fs, ino, modseq);
+			if (!strcmp(name, X_FLAGS))
+				buf_add(out, flags.data ? flags.data : "", flags.len);
+			else
+				buf_addf(out, "%" PRIu64, modseq);
+		}
+		buf_free(&flags);
+	} else {
+		rc = -ENODATA;
+	}
+	return rc;
+}
+
+static bool is_ours(const char *name)
+{
+	return !strcmp(name, X_FLAGS) || !strcmp(name, X_UID) || !strcmp(name, X_DATE) ||
+	       !strcmp(name, X_MODSEQ);
+}
+
+static int store_flags(struct fs *fs, uint64_t ino, const struct target *t, const char *flags)
+{
+	uint64_t since = t->modseq;
+	if (!since && condstore(fs)) {
+		/* nothing read yet: the state right now is what is replaced */
+		struct buf cur = BUF_INIT;
+		int rc = write_fetch_flags(fs->pool, t->m->name, t->uidvalidity, t->uid, &cur, &since);
+		buf_free(&cur);
+		if (rc < 0)
+			return rc;
+	}
+	int rc = write_store_flags(fs->pool, t->m->name, t->uidvalidity, t->uid, flags, since);
+	remember_modseq(fs, ino, 0);  /* the next write compares with a fresh read */
+	return rc;
+}
+
+int fs_setxattr(struct fs *fs, uint64_t ino, const char *name, const char *value, size_t size)
+{
+	if (fs->cfg.readonly)
+		return -EROFS;
+	struct target t;
+	int rc = target_of(fs, ino, &t);
+	if (rc < 0)
+		return -ENOTSUP;
+	if (strcmp(name, X_FLAGS))
+		return is_ours(name) ? -EPERM : -ENOTSUP;
+	struct buf flags = BUF_INIT;
+	rc = fs_flags_normalise(value, size, &flags);
+	if (rc == 0) {
+		bool staged;
+		rc = staging_set_flags(fs, ino, flags.len ? flags.data : NULL, &staged);
+		if (!staged)
+			rc = store_flags(fs, ino, &t, flags.len ? flags.data : "");
+	}
+	buf_free(&flags);
+	return rc;
+}
+
+int fs_removexattr(struct fs *fs, uint64_t ino, const char *name)
+{
+	if (!strcmp(name, X_FLAGS))
+		return fs_setxattr(fs, ino, name, "", 0);
+	if (fs->cfg.readonly)
+		return -EROFS;
+	return is_ours(name) ? -EPERM : -ENODATA;
+}
+
+int fs_listxattr(struct fs *fs, uint64_t ino, struct buf *out)
+{
+	struct target t;
+	buf_reset(out);
+	if (target_of(fs, ino, &t) < 0)
+		return 0;
+	buf_add(out, X_FLAGS, sizeof X_FLAGS);
+	if (t.staged)
+		return 0;
+	buf_add(out, X_UID, sizeof X_UID);
+	buf_add(out, X_DATE, sizeof X_DATE);
+	if (condstore(fs))
+		buf_add(out, X_MODSEQ, sizeof X_MODSEQ);
+	return 0;
+}
