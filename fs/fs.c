@@ -24,12 +24,10 @@ const struct fs_config *fs_config(const struct fs *fs)
 	return &fs->cfg;
 }
 
-void fs_set_notifier(struct fs *fs, void (*inval_inode)(void *ctx, uint64_t ino),
-		     void (*inval_entry)(void *ctx, uint64_t parent, const char *name), void *ctx)
+void fs_set_notifier(struct fs *fs, const struct fs_notifier *n)
 {
-	fs->inval_inode = inval_inode;
-	fs->inval_entry = inval_entry;
-	fs->notify_ctx = ctx;
+	static const struct fs_notifier none;
+	fs->notify = n ? *n : none;
 }
 
 /* ---- message nodes ---- */
@@ -111,8 +109,7 @@ static void size_known(void *ctx, struct mbox *m, uint32_t uid, uint64_t size)
 	if (n)
 		n->size = size;
 	pthread_mutex_unlock(&fs->nodes_lock);
-	if (fs->inval_inode)
-		fs->inval_inode(fs->notify_ctx, ino);
+	fs_inval_inode(fs, ino);
 }
 
 /* A message left its mailbox: the kernel must forget the name, and the
@@ -127,14 +124,14 @@ static void msg_gone(void *ctx, struct mbox *m, uint32_t uid)
 
 void fs_inval_entry(struct fs *fs, uint64_t parent, const char *name)
 {
-	if (fs->inval_entry)
-		fs->inval_entry(fs->notify_ctx, parent, name);
+	if (fs->notify.inval_entry)
+		fs->notify.inval_entry(fs->notify.ctx, parent, name);
 }
 
 void fs_inval_inode(struct fs *fs, uint64_t ino)
 {
-	if (fs->inval_inode)
-		fs->inval_inode(fs->notify_ctx, ino);
+	if (fs->notify.inval_inode)
+		fs->notify.inval_inode(fs->notify.ctx, ino);
 }
 
 /* ---- attributes ---- */
@@ -319,6 +316,12 @@ int fs_opendir(struct fs *fs, uint64_t ino, struct fs_dir **out)
 	int rc = mbox_refresh(dir, fs->pool, fs->cache, fs->cfg.poll_s);
 	if (rc < 0)
 		return rc;
+	/* Names this refresh found gone must be gone for the kernel before
+	 * the listing is used: a name it still held would be served from its
+	 * page cache, old bytes and all.  Opening a directory holds no
+	 * directory lock, so waiting here is safe. */
+	if (fs->notify.flush)
+		fs->notify.flush(fs->notify.ctx);
 	struct fs_dir *d = xcalloc(1, sizeof *d);
 	size_t cap = 0;
 	/* "." and "..": ls -a and tools that count links expect them */

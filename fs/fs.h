@@ -70,9 +70,17 @@ struct fs_dir {
  * cache.  -1 with a one-line reason in err: nothing mounted. */
 int fs_new(struct fs **out, const struct fs_config *cfg, struct buf *err);
 void fs_free(struct fs *fs);
-/* Called by ops.c with the FUSE session, for kernel cache invalidation. */
-void fs_set_notifier(struct fs *fs, void (*inval_inode)(void *ctx, uint64_t ino),
-		     void (*inval_entry)(void *ctx, uint64_t parent, const char *name), void *ctx);
+/* Called by ops.c with the FUSE session, for kernel cache invalidation.
+ * The first two queue a notification; flush waits until everything queued
+ * so far reached the kernel (never call it where the kernel may hold a
+ * directory lock for us: in lookup, create, mkdir...). */
+struct fs_notifier {
+	void (*inval_inode)(void *ctx, uint64_t ino);
+	void (*inval_entry)(void *ctx, uint64_t parent, const char *name);
+	void (*flush)(void *ctx);
+	void *ctx;
+};
+void fs_set_notifier(struct fs *fs, const struct fs_notifier *n);
 
 int fs_lookup(struct fs *fs, uint64_t parent, const char *name, struct fs_entry *e);
 void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup);

@@ -54,9 +54,7 @@ struct fs {
 	struct mnode *buckets[NODE_BUCKETS];
 	struct staged *staged;   /* new files, and names of ones just delivered */
 	uint64_t staged_seq;
-	void (*inval_inode)(void *ctx, uint64_t ino);
-	void (*inval_entry)(void *ctx, uint64_t parent, const char *name);
-	void *notify_ctx;
+	struct fs_notifier notify;   /* all NULL without a mount */
 	time_t started;
 	pthread_mutex_t statfs_lock;
 	time_t statfs_at;

@@ -409,8 +409,10 @@ struct inval {
 struct notifier {
 	struct fuse_session *se;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct inval *head;
+	pthread_cond_t cond;        /* work queued, or stop */
+	pthread_cond_t delivered;   /* done moved */
+	struct inval *head, *tail;  /* in the order queued */
+	uint64_t queued, done;
 	bool stop;
 	pthread_t thread;
 };
@@ -426,6 +428,8 @@ static void *notifier_main(void *arg)
 		}
 		struct inval *iv = n->head;
 		n->head = iv->next;
+		if (!n->head)
+			n->tail = NULL;
 		pthread_mutex_unlock(&n->lock);
 		if (iv->name)
 			fuse_lowlevel_notify_inval_entry(n->se, iv->parent, iv->name, strlen(iv->name));
@@ -434,6 +438,8 @@ static void *notifier_main(void *arg)
 		free(iv->name);
 		free(iv);
 		pthread_mutex_lock(&n->lock);
+		n->done++;
+		pthread_cond_broadcast(&n->delivered);
 	}
 	pthread_mutex_unlock(&n->lock);
 	return NULL;
@@ -442,9 +448,23 @@ static void *notifier_main(void *arg)
 static void queue(struct notifier *n, struct inval *iv)
 {
 	pthread_mutex_lock(&n->lock);
-	iv->next = n->head;
-	n->head = iv;
+	if (n->tail)
+		n->tail->next = iv;
+	else
+		n->head = iv;
+	n->tail = iv;
+	n->queued++;
 	pthread_cond_signal(&n->cond);
+	pthread_mutex_unlock(&n->lock);
+}
+
+static void flush_queue(void *ctx)
+{
+	struct notifier *n = ctx;
+	pthread_mutex_lock(&n->lock);
+	uint64_t target = n->queued;
+	while (n->done < target && !n->stop)
+		pthread_cond_wait(&n->delivered, &n->lock);
 	pthread_mutex_unlock(&n->lock);
 }
 
@@ -469,11 +489,13 @@ struct notifier *notifier_start(struct fs *fs, struct fuse_session *se)
 	n->se = se;
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_cond_init(&n->cond, NULL);
+	pthread_cond_init(&n->delivered, NULL);
 	if (pthread_create(&n->thread, NULL, notifier_main, n) != 0) {
 		free(n);
 		return NULL;
 	}
-	fs_set_notifier(fs, queue_inval_inode, queue_inval_entry, n);
+	struct fs_notifier hooks = { queue_inval_inode, queue_inval_entry, flush_queue, n };
+	fs_set_notifier(fs, &hooks);
 	return n;
 }
 
@@ -481,10 +503,11 @@ void notifier_stop(struct fs *fs, struct notifier *n)
 {
 	if (!n)
 		return;
-	fs_set_notifier(fs, NULL, NULL, NULL);
+	fs_set_notifier(fs, NULL);
 	pthread_mutex_lock(&n->lock);
 	n->stop = true;
 	pthread_cond_signal(&n->cond);
+	pthread_cond_broadcast(&n->delivered);
 	pthread_mutex_unlock(&n->lock);
 	pthread_join(n->thread, NULL);
 	while (n->head) {
@@ -495,5 +518,6 @@ void notifier_stop(struct fs *fs, struct notifier *n)
 	}
 	pthread_mutex_destroy(&n->lock);
 	pthread_cond_destroy(&n->cond);
+	pthread_cond_destroy(&n->delivered);
 	free(n);
 }
