@@ -17,6 +17,7 @@
 #include "pool.h"
 #include "prefetch.h"
 #include "tree.h"
+#include "watch.h"
 
 /* Message bytes never change: the kernel may keep names and attributes
  * long.  Directories change when mail arrives, so they are rechecked. */
@@ -41,6 +42,7 @@ struct fs {
 	struct pool *pool;
 	struct cache *cache;
 	struct prefetch *prefetch;
+	struct watch *watch;
 	struct mtree tree;
 	pthread_mutex_t nodes_lock;
 	struct mnode *buckets[NODE_BUCKETS];
@@ -484,7 +486,17 @@ int fs_new(struct fs **out, const struct fs_config *cfg, struct buf *err)
 int fs_start(struct fs *fs)
 {
 	unsigned workers = fs->cfg.connections > 1 ? fs->cfg.connections - 1 : 1;
+	/* the watcher first: it hooks the pool before other threads use it */
+	if (fs->cfg.watch && watch_start(&fs->watch, &fs->tree, fs->pool, fs->cache, fs->cfg.poll_s,
+					 fs->cfg.timeout_s) < 0)
+		return -1;
 	return prefetch_new(&fs->prefetch, fs->pool, fs->cache, workers, size_known, fs);
+}
+
+void fs_stop(struct fs *fs)
+{
+	watch_stop(fs->watch);
+	fs->watch = NULL;
 }
 
 void fs_free(struct fs *fs)
@@ -492,6 +504,7 @@ void fs_free(struct fs *fs)
 	if (!fs)
 		return;
 	prefetch_free(fs->prefetch);
+	watch_stop(fs->watch);
 	pool_free(fs->pool);
 	cache_close(fs->cache);
 	mtree_free(&fs->tree);

@@ -33,6 +33,7 @@ struct fs_config {
 	unsigned connections;
 	int timeout_s;
 	int poll_s;
+	bool watch;              /* keep fresh in the background (watch.c): IDLE, polling */
 	bool readonly;
 	int debug;
 	uid_t uid;
@@ -92,5 +93,7 @@ void fs_log_to_stderr(bool yes);
 void fs_log_debug(bool yes);
 /* Starts the worker threads: after daemonising (fork keeps no threads). */
 int fs_start(struct fs *fs);
+/* Stops the background watcher: before the notifier it calls goes away. */
+void fs_stop(struct fs *fs);
 
 #endif
