@@ -17,6 +17,7 @@
 #include "pool.h"
 #include "prefetch.h"
 #include "tree.h"
+#include "watch.h"
 #include "fs_impl.h"
 
 const struct fs_config *fs_config(const struct fs *fs)
@@ -533,7 +534,17 @@ int fs_new(struct fs **out, const struct fs_config *cfg, struct buf *err)
 int fs_start(struct fs *fs)
 {
 	unsigned workers = fs->cfg.connections > 1 ? fs->cfg.connections - 1 : 1;
+	/* the watcher first: it hooks the pool before other threads use it */
+	if (fs->cfg.watch && watch_start(&fs->watch, &fs->tree, fs->pool, fs->cache, fs->cfg.poll_s,
+					 fs->cfg.timeout_s) < 0)
+		return -1;
 	return prefetch_new(&fs->prefetch, fs->pool, fs->cache, workers, size_known, fs);
+}
+
+void fs_stop(struct fs *fs)
+{
+	watch_stop(fs->watch);
+	fs->watch = NULL;
 }
 
 void fs_free(struct fs *fs)
@@ -541,6 +552,7 @@ void fs_free(struct fs *fs)
 	if (!fs)
 		return;
 	prefetch_free(fs->prefetch);
+	watch_stop(fs->watch);
 	staging_free_all(fs);
 	pool_free(fs->pool);
 	cache_close(fs->cache);

@@ -34,6 +34,7 @@ struct fs_config {
 	unsigned connections;
 	int timeout_s;
 	int poll_s;
+	bool watch;              /* keep fresh in the background (watch.c): IDLE, polling */
 	bool readonly;
 	bool plain_expunge;      /* without UIDPLUS, rm may use a plain EXPUNGE */
 	int debug;
@@ -141,5 +142,7 @@ void fs_log_to_stderr(bool yes);
 void fs_log_debug(bool yes);
 /* Starts the worker threads: after daemonising (fork keeps no threads). */
 int fs_start(struct fs *fs);
+/* Stops the background watcher: before the notifier it calls goes away. */
+void fs_stop(struct fs *fs);
 
 #endif

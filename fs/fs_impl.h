@@ -49,6 +49,7 @@ struct fs {
 	struct pool *pool;
 	struct cache *cache;
 	struct prefetch *prefetch;
+	struct watch *watch;
 	struct mtree tree;
 	pthread_mutex_t nodes_lock;
 	struct mnode *buckets[NODE_BUCKETS];

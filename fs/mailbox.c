@@ -114,6 +114,29 @@ struct mbox *mtree_by_ino(struct mtree *t, uint64_t ino)
 	return found;
 }
 
+struct mbox *mtree_by_name(struct mtree *t, const char *name)
+{
+	struct mbox *found = NULL;
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < t->n && !found; i++)
+		if (t->v[i]->exists && t->v[i]->name && !strcmp(t->v[i]->name, name))
+			found = t->v[i];
+	pthread_mutex_unlock(&t->lock);
+	return found;
+}
+
+size_t mtree_selectable(struct mtree *t, struct mbox ***v)
+{
+	pthread_mutex_lock(&t->lock);
+	*v = xcalloc(t->n, sizeof **v);
+	size_t k = 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i]->exists && t->v[i]->name && t->v[i]->selectable)
+			(*v)[k++] = t->v[i];
+	pthread_mutex_unlock(&t->lock);
+	return k;
+}
+
 const char *mbox_basename(const struct mbox *m)
 {
 	const char *s = strrchr(m->path, '/');
@@ -187,6 +210,13 @@ static void on_list(void *ctx, struct pool_conn *c, const struct imap_response *
 	l->v[l->n++] = it;
 }
 
+static void list_ctx_clear(struct list_ctx *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].name);
+	l->n = 0;
+}
+
 /* Adds path and its parents (existing from now on); returns path's entry. */
 static struct mbox *ensure_path(struct mtree *t, const char *path)
 {
@@ -211,21 +241,29 @@ int mtree_refresh(struct mtree *t, struct pool *p, int max_age, bool force)
 	time_t now = time(NULL);
 	if (!force && t->listed && now - t->listed < max_age)
 		return 0;
-	struct pool_conn *c;
-	int rc = pool_get(p, NULL, &c);
-	if (rc < 0)
-		return rc;
 	struct list_ctx l = { NULL, 0, 0 };
-	struct imap_cmd *cmd = imap_cmd_new("LIST");
-	imap_cmd_add(cmd, " \"\" \"*\"");
-	c->on_untagged = on_list;
-	c->untagged_ctx = &l;
-	rc = imap_submit(c->s, cmd);
-	if (rc == 0)
-		rc = imap_wait(c->s, cmd);
-	rc = rc < 0 ? pool_errno(c, rc) : imap_cmd_ok(cmd) ? 0 : -EIO;
-	imap_cmd_free(cmd);
-	pool_put(p, c);
+	int rc = -EIO;
+	/* a connection found dead (server restarted, kicked) is retried once:
+	 * LIST changes nothing */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct pool_conn *c;
+		if ((rc = pool_get(p, NULL, &c)) < 0)
+			break;
+		list_ctx_clear(&l);
+		struct imap_cmd *cmd = imap_cmd_new("LIST");
+		imap_cmd_add(cmd, " \"\" \"*\"");
+		c->on_untagged = on_list;
+		c->untagged_ctx = &l;
+		rc = imap_submit(c->s, cmd);
+		if (rc == 0)
+			rc = imap_wait(c->s, cmd);
+		rc = rc < 0 ? pool_errno(c, rc) : imap_cmd_ok(cmd) ? 0 : -EIO;
+		imap_cmd_free(cmd);
+		bool lost = c->broken;
+		pool_put(p, c);
+		if (rc == 0 || !lost)
+			break;
+	}
 	if (rc == 0) {
 		pthread_mutex_lock(&t->lock);
 		for (size_t i = 1; i < t->n; i++)
@@ -250,8 +288,7 @@ int mtree_refresh(struct mtree *t, struct pool *p, int max_age, bool force)
 		t->listed = now;
 		pthread_mutex_unlock(&t->lock);
 	}
-	for (size_t i = 0; i < l.n; i++)
-		free(l.v[i].name);
+	list_ctx_clear(&l);
 	free(l.v);
 	return rc;
 }
@@ -380,6 +417,109 @@ static void keep_only(struct mbox *m, struct cache_listing *l, const uint32_t *u
 	l->n = w;
 }
 
+/* ---- QRESYNC: which UIDs vanished since a modseq ---- */
+
+struct uidrange {
+	uint32_t lo, hi;
+};
+
+struct vanished_ctx {
+	struct uidrange *v;
+	size_t n, cap;
+};
+
+/* Adds the ranges of a sequence set ("1:3,7,9:12"; a:b in either order). */
+static void uidset_parse(struct vanished_ctx *out, const char *s, size_t len)
+{
+	const char *end = s + len;
+	while (s < end) {
+		char *e;
+		unsigned long a = strtoul(s, &e, 10), b = a;
+		if (e == s || e > end)
+			return;
+		s = e;
+		if (s < end && *s == ':') {
+			b = strtoul(s + 1, &e, 10);
+			if (e == s + 1 || e > end)
+				return;
+			s = e;
+		}
+		if (a > UINT32_MAX || b > UINT32_MAX)
+			return;
+		if (out->n == out->cap) {
+			out->cap = out->cap ? out->cap * 2 : 16;
+			out->v = xrealloc(out->v, out->cap * sizeof *out->v);
+		}
+		out->v[out->n].lo = (uint32_t)(a < b ? a : b);
+		out->v[out->n].hi = (uint32_t)(a < b ? b : a);
+		out->n++;
+		if (s < end && *s != ',')
+			return;
+		s++;
+	}
+}
+
+static void on_vanished(void *ctx, struct pool_conn *c, const struct imap_response *raw,
+			const struct imap_resp *r)
+{
+	(void)c;
+	(void)raw;
+	if (!r || strcmp(r->name, "VANISHED") || !r->nargs)
+		return;
+	/* "* VANISHED (EARLIER) set" answers us; a plain one is an expunge of
+	 * now: both are gone */
+	const struct imap_arg *set = &r->args[r->nargs - 1];
+	if (set->type == IMAP_ARG_ATOM)
+		uidset_parse(ctx, set->str, set->len);
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	uint32_t x = ((const struct uidrange *)a)->lo, y = ((const struct uidrange *)b)->lo;
+	return x < y ? -1 : x > y;
+}
+
+/* Drops the UIDs in v (any order) from the listing. */
+static void drop_vanished(struct mbox *m, struct cache_listing *l, struct vanished_ctx *v)
+{
+	qsort(v->v, v->n, sizeof *v->v, cmp_range);
+	size_t w = 0, j = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		uint32_t uid = l->msgs[i].uid;
+		while (j < v->n && v->v[j].hi < uid)
+			j++;
+		if (j < v->n && v->v[j].lo <= uid)
+			gone(m, uid);
+		else
+			l->msgs[w++] = l->msgs[i];
+	}
+	l->n = w;
+}
+
+/* UID FETCH 1:LAST (UID) (CHANGEDSINCE modseq VANISHED): the server names
+ * what was expunged since the listing's modseq, instead of us asking for
+ * every UID.  (Flag changes come back too: listings do not hold flags.) */
+static int resync_vanished(struct mbox *m, struct pool_conn *c, struct cache_listing *l,
+			   uint64_t modseq, uint32_t last_uid)
+{
+	struct vanished_ctx v = { NULL, 0, 0 };
+	struct imap_cmd *cmd = imap_cmd_new("UID FETCH");
+	imap_cmd_addf(cmd, " 1:%u (UID) (CHANGEDSINCE %llu VANISHED)", last_uid,
+		      (unsigned long long)modseq);
+	c->on_untagged = on_vanished;
+	c->untagged_ctx = &v;
+	int rc = imap_submit(c->s, cmd);
+	if (rc == 0)
+		rc = imap_wait(c->s, cmd);
+	c->on_untagged = NULL;
+	rc = rc < 0 ? pool_errno(c, rc) : imap_cmd_ok(cmd) ? 0 : -EIO;
+	imap_cmd_free(cmd);
+	if (rc == 0)
+		drop_vanished(m, l, &v);
+	free(v.v);
+	return rc;
+}
+
 /* Brings the listing up to date over c (mailbox selected). */
 static int update_listing(struct mbox *m, struct pool_conn *c, struct cache_listing *l,
 			  const struct status_ctx *st, struct cache *cache)
@@ -387,6 +527,8 @@ static int update_listing(struct mbox *m, struct pool_conn *c, struct cache_list
 	struct msgvec fresh = { 0, 0, NULL };
 	char range[32];
 	int rc;
+	/* what the listing knew: only the same generation's modseq means anything */
+	uint64_t old_modseq = l->uidvalidity == st->uidvalidity ? l->highestmodseq : 0;
 	if (l->uidvalidity != st->uidvalidity || !l->n) {
 		if (l->uidvalidity && l->uidvalidity != st->uidvalidity) {
 			fs_log(LOG_NOTICE, "%s: UIDVALIDITY changed (%u -> %u): dropping its cache",
@@ -411,7 +553,12 @@ static int update_listing(struct mbox *m, struct pool_conn *c, struct cache_list
 		if (!l->n || fresh.v[i].uid > l->msgs[l->n - 1].uid)
 			l->msgs[l->n++] = fresh.v[i];
 	msgvec_free(&fresh);
-	if (l->n != st->messages) {
+	uint32_t last_known = l->n ? l->msgs[l->n - 1].uid : 0;
+	if (l->n != st->messages && c->qresync && old_modseq && last_known) {
+		if ((rc = resync_vanished(m, c, l, old_modseq, last_known)) < 0)
+			return rc;
+	}
+	if (l->n != st->messages) {  /* no QRESYNC, or it left a doubt */
 		uint32_t *uids;
 		size_t n;
 		if ((rc = fetch_all_uids(c, &uids, &n)) < 0)
@@ -460,12 +607,47 @@ static int first_listing(struct pool *p, struct pool_conn *c, struct mbox *m,
 	return 0;
 }
 
+/* One attempt at bringing work up to date; *lost when the connection
+ * died under it (worth one more try: everything here only reads). */
+static int refresh_once(struct mbox *m, struct pool *p, struct cache *cache, bool loaded,
+			struct cache_listing *work, bool *lost)
+{
+	struct pool_conn *c = NULL;
+	int rc = pool_get(p, m->name, &c);
+	if (rc < 0)
+		return rc;
+	struct status_ctx st = { 0 };
+	if (!loaded) {
+		rc = first_listing(p, c, m, work, &st, cache);
+	} else {
+		if (c->selected && !strcmp(c->selected, m->name))
+			rc = pool_unselect(c);
+		if (rc == 0)
+			rc = status(p, c, m->name, &st);
+	}
+	if (rc == 0 && !(loaded && listing_current(work, &st))) {
+		rc = pool_select(p, c, m->name, false);
+		if (rc == 0)
+			rc = update_listing(m, c, work, &st, cache);
+		if (rc == 0) {
+			struct buf err = BUF_INIT;
+			if (cache_listing_save(cache, m->name, work, &err) < 0)
+				fs_log(LOG_WARNING, "cannot save the listing of %s: %s", m->path, err.data);
+			buf_free(&err);
+		}
+	}
+	*lost = c->broken || !c->s;
+	pool_put(p, c);
+	return rc;
+}
+
 int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_age)
 {
 	if (!m->name || !m->selectable)
 		return 0;
 	pthread_mutex_lock(&m->lock);
 	time_t now = time(NULL);
+	m->used = now;
 	if (m->loaded && now - m->checked < max_age) {
 		pthread_mutex_unlock(&m->lock);
 		return 0;
@@ -474,37 +656,24 @@ int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_ag
 		m->loaded = true;
 		mbox_build_order(m);
 	}
-	struct cache_listing work = { 0 };
-	work = m->listing;
+	bool loaded = m->loaded;
+	struct cache_listing work = m->listing;
 	work.msgs = (struct cache_msg *)(void *)xmemdup(m->listing.msgs,
 							 m->listing.n * sizeof *m->listing.msgs);
 	pthread_mutex_unlock(&m->lock);
 
-	struct pool_conn *c = NULL;
-	int rc = pool_get(p, m->name, &c);
-	bool got = rc == 0;
-	struct status_ctx st = { 0 };
-	if (rc == 0 && !m->loaded) {
-		rc = first_listing(p, c, m, &work, &st, cache);
-	} else {
-		if (rc == 0 && c->selected && !strcmp(c->selected, m->name))
-			rc = pool_unselect(c);
-		if (rc == 0)
-			rc = status(p, c, m->name, &st);
+	bool lost = false;
+	int rc = refresh_once(m, p, cache, loaded, &work, &lost);
+	if (rc < 0 && lost) {
+		/* start again from what we had: work may be half updated */
+		pthread_mutex_lock(&m->lock);
+		cache_listing_free(&work);
+		work = m->listing;
+		work.msgs = (struct cache_msg *)(void *)xmemdup(m->listing.msgs,
+								 m->listing.n * sizeof *m->listing.msgs);
+		pthread_mutex_unlock(&m->lock);
+		rc = refresh_once(m, p, cache, loaded, &work, &lost);
 	}
-	if (rc == 0 && !(m->loaded && listing_current(&work, &st))) {
-		rc = pool_select(p, c, m->name, false);
-		if (rc == 0)
-			rc = update_listing(m, c, &work, &st, cache);
-		if (rc == 0) {
-			struct buf err = BUF_INIT;
-			if (cache_listing_save(cache, m->name, &work, &err) < 0)
-				fs_log(LOG_WARNING, "cannot save the listing of %s: %s", m->path, err.data);
-			buf_free(&err);
-		}
-	}
-	if (got)
-		pool_put(p, c);
 	pthread_mutex_lock(&m->lock);
 	if (rc == 0) {
 		cache_listing_free(&m->listing);
@@ -519,6 +688,24 @@ int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_ag
 	}
 	pthread_mutex_unlock(&m->lock);
 	return rc;
+}
+
+struct mbox *mtree_recent(struct mtree *t)
+{
+	struct mbox **v, *best = NULL;
+	time_t best_used = 0;
+	size_t n = mtree_selectable(t, &v);
+	for (size_t i = 0; i < n; i++) {
+		struct mbox *m = v[i];
+		pthread_mutex_lock(&m->lock);
+		if (m->loaded && m->used >= best_used) {
+			best = m;
+			best_used = m->used;
+		}
+		pthread_mutex_unlock(&m->lock);
+	}
+	free(v);
+	return best;
 }
 
 /* ---- changes this mount made itself (write path) ---- */

@@ -38,6 +38,7 @@ struct mbox {
 	uint32_t *order, *rank;
 	bool loaded;
 	time_t checked;
+	time_t used;             /* last asked for (mbox_refresh): the watcher IDLEs on the latest */
 	/* read-ahead (prefetch.c) */
 	size_t last_index;
 	unsigned window;
@@ -69,12 +70,21 @@ int mtree_refresh(struct mtree *t, struct pool *p, int max_age, bool force);
 struct mbox *mtree_root(struct mtree *t);
 struct mbox *mtree_by_path(struct mtree *t, const char *path);
 struct mbox *mtree_by_ino(struct mtree *t, uint64_t ino);
+/* The existing mailbox of that server name, or NULL. */
+struct mbox *mtree_by_name(struct mtree *t, const char *name);
+/* The existing selectable mailboxes (*v malloc'ed; the pointers stay valid). */
+size_t mtree_selectable(struct mtree *t, struct mbox ***v);
+/* The loaded, selectable mailbox used last, or NULL. */
+struct mbox *mtree_recent(struct mtree *t);
 /* The existing children of dir (names are the last path component);
  * *v is malloc'ed, the pointers stay valid. */
 size_t mtree_children(struct mtree *t, const struct mbox *dir, struct mbox ***v);
 const char *mbox_basename(const struct mbox *m);
 
-/* Makes m->listing current (see above).  Call without m->lock held. */
+/* Makes m->listing current (see above), and marks m used.  A connection
+ * that dies under it is replaced and the refresh tried once more; when the
+ * server cannot be had a loaded listing is kept and 0 returned.  Call
+ * without m->lock held. */
 int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_age);
 /* Rebuilds order and rank after the listing changed (m->lock held). */
 void mbox_build_order(struct mbox *m);

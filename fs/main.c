@@ -262,6 +262,7 @@ static int run(struct fs_config *cfg, struct fuse_args *args, struct fuse_cmdlin
 	}
 	struct fuse_loop_config lc = { .clone_fd = 0, .max_idle_threads = 10 };
 	status = fuse_session_loop_mt(se, &lc) == 0 ? 0 : 1;
+	fs_stop(fs);
 	notifier_stop(fs, n);
 out_unmount:
 	fuse_session_unmount(se);
@@ -335,6 +336,7 @@ int main(int argc, char **argv)
 	cfg.command = c.uo.command;
 	cfg.timeout_s = c.uo.timeout_s > 0 ? c.uo.timeout_s : c.timeout_s;
 	cfg.poll_s = c.poll_s > 0 ? c.poll_s : 60;
+	cfg.watch = true;
 	cfg.connections = c.connections ? c.connections : 4;
 	cfg.readonly = c.readonly;
 	cfg.plain_expunge = c.plain_expunge;

@@ -8,8 +8,13 @@
 #include <syslog.h>
 
 #include "pool.h"
-#include "write.h"
 #include "sasl.h"
+#include "util.h"
+#include "write.h"
+
+/* Reconnects after a failure wait 1 s, 2 s, 4 s ... up to this. */
+#define BACKOFF_FIRST_MS 1000
+#define BACKOFF_MAX_MS 30000
 
 struct pool {
 	const struct fs_config *cfg;
@@ -20,7 +25,43 @@ struct pool {
 	bool *busy;
 	char **caps;          /* capabilities after login, from the first connection */
 	size_t ncaps;
+	/* reachability, under lock: while offline nobody dials before retry_at,
+	 * so an uncached read fails at once instead of after a connect timeout */
+	bool offline;
+	int backoff_ms;
+	long long retry_at;
+	pool_change_fn on_change;
+	void *change_ctx;
 };
+
+/* ALERT must reach the user (RFC 3501 7.1); BYE says why a link ends
+ * (for the debug log: our own LOGOUT gets one too). */
+static void log_server_text(struct pool_conn *c, const struct imap_resp *r)
+{
+	if (r->code && !strcasecmp(r->code, "ALERT"))
+		fs_log(LOG_WARNING, "server alert: %s", r->text);
+	else if (!strcmp(r->name, "BYE"))
+		fs_log(LOG_DEBUG, "imap[%u] closed by the server: %s", c->index, r->text);
+}
+
+/* Mail that arrived or left the selected mailbox while this connection
+ * did something else: its listing is stale.  Only after the selection is
+ * complete (c->selected set), so EXAMINE's own EXISTS does not count;
+ * VANISHED (EARLIER) answers a question we asked. */
+static void note_change(struct pool_conn *c, const struct imap_resp *r, uint32_t old_exists)
+{
+	if (!c->selected || !c->pool || !c->pool->on_change)
+		return;
+	bool changed = false;
+	if (!strcmp(r->name, "EXPUNGE"))
+		changed = true;
+	else if (!strcmp(r->name, "EXISTS") && r->has_number && r->number != old_exists)
+		changed = true;
+	else if (!strcmp(r->name, "VANISHED"))
+		changed = !(r->nargs >= 1 && r->args[0].type == IMAP_ARG_LIST);
+	if (changed)
+		c->pool->on_change(c->pool->change_ctx, c->selected);
+}
 
 static void conn_untagged(void *ctx, struct imap *s, const struct imap_response *raw,
 			  const struct imap_resp *r)
@@ -29,6 +70,7 @@ static void conn_untagged(void *ctx, struct imap *s, const struct imap_response 
 	(void)s;
 	if (!r)
 		return;
+	uint32_t old_exists = c->exists;
 	/* EXAMINE/SELECT results the pool keeps for itself */
 	if (!strcmp(r->name, "EXISTS") && r->has_number)
 		c->exists = r->number;
@@ -41,6 +83,8 @@ static void conn_untagged(void *ctx, struct imap *s, const struct imap_response 
 		else if (!strcmp(r->code, "HIGHESTMODSEQ") && imap_arg_number(&r->code_args[0], &v))
 			c->highestmodseq = v;
 	}
+	log_server_text(c, r);
+	note_change(c, r, old_exists);
 	if (c->on_untagged)
 		c->on_untagged(c->untagged_ctx, c, raw, r);
 }
@@ -89,9 +133,17 @@ static int conn_open(const struct fs_config *cfg, struct pool_conn *c, struct bu
 		}
 	}
 	imap_result_free(&r);
-	/* CONDSTORE makes listings cheap to revalidate (HIGHESTMODSEQ). */
-	if (imap_has_cap(c->s, "CONDSTORE") && imap_has_cap(c->s, "ENABLE"))
-		(void)imap_enable(c->s, "CONDSTORE", &r);
+	/* CONDSTORE makes listings cheap to revalidate (HIGHESTMODSEQ);
+	 * QRESYNC (which implies it) also names the UIDs expunged since a
+	 * modseq, so a resync need not list every UID. */
+	c->qresync = false;
+	if (imap_has_cap(c->s, "ENABLE")) {
+		if (imap_has_cap(c->s, "QRESYNC")) {
+			c->qresync = imap_enable(c->s, "QRESYNC", &r) == 0 && !strcmp(r.type, "OK");
+		} else if (imap_has_cap(c->s, "CONDSTORE")) {
+			(void)imap_enable(c->s, "CONDSTORE", &r);
+		}
+	}
 	imap_result_free(&r);
 	imap_set_untagged_handler(c->s, conn_untagged, c);
 	c->broken = false;
@@ -122,6 +174,17 @@ struct imap_cmd *pool_mailbox_cmd(const char *verb, const char *mailbox)
 	return cmd;
 }
 
+/* The core's LOGOUT: the imaplib layer would refuse it after an EXAMINE
+ * ("mailbox status changed to READ-ONLY"). */
+static void logout(struct pool_conn *c)
+{
+	struct imap_cmd *cmd = imap_cmd_new("LOGOUT");
+	imap_set_timeout(c->s, 2000);
+	if (imap_submit(c->s, cmd) == 0)
+		(void)imap_wait(c->s, cmd);
+	imap_cmd_free(cmd);
+}
+
 void pool_disconnect(struct pool_conn *c)
 {
 	conn_close(c);
@@ -135,8 +198,10 @@ int pool_new(struct pool **out, const struct fs_config *cfg, struct buf *err)
 	p->n = cfg->connections ? cfg->connections : 4;
 	p->conns = xcalloc(p->n, sizeof *p->conns);
 	p->busy = xcalloc(p->n, sizeof *p->busy);
-	for (unsigned i = 0; i < p->n; i++)
+	for (unsigned i = 0; i < p->n; i++) {
 		p->conns[i].index = i;
+		p->conns[i].pool = p;
+	}
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->freed, NULL);
 	if (conn_open(cfg, &p->conns[0], err) < 0) {
@@ -156,15 +221,8 @@ void pool_free(struct pool *p)
 	if (!p)
 		return;
 	for (unsigned i = 0; i < p->n; i++) {
-		if (p->conns[i].s && !p->conns[i].broken) {
-			/* the core's LOGOUT: the imaplib layer would refuse it after an
-			 * EXAMINE ("mailbox status changed to READ-ONLY") */
-			struct imap_cmd *cmd = imap_cmd_new("LOGOUT");
-			imap_set_timeout(p->conns[i].s, 2000);
-			if (imap_submit(p->conns[i].s, cmd) == 0)
-				(void)imap_wait(p->conns[i].s, cmd);
-			imap_cmd_free(cmd);
-		}
+		if (p->conns[i].s && !p->conns[i].broken)
+			logout(&p->conns[i]);
 		conn_close(&p->conns[i]);
 	}
 	for (size_t i = 0; i < p->ncaps; i++)
@@ -204,6 +262,75 @@ static int pick(struct pool *p, const char *mailbox)
 	return open_one >= 0 ? open_one : any;
 }
 
+int pool_reconnect(struct pool *p, struct pool_conn *c)
+{
+	conn_close(c);
+	c->broken = true;
+	pthread_mutex_lock(&p->lock);
+	bool wait = p->offline && clock_ms() < p->retry_at;
+	pthread_mutex_unlock(&p->lock);
+	if (wait)
+		return -EIO;
+	struct buf err = BUF_INIT;
+	int rc = conn_open(p->cfg, c, &err);
+	pthread_mutex_lock(&p->lock);
+	if (rc < 0) {
+		/* one line when the server goes away, none per retry */
+		if (!p->offline)
+			fs_log(LOG_ERR, "offline: %s (cached mail stays readable; retrying)", err.data);
+		else
+			fs_log(LOG_DEBUG, "still offline: %s", err.data);
+		p->offline = true;
+		p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : BACKOFF_FIRST_MS;
+		if (p->backoff_ms > BACKOFF_MAX_MS)
+			p->backoff_ms = BACKOFF_MAX_MS;
+		p->retry_at = clock_ms() + p->backoff_ms;
+	} else {
+		if (p->offline)
+			fs_log(LOG_NOTICE, "back online");
+		p->offline = false;
+		p->backoff_ms = 0;
+	}
+	pthread_mutex_unlock(&p->lock);
+	buf_free(&err);
+	return rc < 0 ? -EIO : 0;
+}
+
+bool pool_offline(struct pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	bool off = p->offline;
+	pthread_mutex_unlock(&p->lock);
+	return off;
+}
+
+void pool_set_change_hook(struct pool *p, pool_change_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&p->lock);
+	p->on_change = fn;
+	p->change_ctx = ctx;
+	pthread_mutex_unlock(&p->lock);
+}
+
+struct pool_conn *pool_private_new(struct pool *p)
+{
+	struct pool_conn *c = xcalloc(1, sizeof *c);
+	c->pool = p;
+	c->index = p->n;
+	c->broken = true;
+	return c;
+}
+
+void pool_private_free(struct pool_conn *c)
+{
+	if (!c)
+		return;
+	if (c->s && !c->broken)
+		logout(c);
+	conn_close(c);
+	free(c);
+}
+
 int pool_get(struct pool *p, const char *mailbox, struct pool_conn **out)
 {
 	pthread_mutex_lock(&p->lock);
@@ -213,17 +340,9 @@ int pool_get(struct pool *p, const char *mailbox, struct pool_conn **out)
 	p->busy[i] = true;
 	pthread_mutex_unlock(&p->lock);
 	struct pool_conn *c = &p->conns[i];
-	if (c->broken || !c->s) {
-		conn_close(c);
-		struct buf err = BUF_INIT;
-		if (conn_open(p->cfg, c, &err) < 0) {
-			fs_log(LOG_ERR, "IMAP connection failed: %s", err.data);
-			buf_free(&err);
-			c->broken = true;
-			pool_put(p, c);
-			return -EIO;
-		}
-		buf_free(&err);
+	if ((c->broken || !c->s) && pool_reconnect(p, c) < 0) {
+		pool_put(p, c);
+		return -EIO;
 	}
 	c->on_untagged = NULL;
 	c->untagged_ctx = NULL;

@@ -19,6 +19,7 @@
 struct pool;
 
 struct pool_conn {
+	struct pool *pool;
 	struct imap *s;
 	char *selected;            /* mailbox selected (EXAMINE or SELECT), or NULL */
 	bool selected_rw;
@@ -27,6 +28,7 @@ struct pool_conn {
 	uint32_t exists;
 	uint64_t highestmodseq;
 	bool broken;               /* set by users on IMAP_ABORT: reopened on next get */
+	bool qresync;              /* QRESYNC enabled: UID FETCH ... (CHANGEDSINCE m VANISHED) */
 	/* while a command runs, untagged responses go here */
 	void (*on_untagged)(void *ctx, struct pool_conn *c, const struct imap_response *raw,
 			    const struct imap_resp *r);
@@ -62,5 +64,22 @@ void pool_disconnect(struct pool_conn *c);
 /* Maps the result of a core call to errno, marking the connection broken on
  * an abort. */
 int pool_errno(struct pool_conn *c, int rc);
+
+/* (Re)opens c.  After a failed attempt the pool is offline: it logs that
+ * once, and no connection is dialled again before a backoff (1 s doubling
+ * up to 30 s) has passed: until then this fails at once with -EIO.  The
+ * first success logs "back online". */
+int pool_reconnect(struct pool *p, struct pool_conn *c);
+bool pool_offline(struct pool *p);
+/* A connection outside the pool (the watcher's IDLE), opened with
+ * pool_reconnect, freed (LOGOUT if open) with pool_private_free. */
+struct pool_conn *pool_private_new(struct pool *p);
+void pool_private_free(struct pool_conn *c);
+/* Told (from whichever thread holds the connection, with no lock of ours
+ * held) when untagged EXISTS, EXPUNGE or VANISHED show that the selected
+ * mailbox changed while a connection did something else.  Keep it short
+ * and take no lock but a leaf one. */
+typedef void (*pool_change_fn)(void *ctx, const char *mailbox);
+void pool_set_change_hook(struct pool *p, pool_change_fn fn, void *ctx);
 
 #endif

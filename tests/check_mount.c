@@ -81,7 +81,7 @@ static unsigned compare_folder(struct imap *s, const char *mailbox, const char *
 	return seen;
 }
 
-static void folder_dir(const struct mount *m, const char *utf8_name, struct buf *out)
+static void folder_dir(const struct fsmount *m, const char *utf8_name, struct buf *out)
 {
 	buf_reset(out);
 	buf_addf(out, "%s/", m->dir);
@@ -91,7 +91,7 @@ static void folder_dir(const struct mount *m, const char *utf8_name, struct buf 
 
 START_TEST(test_tree_bytes_sizes_mtimes)
 {
-	struct mount m = { .pid = 0 };
+	struct fsmount m = { .pid = 0 };
 	mount_start(&env, &m, "tree", NULL);
 	struct imap *s = mount_second(&env, "alice");
 	struct buf dir = BUF_INIT;
@@ -148,7 +148,7 @@ static int run_cmd(struct buf *out, const char *fmt, ...)
 
 START_TEST(test_grep_and_rsync)
 {
-	struct mount m = { .pid = 0 };
+	struct fsmount m = { .pid = 0 };
 	mount_start(&env, &m, "grep", NULL);
 	struct buf out = BUF_INIT;
 	/* every corpus message carries the marker once per part: count files */
@@ -175,7 +175,7 @@ END_TEST
 
 START_TEST(test_remount_keeps_inodes_and_cache)
 {
-	struct mount m = { .pid = 0 };
+	struct fsmount m = { .pid = 0 };
 	mount_start(&env, &m, "remount", NULL);
 	char path[256];
 	snprintf(path, sizeof path, "%s/INBOX/1.eml", m.dir);
@@ -219,7 +219,7 @@ START_TEST(test_uidvalidity_change_drops_cache)
 	ck_assert_int_eq(imap_create(s, "Volatile", &r), 0);
 	const char *old = "Subject: old generation\r\n\r\nold bytes\r\n";
 	ck_assert_int_eq(imap_append(s, "Volatile", NULL, NULL, old, strlen(old), &r), 0);
-	struct mount m = { .pid = 0 };
+	struct fsmount m = { .pid = 0 };
 	mount_start(&env, &m, "uidvalidity", "poll=1");
 	char path[256];
 	snprintf(path, sizeof path, "%s/Volatile/1.eml", m.dir);
@@ -261,7 +261,7 @@ END_TEST
 
 START_TEST(test_readonly_mount_and_statfs)
 {
-	struct mount m = { .pid = 0 };
+	struct fsmount m = { .pid = 0 };
 	mount_start(&env, &m, "ro", "ro");
 	char path[256];
 	snprintf(path, sizeof path, "%s/INBOX/2.eml", m.dir);
@@ -294,7 +294,7 @@ START_TEST(test_folder_of_100k_messages)
 		ck_assert_msg(maildir_add(root.data, "Huge", msg, (size_t)n, "S", t0 + i, NULL, &err) == 0,
 			      "%s", err.data);
 	}
-	struct mount m = { .pid = 0 };
+	struct fsmount m = { .pid = 0 };
 	mount_start(&env, &m, "huge", NULL);
 	char dir[256];
 	snprintf(dir, sizeof dir, "%s/Huge", m.dir);
@@ -351,7 +351,7 @@ START_TEST(test_cached_mail_readable_offline)
 		int n = snprintf(msg, sizeof msg, "Subject: offline %d\r\n\r\nbody %d\r\n", i, i);
 		ck_assert_int_eq(maildir_add(root.data, NULL, msg, (size_t)n, "S", 1700000000 + i, NULL, &err), 0);
 	}
-	struct mount m = { .pid = 0 };
+	struct fsmount m = { .pid = 0 };
 	snprintf(m.dir, sizeof m.dir, "%s/mnt-offline", env.work);
 	snprintf(m.cache, sizeof m.cache, "%s/cache-offline", env.work);
 	mkdir(m.dir, 0755);
@@ -393,13 +393,13 @@ END_TEST
 /* Bad command lines and servers: one clear line, non-zero, nothing mounted. */
 static void expect_failure(const char *opts, const char *url, const char *dir, const char *want)
 {
-	struct mount m = { .pid = 0 };
+	struct fsmount m = { .pid = 0 };
 	snprintf(m.dir, sizeof m.dir, "%s", dir);
 	struct buf err = BUF_INIT;
 	int rc = mount_run(&env, &m, opts, url, &err);
 	ck_assert_msg(rc > 0, "imapfs should have failed (%s)", want);
 	ck_assert_msg(strstr(err.data, want) != NULL, "wanted '%s' in: %s", want, err.data);
-	ck_assert(!mount_is_mounted(dir));
+	ck_assert(!fsmount_present(dir));
 	buf_free(&err);
 }
 

@@ -123,7 +123,7 @@ static void srv_folder(struct imap *s, const char *mailbox, unsigned n)
 	}
 }
 
-static void path_of(struct buf *out, const struct mount *m, const char *rel)
+static void path_of(struct buf *out, const struct fsmount *m, const char *rel)
 {
 	buf_reset(out);
 	buf_addf(out, "%s/%s", m->dir, rel);
@@ -159,7 +159,7 @@ START_TEST(test_rm_expunges_that_message_only)
 	struct imap_result r = { .n = 0 };
 	srv_ok(imap_store(s, "3", "+FLAGS", "(\\Deleted)", &r), &r, "STORE");
 	imap_result_free(&r);
-	struct mount m = { .pid = 0 };
+	struct fsmount m = { .pid = 0 };
 	mount_start(&env, &m, "rm", NULL);
 	struct buf p = BUF_INIT;
 	path_of(&p, &m, "RmTest/2.eml");
@@ -189,7 +189,7 @@ START_TEST(test_mv_between_folders)
 	srv_folder(s, "MvTo", 1);
 	struct buf orig = BUF_INIT, moved = BUF_INIT, p = BUF_INIT, q = BUF_INIT;
 	srv_fetch(s, "MvFrom", 2, "(BODY.PEEK[])", NULL, &orig);
-	struct mount m = { .pid = 0 };
+	struct fsmount m = { .pid = 0 };
 	mount_start(&env, &m, "mv", NULL);
 	path_of(&q, &m, "MvTo");
 	ck_assert_uint_eq(count_files(q.data), 1);  /* the listing is loaded before */
@@ -231,7 +231,7 @@ END_TEST
 START_TEST(test_mkdir_rmdir_rename_utf8)
 {
 	struct imap *s = mount_second(&env, "alice");
-	struct mount m = { .pid = 0 };
+	struct fsmount m = { .pid = 0 };
 	mount_start(&env, &m, "dirs", NULL);
 	struct buf p = BUF_INIT, q = BUF_INIT, list = BUF_INIT;
 	path_of(&p, &m, "Zürich Neu");
@@ -311,7 +311,7 @@ START_TEST(test_cp_in_small_and_large)
 {
 	struct imap *s = mount_second(&env, "alice");
 	srv_folder(s, "CpTest", 1);
-	struct mount m = { .pid = 0 };
+	struct fsmount m = { .pid = 0 };
 	mount_start(&env, &m, "cp", NULL);
 	struct buf p = BUF_INIT, got = BUF_INIT, text = BUF_INIT;
 	/* bare LF (as a Unix editor writes) arrives as CRLF */
@@ -397,7 +397,7 @@ START_TEST(test_flags_as_xattrs)
 {
 	struct imap *s = mount_second(&env, "alice");
 	srv_folder(s, "FlagTest", 2);
-	struct mount m = { .pid = 0 };
+	struct fsmount m = { .pid = 0 };
 	mount_start(&env, &m, "flags", NULL);
 	struct buf p = BUF_INIT, text = BUF_INIT;
 	path_of(&p, &m, "FlagTest/1.eml");
@@ -466,7 +466,7 @@ START_TEST(test_readonly_refuses_every_write)
 	srv_folder(s, "RoTest", 2);
 	struct buf before = BUF_INIT, after = BUF_INIT, p = BUF_INIT, q = BUF_INIT;
 	srv_list(s, &before);
-	struct mount m = { .pid = 0 };
+	struct fsmount m = { .pid = 0 };
 	mount_start(&env, &m, "rofs", "ro");
 	path_of(&p, &m, "RoTest/1.eml");
 	path_of(&q, &m, "INBOX/1.eml");
@@ -503,7 +503,7 @@ END_TEST
 
 START_TEST(test_refused_append_keeps_the_bytes)
 {
-	struct mount m = { .pid = 0 };
+	struct fsmount m = { .pid = 0 };
 	mount_start_user(&env, &m, "quota", "tiny", NULL);
 	size_t len = 10000;  /* tiny's quota is 2 KiB */
 	char *msg = xmalloc(len);

@@ -90,6 +90,11 @@ int dovecot_attach(struct dovecot *d, const char *dir, struct buf *err);
 /* Stops the instance, waits until every one of its processes is gone and
  * removes its directory.  Returns -1 if something could not be cleaned up. */
 int dovecot_stop(struct dovecot *d, struct buf *err);
+/* A server restart in two halves: halt ends every process of the instance
+ * but keeps its directory and mail; resume starts it again on the same
+ * ports (waiting for them to be free).  dovecot_stop works in between. */
+int dovecot_halt(struct dovecot *d, struct buf *err);
+int dovecot_resume(struct dovecot *d, struct buf *err);
 /* Drops every session of user (doveadm kick). */
 int dovecot_kick(const struct dovecot *d, const char *user, struct buf *err);
 /* Appends the path of user's Maildir (it may not exist yet) to out. */

@@ -549,6 +549,57 @@ int dovecot_stop(struct dovecot *d, struct buf *err)
 	return rc;
 }
 
+/* Ends the master and every process of the instance, keeping its
+ * directory, ports and registration: what a server restart looks like to
+ * clients. */
+static int dovecot_end_processes(struct dovecot *d, struct buf *err)
+{
+	if (dovecot_master_alive(d)) {
+		kill(d->master, SIGTERM);
+		if (os_child_wait(d->master, STOP_TIMEOUT_MS, NULL) < 0) {
+			kill(d->master, SIGKILL);
+			os_child_wait(d->master, LEFTOVER_TIMEOUT_MS, NULL);
+		}
+	} else if (d->master > 0) {
+		os_child_wait(d->master, 0, NULL);
+	}
+	int left = dovecot_kill_leftovers(d);
+	if (left != 0) {
+		buf_addf(err, "%d processes of dovecot instance %s remain", left, d->instance);
+		return -1;
+	}
+	return 0;
+}
+
+int dovecot_halt(struct dovecot *d, struct buf *err)
+{
+	return dovecot_end_processes(d, err);
+}
+
+int dovecot_resume(struct dovecot *d, struct buf *err)
+{
+	char program[256];
+	if (!dovecot_find_program("dovecot", program, sizeof program)) {
+		buf_addstr(err, "dovecot not found");
+		return -1;
+	}
+	/* the same ports again: a client that kept the address must get back in */
+	for (int attempt = 0; attempt < 50; attempt++) {
+		int r = dovecot_launch(d, program, d->owner == 0, err);
+		if (r == 1) {
+			dovecot_unregister(d);
+			if (d->owner)
+				dovecot_register(d);
+			return 0;
+		}
+		if (r < 0)
+			return -1;
+		os_sleep_ms(100);  /* the port is still held (TIME_WAIT, a late child) */
+	}
+	buf_addf(err, "dovecot could not bind its ports %d and %d again", d->imap_port, d->imaps_port);
+	return -1;
+}
+
 int dovecot_kick(const struct dovecot *d, const char *user, struct buf *err)
 {
 	char program[256], out[HARNESS_PATH_MAX + 32];

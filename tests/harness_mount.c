@@ -1,8 +1,11 @@
-/* harness_mount.c: see harness_mount.h. */
+/* harness_mount.c: imapfs daemons for mount tests (harness_mount.h). */
 #include "config.h"
+#include "harness_mount.h"
 
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +14,109 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "harness_mount.h"
+#include "harness_os.h"
 #include "imap.h"
+
+#define MOUNT_WAIT_MS 30000
+
+bool fsmount_present(const char *dir)
+{
+	FILE *f = fopen("/proc/mounts", "r");
+	char line[2048];
+	bool found = false;
+	size_t n = strlen(dir);
+	while (f && fgets(line, sizeof line, f)) {
+		char *sp = strchr(line, ' ');
+		if (sp && !strncmp(sp + 1, dir, n) && sp[1 + n] == ' ')
+			found = true;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+int fsmount_start(struct fsmount *m, const char *imapfs, const char *opts, const char *url,
+		  struct buf *err)
+{
+	if (mkdir(m->dir, 0755) < 0 && errno != EEXIST) {
+		buf_addf(err, "mkdir %s: %s", m->dir, strerror(errno));
+		return -1;
+	}
+	const char *argv[] = { imapfs, "-f", "-o", opts, url, m->dir, NULL };
+	struct os_spawn_opts so = { .output = m->log, .die_with_parent = true };
+	m->pid = os_spawn(argv, &so, err);
+	if (m->pid < 0)
+		return -1;
+	for (int waited = 0; waited < MOUNT_WAIT_MS; waited += 20) {
+		if (fsmount_present(m->dir))
+			return 0;
+		int st;
+		if (os_child_wait(m->pid, 0, &st) == 0) {
+			m->exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+			struct buf tail = BUF_INIT;
+			os_read_tail(m->log, 1000, &tail);
+			buf_addf(err, "imapfs exited before mounting: %s", tail.data);
+			buf_free(&tail);
+			m->pid = 0;
+			return -1;
+		}
+		os_sleep_ms(20);
+	}
+	buf_addf(err, "imapfs did not mount %s within %d s", m->dir, MOUNT_WAIT_MS / 1000);
+	kill(m->pid, SIGTERM);
+	os_child_wait(m->pid, 5000, NULL);
+	m->pid = 0;
+	return -1;
+}
+
+int fsmount_stop(struct fsmount *m, struct buf *err)
+{
+	const char *argv[] = { "/bin/fusermount3", "-u", m->dir, NULL };
+	if (os_run(argv, NULL, err) < 0)
+		return -1;
+	int st = 0;
+	if (os_child_wait(m->pid, 30000, &st) < 0) {
+		buf_addf(err, "imapfs did not exit after the unmount");
+		kill(m->pid, SIGKILL);
+		os_child_wait(m->pid, 5000, NULL);
+		return -1;
+	}
+	m->pid = 0;
+	rmdir(m->dir);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		struct buf tail = BUF_INIT;
+		os_read_tail(m->log, 1000, &tail);
+		buf_addf(err, "imapfs ended with status 0x%x: %s", (unsigned)st, tail.data);
+		buf_free(&tail);
+		return -1;
+	}
+	return 0;
+}
+
+bool fsmount_log_has(const struct fsmount *m, const char *text)
+{
+	struct buf log = BUF_INIT;
+	os_read_tail(m->log, 1u << 20, &log);
+	bool has = log.data && strstr(log.data, text);
+	buf_free(&log);
+	return has;
+}
+
+unsigned long fsmount_peak_kb(const struct fsmount *m)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)m->pid);
+	FILE *f = fopen(path, "r");
+	unsigned long kb = 0;
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, "VmHWM:", 6))
+			kb = strtoul(line + 6, NULL, 10);
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/* ---- for Check tests ---- */
 
 int mount_env_init(struct mount_env *env)
 {
@@ -44,70 +148,31 @@ int mount_env_cleanup(struct mount_env *env)
 	return problems;
 }
 
-bool mount_is_mounted(const char *dir)
+int mount_run(const struct mount_env *env, struct fsmount *m, const char *opts, const char *url,
+	      struct buf *output)
 {
-	FILE *f = fopen("/proc/mounts", "r");
-	char line[2048];
-	bool found = false;
-	while (f && fgets(line, sizeof line, f)) {
-		char *sp = strchr(line, ' ');
-		if (sp && !strncmp(sp + 1, dir, strlen(dir)) && sp[1 + strlen(dir)] == ' ')
-			found = true;
+	if (!m->log[0])
+		snprintf(m->log, sizeof m->log, "%s.log", m->dir);
+	struct buf err = BUF_INIT;
+	m->exit_status = 128;
+	int rc = fsmount_start(m, env->imapfs, opts, url, &err);
+	if (rc == 0) {
+		buf_free(&err);
+		return -1;
 	}
-	if (f)
-		fclose(f);
-	return found;
+	if (output)
+		buf_add(output, err.data, err.len);
+	buf_free(&err);
+	return m->exit_status;
 }
 
-static void drain(int fd, struct buf *out)
-{
-	char chunk[512];
-	ssize_t n;
-	while ((n = read(fd, chunk, sizeof chunk)) > 0)
-		if (out)
-			buf_add(out, chunk, (size_t)n);
-}
-
-int mount_run(const struct mount_env *env, struct mount *m, const char *opts, const char *url,
-	      struct buf *stderr_out)
-{
-	int pipefd[2];
-	ck_assert_int_eq(pipe(pipefd), 0);
-	m->pid = fork();
-	ck_assert_int_ge(m->pid, 0);
-	if (m->pid == 0) {
-		dup2(pipefd[1], 2);
-		close(pipefd[0]);
-		execl(env->imapfs, "imapfs", "-f", "-o", opts, url, m->dir, (char *)NULL);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
-	int status = -1;
-	for (int i = 0; i < 600; i++) {   /* at most 30 s */
-		drain(pipefd[0], stderr_out);
-		if (mount_is_mounted(m->dir))
-			break;
-		if (waitpid(m->pid, &status, WNOHANG) == m->pid) {
-			drain(pipefd[0], stderr_out);
-			close(pipefd[0]);
-			m->pid = 0;
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-		}
-		usleep(50000);
-	}
-	close(pipefd[0]);
-	ck_assert_msg(mount_is_mounted(m->dir), "imapfs did not mount %s", m->dir);
-	return -1;
-}
-
-void mount_start_user(const struct mount_env *env, struct mount *m, const char *name,
+void mount_start_user(const struct mount_env *env, struct fsmount *m, const char *name,
 		      const char *user, const char *extra_opts)
 {
 	snprintf(m->dir, sizeof m->dir, "%s/mnt-%s", env->work, name);
+	snprintf(m->log, sizeof m->log, "%s/log-%s", env->work, name);
 	if (!m->cache[0])
 		snprintf(m->cache, sizeof m->cache, "%s/cache-%s", env->work, name);
-	mkdir(m->dir, 0755);
 	char opts[1024], url[128];
 	snprintf(opts, sizeof opts, "tls=none,passfile=%s,cachedir=%s%s%s", env->passfile, m->cache,
 		 extra_opts ? "," : "", extra_opts ? extra_opts : "");
@@ -118,22 +183,18 @@ void mount_start_user(const struct mount_env *env, struct mount *m, const char *
 	buf_free(&err);
 }
 
-void mount_start(const struct mount_env *env, struct mount *m, const char *name,
+void mount_start(const struct mount_env *env, struct fsmount *m, const char *name,
 		 const char *extra_opts)
 {
 	mount_start_user(env, m, name, "alice", extra_opts);
 }
 
-void mount_stop(struct mount *m)
+void mount_stop(struct fsmount *m)
 {
-	char cmd[256];
-	snprintf(cmd, sizeof cmd, "fusermount3 -u '%s'", m->dir);
-	ck_assert_int_eq(system(cmd), 0);
-	int status;
-	ck_assert_int_eq(waitpid(m->pid, &status, 0), m->pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "imapfs exit status %d", status);
-	ck_assert(!mount_is_mounted(m->dir));
-	rmdir(m->dir);
+	struct buf err = BUF_INIT;
+	ck_assert_msg(fsmount_stop(m, &err) == 0, "%s", err.data);
+	ck_assert(!fsmount_present(m->dir));
+	buf_free(&err);
 }
 
 struct imap *mount_second(const struct mount_env *env, const char *user)

@@ -1,11 +1,15 @@
-/* harness_mount.h: imapfs mounted for real in a test, and a second IMAP
- * connection to check what the server holds.
+/* harness_mount.h: imapfs mounted for real in a test: the daemon in the
+ * foreground with its log in a file, waited for until the mount is there,
+ * unmounted again; and a second IMAP connection to check what the server
+ * holds.
  *
- * A struct mount_env says once per test program where things are (the
- * imapfs binary, a work directory for mount points and caches, the
- * password file, the Dovecot); mounts are made below env->work.  These
- * helpers fail the running Check test (ck_assert) instead of returning
- * errors, except mount_run, whose whole point is to see imapfs fail. */
+ * Two layers.  fsmount_*: int functions return 0 or -1 with a one-line
+ * reason appended to err; the daemon gets SIGTERM if the thread that
+ * mounted dies.  mount_*: for Check tests that share one struct mount_env
+ * (the imapfs binary, a work directory for mount points, caches and logs,
+ * the password file, the Dovecot port); they fail the running test
+ * (ck_assert) instead of returning errors, except mount_run, whose point
+ * is to see imapfs fail. */
 #ifndef IMAPFS_HARNESS_MOUNT_H
 #define IMAPFS_HARNESS_MOUNT_H
 
@@ -15,17 +19,30 @@
 struct buf;
 struct imap;
 
-struct mount_env {
-	char imapfs[1024];       /* the binary ($IMAPFS, else ./fs/imapfs) */
-	char work[64];           /* mkdtemp'ed, 0755 (mail user must pass) */
-	char passfile[128];      /* "secret" */
-	int imap_port;           /* plain IMAP of the Dovecot, on 127.0.0.1 */
+struct fsmount {
+	char dir[200];    /* the mount point (created); short enough for paths below it */
+	char log[256];    /* imapfs's stdout and stderr */
+	char cache[256];  /* cachedir= (mount_start* fill it unless set) */
+	pid_t pid;
+	int exit_status;  /* of a daemon that exited before mounting */
 };
 
-struct mount {
-	char dir[192];
-	char cache[192];         /* set before mount_start to reuse a cache */
-	pid_t pid;
+/* imapfs -f -o OPTS URL DIR; waits (30 s at most) until DIR is mounted. */
+int fsmount_start(struct fsmount *m, const char *imapfs, const char *opts, const char *url,
+		  struct buf *err);
+/* fusermount3 -u, then the daemon must exit with status 0. */
+int fsmount_stop(struct fsmount *m, struct buf *err);
+bool fsmount_present(const char *dir);
+/* True once imapfs's log holds text. */
+bool fsmount_log_has(const struct fsmount *m, const char *text);
+/* The daemon's peak resident memory (VmHWM) in KiB, or 0. */
+unsigned long fsmount_peak_kb(const struct fsmount *m);
+
+struct mount_env {
+	char imapfs[1024];       /* the binary ($IMAPFS, else ./fs/imapfs) */
+	char work[64];           /* mkdtemp'ed, 0755 (the mail user must pass) */
+	char passfile[128];      /* "secret" */
+	int imap_port;           /* plain IMAP of the Dovecot, on 127.0.0.1 */
 };
 
 /* Makes env->work and the password file.  -1 on failure. */
@@ -33,19 +50,18 @@ int mount_env_init(struct mount_env *env);
 /* Unmounts whatever is left below work (a failed test) and removes it;
  * the number of problems. */
 int mount_env_cleanup(struct mount_env *env);
-bool mount_is_mounted(const char *dir);
-/* Runs imapfs -f; its exit status when it ends by itself, or -1 once the
- * mount is there.  stderr_out (may be NULL) gets what it printed. */
-int mount_run(const struct mount_env *env, struct mount *m, const char *opts, const char *url,
-	      struct buf *stderr_out);
-/* Mounts user's account (password "secret") at work/mnt-NAME with cache
- * work/cache-NAME (unless m->cache is set) and the extra -o options. */
-void mount_start_user(const struct mount_env *env, struct mount *m, const char *name,
+/* Runs imapfs -f at m->dir; imapfs's exit status when it ends by itself,
+ * or -1 once the mount is there.  output (may be NULL) gets its log. */
+int mount_run(const struct mount_env *env, struct fsmount *m, const char *opts, const char *url,
+	      struct buf *output);
+/* Mounts user's account (password "secret") at work/mnt-NAME, with cache
+ * work/cache-NAME unless m->cache is set, and the extra -o options. */
+void mount_start_user(const struct mount_env *env, struct fsmount *m, const char *name,
 		      const char *user, const char *extra_opts);
-void mount_start(const struct mount_env *env, struct mount *m, const char *name,
+void mount_start(const struct mount_env *env, struct fsmount *m, const char *name,
 		 const char *extra_opts);
-/* Unmounts and checks that imapfs exited 0. */
-void mount_stop(struct mount *m);
+/* Unmounts; imapfs must exit 0. */
+void mount_stop(struct fsmount *m);
 /* A logged-in connection (user, password "secret"). */
 struct imap *mount_second(const struct mount_env *env, const char *user);
 int mount_slurp(const char *path, struct buf *out);

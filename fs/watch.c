@@ -1,0 +1,314 @@
+/* watch.c: IDLE on the mailbox in use, polling for the rest. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "watch.h"
+
+/* RFC 2177: servers may drop an IDLE after 30 minutes. */
+#define IDLE_MAX_MS (25 * 60 * 1000)
+/* Kernel entries of messages live an hour (fs.c): mailboxes used within it
+ * are polled so that expunged names do not linger. */
+#define POLL_RECENT_S 3600
+/* More pending changes than this: poll everything instead. */
+#define DIRTY_MAX 64
+
+struct watch {
+	struct mtree *tree;
+	struct pool *pool;
+	struct cache *cache;
+	int poll_s;
+	int timeout_ms;
+	pthread_t thread;
+	int wake[2];              /* self-pipe: poll() in the thread wakes on it */
+	pthread_mutex_t lock;     /* a leaf lock: the fields below */
+	bool stop;
+	bool woken;
+	char *dirty[DIRTY_MAX];   /* mailboxes seen changing, by server name */
+	size_t ndirty;
+	bool overflow;
+	struct pool_conn *idle;   /* ours alone */
+	bool no_idle;             /* the server refused IDLE */
+};
+
+static void wake(struct watch *w)
+{
+	w->woken = true;
+	char b = 1;
+	if (write(w->wake[1], &b, 1) < 0) {
+		/* full pipe: a wake-up is pending anyway */
+	}
+}
+
+/* The pool's change hook: any thread, no lock of the caller's held. */
+static void changed(void *ctx, const char *mailbox)
+{
+	struct watch *w = ctx;
+	pthread_mutex_lock(&w->lock);
+	bool known = false;
+	for (size_t i = 0; i < w->ndirty && !known; i++)
+		known = !strcmp(w->dirty[i], mailbox);
+	if (!known && w->ndirty < DIRTY_MAX)
+		w->dirty[w->ndirty++] = xstrdup(mailbox);
+	else if (!known)
+		w->overflow = true;
+	wake(w);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static bool should_wake(struct watch *w)
+{
+	pthread_mutex_lock(&w->lock);
+	bool r = w->woken || w->stop;
+	pthread_mutex_unlock(&w->lock);
+	return r;
+}
+
+static bool stopping(struct watch *w)
+{
+	pthread_mutex_lock(&w->lock);
+	bool r = w->stop;
+	pthread_mutex_unlock(&w->lock);
+	return r;
+}
+
+/* Waits up to ms for a wake-up (and fd, if >= 0, to be readable). */
+static void sleep_on(struct watch *w, int fd, int ms)
+{
+	struct pollfd pf[2] = { { w->wake[0], POLLIN, 0 }, { fd, POLLIN, 0 } };
+	if (ms > 0)
+		(void)poll(pf, fd >= 0 ? 2 : 1, ms);
+	char drain[64];
+	while (read(w->wake[0], drain, sizeof drain) > 0)
+		;
+}
+
+/* Brings up to date the mailboxes that were seen changing. */
+static void refresh_dirty(struct watch *w)
+{
+	char *names[DIRTY_MAX];
+	pthread_mutex_lock(&w->lock);
+	size_t n = w->ndirty;
+	memcpy(names, w->dirty, n * sizeof *names);
+	w->ndirty = 0;
+	bool all = w->overflow;
+	w->overflow = false;
+	w->woken = false;
+	pthread_mutex_unlock(&w->lock);
+	for (size_t i = 0; i < n; i++) {
+		struct mbox *m = mtree_by_name(w->tree, names[i]);
+		if (m && !stopping(w)) {
+			fs_log(LOG_DEBUG, "%s changed on the server", m->path);
+			mbox_mark_stale(m);
+			(void)mbox_refresh(m, w->pool, w->cache, 0);
+		}
+		free(names[i]);
+	}
+	if (all) {
+		struct mbox **v;
+		size_t k = mtree_selectable(w->tree, &v);
+		for (size_t i = 0; i < k; i++)
+			mbox_mark_stale(v[i]);
+		free(v);
+	}
+}
+
+/* The folder list, and one STATUS for each mailbox used lately (skip:
+ * the one IDLE keeps fresh). */
+static void poll_all(struct watch *w, struct mbox *skip)
+{
+	(void)mtree_refresh(w->tree, w->pool, 0, true);
+	struct mbox **v;
+	size_t n = mtree_selectable(w->tree, &v);
+	time_t now = time(NULL);
+	for (size_t i = 0; i < n && !stopping(w); i++) {
+		struct mbox *m = v[i];
+		pthread_mutex_lock(&m->lock);
+		bool due = m->loaded && now - m->used < POLL_RECENT_S;
+		pthread_mutex_unlock(&m->lock);
+		if (due && m != skip)
+			(void)mbox_refresh(m, w->pool, w->cache, w->poll_s);
+	}
+	free(v);
+}
+
+static int idle_started(void *ctx, struct imap *s, struct imap_cmd *c, const char *text,
+			struct buf *out)
+{
+	(void)s;
+	(void)c;
+	(void)text;
+	(void)out;
+	*(bool *)ctx = true;
+	return 1;
+}
+
+/* EXAMINE m on our connection; a listing older than what EXAMINE reports
+ * is refreshed (it changed while nobody watched). */
+static int watch_select(struct watch *w, struct mbox *m)
+{
+	struct pool_conn *c = w->idle;
+	if (c->selected && !strcmp(c->selected, m->name))
+		return 0;
+	int rc = pool_select(w->pool, c, m->name, false);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&m->lock);
+	const struct cache_listing *l = &m->listing;
+	bool stale = l->uidvalidity != c->uidvalidity || l->uidnext != c->uidnext ||
+		     l->messages != c->exists || (c->highestmodseq && l->highestmodseq != c->highestmodseq);
+	pthread_mutex_unlock(&m->lock);
+	if (stale)
+		changed(w, m->name);
+	return 0;
+}
+
+/* IDLE on m until something changes (the change hook wakes us), the
+ * mailbox in use is another one, a wake-up, or until_ms.  Untagged
+ * responses reach the pool's handler (note_change) as on any connection. */
+static int idle_on(struct watch *w, struct mbox *m, long long until_ms)
+{
+	struct pool_conn *c = w->idle;
+	bool idling = false, done_sent = false;
+	struct imap_cmd *cmd = imap_cmd_new("IDLE");
+	imap_cmd_on_continuation(cmd, idle_started, &idling);
+	int rc = imap_submit(c->s, cmd);
+	long long give_up = clock_ms() + w->timeout_ms;
+	while (rc == 0 && !imap_cmd_done(cmd)) {
+		rc = imap_pump_nowait(c->s);
+		if (rc == IMAP_ERROR)  /* one unparsable response: dropped, go on */
+			rc = 0;
+		if (rc < 0 || imap_cmd_done(cmd))
+			break;
+		long long now = clock_ms();
+		if (idling && !done_sent &&
+		    (now >= until_ms || should_wake(w) || mtree_recent(w->tree) != m)) {
+			rc = imap_send_raw(c->s, "DONE\r\n", 6);
+			done_sent = true;
+			give_up = now + w->timeout_ms;
+			continue;
+		}
+		if ((!idling || done_sent) && now >= give_up) {
+			fs_log(LOG_WARNING, "IDLE: no answer within the timeout");
+			pool_disconnect(c);
+			imap_cmd_free(cmd);
+			return -EIO;
+		}
+		/* a second at most: the pace at which a new mailbox in use is seen */
+		sleep_on(w, imap_fd(c->s), 1000);
+	}
+	if (rc < 0)
+		rc = pool_errno(c, rc);
+	else if (!imap_cmd_ok(cmd)) {
+		fs_log(LOG_INFO, "IDLE refused (%s %s): polling every %d s instead", imap_cmd_status(cmd),
+		       imap_cmd_text(cmd), w->poll_s);
+		w->no_idle = true;
+	}
+	imap_cmd_free(cmd);
+	return rc;
+}
+
+/* One round of IDLE: connect if needed, select the mailbox in use, wait. */
+static void idle_round(struct watch *w, long long until_ms)
+{
+	struct mbox *m = mtree_recent(w->tree);
+	if (!m) {  /* nothing in use yet: look again in a second */
+		long long left = until_ms - clock_ms();
+		sleep_on(w, -1, left < 1000 ? (int)left : 1000);
+		return;
+	}
+	if (w->idle->broken || !w->idle->s) {
+		if (pool_reconnect(w->pool, w->idle) < 0) {
+			sleep_on(w, -1, 1000);
+			return;
+		}
+	}
+	if (watch_select(w, m) < 0) {
+		sleep_on(w, -1, 1000);
+		return;
+	}
+	if (should_wake(w))  /* the EXAMINE found a change: handle it first */
+		return;
+	(void)idle_on(w, m, until_ms);
+}
+
+static void *watch_main(void *arg)
+{
+	struct watch *w = arg;
+	long long next_poll = clock_ms() + w->poll_s * 1000LL;
+	while (!stopping(w)) {
+		refresh_dirty(w);
+		bool use_idle = !w->no_idle && pool_has_cap(w->pool, "IDLE");
+		if (clock_ms() >= next_poll) {
+			poll_all(w, use_idle && w->idle->s && !w->idle->broken ? mtree_recent(w->tree) : NULL);
+			next_poll = clock_ms() + w->poll_s * 1000LL;
+			continue;
+		}
+		long long until = next_poll;
+		if (until > clock_ms() + IDLE_MAX_MS)
+			until = clock_ms() + IDLE_MAX_MS;
+		if (use_idle)
+			idle_round(w, until);
+		else
+			sleep_on(w, -1, (int)(until - clock_ms()));
+	}
+	return NULL;
+}
+
+int watch_start(struct watch **out, struct mtree *tree, struct pool *pool, struct cache *cache,
+		int poll_s, int timeout_s)
+{
+	struct watch *w = xcalloc(1, sizeof *w);
+	w->tree = tree;
+	w->pool = pool;
+	w->cache = cache;
+	w->poll_s = poll_s > 0 ? poll_s : 60;
+	w->timeout_ms = (timeout_s > 0 ? timeout_s : 30) * 1000;
+	if (pipe2(w->wake, O_NONBLOCK | O_CLOEXEC) < 0) {
+		int e = errno;
+		free(w);
+		return -e;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	w->idle = pool_private_new(pool);
+	/* before the thread: the pool's connections call it from now on */
+	pool_set_change_hook(pool, changed, w);
+	if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
+		pool_set_change_hook(pool, NULL, NULL);
+		pool_private_free(w->idle);
+		close(w->wake[0]);
+		close(w->wake[1]);
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		return -EAGAIN;
+	}
+	*out = w;
+	return 0;
+}
+
+void watch_stop(struct watch *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	wake(w);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	pool_set_change_hook(w->pool, NULL, NULL);
+	pool_private_free(w->idle);
+	for (size_t i = 0; i < w->ndirty; i++)
+		free(w->dirty[i]);
+	close(w->wake[0]);
+	close(w->wake[1]);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
