@@ -210,6 +210,39 @@ static void fake_config(const struct fake_server *f, char *dir, struct fs_config
 	buf_free(&err);
 }
 
+/* The core over a scripted server, with a cache of its own. */
+struct fake_fs {
+	struct fake_server *f;
+	struct fs_config cfg;
+	struct fs *fs;
+	char dir[64];
+};
+
+static void fake_fs_open(struct fake_fs *ff, const char *script)
+{
+	struct buf err = BUF_INIT;
+	ff->f = fake_start(script, NULL, &err);
+	ck_assert_msg(ff->f != NULL, "%s", err.data);
+	snprintf(ff->dir, sizeof ff->dir, "/tmp/imapfs-fakecache-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(ff->dir));
+	fake_config(ff->f, ff->dir, &ff->cfg);
+	ck_assert_msg(fs_new(&ff->fs, &ff->cfg, &err) == 0, "fs_new: %s", err.data);
+	buf_free(&err);
+}
+
+/* Ends the core; the server must have seen exactly its script. */
+static void fake_fs_close(struct fake_fs *ff)
+{
+	struct buf err = BUF_INIT;
+	fs_free(ff->fs);
+	url_free(&ff->cfg.url);
+	ck_assert_msg(fake_finish(ff->f, &err) == 0, "%s", err.data);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", ff->dir);
+	ck_assert_int_eq(system(cmd), 0);
+	buf_free(&err);
+}
+
 /* A hostile server's mailbox names never make a path that leaves the
  * mount: '..' and '/' are escaped, undecodable names are skipped. */
 START_TEST(test_hostile_mailbox_names_stay_inside)
@@ -272,8 +305,8 @@ END_TEST
  * size follows the real bytes once they are fetched. */
 START_TEST(test_size_follows_the_real_bytes)
 {
-	struct buf err = BUF_INIT;
-	struct fake_server *f = fake_start(
+	struct fake_fs ff;
+	fake_fs_open(&ff,
 		"S: * OK fake\n"
 		"C: <tag0> CAPABILITY\n"
 		"S: * CAPABILITY IMAP4rev1 UIDPLUS\n"
@@ -299,14 +332,8 @@ START_TEST(test_size_follows_the_real_bytes)
 		"C: <tag6> LOGOUT\n"
 		"S: * BYE bye\n"
 		"S: <tag6> OK out\n"
-		"EOF\n", NULL, &err);
-	ck_assert_msg(f != NULL, "%s", err.data);
-	char dir[] = "/tmp/imapfs-fakecache-XXXXXX";
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	struct fs_config cfg;
-	fake_config(f, dir, &cfg);
-	struct fs *fs;
-	ck_assert_msg(fs_new(&fs, &cfg, &err) == 0, "fs_new: %s", err.data);
+		"EOF\n");
+	struct fs *fs = ff.fs;
 	ck_assert_int_eq(fs_start(fs), 0);
 	struct fs_entry inbox, e;
 	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "INBOX", &inbox), 0);
@@ -323,13 +350,7 @@ START_TEST(test_size_follows_the_real_bytes)
 	double timeout;
 	ck_assert_int_eq(fs_getattr(fs, e.ino, &st, &timeout), 0);
 	ck_assert_int_eq(st.st_size, 15);                /* what was really sent */
-	fs_free(fs);
-	url_free(&cfg.url);
-	ck_assert_msg(fake_finish(f, &err) == 0, "%s", err.data);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-	buf_free(&err);
+	fake_fs_close(&ff);
 }
 END_TEST
 
@@ -339,8 +360,8 @@ END_TEST
  * round trip either. */
 START_TEST(test_rm_without_uidplus_sends_nothing)
 {
-	struct buf err = BUF_INIT;
-	struct fake_server *f = fake_start(
+	struct fake_fs ff;
+	fake_fs_open(&ff,
 		"S: * OK fake\n"
 		"C: <tag0> CAPABILITY\n"
 		"S: * CAPABILITY IMAP4rev1\n"
@@ -362,14 +383,8 @@ START_TEST(test_rm_without_uidplus_sends_nothing)
 		"C: <tag5> LOGOUT\n"
 		"S: * BYE bye\n"
 		"S: <tag5> OK out\n"
-		"EOF\n", NULL, &err);
-	ck_assert_msg(f != NULL, "%s", err.data);
-	char dir[] = "/tmp/imapfs-fakecache-XXXXXX";
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	struct fs_config cfg;
-	fake_config(f, dir, &cfg);
-	struct fs *fs;
-	ck_assert_msg(fs_new(&fs, &cfg, &err) == 0, "fs_new: %s", err.data);
+		"EOF\n");
+	struct fs *fs = ff.fs;
 	struct fs_entry inbox, e;
 	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "INBOX", &inbox), 0);
 	ck_assert_int_eq(fs_lookup(fs, inbox.ino, "1.eml", &e), 0);
@@ -377,13 +392,7 @@ START_TEST(test_rm_without_uidplus_sends_nothing)
 	ck_assert_int_eq(fs_rename(fs, inbox.ino, "2.eml", inbox.ino, "3.eml", 0), -EPERM);
 	ck_assert_int_eq(fs_lookup(fs, inbox.ino, "1.eml", &e), 0);
 	ck_assert_uint_ne(e.ino, 0);  /* still there */
-	fs_free(fs);
-	url_free(&cfg.url);
-	ck_assert_msg(fake_finish(f, &err) == 0, "%s", err.data);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-	buf_free(&err);
+	fake_fs_close(&ff);
 }
 END_TEST
 
