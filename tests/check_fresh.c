@@ -544,6 +544,235 @@ START_TEST(test_server_restart)
 }
 END_TEST
 
+/* ---- load ---- */
+
+#define STRESS_SECONDS 12
+/* A plain build stays under 10 MB here; AddressSanitizer keeps up to
+ * 256 MB of freed memory in quarantine. */
+#ifdef __SANITIZE_ADDRESS__
+#define PEAK_RSS_LIMIT_KB (400ul * 1024)
+#else
+#define PEAK_RSS_LIMIT_KB (64ul * 1024)
+#endif
+
+struct churn {
+	const struct dovecot *d;
+	unsigned first, next;     /* UIDs [first, next) are in Churn */
+	unsigned rounds;
+};
+
+/* Another client expunging the oldest message and appending a new one,
+ * over and over, while the mount is scanned. */
+static void *churn_thread(void *arg)
+{
+	struct churn *c = arg;
+	struct imap *s = second_to(c->d);
+	long long end = clock_ms() + STRESS_SECONDS * 1000LL;
+	while (clock_ms() < end) {
+		expunge_uid(s, "Churn", c->first++);
+		struct buf msg = BUF_INIT;
+		big_message(&msg, 3000 + 97 * (c->rounds % 50), 1000 + c->rounds);
+		ck_assert_uint_eq(append(s, "Churn", msg.data, msg.len), c->next);
+		c->next++;
+		c->rounds++;
+		buf_free(&msg);
+	}
+	imap_close(s);
+	return NULL;
+}
+
+static pid_t spawn_loop(const char *name, const char *body)
+{
+	char script[2048], out[256];
+	snprintf(script, sizeof script,
+		 "end=$(($(date +%%s) + %d)); while [ $(date +%%s) -lt $end ]; do %s; done; exit 0",
+		 STRESS_SECONDS, body);
+	snprintf(out, sizeof out, "%s/stress-%s.out", work, name);
+	const char *argv[] = { "/usr/bin/timeout", "120", "/bin/sh", "-c", script, NULL };
+	struct os_spawn_opts so = { .output = out, .die_with_parent = true };
+	struct buf err = BUF_INIT;
+	pid_t pid = os_spawn(argv, &so, &err);
+	ck_assert_msg(pid > 0, "%s", err.data);
+	buf_free(&err);
+	return pid;
+}
+
+struct same_uids {
+	struct imap *s;
+	const char *mailbox;
+	const char *dir;
+};
+
+static bool uids_agree(void *p)
+{
+	struct same_uids *su = p;
+	struct buf a = BUF_INIT, b = BUF_INIT;
+	mount_uids(su->dir, &a);
+	server_uids(su->s, su->mailbox, &b);
+	bool same = !strcmp(a.data ? a.data : "", b.data ? b.data : "");
+	buf_free(&a);
+	buf_free(&b);
+	return same;
+}
+
+/* Two grep -r, an rsync and another client deleting and adding mail, all
+ * at once for a bounded time: nothing hangs (every loop ends by itself),
+ * memory stays bounded, and afterwards the mount agrees with the server
+ * byte for byte. */
+START_TEST(test_concurrent_stress)
+{
+	struct imap *s = second_to(&dc);
+	struct imap_result r = { .n = 0 };
+	imap_call_ok(imap_create(s, "Churn", &r), &r);
+	struct churn c = { .d = &dc, .first = 1, .next = 1 };
+	for (unsigned i = 0; i < 150; i++) {
+		struct buf msg = BUF_INIT;
+		big_message(&msg, 2000 + 131 * (i % 40), i);
+		ck_assert_uint_eq(append(s, "Churn", msg.data, msg.len), c.next);
+		c.next++;
+		buf_free(&msg);
+	}
+	struct fsmount m;
+	mount_on(&m, &dc, "stress", "poll=2");
+	char body[1024], dest[256];
+	snprintf(dest, sizeof dest, "%s/stress-copy", work);
+	pid_t pids[3];
+	snprintf(body, sizeof body, "grep -r -c imapfs-corpus '%s' >/dev/null 2>&1 || true", m.dir);
+	pids[0] = spawn_loop("grep1", body);
+	pids[1] = spawn_loop("grep2", body);
+	snprintf(body, sizeof body, "rsync -a --delete '%s/' '%s/' >/dev/null 2>&1 || true", m.dir, dest);
+	pids[2] = spawn_loop("rsync", body);
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, churn_thread, &c), 0);
+	pthread_join(t, NULL);
+	for (size_t i = 0; i < 3; i++) {
+		int st = -1;
+		ck_assert_msg(os_child_wait(pids[i], 120000, &st) == 0, "a scan never ended");
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "scan %zu ended with 0x%x (124: hung)",
+			      i, (unsigned)st);
+	}
+	ck_assert_uint_gt(c.rounds, 5);
+	unsigned long kb = fsmount_peak_kb(&m);
+	ck_assert_msg(kb > 0 && kb < PEAK_RSS_LIMIT_KB, "peak RSS %lu kB", kb);
+
+	char dir[512];
+	snprintf(dir, sizeof dir, "%s/Churn", m.dir);
+	struct same_uids su = { s, "Churn", dir };
+	ck_assert_msg(within(SEEN_WITHIN_MS, uids_agree, &su), "the mount's Churn differs from the server's");
+	snprintf(dir, sizeof dir, "%s/INBOX", m.dir);
+	struct same_uids inbox = { s, "INBOX", dir };
+	ck_assert(uids_agree(&inbox));
+	/* every byte of what is left */
+	ck_assert_int_eq(imap_select(s, "Churn", true, &r), 0);
+	const char *args[] = { "1:*", "(UID BODY.PEEK[])" };
+	ck_assert_int_eq(imap_uid(s, "FETCH", args, 2, &r), 0);
+	unsigned compared = 0;
+	for (size_t i = 0; i < r.n; i++) {
+		const struct imap_item *it = &r.items[i];
+		if (!it->has_lit)
+			continue;
+		const char *u = strstr(it->text.data, "UID ");
+		ck_assert_ptr_nonnull(u);
+		char path[1024];
+		snprintf(path, sizeof path, "%s/Churn/%lu.eml", m.dir, strtoul(u + 4, NULL, 10));
+		struct buf got = BUF_INIT;
+		ck_assert_msg(slurp(path, &got) == 0, "%s: %s", path, strerror(errno));
+		ck_assert_msg(same_bytes(&got, it->lit.data, it->lit.len), "%s differs", path);
+		buf_free(&got);
+		compared++;
+	}
+	ck_assert_uint_eq(compared, 150);
+	imap_result_free(&r);
+	unmount(&m);
+	imap_call_ok(imap_delete(s, "Churn", &r), &r);
+	imap_close(s);
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dest);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* A server that stops in the middle of a message: the read fails with EIO
+ * after the timeout, and the next read (a new connection) works. */
+START_TEST(test_stall_mid_literal)
+{
+	struct buf err = BUF_INIT;
+	struct fake_opts fo = { .timeout_ms = 30000 };
+	struct fake_server *f = fake_start(
+		"S: * OK fake\n"
+		"C: <tag0> CAPABILITY\n"
+		"S: * CAPABILITY IMAP4rev1\n"
+		"S: <tag0> OK done\n"
+		"C: <tag1> LOGIN alice \"secret\"\n"
+		"S: <tag1> OK in\n"
+		"C: <tag2> LIST \"\" \"*\"\n"
+		"S: * LIST () \"/\" INBOX\n"
+		"S: <tag2> OK listed\n"
+		"C: <tag3> EXAMINE INBOX\n"
+		"C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"
+		"S: * 1 EXISTS\n"
+		"S: * OK [UIDVALIDITY 7] ok\n"
+		"S: * OK [UIDNEXT 2] ok\n"
+		"S: <tag3> OK [READ-ONLY] done\n"
+		"S: * 1 FETCH (UID 1 RFC822.SIZE 100 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
+		"S: <tag4> OK done\n"
+		"C: <tag5> UID FETCH 1 (UID BODY.PEEK[])\n"
+		"S: * 1 FETCH (UID 1 BODY[] {100}\n"
+		"S+ 0123456789\n"
+		"# ... and nothing more: the client gives up after its timeout\n"
+		"EOF\n"
+		"PAUSE\n"
+		"ACCEPT\n"
+		"S: * OK fake again\n"
+		"C: <tag0> CAPABILITY\n"
+		"S: * CAPABILITY IMAP4rev1\n"
+		"S: <tag0> OK done\n"
+		"C: <tag1> LOGIN alice \"secret\"\n"
+		"S: <tag1> OK in\n"
+		"C: <tag2> EXAMINE INBOX\n"
+		"C: <tag3> UID FETCH 1 (UID BODY.PEEK[])\n"
+		"S: * 1 EXISTS\n"
+		"S: * OK [UIDVALIDITY 7] ok\n"
+		"S: * OK [UIDNEXT 2] ok\n"
+		"S: <tag2> OK [READ-ONLY] done\n"
+		"S: * 1 FETCH (UID 1 BODY[] {100}\n"
+		"LITERAL 100 y\n"
+		"S: )\n"
+		"S: <tag3> OK done\n"
+		"C: <tag4> LOGOUT\n"
+		"S: * BYE bye\n"
+		"S: <tag4> OK out\n"
+		"EOF\n", &fo, &err);
+	ck_assert_msg(f != NULL, "%s", err.data);
+	struct fsmount m;
+	memset(&m, 0, sizeof m);
+	snprintf(m.dir, sizeof m.dir, "%s/mnt-stall", work);
+	snprintf(m.log, sizeof m.log, "%s/log-stall", work);
+	char opts[512], url[128], path[512];
+	snprintf(opts, sizeof opts, "tls=none,passfile=%s,cachedir=%s/cache-stall,timeout=2,poll=600",
+		 passfile, work);
+	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%s", fake_port_str(f));
+	ck_assert_msg(fsmount_start(&m, imapfs_bin, opts, url, &err) == 0, "%s", err.data);
+	snprintf(path, sizeof path, "%s/INBOX/1.eml", m.dir);
+	struct buf body = BUF_INIT;
+	long long t0 = clock_ms();
+	ck_assert_int_eq(slurp(path, &body), -1);
+	ck_assert_int_eq(errno, EIO);
+	/* the timeout is 2 s; the deadline only guards against a hang */
+	ck_assert_msg(clock_ms() - t0 < 20000, "the stalled read took %lld ms", clock_ms() - t0);
+	fake_resume(f);
+	buf_reset(&body);
+	ck_assert_msg(slurp(path, &body) == 0, "%s", strerror(errno));
+	ck_assert_uint_eq(body.len, 100);
+	for (size_t i = 0; i < body.len; i++)
+		ck_assert_int_eq(body.data[i], 'y');
+	ck_assert_msg(fsmount_stop(&m, &err) == 0, "%s", err.data);
+	ck_assert_msg(fake_finish(f, &err) == 0, "%s", err.data);
+	buf_free(&body);
+	buf_free(&err);
+}
+END_TEST
+
 int main(void)
 {
 	dovecot_require_or_skip("check_fresh");
@@ -574,6 +803,8 @@ int main(void)
 	tcase_add_test(tc, test_folder_recreated_with_new_content);
 	tcase_add_test(tc, test_kick_during_large_read);
 	tcase_add_test(tc, test_server_restart);
+	tcase_add_test(tc, test_stall_mid_literal);
+	tcase_add_test(tc, test_concurrent_stress);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
