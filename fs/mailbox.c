@@ -41,6 +41,7 @@ static struct mbox *mbox_new(struct mtree *t, const char *path)
 	m->window = 8;  /* prefetch.c's first window */
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->changed, NULL);
+	pthread_cond_init(&m->refreshed, NULL);
 	return m;
 }
 
@@ -64,6 +65,7 @@ void mtree_free(struct mtree *t)
 		cache_listing_free(&m->listing);
 		pthread_mutex_destroy(&m->lock);
 		pthread_cond_destroy(&m->changed);
+		pthread_cond_destroy(&m->refreshed);
 		free(m);
 	}
 	free(t->v);
@@ -646,12 +648,16 @@ int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_ag
 	if (!m->name || !m->selectable)
 		return 0;
 	pthread_mutex_lock(&m->lock);
+	m->used = time(NULL);
+	while (m->refreshing)
+		pthread_cond_wait(&m->refreshed, &m->lock);
+	/* after the wait: what the other refresh found may be enough */
 	time_t now = time(NULL);
-	m->used = now;
 	if (m->loaded && now - m->checked < max_age) {
 		pthread_mutex_unlock(&m->lock);
 		return 0;
 	}
+	m->refreshing = true;
 	if (!m->loaded && cache_listing_load(cache, m->name, &m->listing) == 0) {
 		m->loaded = true;
 		mbox_build_order(m);
@@ -680,12 +686,16 @@ int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_ag
 		m->listing = work;
 		mbox_build_order(m);
 		m->loaded = true;
-		m->checked = now;
+		/* our copy predates what the write path did meanwhile: ask again */
+		m->checked = m->changed_meanwhile ? 0 : now;
 	} else {
 		cache_listing_free(&work);
 		if (m->loaded)  /* offline: the cached listing still serves */
 			rc = 0;
 	}
+	m->refreshing = false;
+	m->changed_meanwhile = false;
+	pthread_cond_broadcast(&m->refreshed);
 	pthread_mutex_unlock(&m->lock);
 	return rc;
 }
@@ -721,6 +731,8 @@ static void save_listing_locked(struct mbox *m, struct cache *cache)
 void mbox_msg_removed(struct mbox *m, struct cache *cache, uint32_t uid)
 {
 	pthread_mutex_lock(&m->lock);
+	if (m->refreshing)
+		m->changed_meanwhile = true;
 	long i = mbox_find(m, uid);
 	if (i >= 0) {
 		struct cache_listing *l = &m->listing;
@@ -739,6 +751,8 @@ void mbox_msg_removed(struct mbox *m, struct cache *cache, uint32_t uid)
 void mbox_msg_added(struct mbox *m, struct cache *cache, uint32_t uidvalidity, const struct cache_msg *msg)
 {
 	pthread_mutex_lock(&m->lock);
+	if (m->refreshing)
+		m->changed_meanwhile = true;
 	struct cache_listing *l = &m->listing;
 	if (!m->loaded || !uidvalidity || !msg->uid || l->uidvalidity != uidvalidity) {
 		m->checked = 0;  /* cannot place it: the next access asks the server */
@@ -762,6 +776,8 @@ void mbox_msg_added(struct mbox *m, struct cache *cache, uint32_t uidvalidity, c
 void mbox_mark_stale(struct mbox *m)
 {
 	pthread_mutex_lock(&m->lock);
+	if (m->refreshing)
+		m->changed_meanwhile = true;
 	m->checked = 0;
 	pthread_mutex_unlock(&m->lock);
 }

@@ -39,6 +39,11 @@ struct mbox {
 	bool loaded;
 	time_t checked;
 	time_t used;             /* last asked for (mbox_refresh): the watcher IDLEs on the latest */
+	/* one refresh at a time: a slower one that began earlier must not
+	 * put back what a later one removed */
+	bool refreshing;
+	bool changed_meanwhile;  /* the write path changed it during a refresh */
+	pthread_cond_t refreshed;
 	/* read-ahead (prefetch.c) */
 	size_t last_index;
 	unsigned window;
