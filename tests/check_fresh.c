@@ -31,61 +31,29 @@
 #define SEEN_WITHIN_MS 10000
 
 static struct dovecot dc;
-static char imapfs_bin[1024];
-static char work[64];
-static char passfile[128];
+static struct mount_env env;
 
 /* ---- helpers ---- */
+
+/* The shared environment, pointed at another Dovecot. */
+static struct mount_env env_for(const struct dovecot *d)
+{
+	struct mount_env e = env;
+	e.imap_port = d->imap_port;
+	return e;
+}
 
 static void mount_on(struct fsmount *m, const struct dovecot *d, const char *name, const char *extra)
 {
 	memset(m, 0, sizeof *m);
-	snprintf(m->dir, sizeof m->dir, "%s/mnt-%s", work, name);
-	snprintf(m->log, sizeof m->log, "%s/log-%s", work, name);
-	char opts[1024], url[128];
-	snprintf(opts, sizeof opts, "tls=none,passfile=%s,cachedir=%s/cache-%s%s%s", passfile, work, name,
-		 extra ? "," : "", extra ? extra : "");
-	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%d", d->imap_port);
-	struct buf err = BUF_INIT;
-	ck_assert_msg(fsmount_start(m, imapfs_bin, opts, url, &err) == 0, "%s", err.data);
-	buf_free(&err);
-}
-
-static void unmount(struct fsmount *m)
-{
-	struct buf err = BUF_INIT;
-	ck_assert_msg(fsmount_stop(m, &err) == 0, "%s", err.data);
-	buf_free(&err);
+	struct mount_env e = env_for(d);
+	mount_start(&e, m, name, extra);
 }
 
 static struct imap *second_to(const struct dovecot *d)
 {
-	struct imap_opts o = { .timeout_ms = 30000, .allow_plaintext = true };
-	struct buf err = BUF_INIT;
-	char port[16];
-	snprintf(port, sizeof port, "%d", d->imap_port);
-	struct imap *s;
-	ck_assert_msg(imap_open(&s, "127.0.0.1", port, &o, &err) == 0, "%s", err.data);
-	struct imap_result r = { .n = 0 };
-	ck_assert_int_eq(imap_login(s, "alice", "secret", &r), 0);
-	imap_result_free(&r);
-	buf_free(&err);
-	return s;
-}
-
-static int slurp(const char *path, struct buf *out)
-{
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	char chunk[65536];
-	ssize_t n;
-	while ((n = read(fd, chunk, sizeof chunk)) > 0)
-		buf_add(out, chunk, (size_t)n);
-	int e = errno;
-	close(fd);
-	errno = e;
-	return n < 0 ? -1 : 0;
+	struct mount_env e = env_for(d);
+	return mount_second(&e, "alice");
 }
 
 static bool same_bytes(const struct buf *b, const void *p, size_t n)
@@ -224,7 +192,7 @@ START_TEST(test_appends_and_expunges_seen_within_seconds)
 	snprintf(p1, sizeof p1, "%s/%u.eml", dir, u1);
 	snprintf(p2, sizeof p2, "%s/%u.eml", dir, u2);
 	struct buf body = BUF_INIT, uids = BUF_INIT, want = BUF_INIT;
-	ck_assert_int_eq(slurp(p1, &body), 0);
+	ck_assert_int_eq(mount_slurp(p1, &body), 0);
 	ck_assert(same_bytes(&body, first, strlen(first)));
 	ck_assert(exists(p2));
 
@@ -233,7 +201,7 @@ START_TEST(test_appends_and_expunges_seen_within_seconds)
 	snprintf(p3, sizeof p3, "%s/%u.eml", dir, u3);
 	ck_assert_msg(within(SEEN_WITHIN_MS, path_exists, p3), "new message not seen");
 	buf_reset(&body);
-	ck_assert_int_eq(slurp(p3, &body), 0);
+	ck_assert_int_eq(mount_slurp(p3, &body), 0);
 	ck_assert(same_bytes(&body, third, strlen(third)));
 
 	expunge_uid(s, "Live", u1);
@@ -242,7 +210,7 @@ START_TEST(test_appends_and_expunges_seen_within_seconds)
 	server_uids(s, "Live", &want);
 	ck_assert_str_eq(uids.data, want.data);
 
-	unmount(&m);
+	mount_stop(&m);
 	imap_call_ok(imap_delete(s, "Live", &r), &r);
 	imap_close(s);
 	buf_free(&body);
@@ -289,7 +257,7 @@ START_TEST(test_folder_changes_seen)
 	char path[512];
 	snprintf(path, sizeof path, "%s/Neu/%u.eml", m.dir, uid);
 	struct buf body = BUF_INIT;
-	ck_assert_int_eq(slurp(path, &body), 0);
+	ck_assert_int_eq(mount_slurp(path, &body), 0);
 	ck_assert(same_bytes(&body, msg, strlen(msg)));
 
 	imap_call_ok(imap_rename(s, "Neu", "Umbenannt", &r), &r);
@@ -299,7 +267,7 @@ START_TEST(test_folder_changes_seen)
 	ck_assert_msg(within(SEEN_WITHIN_MS, dir_has_name, &h), "old name still shown");
 	snprintf(path, sizeof path, "%s/Umbenannt/%u.eml", m.dir, uid);
 	buf_reset(&body);
-	ck_assert_int_eq(slurp(path, &body), 0);
+	ck_assert_int_eq(mount_slurp(path, &body), 0);
 	ck_assert(same_bytes(&body, msg, strlen(msg)));
 
 	imap_call_ok(imap_delete(s, "Umbenannt", &r), &r);
@@ -307,7 +275,7 @@ START_TEST(test_folder_changes_seen)
 	ck_assert_msg(within(SEEN_WITHIN_MS, dir_has_name, &renamed), "deleted folder still shown");
 	snprintf(path, sizeof path, "%s/Umbenannt", m.dir);
 	ck_assert_msg(within(SEEN_WITHIN_MS, path_gone, path), "deleted folder still there");
-	unmount(&m);
+	mount_stop(&m);
 	imap_close(s);
 	buf_free(&body);
 }
@@ -322,7 +290,7 @@ static bool reads_as(void *p)
 {
 	struct reads_as *ra = p;
 	struct buf b = BUF_INIT;
-	bool ok = slurp(ra->path, &b) == 0 && same_bytes(&b, ra->want, strlen(ra->want));
+	bool ok = mount_slurp(ra->path, &b) == 0 && same_bytes(&b, ra->want, strlen(ra->want));
 	buf_free(&b);
 	return ok;
 }
@@ -341,7 +309,7 @@ START_TEST(test_folder_recreated_with_new_content)
 	char path[512];
 	snprintf(path, sizeof path, "%s/Phoenix/1.eml", m.dir);
 	struct buf body = BUF_INIT;
-	ck_assert_int_eq(slurp(path, &body), 0);
+	ck_assert_int_eq(mount_slurp(path, &body), 0);
 	ck_assert(same_bytes(&body, old, strlen(old)));
 	imap_call_ok(imap_delete(s, "Phoenix", &r), &r);
 	os_sleep_ms(1100);  /* Dovecot's UIDVALIDITY is a time stamp */
@@ -353,13 +321,13 @@ START_TEST(test_folder_recreated_with_new_content)
 	/* and from then on only the new bytes, also by size */
 	for (int i = 0; i < 5; i++) {
 		buf_reset(&body);
-		ck_assert_int_eq(slurp(path, &body), 0);
+		ck_assert_int_eq(mount_slurp(path, &body), 0);
 		ck_assert(same_bytes(&body, fresh, strlen(fresh)));
 		struct stat st;
 		ck_assert_int_eq(stat(path, &st), 0);
 		ck_assert_int_eq(st.st_size, (off_t)strlen(fresh));
 	}
-	unmount(&m);
+	mount_stop(&m);
 	imap_call_ok(imap_delete(s, "Phoenix", &r), &r);
 	imap_close(s);
 	buf_free(&body);
@@ -378,7 +346,7 @@ struct reader {
 static void *read_thread(void *arg)
 {
 	struct reader *rd = arg;
-	rd->rc = slurp(rd->path, &rd->got);
+	rd->rc = mount_slurp(rd->path, &rd->got);
 	rd->err = errno;
 	__atomic_store_n(&rd->done, true, __ATOMIC_RELEASE);
 	return NULL;
@@ -428,12 +396,12 @@ START_TEST(test_kick_during_large_read)
 		ck_assert_msg(rd.err == EIO, "read failed with %s, not EIO", strerror(rd.err));
 	/* the mount is usable again: both messages read whole */
 	struct buf again = BUF_INIT;
-	ck_assert_msg(slurp(p1, &again) == 0, "%s", strerror(errno));
+	ck_assert_msg(mount_slurp(p1, &again) == 0, "%s", strerror(errno));
 	ck_assert(same_bytes(&again, big1.data, big1.len));
 	buf_reset(&again);
-	ck_assert_msg(slurp(p2, &again) == 0, "%s", strerror(errno));
+	ck_assert_msg(mount_slurp(p2, &again) == 0, "%s", strerror(errno));
 	ck_assert(same_bytes(&again, big2.data, big2.len));
-	unmount(&m);
+	mount_stop(&m);
 	s = second_to(&dc);
 	imap_call_ok(imap_delete(s, "Big", &r), &r);
 	imap_close(s);
@@ -454,7 +422,7 @@ static bool readable_as(void *p)
 {
 	struct readable *ra = p;
 	struct buf b = BUF_INIT;
-	bool ok = slurp(ra->path, &b) == 0 && same_bytes(&b, ra->want->data, ra->want->len);
+	bool ok = mount_slurp(ra->path, &b) == 0 && same_bytes(&b, ra->want->data, ra->want->len);
 	buf_free(&b);
 	return ok;
 }
@@ -490,10 +458,10 @@ START_TEST(test_server_restart)
 	snprintf(p1, sizeof p1, "%s/1.eml", dir);
 	snprintf(p9, sizeof p9, "%s/9.eml", dir);  /* last in name order: not read ahead */
 	struct buf before = BUF_INIT, after = BUF_INIT, uids = BUF_INIT;
-	ck_assert_int_eq(slurp(p1, &before), 0);
+	ck_assert_int_eq(mount_slurp(p1, &before), 0);
 	ck_assert_msg(dovecot_halt(&own, &err) == 0, "%s", err.data);
 
-	ck_assert_int_eq(slurp(p1, &after), 0);
+	ck_assert_int_eq(mount_slurp(p1, &after), 0);
 	ck_assert(same_bytes(&after, before.data, before.len));
 	mount_uids(dir, &uids);
 	struct buf all = BUF_INIT;
@@ -503,10 +471,10 @@ START_TEST(test_server_restart)
 	buf_free(&all);
 	long long t0 = clock_ms();
 	buf_reset(&after);
-	ck_assert_int_eq(slurp(p9, &after), -1);
+	ck_assert_int_eq(mount_slurp(p9, &after), -1);
 	ck_assert_int_eq(errno, EIO);
 	/* again, now that the mount knows: still EIO, and within the timeout */
-	ck_assert_int_eq(slurp(p9, &after), -1);
+	ck_assert_int_eq(mount_slurp(p9, &after), -1);
 	ck_assert_int_eq(errno, EIO);
 	ck_assert_msg(clock_ms() - t0 < 15000, "offline reads took %lld ms", clock_ms() - t0);
 	ck_assert_msg(within(SEEN_WITHIN_MS, log_has_offline, &m),
@@ -533,7 +501,7 @@ START_TEST(test_server_restart)
 	snprintf(pn, sizeof pn, "%s/%u.eml", dir, uid);
 	ck_assert_msg(within(SEEN_WITHIN_MS, path_exists, pn), "new message not seen after the restart");
 	imap_close(s);
-	unmount(&m);
+	mount_stop(&m);
 	ck_assert_int_eq(dovecot_stop(&own, &err), 0);
 	buf_free(&before);
 	buf_free(&after);
@@ -587,7 +555,7 @@ static pid_t spawn_loop(const char *name, const char *body)
 	snprintf(script, sizeof script,
 		 "end=$(($(date +%%s) + %d)); while [ $(date +%%s) -lt $end ]; do %s; done; exit 0",
 		 STRESS_SECONDS, body);
-	snprintf(out, sizeof out, "%s/stress-%s.out", work, name);
+	snprintf(out, sizeof out, "%s/stress-%s.out", env.work, name);
 	const char *argv[] = { "/usr/bin/timeout", "120", "/bin/sh", "-c", script, NULL };
 	struct os_spawn_opts so = { .output = out, .die_with_parent = true };
 	struct buf err = BUF_INIT;
@@ -635,7 +603,7 @@ START_TEST(test_concurrent_stress)
 	struct fsmount m;
 	mount_on(&m, &dc, "stress", "poll=2");
 	char body[1024], dest[256];
-	snprintf(dest, sizeof dest, "%s/stress-copy", work);
+	snprintf(dest, sizeof dest, "%s/stress-copy", env.work);
 	pid_t pids[3];
 	snprintf(body, sizeof body, "grep -r -c imapfs-corpus '%s' >/dev/null 2>&1 || true", m.dir);
 	pids[0] = spawn_loop("grep1", body);
@@ -676,14 +644,14 @@ START_TEST(test_concurrent_stress)
 		char path[1024];
 		snprintf(path, sizeof path, "%s/Churn/%lu.eml", m.dir, strtoul(u + 4, NULL, 10));
 		struct buf got = BUF_INIT;
-		ck_assert_msg(slurp(path, &got) == 0, "%s: %s", path, strerror(errno));
+		ck_assert_msg(mount_slurp(path, &got) == 0, "%s: %s", path, strerror(errno));
 		ck_assert_msg(same_bytes(&got, it->lit.data, it->lit.len), "%s differs", path);
 		buf_free(&got);
 		compared++;
 	}
 	ck_assert_uint_eq(compared, 150);
 	imap_result_free(&r);
-	unmount(&m);
+	mount_stop(&m);
 	imap_call_ok(imap_delete(s, "Churn", &r), &r);
 	imap_close(s);
 	char cmd[300];
@@ -746,23 +714,23 @@ START_TEST(test_stall_mid_literal)
 	ck_assert_msg(f != NULL, "%s", err.data);
 	struct fsmount m;
 	memset(&m, 0, sizeof m);
-	snprintf(m.dir, sizeof m.dir, "%s/mnt-stall", work);
-	snprintf(m.log, sizeof m.log, "%s/log-stall", work);
+	snprintf(m.dir, sizeof m.dir, "%s/mnt-stall", env.work);
+	snprintf(m.log, sizeof m.log, "%s/log-stall", env.work);
 	char opts[512], url[128], path[512];
 	snprintf(opts, sizeof opts, "tls=none,passfile=%s,cachedir=%s/cache-stall,timeout=2,poll=600",
-		 passfile, work);
+		 env.passfile, env.work);
 	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%s", fake_port_str(f));
-	ck_assert_msg(fsmount_start(&m, imapfs_bin, opts, url, &err) == 0, "%s", err.data);
+	ck_assert_int_eq(mount_run(&env, &m, opts, url, &err), -1);
 	snprintf(path, sizeof path, "%s/INBOX/1.eml", m.dir);
 	struct buf body = BUF_INIT;
 	long long t0 = clock_ms();
-	ck_assert_int_eq(slurp(path, &body), -1);
+	ck_assert_int_eq(mount_slurp(path, &body), -1);
 	ck_assert_int_eq(errno, EIO);
 	/* the timeout is 2 s; the deadline only guards against a hang */
 	ck_assert_msg(clock_ms() - t0 < 20000, "the stalled read took %lld ms", clock_ms() - t0);
 	fake_resume(f);
 	buf_reset(&body);
-	ck_assert_msg(slurp(path, &body) == 0, "%s", strerror(errno));
+	ck_assert_msg(mount_slurp(path, &body) == 0, "%s", strerror(errno));
 	ck_assert_uint_eq(body.len, 100);
 	for (size_t i = 0; i < body.len; i++)
 		ck_assert_int_eq(body.data[i], 'y');
@@ -780,21 +748,10 @@ int main(void)
 		fprintf(stderr, "check_fresh: no /dev/fuse: skipped\n");
 		return HARNESS_EXIT_SKIP;
 	}
-	const char *bin = getenv("IMAPFS");
-	snprintf(imapfs_bin, sizeof imapfs_bin, "%s", bin ? bin : "./fs/imapfs");
-	char *abs = realpath(imapfs_bin, NULL);  /* spawned from another directory */
-	if (abs)
-		snprintf(imapfs_bin, sizeof imapfs_bin, "%s", abs);
-	free(abs);
-	snprintf(work, sizeof work, "/tmp/imapfs-fresh-XXXXXX");
-	if (!mkdtemp(work))
+	if (mount_env_init(&env) < 0)
 		return EXIT_FAILURE;
-	chmod(work, 0755);
-	snprintf(passfile, sizeof passfile, "%s/pass", work);
-	FILE *f = fopen(passfile, "w");
-	fputs("secret\n", f);
-	fclose(f);
 	dovecot_start_demo_or_exit(&dc, "check_fresh");
+	env.imap_port = dc.imap_port;
 	Suite *su = suite_create("fresh");
 	TCase *tc = tcase_create("dovecot");
 	tcase_set_timeout(tc, 240);
@@ -811,13 +768,6 @@ int main(void)
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	dovecot_stop(&dc, NULL);
-	char cmd[160];
-	/* a failed test may leave a mount behind: never leave one */
-	snprintf(cmd, sizeof cmd, "grep -o ' %s/[^ ]*' /proc/mounts | xargs -r -n1 umount -l", work);
-	if (system(cmd) != 0)
-		failed++;
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);
-	if (system(cmd) != 0)
-		failed++;
+	failed += mount_env_cleanup(&env);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
