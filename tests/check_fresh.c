@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "fake.h"
+#include "fs.h"
 #include "harness.h"
 #include "harness_mount.h"
 #include "harness_os.h"
@@ -741,6 +742,103 @@ START_TEST(test_stall_mid_literal)
 }
 END_TEST
 
+/* ---- the core over a scripted server ---- */
+
+static const struct fs_dirent *dirent_named(const struct fs_dir *d, const char *name)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (!strcmp(d->v[i].name, name))
+			return &d->v[i];
+	return NULL;
+}
+
+/* With QRESYNC a resync asks which UIDs vanished since the listing's
+ * modseq (one command, answered with ranges) instead of listing every UID. */
+START_TEST(test_qresync_names_the_vanished)
+{
+	struct buf err = BUF_INIT;
+	struct fake_server *f = fake_start(
+		"S: * OK fake\n"
+		"C: <tag0> CAPABILITY\n"
+		"S: * CAPABILITY IMAP4rev1 ENABLE CONDSTORE QRESYNC UNSELECT\n"
+		"S: <tag0> OK done\n"
+		"C: <tag1> LOGIN alice \"secret\"\n"
+		"S: <tag1> OK in\n"
+		"C: <tag2> ENABLE QRESYNC\n"
+		"S: * ENABLED QRESYNC\n"
+		"S: <tag2> OK enabled\n"
+		"C: <tag3> LIST \"\" \"*\"\n"
+		"S: * LIST () \"/\" INBOX\n"
+		"S: <tag3> OK listed\n"
+		"C: <tag4> EXAMINE INBOX\n"
+		"C: <tag5> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"
+		"S: * 5 EXISTS\n"
+		"S: * OK [UIDVALIDITY 7] ok\n"
+		"S: * OK [UIDNEXT 6] ok\n"
+		"S: * OK [HIGHESTMODSEQ 10] ok\n"
+		"S: <tag4> OK [READ-ONLY] done\n"
+		"S: * 1 FETCH (UID 1 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
+		"S: * 2 FETCH (UID 2 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
+		"S: * 3 FETCH (UID 3 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
+		"S: * 4 FETCH (UID 4 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
+		"S: * 5 FETCH (UID 5 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
+		"S: <tag5> OK done\n"
+		"# another client expunged 1, 2 and 4\n"
+		"C: <tag6> UNSELECT\n"
+		"S: <tag6> OK done\n"
+		"C: <tag7> STATUS INBOX (UIDVALIDITY UIDNEXT MESSAGES HIGHESTMODSEQ)\n"
+		"S: * STATUS INBOX (MESSAGES 2 UIDNEXT 6 UIDVALIDITY 7 HIGHESTMODSEQ 20)\n"
+		"S: <tag7> OK done\n"
+		"C: <tag8> EXAMINE INBOX\n"
+		"S: * 2 EXISTS\n"
+		"S: * OK [UIDVALIDITY 7] ok\n"
+		"S: * OK [UIDNEXT 6] ok\n"
+		"S: * OK [HIGHESTMODSEQ 20] ok\n"
+		"S: <tag8> OK [READ-ONLY] done\n"
+		"C: <tag9> UID FETCH 1:5 (UID) (CHANGEDSINCE 10 VANISHED)\n"
+		"S: * VANISHED (EARLIER) 4,1:2\n"
+		"S: <tag9> OK done\n"
+		"C: <tag10> LOGOUT\n"
+		"S: * BYE bye\n"
+		"S: <tag10> OK out\n"
+		"EOF\n", NULL, &err);
+	ck_assert_msg(f != NULL, "%s", err.data);
+	char dir[] = "/tmp/imapfs-qresync-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	struct fs_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	char url[128];
+	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%s", fake_port_str(f));
+	ck_assert_int_eq(url_parse(url, &cfg.url, &err), 0);
+	cfg.url.password = xstrdup("secret");
+	cfg.tls_none = true;
+	cfg.cachedir = dir;
+	cfg.connections = 1;
+	cfg.timeout_s = 10;
+	cfg.poll_s = 0;  /* every access asks the server */
+	struct fs *fs;
+	ck_assert_msg(fs_new(&fs, &cfg, &err) == 0, "fs_new: %s", err.data);
+	struct fs_entry inbox, e;
+	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "INBOX", &inbox), 0);
+	ck_assert_int_eq(fs_lookup(fs, inbox.ino, "1.eml", &e), 0);
+	ck_assert_uint_ne(e.ino, 0);
+	struct fs_dir *d;
+	ck_assert_int_eq(fs_opendir(fs, inbox.ino, &d), 0);
+	size_t files = 0;
+	for (size_t i = 0; i < d->n; i++)
+		files += S_ISREG(d->v[i].e.st.st_mode);
+	ck_assert_uint_eq(files, 2);
+	ck_assert_ptr_nonnull(dirent_named(d, "3.eml"));
+	ck_assert_ptr_nonnull(dirent_named(d, "5.eml"));
+	fs_dir_free(d);
+	fs_free(fs);
+	url_free(&cfg.url);
+	ck_assert_msg(fake_finish(f, &err) == 0, "%s", err.data);
+	ck_assert_int_eq(os_rmtree(dir, NULL), 0);
+	buf_free(&err);
+}
+END_TEST
+
 int main(void)
 {
 	dovecot_require_or_skip("check_fresh");
@@ -762,6 +860,7 @@ int main(void)
 	tcase_add_test(tc, test_server_restart);
 	tcase_add_test(tc, test_stall_mid_literal);
 	tcase_add_test(tc, test_concurrent_stress);
+	tcase_add_test(tc, test_qresync_names_the_vanished);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
