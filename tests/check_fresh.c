@@ -480,6 +480,13 @@ START_TEST(test_server_restart)
 	ck_assert_msg(clock_ms() - t0 < 15000, "offline reads took %lld ms", clock_ms() - t0);
 	ck_assert_msg(within(SEEN_WITHIN_MS, log_has_offline, &m),
 		      "no 'offline' in the log");
+	/* writes fail, nothing is queued for later */
+	char newdir[1024];
+	snprintf(newdir, sizeof newdir, "%s/Offline", m.dir);
+	ck_assert_int_eq(mkdir(newdir, 0755), -1);
+	ck_assert_int_eq(errno, EIO);
+	ck_assert_int_eq(unlink(p1), -1);
+	ck_assert_int_eq(errno, EIO);
 
 	ck_assert_msg(dovecot_resume(&own, &err) == 0, "%s", err.data);
 	struct buf want9 = BUF_INIT;
@@ -490,6 +497,13 @@ START_TEST(test_server_restart)
 	ck_assert_int_eq(imap_uid(s, "FETCH", args, 2, &r), 0);
 	ck_assert(r.n && r.items[0].has_lit);
 	buf_add(&want9, r.items[0].lit.data, r.items[0].lit.len);
+	/* what failed offline did not happen later either */
+	struct buf server = BUF_INIT;
+	server_uids(s, "INBOX", &server);
+	ck_assert_str_eq(server.data, uids.data);
+	buf_free(&server);
+	ck_assert_int_eq(imap_status(s, "Offline", "(MESSAGES)", &r), 0);
+	ck_assert_str_eq(r.type, "NO");
 	imap_result_free(&r);
 	struct readable ra = { p9, &want9 };
 	/* the backoff is at most 30 s; the server was away only briefly */
