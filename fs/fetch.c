@@ -195,34 +195,58 @@ void fetch_uid_set(const uint32_t *uids, size_t n, struct buf *out)
 
 /* ---- bodies ---- */
 
-struct body_ctx {
-	const uint32_t *live_uidvalidity;  /* what the server says, for the selected mailbox */
-	struct cache *cache;
-	const char *mailbox;
-	uint32_t uidvalidity;
-	const uint32_t *uids;
+/* One UID FETCH of the stream: its UIDs (ascending) and which arrived. */
+struct fetch_cmd {
+	struct imap_cmd *cmd;
+	uint32_t *uids;
+	bool *done;
 	size_t n;
-	bool *done;               /* per requested uid */
+	struct fetch_cmd *next;
+};
+
+struct fetch_stream {
+	struct pool_conn *c;
+	struct cache *cache;
+	char *mailbox;
+	uint32_t uidvalidity;
 	fetch_body_fn fn;
 	void *ctx;
-	struct cache_writer *w;   /* the literal being streamed */
-	uint32_t w_uid;
+	struct fetch_cmd *head, *tail;     /* in flight, oldest first */
+	size_t ncmds;
+	int error;                         /* the connection failed (negative errno) */
+	bool refused;                      /* a FETCH got NO or BAD */
+	struct cache_writer *w;            /* the literal being streamed */
+	struct fetch_cmd *w_cmd;
+	size_t w_index;
 	bool w_failed;
 };
 
-static long find_uid_index(const struct body_ctx *b, uint32_t uid)
+static long find_uid_index(const uint32_t *uids, size_t n, uint32_t uid)
 {
-	size_t lo = 0, hi = b->n;
+	size_t lo = 0, hi = n;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		if (b->uids[mid] < uid)
+		if (uids[mid] < uid)
 			lo = mid + 1;
-		else if (b->uids[mid] > uid)
+		else if (uids[mid] > uid)
 			hi = mid;
 		else
 			return (long)mid;
 	}
 	return -1;
+}
+
+/* The command in flight that asked for uid and has not had it yet. */
+static struct fetch_cmd *stream_find(struct fetch_stream *st, uint32_t uid, size_t *index)
+{
+	for (struct fetch_cmd *fc = st->head; fc; fc = fc->next) {
+		long i = find_uid_index(fc->uids, fc->n, uid);
+		if (i >= 0 && !fc->done[i]) {
+			*index = (size_t)i;
+			return fc;
+		}
+	}
+	return NULL;
 }
 
 /* The UID named before the literal in this response ("UID 123"). */
@@ -260,34 +284,34 @@ static bool is_body_literal(const struct imap_response *r)
 
 static int body_write(void *ctx, const void *p, size_t n)
 {
-	struct body_ctx *b = ctx;
-	if (!b->w_failed && cache_writer_write(b->w, p, n) < 0) {
-		fs_log(LOG_ERR, "cache write failed for %s UID %u: %s", b->mailbox, b->w_uid,
-		       strerror(errno));
-		b->w_failed = true;
+	struct fetch_stream *st = ctx;
+	if (!st->w_failed && cache_writer_write(st->w, p, n) < 0) {
+		fs_log(LOG_ERR, "cache write failed for %s UID %u: %s", st->mailbox,
+		       st->w_cmd->uids[st->w_index], strerror(errno));
+		st->w_failed = true;
 	}
 	return 0;  /* keep the stream in sync even when the disk fails */
 }
 
 static void body_done(void *ctx, bool ok)
 {
-	struct body_ctx *b = ctx;
-	long i = find_uid_index(b, b->w_uid);
+	struct fetch_stream *st = ctx;
+	struct fetch_cmd *fc = st->w_cmd;
+	uint32_t uid = fc->uids[st->w_index];
 	uint64_t size = 0;
 	struct buf err = BUF_INIT;
-	if (ok && !b->w_failed && cache_writer_commit(b->w, &size, &err) == 0) {
-		if (i >= 0 && !b->done[i]) {
-			b->done[i] = true;
-			b->fn(b->ctx, b->w_uid, true, size);
-		}
+	if (ok && !st->w_failed && cache_writer_commit(st->w, &size, &err) == 0) {
+		fc->done[st->w_index] = true;
+		st->fn(st->ctx, uid, true, size);
 	} else {
-		if (ok && !b->w_failed)
-			fs_log(LOG_ERR, "cache commit failed for %s UID %u: %s", b->mailbox, b->w_uid, err.data);
+		if (ok && !st->w_failed)
+			fs_log(LOG_ERR, "cache commit failed for %s UID %u: %s", st->mailbox, uid, err.data);
 		else
-			cache_writer_abort(b->w);
+			cache_writer_abort(st->w);
 	}
 	buf_free(&err);
-	b->w = NULL;
+	st->w = NULL;
+	st->w_cmd = NULL;
 }
 
 static int discard_write(void *ctx, const void *p, size_t n)
@@ -308,58 +332,169 @@ static bool body_hook(void *ctx, const struct imap_response *so_far, uint64_t si
 		      struct imap_sink *sink)
 {
 	(void)size;
-	struct body_ctx *b = ctx;
+	struct fetch_stream *st = ctx;
 	if (!is_body_literal(so_far))
 		return false;
 	uint32_t uid = uid_in_text(so_far);
-	if (!uid && b->n == 1)
-		uid = b->uids[0];
+	if (!uid && st->ncmds == 1 && st->head->n == 1)
+		uid = st->head->uids[0];
 	struct buf err = BUF_INIT;
-	long i = uid ? find_uid_index(b, uid) : -1;
+	size_t index = 0;
+	struct fetch_cmd *fc = uid ? stream_find(st, uid, &index) : NULL;
 	/* never file bytes of another generation under this one */
-	if (*b->live_uidvalidity != b->uidvalidity)
-		i = -1;
-	if (i < 0 || b->w ||
-	    cache_body_begin(b->cache, b->mailbox, b->uidvalidity, uid, &b->w, &err) < 0) {
+	if (st->c->uidvalidity != st->uidvalidity)
+		fc = NULL;
+	if (!fc || st->w ||
+	    cache_body_begin(st->cache, st->mailbox, st->uidvalidity, uid, &st->w, &err) < 0) {
 		if (err.len)
 			fs_log(LOG_ERR, "cache: %s", err.data);
 		buf_free(&err);
-		/* not ours or not storable: read past it; the UID is retried
-		 * singly by the caller */
+		/* not ours or not storable: read past it; the UID is reported
+		 * as not had when its command ends */
 		sink->write = discard_write;
 		sink->done = discard_done;
 		sink->ctx = NULL;
 		return true;
 	}
 	buf_free(&err);
-	b->w_uid = uid;
-	b->w_failed = false;
+	st->w_cmd = fc;
+	st->w_index = index;
+	st->w_failed = false;
 	sink->write = body_write;
 	sink->done = body_done;
-	sink->ctx = b;
+	sink->ctx = st;
 	return true;
+}
+
+void fetch_stream_begin(struct fetch_stream **out, struct pool_conn *c, struct cache *cache,
+			const char *mailbox, uint32_t uidvalidity, fetch_body_fn fn, void *ctx)
+{
+	struct fetch_stream *st = xcalloc(1, sizeof *st);
+	st->c = c;
+	st->cache = cache;
+	st->mailbox = xstrdup(mailbox);
+	st->uidvalidity = uidvalidity;
+	st->fn = fn;
+	st->ctx = ctx;
+	imap_set_literal_hook(c->s, body_hook, st);
+	*out = st;
+}
+
+/* Reports what a finished (or abandoned) command did not deliver. */
+static void stream_retire(struct fetch_stream *st, struct fetch_cmd *fc)
+{
+	for (size_t i = 0; i < fc->n; i++)
+		if (!fc->done[i])
+			st->fn(st->ctx, fc->uids[i], false, 0);
+	imap_cmd_free(fc->cmd);
+	free(fc->uids);
+	free(fc->done);
+	free(fc);
+}
+
+static void stream_fail(struct fetch_stream *st, int rc)
+{
+	if (!st->error)
+		st->error = rc;
+	if (st->w) {  /* cut short mid-literal: the parser must let go of st now */
+		cache_writer_abort(st->w);
+		st->w = NULL;
+		pool_disconnect(st->c);
+	}
+	while (st->head) {
+		struct fetch_cmd *fc = st->head;
+		st->head = fc->next;
+		stream_retire(st, fc);
+	}
+	st->tail = NULL;
+	st->ncmds = 0;
+}
+
+void fetch_stream_add(struct fetch_stream *st, const uint32_t *uids, size_t n)
+{
+	struct fetch_cmd *fc = xcalloc(1, sizeof *fc);
+	fc->uids = xcalloc(n ? n : 1, sizeof *fc->uids);
+	memcpy(fc->uids, uids, n * sizeof *uids);
+	fc->done = xcalloc(n ? n : 1, sizeof *fc->done);
+	fc->n = n;
+	if (st->error || !st->c->s || !n) {
+		stream_retire(st, fc);
+		return;
+	}
+	struct buf set = BUF_INIT;
+	fetch_uid_set(uids, n, &set);
+	fc->cmd = imap_cmd_new("UID FETCH");
+	imap_cmd_addf(fc->cmd, " %s (UID BODY.PEEK[])", set.data);
+	buf_free(&set);
+	int rc = imap_submit(st->c->s, fc->cmd);
+	if (st->tail)
+		st->tail->next = fc;
+	else
+		st->head = fc;
+	st->tail = fc;
+	st->ncmds++;
+	if (rc < 0)
+		stream_fail(st, pool_errno(st->c, rc));
+}
+
+size_t fetch_stream_pending(const struct fetch_stream *st)
+{
+	return st->ncmds;
+}
+
+/* Retires the commands that are done, in order. */
+static void stream_reap(struct fetch_stream *st)
+{
+	while (st->head && imap_cmd_done(st->head->cmd)) {
+		struct fetch_cmd *fc = st->head;
+		if (!imap_cmd_ok(fc->cmd)) {
+			fs_log(LOG_WARNING, "%s %s: %s %s", imap_cmd_tag(fc->cmd), st->mailbox,
+			       imap_cmd_status(fc->cmd), imap_cmd_text(fc->cmd));
+			st->refused = true;
+		}
+		st->head = fc->next;
+		if (!st->head)
+			st->tail = NULL;
+		st->ncmds--;
+		stream_retire(st, fc);
+	}
+}
+
+int fetch_stream_step(struct fetch_stream *st)
+{
+	if (!st->head)
+		return st->error;
+	if (!st->c->s) {
+		stream_fail(st, -EIO);
+		return st->error;
+	}
+	int rc = imap_read_response(st->c->s);
+	if (rc < 0 && rc != IMAP_ERROR) {
+		stream_fail(st, pool_errno(st->c, rc));
+		return st->error;
+	}
+	stream_reap(st);
+	return 0;
+}
+
+int fetch_stream_end(struct fetch_stream *st)
+{
+	while (st->head && !st->error)
+		fetch_stream_step(st);
+	stream_fail(st, 0);
+	if (st->c->s)
+		imap_set_literal_hook(st->c->s, NULL, NULL);
+	int rc = st->error ? st->error : st->refused ? -EIO : 0;
+	free(st->mailbox);
+	free(st);
+	return rc;
 }
 
 int fetch_bodies(struct pool_conn *c, struct cache *cache, const char *mailbox,
 		 uint32_t uidvalidity, const uint32_t *uids, size_t n, fetch_body_fn fn, void *ctx)
 {
-	struct body_ctx b = { &c->uidvalidity, cache, mailbox, uidvalidity, uids, n,
-			      xcalloc(n ? n : 1, sizeof(bool)), fn, ctx, NULL, 0, false };
-	struct buf set = BUF_INIT;
-	fetch_uid_set(uids, n, &set);
-	struct imap_cmd *cmd = imap_cmd_new("UID FETCH");
-	imap_cmd_addf(cmd, " %s (UID BODY.PEEK[])", set.data);
-	buf_free(&set);
-	imap_set_literal_hook(c->s, body_hook, &b);
-	int rc = run(c, cmd);
-	imap_cmd_free(cmd);
-	if (b.w)  /* cut short mid-literal: the parser must let go of &b now */
-		pool_disconnect(c);
-	else
-		imap_set_literal_hook(c->s, NULL, NULL);
-	for (size_t i = 0; i < n; i++)
-		if (!b.done[i])
-			fn(ctx, uids[i], false, 0);
-	free(b.done);
-	return rc;
+	struct fetch_stream *st;
+	fetch_stream_begin(&st, c, cache, mailbox, uidvalidity, fn, ctx);
+	fetch_stream_add(st, uids, n);
+	return fetch_stream_end(st);
 }

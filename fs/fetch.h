@@ -36,9 +36,31 @@ int fetch_listing(struct pool_conn *c, const char *range, uint32_t min_uid, stru
 /* UID SEARCH ALL: every UID of the selected mailbox, ascending. */
 int fetch_all_uids(struct pool_conn *c, uint32_t **uids, size_t *n);
 
-/* Called for each requested body: ok with its real size once it is in the
- * cache, or !ok when it could not be had. */
+/* Called once for each requested body: ok with its real size once it is in
+ * the cache, or !ok when it could not be had. */
 typedef void (*fetch_body_fn)(void *ctx, uint32_t uid, bool ok, uint64_t size);
+
+/* A stream of body fetches on one connection: every fetch_stream_add()
+ * pipelines one more UID FETCH behind those in flight, so a reader moving
+ * on never waits a round trip between windows, and bodies come in the
+ * order they were asked for.  The connection is the stream's from begin to
+ * end (its literal hook is taken). */
+struct fetch_stream;
+void fetch_stream_begin(struct fetch_stream **out, struct pool_conn *c, struct cache *cache,
+			const char *mailbox, uint32_t uidvalidity, fetch_body_fn fn, void *ctx);
+/* uids ascending; after a failure they are reported !ok at once. */
+void fetch_stream_add(struct fetch_stream *st, const uint32_t *uids, size_t n);
+/* Commands in flight. */
+size_t fetch_stream_pending(const struct fetch_stream *st);
+/* Handles one response (a body, usually): waits for it.  0, or the
+ * connection's failure (everything in flight is then reported !ok, and
+ * later adds are at once). */
+int fetch_stream_step(struct fetch_stream *st);
+/* Finishes what is in flight and frees st; 0, -EIO when a FETCH was
+ * refused (NO, BAD), or the connection's failure. */
+int fetch_stream_end(struct fetch_stream *st);
+
+/* One stream of one command. */
 int fetch_bodies(struct pool_conn *c, struct cache *cache, const char *mailbox,
 		 uint32_t uidvalidity, const uint32_t *uids, size_t n, fetch_body_fn fn, void *ctx);
 

@@ -33,6 +33,7 @@ struct prefetch {
 	bool stopping;
 	unsigned nworkers;
 	pthread_t *workers;
+	struct mbox **streaming;    /* per worker: the mailbox it streams, or NULL */
 };
 
 /* ---- the in-flight set of a mailbox (m->lock held) ---- */
@@ -92,62 +93,142 @@ static long long job_clock_us(void)
 	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
-static void run_job(struct prefetch *pf, struct job *job)
+static void job_free(struct job *job)
+{
+	free(job->uids);
+	free(job);
+}
+
+/* pf->lock held.  Unlinks and returns the first queued job of mailbox m
+ * and generation uidvalidity, or when m is NULL the first one of a mailbox
+ * no worker streams; NULL when there is none. */
+static struct job *take_job(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity)
+{
+	for (struct job **pp = &pf->head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next) {
+		struct job *j = *pp;
+		bool mine = true;
+		if (m) {
+			mine = j->m == m && j->uidvalidity == uidvalidity;
+		} else {
+			for (unsigned i = 0; i < pf->nworkers && mine; i++)
+				mine = pf->streaming[i] != j->m;
+		}
+		if (!mine)
+			continue;
+		*pp = j->next;
+		if (pf->tail == j)
+			pf->tail = prev;
+		j->next = NULL;
+		return j;
+	}
+	return NULL;
+}
+
+/* Streams job's mailbox on one connection: the jobs the reader queues for
+ * it meanwhile are pipelined behind the FETCH in flight, so its bodies
+ * come in the order they are wanted, with no round trip between windows,
+ * and no other worker's FETCH of the same mailbox competes with the one
+ * the reader waits for.  Returns with pf->lock held and the mailbox no
+ * longer streamed by self. */
+static void run_stream(struct prefetch *pf, unsigned self, struct job *job)
 {
 	long long t0 = job_clock_us();
-	struct job_ctx jc = { pf, job->m };
-	struct pool_conn *c;
-	int rc = pool_get(pf->pool, job->m->name, &c);
+	struct mbox *m = job->m;
+	uint32_t uidvalidity = job->uidvalidity;
+	struct job_ctx jc = { pf, m };
+	struct fetch_stream *st = NULL;
+	struct pool_conn *c = NULL;
+	size_t nbodies = job->n;
+	struct imap_cmd *sel = NULL;
+	int rc = pool_get(pf->pool, m->name, &c);
 	if (rc == 0) {
 		/* EXAMINE and FETCH go out together; fetch.c stores nothing unless
 		 * the server named the expected UIDVALIDITY first */
-		struct imap_cmd *sel;
-		rc = pool_select_begin(pf->pool, c, job->m->name, false, &sel);
+		rc = pool_select_begin(pf->pool, c, m->name, false, &sel);
 		if (rc == 0) {
-			int frc = fetch_bodies(c, pf->cache, job->m->name, job->uidvalidity, job->uids,
-					       job->n, body_arrived, &jc);
-			rc = c->s ? pool_select_end(c, sel, job->m->name, false) : -EIO;
+			fetch_stream_begin(&st, c, pf->cache, m->name, uidvalidity, body_arrived, &jc);
+			fetch_stream_add(st, job->uids, job->n);
+		}
+	}
+	if (!st) {
+		for (size_t i = 0; i < job->n; i++)
+			body_arrived(&jc, job->uids[i], false, 0);
+	}
+	job_free(job);
+	while (st && rc == 0) {
+		struct job *more = NULL, **tail = &more;
+		pthread_mutex_lock(&pf->lock);
+		while ((*tail = take_job(pf, m, uidvalidity)))
+			tail = &(*tail)->next;
+		if (!more && !fetch_stream_pending(st) && !sel) {
+			pf->streaming[self] = NULL;
+			pthread_mutex_unlock(&pf->lock);
+			break;
+		}
+		pthread_mutex_unlock(&pf->lock);
+		while (more) {
+			struct job *j = more;
+			more = j->next;
+			fetch_stream_add(st, j->uids, j->n);
+			nbodies += j->n;
+			job_free(j);
+		}
+		/* the EXAMINE is seen through while the FETCHes behind it are
+		 * already out, and the windows queued meanwhile go right behind */
+		if (fetch_stream_pending(st) && fetch_stream_step(st) < 0)
+			break;
+		if (sel && (!c->s || imap_cmd_done(sel) || !fetch_stream_pending(st))) {
+			rc = c->s ? pool_select_end(c, sel, m->name, false) : -EIO;
 			if (!c->s)
 				imap_cmd_free(sel);
-			if (rc == 0)
-				rc = frc;
+			sel = NULL;
+			if (rc == 0 && c->uidvalidity != uidvalidity) {
+				fs_log(LOG_NOTICE, "%s: UIDVALIDITY is now %u, not %u: nothing fetched", m->path,
+				       c->uidvalidity, uidvalidity);
+				rc = -ESTALE;
+			}
 		}
-		if (rc == 0 && c->uidvalidity != job->uidvalidity) {
-			fs_log(LOG_NOTICE, "%s: UIDVALIDITY is now %u, not %u: nothing fetched", job->m->path,
-			       c->uidvalidity, job->uidvalidity);
-			rc = -ESTALE;
-		}
+	}
+	if (sel) {  /* the connection failed before the EXAMINE's answer */
+		if (c->s)
+			pool_select_end(c, sel, m->name, false);
+		else
+			imap_cmd_free(sel);
+	}
+	if (st)
+		fetch_stream_end(st);
+	if (c)
 		pool_put(pf->pool, c);
-	}
-	if (rc < 0) {  /* whatever did not arrive is no longer in flight */
-		pthread_mutex_lock(&job->m->lock);
-		for (size_t i = 0; i < job->n; i++)
-			inflight_remove(job->m, job->uids[i]);
-		pthread_cond_broadcast(&job->m->changed);
-		pthread_mutex_unlock(&job->m->lock);
-	}
 	cache_trim(pf->cache);
-	fs_log(LOG_DEBUG, "prefetch %s: %zu bodies in %lld us", job->m->path, job->n, job_clock_us() - t0);
+	fs_log(LOG_DEBUG, "prefetch %s: %zu bodies in %lld us", m->path, nbodies, job_clock_us() - t0);
+	pthread_mutex_lock(&pf->lock);
+	/* jobs of the mailbox left behind (another generation, or queued after
+	 * a failure) are anyone's now */
+	pf->streaming[self] = NULL;
+	if (pf->head)
+		pthread_cond_broadcast(&pf->work);
 }
+
+struct worker_arg {
+	struct prefetch *pf;
+	unsigned self;
+};
 
 static void *worker(void *arg)
 {
-	struct prefetch *pf = arg;
+	struct prefetch *pf = ((struct worker_arg *)arg)->pf;
+	unsigned self = ((struct worker_arg *)arg)->self;
+	free(arg);
 	pthread_mutex_lock(&pf->lock);
 	for (;;) {
-		while (!pf->head && !pf->stopping)
+		struct job *job = NULL;
+		while (!pf->stopping && !(job = take_job(pf, NULL, 0)))
 			pthread_cond_wait(&pf->work, &pf->lock);
 		if (pf->stopping)
 			break;
-		struct job *job = pf->head;
-		pf->head = job->next;
-		if (!pf->head)
-			pf->tail = NULL;
+		pf->streaming[self] = job->m;
 		pthread_mutex_unlock(&pf->lock);
-		run_job(pf, job);
-		free(job->uids);
-		free(job);
-		pthread_mutex_lock(&pf->lock);
+		run_stream(pf, self, job);
 	}
 	pthread_mutex_unlock(&pf->lock);
 	return NULL;
@@ -165,8 +246,13 @@ int prefetch_new(struct prefetch **out, struct pool *p, struct cache *cache, uns
 	pthread_cond_init(&pf->work, NULL);
 	pf->nworkers = workers ? workers : 1;
 	pf->workers = xcalloc(pf->nworkers, sizeof *pf->workers);
+	pf->streaming = xcalloc(pf->nworkers, sizeof *pf->streaming);
 	for (unsigned i = 0; i < pf->nworkers; i++) {
-		if (pthread_create(&pf->workers[i], NULL, worker, pf) != 0) {
+		struct worker_arg *wa = xcalloc(1, sizeof *wa);
+		wa->pf = pf;
+		wa->self = i;
+		if (pthread_create(&pf->workers[i], NULL, worker, wa) != 0) {
+			free(wa);
 			pf->nworkers = i;
 			prefetch_free(pf);
 			return -EAGAIN;
@@ -193,6 +279,7 @@ void prefetch_free(struct prefetch *pf)
 		free(j);
 	}
 	free(pf->workers);
+	free(pf->streaming);
 	pthread_mutex_destroy(&pf->lock);
 	pthread_cond_destroy(&pf->work);
 	free(pf);
@@ -246,8 +333,16 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 	pthread_mutex_unlock(&pf->lock);
 }
 
-/* Sequential opens double the window; a jump starts again small.  Keeps the
- * next window queued before the reader gets there. */
+static unsigned grown(unsigned window)
+{
+	return window >= WINDOW_MAX / 4 ? WINDOW_MAX : window * 4;
+}
+
+/* Sequential opens grow the window fourfold; a jump starts again small.
+ * Beyond the window the next one is kept queued (at the size it will have
+ * at the next sequential open; after a miss, at the same size, so a single
+ * read fetches little): the worker streaming the mailbox pipelines it
+ * behind the FETCH in flight, with no round trip in between. */
 static void plan_readahead(struct prefetch *pf, struct mbox *m, size_t index, bool miss)
 {
 	if (index == m->last_index && !miss)
@@ -255,18 +350,17 @@ static void plan_readahead(struct prefetch *pf, struct mbox *m, size_t index, bo
 	bool sequential = index == m->last_index + 1 || index == m->last_index;
 	if (!sequential)
 		m->window = WINDOW_FIRST;
-	else if (m->window < WINDOW_MAX && index != m->last_index)
-		m->window *= 4;
+	else if (index != m->last_index)
+		m->window = grown(m->window);
 	m->last_index = index;
 	if (miss || !sequential) {
 		m->ahead_end = index;
 		queue_window(pf, m, index, index + m->window);
 	}
-	/* keep a whole window queued beyond the reader, so a worker is
-	 * already fetching it when the reader gets there */
-	if (sequential && m->ahead_end < index + m->window + 1) {
+	size_t next = miss || !sequential ? m->window : grown(m->window);
+	if (m->ahead_end < index + 1 + next) {
 		size_t from = m->ahead_end > index ? m->ahead_end : index + 1;
-		queue_window(pf, m, from, from + m->window);
+		queue_window(pf, m, from, from + next);
 	}
 }
 
