@@ -273,7 +273,70 @@ struct expunge_args {
 	const char *mailbox;
 	uint32_t uidvalidity, uid;
 	bool plain;
+	bool flags_known;        /* from the first attempt */
+	bool was_deleted;        /* \Deleted before we set it (another client's) */
 };
+
+static bool has_flag(const struct buf *flags, const char *flag)
+{
+	size_t n = strlen(flag);
+	for (const char *p = flags->data ? flags->data : ""; (p = strcasestr(p, flag)); p += n)
+		if ((p == flags->data || p[-1] == ' ') && (!p[n] || p[n] == ' '))
+			return true;
+	return false;
+}
+
+/* UID FETCH (FLAGS) and UID STORE +FLAGS.SILENT (\Deleted) in one round
+ * trip: the flags from before the STORE say whether a failed expunge must
+ * take \Deleted away again. */
+static int mark_deleted(struct pool_conn *c, struct expunge_args *a)
+{
+	struct collect col = { .uid = a->uid, .flags = BUF_INIT };
+	struct imap_cmd *fetch = imap_cmd_new("UID FETCH");
+	imap_cmd_addf(fetch, " %" PRIu32 " (FLAGS)", a->uid);
+	struct imap_cmd *store = imap_cmd_new("UID STORE");
+	imap_cmd_addf(store, " %" PRIu32 " +FLAGS.SILENT (\\Deleted)", a->uid);
+	c->on_untagged = on_untagged;
+	c->untagged_ctx = &col;
+	int rc = imap_submit(c->s, fetch);
+	if (rc == 0)
+		rc = imap_submit(c->s, store);
+	if (rc == 0)
+		rc = imap_wait(c->s, fetch);
+	if (rc == 0)
+		rc = imap_wait(c->s, store);
+	c->on_untagged = NULL;
+	c->untagged_ctx = NULL;
+	if (rc == 0 && !a->flags_known && col.has_flags) {
+		a->flags_known = true;
+		a->was_deleted = has_flag(&col.flags, "\\Deleted");
+	}
+	if (rc < 0) {
+		rc = pool_errno(c, rc);
+		fs_log(LOG_WARNING, "UID STORE %s: connection lost", a->mailbox);
+	} else if (!imap_cmd_ok(store)) {
+		fs_log(LOG_WARNING, "UID STORE %s: %s %s", a->mailbox, imap_cmd_status(store),
+		       imap_cmd_text(store));
+		rc = write_status_errno(imap_cmd_status(store), imap_cmd_code(store));
+	}
+	imap_cmd_free(fetch);
+	imap_cmd_free(store);
+	buf_free(&col.flags);
+	return rc;
+}
+
+/* A failed expunge leaves the message as it was: a \Deleted of ours left
+ * behind would let any other client's EXPUNGE remove it for good. */
+static void unmark_deleted(struct pool_conn *c, const struct expunge_args *a)
+{
+	if (!a->flags_known || a->was_deleted || c->broken)
+		return;
+	struct imap_cmd *cmd = imap_cmd_new("UID STORE");
+	imap_cmd_addf(cmd, " %" PRIu32 " -FLAGS.SILENT (\\Deleted)", a->uid);
+	if (run(c, cmd, "UID STORE", a->mailbox, NULL, NULL) < 0)
+		fs_log(LOG_ERR, "%s: UID %" PRIu32 " stays marked \\Deleted after a failed expunge",
+		       a->mailbox, a->uid);
+}
 
 static int expunge_attempt(struct pool *p, struct pool_conn *c, void *ctx, bool retry)
 {
@@ -281,12 +344,10 @@ static int expunge_attempt(struct pool *p, struct pool_conn *c, void *ctx, bool 
 	int rc = select_checked(p, c, a->mailbox, true, a->uidvalidity);
 	if (rc < 0)
 		return rc;
-	struct imap_cmd *cmd = imap_cmd_new("UID STORE");
-	imap_cmd_addf(cmd, " %" PRIu32 " +FLAGS.SILENT (\\Deleted)", a->uid);
-	rc = run(c, cmd, "UID STORE", a->mailbox, NULL, NULL);
-	if (rc < 0)
+	if ((rc = mark_deleted(c, a)) < 0)
 		return rc;
 	struct collect col = { .uid = a->uid, .flags = BUF_INIT };
+	struct imap_cmd *cmd;
 	if (a->plain) {
 		cmd = imap_cmd_new("EXPUNGE");
 	} else {
@@ -295,8 +356,10 @@ static int expunge_attempt(struct pool *p, struct pool_conn *c, void *ctx, bool 
 	}
 	rc = run(c, cmd, a->plain ? "EXPUNGE" : "UID EXPUNGE", a->mailbox, &col, NULL);
 	buf_free(&col.flags);
-	if (rc < 0)
+	if (rc < 0) {
+		unmark_deleted(c, a);
 		return rc;
+	}
 	bool present;
 	rc = uid_present(c, a->mailbox, a->uid, &present);
 	if (rc < 0)
@@ -304,6 +367,7 @@ static int expunge_attempt(struct pool *p, struct pool_conn *c, void *ctx, bool 
 	if (present) {
 		fs_log(LOG_WARNING, "%s: UID %" PRIu32 " is still there after the expunge", a->mailbox,
 		       a->uid);
+		unmark_deleted(c, a);
 		return -EIO;
 	}
 	/* nothing expunged: it was not there (unless a lost attempt took it) */
@@ -321,7 +385,7 @@ int write_expunge(struct pool *p, const char *mailbox, uint32_t uidvalidity, uin
 		       mailbox, uid);
 		return -EOPNOTSUPP;
 	}
-	struct expunge_args a = { mailbox, uidvalidity, uid, !uidplus };
+	struct expunge_args a = { mailbox, uidvalidity, uid, !uidplus, false, false };
 	return with_retry(p, mailbox, true, expunge_attempt, &a);
 }
 
@@ -470,6 +534,49 @@ int write_append(struct pool *p, const char *mailbox, int fd, uint64_t len, time
 
 /* ---- mailboxes ---- */
 
+static void on_status_messages(void *ctx, struct pool_conn *c, const struct imap_response *raw,
+			       const struct imap_resp *r)
+{
+	(void)c;
+	(void)raw;
+	long *messages = ctx;
+	if (!r || strcmp(r->name, "STATUS") || r->nargs < 2 || r->args[1].type != IMAP_ARG_LIST)
+		return;
+	const struct imap_arg *a = r->args[1].list;
+	uint64_t v;
+	for (size_t i = 0; i + 1 < r->args[1].count; i += 2)
+		if (imap_arg_is_atom(&a[i], "MESSAGES") && imap_arg_number(&a[i + 1], &v))
+			*messages = (long)v;
+}
+
+/* DELETE takes the messages with it: the server itself must say, just
+ * before, that there are none (a cached listing may be stale). */
+static int still_empty(struct pool_conn *c, const char *mailbox)
+{
+	struct imap_cmd *cmd = pool_mailbox_cmd("STATUS", mailbox);
+	if (!cmd)
+		return -EINVAL;
+	imap_cmd_add(cmd, " (MESSAGES)");
+	long messages = -1;
+	c->on_untagged = on_status_messages;
+	c->untagged_ctx = &messages;
+	int rc = imap_submit(c->s, cmd);
+	if (rc == 0)
+		rc = imap_wait(c->s, cmd);
+	c->on_untagged = NULL;
+	c->untagged_ctx = NULL;
+	if (rc < 0)
+		rc = pool_errno(c, rc);
+	else if (!imap_cmd_ok(cmd))
+		rc = write_status_errno(imap_cmd_status(cmd), imap_cmd_code(cmd));
+	else if (messages != 0)
+		rc = messages > 0 ? -ENOTEMPTY : -EIO;
+	imap_cmd_free(cmd);
+	if (rc == -EIO && !c->broken && mailbox_missing(c, mailbox))
+		rc = -ENOENT;
+	return rc;
+}
+
 /* CREATE, DELETE or RENAME on one connection, with nothing selected there
  * for DELETE and RENAME (the mailbox must not stay open under us). */
 static int mailbox_command(struct pool *p, const char *verb, const char *mailbox, const char *to)
@@ -490,6 +597,8 @@ static int mailbox_command(struct pool *p, const char *verb, const char *mailbox
 	}
 	if (strcmp(verb, "CREATE") && c->selected)
 		rc = pool_unselect(c);
+	if (rc == 0 && !strcmp(verb, "DELETE"))
+		rc = still_empty(c, mailbox);
 	if (rc == 0)
 		rc = run(c, cmd, verb, mailbox, NULL, NULL);
 	else

@@ -30,7 +30,8 @@
 #include "buf.h"
 #include "pool.h"
 
-/* UID STORE \Deleted then UID EXPUNGE of this one UID (UIDPLUS).  Without
+/* UID STORE \Deleted then UID EXPUNGE of this one UID (UIDPLUS); if the
+ * expunge fails, \Deleted is taken away again unless it was set before.  Without
  * UIDPLUS -EOPNOTSUPP, unless allow_plain_expunge: then a plain EXPUNGE,
  * which also removes what other clients marked \Deleted.  -ENOENT when the
  * message was not there. */
@@ -46,7 +47,9 @@ int write_move(struct pool *p, const char *from, uint32_t uidvalidity, uint32_t 
 int write_append(struct pool *p, const char *mailbox, int fd, uint64_t len, time_t internaldate,
 		 const char *flags, uint32_t *new_uidvalidity, uint32_t *new_uid);
 int write_create(struct pool *p, const char *mailbox);
-/* DELETE and RENAME leave the mailbox unselected on the connection used. */
+/* DELETE and RENAME leave the mailbox unselected on the connection used.
+ * DELETE is sent only after a STATUS on the same connection said the
+ * mailbox holds no messages (-ENOTEMPTY otherwise). */
 int write_delete(struct pool *p, const char *mailbox);
 int write_rename(struct pool *p, const char *from, const char *to);
 /* UID STORE uid FLAGS (flags): replaces the flags.  unchangedsince (needs

@@ -353,6 +353,10 @@ START_TEST(test_create_rename_delete)
 	imap_result_free(&r);
 	ck_assert_int_eq(write_rename(p, name.data, "Elsewhere"), -ENOENT);
 	ck_assert_int_eq(write_fetch_flags(p, renamed.data, 0, uid, &flags, NULL), 0);
+	/* DELETE would take the message along: only an empty mailbox goes */
+	ck_assert_int_eq(write_delete(p, renamed.data), -ENOTEMPTY);
+	ck_assert(mailbox_exists(s, renamed.data));
+	ck_assert_int_eq(write_expunge(p, renamed.data, 0, uid, false), 0);
 	ck_assert_int_eq(write_delete(p, renamed.data), 0);
 	ck_assert(!mailbox_exists(s, renamed.data));
 	ck_assert_int_eq(write_delete(p, renamed.data), -ENOENT);
@@ -487,18 +491,54 @@ START_TEST(test_fake_plain_expunge_when_allowed)
 {
 	struct fake_server *f = fake(FAKE_LOGIN("")
 		FAKE_SELECT("tag2", "INBOX")
-		"C: <tag3> UID STORE 7 +FLAGS.SILENT (\\\\Deleted)\n"
-		"S: <tag3> OK stored\n"
-		"C: <tag4> EXPUNGE\n"
+		"C: <tag3> UID FETCH 7 (FLAGS)\n"
+		"C: <tag4> UID STORE 7 +FLAGS.SILENT (\\\\Deleted)\n"
+		"S: * 2 FETCH (UID 7 FLAGS (\\\\Seen))\n"
+		"S: <tag3> OK fetched\n"
+		"S: <tag4> OK stored\n"
+		"C: <tag5> EXPUNGE\n"
 		"S: * 2 EXPUNGE\n"
-		"S: <tag4> OK expunged\n"
-		"C: <tag5> UID SEARCH UID 7\n"
+		"S: <tag5> OK expunged\n"
+		"C: <tag6> UID SEARCH UID 7\n"
 		"S: * SEARCH\n"
-		"S: <tag5> OK searched\n"
+		"S: <tag6> OK searched\n"
 		FAKE_LOGOUT);
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
 	ck_assert_int_eq(write_expunge(p, "INBOX", 5, 7, true), 0);
+	drop_pool(p, &cfg);
+	fake_done(f);
+}
+END_TEST
+
+/* A refused expunge takes our \Deleted away again (another client's
+ * EXPUNGE would otherwise remove the message), but never one that was
+ * there before. */
+START_TEST(test_fake_refused_expunge_unmarks)
+{
+	struct fake_server *f = fake(FAKE_LOGIN("UIDPLUS")
+		FAKE_SELECT("tag2", "INBOX")
+		"C: <tag3> UID FETCH 7 (FLAGS)\n"
+		"C: <tag4> UID STORE 7 +FLAGS.SILENT (\\\\Deleted)\n"
+		"S: * 2 FETCH (UID 7 FLAGS (\\\\Seen))\n"
+		"S: <tag3> OK fetched\n"
+		"S: <tag4> OK stored\n"
+		"C: <tag5> UID EXPUNGE 7\n"
+		"S: <tag5> NO [NOPERM] no expunge right\n"
+		"C: <tag6> UID STORE 7 -FLAGS.SILENT (\\\\Deleted)\n"
+		"S: <tag6> OK stored\n"
+		"C: <tag10> UID FETCH 8 (FLAGS)\n"
+		"C: <tag11> UID STORE 8 +FLAGS.SILENT (\\\\Deleted)\n"
+		"S: * 3 FETCH (UID 8 FLAGS (\\\\Deleted))\n"
+		"S: <tag10> OK fetched\n"
+		"S: <tag11> OK stored\n"
+		"C: <tag12> UID EXPUNGE 8\n"
+		"S: <tag12> NO [NOPERM] no expunge right\n"
+		FAKE_LOGOUT);
+	struct fs_config cfg;
+	struct pool *p = fake_pool(f, &cfg);
+	ck_assert_int_eq(write_expunge(p, "INBOX", 5, 7, false), -EACCES);
+	ck_assert_int_eq(write_expunge(p, "INBOX", 5, 8, false), -EACCES);
 	drop_pool(p, &cfg);
 	fake_done(f);
 }
@@ -511,14 +551,17 @@ START_TEST(test_fake_move_without_move)
 		FAKE_SELECT("tag2", "Src")
 		"C: <tag3> UID COPY 7 Dst\n"
 		"S: <tag3> OK [COPYUID 11 7 4] copied\n"
-		"C: <tag4> UID STORE 7 +FLAGS.SILENT (\\\\Deleted)\n"
-		"S: <tag4> OK stored\n"
-		"C: <tag5> UID EXPUNGE 7\n"
+		"C: <tag4> UID FETCH 7 (FLAGS)\n"
+		"C: <tag5> UID STORE 7 +FLAGS.SILENT (\\\\Deleted)\n"
+		"S: * 2 FETCH (UID 7 FLAGS ())\n"
+		"S: <tag4> OK fetched\n"
+		"S: <tag5> OK stored\n"
+		"C: <tag6> UID EXPUNGE 7\n"
 		"S: * 2 EXPUNGE\n"
-		"S: <tag5> OK expunged\n"
-		"C: <tag6> UID SEARCH UID 7\n"
+		"S: <tag6> OK expunged\n"
+		"C: <tag7> UID SEARCH UID 7\n"
 		"S: * SEARCH\n"
-		"S: <tag6> OK searched\n"
+		"S: <tag7> OK searched\n"
 		FAKE_LOGOUT);
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
@@ -577,26 +620,29 @@ START_TEST(test_fake_lost_connection)
 {
 	struct fake_server *f = fake(FAKE_LOGIN("UIDPLUS LITERAL+")
 		FAKE_SELECT("tag2", "INBOX")
-		"C: <tag3> UID STORE 7 +FLAGS.SILENT (\\\\Deleted)\n"
+		"C: <tag3> UID FETCH 7 (FLAGS)\n"
+		"C: <tag4> UID STORE 7 +FLAGS.SILENT (\\\\Deleted)\n"
 		"CLOSE\n"
 		"ACCEPT\n"
 		FAKE_LOGIN("UIDPLUS LITERAL+")
 		FAKE_SELECT("tag2", "INBOX")
-		"C: <tag3> UID STORE 7 +FLAGS.SILENT (\\\\Deleted)\n"
-		"S: <tag3> OK stored\n"
-		"C: <tag4> UID EXPUNGE 7\n"
-		"S: <tag4> OK nothing left\n"
-		"C: <tag5> UID SEARCH UID 7\n"
+		"C: <tag3> UID FETCH 7 (FLAGS)\n"
+		"C: <tag4> UID STORE 7 +FLAGS.SILENT (\\\\Deleted)\n"
+		"S: <tag3> OK fetched\n"
+		"S: <tag4> OK stored\n"
+		"C: <tag5> UID EXPUNGE 7\n"
+		"S: <tag5> OK nothing left\n"
+		"C: <tag6> UID SEARCH UID 7\n"
 		"S: * SEARCH\n"
-		"S: <tag5> OK searched\n"
-		"C: <tag6> APPEND INBOX {5+}\n"
+		"S: <tag6> OK searched\n"
+		"C: <tag7> APPEND INBOX {5+}\n"
 		"C-LITERAL 5 m\n"
 		"C: \n"
 		"CLOSE\n"
 		"ACCEPT\n"
 		FAKE_LOGIN("UIDPLUS LITERAL+")
-		"C: <tag7> CREATE New\n"
-		"S: <tag7> OK created\n"
+		"C: <tag8> CREATE New\n"
+		"S: <tag8> OK created\n"
 		FAKE_LOGOUT);
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
@@ -638,6 +684,7 @@ int main(void)
 	tcase_add_test(tf, test_fake_no_uidplus_refuses);
 	tcase_add_test(tf, test_fake_plain_expunge_when_allowed);
 	tcase_add_test(tf, test_fake_move_without_move);
+	tcase_add_test(tf, test_fake_refused_expunge_unmarks);
 	tcase_add_test(tf, test_fake_copy_refused_deletes_nothing);
 	tcase_add_test(tf, test_fake_move_untagged_copyuid);
 	tcase_add_test(tf, test_fake_lost_connection);
