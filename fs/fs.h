@@ -18,6 +18,7 @@
 #include <sys/statvfs.h>
 
 #include "buf.h"
+#include "cache.h"
 #include "transport.h"
 #include "url.h"
 
@@ -93,7 +94,12 @@ int fs_opendir(struct fs *fs, uint64_t ino, struct fs_dir **out);
 void fs_dir_entry_used(struct fs *fs, const struct fs_dirent *d);
 void fs_dir_free(struct fs_dir *d);
 /* Opens a message: its bytes are in the cache afterwards (fetched now if
- * needed, with read-ahead for sequential scans).  *fd is for pread. */
+ * needed, with read-ahead for sequential scans), [offset, offset + size)
+ * of body->fd (size UINT64_MAX: up to its end), for pread; the cache keeps
+ * many messages in one file. */
+int fs_open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body, bool *keep_cache);
+/* The same as an fd of the message alone (a copy in memory when it shares
+ * its cache file with others). */
 int fs_open(struct fs *fs, uint64_t ino, int flags, int *fd, bool *keep_cache);
 int fs_statfs(struct fs *fs, struct statvfs *st);
 
@@ -104,9 +110,10 @@ int fs_statfs(struct fs *fs, struct statvfs *st);
  * mailbox (UID MOVE; it shows there under its new UID), or a mailbox
  * (RENAME); a message within its mailbox is -EPERM.  mkdir/rmdir: CREATE
  * and DELETE (-ENOTEMPTY while it holds mail or mailboxes).
- * create/write/flush: a new file is kept locally and APPENDed when closed
- * (flush returns the APPEND's result; on failure its bytes are kept in the
- * cache's recovery folder); it then shows as <UID>.eml.
+ * create/write/flush: a new file is kept locally; each close (flush)
+ * APPENDs what changed since the last one, returns the server's answer,
+ * and expunges the copy it replaced (staged.h); on failure the bytes are
+ * kept in the cache's recovery folder.  It shows as <UID>.eml.
  * setattr: size of a file being written, its mtime (the INTERNALDATE);
  * other changes are accepted and ignored; a message's size is -EPERM. */
 #define FS_SET_SIZE 1

@@ -88,10 +88,16 @@ void staging_list(struct fs *fs, struct mbox *dir, struct fs_dir *d,
 		  void (*add)(struct fs_dir *d, void *ctx, const char *name, const struct fs_entry *e),
 		  void *ctx);
 bool staging_any_in(struct fs *fs, const struct mbox *dir);
-/* unlink/rename of a staged name: 0 done, 1 not a staged name. */
-int staging_unlink(struct fs *fs, struct mbox *dir, const char *name);
+/* unlink/rename of a staged name: 0 done, 1 not a staged name, 2 the name
+ * stood for a delivered message, *alias, which the caller removes or
+ * moves like any message. */
+struct staged_alias {
+	struct mbox *m;
+	uint32_t uidvalidity, uid;
+};
+int staging_unlink(struct fs *fs, struct mbox *dir, const char *name, struct staged_alias *alias);
 int staging_rename(struct fs *fs, struct mbox *dir, const char *name, struct mbox *newdir,
-		   const char *newname);
+		   const char *newname, struct staged_alias *alias);
 /* getattr/open/forget of a staged node (n->staged set; nodes_lock held
  * for stat and forget). */
 void staging_stat_locked(struct fs *fs, struct mnode *n, struct stat *st);

@@ -49,13 +49,19 @@ int fs_unlink(struct fs *fs, uint64_t parent, const char *name)
 	struct mbox *dir = live_dir(fs, parent);
 	if (!dir)
 		return -ENOENT;
-	int rc = staging_unlink(fs, dir, name);
+	struct staged_alias alias;
+	int rc = staging_unlink(fs, dir, name, &alias);
 	if (rc <= 0)
 		return rc;
 	struct cache_msg msg;
 	uint32_t uidvalidity;
-	if ((rc = fs_find_message(fs, dir, name, &msg, &uidvalidity)) < 0)
+	if (rc == 2) {  /* a new file's name: its message goes */
+		dir = alias.m;
+		msg.uid = alias.uid;
+		uidvalidity = alias.uidvalidity;
+	} else if ((rc = fs_find_message(fs, dir, name, &msg, &uidvalidity)) < 0) {
 		return rc;
+	}
 	rc = write_expunge(fs->pool, dir->name, uidvalidity, msg.uid, fs->cfg.plain_expunge);
 	if (rc == -EOPNOTSUPP)
 		fs_log(LOG_ERR, "rm %s/%s refused: the server has no UIDPLUS, and a plain EXPUNGE would "
@@ -148,7 +154,8 @@ static int rename_mailbox(struct fs *fs, struct mbox *dir, const char *name, str
 	return rc;
 }
 
-static int move_message(struct fs *fs, struct mbox *dir, const char *name, struct mbox *newdir)
+static int move_message(struct fs *fs, struct mbox *dir, const char *name, struct mbox *newdir,
+			const struct staged_alias *alias)
 {
 	if (newdir == dir)
 		return -EPERM;  /* UIDs are not names: a message cannot be renamed */
@@ -156,7 +163,20 @@ static int move_message(struct fs *fs, struct mbox *dir, const char *name, struc
 		return -EPERM;
 	struct cache_msg msg;
 	uint32_t uidvalidity, new_uidvalidity, new_uid;
-	int rc = fs_find_message(fs, dir, name, &msg, &uidvalidity);
+	int rc = 0;
+	if (alias) {
+		dir = alias->m;
+		uidvalidity = alias->uidvalidity;
+		pthread_mutex_lock(&dir->lock);
+		long i = mbox_find(dir, alias->uid);
+		if (i >= 0)
+			msg = dir->listing.msgs[i];
+		pthread_mutex_unlock(&dir->lock);
+		if (i < 0)
+			return -ENOENT;
+	} else {
+		rc = fs_find_message(fs, dir, name, &msg, &uidvalidity);
+	}
 	if (rc < 0)
 		return rc;
 	rc = write_move(fs->pool, dir->name, uidvalidity, msg.uid, newdir->name, fs->cfg.plain_expunge,
@@ -180,16 +200,18 @@ int fs_rename(struct fs *fs, uint64_t parent, const char *name, uint64_t newpare
 	struct mbox *dir = live_dir(fs, parent), *newdir = live_dir(fs, newparent);
 	if (!dir || !newdir)
 		return -ENOENT;
-	int rc = staging_rename(fs, dir, name, newdir, newname);
-	if (rc <= 0) {
-		if (rc == 0)
-			fs_inval_entry(fs, newparent, newname);
+	struct staged_alias alias;
+	int rc = staging_rename(fs, dir, name, newdir, newname, &alias);
+	if (rc == 0)
+		fs_inval_entry(fs, newparent, newname);
+	if (rc <= 0)
 		return rc;
-	}
-	if (child_dir(fs, dir, name))
+	if (rc == 2)
+		rc = move_message(fs, dir, name, newdir, &alias);
+	else if (child_dir(fs, dir, name))
 		rc = rename_mailbox(fs, dir, name, newdir, newname);
 	else
-		rc = move_message(fs, dir, name, newdir);
+		rc = move_message(fs, dir, name, newdir, NULL);
 	/* The kernel now thinks newname is what name was; the server chose
 	 * the real names (a new UID, or the renamed mailbox): look them up. */
 	if (rc == 0)

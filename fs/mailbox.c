@@ -31,12 +31,24 @@ uint64_t fs_hash_ino(const char *kind, const char *a, uint32_t x, uint32_t y)
 	return h > 1 ? h : h + 2;
 }
 
+static bool ino_taken(const struct mtree *t, uint64_t ino)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i]->ino == ino)
+			return true;
+	return false;
+}
+
 static struct mbox *mbox_new(struct mtree *t, const char *path)
 {
 	struct mbox *m = xcalloc(1, sizeof *m);
 	m->tree = t;
 	m->path = xstrdup(path);
 	m->ino = *path ? fs_hash_ino("dir", path, 0, 0) : 1;
+	/* A mailbox renamed away keeps its number (the kernel moved it), so a
+	 * new one at its old path must not get the same one. */
+	for (uint32_t salt = 1; ino_taken(t, m->ino); salt++)
+		m->ino = fs_hash_ino("dir", path, salt, 0);
 	m->exists = true;
 	m->window = 8;  /* prefetch.c's first window */
 	pthread_mutex_init(&m->lock, NULL);
@@ -50,7 +62,8 @@ void mtree_init(struct mtree *t)
 	memset(t, 0, sizeof *t);
 	pthread_mutex_init(&t->lock, NULL);
 	t->v = xcalloc(1, sizeof *t->v);
-	t->v[t->n++] = mbox_new(t, "");
+	struct mbox *root = mbox_new(t, "");
+	t->v[t->n++] = root;
 }
 
 void mtree_free(struct mtree *t)

@@ -145,60 +145,72 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * switched to plain READDIR after the first batch). */
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	/* O_TRUNC then comes as a SETATTR of size 0, which the core answers
+	 * even when the kernel sends no OPEN (no-open mode, below). */
+	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) {
 		conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
 		no_open = true;
 	}
 }
 
-/* fi->fh holds fd + 1 of an opened body; 0 when the kernel skipped open. */
+/* fi->fh points to the struct cache_span of an opened body; 0 when the
+ * kernel skipped open. */
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	int fd;
+	struct cache_span body;
 	bool keep;
-	int rc = fs_open(req_fs(req), ino, fi->flags, &fd, &keep);
+	int rc = fs_open_body(req_fs(req), ino, fi->flags, &body, &keep);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
 	if (no_open && (fi->flags & O_ACCMODE) == O_RDONLY) {
-		close(fd);
+		close(body.fd);
 		fuse_reply_err(req, ENOSYS);  /* "no open needed, ever": see above */
 		return;
 	}
-	fi->fh = (uint64_t)fd + 1;
+	struct cache_span *held = xmalloc(sizeof *held);
+	*held = body;
+	fi->fh = (uint64_t)(uintptr_t)held;
 	fi->keep_cache = keep;
-	if (fuse_reply_open(req, fi) != 0)
-		close(fd);
+	if (fuse_reply_open(req, fi) != 0) {
+		close(held->fd);
+		free(held);
+	}
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	int fd = (int)fi->fh - 1;
-	bool opened_here = false;
-	if (!fi->fh) {
+	struct cache_span here, *body = (struct cache_span *)(uintptr_t)fi->fh;
+	if (!body) {
 		bool keep;
-		int rc = fs_open(req_fs(req), ino, O_RDONLY, &fd, &keep);
+		int rc = fs_open_body(req_fs(req), ino, O_RDONLY, &here, &keep);
 		if (rc < 0) {
 			fuse_reply_err(req, -rc);
 			return;
 		}
-		opened_here = true;
+		body = &here;
 	}
-	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+	/* the body's file may hold other bodies after it */
+	uint64_t left = (uint64_t)off < body->size ? body->size - (uint64_t)off : 0;
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size < left ? size : (size_t)left);
 	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	bv.buf[0].fd = fd;
-	bv.buf[0].pos = off;
+	bv.buf[0].fd = body->fd;
+	bv.buf[0].pos = (off_t)body->offset + off;
 	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
-	if (opened_here)
-		close(fd);
+	if (body == &here)
+		close(here.fd);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
-	if (fi->fh)
-		close((int)fi->fh - 1);
+	struct cache_span *body = (struct cache_span *)(uintptr_t)fi->fh;
+	if (body) {
+		close(body->fd);
+		free(body);
+	}
 	fuse_reply_err(req, 0);
 }
 
@@ -254,7 +266,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	reply_status(req, fs_rename(req_fs(req), parent, name, newparent, newname, f));
 }
 
-/* New files have no handle of their own: every call names the inode. */
+/* New files are found by inode in every call. */
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      struct fuse_file_info *fi)
 {

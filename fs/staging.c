@@ -1,11 +1,7 @@
-/* staging.c: new files.  A file created in a mailbox is written to an
- * unnamed local file; when it is closed (FUSE flush) its bytes become one
- * APPEND, and close() reports the server's answer.  The name then goes
- * away and the message shows as <UID>.eml; for a few seconds the old name
- * still answers lookups, so that "write a temp file, rename it" (rsync,
- * editors) completes.  If APPEND fails, the bytes go to the cache's
- * recovery folder before close() returns the error: nothing written is
- * ever dropped. */
+/* staging.c: new files while they are written: their names, bytes,
+ * attributes and flags (staged.h says how one lives; deliver.c sends
+ * them).  The bytes sit in an unnamed file under the cache directory:
+ * gone by themselves if we crash, never in a shared /tmp. */
 #include "config.h"
 
 #include <errno.h>
@@ -16,58 +12,32 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "fs_impl.h"
-#include "write.h"
-
-/* How long a delivered file's name still resolves (see above). */
-#define ALIAS_SECONDS 10
-
-enum staged_state {
-	STAGED_OPEN,         /* being written */
-	STAGED_DELIVERING,   /* APPEND in progress */
-	STAGED_DELIVERED,    /* confirmed: the name is an alias of uid for a while */
-	STAGED_DISCARDED,    /* unlinked before delivery, or APPEND failed and saved */
-};
-
-/* Owned by fs->staged; freed once neither its name is visible nor a node
- * points at it. */
-struct staged {
-	struct mbox *m;
-	char *name;
-	uint64_t ino;
-	int fd;
-	enum staged_state state;
-	bool visible;        /* found by name */
-	bool on_node;        /* an mnode's staged points here */
-	int64_t created, mtime;
-	bool mtime_set;
-	char *flags;         /* for APPEND, normalised; NULL = none */
-	time_t alias_until;
-	uint32_t uidvalidity, uid;
-	uint64_t size;       /* delivered bytes */
-	pthread_mutex_t io;  /* held while bytes are written */
-	struct staged *next;
-};
+#include "staged.h"
 
 static void staged_free(struct staged *s)
 {
 	if (s->fd >= 0)
 		close(s->fd);
 	pthread_mutex_destroy(&s->io);
+	pthread_cond_destroy(&s->delivered);
 	free(s->name);
 	free(s->flags);
 	free(s);
 }
 
-/* Frees what nothing refers to any more, and ends expired aliases. */
-static void sweep_locked(struct fs *fs)
+/* Finishes files left alone since their last close, ends expired names
+ * and frees what nothing refers to any more. */
+void staged_sweep_locked(struct fs *fs)
 {
 	time_t now = time(NULL);
 	for (struct staged **pp = &fs->staged; *pp;) {
 		struct staged *s = *pp;
-		if (s->state == STAGED_DELIVERED && s->visible && now >= s->alias_until)
+		if (!s->finished && !s->delivering && s->gen == s->delivered_gen &&
+		    now >= s->active + ALIAS_SECONDS)
+			staged_finish_locked(fs, s, fs_node_find_locked(fs, s->ino));
+		if (s->finished && s->visible && now >= s->alias_until)
 			s->visible = false;
-		if (!s->visible && !s->on_node) {
+		if (!s->visible && !s->on_node && !s->delivering) {
 			*pp = s->next;
 			staged_free(s);
 		} else {
@@ -78,27 +48,26 @@ static void sweep_locked(struct fs *fs)
 
 static struct staged *find_locked(struct fs *fs, const struct mbox *dir, const char *name)
 {
+	staged_sweep_locked(fs);
 	for (struct staged *s = fs->staged; s; s = s->next)
 		if (s->visible && s->m == dir && !strcmp(s->name, name))
 			return s;
 	return NULL;
 }
 
-static struct staged *by_ino_locked(struct fs *fs, uint64_t ino)
+struct staged *staged_by_ino_locked(struct fs *fs, uint64_t ino)
 {
 	struct mnode *n = fs_node_find_locked(fs, ino);
 	return n ? n->staged : NULL;
 }
 
-static uint64_t fd_size(int fd)
+uint64_t staged_size(const struct staged *s)
 {
 	struct stat st;
-	return fd >= 0 && fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	return s->fd >= 0 && fstat(s->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
-/* An unnamed file under the cache directory (0700): gone by itself if we
- * crash, and never on a command line or in a shared /tmp. */
-static int unnamed_file(struct fs *fs)
+int staged_unnamed_file(struct fs *fs)
 {
 	int fd = open(fs->cfg.cachedir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
@@ -115,7 +84,7 @@ static int unnamed_file(struct fs *fs)
 void staging_stat_locked(struct fs *fs, struct mnode *n, struct stat *st)
 {
 	struct staged *s = n->staged;
-	fs_msg_stat(fs, n->ino, fd_size(s->fd), s->mtime_set ? s->mtime : s->created, st);
+	fs_msg_stat(fs, n->ino, staged_size(s), s->mtime_set ? s->mtime : s->created, st);
 }
 
 static void staged_entry(struct fs *fs, struct mnode *n, struct fs_entry *e)
@@ -124,7 +93,22 @@ static void staged_entry(struct fs *fs, struct mnode *n, struct fs_entry *e)
 	e->ino = n->ino;
 	staging_stat_locked(fs, n, &e->st);
 	e->attr_timeout = STAGED_TIMEOUT;
-	e->entry_timeout = STAGED_TIMEOUT;  /* the name goes at close */
+	e->entry_timeout = STAGED_TIMEOUT;  /* the name goes once it is delivered */
+}
+
+static struct staged *staged_new(struct fs *fs, struct mbox *dir, const char *name, int fd)
+{
+	struct staged *s = xcalloc(1, sizeof *s);
+	s->m = dir;
+	s->name = xstrdup(name);
+	s->fd = fd;
+	s->created = s->active = time(NULL);
+	s->visible = true;
+	pthread_mutex_init(&s->io, NULL);
+	pthread_cond_init(&s->delivered, NULL);
+	s->next = fs->staged;
+	fs->staged = s;
+	return s;
 }
 
 int fs_create(struct fs *fs, uint64_t parent, const char *name, struct fs_entry *e)
@@ -144,31 +128,22 @@ int fs_create(struct fs *fs, uint64_t parent, const char *name, struct fs_entry 
 	uint32_t uidvalidity;
 	if (is_dir || fs_find_message(fs, dir, name, &msg, &uidvalidity) == 0)
 		return -EEXIST;
-	int fd = unnamed_file(fs);
+	int fd = staged_unnamed_file(fs);
 	if (fd < 0) {
 		int err = errno;
 		fs_log(LOG_ERR, "cannot make a local file for %s/%s: %s", dir->path, name, strerror(err));
 		return -err;
 	}
-	struct staged *s = xcalloc(1, sizeof *s);
-	s->m = dir;
-	s->name = xstrdup(name);
-	s->fd = fd;
-	s->created = time(NULL);
-	s->visible = s->on_node = true;
-	pthread_mutex_init(&s->io, NULL);
 	pthread_mutex_lock(&fs->nodes_lock);
-	sweep_locked(fs);
 	if (find_locked(fs, dir, name)) {
 		pthread_mutex_unlock(&fs->nodes_lock);
-		s->on_node = false;
-		staged_free(s);
+		close(fd);
 		return -EEXIST;
 	}
+	struct staged *s = staged_new(fs, dir, name, fd);
 	uint64_t seq = ++fs->staged_seq;
 	s->ino = fs_hash_ino("new", dir->name, (uint32_t)(seq >> 32), (uint32_t)seq);
-	s->next = fs->staged;
-	fs->staged = s;
+	s->on_node = true;
 	struct mnode *n = xcalloc(1, sizeof *n);
 	n->ino = s->ino;
 	n->m = dir;
@@ -184,28 +159,34 @@ int fs_create(struct fs *fs, uint64_t parent, const char *name, struct fs_entry 
 bool staging_lookup(struct fs *fs, struct mbox *dir, const char *name, struct fs_entry *e)
 {
 	pthread_mutex_lock(&fs->nodes_lock);
-	sweep_locked(fs);
 	struct staged *s = find_locked(fs, dir, name);
-	if (!s) {
+	struct mnode *n = s ? fs_node_find_locked(fs, s->ino) : NULL;
+	if (s && !s->finished && n) {
+		n->nlookup++;
+		staged_entry(fs, n, e);
+		pthread_mutex_unlock(&fs->nodes_lock);
+		return true;
+	}
+	if (!s || !s->uid) {
 		pthread_mutex_unlock(&fs->nodes_lock);
 		return false;
 	}
-	if (s->state != STAGED_DELIVERED) {
-		struct mnode *n = fs_node_find_locked(fs, s->ino);
-		if (n) {
-			n->nlookup++;
-			staged_entry(fs, n, e);
-		}
-		pthread_mutex_unlock(&fs->nodes_lock);
-		return n != NULL;
-	}
-	struct cache_msg msg = { .uid = s->uid, .size = s->size, .internaldate = s->mtime };
+	/* finished: the name is its message's, on the inode it was written on */
+	struct cache_msg msg = { .uid = s->uid, .size = s->size, .internaldate = s->date };
 	uint32_t uidvalidity = s->uidvalidity;
+	uint64_t ino = s->ino;
 	pthread_mutex_unlock(&fs->nodes_lock);
-	uint64_t ino = fs_msg_ino(dir, uidvalidity, msg.uid);
 	fs_node_ref(fs, dir, uidvalidity, &msg, ino);
 	fs_entry_msg(fs, ino, &msg, e);
+	e->entry_timeout = 0;  /* it resolves only for a while */
 	return true;
+}
+
+/* Shown by readdir while it has bytes not yet delivered; afterwards its
+ * message is there under <UID>.eml. */
+static bool listed(const struct staged *s)
+{
+	return s->visible && !s->finished && !s->failed && (!s->delivered_gen || s->gen != s->delivered_gen);
 }
 
 void staging_list(struct fs *fs, struct mbox *dir, struct fs_dir *d,
@@ -214,10 +195,10 @@ void staging_list(struct fs *fs, struct mbox *dir, struct fs_dir *d,
 {
 	pthread_mutex_lock(&fs->nodes_lock);
 	for (struct staged *s = fs->staged; s; s = s->next) {
-		if (!s->visible || s->m != dir || s->state == STAGED_DELIVERED)
+		if (s->m != dir || !listed(s))
 			continue;
 		struct mnode *n = fs_node_find_locked(fs, s->ino);
-		if (!n)
+		if (!n || n->staged != s)
 			continue;
 		struct fs_entry e;
 		staged_entry(fs, n, &e);
@@ -231,61 +212,68 @@ bool staging_any_in(struct fs *fs, const struct mbox *dir)
 	bool any = false;
 	pthread_mutex_lock(&fs->nodes_lock);
 	for (struct staged *s = fs->staged; s && !any; s = s->next)
-		any = s->visible && s->m == dir && s->state != STAGED_DELIVERED;
+		any = s->m == dir && listed(s);
 	pthread_mutex_unlock(&fs->nodes_lock);
 	return any;
 }
 
-int staging_unlink(struct fs *fs, struct mbox *dir, const char *name)
+static void alias_of(const struct staged *s, struct staged_alias *out)
 {
-	pthread_mutex_lock(&fs->nodes_lock);
-	struct staged *s = find_locked(fs, dir, name);
-	int rc = 0;
-	if (!s)
-		rc = 1;
-	else if (s->state == STAGED_DELIVERING)
-		rc = -EBUSY;
-	else if (s->state == STAGED_OPEN)
-		s->state = STAGED_DISCARDED;  /* never delivered: the writer's choice */
-	/* a delivered file's name only goes: its message stays (rm the <UID>.eml) */
-	if (s && rc == 0)
-		s->visible = false;
-	sweep_locked(fs);
-	pthread_mutex_unlock(&fs->nodes_lock);
-	return rc;
+	out->m = s->uid_m;
+	out->uidvalidity = s->uidvalidity;
+	out->uid = s->uid;
 }
 
-int staging_rename(struct fs *fs, struct mbox *dir, const char *name, struct mbox *newdir,
-		   const char *newname)
+int staging_unlink(struct fs *fs, struct mbox *dir, const char *name, struct staged_alias *alias)
 {
 	pthread_mutex_lock(&fs->nodes_lock);
 	struct staged *s = find_locked(fs, dir, name);
 	int rc = 0;
 	if (!s) {
 		rc = 1;
-	} else if (s->state == STAGED_DELIVERING) {
+	} else if (s->delivering) {
 		rc = -EBUSY;
-	} else if (s->state == STAGED_DELIVERED) {
-		/* "write a temp file, rename it": the message is already in place
-		 * as <UID>.eml; moving it elsewhere goes through its real name */
-		if (newdir == dir)
-			s->visible = false;
-		else
-			rc = -EXDEV;
+	} else {
+		s->visible = false;  /* bytes not sent yet are dropped: the writer's wish */
+		if (s->uid) {
+			alias_of(s, alias);  /* what was delivered goes too */
+			rc = 2;
+		}
+	}
+	staged_sweep_locked(fs);
+	pthread_mutex_unlock(&fs->nodes_lock);
+	return rc;
+}
+
+int staging_rename(struct fs *fs, struct mbox *dir, const char *name, struct mbox *newdir,
+		   const char *newname, struct staged_alias *alias)
+{
+	pthread_mutex_lock(&fs->nodes_lock);
+	struct staged *s = find_locked(fs, dir, name);
+	struct staged *old = s ? find_locked(fs, newdir, newname) : NULL;
+	int rc = 0;
+	if (!s) {
+		rc = 1;
+	} else if (s->delivering || (old && old != s && old->delivering)) {
+		rc = -EBUSY;
+	} else if (s->finished || (s->uid && s->gen == s->delivered_gen)) {
+		/* "write a temp file, rename it": its message is in place already
+		 * as <UID>.eml; to another folder, the message itself moves */
+		s->visible = false;
+		if (newdir != dir) {
+			alias_of(s, alias);
+			rc = 2;
+		}
 	} else if (!newdir->name || !newdir->selectable) {
 		rc = -EPERM;
 	} else {
-		struct staged *old = find_locked(fs, newdir, newname);
-		if (old && old != s) {
-			if (old->state == STAGED_OPEN)
-				old->state = STAGED_DISCARDED;
-			old->visible = false;
-		}
+		if (old && old != s && !old->finished)
+			old->visible = false;  /* replaced before it was ever sent */
 		s->m = newdir;
 		free(s->name);
 		s->name = xstrdup(newname);
 	}
-	sweep_locked(fs);
+	staged_sweep_locked(fs);
 	pthread_mutex_unlock(&fs->nodes_lock);
 	return rc;
 }
@@ -296,31 +284,6 @@ int staging_open_locked(struct mnode *n)
 	return fd < 0 ? -errno : fd;
 }
 
-void staging_node_gone_locked(struct fs *fs, struct mnode *n)
-{
-	struct staged *s = n->staged;
-	n->staged = NULL;
-	s->on_node = false;
-	if (s->state == STAGED_OPEN) {
-		/* closed without a flush that delivered it: only an empty file
-		 * (never appended) gets here; anything else is kept */
-		if (fd_size(s->fd) > 0) {
-			struct buf path = BUF_INIT, err = BUF_INIT;
-			if (cache_save_recovery(fs->cache, s->name, s->fd, NULL, 0, &path, &err) == 0)
-				fs_log(LOG_WARNING, "%s/%s was never delivered; its bytes are in %s",
-				       s->m->path, s->name, path.data);
-			else
-				fs_log(LOG_ERR, "%s/%s was never delivered and cannot be saved: %s",
-				       s->m->path, s->name, err.data);
-			buf_free(&path);
-			buf_free(&err);
-		}
-		s->state = STAGED_DISCARDED;
-		s->visible = false;
-	}
-	sweep_locked(fs);
-}
-
 int fs_write(struct fs *fs, uint64_t ino, const void *data, size_t n, off_t off)
 {
 	pthread_mutex_lock(&fs->nodes_lock);
@@ -329,10 +292,13 @@ int fs_write(struct fs *fs, uint64_t ino, const void *data, size_t n, off_t off)
 	int rc = 0;
 	if (!s)
 		rc = node && node->m ? -EPERM : -EBADF;  /* messages never change */
-	else if (s->state != STAGED_OPEN && s->state != STAGED_DISCARDED)
+	else if (s->failed)
 		rc = -EBADF;
-	if (rc == 0)
-		pthread_mutex_lock(&s->io);
+	if (rc == 0) {
+		s->gen++;
+		s->active = time(NULL);
+		pthread_mutex_lock(&s->io);  /* waits while a delivery reads the bytes */
+	}
 	pthread_mutex_unlock(&fs->nodes_lock);
 	if (rc < 0)
 		return rc;
@@ -354,18 +320,25 @@ int fs_write(struct fs *fs, uint64_t ino, const void *data, size_t n, off_t off)
 int staging_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set)
 {
 	pthread_mutex_lock(&fs->nodes_lock);
-	struct staged *s = by_ino_locked(fs, ino);
+	struct staged *s = staged_by_ino_locked(fs, ino);
 	int rc = 0;
 	if (!s)
 		rc = 1;
-	else if (s->state != STAGED_OPEN && s->state != STAGED_DISCARDED)
-		rc = -EBUSY;
-	if (rc == 0 && (to_set & FS_SET_SIZE) && ftruncate(s->fd, attr->st_size) < 0)
-		rc = -errno;
+	else if (s->failed)
+		rc = -EBADF;
+	if (rc == 0 && (to_set & FS_SET_SIZE)) {
+		pthread_mutex_lock(&s->io);
+		if (ftruncate(s->fd, attr->st_size) < 0)
+			rc = -errno;
+		s->gen++;
+		pthread_mutex_unlock(&s->io);
+	}
 	if (rc == 0 && (to_set & FS_SET_MTIME)) {
 		s->mtime = attr->st_mtime;
 		s->mtime_set = true;
 	}
+	if (rc == 0)
+		s->active = time(NULL);
 	pthread_mutex_unlock(&fs->nodes_lock);
 	return rc;
 }
@@ -373,23 +346,23 @@ int staging_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to
 int staging_set_flags(struct fs *fs, uint64_t ino, const char *flags, bool *was_staged)
 {
 	pthread_mutex_lock(&fs->nodes_lock);
-	struct staged *s = by_ino_locked(fs, ino);
+	struct staged *s = staged_by_ino_locked(fs, ino);
+	/* once delivered (and not changed since) its message takes them */
+	if (s && s->uid && s->gen == s->delivered_gen)
+		s = NULL;
 	*was_staged = s != NULL;
-	int rc = 0;
-	if (s && s->state != STAGED_OPEN)
-		rc = -EBUSY;
-	else if (s) {
+	if (s) {
 		free(s->flags);
 		s->flags = flags ? xstrdup(flags) : NULL;
 	}
 	pthread_mutex_unlock(&fs->nodes_lock);
-	return rc;
+	return 0;
 }
 
 int staging_get_flags(struct fs *fs, uint64_t ino, struct buf *out, bool *was_staged)
 {
 	pthread_mutex_lock(&fs->nodes_lock);
-	struct staged *s = by_ino_locked(fs, ino);
+	struct staged *s = staged_by_ino_locked(fs, ino);
 	*was_staged = s != NULL;
 	if (s && s->flags)
 		buf_addstr(out, s->flags);
@@ -397,181 +370,54 @@ int staging_get_flags(struct fs *fs, uint64_t ino, struct buf *out, bool *was_st
 	return 0;
 }
 
-/* ---- delivery ---- */
-
-/* The bytes to APPEND: the file as written, or, when it has a bare LF
- * (Unix line ends), a copy with every bare LF made CRLF, as IMAP wants. */
-static int append_source(struct fs *fs, int fd, uint64_t *len, bool *copied)
+/* Keeps bytes that never reached the server, and says where. */
+static void keep_undelivered(struct fs *fs, struct staged *s, const char *why)
 {
-	*copied = false;
-	char buf[65536];
-	bool bare = false, prev_cr = false;
-	off_t off = 0;
-	ssize_t r;
-	while (!bare && (r = pread(fd, buf, sizeof buf, off)) > 0) {
-		for (ssize_t i = 0; i < r && !bare; i++) {
-			bare = buf[i] == '\n' && !prev_cr;
-			prev_cr = buf[i] == '\r';
-		}
-		off += r;
-	}
-	if (!bare)
-		return lseek(fd, 0, SEEK_SET) < 0 ? -errno : fd;
-	int out = unnamed_file(fs);
-	if (out < 0)
-		return -errno;
-	char obuf[2 * sizeof buf];
-	uint64_t total = 0;
-	prev_cr = false;
-	off = 0;
-	while ((r = pread(fd, buf, sizeof buf, off)) > 0) {
-		size_t o = 0;
-		for (ssize_t i = 0; i < r; i++) {
-			if (buf[i] == '\n' && !prev_cr)
-				obuf[o++] = '\r';
-			obuf[o++] = buf[i];
-			prev_cr = buf[i] == '\r';
-		}
-		if (write(out, obuf, o) != (ssize_t)o) {
-			int err = errno ? errno : EIO;
-			close(out);
-			return -err;
-		}
-		total += o;
-		off += r;
-	}
-	if (r < 0 || lseek(out, 0, SEEK_SET) < 0) {
-		int err = errno;
-		close(out);
-		return -err;
-	}
-	*len = total;
-	*copied = true;
-	return out;
-}
-
-/* The bytes are here already: reading the new message back costs nothing. */
-static void keep_in_cache(struct fs *fs, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-			  int fd)
-{
-	struct cache_writer *w;
-	if (cache_body_begin(fs->cache, mailbox, uidvalidity, uid, &w, NULL) < 0)
+	/* a refused APPEND saved them already */
+	if (s->failed || s->fd < 0 || staged_size(s) == 0 || s->gen == s->delivered_gen)
 		return;
-	char buf[65536];
-	off_t off = 0;
-	ssize_t r;
-	while ((r = pread(fd, buf, sizeof buf, off)) > 0) {
-		if (cache_writer_write(w, buf, (size_t)r) < 0)
-			break;
-		off += r;
-	}
-	if (r != 0) {
-		cache_writer_abort(w);
-		return;
-	}
-	cache_writer_commit(w, NULL, NULL);
-	cache_trim(fs->cache);
-}
-
-static void delivered(struct fs *fs, struct staged *s, uint32_t uidvalidity, uint32_t uid,
-		      uint64_t len, int64_t date)
-{
-	pthread_mutex_lock(&fs->nodes_lock);
-	s->state = STAGED_DELIVERED;
-	s->uidvalidity = uidvalidity;
-	s->uid = uid;
-	s->size = len;
-	s->mtime = date;
-	s->alias_until = time(NULL) + ALIAS_SECONDS;
-	s->visible = uid != 0;
-	struct mnode *n = fs_node_find_locked(fs, s->ino);
-	if (n && n->staged == s) {
-		/* the inode the writer holds is the new message from now on */
-		n->staged = NULL;
-		s->on_node = false;
-		n->m = uid ? s->m : NULL;
-		n->uidvalidity = uidvalidity;
-		n->uid = uid;
-		n->size = len;
-		n->date = date;
-	}
-	close(s->fd);
-	s->fd = -1;
-	sweep_locked(fs);
-	pthread_mutex_unlock(&fs->nodes_lock);
-}
-
-/* APPEND refused: the bytes go to the recovery folder, the name goes. */
-static int rescue(struct fs *fs, struct staged *s, const char *path_shown, int why)
-{
 	struct buf path = BUF_INIT, err = BUF_INIT, name = BUF_INIT;
 	buf_addf(&name, "%s/%s", s->m->path, s->name);
-	int rc = cache_save_recovery(fs->cache, name.data, s->fd, NULL, 0, &path, &err);
-	pthread_mutex_lock(&fs->nodes_lock);
-	if (rc == 0) {
-		fs_log(LOG_ERR, "%s: APPEND failed (%s); the message is kept in %s", path_shown,
-		       strerror(-why), path.data);
-		s->state = STAGED_DISCARDED;
-		s->visible = false;
-	} else {
-		/* still only here: stays a file in the folder, so nothing is lost */
-		fs_log(LOG_ERR, "%s: APPEND failed (%s) and the recovery copy failed too (%s); "
-				"the file stays in place", path_shown, strerror(-why), err.data);
-		s->state = STAGED_OPEN;
-	}
-	sweep_locked(fs);
-	pthread_mutex_unlock(&fs->nodes_lock);
+	if (cache_save_recovery(fs->cache, name.data, s->fd, NULL, 0, &path, &err) == 0)
+		fs_log(LOG_WARNING, "%s %s; its bytes are in %s", name.data, why, path.data);
+	else
+		fs_log(LOG_ERR, "%s %s and cannot be saved: %s", name.data, why, err.data);
 	buf_free(&path);
 	buf_free(&err);
 	buf_free(&name);
-	return why;
 }
 
-int fs_flush(struct fs *fs, uint64_t ino)
+/* The create handle is closed: from now on the file is its message. */
+void staged_finish_locked(struct fs *fs, struct staged *s, struct mnode *n)
 {
-	pthread_mutex_lock(&fs->nodes_lock);
-	struct staged *s = by_ino_locked(fs, ino);
-	if (!s || s->state != STAGED_OPEN || fd_size(s->fd) == 0) {
-		/* an empty file is not a message: it waits for bytes */
-		pthread_mutex_unlock(&fs->nodes_lock);
-		return 0;
+	if (!s->uid)
+		keep_undelivered(fs, s, "was never delivered");
+	s->finished = true;
+	s->alias_until = s->active + ALIAS_SECONDS;
+	if (!s->uid || s->failed)
+		s->visible = false;
+	if (n && n->staged == s) {
+		n->staged = NULL;
+		n->m = s->uid ? s->uid_m : NULL;
+		n->uidvalidity = s->uidvalidity;
+		n->uid = s->uid;
+		n->size = s->size;
+		n->date = s->date;
 	}
-	s->state = STAGED_DELIVERING;
-	struct mbox *m = s->m;
-	int64_t date = s->mtime_set ? s->mtime : time(NULL);
-	char *flags = s->flags ? xstrdup(s->flags) : NULL;
-	struct buf shown = BUF_INIT;
-	buf_addf(&shown, "%s/%s", m->path, s->name);
-	pthread_mutex_unlock(&fs->nodes_lock);
-	pthread_mutex_lock(&s->io);  /* writes already under way finish first */
-	pthread_mutex_unlock(&s->io);
+	s->on_node = false;
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
 
-	uint64_t len = fd_size(s->fd);
-	bool copied;
-	int afd = append_source(fs, s->fd, &len, &copied);
-	int rc = afd < 0 ? afd : 0;
-	uint32_t uidvalidity = 0, uid = 0;
-	if (rc == 0)
-		rc = write_append(fs->pool, m->name, afd, len, (time_t)date, flags, &uidvalidity, &uid);
-	if (rc == 0) {
-		if (uid && uidvalidity)
-			keep_in_cache(fs, m->name, uidvalidity, uid, afd);
-		struct cache_msg msg = { .uid = uid, .size = len, .internaldate = date };
-		mbox_msg_added(m, fs->cache, uidvalidity, &msg);
-		fs_log(LOG_INFO, "%s: appended as %u.eml", shown.data, uid);
-		delivered(fs, s, uidvalidity, uid, len, date);
-		char name[32];
-		snprintf(name, sizeof name, "%u.eml", uid);
-		fs_inval_entry(fs, m->ino, name);  /* it may have been looked up as missing */
-		fs_inval_inode(fs, ino);
-	} else {
-		rescue(fs, s, shown.data, rc);
-	}
-	if (copied)
-		close(afd);
-	free(flags);
-	buf_free(&shown);
-	return rc;
+void staging_node_gone_locked(struct fs *fs, struct mnode *n)
+{
+	struct staged *s = n->staged;
+	if (!s->delivering)
+		staged_finish_locked(fs, s, n);
+	n->staged = NULL;
+	s->on_node = false;
+	staged_sweep_locked(fs);
 }
 
 void staging_free_all(struct fs *fs)
@@ -580,14 +426,8 @@ void staging_free_all(struct fs *fs)
 	while (fs->staged) {
 		struct staged *s = fs->staged;
 		fs->staged = s->next;
-		if (s->state == STAGED_OPEN && fd_size(s->fd) > 0) {
-			struct buf path = BUF_INIT, err = BUF_INIT;
-			if (cache_save_recovery(fs->cache, s->name, s->fd, NULL, 0, &path, &err) == 0)
-				fs_log(LOG_WARNING, "unmounted while %s/%s was open; its bytes are in %s",
-				       s->m->path, s->name, path.data);
-			buf_free(&path);
-			buf_free(&err);
-		}
+		if (!s->finished)
+			keep_undelivered(fs, s, "was still open at unmount");
 		for (size_t i = 0; i < NODE_BUCKETS; i++)
 			for (struct mnode *n = fs->buckets[i]; n; n = n->next)
 				if (n->staged == s)

@@ -103,7 +103,7 @@ int fs_getxattr(struct fs *fs, uint64_t ino, const char *name, struct buf *out)
 	if (rc < 0)
 		return rc;
 	buf_reset(out);
-	if (t.staged) {
+	if (t.staged && !t.uid) {  /* not delivered yet */
 		bool staged;
 		return strcmp(name, X_FLAGS) ? -ENODATA : staging_get_flags(fs, ino, out, &staged);
 	}
@@ -156,6 +156,24 @@ static int store_flags(struct fs *fs, uint64_t ino, const struct target *t, cons
 	return rc;
 }
 
+/* rsync -X and cp -a of files taken from a mount bring these along: on a
+ * new file they are ignored, on a message accepted when they say what is
+ * true already. */
+static int read_only_attr(struct fs *fs, uint64_t ino, const struct target *t, const char *name,
+			  const char *value, size_t size)
+{
+	if (!is_ours(name))
+		return -ENOTSUP;
+	if (t->staged)
+		return 0;
+	struct buf cur = BUF_INIT;
+	int rc = fs_getxattr(fs, ino, name, &cur);
+	if (rc == 0 && (cur.len != size || memcmp(cur.data ? cur.data : "", value, size)))
+		rc = -EPERM;
+	buf_free(&cur);
+	return rc == -ENODATA ? -EPERM : rc;
+}
+
 int fs_setxattr(struct fs *fs, uint64_t ino, const char *name, const char *value, size_t size)
 {
 	if (fs->cfg.readonly)
@@ -165,7 +183,7 @@ int fs_setxattr(struct fs *fs, uint64_t ino, const char *name, const char *value
 	if (rc < 0)
 		return -ENOTSUP;
 	if (strcmp(name, X_FLAGS))
-		return is_ours(name) ? -EPERM : -ENOTSUP;
+		return read_only_attr(fs, ino, &t, name, value, size);
 	struct buf flags = BUF_INIT;
 	rc = fs_flags_normalise(value, size, &flags);
 	if (rc == 0) {
@@ -194,7 +212,7 @@ int fs_listxattr(struct fs *fs, uint64_t ino, struct buf *out)
 	if (target_of(fs, ino, &t) < 0)
 		return 0;
 	buf_add(out, X_FLAGS, sizeof X_FLAGS);
-	if (t.staged)
+	if (t.staged && !t.uid)
 		return 0;
 	buf_add(out, X_UID, sizeof X_UID);
 	buf_add(out, X_DATE, sizeof X_DATE);

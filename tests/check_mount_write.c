@@ -393,6 +393,36 @@ START_TEST(test_cp_in_small_and_large)
 }
 END_TEST
 
+/* A folder renamed away keeps its inode (the kernel moved it); a new
+ * folder made at its old path must be another directory, not an alias. */
+START_TEST(test_new_folder_at_a_renamed_ones_path)
+{
+	struct imap *s = mount_second(&env, "alice");
+	struct fsmount m = { .pid = 0 };
+	mount_start(&env, &m, "reuse", NULL);
+	struct buf p = BUF_INIT, q = BUF_INIT;
+	path_of(&p, &m, "Reused");
+	path_of(&q, &m, "Reisen/Moved");
+	ck_assert_int_eq(mkdir(p.data, 0755), 0);
+	ck_assert_int_eq(rename(p.data, q.data), 0);
+	ck_assert_int_eq(mkdir(p.data, 0755), 0);
+	struct stat a, b;
+	ck_assert_int_eq(stat(p.data, &a), 0);
+	ck_assert_int_eq(stat(q.data, &b), 0);
+	ck_assert_uint_ne(a.st_ino, b.st_ino);
+	path_of(&p, &m, "Reused/new.eml");
+	const char *msg = "Subject: where\r\n\r\nhere\r\n";
+	write_file(p.data, msg, strlen(msg));
+	uint32_t uids[4];
+	ck_assert_uint_eq(srv_uids(s, "Reused", uids, 4), 1);
+	ck_assert_uint_eq(srv_uids(s, "Reisen.Moved", uids, 4), 0);
+	buf_free(&p);
+	buf_free(&q);
+	imap_close(s);
+	mount_stop(&m);
+}
+END_TEST
+
 START_TEST(test_flags_as_xattrs)
 {
 	struct imap *s = mount_second(&env, "alice");
@@ -430,6 +460,8 @@ START_TEST(test_flags_as_xattrs)
 	ck_assert_int_gt(n, 0);
 	ck_assert_int_eq(setxattr(p.data, "user.imap.uid", "7", 1, 0), -1);
 	ck_assert_int_eq(errno, EPERM);
+	/* what rsync -X brings back from a copy of the mount is accepted */
+	ck_assert_int_eq(setxattr(p.data, "user.imap.uid", "1", 1, 0), 0);
 	ck_assert_int_eq(setxattr(p.data, "user.imap.flags", "\\Recent", 7, 0), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_int_eq(setxattr(p.data, "user.imap.flags", "(bad", 4, 0), -1);
@@ -450,6 +482,65 @@ START_TEST(test_flags_as_xattrs)
 	ck_assert_msg(strstr(text.data, "FLAGS ()"), "%s", text.data);
 	buf_free(&p);
 	buf_free(&text);
+	imap_close(s);
+	mount_stop(&m);
+}
+END_TEST
+
+/* Every close of a new file sends what was written since the last one and
+ * then removes the copy it replaces: descriptors that close early (a
+ * reader, a shell's children, dup) never leave a partial message behind. */
+START_TEST(test_each_close_leaves_exactly_the_last_bytes)
+{
+	struct imap *s = mount_second(&env, "alice");
+	srv_folder(s, "CloseTest", 1);
+	struct fsmount m = { .pid = 0 };
+	mount_start(&env, &m, "close", NULL);
+	struct buf p = BUF_INIT, got = BUF_INIT;
+	path_of(&p, &m, "CloseTest/draft.eml");
+	int fd = open(p.data, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	ck_assert_int_ge(fd, 0);
+	const char *one = "Subject: parts\r\n\r\nfirst part\r\n";
+	const char *two = "second part\r\n";
+	ck_assert_int_eq(write(fd, one, strlen(one)), (ssize_t)strlen(one));
+	int reader = open(p.data, O_RDONLY);  /* someone looks at it meanwhile */
+	ck_assert_int_ge(reader, 0);
+	ck_assert_int_eq(close(reader), 0);
+	int dup_fd = dup(fd);
+	ck_assert_int_eq(close(dup_fd), 0);
+	ck_assert_int_eq(write(fd, two, strlen(two)), (ssize_t)strlen(two));
+	ck_assert_int_eq(close(fd), 0);
+	uint32_t uids[8];
+	ck_assert_uint_eq(srv_uids(s, "CloseTest", uids, 8), 2);
+	srv_fetch(s, "CloseTest", uids[1], "(BODY.PEEK[])", NULL, &got);
+	struct buf want = BUF_INIT;
+	buf_addf(&want, "%s%s", one, two);
+	ck_assert_uint_eq(got.len, want.len);
+	ck_assert(!memcmp(got.data, want.data, want.len));
+	/* written again right away under the same name: it replaces it */
+	const char *again = "Subject: again\r\n\r\nnew\r\n";
+	fd = open(p.data, O_WRONLY | O_TRUNC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, again, strlen(again)), (ssize_t)strlen(again));
+	ck_assert_int_eq(close(fd), 0);
+	ck_assert_uint_eq(srv_uids(s, "CloseTest", uids, 8), 2);
+	buf_reset(&got);
+	srv_fetch(s, "CloseTest", uids[1], "(BODY.PEEK[])", NULL, &got);
+	ck_assert_uint_eq(got.len, strlen(again));
+	ck_assert(!memcmp(got.data, again, got.len));
+	/* a message itself never changes */
+	path_of(&p, &m, "CloseTest/1.eml");
+	ck_assert_int_eq(open(p.data, O_WRONLY | O_TRUNC), -1);
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(truncate(p.data, 3), -1);
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_uint_eq(srv_uids(s, "CloseTest", uids, 8), 2);
+	buf_reset(&got);
+	srv_fetch(s, "CloseTest", 1, "(BODY.PEEK[])", NULL, &got);
+	ck_assert_msg(strstr(got.data, "body 1 of CloseTest"), "%s", got.data);
+	buf_free(&want);
+	buf_free(&got);
+	buf_free(&p);
 	imap_close(s);
 	mount_stop(&m);
 }
@@ -568,7 +659,9 @@ int main(void)
 	tcase_add_test(tc, test_mv_between_folders);
 	tcase_add_test(tc, test_mkdir_rmdir_rename_utf8);
 	tcase_add_test(tc, test_cp_in_small_and_large);
+	tcase_add_test(tc, test_each_close_leaves_exactly_the_last_bytes);
 	tcase_add_test(tc, test_flags_as_xattrs);
+	tcase_add_test(tc, test_new_folder_at_a_renamed_ones_path);
 	tcase_add_test(tc, test_readonly_refuses_every_write);
 	tcase_add_test(tc, test_refused_append_keeps_the_bytes);
 	suite_add_tcase(su, tc);

@@ -1,0 +1,246 @@
+/* deliver.c: a new file becomes a message at close (FUSE flush), so
+ * close() reports the server's answer.  Every close of a file with bytes
+ * not yet delivered APPENDs them; once the server confirmed the new copy,
+ * the copy it replaces is expunged.  So a file whose descriptors close
+ * more than once (a shell's children, a reader closing while the writer
+ * writes on) ends as exactly the bytes last closed, and nothing written is
+ * ever lost: an APPEND the server refuses leaves the bytes in the cache's
+ * recovery folder, named in the log. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "staged.h"
+#include "write.h"
+
+/* The bytes to APPEND: the file as written, or, when it has a bare LF
+ * (Unix line ends), a copy with every bare LF made CRLF, as IMAP wants. */
+static int append_source(struct fs *fs, int fd, uint64_t *len, bool *copied)
+{
+	*copied = false;
+	char buf[65536];
+	bool bare = false, prev_cr = false;
+	off_t off = 0;
+	ssize_t r;
+	while (!bare && (r = pread(fd, buf, sizeof buf, off)) > 0) {
+		for (ssize_t i = 0; i < r && !bare; i++) {
+			bare = buf[i] == '\n' && !prev_cr;
+			prev_cr = buf[i] == '\r';
+		}
+		off += r;
+	}
+	if (!bare)
+		return lseek(fd, 0, SEEK_SET) < 0 ? -errno : fd;
+	int out = staged_unnamed_file(fs);
+	if (out < 0)
+		return -errno;
+	char obuf[2 * sizeof buf];
+	uint64_t total = 0;
+	prev_cr = false;
+	off = 0;
+	while ((r = pread(fd, buf, sizeof buf, off)) > 0) {
+		size_t o = 0;
+		for (ssize_t i = 0; i < r; i++) {
+			if (buf[i] == '\n' && !prev_cr)
+				obuf[o++] = '\r';
+			obuf[o++] = buf[i];
+			prev_cr = buf[i] == '\r';
+		}
+		if (write(out, obuf, o) != (ssize_t)o) {
+			int err = errno ? errno : EIO;
+			close(out);
+			return -err;
+		}
+		total += o;
+		off += r;
+	}
+	if (r < 0 || lseek(out, 0, SEEK_SET) < 0) {
+		int err = errno;
+		close(out);
+		return -err;
+	}
+	*len = total;
+	*copied = true;
+	return out;
+}
+
+/* The bytes are here already: reading the new message back costs nothing. */
+static void keep_in_cache(struct fs *fs, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+			  int fd)
+{
+	struct cache_writer *w;
+	if (cache_body_begin(fs->cache, mailbox, uidvalidity, uid, &w, NULL) < 0)
+		return;
+	char buf[65536];
+	off_t off = 0;
+	ssize_t r;
+	while ((r = pread(fd, buf, sizeof buf, off)) > 0) {
+		if (cache_writer_write(w, buf, (size_t)r) < 0)
+			break;
+		off += r;
+	}
+	if (r != 0) {
+		cache_writer_abort(w);
+		return;
+	}
+	cache_writer_commit(w, NULL, NULL);
+	cache_trim(fs->cache);
+}
+
+/* What one delivery needs, copied so the server is talked to unlocked. */
+struct delivery {
+	struct staged *s;
+	struct mbox *m;
+	uint64_t gen;
+	int64_t date;
+	char *flags;
+	struct buf shown;            /* "folder/name" for the log */
+	struct mbox *prev_m;         /* the copy this one replaces, if any */
+	uint32_t prev_uidvalidity, prev_uid;
+};
+
+/* The older copy goes only now that the new one is confirmed. */
+static void replace_previous(struct fs *fs, const struct delivery *d)
+{
+	if (!d->prev_uid)
+		return;
+	int rc = write_expunge(fs->pool, d->prev_m->name, d->prev_uidvalidity, d->prev_uid,
+			       fs->cfg.plain_expunge);
+	if (rc == 0 || rc == -ENOENT)
+		mbox_msg_removed(d->prev_m, fs->cache, d->prev_uid);
+	else
+		fs_log(LOG_WARNING, "%s: the copy delivered before stays as %s/%u.eml (%s)", d->shown.data,
+		       d->prev_m->path, d->prev_uid, strerror(-rc));
+}
+
+static int append(struct fs *fs, struct delivery *d, uint32_t *uidvalidity, uint32_t *uid,
+		  uint64_t *len)
+{
+	struct staged *s = d->s;
+	pthread_mutex_lock(&s->io);  /* writers wait until the bytes are sent */
+	*len = staged_size(s);
+	bool copied;
+	int afd = append_source(fs, s->fd, len, &copied);
+	int rc = afd < 0 ? afd : 0;
+	if (rc == 0)
+		rc = write_append(fs->pool, d->m->name, afd, *len, (time_t)d->date, d->flags, uidvalidity,
+				  uid);
+	if (rc == 0 && *uid && *uidvalidity)
+		keep_in_cache(fs, d->m->name, *uidvalidity, *uid, afd);
+	if (copied)
+		close(afd);
+	pthread_mutex_unlock(&s->io);
+	return rc;
+}
+
+/* Refused: the bytes go to the recovery folder and the name goes.  If
+ * even that fails the file stays as it is, so nothing is lost. */
+static void rescue(struct fs *fs, struct delivery *d, int why)
+{
+	struct buf path = BUF_INIT, err = BUF_INIT;
+	pthread_mutex_lock(&d->s->io);
+	int rc = cache_save_recovery(fs->cache, d->shown.data, d->s->fd, NULL, 0, &path, &err);
+	pthread_mutex_unlock(&d->s->io);
+	if (rc == 0)
+		fs_log(LOG_ERR, "%s: APPEND failed (%s); the message is kept in %s", d->shown.data,
+		       strerror(-why), path.data);
+	else
+		fs_log(LOG_ERR, "%s: APPEND failed (%s) and the recovery copy failed too (%s); "
+				"the file stays in place", d->shown.data, strerror(-why), err.data);
+	pthread_mutex_lock(&fs->nodes_lock);
+	if (rc == 0) {
+		d->s->failed = true;
+		d->s->visible = false;
+	}
+	pthread_mutex_unlock(&fs->nodes_lock);
+	buf_free(&path);
+	buf_free(&err);
+}
+
+/* Takes the delivery over, or says why there is none (*rc). */
+static bool begin_locked(struct fs *fs, struct staged *s, struct delivery *d, int *rc)
+{
+	while (s->delivering)
+		pthread_cond_wait(&s->delivered, &fs->nodes_lock);
+	*rc = s->failed ? s->last_rc : 0;
+	/* nothing new; unlinked; or empty (not a message: it waits for bytes) */
+	if (s->failed || s->finished || !s->visible || s->gen == s->delivered_gen || !staged_size(s))
+		return false;
+	s->delivering = true;
+	memset(d, 0, sizeof *d);
+	d->s = s;
+	d->m = s->m;
+	d->gen = s->gen;
+	d->date = s->mtime_set ? s->mtime : time(NULL);
+	d->flags = s->flags ? xstrdup(s->flags) : NULL;
+	buf_addf(&d->shown, "%s/%s", s->m->path, s->name);
+	d->prev_m = s->uid_m;
+	d->prev_uidvalidity = s->uidvalidity;
+	d->prev_uid = s->uid;
+	return true;
+}
+
+static void end_locked(struct fs *fs, struct delivery *d, int rc, uint32_t uidvalidity, uint32_t uid,
+		       uint64_t len)
+{
+	struct staged *s = d->s;
+	s->delivering = false;
+	s->last_rc = rc;
+	if (rc == 0) {
+		s->delivered_gen = d->gen;
+		s->uid_m = d->m;
+		s->uidvalidity = uidvalidity;
+		s->uid = uid;
+		s->size = len;
+		s->date = d->date;
+		struct mnode *n = fs_node_find_locked(fs, s->ino);
+		if (n && n->staged == s) {  /* its xattrs are the message's now */
+			n->m = d->m;
+			n->uidvalidity = uidvalidity;
+			n->uid = uid;
+			n->size = len;
+			n->date = d->date;
+		}
+	}
+	s->active = time(NULL);
+	if (!s->on_node && !s->finished)
+		staged_finish_locked(fs, s, NULL);  /* the kernel let go meanwhile */
+	pthread_cond_broadcast(&s->delivered);
+	staged_sweep_locked(fs);
+}
+
+int fs_flush(struct fs *fs, uint64_t ino)
+{
+	struct delivery d;
+	int rc;
+	pthread_mutex_lock(&fs->nodes_lock);
+	struct staged *s = staged_by_ino_locked(fs, ino);
+	bool go = s && begin_locked(fs, s, &d, &rc);
+	pthread_mutex_unlock(&fs->nodes_lock);
+	if (!go)
+		return s ? rc : 0;
+	uint32_t uidvalidity = 0, uid = 0;
+	uint64_t len = 0;
+	rc = append(fs, &d, &uidvalidity, &uid, &len);
+	if (rc == 0) {
+		struct cache_msg msg = { .uid = uid, .size = len, .internaldate = d.date };
+		mbox_msg_added(d.m, fs->cache, uidvalidity, &msg);
+		fs_log(LOG_INFO, "%s: appended as %u.eml", d.shown.data, uid);
+		replace_previous(fs, &d);
+		char name[32];
+		snprintf(name, sizeof name, "%u.eml", uid);
+		fs_inval_entry(fs, d.m->ino, name);  /* it may have been looked up as missing */
+	} else {
+		rescue(fs, &d, rc);
+	}
+	pthread_mutex_lock(&fs->nodes_lock);
+	end_locked(fs, &d, rc, uidvalidity, uid, len);
+	pthread_mutex_unlock(&fs->nodes_lock);
+	free(d.flags);
+	buf_free(&d.shown);
+	return rc;
+}

@@ -1,0 +1,63 @@
+/* staged.h: a new file being written in a mailbox (staging.c keeps them,
+ * deliver.c turns them into messages).  Internal to the core.
+ *
+ * Life of one: created (FUSE create) -> written -> every close (FUSE
+ * flush) APPENDs what was written since the last delivery, and once the
+ * new copy is confirmed expunges the copy it replaces, so the server ends
+ * up with exactly the last bytes closed -> ALIAS_SECONDS after its last
+ * write, truncation or close it is finished: only its message is left
+ * (its inode becomes the message's).  Until then its name still resolves
+ * (write-then-rename, as rsync does, must work), and writing it again
+ * replaces the message.  The kernel does not say when the last descriptor
+ * closes (no RELEASE is sent in no-open mode, see ops.c), hence the time.
+ *
+ * Owned by fs->staged, guarded by fs->nodes_lock; freed once its name no
+ * longer resolves and no node points at it. */
+#ifndef IMAPFS_STAGED_H
+#define IMAPFS_STAGED_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "fs_impl.h"
+
+#define ALIAS_SECONDS 10
+
+struct staged {
+	struct mbox *m;
+	char *name;
+	uint64_t ino;
+	int fd;                  /* the bytes, in an unnamed file; -1 once finished */
+	bool visible;            /* its name resolves */
+	bool on_node;            /* an mnode's staged points here */
+	bool finished;           /* released: it is only its message now */
+	bool failed;             /* APPEND refused; the bytes went to recovery */
+	int64_t created, mtime;
+	time_t active;           /* last write, truncation or close */
+	bool mtime_set;
+	char *flags;             /* for APPEND, normalised; NULL = none */
+	uint64_t gen;            /* bumped by every write and truncation */
+	uint64_t delivered_gen;  /* gen of the last delivery; 0 = none yet */
+	bool delivering;
+	int last_rc;             /* of the last delivery */
+	struct mbox *uid_m;      /* where the delivered message is */
+	uint32_t uidvalidity, uid;  /* the delivered message */
+	uint64_t size;
+	int64_t date;
+	time_t alias_until;
+	pthread_mutex_t io;      /* held while bytes are written or sent */
+	pthread_cond_t delivered;
+	struct staged *next;
+};
+
+/* staging.c, with fs->nodes_lock held */
+struct staged *staged_by_ino_locked(struct fs *fs, uint64_t ino);
+void staged_sweep_locked(struct fs *fs);
+uint64_t staged_size(const struct staged *s);
+int staged_unnamed_file(struct fs *fs);
+/* Idle (or forgotten): the node, if any, becomes the message node. */
+void staged_finish_locked(struct fs *fs, struct staged *s, struct mnode *n);
+
+#endif
