@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +29,17 @@
 #define CACHE_BOX_NAME_KEEP 150
 #define CACHE_RMTREE_DEPTH 4        /* deeper than our layout ever goes */
 #define CACHE_STATE "state"         /* "clean" or "running <time>" */
+#define CACHE_PACK_SUFFIX ".p"
+#define CACHE_PACK_MAX (4u << 20)   /* a pack is sealed once this long... */
+#define CACHE_PACK_SHARE 32         /* ...or a 32nd of the budget, when less */
+#define CACHE_UNSEALED_MAX 16       /* packs open for appends (each holds an fd) */
+#define CACHE_RFDS_MAX 64           /* packs kept open for reading */
+
+/* A record in a pack: magic, UID, length (all ones until the commit), then
+ * the body; integers little-endian. */
+static const char cache_rec_magic[4] = { 'I', 'M', 'B', '1' };
+#define CACHE_REC_HEADER 16
+#define CACHE_REC_PENDING UINT64_MAX
 
 /* Listing file: fixed header, mailbox name, records, checksum; all
  * integers little-endian. */
@@ -44,11 +56,32 @@ struct cache_box {              /* one mailbox directory, interned until close *
 	struct cache_box *hnext;
 };
 
+struct cache_rec;
+
+/* One file of bodies in a generation's directory: records appended one
+ * after the other (or, for a file of an older imapfs, one bare body). */
+struct cache_pack {
+	struct cache_box *box;
+	uint32_t uidvalidity;
+	char name[40];
+	bool raw;                   /* a bare body, no record header */
+	bool sealed;                /* no more appends */
+	bool busy;                  /* a writer is appending */
+	bool gone;                  /* evicted or dropped while busy: the writer frees it */
+	int wfd, rfd;               /* -1 when not open */
+	uint64_t end;               /* where the next record goes */
+	uint64_t bytes;             /* of the bodies indexed in it */
+	struct cache_rec *recs;     /* those bodies */
+	struct cache_pack *older, *newer;  /* the LRU list */
+	struct cache_pack *onext;   /* the list of unsealed packs */
+};
+
 struct cache_rec {              /* one body on disk */
 	struct cache_box *box;
 	uint32_t uidvalidity, uid;
-	uint64_t size;
-	struct cache_rec *older, *newer;   /* the LRU list */
+	uint64_t offset, size;
+	struct cache_pack *pack;
+	struct cache_rec *pnext, **pprev;  /* the pack's bodies */
 	struct cache_rec *hnext;
 };
 
@@ -57,10 +90,13 @@ struct cache {
 	char *dir;                  /* absolute when it could be resolved */
 	int rootfd, lockfd;
 	uint64_t max_bytes, bytes;
+	uint64_t pack_max;          /* a pack is sealed once this long */
 	unsigned long serial;       /* temp and trash names */
 	struct cache_rec **recs;
 	size_t nrec_buckets, nrecs;
-	struct cache_rec *oldest, *newest;
+	struct cache_pack *oldest, *newest;
+	struct cache_pack *unsealed;
+	size_t nunsealed, nrfds;
 	struct cache_box **boxes;
 	size_t nbox_buckets, nboxes;
 	bool state_written;         /* "running" is on disk: close writes "clean" */
@@ -68,12 +104,11 @@ struct cache {
 
 struct cache_writer {
 	struct cache *c;
-	struct cache_box *box;
-	uint32_t uidvalidity, uid;
-	int fd;
-	int failed_errno;
+	struct cache_pack *pack;    /* busy: ours until commit or abort */
+	uint32_t uid;
+	uint64_t start;             /* of the record's header */
 	uint64_t size;
-	char *tmp_path, *final_path;
+	int failed_errno;
 };
 
 /* ---- small helpers ---- */
@@ -152,6 +187,42 @@ static int cache_write_all(int fd, const void *p, size_t n)
 	}
 	return 0;
 }
+
+static int cache_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
+{
+	const char *s = p;
+
+	while (n > 0) {
+		ssize_t w = pwrite(fd, s, n, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		if (w == 0) {
+			errno = EIO;
+			return -1;
+		}
+		s += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+static void cache_set_u32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void cache_set_u64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t cache_get_u32(const unsigned char *p);
+static uint64_t cache_get_u64(const unsigned char *p);
 
 static int cache_mkdirat(int dirfd, const char *path)
 {
@@ -297,10 +368,10 @@ static struct cache_box *cache_box_for(struct cache *c, const char *mailbox, boo
 	return b;
 }
 
-static void cache_body_path(struct buf *out, const struct cache_box *b, uint32_t uidvalidity, uint32_t uid)
+static void cache_pack_path(struct buf *out, const struct cache_pack *p)
 {
 	buf_reset(out);
-	buf_addf(out, "mail/%s/%u/%u", b->dirname, (unsigned)uidvalidity, (unsigned)uid);
+	buf_addf(out, "mail/%s/%u/%s", p->box->dirname, (unsigned)p->uidvalidity, p->name);
 }
 
 /* ---- the index (all under c->mu) ---- */
@@ -315,28 +386,36 @@ static struct cache_rec **cache_rec_slot(struct cache *c, const struct cache_box
 	return p;
 }
 
-static void cache_lru_unlink(struct cache *c, struct cache_rec *r)
+static void cache_lru_unlink(struct cache *c, struct cache_pack *p)
 {
-	if (r->older)
-		r->older->newer = r->newer;
-	else
-		c->oldest = r->newer;
-	if (r->newer)
-		r->newer->older = r->older;
-	else
-		c->newest = r->older;
-	r->older = r->newer = NULL;
+	if (p->older)
+		p->older->newer = p->newer;
+	else if (c->oldest == p)
+		c->oldest = p->newer;
+	if (p->newer)
+		p->newer->older = p->older;
+	else if (c->newest == p)
+		c->newest = p->older;
+	p->older = p->newer = NULL;
 }
 
-static void cache_lru_push_newest(struct cache *c, struct cache_rec *r)
+static void cache_lru_push_newest(struct cache *c, struct cache_pack *p)
 {
-	r->older = c->newest;
-	r->newer = NULL;
+	p->older = c->newest;
+	p->newer = NULL;
 	if (c->newest)
-		c->newest->newer = r;
+		c->newest->newer = p;
 	else
-		c->oldest = r;
-	c->newest = r;
+		c->oldest = p;
+	c->newest = p;
+}
+
+static void cache_pack_touch(struct cache *c, struct cache_pack *p)
+{
+	if (c->newest != p) {
+		cache_lru_unlink(c, p);
+		cache_lru_push_newest(c, p);
+	}
 }
 
 static void cache_recs_grow(struct cache *c)
@@ -358,48 +437,141 @@ static void cache_recs_grow(struct cache *c)
 	c->nrec_buckets = n;
 }
 
-/* Records a body of size bytes as the most recently used, replacing an
- * older record of the same body. */
-static void cache_index_put(struct cache *c, struct cache_box *b, uint32_t uidvalidity, uint32_t uid,
-			    uint64_t size)
-{
-	struct cache_rec **slot = cache_rec_slot(c, b, uidvalidity, uid);
-	struct cache_rec *r = *slot;
-
-	if (r) {
-		c->bytes -= r->size;
-		cache_lru_unlink(c, r);
-	} else {
-		if (c->nrecs >= c->nrec_buckets) {
-			cache_recs_grow(c);
-			slot = cache_rec_slot(c, b, uidvalidity, uid);
-		}
-		r = xcalloc(1, sizeof *r);
-		r->box = b;
-		r->uidvalidity = uidvalidity;
-		r->uid = uid;
-		*slot = r;
-		c->nrecs++;
-	}
-	r->size = size;
-	c->bytes += size;
-	cache_lru_push_newest(c, r);
-}
-
 static void cache_index_remove(struct cache *c, struct cache_rec *r)
 {
 	struct cache_rec **slot = cache_rec_slot(c, r->box, r->uidvalidity, r->uid);
 	*slot = r->hnext;
-	cache_lru_unlink(c, r);
+	if (r->pnext)
+		r->pnext->pprev = r->pprev;
+	*r->pprev = r->pnext;
+	r->pack->bytes -= r->size;
 	c->bytes -= r->size;
 	c->nrecs--;
 	free(r);
 }
 
+/* Records a body at offset in pack, replacing an older record of the same
+ * body (whose bytes stay in their pack, unused, until it goes). */
+static void cache_index_put(struct cache *c, struct cache_pack *p, uint32_t uid, uint64_t offset, uint64_t size)
+{
+	struct cache_rec **slot = cache_rec_slot(c, p->box, p->uidvalidity, uid);
+	if (*slot) {
+		cache_index_remove(c, *slot);
+		slot = cache_rec_slot(c, p->box, p->uidvalidity, uid);
+	}
+	if (c->nrecs >= c->nrec_buckets) {
+		cache_recs_grow(c);
+		slot = cache_rec_slot(c, p->box, p->uidvalidity, uid);
+	}
+	struct cache_rec *r = xcalloc(1, sizeof *r);
+	r->box = p->box;
+	r->uidvalidity = p->uidvalidity;
+	r->uid = uid;
+	r->offset = offset;
+	r->size = size;
+	r->pack = p;
+	r->pnext = p->recs;
+	if (p->recs)
+		p->recs->pprev = &r->pnext;
+	r->pprev = &p->recs;
+	p->recs = r;
+	*slot = r;
+	c->nrecs++;
+	p->bytes += size;
+	c->bytes += size;
+}
+
+static struct cache_pack *cache_pack_new(struct cache *c, struct cache_box *b, uint32_t uidvalidity,
+					 const char *name)
+{
+	struct cache_pack *p = xcalloc(1, sizeof *p);
+	p->box = b;
+	p->uidvalidity = uidvalidity;
+	snprintf(p->name, sizeof p->name, "%s", name);
+	p->wfd = p->rfd = -1;
+	cache_lru_push_newest(c, p);
+	return p;
+}
+
+static void cache_pack_close_rfd(struct cache *c, struct cache_pack *p)
+{
+	if (p->rfd >= 0) {
+		close(p->rfd);
+		p->rfd = -1;
+		c->nrfds--;
+	}
+}
+
+static void cache_pack_seal(struct cache *c, struct cache_pack *p)
+{
+	if (p->sealed)
+		return;
+	p->sealed = true;
+	for (struct cache_pack **pp = &c->unsealed; *pp; pp = &(*pp)->onext) {
+		if (*pp == p) {
+			*pp = p->onext;
+			c->nunsealed--;
+			break;
+		}
+	}
+	p->onext = NULL;
+	if (p->wfd >= 0 && !p->busy) {
+		close(p->wfd);
+		p->wfd = -1;
+	}
+}
+
+static void cache_pack_free(struct cache_pack *p)
+{
+	if (p->wfd >= 0)
+		close(p->wfd);
+	free(p);
+}
+
+/* Takes p and its bodies out of the index (its file is the caller's
+ * business).  A busy pack is left to its writer, whose commit then fails. */
+static void cache_pack_forget(struct cache *c, struct cache_pack *p)
+{
+	while (p->recs)
+		cache_index_remove(c, p->recs);
+	cache_lru_unlink(c, p);
+	cache_pack_seal(c, p);
+	cache_pack_close_rfd(c, p);
+	if (p->busy)
+		p->gone = true;
+	else
+		cache_pack_free(p);
+}
+
+/* A read fd of p, kept open while p is among the recently read. */
+static int cache_pack_rfd(struct cache *c, struct cache_pack *p)
+{
+	if (p->rfd >= 0)
+		return p->rfd;
+	struct buf path = BUF_INIT;
+	cache_pack_path(&path, p);
+	int fd = openat(c->rootfd, path.data, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	buf_free(&path);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
+		errno = ENOENT;
+	}
+	if (fd < 0)
+		return -1;
+	p->rfd = fd;
+	c->nrfds++;
+	for (struct cache_pack *q = c->oldest; q && c->nrfds > CACHE_RFDS_MAX; q = q->newer)
+		if (q != p)
+			cache_pack_close_rfd(c, q);
+	return fd;
+}
+
 /* ---- open: one scan builds the index ---- */
 
 struct cache_found {
-	struct cache_rec *rec;
+	struct cache_pack *pack;
 	struct timespec used;
 };
 
@@ -408,7 +580,7 @@ struct cache_scan {
 	size_t n, cap;
 };
 
-static void cache_scan_add(struct cache_scan *s, struct cache_rec *r, const struct stat *st)
+static void cache_scan_add(struct cache_scan *s, struct cache_pack *p, const struct stat *st)
 {
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 256;
@@ -417,7 +589,7 @@ static void cache_scan_add(struct cache_scan *s, struct cache_rec *r, const stru
 	struct timespec t = st->st_mtim;
 	if (st->st_atim.tv_sec > t.tv_sec || (st->st_atim.tv_sec == t.tv_sec && st->st_atim.tv_nsec > t.tv_nsec))
 		t = st->st_atim;
-	s->v[s->n].rec = r;
+	s->v[s->n].pack = p;
 	s->v[s->n].used = t;
 	s->n++;
 }
@@ -451,6 +623,41 @@ static void cache_each_entry(int dirfd, const char *name, void (*fn)(int fd, con
 	closedir(d);
 }
 
+/* "<uid>.p" or "<uid>-<n>.p": a pack, named after its first body. */
+static bool cache_is_pack_name(const char *s)
+{
+	size_t n = strlen(s), digits = 0;
+	if (n < 3 || n >= sizeof ((struct cache_pack *)0)->name || strcmp(s + n - 2, CACHE_PACK_SUFFIX))
+		return false;
+	for (size_t i = 0; i < n - 2; i++) {
+		if (s[i] >= '0' && s[i] <= '9')
+			digits++;
+		else if (s[i] != '-' || !digits || i == n - 3)
+			return false;
+	}
+	return s[0] >= '1' && s[0] <= '9';
+}
+
+/* Indexes the complete records of a pack, up to the first that is not
+ * (a writer stopped short): the pack is never appended to again. */
+static void cache_scan_pack(struct cache *c, struct cache_pack *p, int fd, uint64_t file_size)
+{
+	unsigned char h[CACHE_REC_HEADER];
+	uint64_t off = 0;
+	while (file_size - off >= CACHE_REC_HEADER) {
+		if (pread(fd, h, sizeof h, (off_t)off) != (ssize_t)sizeof h || memcmp(h, cache_rec_magic, 4) != 0)
+			break;
+		uint32_t uid = cache_get_u32(h + 4);
+		uint64_t len = cache_get_u64(h + 8);
+		if (!uid || len > file_size - off - CACHE_REC_HEADER)
+			break;
+		cache_index_put(c, p, uid, off + CACHE_REC_HEADER, len);
+		off += CACHE_REC_HEADER + len;
+	}
+	p->end = off;
+	p->sealed = true;
+}
+
 struct cache_scan_ctx {
 	struct cache *c;
 	struct cache_scan *found;
@@ -465,22 +672,39 @@ static void cache_scan_generation(int fd, const char *entry, void *ctx)
 	struct cache_scan_ctx *s = ctx;
 	struct stat st;
 	uint32_t uid;
+	bool raw = cache_parse_u32(entry, &uid);
 
 	if (cache_has_prefix(entry, CACHE_TMP_PREFIX)) {
 		unlinkat(fd, entry, 0);
 		return;
 	}
-	if (!cache_parse_u32(entry, &uid) || fstatat(fd, entry, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	if ((!raw && !cache_is_pack_name(entry)) || fstatat(fd, entry, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !S_ISREG(st.st_mode))
 		return;
-	/* Bodies are renamed into place without fsync, so after a crash one
-	 * may be short; whatever the crashed session wrote goes. */
+	/* Bodies are written without fsync, so after a crash one may be
+	 * short; whatever the crashed session wrote goes. */
 	if (s->distrust && st.st_mtim.tv_sec >= s->distrust_since) {
 		unlinkat(fd, entry, 0);
 		return;
 	}
-	cache_index_put(s->c, s->box, s->uidvalidity, uid, (uint64_t)st.st_size);
-	cache_scan_add(s->found, *cache_rec_slot(s->c, s->box, s->uidvalidity, uid), &st);
+	struct cache_pack *p = cache_pack_new(s->c, s->box, s->uidvalidity, entry);
+	if (raw) {
+		p->raw = p->sealed = true;
+		p->end = (uint64_t)st.st_size;
+		cache_index_put(s->c, p, uid, 0, (uint64_t)st.st_size);
+	} else {
+		int pfd = openat(fd, entry, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (pfd >= 0) {
+			cache_scan_pack(s->c, p, pfd, (uint64_t)st.st_size);
+			close(pfd);
+		}
+	}
+	if (!p->recs) {
+		unlinkat(fd, entry, 0);
+		cache_pack_forget(s->c, p);
+		return;
+	}
+	cache_scan_add(s->found, p, &st);
 }
 
 static void cache_scan_box(int fd, const char *entry, void *ctx)
@@ -523,10 +747,8 @@ static void cache_scan(struct cache *c, bool distrust, time_t distrust_since)
 	cache_each_entry(c->rootfd, "mail", cache_scan_mail, &ctx);
 	if (found.n)
 		qsort(found.v, found.n, sizeof *found.v, cache_found_cmp);
-	for (size_t i = 0; i < found.n; i++) {
-		cache_lru_unlink(c, found.v[i].rec);
-		cache_lru_push_newest(c, found.v[i].rec);
-	}
+	for (size_t i = 0; i < found.n; i++)
+		cache_pack_touch(c, found.v[i].pack);
 	free(found.v);
 }
 
@@ -650,6 +872,9 @@ int cache_open(struct cache **out, const char *dir, uint64_t max_bytes, struct b
 	c->dir = real ? real : xstrdup(dir);
 	c->lockfd = -1;
 	c->max_bytes = max_bytes;
+	c->pack_max = CACHE_PACK_MAX;
+	if (max_bytes && max_bytes / CACHE_PACK_SHARE < c->pack_max)
+		c->pack_max = max_bytes / CACHE_PACK_SHARE;
 	c->nrec_buckets = 1024;
 	c->recs = xcalloc(c->nrec_buckets, sizeof *c->recs);
 	c->nbox_buckets = 64;
@@ -715,6 +940,12 @@ void cache_close(struct cache *c)
 			free(b);
 		}
 	}
+	for (struct cache_pack *p = c->oldest, *next; p; p = next) {
+		next = p->newer;
+		if (p->rfd >= 0)
+			close(p->rfd);
+		cache_pack_free(p);
+	}
 	free(c->recs);
 	free(c->boxes);
 	if (c->state_written)
@@ -739,8 +970,11 @@ static bool cache_key_valid(const char *mailbox, uint32_t uidvalidity, uint32_t 
 	return true;
 }
 
-int cache_body_open(struct cache *c, const char *mailbox, uint32_t uidvalidity, uint32_t uid)
+int cache_body_get(struct cache *c, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+		   struct cache_span *out)
 {
+	out->fd = -1;
+	out->offset = out->size = 0;
 	if (!cache_key_valid(mailbox, uidvalidity, uid))
 		return -1;
 	struct cache_box *b = cache_box_for(c, mailbox, false);
@@ -748,29 +982,80 @@ int cache_body_open(struct cache *c, const char *mailbox, uint32_t uidvalidity, 
 		errno = ENOENT;
 		return -1;
 	}
-	struct buf path = BUF_INIT;
-	cache_body_path(&path, b, uidvalidity, uid);
-	int fd = openat(c->rootfd, path.data, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	int e = errno;
-	buf_free(&path);
+	int fd = -1, e = ENOENT;
+	cache_lock(c);
+	struct cache_rec *r = *cache_rec_slot(c, b, uidvalidity, uid);
+	if (r) {
+		int rfd = cache_pack_rfd(c, r->pack);
+		/* a dup: eviction may close the pack's own fd at any time */
+		fd = rfd >= 0 ? fcntl(rfd, F_DUPFD_CLOEXEC, 0) : -1;
+		e = errno;
+		if (fd >= 0) {
+			out->offset = r->offset;
+			out->size = r->size;
+			cache_pack_touch(c, r->pack);
+		}
+	}
+	cache_unlock(c);
 	if (fd < 0) {
 		errno = e;
 		return -1;
 	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		errno = ENOENT;
+	out->fd = fd;
+	return 0;
+}
+
+/* An O_RDONLY fd of a copy of the n bytes of fd at off, in memory. */
+static int cache_copy_out(int fd, uint64_t off, uint64_t n)
+{
+	int mfd = memfd_create("imapfs-body", MFD_CLOEXEC);
+	if (mfd < 0)
 		return -1;
+	char chunk[65536];
+	uint64_t done = 0;
+	while (done < n) {
+		size_t want = n - done < sizeof chunk ? (size_t)(n - done) : sizeof chunk;
+		ssize_t r = pread(fd, chunk, want, (off_t)(off + done));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || cache_write_all(mfd, chunk, (size_t)r) < 0) {
+			int e = r == 0 ? EIO : errno;
+			close(mfd);
+			errno = e;
+			return -1;
+		}
+		done += (uint64_t)r;
 	}
-	cache_lock(c);
-	struct cache_rec *r = *cache_rec_slot(c, b, uidvalidity, uid);
-	if (r) {
-		cache_lru_unlink(c, r);
-		cache_lru_push_newest(c, r);
-	}
-	cache_unlock(c);
-	return fd;
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/fd/%d", mfd);
+	int ro = open(path, O_RDONLY | O_CLOEXEC);
+	int e = errno;
+	close(mfd);
+	errno = e;
+	return ro;
+}
+
+int cache_span_detach(struct cache_span *s)
+{
+	int fd = s->fd;
+	struct stat st;
+	s->fd = -1;
+	if (s->offset == 0 &&
+	    (s->size == UINT64_MAX || (fstat(fd, &st) == 0 && (uint64_t)st.st_size == s->size)))
+		return fd;  /* the file is the body */
+	int copy = cache_copy_out(fd, s->offset, s->size);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return copy;
+}
+
+int cache_body_open(struct cache *c, const char *mailbox, uint32_t uidvalidity, uint32_t uid)
+{
+	struct cache_span s;
+	if (cache_body_get(c, mailbox, uidvalidity, uid, &s) < 0)
+		return -1;
+	return cache_span_detach(&s);
 }
 
 bool cache_body_has(struct cache *c, const char *mailbox, uint32_t uidvalidity, uint32_t uid)
@@ -786,6 +1071,61 @@ bool cache_body_has(struct cache *c, const char *mailbox, uint32_t uidvalidity, 
 	return has;
 }
 
+/* Under c->mu: a new, empty pack for a writer, named after its first
+ * body; NULL with errno. */
+static struct cache_pack *cache_pack_create(struct cache *c, struct cache_box *b, uint32_t uidvalidity,
+					    uint32_t uid, struct buf *err)
+{
+	struct buf dir = BUF_INIT, path = BUF_INIT;
+	char name[40];
+	int fd = -1;
+
+	buf_addf(&dir, "mail/%s/%u", b->dirname, (unsigned)uidvalidity);
+	for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+		if (attempt == 0)
+			snprintf(name, sizeof name, "%u" CACHE_PACK_SUFFIX, (unsigned)uid);
+		else
+			snprintf(name, sizeof name, "%u-%lu" CACHE_PACK_SUFFIX, (unsigned)uid, ++c->serial);
+		buf_reset(&path);
+		buf_addf(&path, "%s/%s", dir.data, name);
+		fd = openat(c->rootfd, path.data, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		/* the generation's directory usually exists: make it only when not */
+		if (fd < 0 && errno == ENOENT) {
+			struct buf box = BUF_INIT;
+			buf_addf(&box, "mail/%s", b->dirname);
+			if (cache_mkdirat(c->rootfd, box.data) == 0 && cache_mkdirat(c->rootfd, dir.data) == 0)
+				fd = openat(c->rootfd, path.data,
+					    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			buf_free(&box);
+		}
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	int e = errno;
+	if (fd < 0)
+		cache_fail(err, e, "cache: create a pack in %s/%s: %s", c->dir, dir.data, strerror(e));
+	buf_free(&dir);
+	buf_free(&path);
+	if (fd < 0)
+		return NULL;
+	struct cache_pack *p = cache_pack_new(c, b, uidvalidity, name);
+	p->wfd = fd;
+	p->onext = c->unsealed;
+	c->unsealed = p;
+	c->nunsealed++;
+	/* every unsealed pack holds a write fd: keep few */
+	while (c->nunsealed > CACHE_UNSEALED_MAX) {
+		struct cache_pack *q = NULL;
+		for (struct cache_pack *o = c->oldest; o && !q; o = o->newer)
+			if (!o->sealed && !o->busy && o != p)
+				q = o;
+		if (!q)
+			break;
+		cache_pack_seal(c, q);
+	}
+	return p;
+}
+
 int cache_body_begin(struct cache *c, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
 		     struct cache_writer **w, struct buf *err)
 {
@@ -793,41 +1133,31 @@ int cache_body_begin(struct cache *c, const char *mailbox, uint32_t uidvalidity,
 	if (!cache_key_valid(mailbox, uidvalidity, uid))
 		return cache_fail(err, EINVAL, "cache: invalid body key");
 	struct cache_box *b = cache_box_for(c, mailbox, true);
-	struct buf dir = BUF_INIT, tmp = BUF_INIT;
-	int fd = -1, e = 0;
+	struct cache_pack *p = NULL;
 
-	buf_addf(&dir, "mail/%s", b->dirname);
 	cache_lock(c);
-	unsigned long serial = ++c->serial;
-	buf_addf(&tmp, "%s/%u/" CACHE_TMP_PREFIX "%u-%ld-%lu", dir.data, (unsigned)uidvalidity,
-		 (unsigned)uid, (long)getpid(), serial);
-	/* the generation's directory usually exists: make it only when not */
-	fd = openat(c->rootfd, tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == ENOENT && cache_mkdirat(c->rootfd, dir.data) == 0) {
-		buf_addf(&dir, "/%u", (unsigned)uidvalidity);
-		if (cache_mkdirat(c->rootfd, dir.data) == 0)
-			fd = openat(c->rootfd, tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-				    0600);
-	}
-	e = errno;
+	for (p = c->unsealed; p; p = p->onext)
+		if (p->box == b && p->uidvalidity == uidvalidity && !p->busy)
+			break;
+	if (!p)
+		p = cache_pack_create(c, b, uidvalidity, uid, err);
+	if (p)
+		p->busy = true;
 	cache_unlock(c);
-	if (fd < 0) {
-		cache_fail(err, e, "cache: create temp file in %s/%s: %s", c->dir, dir.data, strerror(e));
-		buf_free(&dir);
-		buf_free(&tmp);
+	if (!p)
 		return -1;
-	}
 	struct cache_writer *wr = xcalloc(1, sizeof *wr);
 	wr->c = c;
-	wr->box = b;
-	wr->uidvalidity = uidvalidity;
+	wr->pack = p;
 	wr->uid = uid;
-	wr->fd = fd;
-	wr->tmp_path = buf_detach(&tmp, NULL);
-	struct buf final = BUF_INIT;
-	cache_body_path(&final, b, uidvalidity, uid);
-	wr->final_path = buf_detach(&final, NULL);
-	buf_free(&dir);
+	wr->start = p->end;
+	/* the header says "not complete" until the commit writes the length */
+	unsigned char h[CACHE_REC_HEADER];
+	memcpy(h, cache_rec_magic, 4);
+	cache_set_u32(h + 4, uid);
+	cache_set_u64(h + 8, CACHE_REC_PENDING);
+	if (cache_pwrite_all(p->wfd, h, sizeof h, wr->start) < 0)
+		wr->failed_errno = errno ? errno : EIO;
 	*w = wr;
 	return 0;
 }
@@ -838,7 +1168,7 @@ int cache_writer_write(struct cache_writer *w, const void *p, size_t n)
 		errno = w->failed_errno;
 		return -1;
 	}
-	if (cache_write_all(w->fd, p, n) < 0) {
+	if (cache_pwrite_all(w->pack->wfd, p, n, w->start + CACHE_REC_HEADER + w->size) < 0) {
 		w->failed_errno = errno ? errno : EIO;
 		return -1;
 	}
@@ -846,13 +1176,27 @@ int cache_writer_write(struct cache_writer *w, const void *p, size_t n)
 	return 0;
 }
 
-static void cache_writer_free(struct cache_writer *w)
+/* Under c->mu: gives the pack back. */
+static void cache_writer_release(struct cache_writer *w)
 {
-	if (w->fd >= 0)
-		close(w->fd);
-	free(w->tmp_path);
-	free(w->final_path);
-	free(w);
+	struct cache *c = w->c;
+	struct cache_pack *p = w->pack;
+	p->busy = false;
+	if (p->gone) {
+		cache_pack_free(p);
+		return;
+	}
+	if (p->sealed && p->wfd >= 0) {
+		close(p->wfd);
+		p->wfd = -1;
+	}
+	if (!p->recs && p->end == 0) {  /* a new pack that got nothing */
+		struct buf path = BUF_INIT;
+		cache_pack_path(&path, p);
+		unlinkat(c->rootfd, path.data, 0);
+		buf_free(&path);
+		cache_pack_forget(c, p);
+	}
 }
 
 void cache_writer_abort(struct cache_writer *w)
@@ -860,40 +1204,52 @@ void cache_writer_abort(struct cache_writer *w)
 	if (!w)
 		return;
 	int e = errno;
-	unlinkat(w->c->rootfd, w->tmp_path, 0);
-	cache_writer_free(w);
+	struct cache *c = w->c;
+	/* the pack is ours: cut the record off again */
+	bool cut = ftruncate(w->pack->wfd, (off_t)w->start) == 0;
+	cache_lock(c);
+	if (!cut)
+		cache_pack_seal(c, w->pack);
+	cache_writer_release(w);
+	cache_unlock(c);
+	free(w);
 	errno = e;
 }
 
 int cache_writer_commit(struct cache_writer *w, uint64_t *size_out, struct buf *err)
 {
 	struct cache *c = w->c;
+	struct cache_pack *p = w->pack;
 
 	if (w->failed_errno) {
 		int e = w->failed_errno;
 		cache_writer_abort(w);
 		return cache_fail(err, e, "cache: not committing a body whose write failed: %s", strerror(e));
 	}
-	int fd = w->fd;
-	w->fd = -1;
-	if (close(fd) < 0) {
-		int e = errno;
-		cache_writer_abort(w);
-		return cache_fail(err, e, "cache: close body: %s", strerror(e));
-	}
-	cache_lock(c);
-	int rc = renameat(c->rootfd, w->tmp_path, c->rootfd, w->final_path);
-	int e = errno;
-	if (rc == 0)
-		cache_index_put(c, w->box, w->uidvalidity, w->uid, w->size);
-	cache_unlock(c);
-	if (rc < 0) {
+	unsigned char len[8];
+	cache_set_u64(len, w->size);
+	if (cache_pwrite_all(p->wfd, len, sizeof len, w->start + 8) < 0) {
+		int e = errno ? errno : EIO;
 		cache_writer_abort(w);
 		return cache_fail(err, e, "cache: commit body: %s", strerror(e));
 	}
+	cache_lock(c);
+	bool gone = p->gone;
+	if (!gone) {
+		p->end = w->start + CACHE_REC_HEADER + w->size;
+		cache_index_put(c, p, w->uid, w->start + CACHE_REC_HEADER, w->size);
+		cache_pack_touch(c, p);
+		if (p->end >= c->pack_max)
+			cache_pack_seal(c, p);
+	}
+	cache_writer_release(w);
+	cache_unlock(c);
+	uint64_t size = w->size;
+	free(w);
+	if (gone)
+		return cache_fail(err, ENOENT, "cache: commit body: its generation was dropped");
 	if (size_out)
-		*size_out = w->size;
-	cache_writer_free(w);
+		*size_out = size;
 	return 0;
 }
 
@@ -904,15 +1260,17 @@ void cache_trim(struct cache *c)
 	struct buf path = BUF_INIT;
 
 	cache_lock(c);
-	/* Unlinking under the lock keeps a concurrent commit of the same body
-	 * from being unlinked after it was indexed. */
-	/* The newest body stays even when it alone is over budget: it was
-	 * just fetched for a reader that has yet to open it. */
-	while (c->max_bytes && c->bytes > c->max_bytes && c->oldest && c->oldest != c->newest) {
-		struct cache_rec *r = c->oldest;
-		cache_body_path(&path, r->box, r->uidvalidity, r->uid);
+	/* The newest pack stays even when it alone is over budget: it holds
+	 * the body just fetched for a reader that has yet to open it.  A pack
+	 * a writer appends to waits for the next trim. */
+	for (struct cache_pack *p = c->oldest, *next; p && p != c->newest && c->max_bytes && c->bytes > c->max_bytes;
+	     p = next) {
+		next = p->newer;
+		if (p->busy)
+			continue;
+		cache_pack_path(&path, p);
 		unlinkat(c->rootfd, path.data, 0);
-		cache_index_remove(c, r);
+		cache_pack_forget(c, p);
 	}
 	cache_unlock(c);
 	buf_free(&path);
@@ -1258,10 +1616,10 @@ int cache_drop_mailbox(struct cache *c, const char *mailbox, uint32_t keep_uidva
 	}
 	struct cache_box *b = cache_box_get(c, dirname.data, false);
 	if (b) {
-		for (struct cache_rec *r = c->oldest, *next; r; r = next) {
-			next = r->newer;
-			if (r->box == b && (keep_uidvalidity == 0 || r->uidvalidity != keep_uidvalidity))
-				cache_index_remove(c, r);
+		for (struct cache_pack *p = c->oldest, *next; p; p = next) {
+			next = p->newer;
+			if (p->box == b && (keep_uidvalidity == 0 || p->uidvalidity != keep_uidvalidity))
+				cache_pack_forget(c, p);
 		}
 	}
 	cache_unlock(c);

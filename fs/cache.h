@@ -10,7 +10,10 @@
  *   state                      "running <time>" while open, "clean" after close
  *   recovery/<time>-<name>     messages whose APPEND failed, never trimmed
  *   mail/<box>/listing         the metadata listing of that mailbox
- *   mail/<box>/<UIDVALIDITY>/<UID>   message bodies
+ *   mail/<box>/<UIDVALIDITY>/<UID>.p, <UID>-<N>.p
+ *                              packs of message bodies, named after the first
+ *   mail/<box>/<UIDVALIDITY>/<UID>   one bare body (written by older versions;
+ *                              read, never written)
  *   mail/.../.tmp-*            files being written; removed at open
  *   mail/.trash-*              dropped generations being deleted
  * <box> is the mailbox name with every byte outside [A-Za-z0-9._-] and a
@@ -19,28 +22,42 @@
  * first 150 encoded bytes followed by '~' and the SHA-256 of the whole name
  * in hex (the full name is also stored in the listing).
  *
+ * Packs: one file per message cost more than fetching it (creating and
+ * renaming a file is most of a cold read's CPU), so bodies are appended to
+ * packs: records of a 16-byte header ("IMB1", UID, length; little-endian)
+ * and the body.  A writer has a pack to itself while it streams a body;
+ * the length is written at the commit (all ones until then), which is when
+ * the body becomes visible.  A pack is sealed (never appended to again)
+ * once it reaches 4 MiB or a 32nd of max_bytes, when its writer fails, and
+ * at the next cache_open().  The same body committed twice is served from
+ * the newer record; the older one's bytes stay until their pack goes.
+ *
  * Safety: cache_open() creates missing directories with mode 0700, chmods
  * an existing dir of ours to 0700, and refuses a dir owned by another user
  * or writable by others (o+w: someone may have planted files), or one that
  * another open cache (in this or another process) is using.  Nothing under
  * dir is followed through a symbolic link.
  *
- * Crashes: bodies are renamed into place without fsync (one per message
- * would be too slow), so after a power loss one could be short.  cache_open()
- * syncs the file system and records its time in state; cache_close() syncs
- * and records "clean".  If the last session did not close, the next
- * cache_open() deletes every body changed since that session began (they
- * are fetched again); listings protect themselves with their checksum.
+ * Crashes: packs are written without fsync (one per message would be too
+ * slow), so after a power loss a record could be short or its length
+ * written before its bytes.  cache_open() syncs the file system and records
+ * its time in state; cache_close() syncs and records "clean".  If the last
+ * session did not close, the next cache_open() deletes every pack changed
+ * since that session began (their bodies are fetched again); listings
+ * protect themselves with their checksum.  A pack is indexed up to its
+ * first incomplete record.
  *
- * Size bound: the bytes of all bodies (st_size) are kept under max_bytes
- * (0 = unbounded) by cache_trim(), least recently used first.  The index
- * (one small record per body) is built by one scan at open; the order at
- * open comes from each file's atime/mtime, and from then on from
- * cache_body_open() and commits.
+ * Size bound: the bytes of all bodies are kept under max_bytes (0 =
+ * unbounded) by cache_trim(), evicting whole packs, least recently used
+ * first (a pack is used when one of its bodies is committed or opened).
+ * The index (one small record per body) is built by one scan at open (one
+ * small read per body); the order at open comes from each pack's
+ * atime/mtime.
  *
  * Threads: every function may be called from several threads at once on the
- * same cache.  One mutex guards the index and the renames and unlinks that
- * must agree with it; reading and writing body bytes happens outside it.
+ * same cache.  One mutex guards the index and the creations and unlinks
+ * that must agree with it; reading and writing body bytes happens outside
+ * it.
  * A cache_writer belongs to one thread at a time.
  *
  * Errors: int functions return 0 (or an fd) on success, -1 on failure with
@@ -66,32 +83,48 @@ int cache_open(struct cache **out, const char *dir, uint64_t max_bytes, struct b
 void cache_close(struct cache *c);
 
 /* Message bodies. */
-/* An O_RDONLY|O_CLOEXEC fd of the complete body, or -1 (errno ENOENT when
- * not cached); marks the body most recently used. */
+/* Where a body is: its bytes are [offset, offset + size) of fd. */
+struct cache_span {
+	int fd;                 /* O_RDONLY|O_CLOEXEC, the caller's to close */
+	uint64_t offset, size;
+};
+/* Fills *out and returns 0, or -1 (errno ENOENT when not cached); marks
+ * the body's pack most recently used.  Cheap: no path lookup once the
+ * pack has been read from (the fd is a dup of one kept open). */
+int cache_body_get(struct cache *c, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+		   struct cache_span *out);
+/* The same as an O_RDONLY|O_CLOEXEC fd of the body alone, from offset 0,
+ * or -1: a copy in memory, unless the body is a file of its own. */
 int cache_body_open(struct cache *c, const char *mailbox, uint32_t uidvalidity, uint32_t uid);
+/* Turns a span into an fd of its bytes alone, from offset 0 (size
+ * UINT64_MAX: up to the end of the file): s->fd itself when that is the
+ * whole file, else a copy in memory (s->fd is closed).  -1 with errno. */
+int cache_span_detach(struct cache_span *s);
 /* Whether the index holds the body (no disk access; a body evicted or
  * removed behind the cache's back may still fail to open). */
 bool cache_body_has(struct cache *c, const char *mailbox, uint32_t uidvalidity, uint32_t uid);
-/* Starts a body: a temp file in the generation's directory.  Nothing is
- * visible under the body's name before cache_writer_commit(). */
+/* Starts a body: a record appended to a pack of the generation that no
+ * other writer has (a new pack when none is free).  Nothing of it is
+ * visible before cache_writer_commit(). */
 int cache_body_begin(struct cache *c, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
 		     struct cache_writer **w, struct buf *err);
 /* Appends n bytes; -1 with errno (ENOSPC...).  After a failure the writer
  * only accepts cache_writer_abort() (a commit fails). */
 int cache_writer_write(struct cache_writer *w, const void *p, size_t n);
-/* Atomic rename into place, replacing an older copy of the same body, and
- * accounting in the index; *size_out (may be NULL) gets the body's length.
+/* Writes the record's length and indexes the body, replacing an older copy
+ * of it; *size_out (may be NULL) gets the body's length.
  * Frees w whatever happens.  Fails (EIO, ENOENT...) if a write failed or if
  * cache_drop_mailbox() removed the generation meanwhile.  Does not trim. */
 int cache_writer_commit(struct cache_writer *w, uint64_t *size_out, struct buf *err);
-/* Unlinks the temp file; frees w.  NULL is ignored. */
+/* Cuts the record off its pack again; frees w.  NULL is ignored. */
 void cache_writer_abort(struct cache_writer *w);
 
-/* Evicts least recently used bodies until the total is within max_bytes.
+/* Evicts least recently used packs until the total is within max_bytes.
  * Cheap (no disk access) when already within budget.  An evicted body that
  * is open elsewhere stays readable through that fd.  The most recently used
- * body is never evicted, so one body larger than the whole budget can still
- * be served (the total then stays above max_bytes until the next body). */
+ * pack is never evicted, so one body larger than the whole budget can still
+ * be served (the total then stays above max_bytes until the next body), nor
+ * one a writer is appending to. */
 void cache_trim(struct cache *c);
 /* Total bytes of the bodies in the index. */
 uint64_t cache_bytes(const struct cache *c);

@@ -392,7 +392,7 @@ void fs_dir_free(struct fs_dir *d)
 
 /* ---- files ---- */
 
-int fs_open(struct fs *fs, uint64_t ino, int flags, int *fd, bool *keep_cache)
+int fs_open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body, bool *keep_cache)
 {
 	pthread_mutex_lock(&fs->nodes_lock);
 	struct mnode *n = fs_node_find_locked(fs, ino);
@@ -401,7 +401,7 @@ int fs_open(struct fs *fs, uint64_t ino, int flags, int *fd, bool *keep_cache)
 		pthread_mutex_unlock(&fs->nodes_lock);
 		if (rc < 0)
 			return rc;
-		*fd = rc;
+		*body = (struct cache_span){ .fd = rc, .offset = 0, .size = UINT64_MAX };
 		*keep_cache = false;
 		return 0;
 	}
@@ -422,12 +422,21 @@ int fs_open(struct fs *fs, uint64_t ino, int flags, int *fd, bool *keep_cache)
 	pthread_mutex_unlock(&m->lock);
 	if (stale)
 		return -ESTALE;
-	int rc = prefetch_open(fs->prefetch, m, uidvalidity, uid);
+	int rc = prefetch_open(fs->prefetch, m, uidvalidity, uid, body);
 	if (rc < 0)
 		return rc;
-	*fd = rc;
 	*keep_cache = true;
 	return 0;
+}
+
+int fs_open(struct fs *fs, uint64_t ino, int flags, int *fd, bool *keep_cache)
+{
+	struct cache_span body;
+	int rc = fs_open_body(fs, ino, flags, &body, keep_cache);
+	if (rc < 0)
+		return rc;
+	*fd = cache_span_detach(&body);
+	return *fd < 0 ? -errno : 0;
 }
 
 /* ---- statfs ---- */

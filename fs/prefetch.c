@@ -364,22 +364,23 @@ static void plan_readahead(struct prefetch *pf, struct mbox *m, size_t index, bo
 	}
 }
 
-int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uint32_t uid)
+int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uint32_t uid,
+		  struct cache_span *out)
 {
-	int fd = cache_body_open(pf->cache, m->name, uidvalidity, uid);
+	bool have = cache_body_get(pf->cache, m->name, uidvalidity, uid, out) == 0;
 	pthread_mutex_lock(&m->lock);
 	long found = m->listing.uidvalidity == uidvalidity ? mbox_find(m, uid) : -1;
 	long index = found >= 0 ? (long)m->rank[found] : -1;  /* directory position */
 	if (index >= 0)
-		plan_readahead(pf, m, (size_t)index, fd < 0);
-	for (int attempt = 0; fd < 0 && index >= 0 && attempt < 2; attempt++) {
+		plan_readahead(pf, m, (size_t)index, !have);
+	for (int attempt = 0; !have && index >= 0 && attempt < 2; attempt++) {
 		/* a body that arrived since the first look is no longer in flight:
 		 * look again before asking for it alone */
 		if (!inflight_has(m, uid) && attempt > 0)
 			break;
 		if (!inflight_has(m, uid)) {
-			fd = cache_body_open(pf->cache, m->name, uidvalidity, uid);
-			if (fd >= 0)
+			have = cache_body_get(pf->cache, m->name, uidvalidity, uid, out) == 0;
+			if (have)
 				break;
 			queue_window(pf, m, (size_t)index, (size_t)index + 1);
 		}
@@ -389,10 +390,10 @@ int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uin
 			pthread_cond_wait(&m->changed, &m->lock);
 		}
 		m->waiters--;
-		fd = cache_body_open(pf->cache, m->name, uidvalidity, uid);
+		have = cache_body_get(pf->cache, m->name, uidvalidity, uid, out) == 0;
 	}
 	pthread_mutex_unlock(&m->lock);
-	if (fd >= 0)
-		return fd;
+	if (have)
+		return 0;
 	return index < 0 ? -ENOENT : -EIO;
 }

@@ -19,8 +19,10 @@ typedef void (*prefetch_size_fn)(void *ctx, struct mbox *m, uint32_t uid, uint64
 int prefetch_new(struct prefetch **out, struct pool *p, struct cache *cache, unsigned workers,
 		 prefetch_size_fn on_size, void *ctx);
 void prefetch_free(struct prefetch *pf);
-/* Returns an fd of uid's body (generation uidvalidity), fetching it (and
- * what follows it) if needed.  Blocks until it is there or failed. */
-int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uint32_t uid);
+/* Where uid's body (generation uidvalidity) is in the cache, fetching it
+ * (and what follows it) if needed: blocks until it is there or failed.  0
+ * with *out filled (out->fd is the caller's to close), or negative errno. */
+int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uint32_t uid,
+		  struct cache_span *out);
 
 #endif

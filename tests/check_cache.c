@@ -186,6 +186,14 @@ static mode_t mode_of(const char *rel)
 	return st.st_mode & 07777;
 }
 
+static long long file_size(const char *rel)
+{
+	char path[512];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/%s", cdir, rel);
+	return lstat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
 static void touch(const char *rel)
 {
 	char path[512];
@@ -252,16 +260,15 @@ START_TEST(test_commit_is_atomic)
 
 	ck_assert_int_eq(cache_body_begin(c, "INBOX", 1, 5, &w, NULL), 0);
 	ck_assert_int_eq(cache_writer_write(w, "Subject: hi\r\n\r\nbody\r\n", 21), 0);
-	/* Written but not committed: not there, and only a temp file exists. */
+	/* Written but not committed: not there, though its pack exists. */
 	ck_assert(!has_body(c, "INBOX", 1, 5));
 	ck_assert_uint_eq(cache_bytes(c), 0);
 	ck_assert_str_eq(ls("mail/INBOX"), "1");
-	const char *tmp = ls("mail/INBOX/1");
-	ck_assert_msg(strncmp(tmp, ".tmp-", 5) == 0 && !strchr(tmp, ' '), "%s", tmp);
+	ck_assert_str_eq(ls("mail/INBOX/1"), "5.p");
 	uint64_t size;
 	ck_assert_int_eq(cache_writer_commit(w, &size, NULL), 0);
 	ck_assert_uint_eq(size, 21);
-	ck_assert_str_eq(ls("mail/INBOX/1"), "5");
+	ck_assert_str_eq(ls("mail/INBOX/1"), "5.p");
 	struct buf got = BUF_INIT;
 	ck_assert(get_body(c, "INBOX", 1, 5, &got));
 	ck_assert_str_eq(got.data, "Subject: hi\r\n\r\nbody\r\n");
@@ -271,7 +278,8 @@ START_TEST(test_commit_is_atomic)
 	ck_assert_int_eq(cache_writer_write(w, "partial", 7), 0);
 	cache_writer_abort(w);
 	ck_assert(!has_body(c, "INBOX", 1, 6));
-	ck_assert_str_eq(ls("mail/INBOX/1"), "5");
+	ck_assert_str_eq(ls("mail/INBOX/1"), "5.p");
+	ck_assert_int_eq(file_size("mail/INBOX/1/5.p"), 16 + 21);
 	ck_assert_uint_eq(cache_bytes(c), 21);
 	cache_writer_abort(NULL);
 
@@ -356,8 +364,9 @@ START_TEST(test_lru_eviction_order)
 	ck_assert(!has_body(c, "INBOX", 1, 4));
 	ck_assert(body_is(c, "Sent", 9, 3, 1000));
 	ck_assert(body_is(c, "INBOX", 1, 5, 1500));
-	/* The evicted files are gone from disk too. */
-	ck_assert_str_eq(ls("mail/INBOX/1"), "5");
+	/* The evicted files are gone from disk too (with a budget this small
+	 * every body has a pack of its own). */
+	ck_assert_str_eq(ls("mail/INBOX/1"), "5.p");
 	cache_close(c);
 }
 END_TEST
@@ -428,6 +437,187 @@ START_TEST(test_evicted_body_still_readable_when_open)
 	close(fd);
 	buf_free(&want);
 	buf_free(&got);
+	cache_close(c);
+}
+END_TEST
+
+/* ---- packs ---- */
+
+static bool span_is(struct cache *c, const char *mb, uint32_t vv, uint32_t uid, size_t n, uint64_t *offset)
+{
+	struct cache_span sp;
+	if (cache_body_get(c, mb, vv, uid, &sp) < 0)
+		return false;
+	ck_assert_int_eq(fcntl(sp.fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	ck_assert(fcntl(sp.fd, F_GETFD) & FD_CLOEXEC);
+	struct buf want = BUF_INIT, got = BUF_INIT;
+	fill(&want, n, uid);
+	buf_grow(&got, n + 1);
+	ssize_t r = n ? pread(sp.fd, got.data, n, (off_t)sp.offset) : 0;
+	bool yes = sp.size == n && r == (ssize_t)n && !memcmp(got.data, want.data, n);
+	if (offset)
+		*offset = sp.offset;
+	close(sp.fd);
+	buf_free(&want);
+	buf_free(&got);
+	return yes;
+}
+
+START_TEST(test_bodies_share_packs)
+{
+	struct cache *c = open_cache(32000);  /* packs sealed at 1000 bytes */
+	uint64_t o1, o2;
+
+	put_sized(c, "INBOX", 4, 1, 600);
+	put_sized(c, "INBOX", 4, 2, 600);  /* 1.p is 1232 bytes now: sealed */
+	put_sized(c, "INBOX", 4, 3, 10);
+	ck_assert_str_eq(ls("mail/INBOX/4"), "1.p 3.p");
+	ck_assert(span_is(c, "INBOX", 4, 1, 600, &o1));
+	ck_assert(span_is(c, "INBOX", 4, 2, 600, &o2));
+	ck_assert_uint_eq(o1, 16);
+	ck_assert_uint_eq(o2, 16 + 600 + 16);
+	ck_assert(span_is(c, "INBOX", 4, 3, 10, &o1));
+	ck_assert_uint_eq(o1, 16);
+	ck_assert(body_is(c, "INBOX", 4, 2, 600));  /* the copy cache_body_open gives */
+
+	/* Two writers at once append to packs of their own. */
+	struct cache_writer *a, *b;
+	ck_assert_int_eq(cache_body_begin(c, "INBOX", 4, 10, &a, NULL), 0);
+	ck_assert_int_eq(cache_body_begin(c, "INBOX", 4, 11, &b, NULL), 0);
+	ck_assert_int_eq(cache_writer_write(b, "bbbb", 4), 0);
+	ck_assert_int_eq(cache_writer_write(a, "aa", 2), 0);
+	ck_assert_int_eq(cache_writer_commit(b, NULL, NULL), 0);
+	ck_assert_int_eq(cache_writer_commit(a, NULL, NULL), 0);
+	ck_assert_str_eq(ls("mail/INBOX/4"), "1.p 11.p 3.p");
+	struct buf got = BUF_INIT;
+	ck_assert(get_body(c, "INBOX", 4, 10, &got));
+	ck_assert_uint_eq(got.len, 2);
+	ck_assert(get_body(c, "INBOX", 4, 11, &got));
+	ck_assert_uint_eq(got.len, 4);
+	buf_free(&got);
+
+	/* Every generation has packs of its own. */
+	put_sized(c, "INBOX", 5, 1, 10);
+	ck_assert_str_eq(ls("mail/INBOX/5"), "1.p");
+	cache_close(c);
+
+	/* After a restart all is there, and new bodies go to a new pack. */
+	c = open_cache(32000);
+	ck_assert_uint_eq(cache_bytes(c), 600 + 600 + 10 + 2 + 4 + 10);
+	ck_assert(span_is(c, "INBOX", 4, 2, 600, NULL));
+	put_sized(c, "INBOX", 4, 20, 10);
+	ck_assert_str_eq(ls("mail/INBOX/4"), "1.p 11.p 20.p 3.p");
+	cache_close(c);
+}
+END_TEST
+
+START_TEST(test_eviction_takes_whole_packs)
+{
+	struct cache *c = open_cache(32000);  /* packs of four 300-byte bodies */
+
+	for (uint32_t uid = 1; uid <= 120; uid++)
+		put_sized(c, "INBOX", 4, uid, 300);
+	ck_assert_int_eq(file_size("mail/INBOX/4/5.p"), 16 * 4 + 1200);
+	ck_assert_int_eq(file_size("mail/INBOX/4/2.p"), -1);
+	ck_assert(body_is(c, "INBOX", 4, 1, 300));  /* 1.p is the newest now */
+	cache_trim(c);
+	/* 36000 bytes: the four oldest packs but the one just read went
+	 * (5.p to 17.p), four bodies each */
+	ck_assert_uint_eq(cache_bytes(c), 36000 - 4 * 1200);
+	ck_assert(has_body(c, "INBOX", 4, 1));
+	ck_assert(has_body(c, "INBOX", 4, 4));
+	ck_assert(!has_body(c, "INBOX", 4, 5));
+	ck_assert(!has_body(c, "INBOX", 4, 20));
+	ck_assert(has_body(c, "INBOX", 4, 21));
+	ck_assert(body_is(c, "INBOX", 4, 120, 300));
+	ck_assert_int_eq(file_size("mail/INBOX/4/5.p"), -1);
+	/* an fd had before eviction still reads */
+	struct cache_span sp;
+	ck_assert_int_eq(cache_body_get(c, "INBOX", 4, 21, &sp), 0);
+	for (uint32_t uid = 200; uid < 320; uid++)
+		put_sized(c, "Sent", 1, uid, 300);
+	cache_trim(c);
+	ck_assert(!has_body(c, "INBOX", 4, 21));
+	ck_assert_int_eq(file_size("mail/INBOX/4/21.p"), -1);
+	struct buf want = BUF_INIT, got = BUF_INIT;
+	fill(&want, 300, 21);
+	buf_grow(&got, 300);
+	ck_assert_int_eq(pread(sp.fd, got.data, 300, (off_t)sp.offset), 300);
+	ck_assert(!memcmp(got.data, want.data, 300));
+	close(sp.fd);
+	buf_free(&want);
+	buf_free(&got);
+	ck_assert_uint_le(cache_bytes(c), 32000);
+	cache_close(c);
+}
+END_TEST
+
+/* A record whose length never got written, or whose bytes are not all
+ * there, ends what is read of its pack; the bodies before it stay. */
+START_TEST(test_incomplete_records_not_served)
+{
+	struct cache *c = open_cache(0);
+	put_sized(c, "INBOX", 4, 1, 100);
+	put_sized(c, "INBOX", 4, 2, 100);
+	put_sized(c, "INBOX", 4, 3, 100);
+	cache_close(c);
+	char path[512];
+	snprintf(path, sizeof path, "%s/mail/INBOX/4/1.p", cdir);
+	ck_assert_int_eq(truncate(path, 3 * 116 - 1), 0);  /* 3 is one byte short */
+	c = open_cache(0);
+	ck_assert_uint_eq(cache_bytes(c), 200);
+	ck_assert(body_is(c, "INBOX", 4, 2, 100));
+	ck_assert(!has_body(c, "INBOX", 4, 3));
+	ck_assert(!cache_body_has(c, "INBOX", 4, 3));
+	cache_close(c);
+
+	/* a header still saying "not committed" */
+	int fd = open(path, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, 116), 0);
+	unsigned char h[16 + 5] = { 'I', 'M', 'B', '1', 2, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+				    'x', 'x', 'x', 'x', 'x' };
+	ck_assert_int_eq(pwrite(fd, h, sizeof h, 116), (ssize_t)sizeof h);
+	close(fd);
+	c = open_cache(0);
+	ck_assert_uint_eq(cache_bytes(c), 100);
+	ck_assert(body_is(c, "INBOX", 4, 1, 100));
+	ck_assert(!has_body(c, "INBOX", 4, 2));
+	cache_close(c);
+
+	/* nothing readable at all: the pack goes */
+	ck_assert_int_eq(truncate(path, 10), 0);
+	c = open_cache(0);
+	ck_assert_uint_eq(cache_bytes(c), 0);
+	ck_assert_str_eq(ls("mail/INBOX/4"), "");
+	cache_close(c);
+}
+END_TEST
+
+/* Caches of older versions hold one file per body: still served. */
+START_TEST(test_bare_body_files_served)
+{
+	struct cache *c = open_cache(0);
+	put_sized(c, "INBOX", 4, 1, 10);
+	cache_close(c);
+	struct buf b = BUF_INIT;
+	fill(&b, 500, 7);
+	char path[512];
+	snprintf(path, sizeof path, "%s/mail/INBOX/4/7", cdir);
+	int fd = open(path, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, b.data, b.len), (ssize_t)b.len);
+	close(fd);
+	c = open_cache(0);
+	ck_assert_uint_eq(cache_bytes(c), 510);
+	uint64_t off;
+	ck_assert(span_is(c, "INBOX", 4, 7, 500, &off));
+	ck_assert_uint_eq(off, 0);
+	ck_assert(body_is(c, "INBOX", 4, 7, 500));
+	ck_assert_int_eq(cache_drop_mailbox(c, "INBOX", 0), 0);
+	ck_assert_uint_eq(cache_bytes(c), 0);
+	ck_assert_str_eq(ls("mail"), "");
+	buf_free(&b);
 	cache_close(c);
 }
 END_TEST
@@ -700,7 +890,7 @@ START_TEST(test_modes_enforced)
 	ck_assert_uint_eq(mode_of("recovery"), 0700);
 	ck_assert_uint_eq(mode_of("mail/INBOX"), 0700);
 	ck_assert_uint_eq(mode_of("mail/INBOX/1"), 0700);
-	ck_assert_uint_eq(mode_of("mail/INBOX/1/1"), 0600);
+	ck_assert_uint_eq(mode_of("mail/INBOX/1/1.p"), 0600);
 	ck_assert_uint_eq(mode_of("mail/INBOX/listing"), 0600);
 	ck_assert_uint_eq(mode_of("lock"), 0600);
 
@@ -955,7 +1145,39 @@ static void run_workers(struct cache *c, bool shared_keys)
 	}
 }
 
-/* What is on disk under INBOX/9 adds up to cache_bytes and is intact. */
+/* The complete records of a pack file, as (uid, offset, length) triples;
+ * the number of them. */
+static size_t pack_records(const char *rel, uint64_t (*out)[3], size_t max)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", cdir, rel);
+	int fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	struct stat st;
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	unsigned char h[16];
+	uint64_t off = 0;
+	size_t n = 0;
+	while (n < max && pread(fd, h, sizeof h, (off_t)off) == (ssize_t)sizeof h && !memcmp(h, "IMB1", 4)) {
+		uint64_t uid = 0, len = 0;
+		for (int i = 3; i >= 0; i--)
+			uid = uid << 8 | h[4 + i];
+		for (int i = 7; i >= 0; i--)
+			len = len << 8 | h[8 + i];
+		if (len > (uint64_t)st.st_size - off - 16)
+			break;
+		out[n][0] = uid;
+		out[n][1] = off + 16;
+		out[n][2] = len;
+		n++;
+		off += 16 + len;
+	}
+	close(fd);
+	return n;
+}
+
+/* What is on disk under INBOX/9 is intact, and its bodies add up to
+ * cache_bytes. */
 static void assert_disk_matches_index(struct cache *c)
 {
 	char path[512];
@@ -964,13 +1186,28 @@ static void assert_disk_matches_index(struct cache *c)
 	ck_assert_ptr_nonnull(d);
 	struct dirent *e;
 	uint64_t total = 0;
+	static bool seen[WORKERS * 1000 + BODIES + 1];
+	memset(seen, 0, sizeof seen);
 	while ((e = readdir(d)) != NULL) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		ck_assert_msg(e->d_name[0] != '.', "left over: %s", e->d_name);
-		uint32_t uid = (uint32_t)strtoul(e->d_name, NULL, 10);
-		ck_assert_msg(body_is(c, "INBOX", 9, uid, body_len(uid)), "uid %u", uid);
-		total += body_len(uid);
+		char rel[300];
+		snprintf(rel, sizeof rel, "mail/INBOX/9/%s", e->d_name);
+		static uint64_t recs[WORKERS * BODIES][3];
+		size_t n = pack_records(rel, recs, WORKERS * BODIES);
+		ck_assert_msg(n > 0, "an empty pack: %s", e->d_name);
+		ck_assert_int_eq(file_size(rel), (long long)(recs[n - 1][1] + recs[n - 1][2]));
+		for (size_t i = 0; i < n; i++) {
+			uint32_t uid = (uint32_t)recs[i][0];
+			ck_assert_uint_le(uid, WORKERS * 1000 + BODIES);
+			ck_assert_uint_eq(recs[i][2], body_len(uid));
+			if (!seen[uid]) {
+				ck_assert_msg(body_is(c, "INBOX", 9, uid, body_len(uid)), "uid %u", uid);
+				total += body_len(uid);
+				seen[uid] = true;
+			}
+		}
 	}
 	closedir(d);
 	ck_assert_uint_eq(total, cache_bytes(c));
@@ -1072,7 +1309,7 @@ static void set_times(const char *rel, time_t t)
 
 START_TEST(test_restart_cleans_and_orders)
 {
-	struct cache *c = open_cache(0);
+	struct cache *c = open_cache(250);  /* small: a pack per body */
 	for (uint32_t uid = 1; uid <= 4; uid++)
 		put_sized(c, "INBOX", 3, uid, 100);
 	cache_close(c);
@@ -1087,15 +1324,15 @@ START_TEST(test_restart_cleans_and_orders)
 	/* Files the cache does not know are ignored. */
 	touch("mail/INBOX/3/notes");
 	/* Last use, oldest first: 3 1 4 2. */
-	set_times("mail/INBOX/3/3", 1000000);
-	set_times("mail/INBOX/3/1", 2000000);
-	set_times("mail/INBOX/3/4", 3000000);
-	set_times("mail/INBOX/3/2", 4000000);
+	set_times("mail/INBOX/3/3.p", 1000000);
+	set_times("mail/INBOX/3/1.p", 2000000);
+	set_times("mail/INBOX/3/4.p", 3000000);
+	set_times("mail/INBOX/3/2.p", 4000000);
 
 	c = open_cache(250);  /* the trim at open keeps the two most recent */
 	ck_assert_str_eq(ls("mail"), "INBOX");
 	ck_assert_str_eq(ls("mail/INBOX"), "3");
-	ck_assert_str_eq(ls("mail/INBOX/3"), "2 4 notes");
+	ck_assert_str_eq(ls("mail/INBOX/3"), "2.p 4.p notes");
 	ck_assert_uint_eq(cache_bytes(c), 200);
 	ck_assert(body_is(c, "INBOX", 3, 2, 100));
 	cache_close(c);
@@ -1113,9 +1350,9 @@ START_TEST(test_unclean_shutdown_drops_recent_bodies)
 	make_listing(&l, 3, 2);
 	ck_assert_int_eq(cache_listing_save(c, "INBOX", &l, NULL), 0);
 	cache_close(c);
+	ck_assert_str_eq(ls("mail/INBOX/3"), "1.p");  /* both in one pack */
 	/* written long before the session that will crash */
-	set_times("mail/INBOX/3/1", 1000000);
-	set_times("mail/INBOX/3/2", 1000000);
+	set_times("mail/INBOX/3/1.p", 1000000);
 
 	pid_t pid = fork();
 	ck_assert_int_ge(pid, 0);
@@ -1130,10 +1367,11 @@ START_TEST(test_unclean_shutdown_drops_recent_bodies)
 	int status;
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	ck_assert_str_eq(ls("mail/INBOX/3"), "1 2 3");
+	/* a pack of an earlier session is never appended to */
+	ck_assert_str_eq(ls("mail/INBOX/3"), "1.p 3.p");
 
 	c = open_cache(0);
-	ck_assert_str_eq(ls("mail/INBOX/3"), "1 2");
+	ck_assert_str_eq(ls("mail/INBOX/3"), "1.p");
 	ck_assert_str_eq(ls("mail/Sent/4"), "");
 	ck_assert_uint_eq(cache_bytes(c), 200);
 	ck_assert(body_is(c, "INBOX", 3, 1, 100));
@@ -1147,7 +1385,7 @@ START_TEST(test_unclean_shutdown_drops_recent_bodies)
 
 	/* After a clean close everything stays. */
 	c = open_cache(0);
-	ck_assert_str_eq(ls("mail/INBOX/3"), "1 2 3");
+	ck_assert_str_eq(ls("mail/INBOX/3"), "1.p 3.p");
 	ck_assert_uint_eq(cache_bytes(c), 300);
 	cache_close(c);
 }
@@ -1165,6 +1403,10 @@ int main(void)
 	tcase_add_test(tc, test_lru_eviction_order);
 	tcase_add_test(tc, test_budget_bounds);
 	tcase_add_test(tc, test_evicted_body_still_readable_when_open);
+	tcase_add_test(tc, test_bodies_share_packs);
+	tcase_add_test(tc, test_eviction_takes_whole_packs);
+	tcase_add_test(tc, test_incomplete_records_not_served);
+	tcase_add_test(tc, test_bare_body_files_served);
 	tcase_add_test(tc, test_drop_mailbox_is_immediate);
 	tcase_add_test(tc, test_mailbox_directory_names);
 	suite_add_tcase(s, tc);
