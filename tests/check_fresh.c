@@ -676,7 +676,8 @@ START_TEST(test_concurrent_stress)
 END_TEST
 
 /* A server that stops in the middle of a message: the read fails with EIO
- * after the timeout, and the next read (a new connection) works. */
+ * after the timeout, and the next read (a new connection) works.  On the
+ * way it sends an ALERT, which must reach the log. */
 START_TEST(test_stall_mid_literal)
 {
 	struct buf err = BUF_INIT;
@@ -690,6 +691,7 @@ START_TEST(test_stall_mid_literal)
 		"S: <tag1> OK in\n"
 		"C: <tag2> LIST \"\" \"*\"\n"
 		"S: * LIST () \"/\" INBOX\n"
+		"S: * OK [ALERT] down for maintenance at noon\n"
 		"S: <tag2> OK listed\n"
 		"C: <tag3> EXAMINE INBOX\n"
 		"C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"
@@ -744,6 +746,8 @@ START_TEST(test_stall_mid_literal)
 	/* the timeout is 2 s; the deadline only guards against a hang */
 	ck_assert_msg(clock_ms() - t0 < 20000, "the stalled read took %lld ms", clock_ms() - t0);
 	fake_resume(f);
+	/* an ALERT reaches the user (the log) wherever it arrives */
+	ck_assert(fsmount_log_has(&m, "server alert: down for maintenance at noon"));
 	buf_reset(&body);
 	ck_assert_msg(mount_slurp(path, &body) == 0, "%s", strerror(errno));
 	ck_assert_uint_eq(body.len, 100);
