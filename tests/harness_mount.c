@@ -42,7 +42,11 @@ int fsmount_start(struct fsmount *m, const char *imapfs, const char *opts, const
 		buf_addf(err, "mkdir %s: %s", m->dir, strerror(errno));
 		return -1;
 	}
-	const char *argv[] = { imapfs, "-f", "-o", opts, url, m->dir, NULL };
+	/* IMAPFS_DAEMON_WRAPPER (e.g. valgrind) runs the daemon itself */
+	const char *wrapper = getenv("IMAPFS_DAEMON_WRAPPER");
+	const char *plain[] = { imapfs, "-f", "-o", opts, url, m->dir, NULL };
+	const char *wrapped[] = { wrapper, imapfs, "-f", "-o", opts, url, m->dir, NULL };
+	const char *const *argv = wrapper && *wrapper ? wrapped : plain;
 	struct os_spawn_opts so = { .output = m->log, .die_with_parent = true };
 	m->pid = os_spawn(argv, &so, err);
 	if (m->pid < 0)

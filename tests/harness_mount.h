@@ -27,7 +27,9 @@ struct fsmount {
 	int exit_status;  /* of a daemon that exited before mounting */
 };
 
-/* imapfs -f -o OPTS URL DIR; waits (30 s at most) until DIR is mounted. */
+/* imapfs -f -o OPTS URL DIR; waits (30 s at most) until DIR is mounted.
+ * With $IMAPFS_DAEMON_WRAPPER set, that program runs it (the arguments
+ * follow), as tests/valgrind-daemon.sh does. */
 int fsmount_start(struct fsmount *m, const char *imapfs, const char *opts, const char *url,
 		  struct buf *err);
 /* fusermount3 -u, then the daemon must exit with status 0. */
