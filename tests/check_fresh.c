@@ -857,20 +857,8 @@ START_TEST(test_qresync_names_the_vanished)
 }
 END_TEST
 
-int main(void)
+static void add_tests(TCase *tc)
 {
-	dovecot_require_or_skip("check_fresh");
-	if (access("/dev/fuse", R_OK | W_OK) != 0) {
-		fprintf(stderr, "check_fresh: no /dev/fuse: skipped\n");
-		return HARNESS_EXIT_SKIP;
-	}
-	if (mount_env_init(&env) < 0)
-		return EXIT_FAILURE;
-	dovecot_start_demo_or_exit(&dc, "check_fresh");
-	env.imap_port = dc.imap_port;
-	Suite *su = suite_create("fresh");
-	TCase *tc = tcase_create("dovecot");
-	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_appends_and_expunges_seen_within_seconds);
 	tcase_add_test(tc, test_folder_changes_seen);
 	tcase_add_test(tc, test_folder_recreated_with_new_content);
@@ -879,12 +867,9 @@ int main(void)
 	tcase_add_test(tc, test_stall_mid_literal);
 	tcase_add_test(tc, test_concurrent_stress);
 	tcase_add_test(tc, test_qresync_names_the_vanished);
-	suite_add_tcase(su, tc);
-	SRunner *sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	dovecot_stop(&dc, NULL);
-	failed += mount_env_cleanup(&env);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int main(void)
+{
+	return mount_test_main("check_fresh", &dc, &env, add_tests, 240);
 }

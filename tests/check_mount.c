@@ -408,6 +408,12 @@ START_TEST(test_clean_errors)
 {
 	char dir[128], full[256], opts[512], url[128], badopts[2048];
 	snprintf(dir, sizeof dir, "%s/mnt-errors", env.work);
+	char wrong[160];
+	snprintf(wrong, sizeof wrong, "%s/wrongpass", env.work);
+	FILE *f = fopen(wrong, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("not-the-password\n", f);
+	fclose(f);
 	mkdir(dir, 0755);
 	snprintf(opts, sizeof opts, "tls=none,passfile=%s,cachedir=%s/cache-errors", env.passfile, env.work);
 	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%d", dc.imap_port);
@@ -439,26 +445,8 @@ START_TEST(test_clean_errors)
 }
 END_TEST
 
-int main(void)
+static void add_tests(TCase *tc)
 {
-	dovecot_require_or_skip("check_mount");
-	if (access("/dev/fuse", R_OK | W_OK) != 0) {
-		fprintf(stderr, "check_mount: no /dev/fuse: skipped\n");
-		return HARNESS_EXIT_SKIP;
-	}
-	if (mount_env_init(&env) < 0)
-		return EXIT_FAILURE;
-	FILE *f;
-	char wrong[160];
-	snprintf(wrong, sizeof wrong, "%s/wrongpass", env.work);
-	f = fopen(wrong, "w");
-	fputs("not-the-password\n", f);
-	fclose(f);
-	dovecot_start_demo_or_exit(&dc, "check_mount");
-	env.imap_port = dc.imap_port;
-	Suite *su = suite_create("mount");
-	TCase *tc = tcase_create("dovecot");
-	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_tree_bytes_sizes_mtimes);
 	tcase_add_test(tc, test_grep_and_rsync);
 	tcase_add_test(tc, test_remount_keeps_inodes_and_cache);
@@ -467,12 +455,9 @@ int main(void)
 	tcase_add_test(tc, test_folder_of_100k_messages);
 	tcase_add_test(tc, test_cached_mail_readable_offline);
 	tcase_add_test(tc, test_clean_errors);
-	suite_add_tcase(su, tc);
-	SRunner *sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	dovecot_stop(&dc, NULL);
-	failed += mount_env_cleanup(&env);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int main(void)
+{
+	return mount_test_main("check_mount", &dc, &env, add_tests, 240);
 }

@@ -641,20 +641,8 @@ START_TEST(test_refused_append_keeps_the_bytes)
 }
 END_TEST
 
-int main(void)
+static void add_tests(TCase *tc)
 {
-	dovecot_require_or_skip("check_mount_write");
-	if (access("/dev/fuse", R_OK | W_OK) != 0) {
-		fprintf(stderr, "check_mount_write: no /dev/fuse: skipped\n");
-		return HARNESS_EXIT_SKIP;
-	}
-	if (mount_env_init(&env) < 0)
-		return EXIT_FAILURE;
-	dovecot_start_demo_or_exit(&dc, "check_mount_write");
-	env.imap_port = dc.imap_port;
-	Suite *su = suite_create("mount_write");
-	TCase *tc = tcase_create("dovecot");
-	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_rm_expunges_that_message_only);
 	tcase_add_test(tc, test_mv_between_folders);
 	tcase_add_test(tc, test_mkdir_rmdir_rename_utf8);
@@ -664,12 +652,9 @@ int main(void)
 	tcase_add_test(tc, test_new_folder_at_a_renamed_ones_path);
 	tcase_add_test(tc, test_readonly_refuses_every_write);
 	tcase_add_test(tc, test_refused_append_keeps_the_bytes);
-	suite_add_tcase(su, tc);
-	SRunner *sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	dovecot_stop(&dc, NULL);
-	failed += mount_env_cleanup(&env);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int main(void)
+{
+	return mount_test_main("check_mount_write", &dc, &env, add_tests, 240);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "harness.h"
 #include "harness_os.h"
 #include "imap.h"
 
@@ -227,4 +228,30 @@ int mount_slurp(const char *path, struct buf *out)
 		buf_add(out, chunk, (size_t)n);
 	close(fd);
 	return n < 0 ? -1 : 0;
+}
+
+int mount_test_main(const char *name, struct dovecot *dc, struct mount_env *env,
+		    void (*add_tests)(TCase *tc), int timeout_s)
+{
+	dovecot_require_or_skip(name);
+	if (access("/dev/fuse", R_OK | W_OK) != 0) {
+		fprintf(stderr, "%s: no /dev/fuse: skipped\n", name);
+		return HARNESS_EXIT_SKIP;
+	}
+	if (mount_env_init(env) < 0)
+		return EXIT_FAILURE;
+	dovecot_start_demo_or_exit(dc, name);
+	env->imap_port = dc->imap_port;
+	Suite *su = suite_create(name);
+	TCase *tc = tcase_create("dovecot");
+	tcase_set_timeout(tc, timeout_s);
+	add_tests(tc);
+	suite_add_tcase(su, tc);
+	SRunner *sr = srunner_create(su);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	dovecot_stop(dc, NULL);
+	failed += mount_env_cleanup(env);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

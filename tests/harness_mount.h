@@ -17,7 +17,9 @@
 #include <sys/types.h>
 
 struct buf;
+struct dovecot;
 struct imap;
+typedef struct TCase TCase;
 
 struct fsmount {
 	char dir[200];    /* the mount point (created); short enough for paths below it */
@@ -64,6 +66,12 @@ void mount_start(const struct mount_env *env, struct fsmount *m, const char *nam
 		 const char *extra_opts);
 /* Unmounts; imapfs must exit 0. */
 void mount_stop(struct fsmount *m);
+/* main() of a mount test program: skips (exit 77) without Dovecot or
+ * /dev/fuse, makes env, starts the demo Dovecot in dc, runs the tests
+ * add_tests puts in one TCase with timeout_s each, cleans up; the exit
+ * status. */
+int mount_test_main(const char *name, struct dovecot *dc, struct mount_env *env,
+		    void (*add_tests)(TCase *tc), int timeout_s);
 /* A logged-in connection (user, password "secret"). */
 struct imap *mount_second(const struct mount_env *env, const char *user);
 int mount_slurp(const char *path, struct buf *out);
