@@ -373,11 +373,11 @@ int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uin
 	long index = found >= 0 ? (long)m->rank[found] : -1;  /* directory position */
 	if (index >= 0)
 		plan_readahead(pf, m, (size_t)index, !have);
+	/* A read is safe to repeat: a fetch that failed (a connection lost
+	 * mid-body, say) is asked for once more, alone, on a fresh one. */
 	for (int attempt = 0; !have && index >= 0 && attempt < 2; attempt++) {
 		/* a body that arrived since the first look is no longer in flight:
 		 * look again before asking for it alone */
-		if (!inflight_has(m, uid) && attempt > 0)
-			break;
 		if (!inflight_has(m, uid)) {
 			have = cache_body_get(pf->cache, m->name, uidvalidity, uid, out) == 0;
 			if (have)
