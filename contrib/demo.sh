@@ -54,6 +54,15 @@ Try:
   grep -rl 'Zürich' $state/Mail | head
   rsync -a $state/Mail/ /tmp/mail-backup/     # a second run copies nothing
 
+Change it (each step is one IMAP command, confirmed before it returns):
+  mkdir $state/Mail/Neu                                   # CREATE
+  printf 'Subject: hello\\n\\nfrom the shell\\n' > $state/Mail/Neu/note.eml  # APPEND at close
+  ls $state/Mail/Neu                                      # it is 1.eml now
+  mv $state/Mail/Neu/1.eml $state/Mail/Archive/           # UID MOVE
+  getfattr -d $state/Mail/INBOX/1.eml                     # flags, UID, date
+  setfattr -n user.imap.flags -v '\\Seen \\Flagged' $state/Mail/INBOX/1.eml
+  rmdir $state/Mail/Neu                                   # DELETE (when empty)
+
 The IMAP client, call by call as Python's imaplib would print it:
   $build/proto/imap4 -o tls=none,passfile=$state/password imap://alice@127.0.0.1:$IMAP_PORT \\
       'select INBOX' "fetch 1 '(UID RFC822.SIZE)'"
