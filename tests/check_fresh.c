@@ -530,6 +530,7 @@ END_TEST
 /* ---- load ---- */
 
 #define STRESS_SECONDS 12
+#define DOOMED 200   /* rm through the mount removes at most ~10 a second */
 /* A plain build stays under 10 MB here; AddressSanitizer keeps up to
  * 256 MB of freed memory in quarantine. */
 #ifdef __SANITIZE_ADDRESS__
@@ -598,10 +599,10 @@ static bool uids_agree(void *p)
 	return same;
 }
 
-/* Two grep -r, an rsync and another client deleting and adding mail, all
- * at once for a bounded time: nothing hangs (every loop ends by itself),
- * memory stays bounded, and afterwards the mount agrees with the server
- * byte for byte. */
+/* Two grep -r, an rsync, rm through the mount in a loop and another client
+ * deleting and adding mail, all at once for a bounded time: nothing hangs
+ * (every loop ends by itself), memory stays bounded, and afterwards the
+ * mount agrees with the server byte for byte. */
 START_TEST(test_concurrent_stress)
 {
 	struct imap *s = second_to(&dc);
@@ -615,20 +616,31 @@ START_TEST(test_concurrent_stress)
 		c.next++;
 		buf_free(&msg);
 	}
+	imap_call_ok(imap_create(s, "Doomed", &r), &r);
+	for (unsigned i = 0; i < DOOMED; i++) {
+		struct buf msg = BUF_INIT;
+		big_message(&msg, 1500, 5000 + i);
+		append(s, "Doomed", msg.data, msg.len);
+		buf_free(&msg);
+	}
 	struct fsmount m;
 	mount_on(&m, &dc, "stress", "poll=2");
 	char body[1024], dest[256];
 	snprintf(dest, sizeof dest, "%s/stress-copy", env.work);
-	pid_t pids[3];
+	pid_t pids[4];
 	snprintf(body, sizeof body, "grep -r -c imapfs-corpus '%s' >/dev/null 2>&1 || true", m.dir);
 	pids[0] = spawn_loop("grep1", body);
 	pids[1] = spawn_loop("grep2", body);
 	snprintf(body, sizeof body, "rsync -a --delete '%s/' '%s/' >/dev/null 2>&1 || true", m.dir, dest);
 	pids[2] = spawn_loop("rsync", body);
+	snprintf(body, sizeof body,
+		 "f=$(ls '%s/Doomed' | head -n 1); [ -z \"$f\" ] || rm -f '%s/Doomed/'\"$f\"; sleep 0.1",
+		 m.dir, m.dir);
+	pids[3] = spawn_loop("rm", body);
 	pthread_t t;
 	ck_assert_int_eq(pthread_create(&t, NULL, churn_thread, &c), 0);
 	pthread_join(t, NULL);
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		int st = -1;
 		ck_assert_msg(os_child_wait(pids[i], 120000, &st) == 0, "a scan never ended");
 		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "scan %zu ended with 0x%x (124: hung)",
@@ -645,6 +657,17 @@ START_TEST(test_concurrent_stress)
 	snprintf(dir, sizeof dir, "%s/INBOX", m.dir);
 	struct same_uids inbox = { s, "INBOX", dir };
 	ck_assert(uids_agree(&inbox));
+	/* what rm removed through the mount is gone on the server, nothing else */
+	snprintf(dir, sizeof dir, "%s/Doomed", m.dir);
+	struct same_uids doomed = { s, "Doomed", dir };
+	ck_assert_msg(within(SEEN_WITHIN_MS, uids_agree, &doomed), "the mount's Doomed differs");
+	struct buf left = BUF_INIT;
+	server_uids(s, "Doomed", &left);
+	size_t nleft = left.len ? 1 : 0;  /* "1 2 3" */
+	for (const char *q = left.data ? left.data : ""; *q; q++)
+		nleft += *q == ' ';
+	ck_assert_msg(nleft > 0 && nleft < DOOMED, "Doomed holds %zu of %u", nleft, DOOMED);
+	buf_free(&left);
 	/* every byte of what is left */
 	ck_assert_int_eq(imap_select(s, "Churn", true, &r), 0);
 	const char *args[] = { "1:*", "(UID BODY.PEEK[])" };
@@ -667,7 +690,10 @@ START_TEST(test_concurrent_stress)
 	ck_assert_uint_eq(compared, 150);
 	imap_result_free(&r);
 	mount_stop(&m);
+	/* Dovecot drops a session whose selected mailbox is deleted */
+	imap_call_ok(imap_close_mailbox(s, &r), &r);
 	imap_call_ok(imap_delete(s, "Churn", &r), &r);
+	imap_call_ok(imap_delete(s, "Doomed", &r), &r);
 	imap_close(s);
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dest);
