@@ -324,15 +324,16 @@ fresh_cache() {
 	cache_mnts+=("$dir")
 }
 
-# fs_mount COL TAG: a fresh mount with a fresh cache dir; 0 once it is in
-# /proc/mounts (then the time it took is a sample of fs_mount).
+# fs_mount COL TAG [OPTS]: a fresh mount with a fresh cache dir and the
+# extra -o OPTS; 0 once it is in /proc/mounts (then the time it took is a
+# sample of fs_mount).
 fs_mount() {
-	local col=$1 tag=$2 t0 i
+	local col=$1 tag=$2 extra=${3:+,$3} t0 i
 	FS_MNT="$T/mnt-$tag"
 	mkdir -p "$FS_MNT"
 	fresh_cache "$tag" || { fail fs_mount "$col" FAIL "cannot make a cache file system"; return 1; }
 	t0=$(date +%s%N)
-	"$imapfs" -f -o "tls=none,passfile=$T/pass,cachedir=$T/cache-$tag" \
+	"$imapfs" -f -o "tls=none,passfile=$T/pass,cachedir=$T/cache-$tag$extra" \
 		"imap://$IMAP_USER@127.0.0.1:$(col_port "$col")" "$FS_MNT" >"$T/imapfs-$tag.log" 2>&1 &
 	FS_PID=$!
 	fs_pids+=("$FS_PID")
@@ -421,6 +422,13 @@ measure_imapfs() {
 		fs_grep fs_grep_warm "$col"
 		fs_unmount "$col"
 	fi
+	# a read-only mount sends no request per close (nothing to deliver)
+	note "imapfs: grep, -o ro ($col)"
+	if fs_mount "$col" "grep-ro-$col" ro; then
+		fs_grep fs_grep_ro_cold "$col"
+		fs_grep fs_grep_ro_warm "$col"
+		fs_unmount "$col"
+	fi
 	note "imapfs: ls -l INBOX ($col)"
 	if fs_mount "$col" "ls-$col"; then
 		fs_ls fs_ls_cold "$col"
@@ -489,6 +497,8 @@ if [ -n "$imapfs" ]; then
 	row fs_mount "imapfs mount (until in /proc/mounts)"
 	row fs_grep_cold "imapfs grep -r cold (fresh mount and cache)"
 	row fs_grep_warm "imapfs grep -r warm (same mount)"
+	row fs_grep_ro_cold "imapfs -o ro: grep -r cold"
+	row fs_grep_ro_warm "imapfs -o ro: grep -r warm"
 	row fs_ls_cold "imapfs ls -l INBOX ($inbox_count) cold"
 	row fs_ls_warm "imapfs ls -l INBOX ($inbox_count) warm"
 	row fs_rsync "imapfs rsync -a full (fresh mount and cache)"
@@ -521,6 +531,11 @@ done
 for col in "${cols[@]}"; do
 	v=$(ratio "fs_grep_warm.$col" local_grep.direct)
 	printf '  %-36s %-8s %6s  target <= 2    %s\n' "warm grep / local grep" "$(col_label "$col")" \
+		"$v" "$(verdict "$v" "<=" 2)"
+done
+for col in "${cols[@]}"; do
+	v=$(ratio "fs_grep_ro_warm.$col" local_grep.direct)
+	printf '  %-36s %-8s %6s  target <= 2    %s\n' "warm grep (-o ro) / local grep" "$(col_label "$col")" \
 		"$v" "$(verdict "$v" "<=" 2)"
 done
 if num fs_rsync_noop.rtt; then v=$(fmt2 "${R[fs_rsync_noop.rtt]}"); else v=-; fi
