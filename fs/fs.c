@@ -380,6 +380,14 @@ void fs_dir_entry_used(struct fs *fs, const struct fs_dirent *de)
 	fs_node_ref(fs, de->mbox, de->uidvalidity, &msg, de->e.ino);
 }
 
+const struct fs_dirent *fs_dir_find(const struct fs_dir *d, const char *name)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (!strcmp(d->v[i].name, name))
+			return &d->v[i];
+	return NULL;
+}
+
 void fs_dir_free(struct fs_dir *d)
 {
 	if (!d)

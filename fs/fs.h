@@ -93,6 +93,8 @@ int fs_getattr(struct fs *fs, uint64_t ino, struct stat *st, double *timeout);
 int fs_opendir(struct fs *fs, uint64_t ino, struct fs_dir **out);
 void fs_dir_entry_used(struct fs *fs, const struct fs_dirent *d);
 void fs_dir_free(struct fs_dir *d);
+/* The entry called name, or NULL. */
+const struct fs_dirent *fs_dir_find(const struct fs_dir *d, const char *name);
 /* Opens a message: its bytes are in the cache afterwards (fetched now if
  * needed, with read-ahead for sequential scans), [offset, offset + size)
  * of body->fd (size UINT64_MAX: up to its end), for pread; the cache keeps

@@ -285,13 +285,14 @@ END_TEST
 struct reads_as {
 	const char *path;
 	const char *want;
+	size_t len;
 };
 
 static bool reads_as(void *p)
 {
 	struct reads_as *ra = p;
 	struct buf b = BUF_INIT;
-	bool ok = mount_slurp(ra->path, &b) == 0 && same_bytes(&b, ra->want, strlen(ra->want));
+	bool ok = mount_slurp(ra->path, &b) == 0 && same_bytes(&b, ra->want, ra->len);
 	buf_free(&b);
 	return ok;
 }
@@ -317,7 +318,7 @@ START_TEST(test_folder_recreated_with_new_content)
 	imap_call_ok(imap_create(s, "Phoenix", &r), &r);
 	const char *fresh = "Subject: new\r\n\r\nthe new generation, longer\r\n";
 	ck_assert_uint_eq(append(s, "Phoenix", fresh, strlen(fresh)), 1);
-	struct reads_as ra = { path, fresh };
+	struct reads_as ra = { path, fresh, strlen(fresh) };
 	ck_assert_msg(within(SEEN_WITHIN_MS, reads_as, &ra), "new generation not seen");
 	/* and from then on only the new bytes, also by size */
 	for (int i = 0; i < 5; i++) {
@@ -414,20 +415,6 @@ START_TEST(test_kick_during_large_read)
 }
 END_TEST
 
-struct readable {
-	const char *path;
-	struct buf *want;
-};
-
-static bool readable_as(void *p)
-{
-	struct readable *ra = p;
-	struct buf b = BUF_INIT;
-	bool ok = mount_slurp(ra->path, &b) == 0 && same_bytes(&b, ra->want->data, ra->want->len);
-	buf_free(&b);
-	return ok;
-}
-
 static bool log_has_online(void *p)
 {
 	return fsmount_log_has(p, "back online");
@@ -505,9 +492,9 @@ START_TEST(test_server_restart)
 	ck_assert_int_eq(imap_status(s, "Offline", "(MESSAGES)", &r), 0);
 	ck_assert_str_eq(r.type, "NO");
 	imap_result_free(&r);
-	struct readable ra = { p9, &want9 };
+	struct reads_as ra = { p9, want9.data, want9.len };
 	/* the backoff is at most 30 s; the server was away only briefly */
-	ck_assert_msg(within(40000, readable_as, &ra), "uncached mail not readable after the restart");
+	ck_assert_msg(within(40000, reads_as, &ra), "uncached mail not readable after the restart");
 	ck_assert_msg(within(SEEN_WITHIN_MS, log_has_online, &m), "no 'back online' in the log");
 	/* live again: a new message shows */
 	const char *msg = "Subject: after the restart\r\n\r\nhello again\r\n";
@@ -812,14 +799,6 @@ END_TEST
 
 /* ---- the core over a scripted server ---- */
 
-static const struct fs_dirent *dirent_named(const struct fs_dir *d, const char *name)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (!strcmp(d->v[i].name, name))
-			return &d->v[i];
-	return NULL;
-}
-
 /* With QRESYNC a resync asks which UIDs vanished since the listing's
  * modseq (one command, answered with ranges) instead of listing every UID. */
 START_TEST(test_qresync_names_the_vanished)
@@ -896,8 +875,8 @@ START_TEST(test_qresync_names_the_vanished)
 	for (size_t i = 0; i < d->n; i++)
 		files += S_ISREG(d->v[i].e.st.st_mode);
 	ck_assert_uint_eq(files, 2);
-	ck_assert_ptr_nonnull(dirent_named(d, "3.eml"));
-	ck_assert_ptr_nonnull(dirent_named(d, "5.eml"));
+	ck_assert_ptr_nonnull(fs_dir_find(d, "3.eml"));
+	ck_assert_ptr_nonnull(fs_dir_find(d, "5.eml"));
 	fs_dir_free(d);
 	fs_free(fs);
 	url_free(&cfg.url);

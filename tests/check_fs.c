@@ -47,33 +47,25 @@ static void drop_fs(struct fs *fs, struct fs_config *cfg)
 	url_free(&cfg->url);
 }
 
-static const struct fs_dirent *find(const struct fs_dir *d, const char *name)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (!strcmp(d->v[i].name, name))
-			return &d->v[i];
-	return NULL;
-}
-
 START_TEST(test_root_lists_the_mailbox_tree)
 {
 	struct fs_config cfg;
 	struct fs *fs = make_fs(false, &cfg);
 	struct fs_dir *d;
 	ck_assert_int_eq(fs_opendir(fs, FS_ROOT_INO, &d), 0);
-	ck_assert_ptr_nonnull(find(d, "INBOX"));
-	ck_assert_ptr_nonnull(find(d, "Reisen"));
-	ck_assert_ptr_nonnull(find(d, "日本語"));
-	ck_assert_ptr_nonnull(find(d, "Café & Bar"));
-	ck_assert_ptr_null(find(d, "Zürich"));  /* one level down */
-	const struct fs_dirent *reisen = find(d, "Reisen");
+	ck_assert_ptr_nonnull(fs_dir_find(d, "INBOX"));
+	ck_assert_ptr_nonnull(fs_dir_find(d, "Reisen"));
+	ck_assert_ptr_nonnull(fs_dir_find(d, "日本語"));
+	ck_assert_ptr_nonnull(fs_dir_find(d, "Café & Bar"));
+	ck_assert_ptr_null(fs_dir_find(d, "Zürich"));  /* one level down */
+	const struct fs_dirent *reisen = fs_dir_find(d, "Reisen");
 	ck_assert(S_ISDIR(reisen->e.st.st_mode));
 	struct fs_entry e;
 	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "Reisen", &e), 0);
 	ck_assert_uint_eq(e.ino, reisen->e.ino);
 	struct fs_dir *sub;
 	ck_assert_int_eq(fs_opendir(fs, e.ino, &sub), 0);
-	ck_assert_ptr_nonnull(find(sub, "Zürich"));
+	ck_assert_ptr_nonnull(fs_dir_find(sub, "Zürich"));
 	fs_dir_free(sub);
 	fs_dir_free(d);
 	drop_fs(fs, &cfg);
@@ -113,7 +105,7 @@ START_TEST(test_messages_match_a_second_connection)
 	ck_assert_uint_ne(e.ino, 0);
 	ck_assert_int_eq(e.st.st_size, (off_t)r.items[0].lit.len);
 	ck_assert(S_ISREG(e.st.st_mode));
-	ck_assert_uint_eq(find(d, "7.eml")->e.ino, e.ino);
+	ck_assert_uint_eq(fs_dir_find(d, "7.eml")->e.ino, e.ino);
 	int fd;
 	bool keep;
 	ck_assert_int_eq(fs_open(fs, e.ino, O_RDONLY, &fd, &keep), 0);
@@ -175,7 +167,7 @@ START_TEST(test_inodes_are_stable_across_instances)
 	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "Projekte", &dir1), 0);
 	struct fs_dir *d;
 	ck_assert_int_eq(fs_opendir(fs, dir1.ino, &d), 0);
-	const struct fs_dirent *sub = find(d, "2024");
+	const struct fs_dirent *sub = fs_dir_find(d, "2024");
 	ck_assert_ptr_nonnull(sub);
 	ck_assert_int_eq(fs_lookup(fs, sub->e.ino, "1.eml", &m1), 0);
 	fs_dir_free(d);
@@ -183,7 +175,7 @@ START_TEST(test_inodes_are_stable_across_instances)
 	fs = make_fs(false, &cfg);
 	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "Projekte", &dir2), 0);
 	ck_assert_int_eq(fs_opendir(fs, dir2.ino, &d), 0);
-	sub = find(d, "2024");
+	sub = fs_dir_find(d, "2024");
 	ck_assert_int_eq(fs_lookup(fs, sub->e.ino, "1.eml", &m2), 0);
 	ck_assert_uint_eq(dir1.ino, dir2.ino);
 	ck_assert_uint_eq(m1.ino, m2.ino);
@@ -280,7 +272,7 @@ START_TEST(test_hostile_mailbox_names_stay_inside)
 	ck_assert_int_eq(fs_opendir(fs, FS_ROOT_INO, &d), 0);
 	static const char *const want[] = { "INBOX", "%2E%2E", "a", "x%2Fy", "%312.eml", "parent" };
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-		ck_assert_msg(find(d, want[i]) != NULL, "no %s", want[i]);
+		ck_assert_msg(fs_dir_find(d, want[i]) != NULL, "no %s", want[i]);
 	for (size_t i = FS_DIR_DOTS; i < d->n; i++) {
 		ck_assert_str_ne(d->v[i].name, "..");
 		ck_assert_str_ne(d->v[i].name, ".");
