@@ -10,6 +10,28 @@
 #include "date.h"
 #include "fetch.h"
 
+bool status_decode(const struct imap_resp *r, struct status_item *out)
+{
+	if (!r || strcmp(r->name, "STATUS") || r->nargs < 2 || r->args[1].type != IMAP_ARG_LIST)
+		return false;
+	const struct imap_arg *a = r->args[1].list;
+	for (size_t i = 0; i + 1 < r->args[1].count; i += 2) {
+		uint64_t v;
+		if (!imap_arg_number(&a[i + 1], &v))
+			continue;
+		if (imap_arg_is_atom(&a[i], "UIDVALIDITY"))
+			out->uidvalidity = (uint32_t)v;
+		else if (imap_arg_is_atom(&a[i], "UIDNEXT"))
+			out->uidnext = (uint32_t)v;
+		else if (imap_arg_is_atom(&a[i], "MESSAGES"))
+			out->messages = (uint32_t)v;
+		else if (imap_arg_is_atom(&a[i], "HIGHESTMODSEQ"))
+			out->highestmodseq = v;
+	}
+	out->seen = true;
+	return true;
+}
+
 bool fetch_decode(const struct imap_resp *r, struct fetch_item *out)
 {
 	memset(out, 0, sizeof *out);

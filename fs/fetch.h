@@ -23,6 +23,16 @@ struct fetch_item {
  * carries no UID. */
 bool fetch_decode(const struct imap_resp *r, struct fetch_item *out);
 
+/* What a STATUS response said; fields it did not name are left alone. */
+struct status_item {
+	uint32_t uidvalidity, uidnext, messages;
+	uint64_t highestmodseq;
+	bool seen;               /* a STATUS response came */
+};
+
+/* Decodes a STATUS response into out (seen set); false when it is not one. */
+bool status_decode(const struct imap_resp *r, struct status_item *out);
+
 struct msgvec {
 	size_t n, cap;
 	struct cache_msg *v;

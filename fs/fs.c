@@ -199,16 +199,7 @@ int fs_find_message(struct fs *fs, struct mbox *dir, const char *name, struct ca
 	if (!dir->name || !dir->selectable || !tree_is_message_name(name, &uid))
 		return -ENOENT;
 	int rc = mbox_refresh(dir, fs->pool, fs->cache, fs->cfg.poll_s);
-	if (rc < 0)
-		return rc;
-	pthread_mutex_lock(&dir->lock);
-	long i = mbox_find(dir, uid);
-	if (i >= 0) {
-		*msg = dir->listing.msgs[i];
-		*uidvalidity = dir->listing.uidvalidity;
-	}
-	pthread_mutex_unlock(&dir->lock);
-	return i >= 0 ? 0 : -ENOENT;
+	return rc < 0 ? rc : mbox_msg(dir, uid, msg, uidvalidity);
 }
 
 int fs_lookup(struct fs *fs, uint64_t parent, const char *name, struct fs_entry *e)

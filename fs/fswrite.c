@@ -163,17 +163,12 @@ static int move_message(struct fs *fs, struct mbox *dir, const char *name, struc
 		return -EPERM;
 	struct cache_msg msg;
 	uint32_t uidvalidity, new_uidvalidity, new_uid;
-	int rc = 0;
+	int rc;
 	if (alias) {
 		dir = alias->m;
+		uint32_t listed;
+		rc = mbox_msg(dir, alias->uid, &msg, &listed);
 		uidvalidity = alias->uidvalidity;
-		pthread_mutex_lock(&dir->lock);
-		long i = mbox_find(dir, alias->uid);
-		if (i >= 0)
-			msg = dir->listing.msgs[i];
-		pthread_mutex_unlock(&dir->lock);
-		if (i < 0)
-			return -ENOENT;
 	} else {
 		rc = fs_find_message(fs, dir, name, &msg, &uidvalidity);
 	}
@@ -227,16 +222,13 @@ int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 	int rc = staging_setattr(fs, ino, attr, to_set);
 	if (rc < 0)
 		return rc;
-	if (rc > 0 && (to_set & FS_SET_SIZE)) {
-		struct stat now;
-		double t;
-		if ((rc = fs_getattr(fs, ino, &now, &t)) < 0)
-			return rc;
-		if (S_ISDIR(now.st_mode) || now.st_size != attr->st_size)
-			return S_ISDIR(now.st_mode) ? -EISDIR : -EPERM;  /* messages never change */
-	}
+	bool staged = rc == 0;
+	if ((rc = fs_getattr(fs, ino, out, timeout)) < 0)
+		return rc;
 	/* Modes, owners and times of mailboxes and messages are not the
 	 * server's to keep: accepted and left as they are, so cp -p and
-	 * rsync -a work. */
-	return fs_getattr(fs, ino, out, timeout);
+	 * rsync -a work.  Sizes are theirs: messages never change. */
+	if (!staged && (to_set & FS_SET_SIZE) && (S_ISDIR(out->st_mode) || out->st_size != attr->st_size))
+		return S_ISDIR(out->st_mode) ? -EISDIR : -EPERM;
+	return 0;
 }

@@ -356,38 +356,27 @@ long mbox_find(const struct mbox *m, uint32_t uid)
 	return -1;
 }
 
-struct status_ctx {
-	uint32_t uidvalidity, uidnext, messages;
-	uint64_t highestmodseq;
-	bool seen;
-};
+int mbox_msg(struct mbox *m, uint32_t uid, struct cache_msg *msg, uint32_t *uidvalidity)
+{
+	pthread_mutex_lock(&m->lock);
+	long i = mbox_find(m, uid);
+	if (i >= 0) {
+		*msg = m->listing.msgs[i];
+		*uidvalidity = m->listing.uidvalidity;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return i >= 0 ? 0 : -ENOENT;
+}
 
 static void on_status(void *ctx, struct pool_conn *c, const struct imap_response *raw,
 		      const struct imap_resp *r)
 {
 	(void)c;
 	(void)raw;
-	struct status_ctx *s = ctx;
-	if (!r || strcmp(r->name, "STATUS") || r->nargs < 2 || r->args[1].type != IMAP_ARG_LIST)
-		return;
-	const struct imap_arg *a = r->args[1].list;
-	for (size_t i = 0; i + 1 < r->args[1].count; i += 2) {
-		uint64_t v;
-		if (!imap_arg_number(&a[i + 1], &v))
-			continue;
-		if (imap_arg_is_atom(&a[i], "UIDVALIDITY"))
-			s->uidvalidity = (uint32_t)v;
-		else if (imap_arg_is_atom(&a[i], "UIDNEXT"))
-			s->uidnext = (uint32_t)v;
-		else if (imap_arg_is_atom(&a[i], "MESSAGES"))
-			s->messages = (uint32_t)v;
-		else if (imap_arg_is_atom(&a[i], "HIGHESTMODSEQ"))
-			s->highestmodseq = v;
-	}
-	s->seen = true;
+	status_decode(r, ctx);
 }
 
-static int status(struct pool *p, struct pool_conn *c, const char *mailbox, struct status_ctx *st)
+static int status(struct pool *p, struct pool_conn *c, const char *mailbox, struct status_item *st)
 {
 	bool condstore = pool_has_cap(p, "CONDSTORE");
 	struct imap_cmd *cmd = pool_mailbox_cmd("STATUS", mailbox);
@@ -405,7 +394,7 @@ static int status(struct pool *p, struct pool_conn *c, const char *mailbox, stru
 	return rc;
 }
 
-static bool listing_current(const struct cache_listing *l, const struct status_ctx *st)
+static bool listing_current(const struct cache_listing *l, const struct status_item *st)
 {
 	return l->uidvalidity == st->uidvalidity && l->uidnext == st->uidnext &&
 	       l->messages == st->messages && l->highestmodseq == st->highestmodseq;
@@ -537,7 +526,7 @@ static int resync_vanished(struct mbox *m, struct pool_conn *c, struct cache_lis
 
 /* Brings the listing up to date over c (mailbox selected). */
 static int update_listing(struct mbox *m, struct pool_conn *c, struct cache_listing *l,
-			  const struct status_ctx *st, struct cache *cache)
+			  const struct status_item *st, struct cache *cache)
 {
 	struct msgvec fresh = { 0, 0, NULL };
 	char range[32];
@@ -591,7 +580,7 @@ static int update_listing(struct mbox *m, struct pool_conn *c, struct cache_list
 /* A mailbox seen for the first time: EXAMINE and UID FETCH 1:* in one
  * round trip; the status comes from EXAMINE's answers. */
 static int first_listing(struct pool *p, struct pool_conn *c, struct mbox *m,
-			 struct cache_listing *l, struct status_ctx *st, struct cache *cache)
+			 struct cache_listing *l, struct status_item *st, struct cache *cache)
 {
 	struct imap_cmd *sel;
 	struct msgvec fresh = { 0, 0, NULL };
@@ -631,7 +620,7 @@ static int refresh_once(struct mbox *m, struct pool *p, struct cache *cache, boo
 	int rc = pool_get(p, m->name, &c);
 	if (rc < 0)
 		return rc;
-	struct status_ctx st = { 0 };
+	struct status_item st = { 0 };
 	if (!loaded) {
 		rc = first_listing(p, c, m, work, &st, cache);
 	} else {

@@ -95,6 +95,9 @@ int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_ag
 void mbox_build_order(struct mbox *m);
 /* Index of uid in the listing, or -1.  Call with m->lock held. */
 long mbox_find(const struct mbox *m, uint32_t uid);
+/* A copy of uid's listing entry and the listing's UIDVALIDITY, or -ENOENT;
+ * takes m->lock itself. */
+int mbox_msg(struct mbox *m, uint32_t uid, struct cache_msg *msg, uint32_t *uidvalidity);
 
 /* The write path's own changes, applied without asking the server again:
  * a message this mount expunged or moved away, one it appended or moved in

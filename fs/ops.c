@@ -23,7 +23,7 @@ static struct fs *req_fs(fuse_req_t req)
 	return *(struct fs **)fuse_req_userdata(req);
 }
 
-static void reply_entry(fuse_req_t req, const struct fs_entry *e)
+static struct fuse_entry_param entry_param(const struct fs_entry *e)
 {
 	struct fuse_entry_param p;
 	memset(&p, 0, sizeof p);
@@ -31,17 +31,23 @@ static void reply_entry(fuse_req_t req, const struct fs_entry *e)
 	p.attr = e->st;
 	p.attr_timeout = e->attr_timeout;
 	p.entry_timeout = e->entry_timeout;
+	return p;
+}
+
+static void reply_entry_or_err(fuse_req_t req, int rc, const struct fs_entry *e)
+{
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	struct fuse_entry_param p = entry_param(e);
 	fuse_reply_entry(req, &p);
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs_entry e;
-	int rc = fs_lookup(req_fs(req), parent, name, &e);
-	if (rc < 0)
-		fuse_reply_err(req, -rc);
-	else
-		reply_entry(req, &e);
+	reply_entry_or_err(req, fs_lookup(req_fs(req), parent, name, &e), &e);
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -92,12 +98,7 @@ static void readdir_common(fuse_req_t req, size_t size, off_t off, struct fuse_f
 		const struct fs_dirent *de = &d->v[i];
 		size_t want;
 		if (plus) {
-			struct fuse_entry_param p;
-			memset(&p, 0, sizeof p);
-			p.ino = de->e.ino;
-			p.attr = de->e.st;
-			p.attr_timeout = de->e.attr_timeout;
-			p.entry_timeout = de->e.entry_timeout;
+			struct fuse_entry_param p = entry_param(&de->e);
 			want = fuse_add_direntry_plus(req, buf + used, size - used, de->name, &p, (off_t)i + 1);
 		} else {
 			want = fuse_add_direntry(req, buf + used, size - used, de->name, &de->e.st, (off_t)i + 1);
@@ -225,14 +226,6 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_statfs(req, &st);
 }
 
-static void reply_entry_or_err(fuse_req_t req, int rc, const struct fs_entry *e)
-{
-	if (rc < 0)
-		fuse_reply_err(req, -rc);
-	else
-		reply_entry(req, e);
-}
-
 static void reply_status(fuse_req_t req, int rc)
 {
 	fuse_reply_err(req, rc < 0 ? -rc : 0);
@@ -277,12 +270,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	struct fuse_entry_param p;
-	memset(&p, 0, sizeof p);
-	p.ino = e.ino;
-	p.attr = e.st;
-	p.attr_timeout = e.attr_timeout;
-	p.entry_timeout = e.entry_timeout;
+	struct fuse_entry_param p = entry_param(&e);
 	fi->fh = 0;
 	fi->direct_io = 1;  /* the bytes live in our local file, not in pages */
 	fuse_reply_create(req, &p, fi);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "date.h"
+#include "fetch.h"
 #include "write.h"
 
 int write_status_errno(const char *status, const char *code)
@@ -534,19 +535,12 @@ int write_append(struct pool *p, const char *mailbox, int fd, uint64_t len, time
 
 /* ---- mailboxes ---- */
 
-static void on_status_messages(void *ctx, struct pool_conn *c, const struct imap_response *raw,
-			       const struct imap_resp *r)
+static void on_status(void *ctx, struct pool_conn *c, const struct imap_response *raw,
+		      const struct imap_resp *r)
 {
 	(void)c;
 	(void)raw;
-	long *messages = ctx;
-	if (!r || strcmp(r->name, "STATUS") || r->nargs < 2 || r->args[1].type != IMAP_ARG_LIST)
-		return;
-	const struct imap_arg *a = r->args[1].list;
-	uint64_t v;
-	for (size_t i = 0; i + 1 < r->args[1].count; i += 2)
-		if (imap_arg_is_atom(&a[i], "MESSAGES") && imap_arg_number(&a[i + 1], &v))
-			*messages = (long)v;
+	status_decode(r, ctx);
 }
 
 /* DELETE takes the messages with it: the server itself must say, just
@@ -557,9 +551,9 @@ static int still_empty(struct pool_conn *c, const char *mailbox)
 	if (!cmd)
 		return -EINVAL;
 	imap_cmd_add(cmd, " (MESSAGES)");
-	long messages = -1;
-	c->on_untagged = on_status_messages;
-	c->untagged_ctx = &messages;
+	struct status_item st = { 0 };
+	c->on_untagged = on_status;
+	c->untagged_ctx = &st;
 	int rc = imap_submit(c->s, cmd);
 	if (rc == 0)
 		rc = imap_wait(c->s, cmd);
@@ -569,8 +563,10 @@ static int still_empty(struct pool_conn *c, const char *mailbox)
 		rc = pool_errno(c, rc);
 	else if (!imap_cmd_ok(cmd))
 		rc = write_status_errno(imap_cmd_status(cmd), imap_cmd_code(cmd));
-	else if (messages != 0)
-		rc = messages > 0 ? -ENOTEMPTY : -EIO;
+	else if (!st.seen)
+		rc = -EIO;
+	else if (st.messages)
+		rc = -ENOTEMPTY;
 	imap_cmd_free(cmd);
 	if (rc == -EIO && !c->broken && mailbox_missing(c, mailbox))
 		rc = -ENOENT;
