@@ -53,8 +53,7 @@ static void mount_on(struct fsmount *m, const struct dovecot *d, const char *nam
 
 static struct imap *second_to(const struct dovecot *d)
 {
-	struct mount_env e = env_for(d);
-	return mount_second(&e, "alice");
+	return harness_login(d->imap_port, "alice");
 }
 
 static bool same_bytes(const struct buf *b, const void *p, size_t n)

@@ -13,6 +13,7 @@
 #include "fake.h"
 #include "fs.h"
 #include "harness.h"
+#include "harness_mount.h"
 #include "imap.h"
 
 static struct dovecot dc;
@@ -87,14 +88,8 @@ START_TEST(test_messages_match_a_second_connection)
 	for (size_t i = FS_DIR_DOTS + 1; i < d->n; i++)
 		ck_assert_int_lt(strcmp(d->v[i - 1].name, d->v[i].name), 0);
 
-	struct imap_opts o = { .timeout_ms = 30000, .allow_plaintext = true };
-	struct buf err = BUF_INIT;
-	char port[16];
-	snprintf(port, sizeof port, "%d", dc.imap_port);
-	struct imap *s;
-	ck_assert_int_eq(imap_open(&s, "127.0.0.1", port, &o, &err), 0);
+	struct imap *s = harness_login(dc.imap_port, "alice");
 	struct imap_result r = { .n = 0 };
-	ck_assert_int_eq(imap_login(s, "alice", "secret", &r), 0);
 	ck_assert_int_eq(imap_select(s, "INBOX", true, &r), 0);
 	const char *args[] = { "7", "(BODY.PEEK[] RFC822.SIZE)" };
 	ck_assert_int_eq(imap_uid(s, "FETCH", args, 2, &r), 0);
@@ -126,7 +121,6 @@ START_TEST(test_messages_match_a_second_connection)
 	ck_assert_int_eq(fs_open(fs, e.ino, O_RDONLY, &fd, &keep), -ENOENT);
 	imap_result_free(&r);
 	imap_close(s);
-	buf_free(&err);
 	fs_dir_free(d);
 	drop_fs(fs, &cfg);
 }

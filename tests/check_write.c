@@ -14,6 +14,7 @@
 #include "date.h"
 #include "fake.h"
 #include "harness.h"
+#include "harness_mount.h"
 #include "imap.h"
 #include "mutf7.h"
 #include "pool.h"
@@ -52,21 +53,6 @@ static void drop_pool(struct pool *p, struct fs_config *cfg)
 {
 	pool_free(p);
 	url_free(&cfg->url);
-}
-
-static struct imap *second(const char *user)
-{
-	struct imap_opts o = { .timeout_ms = 30000, .allow_plaintext = true };
-	struct buf err = BUF_INIT;
-	char port[16];
-	snprintf(port, sizeof port, "%d", dc.imap_port);
-	struct imap *s;
-	ck_assert_msg(imap_open(&s, "127.0.0.1", port, &o, &err) == 0, "%s", err.data);
-	struct imap_result r = { .n = 0 };
-	ck_assert_int_eq(imap_login(s, user, "secret", &r), 0);
-	imap_result_free(&r);
-	buf_free(&err);
-	return s;
 }
 
 static uint32_t number_after(const char *text, const char *key)
@@ -171,7 +157,7 @@ static const char msg_c[] = "From: c@example.org\r\nSubject: c\r\n\r\nthird\r\n"
 
 START_TEST(test_expunge_removes_only_that_uid)
 {
-	struct imap *s = second("alice");
+	struct imap *s = harness_login(dc.imap_port, "alice");
 	uint32_t v = make_mailbox(s, "Exp");
 	uint32_t a = seed(s, "Exp", msg_a, NULL);
 	uint32_t b = seed(s, "Exp", msg_b, NULL);
@@ -207,7 +193,7 @@ END_TEST
 
 START_TEST(test_move_keeps_the_bytes)
 {
-	struct imap *s = second("alice");
+	struct imap *s = harness_login(dc.imap_port, "alice");
 	uint32_t vs = make_mailbox(s, "MvSrc");
 	uint32_t vd = make_mailbox(s, "MvDst");
 	uint32_t a = seed(s, "MvSrc", msg_a, "(\\Flagged)");
@@ -272,7 +258,7 @@ static void append_and_compare(struct pool *p, struct imap *s, const char *mailb
 
 START_TEST(test_append_small_and_large)
 {
-	struct imap *s = second("alice");
+	struct imap *s = harness_login(dc.imap_port, "alice");
 	make_mailbox(s, "App");
 	struct fs_config cfg;
 	struct pool *p = dovecot_pool("alice", &cfg);
@@ -304,7 +290,7 @@ END_TEST
 
 START_TEST(test_append_over_quota)
 {
-	struct imap *s = second("tiny");
+	struct imap *s = harness_login(dc.imap_port, "tiny");
 	struct fs_config cfg;
 	struct pool *p = dovecot_pool("tiny", &cfg);
 	struct buf m = BUF_INIT;
@@ -328,7 +314,7 @@ END_TEST
 
 START_TEST(test_create_rename_delete)
 {
-	struct imap *s = second("alice");
+	struct imap *s = harness_login(dc.imap_port, "alice");
 	struct buf name = BUF_INIT, renamed = BUF_INIT, err = BUF_INIT;
 	const char *utf8 = "Übung ☃ 日本";
 	const char *utf8_new = "Umbenannt – ü";
@@ -372,7 +358,7 @@ END_TEST
 
 START_TEST(test_flags_round_trip)
 {
-	struct imap *s = second("alice");
+	struct imap *s = harness_login(dc.imap_port, "alice");
 	uint32_t v = make_mailbox(s, "Flg");
 	uint32_t a = seed(s, "Flg", msg_a, "(\\Seen)");
 	struct fs_config cfg;

@@ -204,10 +204,15 @@ void mount_stop(struct fsmount *m)
 
 struct imap *mount_second(const struct mount_env *env, const char *user)
 {
+	return harness_login(env->imap_port, user);
+}
+
+struct imap *harness_login(int port_number, const char *user)
+{
 	struct imap_opts o = { .timeout_ms = 30000, .allow_plaintext = true };
 	struct buf err = BUF_INIT;
 	char port[16];
-	snprintf(port, sizeof port, "%d", env->imap_port);
+	snprintf(port, sizeof port, "%d", port_number);
 	struct imap *s;
 	ck_assert_msg(imap_open(&s, "127.0.0.1", port, &o, &err) == 0, "%s", err.data);
 	struct imap_result r = { .n = 0 };

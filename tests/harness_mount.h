@@ -72,7 +72,9 @@ void mount_stop(struct fsmount *m);
  * status. */
 int mount_test_main(const char *name, struct dovecot *dc, struct mount_env *env,
 		    void (*add_tests)(TCase *tc), int timeout_s);
-/* A logged-in connection (user, password "secret"). */
+/* A logged-in plain connection to 127.0.0.1:port (user, password
+ * "secret"): the second connection that checks what the server holds. */
+struct imap *harness_login(int port, const char *user);
 struct imap *mount_second(const struct mount_env *env, const char *user);
 int mount_slurp(const char *path, struct buf *out);
 
