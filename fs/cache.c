@@ -1,6 +1,7 @@
 /* cache.c: the on-disk cache (layout and rules in cache.h). */
 #include "config.h"
 #include "cache.h"
+#include "fdio.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -166,47 +167,6 @@ static bool cache_parse_u32(const char *s, uint32_t *out)
 static bool cache_has_prefix(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-static int cache_write_all(int fd, const void *p, size_t n)
-{
-	const char *s = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		if (w == 0) {
-			errno = EIO;
-			return -1;
-		}
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int cache_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
-{
-	const char *s = p;
-
-	while (n > 0) {
-		ssize_t w = pwrite(fd, s, n, (off_t)off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		if (w == 0) {
-			errno = EIO;
-			return -1;
-		}
-		s += w;
-		n -= (size_t)w;
-		off += (uint64_t)w;
-	}
-	return 0;
 }
 
 static void cache_set_u32(unsigned char *p, uint32_t v)
@@ -790,7 +750,7 @@ static int cache_state_write(struct cache *c, bool running)
 		snprintf(text, sizeof text, "running %lld\n", (long long)time(NULL));
 	else
 		snprintf(text, sizeof text, "clean\n");
-	int rc = cache_write_all(fd, text, strlen(text));
+	int rc = fd_write_all(fd, text, strlen(text));
 	if (rc == 0)
 		rc = fsync(fd);
 	int e = errno;
@@ -1018,7 +978,7 @@ static int cache_copy_out(int fd, uint64_t off, uint64_t n)
 		ssize_t r = pread(fd, chunk, want, (off_t)(off + done));
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0 || cache_write_all(mfd, chunk, (size_t)r) < 0) {
+		if (r <= 0 || fd_write_all(mfd, chunk, (size_t)r) < 0) {
 			int e = r == 0 ? EIO : errno;
 			close(mfd);
 			errno = e;
@@ -1156,7 +1116,7 @@ int cache_body_begin(struct cache *c, const char *mailbox, uint32_t uidvalidity,
 	memcpy(h, cache_rec_magic, 4);
 	cache_set_u32(h + 4, uid);
 	cache_set_u64(h + 8, CACHE_REC_PENDING);
-	if (cache_pwrite_all(p->wfd, h, sizeof h, wr->start) < 0)
+	if (fd_pwrite_all(p->wfd, h, sizeof h, wr->start) < 0)
 		wr->failed_errno = errno ? errno : EIO;
 	*w = wr;
 	return 0;
@@ -1168,7 +1128,7 @@ int cache_writer_write(struct cache_writer *w, const void *p, size_t n)
 		errno = w->failed_errno;
 		return -1;
 	}
-	if (cache_pwrite_all(w->pack->wfd, p, n, w->start + CACHE_REC_HEADER + w->size) < 0) {
+	if (fd_pwrite_all(w->pack->wfd, p, n, w->start + CACHE_REC_HEADER + w->size) < 0) {
 		w->failed_errno = errno ? errno : EIO;
 		return -1;
 	}
@@ -1228,7 +1188,7 @@ int cache_writer_commit(struct cache_writer *w, uint64_t *size_out, struct buf *
 	}
 	unsigned char len[8];
 	cache_set_u64(len, w->size);
-	if (cache_pwrite_all(p->wfd, len, sizeof len, w->start + 8) < 0) {
+	if (fd_pwrite_all(p->wfd, len, sizeof len, w->start + 8) < 0) {
 		int e = errno ? errno : EIO;
 		cache_writer_abort(w);
 		return cache_fail(err, e, "cache: commit body: %s", strerror(e));
@@ -1494,7 +1454,7 @@ int cache_listing_save(struct cache *c, const char *mailbox, const struct cache_
 		cache_fail(err, errno, "cache: listing temp file: %s", strerror(errno));
 		goto out;
 	}
-	if (cache_write_all(fd, file.data, file.len) < 0) {
+	if (fd_write_all(fd, file.data, file.len) < 0) {
 		int e = errno;
 		close(fd);
 		unlinkat(c->rootfd, tmp.data, 0);
@@ -1654,7 +1614,7 @@ static int cache_copy_fd(int from, int to)
 			return -1;
 		if (r == 0)
 			return 0;
-		if (cache_write_all(to, chunk, (size_t)r) < 0)
+		if (fd_write_all(to, chunk, (size_t)r) < 0)
 			return -1;
 		off += r;
 	}
@@ -1686,7 +1646,7 @@ int cache_save_recovery(struct cache *c, const char *name, int fd_or_minus1, con
 		cache_fail(err, errno, "cache: create %s/%s: %s", c->dir, rel.data, strerror(errno));
 		goto out;
 	}
-	int wr = fd_or_minus1 >= 0 ? cache_copy_fd(fd_or_minus1, fd) : cache_write_all(fd, p, n);
+	int wr = fd_or_minus1 >= 0 ? cache_copy_fd(fd_or_minus1, fd) : fd_write_all(fd, p, n);
 	if (wr < 0 || fsync(fd) < 0) {
 		int e = errno;
 		close(fd);

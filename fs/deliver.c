@@ -14,6 +14,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "staged.h"
 #include "write.h"
 
@@ -50,8 +51,8 @@ static int append_source(struct fs *fs, int fd, uint64_t *len, bool *copied)
 			obuf[o++] = buf[i];
 			prev_cr = buf[i] == '\r';
 		}
-		if (write(out, obuf, o) != (ssize_t)o) {
-			int err = errno ? errno : EIO;
+		if (fd_write_all(out, obuf, o) < 0) {
+			int err = errno;
 			close(out);
 			return -err;
 		}

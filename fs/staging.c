@@ -12,6 +12,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "staged.h"
 
 static void staged_free(struct staged *s)
@@ -302,19 +303,10 @@ int fs_write(struct fs *fs, uint64_t ino, const void *data, size_t n, off_t off)
 	pthread_mutex_unlock(&fs->nodes_lock);
 	if (rc < 0)
 		return rc;
-	size_t done = 0;
-	while (done < n) {
-		ssize_t w = pwrite(s->fd, (const char *)data + done, n - done, off + (off_t)done);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			break;
-		}
-		done += (size_t)w;
-	}
+	if (fd_pwrite_all(s->fd, data, n, (uint64_t)off) < 0)
+		rc = -errno;
 	pthread_mutex_unlock(&s->io);
-	return rc < 0 ? rc : (int)done;
+	return rc < 0 ? rc : (int)n;
 }
 
 int staging_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set)

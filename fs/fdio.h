@@ -1,0 +1,13 @@
+/* fdio.h: whole writes to a file descriptor.  write(2) and pwrite(2) may
+ * write less than asked (and EINTR); these go on until everything is
+ * written.  0, or -1 with errno (EIO when the kernel wrote nothing). */
+#ifndef IMAPFS_FDIO_H
+#define IMAPFS_FDIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int fd_write_all(int fd, const void *p, size_t n);
+int fd_pwrite_all(int fd, const void *p, size_t n, uint64_t off);
+
+#endif
