@@ -67,16 +67,7 @@ static unsigned compare_folder(struct imap *s, const char *mailbox, const char *
 		}
 	}
 	ck_assert_uint_eq(seen, exists);
-	/* and no extra files */
-	DIR *dd = opendir(dir);
-	ck_assert_ptr_nonnull(dd);
-	struct dirent *de;
-	unsigned files = 0;
-	while ((de = readdir(dd)))
-		if (de->d_type == DT_REG)
-			files++;
-	closedir(dd);
-	ck_assert_uint_eq(files, exists);
+	ck_assert_uint_eq(mount_count_files(dir), exists);  /* and no extra files */
 	imap_result_free(&r);
 	return seen;
 }
@@ -299,15 +290,7 @@ START_TEST(test_folder_of_100k_messages)
 	mount_start(&env, &m, "huge", NULL);
 	char dir[256];
 	snprintf(dir, sizeof dir, "%s/Huge", m.dir);
-	DIR *d = opendir(dir);
-	ck_assert_ptr_nonnull(d);
-	unsigned files = 0;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (de->d_type == DT_REG)
-			files++;
-	closedir(d);
-	ck_assert_uint_eq(files, 100000);
+	ck_assert_uint_eq(mount_count_files(dir), 100000);
 	char path[300];
 	snprintf(path, sizeof path, "%s/100000.eml", dir);
 	struct stat st;
@@ -368,15 +351,7 @@ START_TEST(test_cached_mail_readable_offline)
 	ck_assert(before.len == after.len && !memcmp(before.data, after.data, before.len));
 	char dir[256];
 	snprintf(dir, sizeof dir, "%s/INBOX", m.dir);
-	DIR *d = opendir(dir);  /* the listing is cached too */
-	ck_assert_ptr_nonnull(d);
-	unsigned files = 0;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (de->d_type == DT_REG)
-			files++;
-	closedir(d);
-	ck_assert_uint_eq(files, 40);
+	ck_assert_uint_eq(mount_count_files(dir), 40);  /* the listing is cached too */
 	/* last in directory order, so beyond what reading 1.eml fetched ahead */
 	snprintf(path, sizeof path, "%s/INBOX/9.eml", m.dir);
 	struct buf none = BUF_INIT;

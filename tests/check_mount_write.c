@@ -129,19 +129,6 @@ static void path_of(struct buf *out, const struct fsmount *m, const char *rel)
 	buf_addf(out, "%s/%s", m->dir, rel);
 }
 
-/* The regular files of a directory, as "a b c" sorted by the shell's ls. */
-static size_t count_files(const char *dir)
-{
-	DIR *d = opendir(dir);
-	ck_assert_msg(d != NULL, "%s: %s", dir, strerror(errno));
-	size_t n = 0;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		n += de->d_type == DT_REG;
-	closedir(d);
-	return n;
-}
-
 static bool exists(const char *path)
 {
 	struct stat st;
@@ -166,7 +153,7 @@ START_TEST(test_rm_expunges_that_message_only)
 	ck_assert_int_eq(unlink(p.data), 0);
 	ck_assert(!exists(p.data));
 	path_of(&p, &m, "RmTest");
-	ck_assert_uint_eq(count_files(p.data), 2);
+	ck_assert_uint_eq(mount_count_files(p.data), 2);
 	uint32_t uids[8];
 	ck_assert_uint_eq(srv_uids(s, "RmTest", uids, 8), 2);
 	ck_assert_uint_eq(uids[0], 1);
@@ -192,7 +179,7 @@ START_TEST(test_mv_between_folders)
 	struct fsmount m = { .pid = 0 };
 	mount_start(&env, &m, "mv", NULL);
 	path_of(&q, &m, "MvTo");
-	ck_assert_uint_eq(count_files(q.data), 1);  /* the listing is loaded before */
+	ck_assert_uint_eq(mount_count_files(q.data), 1);  /* the listing is loaded before */
 	path_of(&p, &m, "MvFrom/2.eml");
 	path_of(&q, &m, "MvTo/");
 	buf_addstr(&q, "2.eml");
@@ -331,7 +318,7 @@ START_TEST(test_cp_in_small_and_large)
 	ck_assert_int_eq(mount_slurp(p.data, &got), 0);
 	ck_assert_uint_eq(got.len, strlen(crlf));
 	path_of(&p, &m, "CpTest");
-	ck_assert_uint_eq(count_files(p.data), 2);
+	ck_assert_uint_eq(mount_count_files(p.data), 2);
 
 	/* 20 MiB with CRLF: the bytes exactly as written; mtime set before
 	 * close becomes INTERNALDATE, flags set before close go with it */

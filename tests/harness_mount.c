@@ -3,6 +3,7 @@
 #include "harness_mount.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -220,6 +221,18 @@ struct imap *harness_login(int port_number, const char *user)
 	imap_result_free(&r);
 	buf_free(&err);
 	return s;
+}
+
+size_t mount_count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	ck_assert_msg(d != NULL, "%s: %s", dir, strerror(errno));
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		n += de->d_type == DT_REG;
+	closedir(d);
+	return n;
 }
 
 int mount_slurp(const char *path, struct buf *out)

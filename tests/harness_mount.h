@@ -77,5 +77,7 @@ int mount_test_main(const char *name, struct dovecot *dc, struct mount_env *env,
 struct imap *harness_login(int port, const char *user);
 struct imap *mount_second(const struct mount_env *env, const char *user);
 int mount_slurp(const char *path, struct buf *out);
+/* How many regular files dir holds (the test fails if it cannot be read). */
+size_t mount_count_files(const char *dir);
 
 #endif
