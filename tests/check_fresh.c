@@ -697,12 +697,7 @@ START_TEST(test_stall_mid_literal)
 	struct buf err = BUF_INIT;
 	struct fake_opts fo = { .timeout_ms = 30000 };
 	struct fake_server *f = fake_start(
-		"S: * OK fake\n"
-		"C: <tag0> CAPABILITY\n"
-		"S: * CAPABILITY IMAP4rev1\n"
-		"S: <tag0> OK done\n"
-		"C: <tag1> LOGIN alice \"secret\"\n"
-		"S: <tag1> OK in\n"
+		FAKE_LOGIN("")
 		"C: <tag2> LIST \"\" \"*\"\n"
 		"S: * LIST () \"/\" INBOX\n"
 		"S: * OK [ALERT] down for maintenance at noon\n"
@@ -721,12 +716,7 @@ START_TEST(test_stall_mid_literal)
 		"# ... and nothing more: the client gives up after its timeout\n"
 		"EOF\n"
 		"ACCEPT\n"
-		"S: * OK fake, the retry\n"
-		"C: <tag0> CAPABILITY\n"
-		"S: * CAPABILITY IMAP4rev1\n"
-		"S: <tag0> OK done\n"
-		"C: <tag1> LOGIN alice \"secret\"\n"
-		"S: <tag1> OK in\n"
+		FAKE_LOGIN("")
 		"C: <tag2> EXAMINE INBOX\n"
 		"C: <tag3> UID FETCH 1 (UID BODY.PEEK[])\n"
 		"S: * 1 EXISTS\n"
@@ -738,12 +728,7 @@ START_TEST(test_stall_mid_literal)
 		"EOF\n"
 		"PAUSE\n"
 		"ACCEPT\n"
-		"S: * OK fake again\n"
-		"C: <tag0> CAPABILITY\n"
-		"S: * CAPABILITY IMAP4rev1\n"
-		"S: <tag0> OK done\n"
-		"C: <tag1> LOGIN alice \"secret\"\n"
-		"S: <tag1> OK in\n"
+		FAKE_LOGIN("")
 		"C: <tag2> EXAMINE INBOX\n"
 		"C: <tag3> UID FETCH 1 (UID BODY.PEEK[])\n"
 		"S: * 1 EXISTS\n"
@@ -804,12 +789,7 @@ START_TEST(test_qresync_names_the_vanished)
 {
 	struct buf err = BUF_INIT;
 	struct fake_server *f = fake_start(
-		"S: * OK fake\n"
-		"C: <tag0> CAPABILITY\n"
-		"S: * CAPABILITY IMAP4rev1 ENABLE CONDSTORE QRESYNC UNSELECT\n"
-		"S: <tag0> OK done\n"
-		"C: <tag1> LOGIN alice \"secret\"\n"
-		"S: <tag1> OK in\n"
+		FAKE_LOGIN("ENABLE CONDSTORE QRESYNC UNSELECT")
 		"C: <tag2> ENABLE QRESYNC\n"
 		"S: * ENABLED QRESYNC\n"
 		"S: <tag2> OK enabled\n"

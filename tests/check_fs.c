@@ -235,12 +235,7 @@ START_TEST(test_hostile_mailbox_names_stay_inside)
 {
 	struct buf err = BUF_INIT;
 	struct fake_server *f = fake_start(
-		"S: * OK fake\n"
-		"C: <tag0> CAPABILITY\n"
-		"S: * CAPABILITY IMAP4rev1\n"
-		"S: <tag0> OK done\n"
-		"C: <tag1> LOGIN alice \"secret\"\n"
-		"S: <tag1> OK in\n"
+		FAKE_LOGIN("")
 		"C: <tag2> LIST \"\" \"*\"\n"
 		"S: * LIST (\\\\HasNoChildren) \"/\" INBOX\n"
 		"S: * LIST (\\\\HasNoChildren) \"/\" ..\n"
@@ -293,12 +288,7 @@ START_TEST(test_size_follows_the_real_bytes)
 {
 	struct fake_fs ff;
 	fake_fs_open(&ff,
-		"S: * OK fake\n"
-		"C: <tag0> CAPABILITY\n"
-		"S: * CAPABILITY IMAP4rev1 UIDPLUS\n"
-		"S: <tag0> OK done\n"
-		"C: <tag1> LOGIN alice \"secret\"\n"
-		"S: <tag1> OK in\n"
+		FAKE_LOGIN("UIDPLUS")
 		"C: <tag2> LIST \"\" \"*\"\n"
 		"S: * LIST () \"/\" INBOX\n"
 		"S: <tag2> OK listed\n"
@@ -348,12 +338,7 @@ START_TEST(test_rm_without_uidplus_sends_nothing)
 {
 	struct fake_fs ff;
 	fake_fs_open(&ff,
-		"S: * OK fake\n"
-		"C: <tag0> CAPABILITY\n"
-		"S: * CAPABILITY IMAP4rev1\n"
-		"S: <tag0> OK done\n"
-		"C: <tag1> LOGIN alice \"secret\"\n"
-		"S: <tag1> OK in\n"
+		FAKE_LOGIN("")
 		"C: <tag2> LIST \"\" \"*\"\n"
 		"S: * LIST () \"/\" INBOX\n"
 		"S: <tag2> OK listed\n"

@@ -411,14 +411,6 @@ END_TEST
 
 /* ---- against scripted servers ---- */
 
-#define FAKE_LOGIN(caps)                                   \
-	"S: * OK fake\n"                                   \
-	"C: <tag0> CAPABILITY\n"                           \
-	"S: * CAPABILITY IMAP4rev1 " caps "\n"             \
-	"S: <tag0> OK done\n"                              \
-	"C: <tag1> LOGIN alice \"secret\"\n"               \
-	"S: <tag1> OK in\n"
-
 #define FAKE_LOGOUT                                        \
 	"C: <tag9> LOGOUT\n"                               \
 	"S: * BYE bye\n"                                   \
