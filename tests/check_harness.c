@@ -496,6 +496,32 @@ START_TEST(test_stop_leaves_nothing_behind)
 }
 END_TEST
 
+/* A halted instance (no process left, as during a server restart) still
+ * belongs to a live test: another instance starting meanwhile, which
+ * sweeps what dead tests left, must leave it alone. */
+START_TEST(test_halted_instance_survives_another_start)
+{
+	struct dovecot halted, other;
+	struct buf err = BUF_INIT, out = BUF_INIT;
+	ck_assert_msg(dovecot_start(&halted, NULL, &err) == 0, "%s", err.data);
+	ck_assert_msg(dovecot_halt(&halted, &err) == 0, "%s", err.data);
+	ck_assert_int_eq(dovecot_count_processes(&halted), 0);
+	ck_assert_msg(dovecot_start(&other, NULL, &err) == 0, "%s", err.data);
+	ck_assert_msg(access(halted.dir, F_OK) == 0, "%s: %s", halted.dir, strerror(errno));
+	ck_assert_msg(dovecot_resume(&halted, &err) == 0, "%s", err.data);
+	struct client c;
+	client_open(&c, halted.imap_port, NULL);
+	client_greeting(&c, &out);
+	client_login(&c, "alice");
+	client_close(&c);
+	ck_assert_msg(dovecot_stop(&other, &err) == 0, "%s", err.data);
+	ck_assert_msg(dovecot_stop(&halted, &err) == 0, "%s", err.data);
+	ck_assert_int_eq(access(halted.dir, F_OK), -1);
+	buf_free(&out);
+	buf_free(&err);
+}
+END_TEST
+
 START_TEST(test_slash_separator_instance)
 {
 	struct dovecot other;
@@ -773,6 +799,7 @@ int main(void)
 	tcase_add_test(tc, test_kick_drops_the_session);
 	tcase_add_test(tc, test_stop_leaves_nothing_behind);
 	tcase_add_test(tc, test_slash_separator_instance);
+	tcase_add_test(tc, test_halted_instance_survives_another_start);
 	suite_add_tcase(s, tc);
 	TCase *files = tcase_create("files");
 	tcase_set_timeout(files, 120);

@@ -408,10 +408,37 @@ static int dovecot_link_modules(const struct dovecot *d, const char *imap_dir, s
 	return 0;
 }
 
+/* The process a non-detached instance belongs to, in DIR/owner: while it
+ * lives the directory is in use, even with no Dovecot process running (a
+ * test halts its server to restart it on the same ports). */
+static void dovecot_write_owner(const struct dovecot *d)
+{
+	char path[HARNESS_PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/owner", d->dir);
+	FILE *f = fopen(path, "w");
+	if (f) {
+		fprintf(f, "%d\n", (int)getpid());
+		fclose(f);
+	}
+}
+
+static bool dovecot_owner_alive(const char *dir)
+{
+	char path[HARNESS_PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/owner", dir);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	int pid = 0;
+	bool alive = fscanf(f, "%d", &pid) == 1 && pid > 0 && os_alive((pid_t)pid);
+	fclose(f);
+	return alive;
+}
+
 /* A test that fails inside a forked Check child leaves with _exit(): its
  * Dovecot gets SIGTERM (die_with_parent) but its directory stays.  Such
- * directories (ours by name, fully started once, master gone, no process
- * left) are removed when the next instance starts. */
+ * directories (ours by name, fully started once, owner gone, master gone,
+ * no process left) are removed when the next instance starts. */
 static void dovecot_sweep_stale(void)
 {
 	DIR *tmp = opendir("/tmp");
@@ -429,7 +456,8 @@ static void dovecot_sweep_stale(void)
 		buf_free(&ignored);
 		if (r < 0 || strcmp(old.dir, dir) != 0)
 			continue;
-		if (!dovecot_master_alive(&old) && dovecot_count_processes(&old) == 0)
+		if (!dovecot_owner_alive(dir) && !dovecot_master_alive(&old) &&
+		    dovecot_count_processes(&old) == 0)
 			os_rmtree(dir, NULL);
 	}
 	closedir(tmp);
@@ -467,6 +495,8 @@ int dovecot_start(struct dovecot *d, const struct dovecot_opts *o, struct buf *e
 			goto fail;
 		}
 	}
+	if (!o->detached)
+		dovecot_write_owner(d);
 	if (chown(d->mailroot, uid, gid) < 0) {
 		buf_addf(err, "chown %s: %s", d->mailroot, strerror(errno));
 		goto fail;

@@ -22,8 +22,9 @@ fi
 # Check's per-program summaries ("100%: Checks: 12, Failures: 0, Errors: 0")
 # are collected from the test logs of every build.
 summary=$(mktemp)
+failures=$(mktemp)
 before_file=$(mktemp)
-trap 'rm -f "$summary" "$before_file"' EXIT
+trap 'rm -f "$summary" "$failures" "$before_file"' EXIT
 { pgrep -f 'dovecot|cyrmaster|imapfs' | sed 's/^/pid /'; grep ' fuse\.imapfs ' /proc/mounts; } |
 	sort >"$before_file" || true
 
@@ -44,6 +45,10 @@ run_suite() {  # name, configure args, extra make variables
 		[ -f "$log" ] || continue
 		case "$log" in */test-suite.log) continue ;; esac
 		grep -h -E '^[0-9]+%: Checks: ' "$log" | sed "s|^|$name $(basename "$log" .log): |" >>"$summary" || true
+		# Check's own lines for a failed assertion or a crashed test
+		# ("file.c:123:F:tcase:test:0: message"), shown again at the end,
+		# where a truncated CI log still has them
+		grep -h -E '^[^ :]+\.c:[0-9]+:[FE]:' "$log" | sed "s|^|$name: |" >>"$failures" || true
 	done
 	if [ "$status" -ne 0 ]; then
 		cat "$dir/tests/test-suite.log" 2>/dev/null | tail -n 200
@@ -92,6 +97,11 @@ fi
 echo
 echo "Check summaries:"
 cat "$summary"
+if [ -s "$failures" ]; then
+	echo
+	echo "Failed checks:"
+	cat "$failures"
+fi
 passed=0; bad=0
 while read -r line; do
 	n=$(echo "$line" | sed -E 's/.*Checks: ([0-9]+), Failures: ([0-9]+), Errors: ([0-9]+).*/\1 \2 \3/')
