@@ -68,6 +68,22 @@ void fs_node_ref(struct fs *fs, struct mbox *m, uint32_t uidvalidity, const stru
 	pthread_mutex_unlock(&fs->nodes_lock);
 }
 
+/* After a move the kernel keeps the moved file's inode under its new name
+ * until the invalidation queued for that name has run: meanwhile the inode
+ * stands for the message at its new place, so reads through it get the
+ * same bytes instead of failing on the expunged original. */
+void fs_node_moved(struct fs *fs, uint64_t ino, struct mbox *to, uint32_t uidvalidity, uint32_t uid)
+{
+	pthread_mutex_lock(&fs->nodes_lock);
+	struct mnode *n = fs_node_find_locked(fs, ino);
+	if (n && !n->staged) {
+		n->m = to;
+		n->uidvalidity = uidvalidity;
+		n->uid = uid;
+	}
+	pthread_mutex_unlock(&fs->nodes_lock);
+}
+
 void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup)
 {
 	pthread_mutex_lock(&fs->nodes_lock);

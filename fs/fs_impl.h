@@ -67,6 +67,8 @@ struct mnode *fs_node_find_locked(struct fs *fs, uint64_t ino);
 uint64_t fs_msg_ino(const struct mbox *m, uint32_t uidvalidity, uint32_t uid);
 void fs_node_ref(struct fs *fs, struct mbox *m, uint32_t uidvalidity, const struct cache_msg *msg,
 		 uint64_t ino);
+/* The node ino (a message's) now stands for message uid of mailbox to. */
+void fs_node_moved(struct fs *fs, uint64_t ino, struct mbox *to, uint32_t uidvalidity, uint32_t uid);
 void fs_entry_dir(struct fs *fs, const struct mbox *m, struct fs_entry *e);
 void fs_entry_msg(struct fs *fs, uint64_t ino, const struct cache_msg *msg, struct fs_entry *e);
 void fs_entry_negative(struct fs_entry *e);

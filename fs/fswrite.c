@@ -182,6 +182,8 @@ static int move_message(struct fs *fs, struct mbox *dir, const char *name, struc
 	struct cache_msg moved = msg;
 	moved.uid = new_uid;
 	mbox_msg_added(newdir, fs->cache, new_uidvalidity, &moved);
+	if (new_uidvalidity && new_uid)
+		fs_node_moved(fs, fs_msg_ino(dir, uidvalidity, msg.uid), newdir, new_uidvalidity, new_uid);
 	return 0;
 }
 

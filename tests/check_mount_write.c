@@ -196,7 +196,7 @@ START_TEST(test_mv_between_folders)
 	snprintf(name, sizeof name, "MvTo/%u.eml", uids[1]);
 	path_of(&q, &m, name);
 	buf_reset(&moved);
-	ck_assert_int_eq(mount_slurp(q.data, &moved), 0);
+	ck_assert_msg(mount_slurp(q.data, &moved) == 0, "%s: %s", q.data, strerror(errno));
 	ck_assert_uint_eq(moved.len, orig.len);
 	ck_assert(!memcmp(moved.data, orig.data, orig.len));
 	/* UIDs are not names: no rename within a folder */
