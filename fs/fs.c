@@ -289,18 +289,6 @@ static struct fs_dirent *dir_add(struct fs_dir *d, size_t *cap, const char *name
 	return de;
 }
 
-static struct mbox *parent_of(struct fs *fs, const struct mbox *dir)
-{
-	const char *slash = strrchr(dir->path, '/');
-	struct mbox *p = NULL;
-	if (slash) {
-		char *path = xmemdup(dir->path, (size_t)(slash - dir->path));
-		p = mtree_by_path(&fs->tree, path);
-		free(path);
-	}
-	return p ? p : mtree_root(&fs->tree);
-}
-
 struct dir_add_ctx {
 	size_t *cap;
 };
@@ -334,7 +322,7 @@ int fs_opendir(struct fs *fs, uint64_t ino, struct fs_dir **out)
 	size_t cap = 0;
 	/* "." and "..": ls -a and tools that count links expect them */
 	fs_entry_dir(fs, dir, &dir_add(d, &cap, ".")->e);
-	fs_entry_dir(fs, parent_of(fs, dir), &dir_add(d, &cap, "..")->e);
+	fs_entry_dir(fs, mtree_parent(&fs->tree, dir), &dir_add(d, &cap, "..")->e);
 	struct mbox **kids;
 	size_t nk = mtree_children(&fs->tree, dir, &kids);
 	for (size_t i = 0; i < nk; i++)
@@ -562,7 +550,8 @@ int fs_start(struct fs *fs)
 	if (fs->cfg.watch && watch_start(&fs->watch, &fs->tree, fs->pool, fs->cache, fs->cfg.poll_s,
 					 fs->cfg.timeout_s) < 0)
 		return -1;
-	return prefetch_new(&fs->prefetch, fs->pool, fs->cache, workers, size_known, fs);
+	return prefetch_new(&fs->prefetch, fs->pool, fs->cache, &fs->tree, fs->cfg.poll_s, workers,
+			    size_known, fs);
 }
 
 void fs_stop(struct fs *fs)

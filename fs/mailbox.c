@@ -152,6 +152,56 @@ size_t mtree_selectable(struct mtree *t, struct mbox ***v)
 	return k;
 }
 
+struct mbox *mtree_parent(struct mtree *t, const struct mbox *m)
+{
+	const char *slash = strrchr(m->path, '/');
+	struct mbox *p = NULL;
+	if (slash) {
+		char *path = xmemdup(m->path, (size_t)(slash - m->path));
+		p = mtree_by_path(t, path);
+		free(path);
+	}
+	return p ? p : mtree_root(t);
+}
+
+/* The first child of dir in directory order, or NULL. */
+static struct mbox *first_child(struct mtree *t, const struct mbox *dir)
+{
+	struct mbox **kids;
+	size_t n = mtree_children(t, dir, &kids);
+	struct mbox *first = n ? kids[0] : NULL;
+	free(kids);
+	return first;
+}
+
+/* The folder after m in the walk's order: the deepest first folder below
+ * m's next sibling, or else m's parent; NULL after the last one. */
+static struct mbox *walk_step(struct mtree *t, const struct mbox *m)
+{
+	struct mbox *root = mtree_root(t);
+	if (m == root)
+		return NULL;
+	struct mbox *parent = mtree_parent(t, m), **kids, *next = NULL;
+	size_t n = mtree_children(t, parent, &kids);
+	for (size_t i = 0; i + 1 < n && !next; i++)
+		if (kids[i] == m)
+			next = kids[i + 1];
+	free(kids);
+	if (!next)
+		return parent == root ? NULL : parent;
+	for (struct mbox *below; (below = first_child(t, next));)
+		next = below;
+	return next;
+}
+
+struct mbox *mtree_scan_next(struct mtree *t, const struct mbox *m)
+{
+	struct mbox *next = (struct mbox *)m;
+	while ((next = walk_step(t, next)) && !(next->name && next->selectable))
+		;
+	return next;
+}
+
 const char *mbox_basename(const struct mbox *m)
 {
 	const char *s = strrchr(m->path, '/');

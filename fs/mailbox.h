@@ -48,6 +48,7 @@ struct mbox {
 	size_t last_index;
 	unsigned window;
 	size_t ahead_end;
+	bool next_planned;       /* a scan reached the end: the next folder is on its way */
 	uint32_t *inflight;
 	size_t ninflight, capinflight;
 	unsigned waiters;        /* readers waiting for a body */
@@ -85,6 +86,13 @@ struct mbox *mtree_recent(struct mtree *t);
  * *v is malloc'ed, the pointers stay valid. */
 size_t mtree_children(struct mtree *t, const struct mbox *dir, struct mbox ***v);
 const char *mbox_basename(const struct mbox *m);
+/* The directory above m (the root for a top-level mailbox). */
+struct mbox *mtree_parent(struct mtree *t, const struct mbox *m);
+/* The mailbox whose messages a walk in directory order (grep -r, find;
+ * a directory lists its subfolders before its messages) reads after m's,
+ * or NULL after the last one. */
+struct mbox *mtree_scan_next(struct mtree *t, const struct mbox *m);
+
 
 /* Makes m->listing current (see above), and marks m used.  A connection
  * that dies under it is replaced and the refresh tried once more; when the

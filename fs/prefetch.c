@@ -12,19 +12,24 @@
 #include "fetch.h"
 #include "prefetch.h"
 
-enum { WINDOW_FIRST = 8, WINDOW_MAX = 1024 };
+/* WINDOW_SCAN: the first window of a folder a scan is about to enter */
+enum { WINDOW_FIRST = 8, WINDOW_SCAN = 256, WINDOW_MAX = 1024 };
 
+/* Bodies of m to fetch, or (listing) m's listing and first window. */
 struct job {
 	struct mbox *m;
 	uint32_t uidvalidity;
 	uint32_t *uids;
 	size_t n;
+	bool listing;
 	struct job *next;
 };
 
 struct prefetch {
 	struct pool *pool;
 	struct cache *cache;
+	struct mtree *tree;
+	int listing_max_age;
 	prefetch_size_fn on_size;
 	void *ctx;
 	pthread_mutex_t lock;
@@ -108,7 +113,7 @@ static struct job *take_job(struct prefetch *pf, struct mbox *m, uint32_t uidval
 		struct job *j = *pp;
 		bool mine = true;
 		if (m) {
-			mine = j->m == m && j->uidvalidity == uidvalidity;
+			mine = !j->listing && j->m == m && j->uidvalidity == uidvalidity;
 		} else {
 			for (unsigned i = 0; i < pf->nworkers && mine; i++)
 				mine = pf->streaming[i] != j->m;
@@ -209,6 +214,36 @@ static void run_stream(struct prefetch *pf, unsigned self, struct job *job)
 		pthread_cond_broadcast(&pf->work);
 }
 
+static void enqueue(struct prefetch *pf, struct job *job)
+{
+	pthread_mutex_lock(&pf->lock);
+	if (pf->tail)
+		pf->tail->next = job;
+	else
+		pf->head = job;
+	pf->tail = job;
+	pthread_cond_signal(&pf->work);
+	pthread_mutex_unlock(&pf->lock);
+}
+
+static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_t to);
+
+/* A scan is about to enter m: its listing, then its first window, so the
+ * scan pays no round trip between folders. */
+static void run_listing(struct prefetch *pf, struct job *job)
+{
+	struct mbox *m = job->m;
+	job_free(job);
+	if (mbox_refresh(m, pf->pool, pf->cache, pf->listing_max_age) < 0)
+		return;
+	pthread_mutex_lock(&m->lock);
+	if (m->loaded && m->ahead_end == 0 && m->last_index == 0) {
+		m->window = WINDOW_SCAN;
+		queue_window(pf, m, 0, WINDOW_SCAN);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
 struct worker_arg {
 	struct prefetch *pf;
 	unsigned self;
@@ -226,6 +261,12 @@ static void *worker(void *arg)
 			pthread_cond_wait(&pf->work, &pf->lock);
 		if (pf->stopping)
 			break;
+		if (job->listing) {
+			pthread_mutex_unlock(&pf->lock);
+			run_listing(pf, job);
+			pthread_mutex_lock(&pf->lock);
+			continue;
+		}
 		pf->streaming[self] = job->m;
 		pthread_mutex_unlock(&pf->lock);
 		run_stream(pf, self, job);
@@ -234,12 +275,14 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int prefetch_new(struct prefetch **out, struct pool *p, struct cache *cache, unsigned workers,
-		 prefetch_size_fn on_size, void *ctx)
+int prefetch_new(struct prefetch **out, struct pool *p, struct cache *cache, struct mtree *tree,
+		 int listing_max_age, unsigned workers, prefetch_size_fn on_size, void *ctx)
 {
 	struct prefetch *pf = xcalloc(1, sizeof *pf);
 	pf->pool = p;
 	pf->cache = cache;
+	pf->tree = tree;
+	pf->listing_max_age = listing_max_age;
 	pf->on_size = on_size;
 	pf->ctx = ctx;
 	pthread_mutex_init(&pf->lock, NULL);
@@ -323,14 +366,19 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 		return;
 	}
 	qsort(job->uids, job->n, sizeof *job->uids, cmp_uid);  /* fetch.c wants them ascending */
-	pthread_mutex_lock(&pf->lock);
-	if (pf->tail)
-		pf->tail->next = job;
-	else
-		pf->head = job;
-	pf->tail = job;
-	pthread_cond_signal(&pf->work);
-	pthread_mutex_unlock(&pf->lock);
+	enqueue(pf, job);
+}
+
+/* The folder a scan that walked through m goes to next (see plan_readahead). */
+static void queue_next_folder(struct prefetch *pf, struct mbox *m)
+{
+	struct mbox *next = mtree_scan_next(pf->tree, m);
+	if (!next)
+		return;
+	struct job *job = xcalloc(1, sizeof *job);
+	job->m = next;
+	job->listing = true;
+	enqueue(pf, job);
 }
 
 static unsigned grown(unsigned window)
@@ -342,14 +390,18 @@ static unsigned grown(unsigned window)
  * Beyond the window the next one is kept queued (at the size it will have
  * at the next sequential open; after a miss, at the same size, so a single
  * read fetches little): the worker streaming the mailbox pipelines it
- * behind the FETCH in flight, with no round trip in between. */
-static void plan_readahead(struct prefetch *pf, struct mbox *m, size_t index, bool miss)
+ * behind the FETCH in flight, with no round trip in between.  true once a
+ * sequential scan has everything up to the folder's end on its way: time
+ * to bring in the folder it will enter next. */
+static bool plan_readahead(struct prefetch *pf, struct mbox *m, size_t index, bool miss)
 {
 	if (index == m->last_index && !miss)
-		return;  /* the same message again */
+		return false;  /* the same message again */
 	bool sequential = index == m->last_index + 1 || index == m->last_index;
-	if (!sequential)
+	if (!sequential) {
 		m->window = WINDOW_FIRST;
+		m->next_planned = false;
+	}
 	else if (index != m->last_index)
 		m->window = grown(m->window);
 	m->last_index = index;
@@ -362,6 +414,10 @@ static void plan_readahead(struct prefetch *pf, struct mbox *m, size_t index, bo
 		size_t from = m->ahead_end > index ? m->ahead_end : index + 1;
 		queue_window(pf, m, from, from + next);
 	}
+	if (m->next_planned || m->window == WINDOW_FIRST || m->ahead_end < m->listing.n)
+		return false;
+	m->next_planned = true;
+	return true;
 }
 
 int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uint32_t uid,
@@ -371,8 +427,7 @@ int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uin
 	pthread_mutex_lock(&m->lock);
 	long found = m->listing.uidvalidity == uidvalidity ? mbox_find(m, uid) : -1;
 	long index = found >= 0 ? (long)m->rank[found] : -1;  /* directory position */
-	if (index >= 0)
-		plan_readahead(pf, m, (size_t)index, !have);
+	bool scan_ends = index >= 0 && plan_readahead(pf, m, (size_t)index, !have);
 	/* A read is safe to repeat: a fetch that failed (a connection lost
 	 * mid-body, say) is asked for once more, alone, on a fresh one. */
 	for (int attempt = 0; !have && index >= 0 && attempt < 2; attempt++) {
@@ -393,6 +448,8 @@ int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uin
 		have = cache_body_get(pf->cache, m->name, uidvalidity, uid, out) == 0;
 	}
 	pthread_mutex_unlock(&m->lock);
+	if (scan_ends)
+		queue_next_folder(pf, m);
 	if (have)
 		return 0;
 	return index < 0 ? -ENOENT : -EIO;

@@ -1,9 +1,11 @@
 /* prefetch.h: getting message bodies into the cache, ahead of the reader.
  * A miss fetches a window of the following messages in one pipelined UID
- * FETCH; while opens stay sequential the window grows fourfold (up to 1024) and the
- * next window is queued before the reader reaches it.  Windows are fetched
- * by worker threads, one per pool connection but one, so grep -r and rsync
- * pay no round trip per message.
+ * FETCH; while opens stay sequential the window grows fourfold (up to
+ * 1024) and the next window is queued before the reader reaches it; once a
+ * scan has its folder's end on the way, the folder the walk enters next is
+ * listed and its first bodies fetched.  Windows are fetched by worker
+ * threads, one per pool connection but one, so grep -r and rsync pay no
+ * round trip per message, nor per folder.
  * Errors: negative errno. */
 #ifndef IMAPFS_PREFETCH_H
 #define IMAPFS_PREFETCH_H
@@ -16,8 +18,11 @@ struct prefetch;
 
 typedef void (*prefetch_size_fn)(void *ctx, struct mbox *m, uint32_t uid, uint64_t size);
 
-int prefetch_new(struct prefetch **out, struct pool *p, struct cache *cache, unsigned workers,
-		 prefetch_size_fn on_size, void *ctx);
+/* tree: where a scan that reaches the end of a folder goes next, whose
+ * listing (when older than listing_max_age seconds) and first bodies are
+ * then fetched ahead of it. */
+int prefetch_new(struct prefetch **out, struct pool *p, struct cache *cache, struct mtree *tree,
+		 int listing_max_age, unsigned workers, prefetch_size_fn on_size, void *ctx);
 void prefetch_free(struct prefetch *pf);
 /* Where uid's body (generation uidvalidity) is in the cache, fetching it
  * (and what follows it) if needed: blocks until it is there or failed.  0

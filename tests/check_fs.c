@@ -12,6 +12,7 @@
 
 #include "fake.h"
 #include "fs.h"
+#include "fs_impl.h"  /* the tree and the cache: what was fetched ahead */
 #include "harness.h"
 #include "harness_mount.h"
 #include "imap.h"
@@ -19,7 +20,7 @@
 static struct dovecot dc;
 static char cachedir[64];
 
-static struct fs *make_fs(bool readonly, struct fs_config *cfg)
+static struct fs *make_fs_in(const char *dir, bool readonly, struct fs_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
 	struct buf err = BUF_INIT;
@@ -28,7 +29,7 @@ static struct fs *make_fs(bool readonly, struct fs_config *cfg)
 	ck_assert_int_eq(url_parse(url, &cfg->url, &err), 0);
 	cfg->url.password = xstrdup("secret");
 	cfg->tls_none = true;
-	cfg->cachedir = cachedir;
+	cfg->cachedir = (char *)dir;
 	cfg->cache_size = 1ull << 30;
 	cfg->connections = 3;
 	cfg->timeout_s = 30;
@@ -40,6 +41,11 @@ static struct fs *make_fs(bool readonly, struct fs_config *cfg)
 	ck_assert_int_eq(fs_start(fs), 0);
 	buf_free(&err);
 	return fs;
+}
+
+static struct fs *make_fs(bool readonly, struct fs_config *cfg)
+{
+	return make_fs_in(cachedir, readonly, cfg);
 }
 
 static void drop_fs(struct fs *fs, struct fs_config *cfg)
@@ -123,6 +129,116 @@ START_TEST(test_messages_match_a_second_connection)
 	imap_close(s);
 	fs_dir_free(d);
 	drop_fs(fs, &cfg);
+}
+END_TEST
+
+/* ---- scans across folders ---- */
+
+/* The folders in the order grep -r reads their messages: depth first
+ * through the directory listings, a folder's subfolders (listed before
+ * its messages) ahead of its own messages. */
+static void walk_listings(struct fs *fs, uint64_t ino, char **out, size_t *n, size_t max)
+{
+	struct fs_dir *d;
+	ck_assert_int_eq(fs_opendir(fs, ino, &d), 0);
+	for (size_t i = FS_DIR_DOTS; i < d->n; i++)
+		if (S_ISDIR(d->v[i].e.st.st_mode))
+			walk_listings(fs, d->v[i].e.ino, out, n, max);
+	fs_dir_free(d);
+	struct mbox *m = mtree_by_ino(&fs->tree, ino);
+	if (m && m->name && m->selectable && *n < max)
+		out[(*n)++] = xstrdup(m->path);
+}
+
+START_TEST(test_scan_order_follows_the_listings)
+{
+	struct fs_config cfg;
+	struct fs *fs = make_fs(true, &cfg);
+	char *want[64];
+	size_t n = 0;
+	walk_listings(fs, FS_ROOT_INO, want, &n, 64);
+	ck_assert_uint_eq(n, corpus_demo_nfolders + 1);  /* and INBOX */
+	struct mbox *m = mtree_by_path(&fs->tree, want[0]);
+	for (size_t i = 1; i < n; i++) {
+		m = mtree_scan_next(&fs->tree, m);
+		ck_assert_ptr_nonnull(m);
+		ck_assert_str_eq(m->path, want[i]);
+	}
+	ck_assert_ptr_null(mtree_scan_next(&fs->tree, m));
+	for (size_t i = 0; i < n; i++)
+		free(want[i]);
+	drop_fs(fs, &cfg);
+}
+END_TEST
+
+static bool first_body_cached(struct fs *fs, struct mbox *m)
+{
+	pthread_mutex_lock(&m->lock);
+	bool loaded = m->loaded && m->listing.n;
+	uint32_t uidvalidity = m->listing.uidvalidity, uid = loaded ? m->listing.msgs[m->order[0]].uid : 0;
+	pthread_mutex_unlock(&m->lock);
+	return loaded && cache_body_has(fs->cache, m->name, uidvalidity, uid);
+}
+
+static bool listed(struct mbox *m)
+{
+	pthread_mutex_lock(&m->lock);
+	bool loaded = m->loaded;
+	pthread_mutex_unlock(&m->lock);
+	return loaded;
+}
+
+/* Reading a folder through to its end brings in the next folder of the
+ * walk, listing and first bodies, before anyone opens it; the one after
+ * that stays untouched. */
+START_TEST(test_scan_fetches_the_next_folder_ahead)
+{
+	char dir[] = "/tmp/imapfs-check-fs-scan-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	struct fs_config cfg;
+	struct fs *fs = make_fs_in(dir, true, &cfg);
+	struct fs_dir *root;
+	ck_assert_int_eq(fs_opendir(fs, FS_ROOT_INO, &root), 0);
+	fs_dir_free(root);
+	/* a folder of the walk with a next and a next but one */
+	struct mbox **all, *a = NULL, *b = NULL, *c = NULL;
+	size_t nall = mtree_selectable(&fs->tree, &all);
+	for (size_t i = 0; i < nall && !c; i++) {
+		a = all[i];
+		b = mtree_scan_next(&fs->tree, a);
+		c = b ? mtree_scan_next(&fs->tree, b) : NULL;
+	}
+	free(all);
+	ck_assert_ptr_nonnull(c);
+	ck_assert(!listed(b) && !listed(c));
+	struct fs_dir *d;
+	ck_assert_int_eq(fs_opendir(fs, a->ino, &d), 0);
+	size_t read = 0;
+	for (size_t i = FS_DIR_DOTS; i < d->n; i++) {
+		if (!S_ISREG(d->v[i].e.st.st_mode))
+			continue;
+		struct fs_entry me;
+		ck_assert_int_eq(fs_lookup(fs, a->ino, d->v[i].name, &me), 0);
+		struct cache_span body;
+		bool keep;
+		ck_assert_int_eq(fs_open_body(fs, me.ino, O_RDONLY, &body, &keep), 0);
+		close(body.fd);
+		read++;
+	}
+	fs_dir_free(d);
+	ck_assert_uint_ge(read, 3);
+	bool ahead = false;
+	for (int i = 0; i < 100 && !ahead; i++) {
+		ahead = first_body_cached(fs, b);
+		if (!ahead)
+			usleep(100000);
+	}
+	ck_assert_msg(ahead, "%s (after %s) not fetched ahead", b->path, a->path);
+	ck_assert_msg(!listed(c), "%s listed too, though nothing read %s", c->path, b->path);
+	drop_fs(fs, &cfg);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -381,6 +497,8 @@ int main(void)
 	tcase_add_test(tc, test_root_lists_the_mailbox_tree);
 	tcase_add_test(tc, test_messages_match_a_second_connection);
 	tcase_add_test(tc, test_misses_cost_no_round_trip);
+	tcase_add_test(tc, test_scan_order_follows_the_listings);
+	tcase_add_test(tc, test_scan_fetches_the_next_folder_ahead);
 	tcase_add_test(tc, test_inodes_are_stable_across_instances);
 	tcase_add_test(tc, test_hostile_mailbox_names_stay_inside);
 	tcase_add_test(tc, test_size_follows_the_real_bytes);
