@@ -104,10 +104,10 @@ void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup)
 	pthread_mutex_unlock(&fs->nodes_lock);
 }
 
-/* The real size of a body replaces RFC822.SIZE (some servers differ). */
-static void size_known(void *ctx, struct mbox *m, uint32_t uid, uint64_t size)
+/* The real size of a body replaces RFC822.SIZE (some servers differ);
+ * true when it did. */
+static bool fix_size(struct fs *fs, struct mbox *m, uint32_t uid, uint64_t size, uint64_t *ino)
 {
-	struct fs *fs = ctx;
 	bool changed = false;
 	pthread_mutex_lock(&m->lock);
 	long i = mbox_find(m, uid);
@@ -115,18 +115,39 @@ static void size_known(void *ctx, struct mbox *m, uint32_t uid, uint64_t size)
 		m->listing.msgs[i].size = size;
 		changed = true;
 	}
-	uint64_t ino = fs_msg_ino(m, m->listing.uidvalidity, uid);
+	*ino = fs_msg_ino(m, m->listing.uidvalidity, uid);
 	pthread_mutex_unlock(&m->lock);
 	if (!changed)
-		return;
+		return false;
 	fs_log(LOG_INFO, "%s/%u.eml: RFC822.SIZE was wrong, the file has %llu bytes", m->path, uid,
 	       (unsigned long long)size);
 	pthread_mutex_lock(&fs->nodes_lock);
-	struct mnode *n = fs_node_find_locked(fs, ino);
+	struct mnode *n = fs_node_find_locked(fs, *ino);
 	if (n)
 		n->size = size;
 	pthread_mutex_unlock(&fs->nodes_lock);
-	fs_inval_inode(fs, ino);
+	fs_inval_inode(fs, *ino);
+	return true;
+}
+
+/* Larger bodies are read through FUSE as before: pushing them would hold
+ * the pusher while a reader likely reads them anyway. */
+#define PUSH_MAX_BYTES (1u << 20)
+
+/* A body came into the cache.  When the kernel knows its file, the bytes
+ * are offered to the kernel's page cache at once: a scan then reads them
+ * there, and no read of it reaches us at all. */
+static void body_cached(void *ctx, struct mbox *m, uint32_t uid, uint64_t size)
+{
+	struct fs *fs = ctx;
+	uint64_t ino;
+	if (fix_size(fs, m, uid, size, &ino) || !fs->notify.push || size > PUSH_MAX_BYTES)
+		return;
+	pthread_mutex_lock(&fs->nodes_lock);
+	bool known = fs_node_find_locked(fs, ino) != NULL;
+	pthread_mutex_unlock(&fs->nodes_lock);
+	if (known)
+		fs->notify.push(fs->notify.ctx, ino);
 }
 
 /* A message left its mailbox: the kernel must forget the name, and the
@@ -432,6 +453,18 @@ int fs_open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body
 	return 0;
 }
 
+int fs_cached_body(struct fs *fs, uint64_t ino, struct cache_span *body)
+{
+	pthread_mutex_lock(&fs->nodes_lock);
+	struct mnode *n = fs_node_find_locked(fs, ino);
+	struct mbox *m = n && !n->staged ? n->m : NULL;
+	uint32_t uidvalidity = n ? n->uidvalidity : 0, uid = n ? n->uid : 0;
+	pthread_mutex_unlock(&fs->nodes_lock);
+	if (!m || cache_body_get(fs->cache, m->name, uidvalidity, uid, body) < 0)
+		return -ENOENT;
+	return 0;
+}
+
 int fs_open(struct fs *fs, uint64_t ino, int flags, int *fd, bool *keep_cache)
 {
 	struct cache_span body;
@@ -551,13 +584,16 @@ int fs_start(struct fs *fs)
 					 fs->cfg.timeout_s) < 0)
 		return -1;
 	return prefetch_new(&fs->prefetch, fs->pool, fs->cache, &fs->tree, fs->cfg.poll_s, workers,
-			    size_known, fs);
+			    body_cached, fs);
 }
 
 void fs_stop(struct fs *fs)
 {
 	watch_stop(fs->watch);
 	fs->watch = NULL;
+	/* its workers call the notifier hooks until they are gone */
+	prefetch_free(fs->prefetch);
+	fs->prefetch = NULL;
 }
 
 void fs_free(struct fs *fs)

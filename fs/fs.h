@@ -80,6 +80,9 @@ struct fs_notifier {
 	void (*inval_inode)(void *ctx, uint64_t ino);
 	void (*inval_entry)(void *ctx, uint64_t parent, const char *name);
 	void (*flush)(void *ctx);
+	/* message ino, whose inode the kernel has, is now in the cache: may be
+	 * offered to the kernel's page cache (fs_cached_body) */
+	void (*push)(void *ctx, uint64_t ino);
 	void *ctx;
 };
 void fs_set_notifier(struct fs *fs, const struct fs_notifier *n);
@@ -103,6 +106,9 @@ int fs_open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body
 /* The same as an fd of the message alone (a copy in memory when it shares
  * its cache file with others). */
 int fs_open(struct fs *fs, uint64_t ino, int flags, int *fd, bool *keep_cache);
+/* Where message ino's body is in the cache, without fetching anything or
+ * counting as a read: 0 (body->fd is the caller's to close), or -ENOENT. */
+int fs_cached_body(struct fs *fs, uint64_t ino, struct cache_span *body);
 int fs_statfs(struct fs *fs, struct statvfs *st);
 
 /* The write path.  Each call returns 0 only after the server confirmed the
@@ -151,7 +157,8 @@ void fs_log_to_stderr(bool yes);
 void fs_log_debug(bool yes);
 /* Starts the worker threads: after daemonising (fork keeps no threads). */
 int fs_start(struct fs *fs);
-/* Stops the background watcher: before the notifier it calls goes away. */
+/* Stops the background threads (watcher, read-ahead): before the notifier
+ * they call goes away. */
 void fs_stop(struct fs *fs);
 
 #endif

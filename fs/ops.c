@@ -15,6 +15,7 @@
 
 #include "fs.h"
 #include "ops.h"
+#include "pagepush.h"
 
 /* The session's userdata is the address of the struct fs pointer, so the
  * session can be made (and FUSE options checked) before connecting. */
@@ -422,6 +423,7 @@ struct notifier {
 	uint64_t queued, done;
 	bool stop;
 	pthread_t thread;
+	struct pagepush *push;      /* bodies offered to the page cache */
 };
 
 static void *notifier_main(void *arg)
@@ -490,6 +492,12 @@ static void queue_inval_entry(void *ctx, uint64_t parent, const char *name)
 	queue(ctx, iv);
 }
 
+static void queue_push(void *ctx, uint64_t ino)
+{
+	struct notifier *n = ctx;
+	pagepush_queue(n->push, ino);
+}
+
 struct notifier *notifier_start(struct fs *fs, struct fuse_session *se)
 {
 	struct notifier *n = xcalloc(1, sizeof *n);
@@ -501,7 +509,9 @@ struct notifier *notifier_start(struct fs *fs, struct fuse_session *se)
 		free(n);
 		return NULL;
 	}
-	struct fs_notifier hooks = { queue_inval_inode, queue_inval_entry, flush_queue, n };
+	n->push = pagepush_start(fs, se);
+	struct fs_notifier hooks = { queue_inval_inode, queue_inval_entry, flush_queue,
+				     n->push ? queue_push : NULL, n };
 	fs_set_notifier(fs, &hooks);
 	return n;
 }
@@ -511,6 +521,7 @@ void notifier_stop(struct fs *fs, struct notifier *n)
 	if (!n)
 		return;
 	fs_set_notifier(fs, NULL);
+	pagepush_stop(n->push);
 	pthread_mutex_lock(&n->lock);
 	n->stop = true;
 	pthread_cond_signal(&n->cond);

@@ -397,18 +397,20 @@ static bool plan_readahead(struct prefetch *pf, struct mbox *m, size_t index, bo
 {
 	if (index == m->last_index && !miss)
 		return false;  /* the same message again */
-	bool sequential = index == m->last_index + 1 || index == m->last_index;
+	/* forward, within what was planned: the messages in between were read
+	 * from the kernel's page cache, where no read reaches us */
+	size_t reach = m->ahead_end > m->last_index + 1 ? m->ahead_end : m->last_index + 1;
+	bool sequential = index >= m->last_index && index <= reach;
 	if (!sequential) {
 		m->window = WINDOW_FIRST;
 		m->next_planned = false;
-	}
-	else if (index != m->last_index)
-		m->window = grown(m->window);
-	m->last_index = index;
-	if (miss || !sequential) {
 		m->ahead_end = index;
-		queue_window(pf, m, index, index + m->window);
+	} else if (index != m->last_index) {
+		m->window = grown(m->window);
 	}
+	m->last_index = index;
+	if (miss || !sequential)
+		queue_window(pf, m, index, index + m->window);
 	size_t next = miss || !sequential ? m->window : grown(m->window);
 	if (m->ahead_end < index + 1 + next) {
 		size_t from = m->ahead_end > index ? m->ahead_end : index + 1;

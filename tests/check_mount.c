@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -201,6 +202,94 @@ START_TEST(test_remount_keeps_inodes_and_cache)
 	buf_free(&body1);
 	buf_free(&body2);
 	mount_stop(&m);
+}
+END_TEST
+
+/* Whether every page of path is in the kernel's page cache; mincore()
+ * tells without reading anything. */
+static bool in_page_cache(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	struct stat st;
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_int_gt(st.st_size, 0);
+	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	ck_assert_msg(p != MAP_FAILED, "mmap %s: %s", path, strerror(errno));
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), n = ((size_t)st.st_size + page - 1) / page;
+	unsigned char vec[64];
+	ck_assert_uint_le(n, sizeof vec);
+	ck_assert_int_eq(mincore(p, (size_t)st.st_size, vec), 0);
+	munmap(p, (size_t)st.st_size);
+	bool all = true;
+	for (size_t i = 0; i < n; i++)
+		all = all && (vec[i] & 1);
+	return all;
+}
+
+/* Bodies fetched ahead of a reader go into the kernel's page cache as they
+ * arrive (the reader then costs no request per file); what was not
+ * fetched is not there.  The pushed bytes are the server's. */
+START_TEST(test_read_ahead_fills_the_page_cache)
+{
+	struct imap *s = mount_second(&env, "alice");
+	struct imap_result r = { .n = 0 };
+	ck_assert_int_eq(imap_create(s, "Pushed", &r), 0);
+	for (int i = 0; i < 20; i++) {
+		char msg[128];
+		int n = snprintf(msg, sizeof msg, "Subject: pushed %d\r\n\r\nbody of message %d\r\n", i, i);
+		ck_assert_int_eq(imap_append(s, "Pushed", NULL, NULL, msg, (size_t)n, &r), 0);
+		ck_assert_str_eq(r.type, "OK");
+	}
+	struct fsmount m = { .pid = 0 };
+	mount_start(&env, &m, "push", NULL);
+	char dir[512], first[1024], second[1024], last[1024];
+	snprintf(dir, sizeof dir, "%s/Pushed", m.dir);
+	/* the listing gives the kernel every file's inode, in directory order */
+	char names[20][256];
+	size_t n = 0;
+	DIR *d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	for (struct dirent *de; (de = readdir(d));)
+		if (de->d_type == DT_REG && n < 20)
+			snprintf(names[n++], sizeof names[0], "%s", de->d_name);
+	closedir(d);
+	ck_assert_uint_eq(n, 20);
+	snprintf(first, sizeof first, "%s/%s", dir, names[0]);
+	snprintf(second, sizeof second, "%s/%s", dir, names[1]);
+	snprintf(last, sizeof last, "%s/%s", dir, names[19]);
+	/* The kernel's first open of the mount asks the daemon (which then
+	 * learns that opens need not be sent): let that be another file's. */
+	struct buf body = BUF_INIT;
+	char other[1024];
+	snprintf(other, sizeof other, "%s/INBOX/1.eml", m.dir);
+	ck_assert_int_eq(mount_slurp(other, &body), 0);
+	ck_assert(!in_page_cache(second));
+	buf_reset(&body);
+	ck_assert_int_eq(mount_slurp(first, &body), 0);
+	/* the first read fetches two windows of 8 */
+	bool pushed = false;
+	for (int i = 0; i < 100 && !(pushed = in_page_cache(second)); i++)
+		usleep(100000);
+	ck_assert_msg(pushed, "%s was fetched ahead but is not in the page cache", names[1]);
+	ck_assert(!in_page_cache(last));
+	buf_reset(&body);
+	ck_assert_int_eq(mount_slurp(second, &body), 0);
+	char uid[32];
+	snprintf(uid, sizeof uid, "%u", (unsigned)strtoul(names[1], NULL, 10));
+	const char *args[] = { uid, "(BODY.PEEK[])" };
+	ck_assert_int_eq(imap_select(s, "Pushed", true, &r), 0);
+	ck_assert_int_eq(imap_uid(s, "FETCH", args, 2, &r), 0);
+	ck_assert(r.n && r.items[0].has_lit);
+	ck_assert_uint_eq(body.len, r.items[0].lit.len);
+	ck_assert(!memcmp(body.data, r.items[0].lit.data, body.len));
+	mount_stop(&m);
+	ck_assert_int_eq(imap_close_mailbox(s, &r), 0);
+	ck_assert_int_eq(imap_delete(s, "Pushed", &r), 0);
+	imap_result_free(&r);
+	imap_close(s);
+	buf_free(&body);
 }
 END_TEST
 
@@ -425,6 +514,7 @@ static void add_tests(TCase *tc)
 	tcase_add_test(tc, test_tree_bytes_sizes_mtimes);
 	tcase_add_test(tc, test_grep_and_rsync);
 	tcase_add_test(tc, test_remount_keeps_inodes_and_cache);
+	tcase_add_test(tc, test_read_ahead_fills_the_page_cache);
 	tcase_add_test(tc, test_uidvalidity_change_drops_cache);
 	tcase_add_test(tc, test_readonly_mount_and_statfs);
 	tcase_add_test(tc, test_folder_of_100k_messages);
