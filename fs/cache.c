@@ -18,6 +18,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -103,6 +104,11 @@ struct cache {
 	bool state_written;         /* "running" is on disk: close writes "clean" */
 };
 
+/* A body up to this size is kept in memory and written with its header
+ * in one call at commit: most mail is far smaller, and a scan stores
+ * thousands of bodies a second. */
+#define CACHE_HOLD_MAX (256 * 1024)
+
 struct cache_writer {
 	struct cache *c;
 	struct cache_pack *pack;    /* busy: ours until commit or abort */
@@ -110,6 +116,9 @@ struct cache_writer {
 	uint64_t start;             /* of the record's header */
 	uint64_t size;
 	int failed_errno;
+	unsigned char *held;        /* the body so far, while not spilled */
+	size_t held_cap;
+	bool spilled;               /* header and body so far are in the pack */
 };
 
 /* ---- small helpers ---- */
@@ -1111,29 +1120,70 @@ int cache_body_begin(struct cache *c, const char *mailbox, uint32_t uidvalidity,
 	wr->pack = p;
 	wr->uid = uid;
 	wr->start = p->end;
-	/* the header says "not complete" until the commit writes the length */
-	unsigned char h[CACHE_REC_HEADER];
-	memcpy(h, cache_rec_magic, 4);
-	cache_set_u32(h + 4, uid);
-	cache_set_u64(h + 8, CACHE_REC_PENDING);
-	if (fd_pwrite_all(p->wfd, h, sizeof h, wr->start) < 0)
-		wr->failed_errno = errno ? errno : EIO;
 	*w = wr;
 	return 0;
 }
 
+static void cache_rec_header(unsigned char h[CACHE_REC_HEADER], uint32_t uid, uint64_t len)
+{
+	memcpy(h, cache_rec_magic, 4);
+	cache_set_u32(h + 4, uid);
+	cache_set_u64(h + 8, len);
+}
+
+/* A body grown past CACHE_HOLD_MAX goes to the pack from now on, behind a
+ * header that says "not complete" until the commit writes the length. */
+static int cache_writer_spill(struct cache_writer *w)
+{
+	unsigned char h[CACHE_REC_HEADER];
+	cache_rec_header(h, w->uid, CACHE_REC_PENDING);
+	int rc = fd_pwrite_all(w->pack->wfd, h, sizeof h, w->start);
+	if (rc == 0 && w->size)
+		rc = fd_pwrite_all(w->pack->wfd, w->held, w->size, w->start + CACHE_REC_HEADER);
+	free(w->held);
+	w->held = NULL;
+	w->spilled = true;
+	return rc;
+}
+
 int cache_writer_write(struct cache_writer *w, const void *p, size_t n)
 {
+	if (!w->failed_errno && !w->spilled && w->size + n > CACHE_HOLD_MAX && cache_writer_spill(w) < 0)
+		w->failed_errno = errno ? errno : EIO;
 	if (w->failed_errno) {
 		errno = w->failed_errno;
 		return -1;
 	}
-	if (fd_pwrite_all(w->pack->wfd, p, n, w->start + CACHE_REC_HEADER + w->size) < 0) {
+	if (!w->spilled) {
+		if (w->size + n > w->held_cap) {
+			size_t cap = w->held_cap ? w->held_cap : 32 * 1024;
+			while (cap < w->size + n)
+				cap *= 2;
+			w->held = xrealloc(w->held, cap);
+			w->held_cap = cap;
+		}
+		memcpy(w->held + w->size, p, n);
+	} else if (fd_pwrite_all(w->pack->wfd, p, n, w->start + CACHE_REC_HEADER + w->size) < 0) {
 		w->failed_errno = errno ? errno : EIO;
 		return -1;
 	}
 	w->size += n;
 	return 0;
+}
+
+/* The complete record at commit: one write for a held body, else the
+ * length into the header written when it spilled. */
+static int cache_writer_finish(struct cache_writer *w)
+{
+	int fd = w->pack->wfd;
+	unsigned char h[CACHE_REC_HEADER];
+	if (w->spilled) {
+		cache_set_u64(h, w->size);
+		return fd_pwrite_all(fd, h, 8, w->start + 8);
+	}
+	cache_rec_header(h, w->uid, w->size);
+	struct iovec iov[2] = { { h, sizeof h }, { w->held, w->size } };
+	return fd_pwritev_all(fd, iov, w->size ? 2 : 1, w->start);
 }
 
 /* Under c->mu: gives the pack back. */
@@ -1172,6 +1222,7 @@ void cache_writer_abort(struct cache_writer *w)
 		cache_pack_seal(c, w->pack);
 	cache_writer_release(w);
 	cache_unlock(c);
+	free(w->held);
 	free(w);
 	errno = e;
 }
@@ -1186,9 +1237,7 @@ int cache_writer_commit(struct cache_writer *w, uint64_t *size_out, struct buf *
 		cache_writer_abort(w);
 		return cache_fail(err, e, "cache: not committing a body whose write failed: %s", strerror(e));
 	}
-	unsigned char len[8];
-	cache_set_u64(len, w->size);
-	if (fd_pwrite_all(p->wfd, len, sizeof len, w->start + 8) < 0) {
+	if (cache_writer_finish(w) < 0) {
 		int e = errno ? errno : EIO;
 		cache_writer_abort(w);
 		return cache_fail(err, e, "cache: commit body: %s", strerror(e));
@@ -1205,6 +1254,7 @@ int cache_writer_commit(struct cache_writer *w, uint64_t *size_out, struct buf *
 	cache_writer_release(w);
 	cache_unlock(c);
 	uint64_t size = w->size;
+	free(w->held);
 	free(w);
 	if (gone)
 		return cache_fail(err, ENOENT, "cache: commit body: its generation was dropped");

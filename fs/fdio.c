@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "fdio.h"
@@ -43,6 +44,32 @@ int fd_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
 		s += w;
 		n -= (size_t)w;
 		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+int fd_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
+{
+	while (n > 0) {
+		ssize_t w = pwritev(fd, iov, n, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		if (w == 0) {
+			errno = EIO;
+			return -1;
+		}
+		off += (uint64_t)w;
+		while (n > 0 && (size_t)w >= iov->iov_len) {  /* what was written whole */
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
 	}
 	return 0;
 }

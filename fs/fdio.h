@@ -9,5 +9,9 @@
 
 int fd_write_all(int fd, const void *p, size_t n);
 int fd_pwrite_all(int fd, const void *p, size_t n, uint64_t off);
+/* The same for n buffers in one call where the kernel takes them whole;
+ * iov is modified. */
+struct iovec;
+int fd_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off);
 
 #endif
