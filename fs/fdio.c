@@ -29,28 +29,19 @@ int fd_write_all(int fd, const void *p, size_t n)
 
 int fd_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
 {
-	const char *s = p;
-
-	while (n > 0) {
-		ssize_t w = pwrite(fd, s, n, (off_t)off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		if (w == 0) {
-			errno = EIO;
-			return -1;
-		}
-		s += w;
-		n -= (size_t)w;
-		off += (uint64_t)w;
-	}
-	return 0;
+	struct iovec iov = { (void *)p, n };
+	return fd_pwritev_all(fd, &iov, 1, off);
 }
 
 int fd_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
 {
-	while (n > 0) {
+	for (;;) {
+		while (n > 0 && !iov->iov_len) {  /* nothing (more) to write there */
+			iov++;
+			n--;
+		}
+		if (n == 0)
+			return 0;
 		ssize_t w = pwritev(fd, iov, n, (off_t)off);
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -71,5 +62,4 @@ int fd_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
 			iov->iov_len -= (size_t)w;
 		}
 	}
-	return 0;
 }
