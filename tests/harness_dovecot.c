@@ -408,18 +408,20 @@ static int dovecot_link_modules(const struct dovecot *d, const char *imap_dir, s
 	return 0;
 }
 
-/* The process a non-detached instance belongs to, in DIR/owner: while it
- * lives the directory is in use, even with no Dovecot process running (a
- * test halts its server to restart it on the same ports). */
+/* The process a non-detached instance belongs to, in DIR/owner (pid and
+ * start time, so that a reused pid is not taken for it): while it lives
+ * the directory is in use, even with no Dovecot process running (a test
+ * halts its server to restart it on the same ports). */
 static void dovecot_write_owner(const struct dovecot *d)
 {
 	char path[HARNESS_PATH_MAX + 16];
+	struct os_proc self;
 	snprintf(path, sizeof path, "%s/owner", d->dir);
 	FILE *f = fopen(path, "w");
-	if (f) {
-		fprintf(f, "%d\n", (int)getpid());
+	if (f && os_proc_get(getpid(), &self))
+		fprintf(f, "%d %llu\n", (int)self.pid, self.start);
+	if (f)
 		fclose(f);
-	}
 }
 
 static bool dovecot_owner_alive(const char *dir)
@@ -430,7 +432,10 @@ static bool dovecot_owner_alive(const char *dir)
 	if (!f)
 		return false;
 	int pid = 0;
-	bool alive = fscanf(f, "%d", &pid) == 1 && pid > 0 && os_alive((pid_t)pid);
+	unsigned long long start = 0;
+	struct os_proc p;
+	bool alive = fscanf(f, "%d %llu", &pid, &start) == 2 && pid > 0 && os_proc_get((pid_t)pid, &p) &&
+		     p.start == start;
 	fclose(f);
 	return alive;
 }

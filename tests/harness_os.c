@@ -170,7 +170,7 @@ int os_run(const char *const argv[], const char *output, struct buf *err)
 }
 
 /* Reads /proc/PID/stat; returns the state letter or 0 if the process is gone. */
-static char os_proc_state(pid_t pid, pid_t *sid)
+static char os_proc_state(pid_t pid, pid_t *sid, unsigned long long *start)
 {
 	char path[64], text[1024];
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
@@ -187,10 +187,14 @@ static char os_proc_state(pid_t pid, pid_t *sid)
 	if (!p || p[1] != ' ' || !p[2])
 		return 0;
 	char state = p[2];
-	if (sid) {
-		int ppid, pgrp, session;
-		*sid = sscanf(p + 3, " %d %d %d", &ppid, &pgrp, &session) == 3 ? session : -1;
-	}
+	int ppid, pgrp, session;
+	unsigned long long v = 0;
+	int got = sscanf(p + 3, " %d %d %d %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+			 &ppid, &pgrp, &session, &v);
+	if (sid)
+		*sid = got >= 3 ? session : -1;
+	if (start)
+		*start = got == 4 ? v : 0;
 	return state;
 }
 
@@ -200,7 +204,7 @@ bool os_alive(pid_t pid)
 		return false;
 	if (kill(pid, 0) < 0 && errno == ESRCH)
 		return false;
-	char s = os_proc_state(pid, NULL);
+	char s = os_proc_state(pid, NULL, NULL);
 	return s != 0 && s != 'Z' && s != 'X';
 }
 
@@ -241,7 +245,7 @@ static void os_proc_cmdline(pid_t pid, char *out, size_t size)
 bool os_proc_get(pid_t pid, struct os_proc *p)
 {
 	p->pid = pid;
-	char state = os_proc_state(pid, &p->sid);
+	char state = os_proc_state(pid, &p->sid, &p->start);
 	if (state == 0 || state == 'Z' || state == 'X')
 		return false;
 	os_proc_cmdline(pid, p->cmdline, sizeof p->cmdline);

@@ -40,6 +40,7 @@ int os_wait_gone(pid_t pid, int timeout_ms);
 struct os_proc {
 	pid_t pid;
 	pid_t sid;
+	unsigned long long start;  /* since boot, in clock ticks: with pid, unique */
 	char cmdline[512];  /* arguments joined by spaces, truncated */
 };
 /* Fills p for a live (non-zombie) process; false if there is none. */
