@@ -5,6 +5,8 @@
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pagepush.h"
@@ -86,6 +88,12 @@ void pagepush_queue(struct pagepush *p, uint64_t ino)
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* A store can wait for a page that a read the kernel still has queued
+ * holds locked, and once the FUSE loop is over (SIGTERM) nobody answers
+ * that read until the session goes.  The thread gets this long; after a
+ * store it touches nothing but p, so it can be left behind. */
+#define PUSH_STOP_WAIT_S 2
+
 void pagepush_stop(struct pagepush *p)
 {
 	if (!p)
@@ -94,7 +102,13 @@ void pagepush_stop(struct pagepush *p)
 	p->stop = true;
 	pthread_cond_signal(&p->work);
 	pthread_mutex_unlock(&p->lock);
-	pthread_join(p->thread, NULL);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += PUSH_STOP_WAIT_S;
+	if (pthread_timedjoin_np(p->thread, NULL, &until) != 0) {
+		fs_log(LOG_WARNING, "a page-cache store still waits on the kernel: leaving it behind");
+		return;
+	}
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->work);
 	free(p);
