@@ -106,17 +106,18 @@ void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup)
 
 /* The real size of a body replaces RFC822.SIZE (some servers differ);
  * true when it did. */
-static bool fix_size(struct fs *fs, struct mbox *m, uint32_t uid, uint64_t size, uint64_t *ino)
+static bool fix_size(struct fs *fs, struct mbox *m, uint32_t uidvalidity, uint32_t uid, uint64_t size,
+		     uint64_t *ino)
 {
 	bool changed = false;
 	pthread_mutex_lock(&m->lock);
-	long i = mbox_find(m, uid);
+	long i = m->listing.uidvalidity == uidvalidity ? mbox_find(m, uid) : -1;
 	if (i >= 0 && m->listing.msgs[i].size != size) {
 		m->listing.msgs[i].size = size;
 		changed = true;
 	}
-	*ino = fs_msg_ino(m, m->listing.uidvalidity, uid);
 	pthread_mutex_unlock(&m->lock);
+	*ino = fs_msg_ino(m, uidvalidity, uid);
 	if (!changed)
 		return false;
 	fs_log(LOG_INFO, "%s/%u.eml: RFC822.SIZE was wrong, the file has %llu bytes", m->path, uid,
@@ -137,11 +138,11 @@ static bool fix_size(struct fs *fs, struct mbox *m, uint32_t uid, uint64_t size,
 /* A body came into the cache.  When the kernel knows its file, the bytes
  * are offered to the kernel's page cache at once: a scan then reads them
  * there, and no read of it reaches us at all. */
-static void body_cached(void *ctx, struct mbox *m, uint32_t uid, uint64_t size)
+static void body_cached(void *ctx, struct mbox *m, uint32_t uidvalidity, uint32_t uid, uint64_t size)
 {
 	struct fs *fs = ctx;
 	uint64_t ino;
-	if (fix_size(fs, m, uid, size, &ino) || !fs->notify.push || size > PUSH_MAX_BYTES)
+	if (fix_size(fs, m, uidvalidity, uid, size, &ino) || !fs->notify.push || size > PUSH_MAX_BYTES)
 		return;
 	pthread_mutex_lock(&fs->nodes_lock);
 	bool known = fs_node_find_locked(fs, ino) != NULL;
@@ -438,6 +439,13 @@ int fs_open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body
 	if ((flags & O_ACCMODE) != O_RDONLY)
 		return fs->cfg.readonly ? -EROFS : -EPERM;
 	if (!fs->prefetch)
+		return -EIO;
+	/* A moved message's node points to a mailbox whose listing may never
+	 * have been asked for (fs_node_moved). */
+	pthread_mutex_lock(&m->lock);
+	bool loaded = m->loaded;
+	pthread_mutex_unlock(&m->lock);
+	if (!loaded && mbox_refresh(m, fs->pool, fs->cache, fs->cfg.poll_s) < 0)
 		return -EIO;
 	/* A name the kernel kept from an older generation of the mailbox:
 	 * ESTALE makes it look the name up again and retry. */

@@ -695,12 +695,13 @@ static int refresh_once(struct mbox *m, struct pool *p, struct cache *cache, boo
 	return rc;
 }
 
-int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_age)
+static int refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_age, bool use)
 {
 	if (!m->name || !m->selectable)
 		return 0;
 	pthread_mutex_lock(&m->lock);
-	m->used = time(NULL);
+	if (use)
+		m->used = time(NULL);
 	while (m->refreshing)
 		pthread_cond_wait(&m->refreshed, &m->lock);
 	/* after the wait: what the other refresh found may be enough */
@@ -750,6 +751,16 @@ int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_ag
 	pthread_cond_broadcast(&m->refreshed);
 	pthread_mutex_unlock(&m->lock);
 	return rc;
+}
+
+int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_age)
+{
+	return refresh(m, p, cache, max_age, true);
+}
+
+int mbox_refresh_ahead(struct mbox *m, struct pool *p, struct cache *cache, int max_age)
+{
+	return refresh(m, p, cache, max_age, false);
 }
 
 struct mbox *mtree_recent(struct mtree *t)

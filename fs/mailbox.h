@@ -48,6 +48,7 @@ struct mbox {
 	size_t last_index;
 	unsigned window;
 	size_t ahead_end;
+	size_t scan_start;       /* where the current sequential run began */
 	bool next_planned;       /* a scan reached the end: the next folder is on its way */
 	uint32_t *inflight;
 	size_t ninflight, capinflight;
@@ -99,6 +100,9 @@ struct mbox *mtree_scan_next(struct mtree *t, const struct mbox *m);
  * server cannot be had a loaded listing is kept and 0 returned.  Call
  * without m->lock held. */
 int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_age);
+/* The same for read-ahead: m is not marked used (the watcher IDLEs on the
+ * mailbox used last, which must stay the one the user is in). */
+int mbox_refresh_ahead(struct mbox *m, struct pool *p, struct cache *cache, int max_age);
 /* Rebuilds order and rank after the listing changed (m->lock held). */
 void mbox_build_order(struct mbox *m);
 /* Index of uid in the listing, or -1.  Call with m->lock held. */

@@ -14,6 +14,10 @@
 
 /* WINDOW_SCAN: the first window of a folder a scan is about to enter */
 enum { WINDOW_FIRST = 8, WINDOW_SCAN = 256, WINDOW_MAX = 1024 };
+/* How many folders a scan's listing job brings in at most when they are
+ * small enough to be fetched whole (or empty): their reads, if any, come
+ * too late to ask for the next ones in time. */
+enum { SCAN_CHAIN = 8 };
 
 /* Bodies of m to fetch, or (listing) m's listing and first window. */
 struct job {
@@ -75,13 +79,14 @@ static void inflight_remove(struct mbox *m, uint32_t uid)
 struct job_ctx {
 	struct prefetch *pf;
 	struct mbox *m;
+	uint32_t uidvalidity;
 };
 
 static void body_arrived(void *ctx, uint32_t uid, bool ok, uint64_t size)
 {
 	struct job_ctx *j = ctx;
 	if (ok && j->pf->on_size)
-		j->pf->on_size(j->pf->ctx, j->m, uid, size);
+		j->pf->on_size(j->pf->ctx, j->m, j->uidvalidity, uid, size);
 	pthread_mutex_lock(&j->m->lock);
 	inflight_remove(j->m, uid);
 	/* wake readers only for what they wait for: a window of a thousand
@@ -140,7 +145,7 @@ static void run_stream(struct prefetch *pf, unsigned self, struct job *job)
 	long long t0 = job_clock_us();
 	struct mbox *m = job->m;
 	uint32_t uidvalidity = job->uidvalidity;
-	struct job_ctx jc = { pf, m };
+	struct job_ctx jc = { pf, m, uidvalidity };
 	struct fetch_stream *st = NULL;
 	struct pool_conn *c = NULL;
 	size_t nbodies = job->n;
@@ -228,20 +233,27 @@ static void enqueue(struct prefetch *pf, struct job *job)
 
 static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_t to);
 
-/* A scan is about to enter m: its listing, then its first window, so the
- * scan pays no round trip between folders. */
+/* A scan walked through job->m: the folder it enters next is listed and
+ * its first window queued, so the scan pays no round trip between
+ * folders; when that is the whole folder, the one after it too. */
 static void run_listing(struct prefetch *pf, struct job *job)
 {
 	struct mbox *m = job->m;
 	job_free(job);
-	if (mbox_refresh(m, pf->pool, pf->cache, pf->listing_max_age) < 0)
-		return;
-	pthread_mutex_lock(&m->lock);
-	if (m->loaded && m->ahead_end == 0 && m->last_index == 0) {
-		m->window = WINDOW_SCAN;
-		queue_window(pf, m, 0, WINDOW_SCAN);
+	for (unsigned k = 0; k < SCAN_CHAIN; k++) {
+		if (!(m = mtree_scan_next(pf->tree, m)) ||
+		    mbox_refresh_ahead(m, pf->pool, pf->cache, pf->listing_max_age) < 0)
+			return;
+		pthread_mutex_lock(&m->lock);
+		bool whole = m->listing.n <= WINDOW_SCAN;
+		if (m->loaded && m->ahead_end == 0 && m->last_index == 0) {
+			m->window = WINDOW_SCAN;
+			queue_window(pf, m, 0, WINDOW_SCAN);
+		}
+		pthread_mutex_unlock(&m->lock);
+		if (!whole)
+			return;
 	}
-	pthread_mutex_unlock(&m->lock);
 }
 
 struct worker_arg {
@@ -369,14 +381,12 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 	enqueue(pf, job);
 }
 
-/* The folder a scan that walked through m goes to next (see plan_readahead). */
+/* A scan walked through m: a worker finds and brings in what comes next
+ * (run_listing), away from the reader's path. */
 static void queue_next_folder(struct prefetch *pf, struct mbox *m)
 {
-	struct mbox *next = mtree_scan_next(pf->tree, m);
-	if (!next)
-		return;
 	struct job *job = xcalloc(1, sizeof *job);
-	job->m = next;
+	job->m = m;
 	job->listing = true;
 	enqueue(pf, job);
 }
@@ -390,13 +400,11 @@ static unsigned grown(unsigned window)
  * Beyond the window the next one is kept queued (at the size it will have
  * at the next sequential open; after a miss, at the same size, so a single
  * read fetches little): the worker streaming the mailbox pipelines it
- * behind the FETCH in flight, with no round trip in between.  true once a
- * sequential scan has everything up to the folder's end on its way: time
- * to bring in the folder it will enter next. */
-static bool plan_readahead(struct prefetch *pf, struct mbox *m, size_t index, bool miss)
+ * behind the FETCH in flight, with no round trip in between. */
+static void plan_readahead(struct prefetch *pf, struct mbox *m, size_t index, bool miss)
 {
 	if (index == m->last_index && !miss)
-		return false;  /* the same message again */
+		return;  /* the same message again */
 	/* forward, within what was planned: the messages in between were read
 	 * from the kernel's page cache, where no read reaches us */
 	size_t reach = m->ahead_end > m->last_index + 1 ? m->ahead_end : m->last_index + 1;
@@ -405,6 +413,7 @@ static bool plan_readahead(struct prefetch *pf, struct mbox *m, size_t index, bo
 		m->window = WINDOW_FIRST;
 		m->next_planned = false;
 		m->ahead_end = index;
+		m->scan_start = index;
 	} else if (index != m->last_index) {
 		m->window = grown(m->window);
 	}
@@ -416,7 +425,18 @@ static bool plan_readahead(struct prefetch *pf, struct mbox *m, size_t index, bo
 		size_t from = m->ahead_end > index ? m->ahead_end : index + 1;
 		queue_window(pf, m, from, from + next);
 	}
-	if (m->next_planned || m->window == WINDOW_FIRST || m->ahead_end < m->listing.n)
+}
+
+/* true once for a scan that began at the folder's first message and has
+ * everything up to its end on the way (or reads its last message): time
+ * to bring in the folder it enters next.  Reading the newest messages of
+ * a folder is no scan of it. */
+static bool scan_reaches_end(struct mbox *m, size_t index)
+{
+	if (m->next_planned || m->scan_start != 0)
+		return false;
+	size_t n = m->listing.n;
+	if (index + 1 < n && (m->window == WINDOW_FIRST || m->ahead_end < n))
 		return false;
 	m->next_planned = true;
 	return true;
@@ -429,7 +449,11 @@ int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uin
 	pthread_mutex_lock(&m->lock);
 	long found = m->listing.uidvalidity == uidvalidity ? mbox_find(m, uid) : -1;
 	long index = found >= 0 ? (long)m->rank[found] : -1;  /* directory position */
-	bool scan_ends = index >= 0 && plan_readahead(pf, m, (size_t)index, !have);
+	bool scan_ends = false;
+	if (index >= 0) {
+		plan_readahead(pf, m, (size_t)index, !have);
+		scan_ends = scan_reaches_end(m, (size_t)index);
+	}
 	/* A read is safe to repeat: a fetch that failed (a connection lost
 	 * mid-body, say) is asked for once more, alone, on a fresh one. */
 	for (int attempt = 0; !have && index >= 0 && attempt < 2; attempt++) {

@@ -16,7 +16,9 @@
 
 struct prefetch;
 
-typedef void (*prefetch_size_fn)(void *ctx, struct mbox *m, uint32_t uid, uint64_t size);
+/* A body of m's generation uidvalidity came into the cache. */
+typedef void (*prefetch_size_fn)(void *ctx, struct mbox *m, uint32_t uidvalidity, uint32_t uid,
+				 uint64_t size);
 
 /* tree: where a scan that reaches the end of a folder goes next, whose
  * listing (when older than listing_max_age seconds) and first bodies are

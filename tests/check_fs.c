@@ -188,9 +188,35 @@ static bool listed(struct mbox *m)
 	return loaded;
 }
 
-/* Reading a folder through to its end brings in the next folder of the
- * walk, listing and first bodies, before anyone opens it; the one after
- * that stays untouched. */
+/* The message files of dir, in directory order. */
+static size_t message_inos(struct fs *fs, struct mbox *dir, uint64_t *inos, size_t max)
+{
+	struct fs_dir *d;
+	ck_assert_int_eq(fs_opendir(fs, dir->ino, &d), 0);
+	size_t n = 0;
+	for (size_t i = FS_DIR_DOTS; i < d->n && n < max; i++) {
+		if (!S_ISREG(d->v[i].e.st.st_mode))
+			continue;
+		struct fs_entry e;
+		ck_assert_int_eq(fs_lookup(fs, dir->ino, d->v[i].name, &e), 0);
+		inos[n++] = e.ino;
+	}
+	fs_dir_free(d);
+	return n;
+}
+
+static void read_message(struct fs *fs, uint64_t ino)
+{
+	struct cache_span body;
+	bool keep;
+	ck_assert_int_eq(fs_open_body(fs, ino, O_RDONLY, &body, &keep), 0);
+	close(body.fd);
+}
+
+/* Reading a folder from its first message to its end brings in the next
+ * folder of the walk, listing and first bodies, before anyone opens it
+ * (and, that one being small enough to fetch whole, the one after it).
+ * Reading a folder's newest messages is no scan: nothing else comes. */
 START_TEST(test_scan_fetches_the_next_folder_ahead)
 {
 	char dir[] = "/tmp/imapfs-check-fs-scan-XXXXXX";
@@ -211,31 +237,66 @@ START_TEST(test_scan_fetches_the_next_folder_ahead)
 	free(all);
 	ck_assert_ptr_nonnull(c);
 	ck_assert(!listed(b) && !listed(c));
-	struct fs_dir *d;
-	ck_assert_int_eq(fs_opendir(fs, a->ino, &d), 0);
-	size_t read = 0;
-	for (size_t i = FS_DIR_DOTS; i < d->n; i++) {
-		if (!S_ISREG(d->v[i].e.st.st_mode))
-			continue;
-		struct fs_entry me;
-		ck_assert_int_eq(fs_lookup(fs, a->ino, d->v[i].name, &me), 0);
-		struct cache_span body;
-		bool keep;
-		ck_assert_int_eq(fs_open_body(fs, me.ino, O_RDONLY, &body, &keep), 0);
-		close(body.fd);
-		read++;
-	}
-	fs_dir_free(d);
-	ck_assert_uint_ge(read, 3);
+	uint64_t inos[256];
+	size_t n = message_inos(fs, a, inos, 256);
+	ck_assert_uint_ge(n, 3);
+	ck_assert_uint_le(n, 256);
+	read_message(fs, inos[n - 2]);
+	read_message(fs, inos[n - 1]);
+	usleep(500000);  /* what would come, comes within milliseconds */
+	ck_assert_msg(!listed(b), "reading the newest two of %s listed %s", a->path, b->path);
+	for (size_t i = 0; i < n; i++)
+		read_message(fs, inos[i]);
 	bool ahead = false;
 	for (int i = 0; i < 100 && !ahead; i++) {
-		ahead = first_body_cached(fs, b);
+		ahead = first_body_cached(fs, b) && first_body_cached(fs, c);
 		if (!ahead)
 			usleep(100000);
 	}
-	ck_assert_msg(ahead, "%s (after %s) not fetched ahead", b->path, a->path);
-	ck_assert_msg(!listed(c), "%s listed too, though nothing read %s", c->path, b->path);
+	ck_assert_msg(first_body_cached(fs, b), "%s (after %s) not fetched ahead", b->path, a->path);
+	ck_assert_msg(first_body_cached(fs, c), "%s (after small %s) not fetched ahead", c->path, b->path);
 	drop_fs(fs, &cfg);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* After mv the kernel keeps the moved file's inode under the new name
+ * until an invalidation reaches it; reads through it meanwhile give the
+ * moved message, also in a folder whose listing nobody asked for yet. */
+START_TEST(test_moved_message_reads_through_its_old_inode)
+{
+	struct imap *s = harness_login(dc.imap_port, "alice");
+	struct imap_result r = { .n = 0 };
+	const char *msg = "Subject: moved\r\n\r\nread through the old inode\r\n";
+	ck_assert_int_eq(imap_create(s, "MoveFrom", &r), 0);
+	ck_assert_int_eq(imap_create(s, "MoveTo", &r), 0);
+	ck_assert_int_eq(imap_append(s, "MoveFrom", NULL, NULL, msg, strlen(msg), &r), 0);
+	ck_assert_str_eq(r.type, "OK");
+	char dir[] = "/tmp/imapfs-check-fs-move-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	struct fs_config cfg;
+	struct fs *fs = make_fs_in(dir, false, &cfg);
+	struct fs_entry from, to, e;
+	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "MoveFrom", &from), 0);
+	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "MoveTo", &to), 0);
+	ck_assert_int_eq(fs_lookup(fs, from.ino, "1.eml", &e), 0);
+	ck_assert_int_eq(fs_rename(fs, from.ino, "1.eml", to.ino, "1.eml", 0), 0);
+	struct cache_span body;
+	bool keep;
+	ck_assert_int_eq(fs_open_body(fs, e.ino, O_RDONLY, &body, &keep), 0);
+	char got[256];
+	ck_assert_int_eq(pread(body.fd, got, sizeof got, (off_t)body.offset), (ssize_t)strlen(msg));
+	ck_assert_uint_eq(body.size, strlen(msg));
+	ck_assert(!memcmp(got, msg, strlen(msg)));
+	close(body.fd);
+	drop_fs(fs, &cfg);
+	ck_assert_int_eq(imap_delete(s, "MoveFrom", &r), 0);
+	ck_assert_int_eq(imap_delete(s, "MoveTo", &r), 0);
+	ck_assert_str_eq(r.type, "OK");
+	imap_result_free(&r);
+	imap_close(s);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);
@@ -503,6 +564,7 @@ int main(void)
 	tcase_add_test(tc, test_hostile_mailbox_names_stay_inside);
 	tcase_add_test(tc, test_size_follows_the_real_bytes);
 	tcase_add_test(tc, test_rm_without_uidplus_sends_nothing);
+	tcase_add_test(tc, test_moved_message_reads_through_its_old_inode);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
