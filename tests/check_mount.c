@@ -252,7 +252,8 @@ START_TEST(test_read_ahead_fills_the_page_cache)
 	snprintf(second, sizeof second, "%s/%s", dir, names[1]);
 	snprintf(last, sizeof last, "%s/%s", dir, names[19]);
 	/* The kernel's first open of the mount asks the daemon (which then
-	 * learns that opens need not be sent): let that be another file's. */
+	 * learns that opens need not be sent, FUSE_NO_OPEN_SUPPORT, which
+	 * every kernel the suite runs on has): let that be another file's. */
 	struct buf body = BUF_INIT;
 	char other[1024];
 	snprintf(other, sizeof other, "%s/INBOX/1.eml", m.dir);
