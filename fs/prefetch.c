@@ -110,8 +110,8 @@ static void job_free(struct job *job)
 }
 
 /* pf->lock held.  Unlinks and returns the first queued job of mailbox m
- * and generation uidvalidity, or when m is NULL the first one of a mailbox
- * no worker streams; NULL when there is none. */
+ * and generation uidvalidity, or when m is NULL the first listing job or
+ * the first one of a mailbox no worker streams; NULL when there is none. */
 static struct job *take_job(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity)
 {
 	for (struct job **pp = &pf->head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next) {
@@ -119,7 +119,7 @@ static struct job *take_job(struct prefetch *pf, struct mbox *m, uint32_t uidval
 		bool mine = true;
 		if (m) {
 			mine = !j->listing && j->m == m && j->uidvalidity == uidvalidity;
-		} else {
+		} else if (!j->listing) {  /* a listing job's m is the folder scanned now */
 			for (unsigned i = 0; i < pf->nworkers && mine; i++)
 				mine = pf->streaming[i] != j->m;
 		}
