@@ -140,17 +140,6 @@ static void poll_all(struct watch *w, struct mbox *skip)
 	free(v);
 }
 
-static int idle_started(void *ctx, struct imap *s, struct imap_cmd *c, const char *text,
-			struct buf *out)
-{
-	(void)s;
-	(void)c;
-	(void)text;
-	(void)out;
-	*(bool *)ctx = true;
-	return 1;
-}
-
 /* EXAMINE m on our connection; a listing older than what EXAMINE reports
  * is refreshed (it changed while nobody watched). */
 static int watch_select(struct watch *w, struct mbox *m)
@@ -179,7 +168,7 @@ static int idle_on(struct watch *w, struct mbox *m, long long until_ms)
 	struct pool_conn *c = w->idle;
 	bool idling = false, done_sent = false;
 	struct imap_cmd *cmd = imap_cmd_new("IDLE");
-	imap_cmd_on_continuation(cmd, idle_started, &idling);
+	imap_cmd_on_continuation(cmd, imap_cont_note, &idling);
 	int rc = imap_submit(c->s, cmd);
 	long long give_up = clock_ms() + w->timeout_ms;
 	while (rc == 0 && !imap_cmd_done(cmd)) {

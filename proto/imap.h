@@ -104,9 +104,12 @@ typedef void (*imap_untagged_fn)(void *ctx, struct imap *s, const struct imap_re
 				 const struct imap_resp *r);
 /* Called when a continuation request ("+ ...") reaches a command that
  * asked for them (AUTHENTICATE, IDLE).  Append the line to send (without
- * CRLF) to out and return 0, or return -1 to stop and abort. */
+ * CRLF) to out and return 0, return 1 to send nothing, or return -1 to
+ * stop and abort. */
 typedef int (*imap_cont_fn)(void *ctx, struct imap *s, struct imap_cmd *c, const char *text,
 			    struct buf *out);
+/* An imap_cont_fn for IDLE: sets the bool ctx points to, sends nothing. */
+int imap_cont_note(void *ctx, struct imap *s, struct imap_cmd *c, const char *text, struct buf *out);
 typedef void (*imap_done_fn)(void *ctx, struct imap *s, struct imap_cmd *c);
 
 void imap_set_untagged_handler(struct imap *s, imap_untagged_fn fn, void *ctx);

@@ -750,8 +750,7 @@ int imap_pump_nowait(struct imap *s)
 
 /* ---------------- IDLE (RFC 2177) ---------------- */
 
-static int idle_started(void *ctx, struct imap *s, struct imap_cmd *c, const char *text,
-			struct buf *out)
+int imap_cont_note(void *ctx, struct imap *s, struct imap_cmd *c, const char *text, struct buf *out)
 {
 	(void)s;
 	(void)c;
@@ -778,7 +777,7 @@ int imap_idle(struct imap *s, int duration_ms, const bool *stop)
 		return imap_fail(s, IMAP_ERROR, "IDLE not supported by server");
 	bool idling = false;
 	struct imap_cmd *c = imap_cmd_new("IDLE");
-	imap_cmd_on_continuation(c, idle_started, &idling);
+	imap_cmd_on_continuation(c, imap_cont_note, &idling);
 	int rc = imap_submit(s, c);
 	long long deadline = clock_ms() + duration_ms;
 	while (rc == 0 && !c->done) {
