@@ -7,34 +7,11 @@
 
 #include "fdio.h"
 
-int fd_write_all(int fd, const void *p, size_t n)
+/* Until every buffer is written: with writev at the file position, or
+ * with pwritev at *off. */
+static int write_iov_all(int fd, struct iovec *iov, int n, const uint64_t *off)
 {
-	const char *s = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		if (w == 0) {
-			errno = EIO;
-			return -1;
-		}
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-int fd_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
-{
-	struct iovec iov = { (void *)p, n };
-	return fd_pwritev_all(fd, &iov, 1, off);
-}
-
-int fd_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
-{
+	uint64_t at = off ? *off : 0;
 	for (;;) {
 		while (n > 0 && !iov->iov_len) {  /* nothing (more) to write there */
 			iov++;
@@ -42,7 +19,7 @@ int fd_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
 		}
 		if (n == 0)
 			return 0;
-		ssize_t w = pwritev(fd, iov, n, (off_t)off);
+		ssize_t w = off ? pwritev(fd, iov, n, (off_t)at) : writev(fd, iov, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
@@ -51,7 +28,7 @@ int fd_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
 			errno = EIO;
 			return -1;
 		}
-		off += (uint64_t)w;
+		at += (uint64_t)w;
 		while (n > 0 && (size_t)w >= iov->iov_len) {  /* what was written whole */
 			w -= (ssize_t)iov->iov_len;
 			iov++;
@@ -62,4 +39,21 @@ int fd_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
 			iov->iov_len -= (size_t)w;
 		}
 	}
+}
+
+int fd_write_all(int fd, const void *p, size_t n)
+{
+	struct iovec iov = { (void *)p, n };
+	return write_iov_all(fd, &iov, 1, NULL);
+}
+
+int fd_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
+{
+	struct iovec iov = { (void *)p, n };
+	return write_iov_all(fd, &iov, 1, &off);
+}
+
+int fd_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
+{
+	return write_iov_all(fd, iov, n, &off);
 }
