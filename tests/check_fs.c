@@ -15,6 +15,7 @@
 #include "fs_impl.h"  /* the tree and the cache: what was fetched ahead */
 #include "harness.h"
 #include "harness_mount.h"
+#include "harness_os.h"
 #include "imap.h"
 
 static struct dovecot dc;
@@ -256,9 +257,7 @@ START_TEST(test_scan_fetches_the_next_folder_ahead)
 	ck_assert_msg(first_body_cached(fs, b), "%s (after %s) not fetched ahead", b->path, a->path);
 	ck_assert_msg(first_body_cached(fs, c), "%s (after small %s) not fetched ahead", c->path, b->path);
 	drop_fs(fs, &cfg);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(os_rmtree(dir, NULL), 0);
 }
 END_TEST
 
@@ -297,9 +296,7 @@ START_TEST(test_moved_message_reads_through_its_old_inode)
 	ck_assert_str_eq(r.type, "OK");
 	imap_result_free(&r);
 	imap_close(s);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(os_rmtree(dir, NULL), 0);
 }
 END_TEST
 
@@ -400,9 +397,7 @@ static void fake_fs_close(struct fake_fs *ff)
 	fs_free(ff->fs);
 	url_free(&ff->cfg.url);
 	ck_assert_msg(fake_finish(ff->f, &err) == 0, "%s", err.data);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", ff->dir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(os_rmtree(ff->dir, NULL), 0);
 	buf_free(&err);
 }
 

@@ -556,10 +556,11 @@ int dovecot_attach(struct dovecot *d, const char *dir, struct buf *err)
 }
 
 
-int dovecot_stop(struct dovecot *d, struct buf *err)
+/* Ends the master and every process of the instance, keeping its
+ * directory, ports and registration: what a server restart looks like to
+ * clients. */
+static int dovecot_end_processes(struct dovecot *d, struct buf *err)
 {
-	int rc = 0;
-	dovecot_unregister(d);
 	if (dovecot_master_alive(d)) {
 		/* What "dovecot -c CONF stop" does, minus its wait: that one polls
 		 * until the pid vanishes, which our own child never does before we
@@ -576,34 +577,19 @@ int dovecot_stop(struct dovecot *d, struct buf *err)
 	if (left != 0) {
 		if (err)
 			buf_addf(err, "%d processes of dovecot instance %s remain", left, d->instance);
-		rc = -1;
+		return -1;
 	}
+	return 0;
+}
+
+int dovecot_stop(struct dovecot *d, struct buf *err)
+{
+	dovecot_unregister(d);
+	int rc = dovecot_end_processes(d, err);
 	if (dovecot_conf_is_ours(d) && os_rmtree(d->dir, err) < 0)
 		rc = -1;
 	d->running = false;
 	return rc;
-}
-
-/* Ends the master and every process of the instance, keeping its
- * directory, ports and registration: what a server restart looks like to
- * clients. */
-static int dovecot_end_processes(struct dovecot *d, struct buf *err)
-{
-	if (dovecot_master_alive(d)) {
-		kill(d->master, SIGTERM);
-		if (os_child_wait(d->master, STOP_TIMEOUT_MS, NULL) < 0) {
-			kill(d->master, SIGKILL);
-			os_child_wait(d->master, LEFTOVER_TIMEOUT_MS, NULL);
-		}
-	} else if (d->master > 0) {
-		os_child_wait(d->master, 0, NULL);
-	}
-	int left = dovecot_kill_leftovers(d);
-	if (left != 0) {
-		buf_addf(err, "%d processes of dovecot instance %s remain", left, d->instance);
-		return -1;
-	}
-	return 0;
 }
 
 int dovecot_halt(struct dovecot *d, struct buf *err)
