@@ -34,7 +34,7 @@ struct prefetch {
 	struct cache *cache;
 	struct mtree *tree;
 	int listing_max_age;
-	prefetch_size_fn on_size;
+	prefetch_arrived_fn on_arrival;
 	void *ctx;
 	pthread_mutex_t lock;
 	pthread_cond_t work;
@@ -85,8 +85,8 @@ struct job_ctx {
 static void body_arrived(void *ctx, uint32_t uid, bool ok, uint64_t size)
 {
 	struct job_ctx *j = ctx;
-	if (ok && j->pf->on_size)
-		j->pf->on_size(j->pf->ctx, j->m, j->uidvalidity, uid, size);
+	if (ok && j->pf->on_arrival)
+		j->pf->on_arrival(j->pf->ctx, j->m, j->uidvalidity, uid, size);
 	pthread_mutex_lock(&j->m->lock);
 	inflight_remove(j->m, uid);
 	/* wake readers only for what they wait for: a window of a thousand
@@ -288,14 +288,14 @@ static void *worker(void *arg)
 }
 
 int prefetch_new(struct prefetch **out, struct pool *p, struct cache *cache, struct mtree *tree,
-		 int listing_max_age, unsigned workers, prefetch_size_fn on_size, void *ctx)
+		 int listing_max_age, unsigned workers, prefetch_arrived_fn on_arrival, void *ctx)
 {
 	struct prefetch *pf = xcalloc(1, sizeof *pf);
 	pf->pool = p;
 	pf->cache = cache;
 	pf->tree = tree;
 	pf->listing_max_age = listing_max_age;
-	pf->on_size = on_size;
+	pf->on_arrival = on_arrival;
 	pf->ctx = ctx;
 	pthread_mutex_init(&pf->lock, NULL);
 	pthread_cond_init(&pf->work, NULL);

@@ -16,15 +16,16 @@
 
 struct prefetch;
 
-/* A body of m's generation uidvalidity came into the cache. */
-typedef void (*prefetch_size_fn)(void *ctx, struct mbox *m, uint32_t uidvalidity, uint32_t uid,
-				 uint64_t size);
+/* A body of m's generation uidvalidity came into the cache (size: its real
+ * length, which some servers' RFC822.SIZE is not). */
+typedef void (*prefetch_arrived_fn)(void *ctx, struct mbox *m, uint32_t uidvalidity, uint32_t uid,
+				    uint64_t size);
 
 /* tree: where a scan that reaches the end of a folder goes next, whose
  * listing (when older than listing_max_age seconds) and first bodies are
  * then fetched ahead of it. */
 int prefetch_new(struct prefetch **out, struct pool *p, struct cache *cache, struct mtree *tree,
-		 int listing_max_age, unsigned workers, prefetch_size_fn on_size, void *ctx);
+		 int listing_max_age, unsigned workers, prefetch_arrived_fn on_arrival, void *ctx);
 void prefetch_free(struct prefetch *pf);
 /* Where uid's body (generation uidvalidity) is in the cache, fetching it
  * (and what follows it) if needed: blocks until it is there or failed.  0
