@@ -72,7 +72,7 @@ void mtree_free(struct mtree *t)
 		struct mbox *m = t->v[i];
 		free(m->name);
 		free(m->path);
-		free(m->inflight);
+		uidset_free(&m->inflight);
 		free(m->order);
 		free(m->rank);
 		cache_listing_free(&m->listing);

@@ -18,6 +18,7 @@
 
 #include "cache.h"
 #include "pool.h"
+#include "uidset.h"
 
 struct mtree;
 
@@ -50,8 +51,7 @@ struct mbox {
 	size_t ahead_end;
 	size_t scan_start;       /* where the current sequential run began */
 	bool next_planned;       /* a scan reached the end: the next folder is on its way */
-	uint32_t *inflight;
-	size_t ninflight, capinflight;
+	struct uidset inflight;  /* bodies asked for and not yet arrived */
 	unsigned waiters;        /* readers waiting for a body */
 	uint32_t waited_uid;     /* the body the (only) waiting reader wants */
 };

@@ -45,35 +45,6 @@ struct prefetch {
 	struct mbox **streaming;    /* per worker: the mailbox it streams, or NULL */
 };
 
-/* ---- the in-flight set of a mailbox (m->lock held) ---- */
-
-static bool inflight_has(const struct mbox *m, uint32_t uid)
-{
-	for (size_t i = 0; i < m->ninflight; i++)
-		if (m->inflight[i] == uid)
-			return true;
-	return false;
-}
-
-static void inflight_add(struct mbox *m, uint32_t uid)
-{
-	if (m->ninflight == m->capinflight) {
-		m->capinflight = m->capinflight ? m->capinflight * 2 : 64;
-		m->inflight = xrealloc(m->inflight, m->capinflight * sizeof *m->inflight);
-	}
-	m->inflight[m->ninflight++] = uid;
-}
-
-static void inflight_remove(struct mbox *m, uint32_t uid)
-{
-	for (size_t i = 0; i < m->ninflight; i++) {
-		if (m->inflight[i] == uid) {
-			m->inflight[i] = m->inflight[--m->ninflight];
-			return;
-		}
-	}
-}
-
 /* ---- workers ---- */
 
 struct job_ctx {
@@ -88,7 +59,7 @@ static void body_arrived(void *ctx, uint32_t uid, bool ok, uint64_t size)
 	if (ok && j->pf->on_arrival)
 		j->pf->on_arrival(j->pf->ctx, j->m, j->uidvalidity, uid, size);
 	pthread_mutex_lock(&j->m->lock);
-	inflight_remove(j->m, uid);
+	uidset_remove(&j->m->inflight, uid);
 	/* wake readers only for what they wait for: a window of a thousand
 	 * bodies would otherwise wake a waiting reader a thousand times */
 	if (j->m->waited_uid == uid || j->m->waiters > 1)
@@ -365,9 +336,9 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 	job->uids = xcalloc(to - from, sizeof *job->uids);
 	for (size_t i = from; i < to; i++) {
 		uint32_t uid = m->listing.msgs[m->order[i]].uid;
-		if (inflight_has(m, uid) || is_cached(pf, m, job->uidvalidity, uid))
+		if (uidset_has(&m->inflight, uid) || is_cached(pf, m, job->uidvalidity, uid))
 			continue;
-		inflight_add(m, uid);
+		uidset_add(&m->inflight, uid);
 		job->uids[job->n++] = uid;
 	}
 	if (to > m->ahead_end)
@@ -459,14 +430,14 @@ int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uin
 	for (int attempt = 0; !have && index >= 0 && attempt < 2; attempt++) {
 		/* a body that arrived since the first look is no longer in flight:
 		 * look again before asking for it alone */
-		if (!inflight_has(m, uid)) {
+		if (!uidset_has(&m->inflight, uid)) {
 			have = cache_body_get(pf->cache, m->name, uidvalidity, uid, out) == 0;
 			if (have)
 				break;
 			queue_window(pf, m, (size_t)index, (size_t)index + 1);
 		}
 		m->waiters++;
-		while (inflight_has(m, uid)) {
+		while (uidset_has(&m->inflight, uid)) {
 			m->waited_uid = uid;
 			pthread_cond_wait(&m->changed, &m->lock);
 		}
