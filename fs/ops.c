@@ -509,6 +509,7 @@ struct notifier *notifier_start(struct fs *fs, struct fuse_session *se)
 		free(n);
 		return NULL;
 	}
+	pthread_setname_np(n->thread, "imapfs-inval");  /* for top -H and ps -L */
 	n->push = pagepush_start(fs, se);
 	struct fs_notifier hooks = { queue_inval_inode, queue_inval_entry, flush_queue,
 				     n->push ? queue_push : NULL, n };

@@ -74,6 +74,7 @@ struct pagepush *pagepush_start(struct fs *fs, struct fuse_session *se)
 		free(p);
 		return NULL;
 	}
+	pthread_setname_np(p->thread, "imapfs-push");  /* for top -H and ps -L */
 	return p;
 }
 

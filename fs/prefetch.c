@@ -283,6 +283,7 @@ int prefetch_new(struct prefetch **out, struct pool *p, struct cache *cache, str
 			prefetch_free(pf);
 			return -EAGAIN;
 		}
+		pthread_setname_np(pf->workers[i], "imapfs-fetch");  /* for top -H and ps -L */
 	}
 	*out = pf;
 	return 0;

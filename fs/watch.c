@@ -279,6 +279,7 @@ int watch_start(struct watch **out, struct mtree *tree, struct pool *pool, struc
 		free(w);
 		return -EAGAIN;
 	}
+	pthread_setname_np(w->thread, "imapfs-watch");  /* for top -H and ps -L */
 	*out = w;
 	return 0;
 }
