@@ -7,8 +7,10 @@
 #
 # As root.  Starts a private Dovecot seeded with the "bench" corpus, measures
 # the baselines (Python imaplib bulk fetch, mbsync, local grep/rsync over the
-# server's own Maildir) and imapfs (grep, ls -l, rsync over a mount), each
-# directly and through contrib/bench/latency-proxy at MS round trip, K times
+# server's own Maildir) and imapfs (grep, ls -l, rsync over a mount, and
+# what one open+close of a message costs: on a read-write mount the FUSE
+# round trip of its FLUSH), each directly and through
+# contrib/bench/latency-proxy at MS round trip, K times
 # (default 3; the table shows medians), prints a table and the ratios the
 # project tracks, and tears everything down.  Defaults: 10000 messages in 10
 # folders, 20 ms, build dir ./build-bench (configured and built if needed).
@@ -49,7 +51,7 @@ while [ $# -gt 0 ]; do
 	--imapfs) imapfs=${2:?}; shift 2 ;;
 	--limit) limit=${2:?}; shift 2 ;;
 	--cache-fs) cachefs=${2:?}; shift 2 ;;
-	-h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 done
@@ -383,6 +385,16 @@ fs_grep() {  # fs_grep KEY COL
 	fi
 }
 
+# fs_open_close KEY COL: microseconds per open+close of one message (a
+# synchronous FUSE request on a read-write mount, none on a read-only one).
+fs_open_close() {
+	local f
+	f=$(find "$FS_MNT" -name '*.eml' -print -quit)
+	[ -n "$f" ] || { fail "$1" "$2" FAIL "no message file under $FS_MNT"; return; }
+	timed "$1" "$2" "$PY" "$bench/open_close.py" "$f" || return
+	record "$1" "$2" "$(cat "$OUT")"
+}
+
 fs_ls() {  # fs_ls KEY COL
 	local got
 	timed "$1" "$2" ls -l "$FS_MNT/INBOX" || return
@@ -420,6 +432,7 @@ measure_imapfs() {
 	if fs_mount "$col" "grep-$col"; then
 		fs_grep fs_grep_cold "$col"
 		fs_grep fs_grep_warm "$col"
+		fs_open_close fs_open_close "$col"
 		fs_unmount "$col"
 	fi
 	# a read-only mount sends no request per close (nothing to deliver)
@@ -427,6 +440,7 @@ measure_imapfs() {
 	if fs_mount "$col" "grep-ro-$col" ro; then
 		fs_grep fs_grep_ro_cold "$col"
 		fs_grep fs_grep_ro_warm "$col"
+		fs_open_close fs_open_close_ro "$col"
 		fs_unmount "$col"
 	fi
 	note "imapfs: ls -l INBOX ($col)"
@@ -499,6 +513,8 @@ if [ -n "$imapfs" ]; then
 	row fs_grep_warm "imapfs grep -r warm (same mount)"
 	row fs_grep_ro_cold "imapfs -o ro: grep -r cold"
 	row fs_grep_ro_warm "imapfs -o ro: grep -r warm"
+	row fs_open_close "imapfs open+close of a message (us)"
+	row fs_open_close_ro "imapfs -o ro: open+close (us)"
 	row fs_ls_cold "imapfs ls -l INBOX ($inbox_count) cold"
 	row fs_ls_warm "imapfs ls -l INBOX ($inbox_count) warm"
 	row fs_rsync "imapfs rsync -a full (fresh mount and cache)"
@@ -526,6 +542,11 @@ echo "tracked ratios"
 for col in "${cols[@]}"; do
 	v=$(ratio "fs_grep_cold.$col" "bulk.$col")
 	printf '  %-36s %-8s %6s  target <= 1.5  %s\n' "cold grep / bulk fetch" "$(col_label "$col")" \
+		"$v" "$(verdict "$v" "<=" 1.5)"
+done
+for col in "${cols[@]}"; do
+	v=$(ratio "fs_grep_ro_cold.$col" "bulk.$col")
+	printf '  %-36s %-8s %6s  target <= 1.5  %s\n' "cold grep (-o ro) / bulk fetch" "$(col_label "$col")" \
 		"$v" "$(verdict "$v" "<=" 1.5)"
 done
 for col in "${cols[@]}"; do
