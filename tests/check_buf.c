@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "check_run.h"
 
 START_TEST(test_empty_is_terminated)
 {
@@ -85,9 +86,6 @@ int main(void)
 	tcase_add_test(tc, test_growth_keeps_bytes);
 	tcase_add_test(tc, test_truncate_and_set);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int failed = check_run_suite(s);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

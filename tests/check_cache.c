@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "cache.h"
+#include "check_run.h"
 
 /* Each test gets a fresh directory <base>/t.XXXXXX; the cache lives in
  * <top>/c.  The base of a test case is made and removed by the runner
@@ -1458,9 +1459,6 @@ int main(void)
 	tcase_add_test(tc, test_concurrent_writers_with_budget);
 	suite_add_tcase(s, tc);
 
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int failed = check_run_suite(s);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "harness_cyrus.h"
 #include "harness_os.h"
 #include "imap.h"
@@ -355,10 +356,7 @@ int main(void)
 	tcase_set_timeout(life, 120);
 	tcase_add_test(life, test_nothing_left_after_stop_or_crash);
 	suite_add_tcase(su, life);
-	SRunner *sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int failed = check_run_suite(su);
 	if (failed) {
 		struct buf tail = BUF_INIT;
 		cyrus_log_tail(&cy, 4000, &tail);

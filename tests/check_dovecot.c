@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "harness.h"
 #include "imap.h"
 #include "mutf7.h"
@@ -362,10 +363,7 @@ int main(void)
 	tcase_add_test(tc, test_idle_sees_an_append_from_elsewhere);
 	tcase_add_test(tc, test_kicked_session_aborts_cleanly);
 	suite_add_tcase(su, tc);
-	SRunner *sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int failed = check_run_suite(su);
 	stop_dovecot();
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

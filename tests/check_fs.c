@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "fake.h"
 #include "fs.h"
 #include "fs_impl.h"  /* the tree and the cache: what was fetched ahead */
@@ -561,14 +562,9 @@ int main(void)
 	tcase_add_test(tc, test_rm_without_uidplus_sends_nothing);
 	tcase_add_test(tc, test_moved_message_reads_through_its_old_inode);
 	suite_add_tcase(su, tc);
-	SRunner *sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int failed = check_run_suite(su);
 	dovecot_stop(&dc, NULL);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", cachedir);
-	if (system(cmd) != 0)
+	if (os_rmtree(cachedir, NULL) != 0)
 		failed++;
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "check_run.h"
 #include "harness.h"
 #include "harness_os.h"
 #include "transport.h"
@@ -809,10 +810,7 @@ int main(void)
 	tcase_add_test(files, test_corpus_bench_spread);
 	suite_add_tcase(s, files);
 
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int failed = check_run_suite(s);
 
 	struct buf err = BUF_INIT;
 	if (dovecot_stop(&dv, &err) < 0) {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "fake.h"
 #include "imap.h"
 #include "sasl.h"
@@ -829,9 +830,6 @@ int main(void)
 	tcase_add_test(tc, test_pipelined_commands_match_by_tag);
 	tcase_add_test(tc, test_streamed_literal_reaches_sink_whole);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int failed = check_run_suite(s);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

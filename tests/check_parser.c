@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "check_run.h"
 #include "parser.h"
 
 /* ck_assert records every passing check in a file; the feed loops run
@@ -1110,9 +1111,6 @@ int main(void)
 	tcase_add_test(tc, test_arg_helpers);
 	suite_add_tcase(s, tc);
 
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int failed = check_run_suite(s);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "check_run.h"
 #include "date.h"
 #include "mutf7.h"
 #include "pyrepr.h"
@@ -1355,9 +1356,6 @@ static Suite *text_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(text_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int failed = check_run_suite(text_suite());
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "check_run.h"
 #include "fake.h"
 #include "harness_cert.h"
 #include "sasl.h"
@@ -1300,9 +1301,6 @@ int main(void)
 	tcase_add_test(fake, test_fake_checks_client_literal_fill);
 	suite_add_tcase(s, fake);
 
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int failed = check_run_suite(s);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

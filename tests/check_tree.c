@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "check_run.h"
 #include "mutf7.h"
 #include "tree.h"
 
@@ -453,9 +454,6 @@ int main(void)
 	tcase_add_test(tc, test_accepted_paths_are_canonical);
 	suite_add_tcase(s, tc);
 
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int failed = check_run_suite(s);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

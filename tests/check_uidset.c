@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "uidset.h"
 
 START_TEST(test_empty_and_single)
@@ -104,9 +105,6 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_random_against_reference);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int failed = check_run_suite(s);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "date.h"
 #include "fake.h"
 #include "harness.h"
@@ -667,10 +668,7 @@ int main(void)
 	tcase_add_test(tf, test_fake_move_untagged_copyuid);
 	tcase_add_test(tf, test_fake_lost_connection);
 	suite_add_tcase(su, tf);
-	SRunner *sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int failed = check_run_suite(su);
 	dovecot_stop(&dc, NULL);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "check_run.h"
 #include "harness.h"
 #include "harness_os.h"
 #include "imap.h"
@@ -265,10 +266,7 @@ int mount_test_main(const char *name, struct dovecot *dc, struct mount_env *env,
 	tcase_set_timeout(tc, timeout_s);
 	add_tests(tc);
 	suite_add_tcase(su, tc);
-	SRunner *sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int failed = check_run_suite(su);
 	dovecot_stop(dc, NULL);
 	failed += mount_env_cleanup(env);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
