@@ -11,15 +11,17 @@
 
 #define FREE UINT32_MAX
 
-static size_t home(const struct uidset *s, uint32_t uid)
+/* Fibonacci hashing: the top bits of the product depend on every bit of
+ * the UID, so UIDs a multiple of the table size apart do not collide. */
+size_t uidset_home(const struct uidset *s, uint32_t uid)
 {
-	return (size_t)((uid * 2654435761u) & (uint32_t)(s->cap - 1));
+	return (size_t)(((uint64_t)uid * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - s->bits));
 }
 
 /* the slot holding uid, or the free slot where it would go */
 static size_t probe(const struct uidset *s, uint32_t uid)
 {
-	size_t i = home(s, uid);
+	size_t i = uidset_home(s, uid);
 	while (s->slot[i] != FREE && s->slot[i] != uid)
 		i = (i + 1) & (s->cap - 1);
 	return i;
@@ -34,7 +36,8 @@ bool uidset_has(const struct uidset *s, uint32_t uid)
 
 static void grow(struct uidset *s)
 {
-	struct uidset bigger = { .cap = s->cap ? s->cap * 2 : 64, .has_free = s->has_free };
+	struct uidset bigger = { .bits = s->cap ? s->bits + 1 : 6, .has_free = s->has_free };
+	bigger.cap = (size_t)1 << bigger.bits;
 	bigger.slot = xmalloc(bigger.cap * sizeof *bigger.slot);
 	memset(bigger.slot, 0xff, bigger.cap * sizeof *bigger.slot);  /* every slot FREE */
 	for (size_t i = 0; i < s->cap; i++) {
@@ -77,13 +80,18 @@ bool uidset_remove(struct uidset *s, uint32_t uid)
 	if (s->slot[hole] != uid)
 		return false;
 	s->slot[hole] = FREE;
-	s->n--;
+	if (--s->n == 0) {  /* a drained window gives its table back */
+		bool keep = s->has_free;
+		uidset_free(s);
+		s->has_free = keep;
+		return true;
+	}
 	/* a member further on in the run moves back into the hole when its
 	 * home is not between the hole and it (cyclically): otherwise a
 	 * lookup of it would stop at the hole */
 	size_t mask = s->cap - 1;
 	for (size_t j = (hole + 1) & mask; s->slot[j] != FREE; j = (j + 1) & mask) {
-		size_t h = home(s, s->slot[j]);
+		size_t h = uidset_home(s, s->slot[j]);
 		bool stays = hole <= j ? (hole < h && h <= j) : (hole < h || h <= j);
 		if (!stays) {
 			s->slot[hole] = s->slot[j];
@@ -103,4 +111,24 @@ void uidset_free(struct uidset *s)
 {
 	free(s->slot);
 	*s = (struct uidset)UIDSET_INIT;
+}
+
+bool uidset_valid(const struct uidset *s)
+{
+	if (!s->cap)
+		return !s->slot && s->n == 0;
+	if (s->cap != (size_t)1 << s->bits || 2 * s->n > s->cap)
+		return false;
+	size_t members = 0, mask = s->cap - 1;
+	for (size_t i = 0; i < s->cap; i++) {
+		if (s->slot[i] == FREE)
+			continue;
+		members++;
+		/* from its home to here: no free slot, no earlier copy of it (a
+		 * later copy finds this one on its own way) */
+		for (size_t j = uidset_home(s, s->slot[i]); j != i; j = (j + 1) & mask)
+			if (s->slot[j] == FREE || s->slot[j] == s->slot[i])
+				return false;
+	}
+	return members == s->n;
 }

@@ -13,12 +13,13 @@
 
 struct uidset {
 	uint32_t *slot;   /* open addressing; FREE marks an empty slot */
-	size_t cap;       /* 0 or a power of two */
+	size_t cap;       /* 0 or 2^bits */
+	unsigned bits;
 	size_t n;         /* members stored in slot[] */
 	bool has_free;    /* the one value that cannot sit in a slot */
 };
 
-#define UIDSET_INIT { NULL, 0, 0, false }
+#define UIDSET_INIT { NULL, 0, 0, 0, false }
 
 bool uidset_has(const struct uidset *s, uint32_t uid);
 /* false when uid was already there */
@@ -26,6 +27,13 @@ bool uidset_add(struct uidset *s, uint32_t uid);
 /* false when uid was not there */
 bool uidset_remove(struct uidset *s, uint32_t uid);
 size_t uidset_count(const struct uidset *s);
+/* An empty set holds no memory: the last removal frees it too. */
 void uidset_free(struct uidset *s);
+
+/* For tests: the slot where the search for uid begins (cap > 0), and
+ * whether the table is consistent (every member findable from there, no
+ * member twice, the count right, at most half full). */
+size_t uidset_home(const struct uidset *s, uint32_t uid);
+bool uidset_valid(const struct uidset *s);
 
 #endif

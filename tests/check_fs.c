@@ -564,7 +564,11 @@ int main(void)
 	suite_add_tcase(su, tc);
 	int failed = check_run_suite(su);
 	dovecot_stop(&dc, NULL);
-	if (os_rmtree(cachedir, NULL) != 0)
+	struct buf err = BUF_INIT;
+	if (os_rmtree(cachedir, &err) != 0) {
+		fprintf(stderr, "check_fs: %s\n", err.len ? err.data : cachedir);
 		failed++;
+	}
+	buf_free(&err);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -389,8 +389,8 @@ fs_grep() {  # fs_grep KEY COL
 # synchronous FUSE request on a read-write mount, none on a read-only one).
 fs_open_close() {
 	local f
-	f=$(find "$FS_MNT" -name '*.eml' -print -quit)
-	[ -n "$f" ] || { fail "$1" "$2" FAIL "no message file under $FS_MNT"; return; }
+	f=$(timeout "$limit" find "$FS_MNT" -name '*.eml' -print -quit)
+	[ -n "$f" ] || { fail "$1" "$2" FAIL "no message file under $FS_MNT (or none within $limit s)"; return; }
 	timed "$1" "$2" "$PY" "$bench/open_close.py" "$f" || return
 	record "$1" "$2" "$(cat "$OUT")"
 }
