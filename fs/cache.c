@@ -980,20 +980,13 @@ static int cache_copy_out(int fd, uint64_t off, uint64_t n)
 	int mfd = memfd_create("imapfs-body", MFD_CLOEXEC);
 	if (mfd < 0)
 		return -1;
-	char chunk[65536];
-	uint64_t done = 0;
-	while (done < n) {
-		size_t want = n - done < sizeof chunk ? (size_t)(n - done) : sizeof chunk;
-		ssize_t r = pread(fd, chunk, want, (off_t)(off + done));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0 || fd_write_all(mfd, chunk, (size_t)r) < 0) {
-			int e = r == 0 ? EIO : errno;
-			close(mfd);
-			errno = e;
-			return -1;
-		}
-		done += (uint64_t)r;
+	uint64_t got;
+	int rc = fd_copy(fd, off, n, mfd, &got);
+	if (rc < 0 || got < n) {
+		int e = rc < 0 ? errno : EIO;  /* short: the file ends before the body */
+		close(mfd);
+		errno = e;
+		return -1;
 	}
 	char path[64];
 	snprintf(path, sizeof path, "/proc/self/fd/%d", mfd);
@@ -1651,25 +1644,6 @@ int cache_drop_mailbox(struct cache *c, const char *mailbox, uint32_t keep_uidva
 
 /* ---- recovery ---- */
 
-static int cache_copy_fd(int from, int to)
-{
-	char chunk[65536];
-	off_t off = 0;
-
-	for (;;) {
-		ssize_t r = pread(from, chunk, sizeof chunk, off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			return 0;
-		if (fd_write_all(to, chunk, (size_t)r) < 0)
-			return -1;
-		off += r;
-	}
-}
-
 int cache_save_recovery(struct cache *c, const char *name, int fd_or_minus1, const void *p, size_t n,
 			struct buf *path_out, struct buf *err)
 {
@@ -1696,7 +1670,9 @@ int cache_save_recovery(struct cache *c, const char *name, int fd_or_minus1, con
 		cache_fail(err, errno, "cache: create %s/%s: %s", c->dir, rel.data, strerror(errno));
 		goto out;
 	}
-	int wr = fd_or_minus1 >= 0 ? cache_copy_fd(fd_or_minus1, fd) : fd_write_all(fd, p, n);
+	uint64_t copied;
+	int wr = fd_or_minus1 >= 0 ? fd_copy(fd_or_minus1, 0, UINT64_MAX, fd, &copied)
+				   : fd_write_all(fd, p, n);
 	if (wr < 0 || fsync(fd) < 0) {
 		int e = errno;
 		close(fd);

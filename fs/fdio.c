@@ -57,3 +57,23 @@ int fd_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
 {
 	return write_iov_all(fd, iov, n, &off);
 }
+
+int fd_copy(int from, uint64_t off, uint64_t n, int to, uint64_t *copied)
+{
+	char chunk[65536];
+	*copied = 0;
+	while (*copied < n) {
+		size_t want = n - *copied < sizeof chunk ? (size_t)(n - *copied) : sizeof chunk;
+		ssize_t r = pread(from, chunk, want, (off_t)(off + *copied));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return 0;
+		if (fd_write_all(to, chunk, (size_t)r) < 0)
+			return -1;
+		*copied += (uint64_t)r;
+	}
+	return 0;
+}

@@ -13,5 +13,9 @@ int fd_pwrite_all(int fd, const void *p, size_t n, uint64_t off);
  * iov is modified. */
 struct iovec;
 int fd_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off);
+/* Copies from fd from, starting at offset off, to fd to (at its file
+ * position) until n bytes or the end of from, whichever comes first;
+ * *copied says how many.  0, or -1 with errno. */
+int fd_copy(int from, uint64_t off, uint64_t n, int to, uint64_t *copied);
 
 #endif
