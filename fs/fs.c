@@ -442,10 +442,7 @@ int fs_open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body
 		return -EIO;
 	/* A moved message's node points to a mailbox whose listing may never
 	 * have been asked for (fs_node_moved). */
-	pthread_mutex_lock(&m->lock);
-	bool loaded = m->loaded;
-	pthread_mutex_unlock(&m->lock);
-	if (!loaded && mbox_refresh(m, fs->pool, fs->cache, fs->cfg.poll_s) < 0)
+	if (!mbox_loaded(m) && mbox_refresh(m, fs->pool, fs->cache, fs->cfg.poll_s) < 0)
 		return -EIO;
 	/* A name the kernel kept from an older generation of the mailbox:
 	 * ESTALE makes it look the name up again and retry. */

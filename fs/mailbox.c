@@ -202,6 +202,14 @@ struct mbox *mtree_scan_next(struct mtree *t, const struct mbox *m)
 	return next;
 }
 
+bool mbox_loaded(struct mbox *m)
+{
+	pthread_mutex_lock(&m->lock);
+	bool loaded = m->loaded;
+	pthread_mutex_unlock(&m->lock);
+	return loaded;
+}
+
 const char *mbox_basename(const struct mbox *m)
 {
 	const char *s = strrchr(m->path, '/');

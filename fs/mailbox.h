@@ -93,7 +93,8 @@ struct mbox *mtree_parent(struct mtree *t, const struct mbox *m);
  * a directory lists its subfolders before its messages) reads after m's,
  * or NULL after the last one. */
 struct mbox *mtree_scan_next(struct mtree *t, const struct mbox *m);
-
+/* Whether m has a listing (from the cache or the server); takes m->lock. */
+bool mbox_loaded(struct mbox *m);
 
 /* Makes m->listing current (see above), and marks m used.  A connection
  * that dies under it is replaced and the refresh tried once more; when the

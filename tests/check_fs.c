@@ -182,14 +182,6 @@ static bool first_body_cached(struct fs *fs, struct mbox *m)
 	return loaded && cache_body_has(fs->cache, m->name, uidvalidity, uid);
 }
 
-static bool listed(struct mbox *m)
-{
-	pthread_mutex_lock(&m->lock);
-	bool loaded = m->loaded;
-	pthread_mutex_unlock(&m->lock);
-	return loaded;
-}
-
 /* The message files of dir, in directory order. */
 static size_t message_inos(struct fs *fs, struct mbox *dir, uint64_t *inos, size_t max)
 {
@@ -238,7 +230,7 @@ START_TEST(test_scan_fetches_the_next_folder_ahead)
 	}
 	free(all);
 	ck_assert_ptr_nonnull(c);
-	ck_assert(!listed(b) && !listed(c));
+	ck_assert(!mbox_loaded(b) && !mbox_loaded(c));
 	uint64_t inos[256];
 	size_t n = message_inos(fs, a, inos, 256);
 	ck_assert_uint_ge(n, 3);
@@ -246,7 +238,7 @@ START_TEST(test_scan_fetches_the_next_folder_ahead)
 	read_message(fs, inos[n - 2]);
 	read_message(fs, inos[n - 1]);
 	usleep(500000);  /* what would come, comes within milliseconds */
-	ck_assert_msg(!listed(b), "reading the newest two of %s listed %s", a->path, b->path);
+	ck_assert_msg(!mbox_loaded(b), "reading the newest two of %s listed %s", a->path, b->path);
 	for (size_t i = 0; i < n; i++)
 		read_message(fs, inos[i]);
 	bool ahead = false;
