@@ -539,26 +539,20 @@ verdict() {  # verdict VALUE OP LIMIT
 col_label() { if [ "$1" = direct ]; then echo direct; else echo "${rtt} ms"; fi; }
 echo
 echo "tracked ratios"
-for col in "${cols[@]}"; do
-	v=$(ratio "fs_grep_cold.$col" "bulk.$col")
-	printf '  %-36s %-8s %6s  target <= 1.5  %s\n' "cold grep / bulk fetch" "$(col_label "$col")" \
-		"$v" "$(verdict "$v" "<=" 1.5)"
-done
-for col in "${cols[@]}"; do
-	v=$(ratio "fs_grep_ro_cold.$col" "bulk.$col")
-	printf '  %-36s %-8s %6s  target <= 1.5  %s\n' "cold grep (-o ro) / bulk fetch" "$(col_label "$col")" \
-		"$v" "$(verdict "$v" "<=" 1.5)"
-done
-for col in "${cols[@]}"; do
-	v=$(ratio "fs_grep_warm.$col" local_grep.direct)
-	printf '  %-36s %-8s %6s  target <= 2    %s\n' "warm grep / local grep" "$(col_label "$col")" \
-		"$v" "$(verdict "$v" "<=" 2)"
-done
-for col in "${cols[@]}"; do
-	v=$(ratio "fs_grep_ro_warm.$col" local_grep.direct)
-	printf '  %-36s %-8s %6s  target <= 2    %s\n' "warm grep (-o ro) / local grep" "$(col_label "$col")" \
-		"$v" "$(verdict "$v" "<=" 2)"
-done
+# tracked LABEL KEY BASE LIMIT: KEY / BASE for each column against
+# "<= LIMIT"; COL in BASE stands for the column.
+tracked() {
+	local col v
+	for col in "${cols[@]}"; do
+		v=$(ratio "$2.$col" "${3//COL/$col}")
+		printf '  %-36s %-8s %6s  target <= %-4s %s\n' "$1" "$(col_label "$col")" "$v" "$4" \
+			"$(verdict "$v" "<=" "$4")"
+	done
+}
+tracked "cold grep / bulk fetch" fs_grep_cold bulk.COL 1.5
+tracked "cold grep (-o ro) / bulk fetch" fs_grep_ro_cold bulk.COL 1.5
+tracked "warm grep / local grep" fs_grep_warm local_grep.direct 2
+tracked "warm grep (-o ro) / local grep" fs_grep_ro_warm local_grep.direct 2
 if num fs_rsync_noop.rtt; then v=$(fmt2 "${R[fs_rsync_noop.rtt]}"); else v=-; fi
 printf '  %-36s %-8s %6s  target < 1      %s\n' "imapfs no-change rsync (s)" "${rtt} ms" "$v" \
 	"$(verdict "$v" "<" 1)"
