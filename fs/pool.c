@@ -8,7 +8,6 @@
 #include <syslog.h>
 
 #include "pool.h"
-#include "sasl.h"
 #include "util.h"
 #include "write.h"
 
@@ -95,64 +94,73 @@ static void trace_line(void *ctx, const char *line)
 	fs_log(LOG_DEBUG, "imap[%u] %s", c->index, line);
 }
 
-/* Connect, STARTTLS unless implicit TLS or allowed plaintext, log in. */
+static struct imap_endpoint conn_endpoint(const struct fs_config *cfg)
+{
+	struct imap_endpoint ep = { .host = cfg->url.host, .port = cfg->url.port };
+	if (cfg->command) {
+		ep.kind = IMAP_LINK_COMMAND;
+		ep.command = cfg->command;
+	} else if (cfg->url.implicit_tls) {
+		ep.kind = IMAP_LINK_TLS;
+	} else {
+		ep.kind = IMAP_LINK_TCP;
+		ep.starttls = !cfg->tls_none;
+	}
+	return ep;
+}
+
+/* Logs in unless the server greeted PREAUTH. */
+static int conn_login(const struct fs_config *cfg, struct pool_conn *c, struct buf *err)
+{
+	if (imap_get_state(c->s) != IMAP_STATE_NONAUTH)
+		return 0;
+	if (!cfg->url.user) {
+		buf_addstr(err, "the server asks for a login, but the URL names no user");
+		return -1;
+	}
+	const char *password = cfg->url.password ? cfg->url.password : "";
+	if (imap_client_login(c->s, cfg->url.user, password) < 0) {
+		buf_addf(err, "login as %s refused: %s", cfg->url.user, imap_errmsg(c->s));
+		return -1;
+	}
+	return 0;
+}
+
+/* Connect (STARTTLS unless implicit TLS or allowed plaintext), log in,
+ * enable what makes listings cheap to keep fresh. */
 static int conn_open(const struct fs_config *cfg, struct pool_conn *c, struct buf *err)
 {
 	struct imap_opts o = {
 		.timeout_ms = cfg->timeout_s * 1000,
 		.tls = cfg->tls,
-		.require_tls = !cfg->tls_none && !cfg->command,
 		.allow_plaintext = cfg->tls_none,
 		.debug = cfg->debug ? 4 : 0,
 		.trace = trace_line,
 		.trace_ctx = c,
 	};
-	struct imap_result r = { .n = 0 };
-	int rc;
-	if (cfg->command)
-		rc = imap_open_stream(&c->s, cfg->command, &o, err);
-	else if (cfg->url.implicit_tls)
-		rc = imap_open_ssl(&c->s, cfg->url.host, cfg->url.port, &o, err);
-	else
-		rc = imap_open(&c->s, cfg->url.host, cfg->url.port, &o, err);
-	if (rc < 0)
+	struct imap_endpoint ep = conn_endpoint(cfg);
+	if (imap_client_open(&c->s, &ep, &o, err) < 0) {
+		if (ep.starttls)
+			buf_addstr(err, " (imap:// needs STARTTLS; -o tls=none allows an unencrypted link)");
 		return -1;
-	if (!cfg->command && !cfg->url.implicit_tls && !cfg->tls_none &&
-	    imap_get_state(c->s) == IMAP_STATE_NONAUTH) {
-		if (imap_starttls(c->s, NULL, &r) < 0) {
-			buf_addf(err, "STARTTLS failed: %s (use -o tls=none to allow an unencrypted link)",
-				 imap_errmsg(c->s));
-			goto fail;
-		}
 	}
-	if (imap_get_state(c->s) == IMAP_STATE_NONAUTH) {
-		rc = imap_login(c->s, cfg->url.user, cfg->url.password ? cfg->url.password : "", &r);
-		if (rc < 0) {
-			buf_addf(err, "login as %s refused: %s", cfg->url.user, imap_errmsg(c->s));
-			goto fail;
-		}
+	if (conn_login(cfg, c, err) < 0) {
+		imap_close(c->s);
+		c->s = NULL;
+		return -1;
 	}
-	imap_result_free(&r);
 	/* CONDSTORE makes listings cheap to revalidate (HIGHESTMODSEQ);
 	 * QRESYNC (which implies it) also names the UIDs expunged since a
 	 * modseq, so a resync need not list every UID. */
+	bool condstore = false;
 	c->qresync = false;
-	if (imap_has_cap(c->s, "ENABLE")) {
-		if (imap_has_cap(c->s, "QRESYNC")) {
-			c->qresync = imap_enable(c->s, "QRESYNC", &r) == 0 && !strcmp(r.type, "OK");
-		} else if (imap_has_cap(c->s, "CONDSTORE")) {
-			(void)imap_enable(c->s, "CONDSTORE", &r);
-		}
-	}
-	imap_result_free(&r);
+	if (imap_has_cap(c->s, "QRESYNC"))
+		(void)imap_client_enable(c->s, "QRESYNC", &c->qresync);
+	else if (imap_has_cap(c->s, "CONDSTORE"))
+		(void)imap_client_enable(c->s, "CONDSTORE", &condstore);
 	imap_set_untagged_handler(c->s, conn_untagged, c);
 	c->broken = false;
 	return 0;
-fail:
-	imap_result_free(&r);
-	imap_close(c->s);
-	c->s = NULL;
-	return -1;
 }
 
 static void conn_close(struct pool_conn *c)
@@ -166,7 +174,7 @@ static void conn_close(struct pool_conn *c)
 struct imap_cmd *pool_mailbox_cmd(const char *verb, const char *mailbox)
 {
 	struct imap_cmd *cmd = imap_cmd_new(verb);
-	if (imap_cmd_add_arg(cmd, mailbox, NULL) < 0) {
+	if (imap_cmd_add_astring(cmd, mailbox, strlen(mailbox)) < 0) {
 		fs_log(LOG_WARNING, "%s: mailbox name not usable in a command: %s", verb, mailbox);
 		imap_cmd_free(cmd);
 		return NULL;
@@ -174,16 +182,6 @@ struct imap_cmd *pool_mailbox_cmd(const char *verb, const char *mailbox)
 	return cmd;
 }
 
-/* The core's LOGOUT: the imaplib layer would refuse it after an EXAMINE
- * ("mailbox status changed to READ-ONLY"). */
-static void logout(struct pool_conn *c)
-{
-	struct imap_cmd *cmd = imap_cmd_new("LOGOUT");
-	imap_set_timeout(c->s, 2000);
-	if (imap_submit(c->s, cmd) == 0)
-		(void)imap_wait(c->s, cmd);
-	imap_cmd_free(cmd);
-}
 
 void pool_disconnect(struct pool_conn *c)
 {
@@ -222,7 +220,7 @@ void pool_free(struct pool *p)
 		return;
 	for (unsigned i = 0; i < p->n; i++) {
 		if (p->conns[i].s && !p->conns[i].broken)
-			logout(&p->conns[i]);
+			imap_client_logout(p->conns[i].s, 2000);
 		conn_close(&p->conns[i]);
 	}
 	for (size_t i = 0; i < p->ncaps; i++)
@@ -326,7 +324,7 @@ void pool_private_free(struct pool_conn *c)
 	if (!c)
 		return;
 	if (c->s && !c->broken)
-		logout(c);
+		imap_client_logout(c->s, 2000);
 	conn_close(c);
 	free(c);
 }

@@ -56,8 +56,8 @@ int pool_select_end(struct pool_conn *c, struct imap_cmd *cmd, const char *mailb
  * reports the session's view, which can be older than the server's. */
 int pool_unselect(struct pool_conn *c);
 bool pool_has_cap(struct pool *p, const char *cap);
-/* "VERB mailbox" with the name quoted as needed; NULL (logged) for a name
- * no command can carry (CR, LF, NUL). */
+/* "VERB mailbox", the name an RFC 3501 astring (atom, quoted or literal by
+ * its bytes); NULL (logged) for a name no command can carry (NUL). */
 struct imap_cmd *pool_mailbox_cmd(const char *verb, const char *mailbox);
 /* Closes the connection at once (it is reopened on its next use). */
 void pool_disconnect(struct pool_conn *c);

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -36,7 +37,8 @@ int write_status_errno(const char *status, const char *code)
 struct collect {
 	uint32_t uid;
 	bool uid_seen;            /* a FETCH or SEARCH named it */
-	bool listed;              /* a LIST response came */
+	const char *list_name;    /* the mailbox a LIST asked about */
+	bool listed;              /* a LIST response named it */
 	unsigned expunged;        /* EXPUNGE / VANISHED responses */
 	bool copyuid;             /* an untagged OK [COPYUID ...] */
 	uint32_t copy_uidvalidity, copy_uid;
@@ -114,6 +116,20 @@ static void collect_fetch(struct collect *col, const struct imap_resp *r)
 	}
 }
 
+/* Whether a LIST response names mailbox: the pattern a LIST is given can
+ * hold wildcards ('%', '*') that no quoting escapes, so a reply for
+ * another mailbox does not count. */
+static bool list_names(const struct imap_resp *r, const char *mailbox)
+{
+	const char *name;
+	size_t len;
+	if (!mailbox || r->nargs < 3 || !imap_arg_astring(&r->args[2], &name, &len))
+		return false;
+	if (len == 5 && !strncasecmp(name, "INBOX", 5))
+		return !strcasecmp(mailbox, "INBOX");
+	return len == strlen(mailbox) && !memcmp(name, mailbox, len);
+}
+
 static void on_untagged(void *ctx, struct pool_conn *c, const struct imap_response *raw,
 			const struct imap_resp *r)
 {
@@ -127,7 +143,7 @@ static void on_untagged(void *ctx, struct pool_conn *c, const struct imap_respon
 	} else if (!strcmp(r->name, "FETCH")) {
 		collect_fetch(col, r);
 	} else if (!strcmp(r->name, "LIST")) {
-		col->listed = true;
+		col->listed |= list_names(r, col->list_name);
 	} else if (!strcmp(r->name, "SEARCH")) {
 		for (size_t i = 0; i < r->nargs; i++) {
 			uint64_t v;
@@ -182,11 +198,11 @@ static const char *code_args(const struct buf *code, const char *name)
 static bool mailbox_missing(struct pool_conn *c, const char *mailbox)
 {
 	struct imap_cmd *cmd = imap_cmd_new("LIST \"\"");
-	if (imap_cmd_add_arg(cmd, mailbox, NULL) < 0) {
+	if (imap_cmd_add_astring(cmd, mailbox, strlen(mailbox)) < 0) {
 		imap_cmd_free(cmd);
 		return false;
 	}
-	struct collect col = { .flags = BUF_INIT };
+	struct collect col = { .flags = BUF_INIT, .list_name = mailbox };
 	int rc = run(c, cmd, "LIST", mailbox, &col, NULL);
 	buf_free(&col.flags);
 	return rc == 0 && !col.listed;
@@ -436,7 +452,7 @@ int write_move(struct pool *p, const char *from, uint32_t uidvalidity, uint32_t 
 	const char *verb = has_move ? "UID MOVE" : "UID COPY";
 	struct imap_cmd *cmd = imap_cmd_new(verb);
 	imap_cmd_addf(cmd, " %" PRIu32, uid);
-	if (imap_cmd_add_arg(cmd, to, NULL) < 0) {
+	if (imap_cmd_add_astring(cmd, to, strlen(to)) < 0) {
 		fs_log(LOG_WARNING, "%s: mailbox name not usable in a command", to);
 		imap_cmd_free(cmd);
 		pool_put(p, c);
@@ -580,7 +596,7 @@ static int mailbox_command(struct pool *p, const char *verb, const char *mailbox
 	struct imap_cmd *cmd = pool_mailbox_cmd(verb, mailbox);
 	if (!cmd)
 		return -EINVAL;
-	if (to && imap_cmd_add_arg(cmd, to, NULL) < 0) {
+	if (to && imap_cmd_add_astring(cmd, to, strlen(to)) < 0) {
 		fs_log(LOG_WARNING, "%s: mailbox name not usable in a command: %s", verb, to);
 		imap_cmd_free(cmd);
 		return -EINVAL;

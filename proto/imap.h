@@ -94,6 +94,43 @@ void imap_set_debug(struct imap *s, int level);
 int imap_get_debug(const struct imap *s);
 void imap_set_timeout(struct imap *s, int timeout_ms);
 
+/* ---------------- the client: connecting and logging in ---------------- */
+
+enum imap_link_kind { IMAP_LINK_TCP, IMAP_LINK_TLS, IMAP_LINK_COMMAND };
+
+/* How to reach the server. */
+struct imap_endpoint {
+	enum imap_link_kind kind;
+	const char *host;        /* TCP, TLS; NULL = localhost */
+	const char *port;        /* NULL = 143 (TCP) or 993 (TLS) */
+	const char *command;     /* COMMAND: run by /bin/sh; its stdin/stdout are the link */
+	bool starttls;           /* TCP: become TLS (STARTTLS) before anything else */
+};
+
+/* Connects, reads the greeting and learns the capabilities; with
+ * ep->starttls, upgrades to TLS first.  The greeting is decided by the
+ * response parser alone: "* OK" (NONAUTH), "* PREAUTH" (AUTH); a BYE or
+ * anything else is refused, and on a link that must become TLS so are a
+ * PREAUTH, a server without STARTTLS, and any byte sent before the
+ * handshake.  On failure *out is NULL and err says why.  o may be NULL. */
+int imap_client_open(struct imap **out, const struct imap_endpoint *ep, const struct imap_opts *o,
+		     struct buf *err);
+/* CAPABILITY: the session's capability list is replaced. */
+int imap_client_capability(struct imap *s);
+/* LOGIN with user and password as astrings (or AUTHENTICATE PLAIN where
+ * the server says LOGINDISABLED); the password is never traced.  Refused
+ * (IMAP_ERROR, nothing sent) on an unencrypted network link unless
+ * opts.allow_plaintext.  Afterwards the capabilities are those the server
+ * gives an authenticated session.  IMAP_ERROR: refused (imap_errmsg holds
+ * the server's words). */
+int imap_client_login(struct imap *s, const char *user, const char *password);
+/* ENABLE ext (RFC 5161): *enabled when the server said ENABLED for it.  A
+ * server without ENABLE, or one that refuses, leaves it false (0). */
+int imap_client_enable(struct imap *s, const char *ext, bool *enabled);
+/* LOGOUT, waiting at most timeout_ms for the reply; imap_close() still
+ * frees the session. */
+void imap_client_logout(struct imap *s, int timeout_ms);
+
 /* ---------------- the pipelined core ---------------- */
 
 struct imap_cmd;
@@ -120,10 +157,15 @@ struct imap_cmd *imap_cmd_new(const char *name);
 void imap_cmd_free(struct imap_cmd *c);
 void imap_cmd_add(struct imap_cmd *c, const char *text);     /* raw text, appended as is */
 void imap_cmd_addf(struct imap_cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* " " + arg, quoted when needed (see util.h); -1 if it holds CR, LF or NUL. */
-int imap_cmd_add_arg(struct imap_cmd *c, const char *arg, struct buf *err);
-/* " " + arg, always quoted, and masked in traces. */
-int imap_cmd_add_secret(struct imap_cmd *c, const char *arg, struct buf *err);
+/* " " + str as an RFC 3501 astring, decided by its bytes alone (quote.h):
+ * an atom, a quoted string, or a literal (8-bit bytes, CR, LF, or long).
+ * Every mailbox name, flag keyword and string argument goes this way.
+ * -1 (nothing added) when it holds a NUL byte, which no string can carry. */
+int imap_cmd_add_astring(struct imap_cmd *c, const char *str, size_t n);
+/* The same for a password or token: masked in traces, wiped when c is freed. */
+int imap_cmd_add_secret(struct imap_cmd *c, const char *str, size_t n);
+/* Text appended as it is but masked in traces (imaplib's quoted password). */
+void imap_cmd_add_secret_text(struct imap_cmd *c, const char *text);
 /* A literal from memory (copied) or streamed from fd (len bytes from its
  * current offset; the fd must stay open until the command is done).  Sent
  * non-synchronizing when the server has LITERAL+ (or LITERAL- and len <=

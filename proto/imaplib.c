@@ -450,6 +450,20 @@ static int check_bye(struct imap *s)
 	return imap_fail(s, IMAP_ABORT, "%s", last->text.data);
 }
 
+/* imaplib's _quote of the password, masked in traces. */
+static int add_quoted_secret(struct imap *s, struct imap_cmd *c, const char *name, const char *secret)
+{
+	size_t n = strlen(secret);
+	if (!imap_arg_is_safe(secret, n))
+		return imap_fail(s, IMAP_ERROR, "%s: password argument contains CR, LF or NUL", name);
+	struct buf q = BUF_INIT;
+	imap_quote(secret, n, &q);
+	imap_cmd_add(c, " ");
+	imap_cmd_add_secret_text(c, q.data);
+	buf_wipe(&q);
+	return 0;
+}
+
 /* imaplib's _command: state check, response bookkeeping, send. */
 static int py_command(struct imap *s, const char *name, unsigned allowed, const char *const *args,
 		      size_t n, const struct py_extra *x, struct imap_cmd **out)
@@ -467,24 +481,19 @@ static int py_command(struct imap *s, const char *name, unsigned allowed, const 
 	if (ur_find(py, "READ-ONLY") && !py->is_readonly)
 		return imap_fail(s, IMAP_READONLY, "mailbox status changed to READ-ONLY");
 	struct imap_cmd *c = imap_cmd_new(name);
-	struct buf err = BUF_INIT;
-	for (size_t i = 0; i < n; i++) {
-		if (!args[i])
-			continue;
-		if (imap_cmd_add_arg(c, args[i], &err) < 0) {
+	struct buf text = BUF_INIT, err = BUF_INIT;
+	for (size_t i = 0; i < n && r == 0; i++)
+		if (args[i] && imap_append_arg(&text, args[i], strlen(args[i]), &err) < 0)
 			r = imap_fail(s, IMAP_ERROR, "%s argument %zu: %s", name, i + 1, err.data);
-			buf_free(&err);
-			imap_cmd_free(c);
-			return r;
-		}
-	}
-	if (x && x->secret && imap_cmd_add_secret(c, x->secret, &err) < 0) {
-		r = imap_fail(s, IMAP_ERROR, "%s: password %s", name, err.data);
-		buf_free(&err);
+	imap_cmd_add(c, text.data);
+	if (r == 0 && x && x->secret)
+		r = add_quoted_secret(s, c, name, x->secret);
+	buf_free(&text);
+	buf_free(&err);
+	if (r < 0) {
 		imap_cmd_free(c);
 		return r;
 	}
-	buf_free(&err);
 	if (x && x->literal)
 		imap_cmd_add_literal(c, x->literal, x->literal_len);
 	if (x && x->cont)
@@ -1251,21 +1260,17 @@ static int py_connect(struct imap **out, struct transport *t, const char *host,
 	s->py = py;
 	imap_set_untagged_handler(s, py_on_untagged, NULL);
 	struct imap_result caps = { .n = 0 };
+	/* The core decides the greeting and the state; imaplib's message for
+	 * a greeting it does not take is the greeting itself. */
 	int rc = imap_session_greet(s);
+	if (rc == IMAP_ERROR) {
+		struct buf m = BUF_INIT;
+		pyrepr_bytes(&m, s->welcome.data, s->welcome.len);
+		rc = imap_fail(s, IMAP_ERROR, "%s", m.data);
+		buf_free(&m);
+	}
 	if (rc == 0 && py->abort_msg)
 		rc = imap_fail(s, IMAP_ABORT, "%s", py->abort_msg);
-	if (rc == 0) {
-		if (ur_find(py, "PREAUTH")) {
-			s->state = IMAP_STATE_AUTH;
-		} else if (ur_find(py, "OK")) {
-			s->state = IMAP_STATE_NONAUTH;
-		} else {
-			struct buf m = BUF_INIT;
-			pyrepr_bytes(&m, s->welcome.data, s->welcome.len);
-			rc = imap_fail(s, IMAP_ERROR, "%s", m.data);
-			buf_free(&m);
-		}
-	}
 	if (rc == 0)
 		rc = imaplib_get_capabilities(s, &caps);
 	imap_result_free(&caps);

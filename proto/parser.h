@@ -162,5 +162,8 @@ int imap_resp_parse(struct imap_parser *p, const struct imap_response *r,
 bool imap_arg_is_atom(const struct imap_arg *a, const char *upper);  /* case-insensitive match */
 bool imap_arg_number(const struct imap_arg *a, uint64_t *out);       /* atom of digits */
 bool imap_arg_nstring(const struct imap_arg *a, const char **s, size_t *len); /* string/literal/NIL */
+/* An astring (RFC 3501): an atom, a quoted string or an in-memory literal
+ * (a mailbox name, say); NIL is not one. */
+bool imap_arg_astring(const struct imap_arg *a, const char **s, size_t *len);
 
 #endif

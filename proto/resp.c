@@ -590,3 +590,12 @@ bool imap_arg_nstring(const struct imap_arg *a, const char **s, size_t *len)
 		*len = n;
 	return true;
 }
+
+bool imap_arg_astring(const struct imap_arg *a, const char **s, size_t *len)
+{
+	if (!a || a->type == IMAP_ARG_NIL || a->type == IMAP_ARG_LIST || !a->str)
+		return false;
+	*s = a->str;
+	*len = a->len;
+	return true;
+}

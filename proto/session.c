@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "session.h"
+#include "quote.h"
 #include "util.h"
 
 enum { OUT_HIGH_WATER = 256 * 1024, READ_CHUNK = 64 * 1024 };
@@ -55,17 +56,22 @@ void imap_trace(struct imap *s, const char *dir, const char *fmt, ...)
 	buf_free(&line);
 }
 
-/* Printable form of protocol text for traces: control bytes escaped. */
-static void trace_text(struct imap *s, const char *dir, const char *p, size_t n)
+/* Printable form of protocol text for traces and errors: control bytes escaped. */
+static void add_printable(struct buf *b, const char *p, size_t n)
 {
-	struct buf b = BUF_INIT;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
 		if (c < 0x20 || c == 0x7f)
-			buf_addf(&b, "\\x%02x", c);
+			buf_addf(b, "\\x%02x", c);
 		else
-			buf_addch(&b, (char)c);
+			buf_addch(b, (char)c);
 	}
+}
+
+static void trace_text(struct imap *s, const char *dir, const char *p, size_t n)
+{
+	struct buf b = BUF_INIT;
+	add_printable(&b, p, n);
 	imap_trace(s, dir, "%s", b.data);
 	buf_free(&b);
 }
@@ -92,6 +98,7 @@ static void free_caps(struct imap *s)
 void imap_set_caps_from_args(struct imap *s, const struct imap_arg *args, size_t n)
 {
 	free_caps(s);
+	s->caps_seen++;
 	s->caps = xcalloc(n ? n : 1, sizeof *s->caps);
 	for (size_t i = 0; i < n; i++) {
 		if (args[i].type != IMAP_ARG_ATOM)
@@ -177,8 +184,12 @@ void imap_cmd_free(struct imap_cmd *c)
 	if (!c)
 		return;
 	cmd_unlink(c);
-	for (size_t i = 0; i < c->nparts; i++)
-		buf_free(&c->parts[i].data);
+	for (size_t i = 0; i < c->nparts; i++) {
+		if (c->parts[i].secret)
+			buf_wipe(&c->parts[i].data);
+		else
+			buf_free(&c->parts[i].data);
+	}
 	free(c->parts);
 	cmd_reset_result(c);
 	buf_free(&c->text);
@@ -221,27 +232,43 @@ void imap_cmd_addf(struct imap_cmd *c, const char *fmt, ...)
 	va_end(ap);
 }
 
-int imap_cmd_add_arg(struct imap_cmd *c, const char *arg, struct buf *err)
+static int add_astring(struct imap_cmd *c, const char *str, size_t n, bool secret)
 {
-	struct buf tmp = BUF_INIT;
-	int r = imap_append_arg(&tmp, arg, strlen(arg), err);
-	if (r == 0)
-		imap_cmd_add(c, tmp.data);
-	buf_free(&tmp);
-	return r;
+	struct cmd_part *p;
+	switch (imap_astring_form(str, n)) {
+	case IMAP_ASTRING_ATOM:
+		imap_cmd_add(c, " ");
+		buf_add(&cmd_text_part(c, secret)->data, str, n);
+		return 0;
+	case IMAP_ASTRING_QUOTED:
+		imap_cmd_add(c, " ");
+		imap_quote(str, n, &cmd_text_part(c, secret)->data);
+		return 0;
+	case IMAP_ASTRING_LITERAL:
+		p = cmd_new_part(c, PART_LITERAL_MEM);
+		buf_add(&p->data, str, n);
+		p->len = n;
+		p->secret = secret;
+		return 0;
+	case IMAP_ASTRING_INVALID:
+		break;
+	}
+	return -1;
 }
 
-int imap_cmd_add_secret(struct imap_cmd *c, const char *arg, struct buf *err)
+int imap_cmd_add_astring(struct imap_cmd *c, const char *str, size_t n)
 {
-	size_t n = strlen(arg);
-	if (!imap_arg_is_safe(arg, n)) {
-		buf_adderr(err, "argument contains CR, LF or NUL");
-		return -1;
-	}
-	imap_cmd_add(c, " ");
-	struct cmd_part *p = cmd_text_part(c, true);
-	imap_quote(arg, n, &p->data);
-	return 0;
+	return add_astring(c, str, n, false);
+}
+
+int imap_cmd_add_secret(struct imap_cmd *c, const char *str, size_t n)
+{
+	return add_astring(c, str, n, true);
+}
+
+void imap_cmd_add_secret_text(struct imap_cmd *c, const char *text)
+{
+	buf_addstr(&cmd_text_part(c, true)->data, text);
 }
 
 void imap_cmd_add_literal(struct imap_cmd *c, const void *p, size_t len)
@@ -554,10 +581,44 @@ static void handle_untagged_core(struct imap *s, const struct imap_resp *r)
 		buf_set(&s->bye_text, r->text, strlen(r->text));
 	}
 	take_status_code(s, r);
-	if (s->expect_greeting && !s->greeting_seen) {
-		s->greeting_seen = true;
-		s->greeting_preauth = !strcmp(r->name, "PREAUTH");
+}
+
+static enum imap_greeting greeting_kind(const struct imap_resp *r)
+{
+	if (r->kind != IMAP_RESP_UNTAGGED || r->has_number)
+		return GREETING_INVALID;
+	if (!strcmp(r->name, "OK"))
+		return GREETING_OK;
+	if (!strcmp(r->name, "PREAUTH"))
+		return GREETING_PREAUTH;
+	if (!strcmp(r->name, "BYE"))
+		return GREETING_BYE;
+	return GREETING_INVALID;
+}
+
+/* The first response, whatever it is, is the greeting: one that does not
+ * parse is not read another way (imaplib's regexes would take
+ * "* 4294967296 PREAUTH" for PREAUTH and skip STARTTLS). */
+static int take_greeting(struct imap *s, const struct imap_response *raw)
+{
+	struct imap_resp r;
+	struct buf err = BUF_INIT;
+	s->greeting_seen = true;
+	buf_set(&s->welcome, raw->pieces[0].text, raw->pieces[0].text_len);
+	if (imap_resp_parse(s->parser, raw, &r, &err) < 0) {
+		if (s->opts.debug >= 1)
+			imap_trace(s, "", "unparsable greeting: %s", err.data);
+		s->greeting = GREETING_INVALID;
+	} else {
+		s->greeting = greeting_kind(&r);
 	}
+	buf_free(&err);
+	if (s->greeting == GREETING_INVALID)
+		return 0;
+	handle_untagged_core(s, &r);
+	if (s->on_untagged)
+		s->on_untagged(s->untagged_ctx, s, raw, &r);
+	return 0;
 }
 
 /* "TAG STATUS text" when the full parse failed (say, a malformed response
@@ -602,8 +663,10 @@ static int dispatch(struct imap *s, const struct imap_response *raw)
 		}
 	}
 	const char *line = raw->pieces[0].text;
-	if (s->expect_greeting && !s->greeting_seen)
-		buf_set(&s->welcome, line, raw->pieces[0].text_len);
+	if (s->expect_greeting && !s->greeting_seen) {
+		buf_free(&err);
+		return take_greeting(s, raw);
+	}
 	if (line[0] == '+') {
 		buf_free(&err);
 		return handle_continuation(s, line);
@@ -617,8 +680,6 @@ static int dispatch(struct imap *s, const struct imap_response *raw)
 	if (line[0] == '*') {
 		if (parsed)
 			handle_untagged_core(s, &r);
-		else if (s->expect_greeting && !s->greeting_seen)
-			s->greeting_seen = true;
 		if (s->on_untagged)
 			s->on_untagged(s->untagged_ctx, s, raw, parsed ? &r : NULL);
 		return 0;
@@ -957,10 +1018,31 @@ int imap_session_greet(struct imap *s)
 			return r;
 	}
 	s->expect_greeting = false;
-	if (s->greeting_preauth && s->opts.require_tls && !transport_is_tls(s->t))
-		return imap_fail(s, IMAP_ABORT,
-				 "server greeted with PREAUTH on an unencrypted connection; TLS was required");
-	return IMAP_OK;
+	struct buf shown = BUF_INIT;
+	int rc = IMAP_OK;
+	switch (s->greeting) {
+	case GREETING_OK:
+		s->state = IMAP_STATE_NONAUTH;
+		break;
+	case GREETING_PREAUTH:
+		if (s->opts.require_tls && !transport_is_tls(s->t)) {
+			rc = imap_fail(s, IMAP_ABORT, "server greeted with PREAUTH on an unencrypted "
+				       "connection; TLS was required");
+			break;
+		}
+		s->state = IMAP_STATE_AUTH;
+		break;
+	case GREETING_BYE:
+		rc = imap_fail(s, IMAP_ERROR, "the server refused the connection: %s", s->bye_text.data);
+		break;
+	case GREETING_NONE:
+	case GREETING_INVALID:
+		add_printable(&shown, s->welcome.data, s->welcome.len);
+		rc = imap_fail(s, IMAP_ERROR, "not an IMAP greeting: %s", shown.data);
+		break;
+	}
+	buf_free(&shown);
+	return rc;
 }
 
 void imap_close(struct imap *s)
@@ -983,7 +1065,3 @@ void imap_close(struct imap *s)
 	free(s);
 }
 
-bool imap_session_preauth(const struct imap *s)
-{
-	return s->greeting_preauth;
-}

@@ -39,6 +39,10 @@ struct imap_cmd {
 	char *code_arg;
 };
 
+/* The first response of a connection, as the response parser reads it;
+ * only OK and PREAUTH let a session go on. */
+enum imap_greeting { GREETING_NONE, GREETING_OK, GREETING_PREAUTH, GREETING_BYE, GREETING_INVALID };
+
 struct imap {
 	struct transport *t;
 	struct imap_parser *parser;
@@ -53,6 +57,7 @@ struct imap {
 	unsigned long tagnum;
 	char **caps;
 	size_t ncaps;
+	unsigned long caps_seen;  /* how many capability lists the server sent */
 	char *protocol_version;
 	bool utf8;
 	bool broken;             /* an abort happened: everything fails from now on */
@@ -65,7 +70,8 @@ struct imap {
 	void *untagged_ctx;
 	bool expect_greeting;
 	bool greeting_seen;
-	bool greeting_preauth;
+	enum imap_greeting greeting;  /* what the parser made of it */
+	bool spawned;            /* a spawned command: no network path to protect */
 
 	/* imaplib layer state (imaplib.c) */
 	struct imaplib_state *py;
@@ -78,10 +84,14 @@ void imap_set_caps_from_args(struct imap *s, const struct imap_arg *args, size_t
 void imap_trace(struct imap *s, const char *dir, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* A session over an open transport (taken over); then read the greeting
- * (after the untagged handler is set, so the greeting reaches it). */
+ * (after the untagged handler is set, so a valid greeting reaches it).
+ * The response parser alone decides what the greeting is: "* OK" makes the
+ * session NONAUTH, "* PREAUTH" AUTH (IMAP_ABORT on an unencrypted link when
+ * opts.require_tls); a BYE, or anything that does not parse as one of the
+ * three, is IMAP_ERROR ("* BYE": why the server refused) and the session
+ * stays in LOGOUT. */
 struct imap *imap_session_new(struct transport *t, const struct imap_opts *o);
 int imap_session_greet(struct imap *s);
-bool imap_session_preauth(const struct imap *s);
 /* Frees the imaplib layer's state (imaplib.c). */
 void imaplib_state_free(struct imap *s);
 /* The imaplib layer sees every tagged reply (its response codes). */

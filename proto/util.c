@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "quote.h"
 
 void imap_int2ap(unsigned long num, struct buf *out)
 {
@@ -74,18 +75,6 @@ int imap_parse_flags(const char *resp, size_t len, struct buf *flags_out, size_t
 	}
 	*count = n;
 	return 1;
-}
-
-void imap_quote(const char *s, size_t len, struct buf *out)
-{
-	buf_grow(out, len + 2);
-	buf_addch(out, '"');
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '\\' || s[i] == '"')
-			buf_addch(out, '\\');
-		buf_addch(out, s[i]);
-	}
-	buf_addch(out, '"');
 }
 
 bool imap_arg_is_safe(const char *arg, size_t len)

@@ -1,6 +1,7 @@
-/* util.h: imaplib's small helpers (Int2AP, ParseFlags, _quote), the rule
- * that turns a caller's argument into command text, and the clock that every
- * timeout is measured with.
+/* util.h: imaplib's small helpers (Int2AP, ParseFlags), imaplib's rule
+ * that turns a caller's argument into command text (for the imaplib
+ * emulation only: everything else sends strings by quote.h's RFC 3501
+ * rule), and the clock that every timeout is measured with.
  *
  * Conventions: inputs are (pointer, length), not necessarily NUL-terminated,
  * and may hold any bytes.  Output is appended to the given buffer.  The only
@@ -12,6 +13,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "quote.h"
 
 struct buf;
 
@@ -28,13 +31,10 @@ void imap_int2ap(unsigned long num, struct buf *out);
  * NUL-separated output cannot carry (nothing appended, count 0). */
 int imap_parse_flags(const char *resp, size_t len, struct buf *flags_out, size_t *count);
 
-/* imaplib's _quote: '\' and '"' backslash-escaped, the whole in '"'. */
-void imap_quote(const char *s, size_t len, struct buf *out);
-
 /* No CR, LF or NUL: the argument cannot break out of its command line. */
 bool imap_arg_is_safe(const char *arg, size_t len);
 
-/* Appends " " and the argument by the documented rule (imaplib's):
+/* Appends " " and the argument by imaplib's rule (the emulation's only):
  *  - an argument with CR, LF or NUL is rejected (-1), never sent;
  *  - one already in parentheses "(...)" or double quotes "\"...\"" goes
  *    as is;

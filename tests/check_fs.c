@@ -394,6 +394,28 @@ static void fake_fs_close(struct fake_fs *ff)
 	buf_free(&err);
 }
 
+/* imap:// means STARTTLS: a crafted greeting that imaplib's regexes read
+ * as PREAUTH ("* 4294967296 PREAUTH") once mounted over plaintext; now
+ * nothing is mounted and nothing (no password, no command) is sent. */
+START_TEST(test_crafted_greeting_never_skips_tls)
+{
+	struct buf err = BUF_INIT;
+	struct fake_server *f = fake_start("S: * 4294967296 PREAUTH [CAPABILITY IMAP4rev1] hi\nEOF\n",
+					   NULL, &err);
+	ck_assert_msg(f != NULL, "%s", err.data);
+	struct fs_config cfg;
+	fake_config(f, cachedir, &cfg);
+	cfg.tls_none = false;
+	struct fs *fs = NULL;
+	ck_assert_int_lt(fs_new(&fs, &cfg, &err), 0);
+	ck_assert_ptr_null(fs);
+	ck_assert_msg(strstr(err.data, "not an IMAP greeting"), "%s", err.data);
+	url_free(&cfg.url);
+	ck_assert_msg(fake_finish(f, &err) == 0, "%s", err.data);
+	buf_free(&err);
+}
+END_TEST
+
 /* A hostile server's mailbox names never make a path that leaves the
  * mount: '..' and '/' are escaped, undecodable names are skipped. */
 START_TEST(test_hostile_mailbox_names_stay_inside)
@@ -550,6 +572,7 @@ int main(void)
 	tcase_add_test(tc, test_scan_fetches_the_next_folder_ahead);
 	tcase_add_test(tc, test_inodes_are_stable_across_instances);
 	tcase_add_test(tc, test_hostile_mailbox_names_stay_inside);
+	tcase_add_test(tc, test_crafted_greeting_never_skips_tls);
 	tcase_add_test(tc, test_size_follows_the_real_bytes);
 	tcase_add_test(tc, test_rm_without_uidplus_sends_nothing);
 	tcase_add_test(tc, test_moved_message_reads_through_its_old_inode);

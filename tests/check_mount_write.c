@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +273,121 @@ START_TEST(test_mkdir_rmdir_rename_utf8)
 }
 END_TEST
 
+/* ---- a second client on the core: names go by RFC 3501 (the imaplib
+ * layer above sends an argument that looks quoted as it is) ---- */
+
+struct core_seen {
+	struct buf names;        /* LIST: one name a line */
+	uint32_t messages;       /* STATUS MESSAGES */
+};
+
+static void core_on_untagged(void *ctx, struct imap *s, const struct imap_response *raw,
+			     const struct imap_resp *r)
+{
+	(void)s;
+	(void)raw;
+	struct core_seen *seen = ctx;
+	const char *name;
+	size_t len;
+	if (!r)
+		return;
+	if (!strcmp(r->name, "LIST") && r->nargs >= 3 && imap_arg_astring(&r->args[2], &name, &len)) {
+		buf_add(&seen->names, name, len);
+		buf_addch(&seen->names, '\n');
+	} else if (!strcmp(r->name, "STATUS") && r->nargs >= 2 && r->args[1].type == IMAP_ARG_LIST &&
+		   r->args[1].count == 2) {
+		uint64_t v;
+		ck_assert(imap_arg_number(&r->args[1].list[1], &v));
+		seen->messages = (uint32_t)v;
+	}
+}
+
+static struct imap *core_login(const char *user, struct core_seen *seen)
+{
+	char port[16];
+	snprintf(port, sizeof port, "%d", env.imap_port);
+	struct imap_endpoint ep = { .kind = IMAP_LINK_TCP, .host = "127.0.0.1", .port = port };
+	struct imap_opts o = { .timeout_ms = 20000, .allow_plaintext = true };
+	struct buf err = BUF_INIT;
+	struct imap *s;
+	ck_assert_msg(imap_client_open(&s, &ep, &o, &err) == 0, "%s", err.data);
+	ck_assert_msg(imap_client_login(s, user, "secret") == 0, "%s", imap_errmsg(s));
+	imap_set_untagged_handler(s, core_on_untagged, seen);
+	buf_free(&err);
+	return s;
+}
+
+/* "VERB mailbox [arg]" by the core; ok or not. */
+static bool core_cmd(struct imap *s, const char *verb, const char *mailbox, const char *rest)
+{
+	struct imap_cmd *c = imap_cmd_new(verb);
+	ck_assert_int_eq(imap_cmd_add_astring(c, mailbox, strlen(mailbox)), 0);
+	if (rest)
+		imap_cmd_add(c, rest);
+	ck_assert_int_eq(imap_submit(s, c), 0);
+	ck_assert_int_eq(imap_wait(s, c), 0);
+	bool ok = imap_cmd_ok(c);
+	imap_cmd_free(c);
+	return ok;
+}
+
+static void core_append(struct imap *s, const char *mailbox, const char *msg)
+{
+	struct imap_cmd *c = imap_cmd_new("APPEND");
+	ck_assert_int_eq(imap_cmd_add_astring(c, mailbox, strlen(mailbox)), 0);
+	imap_cmd_add_literal(c, msg, strlen(msg));
+	ck_assert_int_eq(imap_submit(s, c), 0);
+	ck_assert_int_eq(imap_wait(s, c), 0);
+	ck_assert_msg(imap_cmd_ok(c), "APPEND %s: %s", mailbox, imap_cmd_text(c));
+	imap_cmd_free(c);
+}
+
+static uint32_t core_count(struct imap *s, struct core_seen *seen, const char *mailbox)
+{
+	seen->messages = UINT32_MAX;
+	ck_assert_msg(core_cmd(s, "STATUS", mailbox, " (MESSAGES)"), "STATUS %s", mailbox);
+	ck_assert_uint_ne(seen->messages, UINT32_MAX);
+	return seen->messages;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The server's mailboxes, sorted, one a line. */
+static void core_list(struct imap *s, struct core_seen *seen, struct buf *out)
+{
+	buf_reset(&seen->names);
+	struct imap_cmd *c = imap_cmd_new("LIST \"\" \"*\"");
+	ck_assert_int_eq(imap_submit(s, c), 0);
+	ck_assert_int_eq(imap_wait(s, c), 0);
+	ck_assert(imap_cmd_ok(c));
+	imap_cmd_free(c);
+	char *v[64];
+	size_t n = 0;
+	for (char *line = strtok(seen->names.data, "\n"); line && n < 64; line = strtok(NULL, "\n"))
+		v[n++] = line;
+	qsort(v, n, sizeof *v, cmp_str);
+	buf_reset(out);
+	for (size_t i = 0; i < n; i++)
+		buf_addf(out, "%s\n", v[i]);
+}
+
+/* The one message file in dir: its name into out. */
+static void only_message(const char *dir, char *out, size_t size)
+{
+	DIR *d = opendir(dir);
+	ck_assert_msg(d != NULL, "%s: %s", dir, strerror(errno));
+	struct dirent *de;
+	int n = 0;
+	while ((de = readdir(d)))
+		if (strstr(de->d_name, ".eml") && n++ == 0)
+			snprintf(out, size, "%s", de->d_name);
+	closedir(d);
+	ck_assert_msg(n == 1, "%s holds %d messages", dir, n);
+}
+
 static void write_file(const char *path, const void *data, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
@@ -293,6 +409,80 @@ static uint32_t new_uid(struct imap *s, const char *mailbox, size_t nbefore)
 	ck_assert_uint_eq(n, nbefore + 1);
 	return uids[n - 1];
 }
+
+/* Every name reaches the server by its bytes: a folder literally named
+ * "Proj" (quotes included) is not Proj, (X) is not a list, X% and X* are
+ * not patterns.  Each change through the mount lands in the folder named,
+ * and a second client lists exactly what exists afterwards. */
+START_TEST(test_names_go_by_their_bytes)
+{
+	struct core_seen seen = { .names = BUF_INIT };
+	struct imap *s = core_login("bob", &seen);
+	ck_assert(core_cmd(s, "CREATE", "Proj", NULL));
+	core_append(s, "Proj", "Subject: plain Proj\r\n\r\nstays\r\n");
+	ck_assert(core_cmd(s, "CREATE", "X", NULL));
+	core_append(s, "X", "Subject: plain X\r\n\r\nstays\r\n");
+	struct fsmount m = { .pid = 0 };
+	mount_start_user(&env, &m, "names", "bob", NULL);
+	/* mount paths: '%' shows as %25 */
+	static const char *const dirs[] = {
+		"\"Proj\"", "\"a\" \"b\"", "(X)", "X%25", "X*", "{5}", "NIL", "a\\b", "a b", "Grüße",
+	};
+	struct buf p = BUF_INIT, q = BUF_INIT, list = BUF_INIT, body = BUF_INIT;
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		path_of(&p, &m, dirs[i]);
+		ck_assert_msg(mkdir(p.data, 0700) == 0, "mkdir %s: %s", dirs[i], strerror(errno));
+	}
+	core_list(s, &seen, &list);
+	ck_assert_str_eq(list.data, "\"Proj\"\n\"a\" \"b\"\n(X)\nGr&APwA3w-e\nINBOX\nNIL\nProj\nX\n"
+				    "X%\nX*\na b\na\\b\n{5}\n");
+	/* read: a message the other client put in X% */
+	const char *msg = "Subject: in X%\r\n\r\npercent\r\n";
+	core_append(s, "X%", msg);
+	char name[NAME_MAX + 1];
+	path_of(&p, &m, "X%25");
+	only_message(p.data, name, sizeof name);
+	buf_addf(&p, "/%s", name);
+	ck_assert_int_eq(mount_slurp(p.data, &body), 0);
+	ck_assert_str_eq(body.data, msg);
+	/* cp into (X), mv to "Proj", rm there: X and Proj never change */
+	path_of(&p, &m, "(X)/new.eml");
+	write_file(p.data, "Subject: new\r\n\r\nnew\r\n", 21);
+	ck_assert_uint_eq(core_count(s, &seen, "(X)"), 1);
+	path_of(&p, &m, "(X)");
+	only_message(p.data, name, sizeof name);
+	buf_addf(&p, "/%s", name);
+	path_of(&q, &m, "\"Proj\"/");
+	buf_addstr(&q, name);
+	ck_assert_msg(rename(p.data, q.data) == 0, "mv: %s", strerror(errno));
+	ck_assert_uint_eq(core_count(s, &seen, "(X)"), 0);
+	ck_assert_uint_eq(core_count(s, &seen, "\"Proj\""), 1);
+	path_of(&p, &m, "\"Proj\"");
+	only_message(p.data, name, sizeof name);
+	buf_addf(&p, "/%s", name);
+	ck_assert_int_eq(unlink(p.data), 0);
+	ck_assert_uint_eq(core_count(s, &seen, "\"Proj\""), 0);
+	ck_assert_uint_eq(core_count(s, &seen, "Proj"), 1);
+	ck_assert_uint_eq(core_count(s, &seen, "X"), 1);
+	/* rmdir "Proj" removes that folder, not Proj; a rename keeps names whole */
+	path_of(&p, &m, "\"Proj\"");
+	ck_assert_int_eq(rmdir(p.data), 0);
+	path_of(&p, &m, "{5}");
+	path_of(&q, &m, "NIL/{5} \"x\"");
+	ck_assert_msg(rename(p.data, q.data) == 0, "mv: %s", strerror(errno));
+	core_list(s, &seen, &list);
+	ck_assert_str_eq(list.data, "\"a\" \"b\"\n(X)\nGr&APwA3w-e\nINBOX\nNIL\nNIL.{5} \"x\"\nProj\nX\n"
+				    "X%\nX*\na b\na\\b\n");
+	ck_assert_uint_eq(core_count(s, &seen, "Proj"), 1);
+	buf_free(&p);
+	buf_free(&q);
+	buf_free(&list);
+	buf_free(&body);
+	buf_free(&seen.names);
+	imap_close(s);
+	mount_stop(&m);
+}
+END_TEST
 
 START_TEST(test_cp_in_small_and_large)
 {
@@ -633,6 +823,7 @@ static void add_tests(TCase *tc)
 	tcase_add_test(tc, test_rm_expunges_that_message_only);
 	tcase_add_test(tc, test_mv_between_folders);
 	tcase_add_test(tc, test_mkdir_rmdir_rename_utf8);
+	tcase_add_test(tc, test_names_go_by_their_bytes);
 	tcase_add_test(tc, test_cp_in_small_and_large);
 	tcase_add_test(tc, test_each_close_leaves_exactly_the_last_bytes);
 	tcase_add_test(tc, test_flags_as_xattrs);

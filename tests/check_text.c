@@ -20,6 +20,7 @@
 #include "date.h"
 #include "mutf7.h"
 #include "pyrepr.h"
+#include "quote.h"
 #include "util.h"
 
 #define PYTHON "/usr/bin/python3"
@@ -1013,6 +1014,43 @@ START_TEST(test_quote)
 }
 END_TEST
 
+/* The RFC 3501 rule, decided by the bytes alone. */
+START_TEST(test_astring_form)
+{
+	static const struct {
+		const char *s;
+		size_t n;
+		enum imap_astring_form form;
+	} cases[] = {
+		{ "INBOX", 5, IMAP_ASTRING_ATOM },
+		{ "&AOQ-", 5, IMAP_ASTRING_ATOM },
+		{ "secret", 6, IMAP_ASTRING_ATOM },
+		{ "\"X\"", 3, IMAP_ASTRING_QUOTED },
+		{ "(X)", 3, IMAP_ASTRING_QUOTED },
+		{ "X%", 2, IMAP_ASTRING_QUOTED },
+		{ "X*", 2, IMAP_ASTRING_QUOTED },
+		{ "{5}", 3, IMAP_ASTRING_QUOTED },
+		{ "NIL", 3, IMAP_ASTRING_QUOTED },
+		{ "nil", 3, IMAP_ASTRING_QUOTED },
+		{ "a\\b", 3, IMAP_ASTRING_QUOTED },
+		{ "a b", 3, IMAP_ASTRING_QUOTED },
+		{ "x]y", 3, IMAP_ASTRING_QUOTED },
+		{ "", 0, IMAP_ASTRING_QUOTED },
+		{ "\t", 1, IMAP_ASTRING_QUOTED },
+		{ "Gr\xc3\xbc\xc3\x9f", 6, IMAP_ASTRING_LITERAL },
+		{ "a\r\nA1 DELETE INBOX", 18, IMAP_ASTRING_LITERAL },
+		{ "a\nb", 3, IMAP_ASTRING_LITERAL },
+		{ "a\0b", 3, IMAP_ASTRING_INVALID },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		ck_assert_msg(imap_astring_form(cases[i].s, cases[i].n) == cases[i].form, "case %zu", i);
+	char long_name[IMAP_QUOTED_MAX + 2];
+	memset(long_name, ' ', sizeof long_name);
+	ck_assert_int_eq(imap_astring_form(long_name, IMAP_QUOTED_MAX), IMAP_ASTRING_QUOTED);
+	ck_assert_int_eq(imap_astring_form(long_name, IMAP_QUOTED_MAX + 1), IMAP_ASTRING_LITERAL);
+}
+END_TEST
+
 static void assert_arg(const char *arg, const char *expected)
 {
 	struct buf cmd = BUF_INIT, err = BUF_INIT;
@@ -1330,6 +1368,7 @@ static Suite *text_suite(void)
 	tcase_add_test(tc, test_int2ap);
 	tcase_add_test(tc, test_parse_flags);
 	tcase_add_test(tc, test_quote);
+	tcase_add_test(tc, test_astring_form);
 	tcase_add_test(tc, test_append_arg_rule);
 	tcase_add_test(tc, test_append_arg_rejects_injection);
 	suite_add_tcase(s, tc);

@@ -347,7 +347,12 @@ START_TEST(test_create_rename_delete)
 	ck_assert_int_eq(write_delete(p, renamed.data), 0);
 	ck_assert(!mailbox_exists(s, renamed.data));
 	ck_assert_int_eq(write_delete(p, renamed.data), -ENOENT);
-	ck_assert_int_eq(write_create(p, "bad\r\nname"), -EINVAL);
+	/* CR LF go in a literal, so they cannot end the command and start
+	 * another: the server refuses the name and Keep stays */
+	ck_assert_int_eq(write_create(p, "Keep"), 0);
+	ck_assert_int_lt(write_create(p, "bad\r\nX1 DELETE Keep"), 0);
+	ck_assert(mailbox_exists(s, "Keep"));
+	ck_assert(!mailbox_exists(s, "bad"));
 	buf_free(&flags);
 	buf_free(&name);
 	buf_free(&renamed);
@@ -592,6 +597,60 @@ START_TEST(test_fake_move_untagged_copyuid)
 }
 END_TEST
 
+/* Mailbox names go as RFC 3501 astrings decided by their bytes: a name
+ * that looks quoted or parenthesized is quoted like any other (imaplib's
+ * rule sent '"Proj"' as it is, which the server read as Proj), wildcards
+ * and NIL are quoted, 8-bit and CR LF go in literals, synchronizing
+ * without LITERAL+ (after the server's "+"). */
+START_TEST(test_fake_names_by_their_bytes)
+{
+	/* in a script, "\\" stands for one backslash on the wire */
+	struct fake_server *f = fake(FAKE_LOGIN("UIDPLUS")
+		"C: <tag2> CREATE \"\\\\\"Proj\\\\\"\"\n"
+		"S: <tag2> OK created\n"
+		"C: <tag3> CREATE \"\\\\\"a\\\\\" \\\\\"b\\\\\"\"\n"
+		"S: <tag3> OK created\n"
+		"C: <tag4> CREATE \"(X)\"\n"
+		"S: <tag4> OK created\n"
+		"C: <tag5> CREATE \"X%\"\n"
+		"S: <tag5> OK created\n"
+		"C: <tag6> CREATE \"X*\"\n"
+		"S: <tag6> OK created\n"
+		"C: <tag7> CREATE \"{5}\"\n"
+		"S: <tag7> OK created\n"
+		"C: <tag8> CREATE \"NIL\"\n"
+		"S: <tag8> OK created\n"
+		"C: <tag9> CREATE \"a\\\\\\\\b\"\n"
+		"S: <tag9> OK created\n"
+		"C: <tag10> CREATE \"a b\"\n"
+		"S: <tag10> OK created\n"
+		"C: <tag11> CREATE \"x]y\"\n"
+		"S: <tag11> OK created\n"
+		"C: <tag12> CREATE {6}\n"
+		"S: + go on\n"
+		"C-LITERAL 6 sha256:dc68a451a69ed32a88043406dc6b8c6cc613d83ace42aab6fbbd2cc871e7618e\n"
+		"C: \n"
+		"S: <tag12> OK created\n"
+		"C: <tag13> RENAME Proj \"\\\\\"Proj\\\\\"\"\n"
+		"S: <tag13> NO [ALREADYEXISTS] exists\n"
+		"C: <tag14> LOGOUT\n"
+		"S: * BYE bye\n"
+		"S: <tag14> OK out\n"
+		"EOF\n");
+	struct fs_config cfg;
+	struct pool *p = fake_pool(f, &cfg);
+	static const char *const names[] = {
+		"\"Proj\"", "\"a\" \"b\"", "(X)", "X%", "X*", "{5}", "NIL", "a\\b", "a b", "x]y",
+		"Gr\xc3\xbc\xc3\x9f",
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		ck_assert_msg(write_create(p, names[i]) == 0, "%s", names[i]);
+	ck_assert_int_eq(write_rename(p, "Proj", "\"Proj\""), -EEXIST);
+	drop_pool(p, &cfg);
+	fake_done(f);
+}
+END_TEST
+
 /* A connection lost in the middle of an expunge: the idempotent steps run
  * again on a new connection.  A lost APPEND is not repeated: the next
  * command on the new connection is the CREATE that follows it. */
@@ -667,6 +726,7 @@ int main(void)
 	tcase_add_test(tf, test_fake_copy_refused_deletes_nothing);
 	tcase_add_test(tf, test_fake_move_untagged_copyuid);
 	tcase_add_test(tf, test_fake_lost_connection);
+	tcase_add_test(tf, test_fake_names_by_their_bytes);
 	suite_add_tcase(su, tf);
 	int failed = check_run_suite(su);
 	dovecot_stop(&dc, NULL);

@@ -70,14 +70,15 @@ int fake_sni(struct fake_server *f, struct buf *out);
 int fake_finish(struct fake_server *f, struct buf *err);
 
 /* The start of most scripts: a greeting, CAPABILITY (IMAP4rev1 and caps,
- * a space separated list or ""), and LOGIN alice with password secret,
- * tagged <tag0> and <tag1>. */
+ * a space separated list or ""), and LOGIN alice with password secret
+ * (astrings: atoms), whose OK names the capabilities again, tagged <tag0>
+ * and <tag1>. */
 #define FAKE_LOGIN(caps)                                   \
 	"S: * OK fake\n"                                   \
 	"C: <tag0> CAPABILITY\n"                           \
 	"S: * CAPABILITY IMAP4rev1 " caps "\n"             \
 	"S: <tag0> OK done\n"                              \
-	"C: <tag1> LOGIN alice \"secret\"\n"               \
-	"S: <tag1> OK in\n"
+	"C: <tag1> LOGIN alice secret\n"                   \
+	"S: <tag1> OK [CAPABILITY IMAP4rev1 " caps "] in\n"
 
 #endif

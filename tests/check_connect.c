@@ -1,0 +1,299 @@
+/* check_connect.c: the client's way in (connect.c) against scripted
+ * servers: what a greeting may be (decided by the response parser alone),
+ * STARTTLS before anything else, LOGIN by RFC 3501 with the password never
+ * in a trace, AUTHENTICATE PLAIN where LOGINDISABLED, ENABLE; and the same
+ * refusal of a crafted greeting by the imap4 tool.  Every script must run
+ * to its end exactly: a greeting that is refused leaves the client sending
+ * nothing at all ("EOF"). */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check_run.h"
+#include "fake.h"
+#include "imap.h"
+
+struct scene {
+	struct fake_server *fake;
+	struct imap *s;
+	struct buf err;
+	struct buf trace;
+	struct test_certs certs;
+	char certdir[64];
+};
+
+static void scene_start(struct scene *sc, const char *script, bool tls_server)
+{
+	memset(sc, 0, sizeof *sc);
+	buf_init(&sc->err);
+	buf_init(&sc->trace);
+	struct fake_opts fo = { .timeout_ms = 10000 };
+	if (tls_server) {
+		snprintf(sc->certdir, sizeof sc->certdir, "/tmp/imapfs-certs-XXXXXX");
+		ck_assert_ptr_nonnull(mkdtemp(sc->certdir));
+		ck_assert_msg(test_certs_make(sc->certdir, &sc->certs, &sc->err) == 0, "%s", sc->err.data);
+		fo.certs = &sc->certs;
+	}
+	sc->fake = fake_start(script, &fo, &sc->err);
+	ck_assert_msg(sc->fake != NULL, "fake_start: %s", sc->err.data);
+}
+
+static void keep_trace(void *ctx, const char *line)
+{
+	struct buf *b = ctx;
+	buf_addf(b, "%s\n", line);
+}
+
+static int scene_open(struct scene *sc, enum imap_link_kind kind, bool starttls, bool plaintext)
+{
+	struct imap_endpoint ep = { .kind = kind, .host = "127.0.0.1",
+				    .port = fake_port_str(sc->fake), .starttls = starttls };
+	struct imap_opts o = { .timeout_ms = 5000, .allow_plaintext = plaintext, .debug = 4,
+			       .trace = keep_trace, .trace_ctx = &sc->trace };
+	if (sc->certdir[0]) {
+		o.tls.cafile = sc->certs.cafile;
+		o.tls.servername = "localhost";
+	}
+	return imap_client_open(&sc->s, &ep, &o, &sc->err);
+}
+
+static void scene_end(struct scene *sc)
+{
+	imap_close(sc->s);
+	struct buf ferr = BUF_INIT;
+	ck_assert_msg(fake_finish(sc->fake, &ferr) == 0, "fake server: %s", ferr.data);
+	buf_free(&ferr);
+	buf_free(&sc->err);
+	buf_free(&sc->trace);
+	if (sc->certdir[0]) {
+		char cmd[128];
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", sc->certdir);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+}
+
+/* On a link that must become TLS only "* OK" lets the client go on: a
+ * number imaplib's regexes would skip ("* 4294967296 PREAUTH", which once
+ * took a mount to an authenticated plaintext session), a PREAUTH, a BYE,
+ * a continuation, a tagged line or noise are refused before one byte is
+ * sent. */
+START_TEST(test_starttls_link_takes_only_ok)
+{
+	static const char *const greetings[] = {
+		"* 4294967296 PREAUTH [CAPABILITY IMAP4rev1] hi",
+		"* 1 PREAUTH hi",
+		"* PREAUTH [CAPABILITY IMAP4rev1] hi",
+		"* 1 OK hi",
+		"* BYE [CAPABILITY IMAP4rev1] go away",
+		"* NO hi",
+		"* CAPABILITY IMAP4rev1 STARTTLS",
+		"+ hi",
+		"A1 OK hi",
+		"hello",
+		"* PREAUTH\x01 hi",
+	};
+	for (size_t i = 0; i < sizeof greetings / sizeof greetings[0]; i++) {
+		struct scene sc;
+		char script[256];
+		snprintf(script, sizeof script, "S: %s\nEOF\n", greetings[i]);
+		scene_start(&sc, script, false);
+		ck_assert_msg(scene_open(&sc, IMAP_LINK_TCP, true, false) < 0, "taken: %s", greetings[i]);
+		ck_assert_ptr_null(sc.s);
+		ck_assert_msg(sc.err.len > 0, "no reason for %s", greetings[i]);
+		scene_end(&sc);
+	}
+}
+END_TEST
+
+/* Without TLS required a malformed greeting is still not read another way. */
+START_TEST(test_malformed_greeting_refused_on_any_link)
+{
+	struct scene sc;
+	scene_start(&sc, "S: * 4294967296 PREAUTH hi\nEOF\n", false);
+	ck_assert_int_eq(scene_open(&sc, IMAP_LINK_TCP, false, true), IMAP_ERROR);
+	ck_assert_msg(strstr(sc.err.data, "not an IMAP greeting: * 4294967296 PREAUTH hi"), "%s",
+		      sc.err.data);
+	scene_end(&sc);
+}
+END_TEST
+
+START_TEST(test_bye_greeting_says_why)
+{
+	struct scene sc;
+	scene_start(&sc, "S: * BYE too many connections\nEOF\n", false);
+	ck_assert_int_eq(scene_open(&sc, IMAP_LINK_TCP, false, true), IMAP_ERROR);
+	ck_assert_str_eq(sc.err.data, "the server refused the connection: too many connections");
+	scene_end(&sc);
+}
+END_TEST
+
+START_TEST(test_no_starttls_offered_is_refused)
+{
+	struct scene sc;
+	scene_start(&sc, "S: * OK hi\nC: <tag0> CAPABILITY\nS: * CAPABILITY IMAP4rev1 AUTH=PLAIN\n"
+			 "S: <tag0> OK done\nEOF\n", false);
+	ck_assert_int_eq(scene_open(&sc, IMAP_LINK_TCP, true, false), IMAP_ABORT);
+	ck_assert_str_eq(sc.err.data, "the server does not offer STARTTLS");
+	scene_end(&sc);
+}
+END_TEST
+
+START_TEST(test_starttls_refused_is_fatal)
+{
+	struct scene sc;
+	scene_start(&sc, "S: * OK [CAPABILITY IMAP4rev1 STARTTLS] hi\nC: <tag0> STARTTLS\n"
+			 "S: <tag0> NO not now\nEOF\n", false);
+	ck_assert_int_eq(scene_open(&sc, IMAP_LINK_TCP, true, false), IMAP_ABORT);
+	ck_assert_msg(strstr(sc.err.data, "STARTTLS: NO not now"), "%s", sc.err.data);
+	scene_end(&sc);
+}
+END_TEST
+
+/* Bytes sent in the clear after the OK to STARTTLS are never taken as
+ * responses of the encrypted session. */
+START_TEST(test_starttls_injection_is_refused)
+{
+	struct scene sc;
+	scene_start(&sc, "S: * OK [CAPABILITY IMAP4rev1 STARTTLS] hi\nC: <tag0> STARTTLS\n"
+			 "S+ <tag0> OK go\\r\\n* PREAUTH [CAPABILITY IMAP4rev1] injected\\r\\n\nDRAIN\n", true);
+	ck_assert_int_eq(scene_open(&sc, IMAP_LINK_TCP, true, false), IMAP_ABORT);
+	ck_assert_msg(strstr(sc.err.data, "injection"), "%s", sc.err.data);
+	scene_end(&sc);
+}
+END_TEST
+
+/* The whole way in: STARTTLS, capabilities asked again over TLS, LOGIN
+ * with astrings (an 8-bit password in a synchronizing literal) never
+ * traced, capabilities again when the OK names none, ENABLE, LOGOUT. */
+START_TEST(test_starttls_login_enable_logout)
+{
+	struct scene sc;
+	scene_start(&sc,
+		    "S: * OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] hi\n"
+		    "C: <tag0> STARTTLS\n"
+		    "S: <tag0> OK go\n"
+		    "TLS\n"
+		    "C: <tag1> CAPABILITY\n"
+		    "S: * CAPABILITY IMAP4rev1 AUTH=PLAIN\n"
+		    "S: <tag1> OK done\n"
+		    "C: <tag2> LOGIN \"al ice\" {7}\n"
+		    "S: + go on\n"
+		    "C-LITERAL 7 sha256:965929775aa46f105fde21bfb9ed6d73ff013c309e01924e3de3494acbf634d4\n"
+		    "C: \n"
+		    "S: <tag2> OK in\n"
+		    "C: <tag3> CAPABILITY\n"
+		    "S: * CAPABILITY IMAP4rev1 ENABLE QRESYNC UIDPLUS\n"
+		    "S: <tag3> OK done\n"
+		    "C: <tag4> ENABLE QRESYNC\n"
+		    "S: * ENABLED QRESYNC\n"
+		    "S: <tag4> OK enabled\n"
+		    "C: <tag5> LOGOUT\n"
+		    "S: * BYE bye\n"
+		    "S: <tag5> OK out\n"
+		    "EOF\n", true);
+	ck_assert_msg(scene_open(&sc, IMAP_LINK_TCP, true, false) == 0, "%s", sc.err.data);
+	ck_assert(imap_is_tls(sc.s));
+	ck_assert(!imap_has_cap(sc.s, "LOGINDISABLED"));  /* pre-TLS capabilities forgotten */
+	ck_assert_int_eq(imap_get_state(sc.s), IMAP_STATE_NONAUTH);
+	ck_assert_msg(imap_client_login(sc.s, "al ice", "s\xc3\xa9" "cret") == 0, "%s", imap_errmsg(sc.s));
+	ck_assert_int_eq(imap_get_state(sc.s), IMAP_STATE_AUTH);
+	ck_assert(imap_has_cap(sc.s, "UIDPLUS"));
+	bool on = false;
+	ck_assert_int_eq(imap_client_enable(sc.s, "QRESYNC", &on), 0);
+	ck_assert(on);
+	imap_client_logout(sc.s, 2000);
+	ck_assert_msg(!strstr(sc.trace.data, "cret"), "%s", sc.trace.data);
+	scene_end(&sc);
+}
+END_TEST
+
+/* No password goes over a network link in the clear unless allowed. */
+START_TEST(test_plaintext_login_refused)
+{
+	struct scene sc;
+	scene_start(&sc, "S: * OK [CAPABILITY IMAP4rev1] hi\nEOF\n", false);
+	ck_assert_int_eq(scene_open(&sc, IMAP_LINK_TCP, false, false), 0);
+	ck_assert_int_eq(imap_client_login(sc.s, "alice", "secret"), IMAP_ERROR);
+	ck_assert_msg(strstr(imap_errmsg(sc.s), "not encrypted"), "%s", imap_errmsg(sc.s));
+	scene_end(&sc);
+}
+END_TEST
+
+/* LOGINDISABLED: AUTHENTICATE PLAIN, with the response in the command
+ * where SASL-IR allows, after the continuation otherwise. */
+START_TEST(test_logindisabled_uses_authenticate_plain)
+{
+	/* base64("\0alice\0secret") */
+	struct scene sc;
+	scene_start(&sc, "S: * OK [CAPABILITY IMAP4rev1 LOGINDISABLED AUTH=PLAIN SASL-IR] hi\n"
+			 "C: <tag0> AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\n"
+			 "S: <tag0> OK [CAPABILITY IMAP4rev1 MOVE] in\n"
+			 "EOF\n", false);
+	ck_assert_int_eq(scene_open(&sc, IMAP_LINK_TCP, false, true), 0);
+	ck_assert_msg(imap_client_login(sc.s, "alice", "secret") == 0, "%s", imap_errmsg(sc.s));
+	ck_assert(imap_has_cap(sc.s, "MOVE"));
+	scene_end(&sc);
+	scene_start(&sc, "S: * OK [CAPABILITY IMAP4rev1 LOGINDISABLED AUTH=PLAIN] hi\n"
+			 "C: <tag0> AUTHENTICATE PLAIN\n"
+			 "S: + \n"
+			 "C: AGFsaWNlAHNlY3JldA==\n"
+			 "S: <tag0> OK [CAPABILITY IMAP4rev1] in\n"
+			 "EOF\n", false);
+	ck_assert_int_eq(scene_open(&sc, IMAP_LINK_TCP, false, true), 0);
+	ck_assert_msg(imap_client_login(sc.s, "alice", "secret") == 0, "%s", imap_errmsg(sc.s));
+	ck_assert_msg(!strstr(sc.trace.data, "AGFsaWNl"), "%s", sc.trace.data);
+	scene_end(&sc);
+}
+END_TEST
+
+/* imap4 (the imaplib emulation) on an imap:// URL refuses the crafted
+ * greeting too, and sends nothing. */
+START_TEST(test_imap4_refuses_malformed_preauth)
+{
+	const char *imap4 = getenv("IMAP4");
+	if (!imap4 || access(imap4, X_OK) != 0)
+		imap4 = "./proto/imap4";
+	struct scene sc;
+	scene_start(&sc, "S: * 4294967296 PREAUTH [CAPABILITY IMAP4rev1] hi\nEOF\n", false);
+	char url[64];
+	snprintf(url, sizeof url, "imap://127.0.0.1:%d", fake_port(sc.fake));
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		freopen("/dev/null", "w", stdout);
+		freopen("/dev/null", "w", stderr);
+		execl(imap4, "imap4", url, "list", (char *)NULL);
+		_exit(127);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_ne(WEXITSTATUS(status), 0);
+	ck_assert_int_ne(WEXITSTATUS(status), 127);
+	scene_end(&sc);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *su = suite_create("connect");
+	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_starttls_link_takes_only_ok);
+	tcase_add_test(tc, test_malformed_greeting_refused_on_any_link);
+	tcase_add_test(tc, test_bye_greeting_says_why);
+	tcase_add_test(tc, test_no_starttls_offered_is_refused);
+	tcase_add_test(tc, test_starttls_refused_is_fatal);
+	tcase_add_test(tc, test_starttls_injection_is_refused);
+	tcase_add_test(tc, test_starttls_login_enable_logout);
+	tcase_add_test(tc, test_plaintext_login_refused);
+	tcase_add_test(tc, test_logindisabled_uses_authenticate_plain);
+	tcase_add_test(tc, test_imap4_refuses_malformed_preauth);
+	suite_add_tcase(su, tc);
+	return check_run_suite(su) ? EXIT_FAILURE : EXIT_SUCCESS;
+}
