@@ -73,6 +73,7 @@ struct cache_pack {
 	int wfd, rfd;               /* -1 when not open */
 	uint64_t end;               /* where the next record goes */
 	uint64_t bytes;             /* of the bodies indexed in it */
+	uint64_t disk;              /* of its file, counted in the cache's disk */
 	struct cache_rec *recs;     /* those bodies */
 	struct cache_pack *older, *newer;  /* the LRU list */
 	struct cache_pack *onext;   /* the list of unsealed packs */
@@ -92,6 +93,7 @@ struct cache {
 	char *dir;                  /* absolute when it could be resolved */
 	int rootfd, lockfd;
 	uint64_t max_bytes, bytes;
+	uint64_t disk;              /* the packs' files plus what writers reserved */
 	uint64_t pack_max;          /* a pack is sealed once this long */
 	unsigned long serial;       /* temp and trash names */
 	struct cache_rec **recs;
@@ -115,6 +117,7 @@ struct cache_writer {
 	uint32_t uid;
 	uint64_t start;             /* of the record's header */
 	uint64_t size;
+	uint64_t reserved;          /* of the record (header too), counted in the cache's disk */
 	int failed_errno;
 	unsigned char *held;        /* the body so far, while not spilled */
 	size_t held_cap;
@@ -503,6 +506,8 @@ static void cache_pack_forget(struct cache *c, struct cache_pack *p)
 {
 	while (p->recs)
 		cache_index_remove(c, p->recs);
+	c->disk -= p->disk;
+	p->disk = 0;
 	cache_lru_unlink(c, p);
 	cache_pack_seal(c, p);
 	cache_pack_close_rfd(c, p);
@@ -673,6 +678,9 @@ static void cache_scan_generation(int fd, const char *entry, void *ctx)
 		cache_pack_forget(s->c, p);
 		return;
 	}
+	/* all of the file, a tail no record owns too: it is on disk */
+	p->disk = (uint64_t)st.st_size;
+	s->c->disk += p->disk;
 	cache_scan_add(s->found, p, &st);
 }
 
@@ -928,6 +936,82 @@ void cache_close(struct cache *c)
 	free(c);
 }
 
+/* ---- size bound ---- */
+
+/* Under c->mu: p's file goes, and p with it. */
+static void cache_pack_evict(struct cache *c, struct cache_pack *p, struct buf *path)
+{
+	cache_pack_path(path, p);
+	unlinkat(c->rootfd, path->data, 0);
+	cache_pack_forget(c, p);
+}
+
+/* Under c->mu: evicts least recently used packs no writer holds until the
+ * disk total is at most limit. */
+static void cache_evict_to(struct cache *c, uint64_t limit)
+{
+	struct buf path = BUF_INIT;
+	for (struct cache_pack *p = c->oldest, *next; p && c->disk > limit; p = next) {
+		next = p->newer;
+		if (!p->busy)
+			cache_pack_evict(c, p, &path);
+	}
+	buf_free(&path);
+}
+
+/* Under c->mu: counts n more bytes on disk, first evicting what must go
+ * for the total to stay within max_bytes.  false, with nothing evicted or
+ * counted, when even evicting every pack no writer holds would not make
+ * room: the bytes of writers in progress are the only ones that cannot
+ * go. */
+static bool cache_make_room(struct cache *c, uint64_t n)
+{
+	if (c->max_bytes && (n > c->max_bytes || c->disk > c->max_bytes - n)) {
+		if (n > c->max_bytes)
+			return false;
+		uint64_t limit = c->max_bytes - n, freeable = 0;
+		for (struct cache_pack *p = c->oldest; p && c->disk - freeable > limit; p = p->newer)
+			if (!p->busy)
+				freeable += p->disk;
+		if (c->disk - freeable > limit)
+			return false;
+		cache_evict_to(c, limit);
+	}
+	c->disk += n;
+	return true;
+}
+
+void cache_trim(struct cache *c)
+{
+	cache_lock(c);
+	if (c->max_bytes)
+		cache_evict_to(c, c->max_bytes);
+	cache_unlock(c);
+}
+
+uint64_t cache_bytes(const struct cache *c)
+{
+	struct cache *m = (struct cache *)c;  /* the mutex is not part of the value */
+	cache_lock(m);
+	uint64_t n = c->bytes;
+	cache_unlock(m);
+	return n;
+}
+
+uint64_t cache_disk_bytes(const struct cache *c)
+{
+	struct cache *m = (struct cache *)c;
+	cache_lock(m);
+	uint64_t n = c->disk;
+	cache_unlock(m);
+	return n;
+}
+
+bool cache_body_fits(const struct cache *c, uint64_t size)
+{
+	return !c->max_bytes || (size <= c->max_bytes && c->max_bytes - size >= CACHE_REC_HEADER);
+}
+
 /* ---- bodies ---- */
 
 static bool cache_key_valid(const char *mailbox, uint32_t uidvalidity, uint32_t uid)
@@ -1124,6 +1208,25 @@ static void cache_rec_header(unsigned char h[CACHE_REC_HEADER], uint32_t uid, ui
 	cache_set_u64(h + 8, len);
 }
 
+/* Counts the record, header and the first size bytes of the body, against
+ * the budget before they reach the disk (a body held in memory is counted
+ * as it comes too); -1 (EFBIG) when the cache cannot make room. */
+static int cache_writer_reserve(struct cache_writer *w, uint64_t size)
+{
+	uint64_t want = CACHE_REC_HEADER + size;
+	if (want <= w->reserved)
+		return 0;
+	cache_lock(w->c);
+	bool ok = cache_make_room(w->c, want - w->reserved);
+	cache_unlock(w->c);
+	if (!ok) {
+		errno = EFBIG;
+		return -1;
+	}
+	w->reserved = want;
+	return 0;
+}
+
 /* A body grown past CACHE_HOLD_MAX goes to the pack from now on, behind a
  * header that says "not complete" until the commit writes the length. */
 static int cache_writer_spill(struct cache_writer *w)
@@ -1141,6 +1244,8 @@ static int cache_writer_spill(struct cache_writer *w)
 
 int cache_writer_write(struct cache_writer *w, const void *p, size_t n)
 {
+	if (!w->failed_errno && cache_writer_reserve(w, w->size + n) < 0)
+		w->failed_errno = EFBIG;
 	if (!w->failed_errno && !w->spilled && w->size + n > CACHE_HOLD_MAX && cache_writer_spill(w) < 0)
 		w->failed_errno = errno ? errno : EIO;
 	if (w->failed_errno) {
@@ -1211,8 +1316,12 @@ void cache_writer_abort(struct cache_writer *w)
 	/* the pack is ours: cut the record off again */
 	bool cut = ftruncate(w->pack->wfd, (off_t)w->start) == 0;
 	cache_lock(c);
-	if (!cut)
+	if (!cut && !w->pack->gone) {
 		cache_pack_seal(c, w->pack);
+		w->pack->disk += w->reserved;  /* still on disk, until the pack goes */
+	} else {
+		c->disk -= w->reserved;
+	}
 	cache_writer_release(w);
 	cache_unlock(c);
 	free(w->held);
@@ -1225,6 +1334,8 @@ int cache_writer_commit(struct cache_writer *w, uint64_t *size_out, struct buf *
 	struct cache *c = w->c;
 	struct cache_pack *p = w->pack;
 
+	if (!w->failed_errno && cache_writer_reserve(w, w->size) < 0)
+		w->failed_errno = EFBIG;
 	if (w->failed_errno) {
 		int e = w->failed_errno;
 		cache_writer_abort(w);
@@ -1237,8 +1348,11 @@ int cache_writer_commit(struct cache_writer *w, uint64_t *size_out, struct buf *
 	}
 	cache_lock(c);
 	bool gone = p->gone;
-	if (!gone) {
+	if (gone) {
+		c->disk -= w->reserved;
+	} else {
 		p->end = w->start + CACHE_REC_HEADER + w->size;
+		p->disk += w->reserved;
 		cache_index_put(c, p, w->uid, w->start + CACHE_REC_HEADER, w->size);
 		cache_pack_touch(c, p);
 		if (p->end >= c->pack_max)
@@ -1254,38 +1368,6 @@ int cache_writer_commit(struct cache_writer *w, uint64_t *size_out, struct buf *
 	if (size_out)
 		*size_out = size;
 	return 0;
-}
-
-/* ---- size bound ---- */
-
-void cache_trim(struct cache *c)
-{
-	struct buf path = BUF_INIT;
-
-	cache_lock(c);
-	/* The newest pack stays even when it alone is over budget: it holds
-	 * the body just fetched for a reader that has yet to open it.  A pack
-	 * a writer appends to waits for the next trim. */
-	for (struct cache_pack *p = c->oldest, *next; p && p != c->newest && c->max_bytes && c->bytes > c->max_bytes;
-	     p = next) {
-		next = p->newer;
-		if (p->busy)
-			continue;
-		cache_pack_path(&path, p);
-		unlinkat(c->rootfd, path.data, 0);
-		cache_pack_forget(c, p);
-	}
-	cache_unlock(c);
-	buf_free(&path);
-}
-
-uint64_t cache_bytes(const struct cache *c)
-{
-	struct cache *m = (struct cache *)c;  /* the mutex is not part of the value */
-	cache_lock(m);
-	uint64_t n = c->bytes;
-	cache_unlock(m);
-	return n;
 }
 
 /* ---- listings ---- */
