@@ -189,6 +189,11 @@ static void dir_stat(struct fs *fs, const struct mbox *m, struct stat *st)
 
 void fs_msg_stat(struct fs *fs, uint64_t ino, uint64_t size, int64_t date, struct stat *st)
 {
+	/* An RFC822.SIZE no file can have (the kernel refuses a size beyond
+	 * off_t, and stat would fail) says nothing: 0, until the message is
+	 * fetched and its real size is known. */
+	if (size > (uint64_t)INT64_MAX)
+		size = 0;
 	memset(st, 0, sizeof *st);
 	st->st_ino = ino;
 	st->st_mode = S_IFREG | ((fs->cfg.readonly ? 0444 : 0666) & ~fs->cfg.umask);
