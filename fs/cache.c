@@ -31,11 +31,20 @@
 #define CACHE_BOX_NAME_KEEP 150
 #define CACHE_RMTREE_DEPTH 4        /* deeper than our layout ever goes */
 #define CACHE_STATE "state"         /* "clean" or "running <time>" */
+#define CACHE_MARK "imapfs-cache"   /* says the directory is an imapfs cache */
 #define CACHE_PACK_SUFFIX ".p"
 #define CACHE_PACK_MAX (4u << 20)   /* a pack is sealed once this long... */
 #define CACHE_PACK_SHARE 32         /* ...or a 32nd of the budget, when less */
 #define CACHE_UNSEALED_MAX 16       /* packs open for appends (each holds an fd) */
 #define CACHE_RFDS_MAX 64           /* packs kept open for reading */
+
+/* The marker's first line; the rest is for people. */
+#define CACHE_MARK_MAGIC "imapfs cache\n"
+static const char cache_mark_text[] =
+	CACHE_MARK_MAGIC
+	"This directory is the cache of an imapfs mount: imapfs adds, replaces and\n"
+	"deletes what is in it.  recovery/ keeps messages a server refused; imapfs\n"
+	"never deletes those.\n";
 
 /* A record in a pack: magic, UID, length (all ones until the commit), then
  * the body; integers little-endian. */
@@ -800,7 +809,8 @@ static int cache_mkdirs(const char *dir)
 	return rc;
 }
 
-static int cache_check_dir(int fd, const char *what, struct buf *err)
+/* A directory of ours that nobody else may write; *mode gets its mode. */
+static int cache_check_owner(int fd, const char *what, mode_t *mode, struct buf *err)
 {
 	struct stat st;
 
@@ -814,9 +824,110 @@ static int cache_check_dir(int fd, const char *what, struct buf *err)
 	if (st.st_mode & S_IWOTH)
 		return cache_fail(err, EACCES,
 				  "cache directory %s is writable by others; remove it or chmod 700 it", what);
-	if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) < 0)
+	*mode = st.st_mode & 07777;
+	return 0;
+}
+
+static int cache_check_dir(int fd, const char *what, struct buf *err)
+{
+	mode_t mode;
+	if (cache_check_owner(fd, what, &mode, err) < 0)
+		return -1;
+	if (mode != 0700 && fchmod(fd, 0700) < 0)
 		return cache_fail(err, errno, "cache %s: chmod 700: %s", what, strerror(errno));
 	return 0;
+}
+
+/* ---- whose directory: the marker ---- */
+
+/* Whether the marker is there and says what it must. */
+static bool cache_has_mark(int rootfd)
+{
+	char head[sizeof CACHE_MARK_MAGIC - 1];
+	int fd = openat(rootfd, CACHE_MARK, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	struct stat st;
+	bool yes = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		   pread(fd, head, sizeof head, 0) == (ssize_t)sizeof head &&
+		   !memcmp(head, CACHE_MARK_MAGIC, sizeof head);
+	close(fd);
+	return yes;
+}
+
+/* Names a cache of imapfs before the marker holds, and nothing else. */
+static bool cache_is_premark_name(const char *name)
+{
+	return !strcmp(name, "lock") || !strcmp(name, CACHE_STATE) || !strcmp(name, "mail") ||
+	       !strcmp(name, "recovery");
+}
+
+/* What the directory holds besides the marker: *others counts the
+ * entries, *premark says whether all of them are names a cache made
+ * before the marker existed (its state file among them). */
+static void cache_survey(int rootfd, size_t *others, bool *premark)
+{
+	*others = 0;
+	*premark = true;
+	bool state = false;
+	int fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		*others = 1;  /* unreadable: not known to be empty */
+		*premark = false;
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		/* a file system of its own for the cache has a lost+found */
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, CACHE_MARK) ||
+		    !strcmp(e->d_name, "lost+found"))
+			continue;
+		(*others)++;
+		if (!cache_is_premark_name(e->d_name))
+			*premark = false;
+		if (!strcmp(e->d_name, CACHE_STATE))
+			state = true;
+	}
+	closedir(d);
+	if (!state)
+		*premark = false;
+}
+
+static int cache_write_mark(struct cache *c, struct buf *err)
+{
+	int fd = openat(c->rootfd, CACHE_MARK, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && cache_has_mark(c->rootfd))
+		return 0;  /* another imapfs starting on it at the same time */
+	if (fd < 0)
+		return cache_fail(err, errno, "cache: create %s/" CACHE_MARK ": %s", c->dir, strerror(errno));
+	int rc = fd_write_all(fd, cache_mark_text, strlen(cache_mark_text));
+	int e = errno;
+	close(fd);
+	if (rc < 0) {
+		unlinkat(c->rootfd, CACHE_MARK, 0);
+		return cache_fail(err, e, "cache: write %s/" CACHE_MARK ": %s", c->dir, strerror(e));
+	}
+	return 0;
+}
+
+/* The directory is ours to fill and empty: it has the marker, or is empty,
+ * or is a cache an imapfs without the marker made (then it gets it). */
+static int cache_claim(struct cache *c, struct buf *err)
+{
+	if (cache_has_mark(c->rootfd))
+		return 0;
+	size_t others;
+	bool premark;
+	cache_survey(c->rootfd, &others, &premark);
+	if (others && !premark)
+		return cache_fail(err, ENOTEMPTY,
+				  "cache directory %s is not empty and is no imapfs cache (it has no %s "
+				  "file); name a new or empty directory with -o cachedir=",
+				  c->dir, CACHE_MARK);
+	return cache_write_mark(c, err);
 }
 
 static int cache_open_subdir(struct cache *c, const char *name, struct buf *err)
@@ -863,8 +974,14 @@ int cache_open(struct cache **out, const char *dir, uint64_t max_bytes, struct b
 		cache_fail(err, errno, "cache: open %s: %s", dir, strerror(errno));
 		goto fail;
 	}
-	if (cache_check_dir(c->rootfd, c->dir, err) < 0)
+	/* nothing is changed in a directory before it is known to be ours */
+	mode_t mode;
+	if (cache_check_owner(c->rootfd, c->dir, &mode, err) < 0 || cache_claim(c, err) < 0)
 		goto fail;
+	if (mode != 0700 && fchmod(c->rootfd, 0700) < 0) {
+		cache_fail(err, errno, "cache %s: chmod 700: %s", c->dir, strerror(errno));
+		goto fail;
+	}
 	c->lockfd = openat(c->rootfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (c->lockfd < 0) {
 		cache_fail(err, errno, "cache: open %s/lock: %s", c->dir, strerror(errno));

@@ -6,6 +6,7 @@
  * lets a warm mount list a directory without asking the server.
  *
  * Layout under dir (every directory mode 0700, every file 0600):
+ *   imapfs-cache               the marker: "imapfs cache" and a note for people
  *   lock                       flock()ed while a cache_open() holds dir
  *   state                      "running <time>" while open, "clean" after close
  *   recovery/<time>-<name>     messages whose APPEND failed, never trimmed
@@ -35,8 +36,13 @@
  * Safety: cache_open() creates missing directories with mode 0700, chmods
  * an existing dir of ours to 0700, and refuses a dir owned by another user
  * or writable by others (o+w: someone may have planted files), or one that
- * another open cache (in this or another process) is using.  Nothing under
- * dir is followed through a symbolic link.
+ * another open cache (in this or another process) is using.  An existing
+ * dir is only taken (chmod, files added) when it is empty (but for a
+ * lost+found: the root of a file system of its own), has the marker,
+ * or holds nothing but what an imapfs without the marker made (lock,
+ * state, mail/, recovery/; it gets the marker); any other dir is refused
+ * (ENOTEMPTY) untouched, since imapfs deletes what it finds in its cache.
+ * Nothing under dir is followed through a symbolic link.
  *
  * Crashes: packs are written without fsync (one per message would be too
  * slow), so after a power loss a record could be short or its length

@@ -195,6 +195,14 @@ static long long file_size(const char *rel)
 	return lstat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
+/* The path of rel under the cache directory (a static buffer). */
+static const char *in_cdir(const char *rel)
+{
+	static char path[512];
+	snprintf(path, sizeof path, "%s/%s", cdir, rel);
+	return path;
+}
+
 static void touch(const char *rel)
 {
 	char path[512];
@@ -1048,6 +1056,69 @@ START_TEST(test_modes_enforced)
 }
 END_TEST
 
+/* A cachedir that holds something else (a home directory, a typo) is
+ * refused untouched: no chmod, nothing added.  An empty one, a marked
+ * one and one an imapfs made before the marker existed are taken. */
+START_TEST(test_foreign_directory_refused)
+{
+	struct cache *c;
+	struct buf err = BUF_INIT;
+
+	snprintf(cdir, sizeof cdir, "%s/home", top);
+	ck_assert_int_eq(mkdir(cdir, 0755), 0);
+	ck_assert_int_eq(chmod(cdir, 0755), 0);
+	touch("notes.txt");
+	ck_assert_int_eq(mkdir(in_cdir("photos"), 0755), 0);
+	c = (struct cache *)1;
+	errno = 0;
+	ck_assert_int_eq(cache_open(&c, cdir, 0, &err), -1);
+	ck_assert_int_eq(errno, ENOTEMPTY);
+	ck_assert_ptr_null(c);
+	ck_assert_msg(strstr(err.data, "is no imapfs cache") != NULL, "%s", err.data);
+	ck_assert_uint_eq(mode_of(""), 0755);
+	ck_assert_str_eq(ls(""), "notes.txt photos");
+
+	/* a marker that is not one does not make it ours */
+	ck_assert_int_eq(symlink("/etc/hostname", in_cdir("imapfs-cache")), 0);
+	buf_reset(&err);
+	ck_assert_int_eq(cache_open(&c, cdir, 0, &err), -1);
+	ck_assert_str_eq(ls(""), "imapfs-cache notes.txt photos");
+
+	/* an empty directory is taken and marked (a new file system's
+	 * lost+found does not count) */
+	snprintf(cdir, sizeof cdir, "%s/empty", top);
+	ck_assert_int_eq(mkdir(cdir, 0755), 0);
+	ck_assert_int_eq(mkdir(in_cdir("lost+found"), 0700), 0);
+	c = open_cache(0);
+	put_sized(c, "INBOX", 1, 1, 10);
+	cache_close(c);
+	ck_assert_uint_eq(mode_of(""), 0700);
+	ck_assert_uint_eq(mode_of("imapfs-cache"), 0600);
+	ck_assert_str_eq(ls(""), "imapfs-cache lock lost+found mail recovery state");
+	c = open_cache(0);
+	ck_assert(body_is(c, "INBOX", 1, 1, 10));
+	cache_close(c);
+
+	/* a cache from before the marker: taken, and marked */
+	char mark[512];
+	snprintf(mark, sizeof mark, "%s", in_cdir("imapfs-cache"));
+	ck_assert_int_eq(unlink(mark), 0);
+	c = open_cache(0);
+	ck_assert(body_is(c, "INBOX", 1, 1, 10));
+	cache_close(c);
+	ck_assert_int_eq(access(mark, F_OK), 0);
+
+	/* ...but not once something else was put beside it */
+	ck_assert_int_eq(unlink(mark), 0);
+	touch("thesis.tex");
+	buf_reset(&err);
+	ck_assert_int_eq(cache_open(&c, cdir, 0, &err), -1);
+	ck_assert_int_eq(errno, ENOTEMPTY);
+	ck_assert_int_eq(access(mark, F_OK), -1);
+	buf_free(&err);
+}
+END_TEST
+
 START_TEST(test_mailbox_directory_names)
 {
 	struct cache *c = open_cache(0);
@@ -1539,6 +1610,7 @@ int main(void)
 	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_modes_enforced);
+	tcase_add_test(tc, test_foreign_directory_refused);
 	tcase_add_test(tc, test_recovery_files);
 	tcase_add_test(tc, test_warm_restart);
 	tcase_add_test(tc, test_restart_cleans_and_orders);
