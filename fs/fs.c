@@ -126,6 +126,7 @@ static bool fix_size(struct fs *fs, struct mbox *m, uint32_t uidvalidity, uint32
 	struct mnode *n = fs_node_find_locked(fs, *ino);
 	if (n)
 		n->size = size;
+	staging_size_known_locked(fs, m, uidvalidity, uid, size);
 	pthread_mutex_unlock(&fs->nodes_lock);
 	fs_inval_inode(fs, *ino);
 	return true;
@@ -426,7 +427,7 @@ int fs_open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body
 {
 	pthread_mutex_lock(&fs->nodes_lock);
 	struct mnode *n = fs_node_find_locked(fs, ino);
-	if (n && n->staged) {
+	if (n && n->staged && !staging_reads_message_locked(n, flags)) {
 		int rc = staging_open_locked(n);
 		pthread_mutex_unlock(&fs->nodes_lock);
 		if (rc < 0)
