@@ -91,7 +91,7 @@ START_TEST(test_huge_literal_in_a_list_reply_is_refused)
 		"S: \n"
 		"S: <tag2> OK listed\n"
 		"DRAIN\n", 0);
-	ff.cfg.timeout_s = 2;  /* the retry on a fresh connection gets no greeting */
+	ff.cfg.timeout_s = 3;  /* the retry on a fresh connection gets no greeting */
 	long before = peak_rss_kib();
 	struct buf err = BUF_INIT;
 	ck_assert_int_eq(fs_new(&ff.fs, &ff.cfg, &err), -1);
