@@ -855,7 +855,7 @@ static bool cache_has_mark(int rootfd)
 	return yes;
 }
 
-/* Names a cache of imapfs before the marker holds, and nothing else. */
+/* Whether name is one of those a cache made before the marker existed holds. */
 static bool cache_is_premark_name(const char *name)
 {
 	return !strcmp(name, "lock") || !strcmp(name, CACHE_STATE) || !strcmp(name, "mail") ||
