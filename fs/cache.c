@@ -31,11 +31,20 @@
 #define CACHE_BOX_NAME_KEEP 150
 #define CACHE_RMTREE_DEPTH 4        /* deeper than our layout ever goes */
 #define CACHE_STATE "state"         /* "clean" or "running <time>" */
+#define CACHE_MARK "imapfs-cache"   /* says the directory is an imapfs cache */
 #define CACHE_PACK_SUFFIX ".p"
 #define CACHE_PACK_MAX (4u << 20)   /* a pack is sealed once this long... */
 #define CACHE_PACK_SHARE 32         /* ...or a 32nd of the budget, when less */
 #define CACHE_UNSEALED_MAX 16       /* packs open for appends (each holds an fd) */
 #define CACHE_RFDS_MAX 64           /* packs kept open for reading */
+
+/* The marker's first line; the rest is for people. */
+#define CACHE_MARK_MAGIC "imapfs cache\n"
+static const char cache_mark_text[] =
+	CACHE_MARK_MAGIC
+	"This directory is the cache of an imapfs mount: imapfs adds, replaces and\n"
+	"deletes what is in it.  recovery/ keeps messages a server refused; imapfs\n"
+	"never deletes those.\n";
 
 /* A record in a pack: magic, UID, length (all ones until the commit), then
  * the body; integers little-endian. */
@@ -73,6 +82,7 @@ struct cache_pack {
 	int wfd, rfd;               /* -1 when not open */
 	uint64_t end;               /* where the next record goes */
 	uint64_t bytes;             /* of the bodies indexed in it */
+	uint64_t disk;              /* of its file, counted in the cache's disk */
 	struct cache_rec *recs;     /* those bodies */
 	struct cache_pack *older, *newer;  /* the LRU list */
 	struct cache_pack *onext;   /* the list of unsealed packs */
@@ -92,6 +102,7 @@ struct cache {
 	char *dir;                  /* absolute when it could be resolved */
 	int rootfd, lockfd;
 	uint64_t max_bytes, bytes;
+	uint64_t disk;              /* the packs' files plus what writers reserved */
 	uint64_t pack_max;          /* a pack is sealed once this long */
 	unsigned long serial;       /* temp and trash names */
 	struct cache_rec **recs;
@@ -115,6 +126,7 @@ struct cache_writer {
 	uint32_t uid;
 	uint64_t start;             /* of the record's header */
 	uint64_t size;
+	uint64_t reserved;          /* of the record (header too), counted in the cache's disk */
 	int failed_errno;
 	unsigned char *held;        /* the body so far, while not spilled */
 	size_t held_cap;
@@ -503,6 +515,8 @@ static void cache_pack_forget(struct cache *c, struct cache_pack *p)
 {
 	while (p->recs)
 		cache_index_remove(c, p->recs);
+	c->disk -= p->disk;
+	p->disk = 0;
 	cache_lru_unlink(c, p);
 	cache_pack_seal(c, p);
 	cache_pack_close_rfd(c, p);
@@ -673,6 +687,9 @@ static void cache_scan_generation(int fd, const char *entry, void *ctx)
 		cache_pack_forget(s->c, p);
 		return;
 	}
+	/* all of the file, a tail no record owns too: it is on disk */
+	p->disk = (uint64_t)st.st_size;
+	s->c->disk += p->disk;
 	cache_scan_add(s->found, p, &st);
 }
 
@@ -792,7 +809,8 @@ static int cache_mkdirs(const char *dir)
 	return rc;
 }
 
-static int cache_check_dir(int fd, const char *what, struct buf *err)
+/* A directory of ours that nobody else may write; *mode gets its mode. */
+static int cache_check_owner(int fd, const char *what, mode_t *mode, struct buf *err)
 {
 	struct stat st;
 
@@ -806,9 +824,110 @@ static int cache_check_dir(int fd, const char *what, struct buf *err)
 	if (st.st_mode & S_IWOTH)
 		return cache_fail(err, EACCES,
 				  "cache directory %s is writable by others; remove it or chmod 700 it", what);
-	if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) < 0)
+	*mode = st.st_mode & 07777;
+	return 0;
+}
+
+static int cache_check_dir(int fd, const char *what, struct buf *err)
+{
+	mode_t mode;
+	if (cache_check_owner(fd, what, &mode, err) < 0)
+		return -1;
+	if (mode != 0700 && fchmod(fd, 0700) < 0)
 		return cache_fail(err, errno, "cache %s: chmod 700: %s", what, strerror(errno));
 	return 0;
+}
+
+/* ---- whose directory: the marker ---- */
+
+/* Whether the marker is there and says what it must. */
+static bool cache_has_mark(int rootfd)
+{
+	char head[sizeof CACHE_MARK_MAGIC - 1];
+	int fd = openat(rootfd, CACHE_MARK, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	struct stat st;
+	bool yes = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		   pread(fd, head, sizeof head, 0) == (ssize_t)sizeof head &&
+		   !memcmp(head, CACHE_MARK_MAGIC, sizeof head);
+	close(fd);
+	return yes;
+}
+
+/* Whether name is one of those a cache made before the marker existed holds. */
+static bool cache_is_premark_name(const char *name)
+{
+	return !strcmp(name, "lock") || !strcmp(name, CACHE_STATE) || !strcmp(name, "mail") ||
+	       !strcmp(name, "recovery");
+}
+
+/* What the directory holds besides the marker: *others counts the
+ * entries, *premark says whether all of them are names a cache made
+ * before the marker existed (its state file among them). */
+static void cache_survey(int rootfd, size_t *others, bool *premark)
+{
+	*others = 0;
+	*premark = true;
+	bool state = false;
+	int fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		*others = 1;  /* unreadable: not known to be empty */
+		*premark = false;
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		/* a file system of its own for the cache has a lost+found */
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, CACHE_MARK) ||
+		    !strcmp(e->d_name, "lost+found"))
+			continue;
+		(*others)++;
+		if (!cache_is_premark_name(e->d_name))
+			*premark = false;
+		if (!strcmp(e->d_name, CACHE_STATE))
+			state = true;
+	}
+	closedir(d);
+	if (!state)
+		*premark = false;
+}
+
+static int cache_write_mark(struct cache *c, struct buf *err)
+{
+	int fd = openat(c->rootfd, CACHE_MARK, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && cache_has_mark(c->rootfd))
+		return 0;  /* another imapfs starting on it at the same time */
+	if (fd < 0)
+		return cache_fail(err, errno, "cache: create %s/" CACHE_MARK ": %s", c->dir, strerror(errno));
+	int rc = fd_write_all(fd, cache_mark_text, strlen(cache_mark_text));
+	int e = errno;
+	close(fd);
+	if (rc < 0) {
+		unlinkat(c->rootfd, CACHE_MARK, 0);
+		return cache_fail(err, e, "cache: write %s/" CACHE_MARK ": %s", c->dir, strerror(e));
+	}
+	return 0;
+}
+
+/* The directory is ours to fill and empty: it has the marker, or is empty,
+ * or is a cache an imapfs without the marker made (then it gets it). */
+static int cache_claim(struct cache *c, struct buf *err)
+{
+	if (cache_has_mark(c->rootfd))
+		return 0;
+	size_t others;
+	bool premark;
+	cache_survey(c->rootfd, &others, &premark);
+	if (others && !premark)
+		return cache_fail(err, ENOTEMPTY,
+				  "cache directory %s is not empty and is no imapfs cache (it has no %s "
+				  "file); name a new or empty directory with -o cachedir=",
+				  c->dir, CACHE_MARK);
+	return cache_write_mark(c, err);
 }
 
 static int cache_open_subdir(struct cache *c, const char *name, struct buf *err)
@@ -855,8 +974,14 @@ int cache_open(struct cache **out, const char *dir, uint64_t max_bytes, struct b
 		cache_fail(err, errno, "cache: open %s: %s", dir, strerror(errno));
 		goto fail;
 	}
-	if (cache_check_dir(c->rootfd, c->dir, err) < 0)
+	/* nothing is changed in a directory before it is known to be ours */
+	mode_t mode;
+	if (cache_check_owner(c->rootfd, c->dir, &mode, err) < 0 || cache_claim(c, err) < 0)
 		goto fail;
+	if (mode != 0700 && fchmod(c->rootfd, 0700) < 0) {
+		cache_fail(err, errno, "cache %s: chmod 700: %s", c->dir, strerror(errno));
+		goto fail;
+	}
 	c->lockfd = openat(c->rootfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (c->lockfd < 0) {
 		cache_fail(err, errno, "cache: open %s/lock: %s", c->dir, strerror(errno));
@@ -926,6 +1051,82 @@ void cache_close(struct cache *c)
 	pthread_mutex_destroy(&c->mu);
 	free(c->dir);
 	free(c);
+}
+
+/* ---- size bound ---- */
+
+/* Under c->mu: p's file goes, and p with it. */
+static void cache_pack_evict(struct cache *c, struct cache_pack *p, struct buf *path)
+{
+	cache_pack_path(path, p);
+	unlinkat(c->rootfd, path->data, 0);
+	cache_pack_forget(c, p);
+}
+
+/* Under c->mu: evicts least recently used packs no writer holds until the
+ * disk total is at most limit. */
+static void cache_evict_to(struct cache *c, uint64_t limit)
+{
+	struct buf path = BUF_INIT;
+	for (struct cache_pack *p = c->oldest, *next; p && c->disk > limit; p = next) {
+		next = p->newer;
+		if (!p->busy)
+			cache_pack_evict(c, p, &path);
+	}
+	buf_free(&path);
+}
+
+/* Under c->mu: counts n more bytes on disk, first evicting what must go
+ * for the total to stay within max_bytes.  false, with nothing evicted or
+ * counted, when even evicting every pack no writer holds would not make
+ * room: the bytes of writers in progress are the only ones that cannot
+ * go. */
+static bool cache_make_room(struct cache *c, uint64_t n)
+{
+	if (c->max_bytes && (n > c->max_bytes || c->disk > c->max_bytes - n)) {
+		if (n > c->max_bytes)
+			return false;
+		uint64_t limit = c->max_bytes - n, freeable = 0;
+		for (struct cache_pack *p = c->oldest; p && c->disk - freeable > limit; p = p->newer)
+			if (!p->busy)
+				freeable += p->disk;
+		if (c->disk - freeable > limit)
+			return false;
+		cache_evict_to(c, limit);
+	}
+	c->disk += n;
+	return true;
+}
+
+void cache_trim(struct cache *c)
+{
+	cache_lock(c);
+	if (c->max_bytes)
+		cache_evict_to(c, c->max_bytes);
+	cache_unlock(c);
+}
+
+uint64_t cache_bytes(const struct cache *c)
+{
+	struct cache *m = (struct cache *)c;  /* the mutex is not part of the value */
+	cache_lock(m);
+	uint64_t n = c->bytes;
+	cache_unlock(m);
+	return n;
+}
+
+uint64_t cache_disk_bytes(const struct cache *c)
+{
+	struct cache *m = (struct cache *)c;
+	cache_lock(m);
+	uint64_t n = c->disk;
+	cache_unlock(m);
+	return n;
+}
+
+bool cache_body_fits(const struct cache *c, uint64_t size)
+{
+	return !c->max_bytes || (size <= c->max_bytes && c->max_bytes - size >= CACHE_REC_HEADER);
 }
 
 /* ---- bodies ---- */
@@ -1124,6 +1325,25 @@ static void cache_rec_header(unsigned char h[CACHE_REC_HEADER], uint32_t uid, ui
 	cache_set_u64(h + 8, len);
 }
 
+/* Counts the record, header and the first size bytes of the body, against
+ * the budget before they reach the disk (a body held in memory is counted
+ * as it comes too); -1 (EFBIG) when the cache cannot make room. */
+static int cache_writer_reserve(struct cache_writer *w, uint64_t size)
+{
+	uint64_t want = CACHE_REC_HEADER + size;
+	if (want <= w->reserved)
+		return 0;
+	cache_lock(w->c);
+	bool ok = cache_make_room(w->c, want - w->reserved);
+	cache_unlock(w->c);
+	if (!ok) {
+		errno = EFBIG;
+		return -1;
+	}
+	w->reserved = want;
+	return 0;
+}
+
 /* A body grown past CACHE_HOLD_MAX goes to the pack from now on, behind a
  * header that says "not complete" until the commit writes the length. */
 static int cache_writer_spill(struct cache_writer *w)
@@ -1141,6 +1361,8 @@ static int cache_writer_spill(struct cache_writer *w)
 
 int cache_writer_write(struct cache_writer *w, const void *p, size_t n)
 {
+	if (!w->failed_errno && cache_writer_reserve(w, w->size + n) < 0)
+		w->failed_errno = EFBIG;
 	if (!w->failed_errno && !w->spilled && w->size + n > CACHE_HOLD_MAX && cache_writer_spill(w) < 0)
 		w->failed_errno = errno ? errno : EIO;
 	if (w->failed_errno) {
@@ -1211,8 +1433,12 @@ void cache_writer_abort(struct cache_writer *w)
 	/* the pack is ours: cut the record off again */
 	bool cut = ftruncate(w->pack->wfd, (off_t)w->start) == 0;
 	cache_lock(c);
-	if (!cut)
+	if (!cut && !w->pack->gone) {
 		cache_pack_seal(c, w->pack);
+		w->pack->disk += w->reserved;  /* still on disk, until the pack goes */
+	} else {
+		c->disk -= w->reserved;
+	}
 	cache_writer_release(w);
 	cache_unlock(c);
 	free(w->held);
@@ -1225,6 +1451,8 @@ int cache_writer_commit(struct cache_writer *w, uint64_t *size_out, struct buf *
 	struct cache *c = w->c;
 	struct cache_pack *p = w->pack;
 
+	if (!w->failed_errno && cache_writer_reserve(w, w->size) < 0)
+		w->failed_errno = EFBIG;
 	if (w->failed_errno) {
 		int e = w->failed_errno;
 		cache_writer_abort(w);
@@ -1237,8 +1465,11 @@ int cache_writer_commit(struct cache_writer *w, uint64_t *size_out, struct buf *
 	}
 	cache_lock(c);
 	bool gone = p->gone;
-	if (!gone) {
+	if (gone) {
+		c->disk -= w->reserved;
+	} else {
 		p->end = w->start + CACHE_REC_HEADER + w->size;
+		p->disk += w->reserved;
 		cache_index_put(c, p, w->uid, w->start + CACHE_REC_HEADER, w->size);
 		cache_pack_touch(c, p);
 		if (p->end >= c->pack_max)
@@ -1254,38 +1485,6 @@ int cache_writer_commit(struct cache_writer *w, uint64_t *size_out, struct buf *
 	if (size_out)
 		*size_out = size;
 	return 0;
-}
-
-/* ---- size bound ---- */
-
-void cache_trim(struct cache *c)
-{
-	struct buf path = BUF_INIT;
-
-	cache_lock(c);
-	/* The newest pack stays even when it alone is over budget: it holds
-	 * the body just fetched for a reader that has yet to open it.  A pack
-	 * a writer appends to waits for the next trim. */
-	for (struct cache_pack *p = c->oldest, *next; p && p != c->newest && c->max_bytes && c->bytes > c->max_bytes;
-	     p = next) {
-		next = p->newer;
-		if (p->busy)
-			continue;
-		cache_pack_path(&path, p);
-		unlinkat(c->rootfd, path.data, 0);
-		cache_pack_forget(c, p);
-	}
-	cache_unlock(c);
-	buf_free(&path);
-}
-
-uint64_t cache_bytes(const struct cache *c)
-{
-	struct cache *m = (struct cache *)c;  /* the mutex is not part of the value */
-	cache_lock(m);
-	uint64_t n = c->bytes;
-	cache_unlock(m);
-	return n;
 }
 
 /* ---- listings ---- */

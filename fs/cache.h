@@ -6,6 +6,7 @@
  * lets a warm mount list a directory without asking the server.
  *
  * Layout under dir (every directory mode 0700, every file 0600):
+ *   imapfs-cache               the marker: "imapfs cache" and a note for people
  *   lock                       flock()ed while a cache_open() holds dir
  *   state                      "running <time>" while open, "clean" after close
  *   recovery/<time>-<name>     messages whose APPEND failed, never trimmed
@@ -35,8 +36,13 @@
  * Safety: cache_open() creates missing directories with mode 0700, chmods
  * an existing dir of ours to 0700, and refuses a dir owned by another user
  * or writable by others (o+w: someone may have planted files), or one that
- * another open cache (in this or another process) is using.  Nothing under
- * dir is followed through a symbolic link.
+ * another open cache (in this or another process) is using.  An existing
+ * dir is only taken (chmod, files added) when it is empty (but for a
+ * lost+found: the root of a file system of its own), has the marker,
+ * or holds nothing but what an imapfs without the marker made (lock,
+ * state, mail/, recovery/; it gets the marker); any other dir is refused
+ * (ENOTEMPTY) untouched, since imapfs deletes what it finds in its cache.
+ * Nothing under dir is followed through a symbolic link.
  *
  * Crashes: packs are written without fsync (one per message would be too
  * slow), so after a power loss a record could be short or its length
@@ -47,12 +53,19 @@
  * protect themselves with their checksum.  A pack is indexed up to its
  * first incomplete record.
  *
- * Size bound: the bytes of all bodies are kept under max_bytes (0 =
- * unbounded) by cache_trim(), evicting whole packs, least recently used
- * first (a pack is used when one of its bodies is committed or opened).
- * The index (one small record per body) is built by one scan at open (one
- * small read per body); the order at open comes from each pack's
- * atime/mtime.
+ * Size bound: the packs on disk (whole files: record headers, bodies
+ * replaced by a newer copy and the records writers are appending) never
+ * add up to more than max_bytes (0 = unbounded).  A writer counts its
+ * bytes before they reach the disk, and room is made first by evicting
+ * whole packs, least recently used first (a pack is used when one of its
+ * bodies is committed or opened), never one a writer is appending to.  A
+ * body that does not fit even then (larger than max_bytes, or the rest is
+ * held by other writers) fails with EFBIG as it streams in, however small
+ * the server said it was: it is not cached.  Listings, recovery/ and new
+ * files being written are not counted.  The index (one small record per
+ * body) is built by one scan at open (one small read per body); the order
+ * at open comes from each pack's atime/mtime, and packs over the budget
+ * (max_bytes lowered) go right away.
  *
  * Threads: every function may be called from several threads at once on the
  * same cache.  One mutex guards the index and the creations and unlinks
@@ -108,8 +121,9 @@ bool cache_body_has(struct cache *c, const char *mailbox, uint32_t uidvalidity, 
  * visible before cache_writer_commit(). */
 int cache_body_begin(struct cache *c, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
 		     struct cache_writer **w, struct buf *err);
-/* Appends n bytes; -1 with errno (ENOSPC...).  After a failure the writer
- * only accepts cache_writer_abort() (a commit fails). */
+/* Appends n bytes; -1 with errno (ENOSPC; EFBIG when the budget cannot
+ * make room, see Size bound).  After a failure the writer only accepts
+ * cache_writer_abort() (a commit fails). */
 int cache_writer_write(struct cache_writer *w, const void *p, size_t n);
 /* Writes the record's length and indexes the body, replacing an older copy
  * of it; *size_out (may be NULL) gets the body's length.
@@ -119,15 +133,19 @@ int cache_writer_commit(struct cache_writer *w, uint64_t *size_out, struct buf *
 /* Cuts the record off its pack again; frees w.  NULL is ignored. */
 void cache_writer_abort(struct cache_writer *w);
 
-/* Evicts least recently used packs until the total is within max_bytes.
- * Cheap (no disk access) when already within budget.  An evicted body that
- * is open elsewhere stays readable through that fd.  The most recently used
- * pack is never evicted, so one body larger than the whole budget can still
- * be served (the total then stays above max_bytes until the next body), nor
- * one a writer is appending to. */
+/* Evicts least recently used packs until the total on disk is within
+ * max_bytes (writers keep it so as they go; this is for what was there
+ * before).  Cheap (no disk access) when already within budget.  An evicted
+ * body that is open elsewhere stays readable through that fd.  A pack a
+ * writer is appending to is not evicted. */
 void cache_trim(struct cache *c);
 /* Total bytes of the bodies in the index. */
 uint64_t cache_bytes(const struct cache *c);
+/* What the budget counts: the packs on disk and what writers reserved. */
+uint64_t cache_disk_bytes(const struct cache *c);
+/* Whether a body of size bytes can be cached at all (its record within
+ * max_bytes): a larger one would fail as it streams in. */
+bool cache_body_fits(const struct cache *c, uint64_t size);
 
 /* Listings: the metadata of one mailbox generation. */
 struct cache_msg {

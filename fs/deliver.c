@@ -5,7 +5,13 @@
  * more than once (a shell's children, a reader closing while the writer
  * writes on) ends as exactly the bytes last closed, and nothing written is
  * ever lost: an APPEND the server refuses leaves the bytes in the cache's
- * recovery folder, named in the log. */
+ * recovery folder, named in the log.
+ *
+ * The bytes written never go into the cache of bodies: a server may store
+ * others (Cyrus turns 8-bit header bytes into 'X', some servers add a
+ * header), and the cache must hold what the server holds.  A delivered
+ * message is fetched when it is read, like any other, also under the name
+ * it was written as (staging.c). */
 #include "config.h"
 
 #include <errno.h>
@@ -69,29 +75,6 @@ static int append_source(struct fs *fs, int fd, uint64_t *len, bool *copied)
 	return out;
 }
 
-/* The bytes are here already: reading the new message back costs nothing. */
-static void keep_in_cache(struct fs *fs, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-			  int fd)
-{
-	struct cache_writer *w;
-	if (cache_body_begin(fs->cache, mailbox, uidvalidity, uid, &w, NULL) < 0)
-		return;
-	char buf[65536];
-	off_t off = 0;
-	ssize_t r;
-	while ((r = pread(fd, buf, sizeof buf, off)) > 0) {
-		if (cache_writer_write(w, buf, (size_t)r) < 0)
-			break;
-		off += r;
-	}
-	if (r != 0) {
-		cache_writer_abort(w);
-		return;
-	}
-	cache_writer_commit(w, NULL, NULL);
-	cache_trim(fs->cache);
-}
-
 /* What one delivery needs, copied so the server is talked to unlocked. */
 struct delivery {
 	struct staged *s;
@@ -130,8 +113,6 @@ static int append(struct fs *fs, struct delivery *d, uint32_t *uidvalidity, uint
 	if (rc == 0)
 		rc = write_append(fs->pool, d->m->name, afd, *len, (time_t)d->date, d->flags, uidvalidity,
 				  uid);
-	if (rc == 0 && *uid && *uidvalidity)
-		keep_in_cache(fs, d->m->name, *uidvalidity, *uid, afd);
 	if (copied)
 		close(afd);
 	pthread_mutex_unlock(&s->io);
@@ -235,6 +216,7 @@ int fs_flush(struct fs *fs, uint64_t ino)
 		char name[32];
 		snprintf(name, sizeof name, "%u.eml", uid);
 		fs_inval_entry(fs, d.m->ino, name);  /* it may have been looked up as missing */
+		fs_inval_inode(fs, ino);  /* pages of the local bytes: it reads as the message now */
 	} else {
 		rescue(fs, &d, rc);
 	}

@@ -353,7 +353,6 @@ static void discard_done(void *ctx, bool ok)
 static bool body_hook(void *ctx, const struct imap_response *so_far, uint64_t size,
 		      struct imap_sink *sink)
 {
-	(void)size;
 	struct fetch_stream *st = ctx;
 	if (!is_body_literal(so_far))
 		return false;
@@ -366,6 +365,13 @@ static bool body_hook(void *ctx, const struct imap_response *so_far, uint64_t si
 	/* never file bytes of another generation under this one */
 	if (st->c->uidvalidity != st->uidvalidity)
 		fc = NULL;
+	/* The literal's length is the body's, whatever RFC822.SIZE said: one
+	 * the cache cannot hold is read past, not written until it fails. */
+	if (fc && !cache_body_fits(st->cache, size)) {
+		fs_log(LOG_WARNING, "%s UID %u: the body of %llu bytes is larger than the cache "
+		       "(cache_size) and cannot be read", st->mailbox, uid, (unsigned long long)size);
+		fc = NULL;
+	}
 	if (!fc || st->w ||
 	    cache_body_begin(st->cache, st->mailbox, st->uidvalidity, uid, &st->w, &err) < 0) {
 		if (err.len)

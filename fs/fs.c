@@ -126,6 +126,7 @@ static bool fix_size(struct fs *fs, struct mbox *m, uint32_t uidvalidity, uint32
 	struct mnode *n = fs_node_find_locked(fs, *ino);
 	if (n)
 		n->size = size;
+	staging_size_known_locked(fs, m, uidvalidity, uid, size);
 	pthread_mutex_unlock(&fs->nodes_lock);
 	fs_inval_inode(fs, *ino);
 	return true;
@@ -189,6 +190,11 @@ static void dir_stat(struct fs *fs, const struct mbox *m, struct stat *st)
 
 void fs_msg_stat(struct fs *fs, uint64_t ino, uint64_t size, int64_t date, struct stat *st)
 {
+	/* An RFC822.SIZE no file can have (the kernel refuses a size beyond
+	 * off_t, and stat would fail) says nothing: 0, until the message is
+	 * fetched and its real size is known. */
+	if (size > (uint64_t)INT64_MAX)
+		size = 0;
 	memset(st, 0, sizeof *st);
 	st->st_ino = ino;
 	st->st_mode = S_IFREG | ((fs->cfg.readonly ? 0444 : 0666) & ~fs->cfg.umask);
@@ -421,7 +427,7 @@ int fs_open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body
 {
 	pthread_mutex_lock(&fs->nodes_lock);
 	struct mnode *n = fs_node_find_locked(fs, ino);
-	if (n && n->staged) {
+	if (n && n->staged && !staging_reads_message_locked(n, flags)) {
 		int rc = staging_open_locked(n);
 		pthread_mutex_unlock(&fs->nodes_lock);
 		if (rc < 0)

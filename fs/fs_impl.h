@@ -104,6 +104,13 @@ int staging_rename(struct fs *fs, struct mbox *dir, const char *name, struct mbo
  * for stat and forget). */
 void staging_stat_locked(struct fs *fs, struct mnode *n, struct stat *st);
 int staging_open_locked(struct mnode *n);
+/* Once a new file's bytes are delivered (and not changed since), a
+ * read-only open reads its message (n->m, n->uidvalidity, n->uid) as the
+ * server stores it, which need not be what was written. */
+bool staging_reads_message_locked(const struct mnode *n, int flags);
+/* A message's real size became known; new files delivered as it show it. */
+void staging_size_known_locked(struct fs *fs, const struct mbox *m, uint32_t uidvalidity, uint32_t uid,
+			       uint64_t size);
 void staging_node_gone_locked(struct fs *fs, struct mnode *n);
 /* setattr of a staged node: size and mtime; 1 when n is not staged. */
 int staging_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set);

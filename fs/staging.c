@@ -82,10 +82,39 @@ int staged_unnamed_file(struct fs *fs)
 	return fd;
 }
 
+/* Its bytes are its message's on the server: delivered, unchanged since. */
+static bool delivered(const struct staged *s)
+{
+	return s->uid && !s->failed && s->gen == s->delivered_gen;
+}
+
 void staging_stat_locked(struct fs *fs, struct mnode *n, struct stat *st)
 {
 	struct staged *s = n->staged;
-	fs_msg_stat(fs, n->ino, staged_size(s), s->mtime_set ? s->mtime : s->created, st);
+	/* what a read gives: the message once delivered (see below) */
+	uint64_t size = delivered(s) ? s->size : staged_size(s);
+	fs_msg_stat(fs, n->ino, size, s->mtime_set ? s->mtime : s->created, st);
+}
+
+/* A server may store other bytes than those written (Cyrus turns 8-bit
+ * header bytes into 'X'), so once delivered a file reads as its message,
+ * fetched like any other; writers keep the local bytes they write to. */
+bool staging_reads_message_locked(const struct mnode *n, int flags)
+{
+	return (flags & O_ACCMODE) == O_RDONLY && delivered(n->staged) && n->m && n->uid;
+}
+
+void staging_size_known_locked(struct fs *fs, const struct mbox *m, uint32_t uidvalidity, uint32_t uid,
+			       uint64_t size)
+{
+	for (struct staged *s = fs->staged; s; s = s->next) {
+		if (s->uid_m != m || s->uidvalidity != uidvalidity || s->uid != uid)
+			continue;
+		s->size = size;
+		struct mnode *n = fs_node_find_locked(fs, s->ino);
+		if (n && n->uid == uid && n->uidvalidity == uidvalidity)
+			n->size = size;
+	}
 }
 
 static void staged_entry(struct fs *fs, struct mnode *n, struct fs_entry *e)

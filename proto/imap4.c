@@ -539,9 +539,12 @@ static void trace_to_stderr(void *ctx, const char *line)
 
 static int connect_and_login(struct tool *t)
 {
+	/* imaplib keeps every literal, bodies too, in memory and has no bound;
+	 * ours is the core's former one */
 	struct imap_opts o = { .timeout_ms = t->timeout_ms, .tls = t->tls, .debug = t->debug,
 			       .trace = trace_to_stderr, .allow_plaintext = t->plaintext_ok,
-			       .require_tls = !t->plaintext_ok && !t->command };
+			       .require_tls = !t->plaintext_ok && !t->command,
+			       .limits = { .max_mem_literal = (size_t)256 << 20 } };
 	struct buf err = BUF_INIT;
 	int rc;
 	if (t->command)

@@ -18,7 +18,7 @@
 
 #define DEFAULT_MAX_LINE ((size_t)16 << 20)
 #define DEFAULT_MAX_LITERAL ((uint64_t)2 << 30)
-#define DEFAULT_MAX_MEM_LITERAL ((size_t)256 << 20)
+#define DEFAULT_MAX_MEM_LITERAL ((size_t)1 << 20)
 #define DEFAULT_MAX_PIECES ((size_t)100000)
 #define DEFAULT_MAX_DEPTH 100u
 
@@ -248,8 +248,9 @@ static enum imap_parse_result literal_begin(struct imap_parser *p, uint64_t size
 	}
 	if (p->lit_dest == LIT_MEMORY) {
 		if (size > p->lim.max_mem_literal - p->mem_used)
-			return frame_abort(p, "literals of one response exceed %zu bytes in memory",
-					   p->lim.max_mem_literal);
+			return frame_abort(p, "literals of one response exceed %zu bytes in memory "
+					   "(a literal of %llu bytes announced)", p->lim.max_mem_literal,
+					   (unsigned long long)size);
 		p->mem_used += (size_t)size;
 		r->lit_off = p->lits.len;
 	}

@@ -36,10 +36,19 @@
 
 struct buf;
 
+/* Memory: a response costs at most max_line + max_mem_literal bytes (plus
+ * bookkeeping), whatever the server sends.  Only a literal the literal hook
+ * streams (a message body going to the disk cache) may be larger, up to
+ * max_literal; every other literal (a mailbox name, a header in a LIST or
+ * FETCH reply, an unsolicited body nobody asked to stream) is metadata, and
+ * a response whose in-memory literals would pass max_mem_literal aborts
+ * when the literal is announced, before any byte of it is read.  Clients
+ * that keep bodies in memory (the imap4 tool, like Python's imaplib) raise
+ * max_mem_literal. */
 struct imap_parser_limits {
 	size_t max_line;        /* text of one response, literals excluded; 0 = 16 MiB */
 	uint64_t max_literal;   /* largest literal announcement accepted; 0 = 2 GiB */
-	size_t max_mem_literal; /* in-memory literal bytes per response; 0 = 256 MiB */
+	size_t max_mem_literal; /* in-memory literal bytes per response; 0 = 1 MiB */
 	size_t max_pieces;      /* literals per response; 0 = 100000 */
 	unsigned max_depth;     /* list nesting (imap_resp_parse); 0 = 100 */
 };

@@ -195,6 +195,14 @@ static long long file_size(const char *rel)
 	return lstat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
+/* The path of rel under the cache directory (a static buffer). */
+static const char *in_cdir(const char *rel)
+{
+	static char path[512];
+	snprintf(path, sizeof path, "%s/%s", cdir, rel);
+	return path;
+}
+
 static void touch(const char *rel)
 {
 	char path[512];
@@ -356,20 +364,42 @@ END_TEST
 
 /* ---- size bound ---- */
 
+/* A record on disk: its 16-byte header and the body. */
+#define REC(n) ((uint64_t)(n) + 16)
+
+static uint64_t tree_bytes;
+
+static int add_file_size(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)path, (void)f;
+	if (type == FTW_F && S_ISREG(st->st_mode))
+		tree_bytes += (uint64_t)st->st_size;
+	return 0;
+}
+
+/* The bytes of the files under mail/, as du --apparent-size counts them. */
+static uint64_t mail_bytes_on_disk(void)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/mail", cdir);
+	tree_bytes = 0;
+	ck_assert_int_eq(nftw(path, add_file_size, 16, FTW_PHYS), 0);
+	return tree_bytes;
+}
+
 START_TEST(test_lru_eviction_order)
 {
-	struct cache *c = open_cache(3000);
+	struct cache *c = open_cache(3 * REC(1000));
 
 	put_sized(c, "INBOX", 1, 1, 1000);
 	put_sized(c, "INBOX", 1, 2, 1000);
 	put_sized(c, "Sent", 9, 3, 1000);
 	cache_trim(c);  /* within budget: nothing goes */
 	ck_assert_uint_eq(cache_bytes(c), 3000);
+	ck_assert_uint_eq(cache_disk_bytes(c), 3 * REC(1000));
 	ck_assert(body_is(c, "INBOX", 1, 1, 1000));  /* 1 is now the most recent */
-	/* order, oldest first: 2 3 1 */
+	/* order, oldest first: 2 3 1; the fourth body makes room as it comes */
 	put_sized(c, "INBOX", 1, 4, 1000);
-	ck_assert_uint_eq(cache_bytes(c), 4000);  /* commits do not trim */
-	cache_trim(c);
 	ck_assert_uint_eq(cache_bytes(c), 3000);
 	ck_assert(!has_body(c, "INBOX", 1, 2));
 	/* Opening marks used: the order becomes 1 4 3. */
@@ -378,7 +408,6 @@ START_TEST(test_lru_eviction_order)
 	ck_assert(body_is(c, "Sent", 9, 3, 1000));
 	/* A 1500-byte body pushes out the two least recent: 1 and 4. */
 	put_sized(c, "INBOX", 1, 5, 1500);
-	cache_trim(c);
 	ck_assert_uint_eq(cache_bytes(c), 2500);
 	ck_assert(!has_body(c, "INBOX", 1, 1));
 	ck_assert(!has_body(c, "INBOX", 1, 4));
@@ -387,6 +416,7 @@ START_TEST(test_lru_eviction_order)
 	/* The evicted files are gone from disk too (with a budget this small
 	 * every body has a pack of its own). */
 	ck_assert_str_eq(ls("mail/INBOX/1"), "5.p");
+	ck_assert_uint_eq(mail_bytes_on_disk(), REC(1000) + REC(1500));
 	cache_close(c);
 }
 END_TEST
@@ -394,14 +424,14 @@ END_TEST
 START_TEST(test_budget_bounds)
 {
 	struct cache *c = open_cache(10000);
-	uint64_t total = 0;
+	uint64_t total = 0, records = 0;
 
-	/* Many commits with a trim after each: never over budget afterwards. */
+	/* Many bodies: never over budget on disk, not even between commits. */
 	for (uint32_t uid = 1; uid <= 200; uid++) {
 		size_t n = 100 + (uid * 37) % 900;
 		put_sized(c, "INBOX", 7, uid, n);
-		cache_trim(c);
-		ck_assert_uint_le(cache_bytes(c), 10000);
+		ck_assert_uint_le(cache_disk_bytes(c), 10000);
+		ck_assert_uint_le(mail_bytes_on_disk(), 10000);
 	}
 	/* What the index counts is what is on disk. */
 	for (uint32_t uid = 1; uid <= 200; uid++) {
@@ -409,31 +439,101 @@ START_TEST(test_budget_bounds)
 		if (has_body(c, "INBOX", 7, uid)) {
 			ck_assert(body_is(c, "INBOX", 7, uid, n));
 			total += n;
+			records++;
 		}
 	}
 	ck_assert_uint_eq(total, cache_bytes(c));
-	ck_assert_uint_gt(total, 10000 - 1000);
+	ck_assert_uint_eq(total + 16 * records, cache_disk_bytes(c));
+	ck_assert_uint_eq(cache_disk_bytes(c), mail_bytes_on_disk());
+	ck_assert_uint_gt(cache_disk_bytes(c), 10000 - REC(1000));
 	/* The most recent 5 are certainly there. */
 	for (uint32_t uid = 196; uid <= 200; uid++)
 		ck_assert(has_body(c, "INBOX", 7, uid));
 
-	/* One body bigger than the budget stays (it is the newest) until
-	 * another comes. */
-	put_sized(c, "INBOX", 7, 1000, 20000);
-	cache_trim(c);
-	ck_assert_uint_eq(cache_bytes(c), 20000);
-	ck_assert(body_is(c, "INBOX", 7, 1000, 20000));
-	put_sized(c, "INBOX", 7, 1001, 10);
-	cache_trim(c);
-	ck_assert_uint_eq(cache_bytes(c), 10);
+	/* A body bigger than the budget is refused; the budget holds. */
+	ck_assert(cache_body_fits(c, 10000 - 16));
+	ck_assert(!cache_body_fits(c, 10000 - 15));
+	ck_assert(!cache_body_fits(c, UINT64_MAX));
+	struct cache_writer *w;
+	struct buf big = BUF_INIT, err = BUF_INIT;
+	fill(&big, 20000, 1000);
+	ck_assert_int_eq(cache_body_begin(c, "INBOX", 7, 1000, &w, NULL), 0);
+	ck_assert_int_eq(cache_writer_write(w, big.data, big.len), -1);
+	ck_assert_int_eq(errno, EFBIG);
+	ck_assert_int_eq(cache_writer_commit(w, NULL, &err), -1);
+	ck_assert_msg(strstr(err.data, strerror(EFBIG)), "%s", err.data);
 	ck_assert(!has_body(c, "INBOX", 7, 1000));
+	ck_assert_uint_le(mail_bytes_on_disk(), 10000);
+	put_sized(c, "INBOX", 7, 1001, 10);
+	ck_assert(body_is(c, "INBOX", 7, 1001, 10));
+	ck_assert_uint_le(cache_disk_bytes(c), 10000);
+	buf_free(&big);
+	buf_free(&err);
+	cache_close(c);
+
+	/* A smaller budget at the next open: the oldest go at once. */
+	c = open_cache(2000);
+	ck_assert_uint_le(cache_disk_bytes(c), 2000);
+	ck_assert_uint_le(mail_bytes_on_disk(), 2000);
+	ck_assert(body_is(c, "INBOX", 7, 1001, 10));
 	cache_close(c);
 
 	/* 0 = unbounded. */
 	c = open_cache(0);
 	put_sized(c, "INBOX", 7, 2000, 50000);
 	cache_trim(c);
-	ck_assert_uint_eq(cache_bytes(c), 10 + 50000);
+	ck_assert(body_is(c, "INBOX", 7, 2000, 50000));
+	ck_assert(cache_body_fits(c, UINT64_MAX));
+	cache_close(c);
+}
+END_TEST
+
+/* A body far longer than the server announced streams in: at no point do
+ * the files on disk pass the budget.  Room is made by evicting older
+ * bodies while it fits; once it cannot fit, its writes fail (EFBIG) and
+ * nothing of it stays. */
+START_TEST(test_budget_holds_while_a_body_streams)
+{
+	const uint64_t budget = 100000;
+	struct cache *c = open_cache(budget);
+	for (uint32_t uid = 1; uid <= 50; uid++)
+		put_sized(c, "INBOX", 3, uid, 1000);
+	struct buf chunk = BUF_INIT;
+	fill(&chunk, 8192, 99);
+
+	/* 80 KB: fits once older bodies are gone */
+	struct cache_writer *w;
+	ck_assert_int_eq(cache_body_begin(c, "INBOX", 3, 99, &w, NULL), 0);
+	for (int i = 0; i < 10; i++) {
+		ck_assert_int_eq(cache_writer_write(w, chunk.data, chunk.len), 0);
+		ck_assert_uint_le(mail_bytes_on_disk(), budget);
+		ck_assert_uint_le(cache_disk_bytes(c), budget);
+	}
+	ck_assert_int_eq(cache_writer_commit(w, NULL, NULL), 0);
+	ck_assert_uint_le(mail_bytes_on_disk(), budget);
+	ck_assert(has_body(c, "INBOX", 3, 99));
+	ck_assert(has_body(c, "INBOX", 3, 50));
+	ck_assert(!has_body(c, "INBOX", 3, 1));
+
+	/* 1.5 MB: refused once it outgrows the budget, the bound held meanwhile */
+	ck_assert_int_eq(cache_body_begin(c, "INBOX", 3, 100, &w, NULL), 0);
+	int refused_at = -1;
+	for (int i = 0; i < 180 && refused_at < 0; i++) {
+		if (cache_writer_write(w, chunk.data, chunk.len) < 0) {
+			ck_assert_int_eq(errno, EFBIG);
+			refused_at = i;
+		}
+		ck_assert_uint_le(mail_bytes_on_disk(), budget);
+		ck_assert_uint_le(cache_disk_bytes(c), budget);
+	}
+	ck_assert_int_eq(refused_at, (int)(budget / chunk.len));
+	cache_writer_abort(w);
+	ck_assert(!has_body(c, "INBOX", 3, 100));
+	ck_assert_uint_eq(cache_disk_bytes(c), mail_bytes_on_disk());
+	put_sized(c, "INBOX", 3, 101, 500);
+	ck_assert(body_is(c, "INBOX", 3, 101, 500));
+	ck_assert_uint_le(mail_bytes_on_disk(), budget);
+	buf_free(&chunk);
 	cache_close(c);
 }
 END_TEST
@@ -535,39 +635,41 @@ START_TEST(test_eviction_takes_whole_packs)
 {
 	struct cache *c = open_cache(32000);  /* packs of four 300-byte bodies */
 
-	for (uint32_t uid = 1; uid <= 120; uid++)
+	for (uint32_t uid = 1; uid <= 100; uid++)
 		put_sized(c, "INBOX", 4, uid, 300);
-	ck_assert_int_eq(file_size("mail/INBOX/4/5.p"), 16 * 4 + 1200);
+	ck_assert_int_eq(file_size("mail/INBOX/4/5.p"), 4 * REC(300));
 	ck_assert_int_eq(file_size("mail/INBOX/4/2.p"), -1);
+	ck_assert_uint_eq(cache_disk_bytes(c), 25 * 4 * REC(300));
 	ck_assert(body_is(c, "INBOX", 4, 1, 300));  /* 1.p is the newest now */
-	cache_trim(c);
-	/* 36000 bytes: the four oldest packs but the one just read went
-	 * (5.p to 17.p), four bodies each */
-	ck_assert_uint_eq(cache_bytes(c), 36000 - 4 * 1200);
+	/* 20 more need five packs' room: the five oldest but the one just
+	 * read go (5.p to 21.p), four bodies each, as the new ones come */
+	for (uint32_t uid = 101; uid <= 120; uid++)
+		put_sized(c, "INBOX", 4, uid, 300);
+	ck_assert_uint_eq(cache_bytes(c), (120 - 20) * 300);
 	ck_assert(has_body(c, "INBOX", 4, 1));
 	ck_assert(has_body(c, "INBOX", 4, 4));
 	ck_assert(!has_body(c, "INBOX", 4, 5));
-	ck_assert(!has_body(c, "INBOX", 4, 20));
-	ck_assert(has_body(c, "INBOX", 4, 21));
+	ck_assert(!has_body(c, "INBOX", 4, 24));
+	ck_assert(has_body(c, "INBOX", 4, 25));
 	ck_assert(body_is(c, "INBOX", 4, 120, 300));
 	ck_assert_int_eq(file_size("mail/INBOX/4/5.p"), -1);
+	ck_assert_int_eq(file_size("mail/INBOX/4/21.p"), -1);
 	/* an fd had before eviction still reads */
 	struct cache_span sp;
-	ck_assert_int_eq(cache_body_get(c, "INBOX", 4, 21, &sp), 0);
+	ck_assert_int_eq(cache_body_get(c, "INBOX", 4, 25, &sp), 0);
 	for (uint32_t uid = 200; uid < 320; uid++)
 		put_sized(c, "Sent", 1, uid, 300);
-	cache_trim(c);
-	ck_assert(!has_body(c, "INBOX", 4, 21));
-	ck_assert_int_eq(file_size("mail/INBOX/4/21.p"), -1);
+	ck_assert(!has_body(c, "INBOX", 4, 25));
+	ck_assert_int_eq(file_size("mail/INBOX/4/25.p"), -1);
 	struct buf want = BUF_INIT, got = BUF_INIT;
-	fill(&want, 300, 21);
+	fill(&want, 300, 25);
 	buf_grow(&got, 300);
 	ck_assert_int_eq(pread(sp.fd, got.data, 300, (off_t)sp.offset), 300);
 	ck_assert(!memcmp(got.data, want.data, 300));
 	close(sp.fd);
 	buf_free(&want);
 	buf_free(&got);
-	ck_assert_uint_le(cache_bytes(c), 32000);
+	ck_assert_uint_le(mail_bytes_on_disk(), 32000);
 	cache_close(c);
 }
 END_TEST
@@ -954,6 +1056,69 @@ START_TEST(test_modes_enforced)
 }
 END_TEST
 
+/* A cachedir that holds something else (a home directory, a typo) is
+ * refused untouched: no chmod, nothing added.  An empty one, a marked
+ * one and one an imapfs made before the marker existed are taken. */
+START_TEST(test_foreign_directory_refused)
+{
+	struct cache *c;
+	struct buf err = BUF_INIT;
+
+	snprintf(cdir, sizeof cdir, "%s/home", top);
+	ck_assert_int_eq(mkdir(cdir, 0755), 0);
+	ck_assert_int_eq(chmod(cdir, 0755), 0);
+	touch("notes.txt");
+	ck_assert_int_eq(mkdir(in_cdir("photos"), 0755), 0);
+	c = (struct cache *)1;
+	errno = 0;
+	ck_assert_int_eq(cache_open(&c, cdir, 0, &err), -1);
+	ck_assert_int_eq(errno, ENOTEMPTY);
+	ck_assert_ptr_null(c);
+	ck_assert_msg(strstr(err.data, "is no imapfs cache") != NULL, "%s", err.data);
+	ck_assert_uint_eq(mode_of(""), 0755);
+	ck_assert_str_eq(ls(""), "notes.txt photos");
+
+	/* a marker that is not one does not make it ours */
+	ck_assert_int_eq(symlink("/etc/hostname", in_cdir("imapfs-cache")), 0);
+	buf_reset(&err);
+	ck_assert_int_eq(cache_open(&c, cdir, 0, &err), -1);
+	ck_assert_str_eq(ls(""), "imapfs-cache notes.txt photos");
+
+	/* an empty directory is taken and marked (a new file system's
+	 * lost+found does not count) */
+	snprintf(cdir, sizeof cdir, "%s/empty", top);
+	ck_assert_int_eq(mkdir(cdir, 0755), 0);
+	ck_assert_int_eq(mkdir(in_cdir("lost+found"), 0700), 0);
+	c = open_cache(0);
+	put_sized(c, "INBOX", 1, 1, 10);
+	cache_close(c);
+	ck_assert_uint_eq(mode_of(""), 0700);
+	ck_assert_uint_eq(mode_of("imapfs-cache"), 0600);
+	ck_assert_str_eq(ls(""), "imapfs-cache lock lost+found mail recovery state");
+	c = open_cache(0);
+	ck_assert(body_is(c, "INBOX", 1, 1, 10));
+	cache_close(c);
+
+	/* a cache from before the marker: taken, and marked */
+	char mark[512];
+	snprintf(mark, sizeof mark, "%s", in_cdir("imapfs-cache"));
+	ck_assert_int_eq(unlink(mark), 0);
+	c = open_cache(0);
+	ck_assert(body_is(c, "INBOX", 1, 1, 10));
+	cache_close(c);
+	ck_assert_int_eq(access(mark, F_OK), 0);
+
+	/* ...but not once something else was put beside it */
+	ck_assert_int_eq(unlink(mark), 0);
+	touch("thesis.tex");
+	buf_reset(&err);
+	ck_assert_int_eq(cache_open(&c, cdir, 0, &err), -1);
+	ck_assert_int_eq(errno, ENOTEMPTY);
+	ck_assert_int_eq(access(mark, F_OK), -1);
+	buf_free(&err);
+}
+END_TEST
+
 START_TEST(test_mailbox_directory_names)
 {
 	struct cache *c = open_cache(0);
@@ -1329,7 +1494,7 @@ static void set_times(const char *rel, time_t t)
 
 START_TEST(test_restart_cleans_and_orders)
 {
-	struct cache *c = open_cache(250);  /* small: a pack per body */
+	struct cache *c = open_cache(1000);  /* small: a pack per body */
 	for (uint32_t uid = 1; uid <= 4; uid++)
 		put_sized(c, "INBOX", 3, uid, 100);
 	cache_close(c);
@@ -1423,6 +1588,7 @@ int main(void)
 	tcase_add_test(tc, test_failed_held_write_cannot_commit);
 	tcase_add_test(tc, test_lru_eviction_order);
 	tcase_add_test(tc, test_budget_bounds);
+	tcase_add_test(tc, test_budget_holds_while_a_body_streams);
 	tcase_add_test(tc, test_evicted_body_still_readable_when_open);
 	tcase_add_test(tc, test_bodies_share_packs);
 	tcase_add_test(tc, test_eviction_takes_whole_packs);
@@ -1444,6 +1610,7 @@ int main(void)
 	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_modes_enforced);
+	tcase_add_test(tc, test_foreign_directory_refused);
 	tcase_add_test(tc, test_recovery_files);
 	tcase_add_test(tc, test_warm_restart);
 	tcase_add_test(tc, test_restart_cleans_and_orders);

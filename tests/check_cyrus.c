@@ -3,13 +3,16 @@
  * connection and by another user, Cyrus's quoting rules for them, ACL and
  * MYRIGHTS seen from both sides, QUOTA refused to a user and granted to the
  * admin, and the harness leaving nothing behind, also when the process that
- * started Cyrus dies without exiting.
+ * started Cyrus dies without exiting.  And a real imapfs mount: a message
+ * copied in reads back as Cyrus stores it (8-bit header bytes munged), not
+ * as it was written, also after a remount.
  *
  * Results are compared as the Python repr imaplib's caller would print. */
 #include "config.h"
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +23,14 @@
 
 #include "check_run.h"
 #include "harness_cyrus.h"
+#include "harness_mount.h"
 #include "harness_os.h"
 #include "imap.h"
 
 #define WAIT_MS 20000  /* generous bound for things that happen by themselves */
 
 static struct cyrus cy;
+static struct mount_env env;  /* mounts of alice's account on cy */
 
 static struct imap *connect_as(const struct cyrus *c, const char *user)
 {
@@ -219,6 +224,88 @@ static bool log_contains(const struct cyrus *c, const char *needle)
 	return found;
 }
 
+/* The one message of mailbox, as the server stores it: its UID. */
+static uint32_t only_message(struct imap *s, const char *mailbox, struct buf *bytes)
+{
+	struct imap_result r = { .n = 0 };
+	ck_assert_int_eq(imap_select(s, mailbox, true, &r), IMAP_OK);
+	ck_assert_str_eq(r.type, "OK");
+	const char *args[] = { "1:*", "(UID BODY.PEEK[])" };
+	ck_assert_int_eq(imap_uid(s, "FETCH", args, 2, &r), IMAP_OK);
+	ck_assert_str_eq(r.type, "OK");
+	ck_assert_uint_eq(r.n, 2);  /* the message, and imaplib's closing ")" */
+	ck_assert(r.items[0].has_lit);
+	const char *uid = strstr(r.items[0].text.data, "UID ");
+	ck_assert_ptr_nonnull(uid);
+	buf_set(bytes, r.items[0].lit.data, r.items[0].lit.len);
+	uint32_t v = (uint32_t)strtoul(uid + 4, NULL, 10);
+	imap_result_free(&r);
+	return v;
+}
+
+static void read_through(const struct fsmount *m, const char *rel, struct buf *out)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", m->dir, rel);
+	buf_reset(out);
+	ck_assert_msg(mount_slurp(path, out) == 0, "%s: %s", path, strerror(errno));
+}
+
+/* cp of a message with a raw 8-bit header into the mount: Cyrus stores
+ * its header bytes as 'X'.  Reading it back through the mount, under its
+ * UID and under the name it was written as, gives what the server holds,
+ * never the bytes written; so does a new mount on the same cache. */
+START_TEST(test_written_message_reads_as_the_server_stores_it)
+{
+	if (access("/dev/fuse", R_OK | W_OK) != 0) {
+		fprintf(stderr, "check_cyrus: no /dev/fuse: the mount test is skipped\n");
+		return;
+	}
+	struct imap *s = login(CYRUS_USER);
+	create_mailbox(s, "INBOX.Munge");
+	struct fsmount m = { .pid = 0 };
+	mount_start(&env, &m, "munge", NULL);
+	const char msg[] = "From: me@example.org\r\n"
+			   "Subject: Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln\r\n"
+			   "\r\n"
+			   "Der Text bleibt: \xc3\xa9\r\n";
+	char path[512];
+	snprintf(path, sizeof path, "%s/INBOX/Munge/gruss.eml", m.dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	ck_assert_int_eq(write(fd, msg, sizeof msg - 1), (ssize_t)(sizeof msg - 1));
+	ck_assert_int_eq(close(fd), 0);
+
+	struct buf server = BUF_INIT, got = BUF_INIT;
+	uint32_t uid = only_message(s, "INBOX.Munge", &server);
+	ck_assert_uint_eq(server.len, sizeof msg - 1);
+	ck_assert_msg(memcmp(server.data, msg, server.len) != 0, "Cyrus stored the bytes unchanged");
+	ck_assert_ptr_nonnull(strstr(server.data, "Subject: GrXXXXe aus KXXln\r\n"));
+	char name[64];
+	snprintf(name, sizeof name, "INBOX/Munge/%u.eml", uid);
+	read_through(&m, name, &got);
+	ck_assert_uint_eq(got.len, server.len);
+	ck_assert_msg(!memcmp(got.data, server.data, server.len), "the mount serves: %s", got.data);
+	read_through(&m, "INBOX/Munge/gruss.eml", &got);
+	ck_assert_uint_eq(got.len, server.len);
+	ck_assert_msg(!memcmp(got.data, server.data, server.len), "the name written serves: %s", got.data);
+	mount_stop(&m);
+
+	mount_start(&env, &m, "munge", NULL);  /* the same cache */
+	read_through(&m, name, &got);
+	ck_assert_uint_eq(got.len, server.len);
+	ck_assert_msg(!memcmp(got.data, server.data, server.len), "after a remount: %s", got.data);
+	mount_stop(&m);
+	struct imap_result r = { .n = 0 };
+	ck_assert_int_eq(imap_delete(s, "INBOX.Munge", &r), IMAP_OK);
+	ck_assert_str_eq(r.type, "OK");
+	imap_result_free(&r);
+	imap_close(s);
+	buf_free(&server);
+	buf_free(&got);
+}
+END_TEST
+
 START_TEST(test_log_captures_syslog)
 {
 	if (!cy.syslog_captured) {
@@ -343,6 +430,12 @@ int main(void)
 		fprintf(stderr, "cyrus: %s\n", err.data);
 		return EXIT_FAILURE;
 	}
+	if (mount_env_init(&env) < 0) {
+		fprintf(stderr, "check_cyrus: cannot make the mount test's directory\n");
+		cyrus_stop(&cy, NULL);
+		return EXIT_FAILURE;
+	}
+	env.imap_port = cy.port;
 	Suite *su = suite_create("cyrus");
 	TCase *tc = tcase_create("imaplib");
 	tcase_set_timeout(tc, 120);
@@ -352,6 +445,10 @@ int main(void)
 	tcase_add_test(tc, test_quota_is_the_admins);
 	tcase_add_test(tc, test_log_captures_syslog);
 	suite_add_tcase(su, tc);
+	TCase *mount = tcase_create("mount");
+	tcase_set_timeout(mount, 120);
+	tcase_add_test(mount, test_written_message_reads_as_the_server_stores_it);
+	suite_add_tcase(su, mount);
 	TCase *life = tcase_create("lifecycle");
 	tcase_set_timeout(life, 120);
 	tcase_add_test(life, test_nothing_left_after_stop_or_crash);
@@ -363,6 +460,7 @@ int main(void)
 		fprintf(stderr, "check_cyrus: the end of %s:\n%s\n", cy.log, tail.data);
 		buf_free(&tail);
 	}
+	failed += mount_env_cleanup(&env);
 	if (cyrus_stop(&cy, &err) < 0) {
 		fprintf(stderr, "cyrus_stop: %s\n", err.data);
 		failed++;

@@ -33,7 +33,9 @@ static char port_imap[16], port_imaps[16];
 /* A logged-in connection: plain (LOGIN allowed explicitly) or implicit TLS. */
 static struct imap *login(const char *user, bool tls)
 {
-	struct imap_opts o = { .timeout_ms = 20000, .allow_plaintext = !tls };
+	/* whole messages are read into memory here, as imaplib does */
+	struct imap_opts o = { .timeout_ms = 20000, .allow_plaintext = !tls,
+			       .limits = { .max_mem_literal = (size_t)256 << 20 } };
 	o.tls.cafile = dc.certs.cafile;
 	o.tls.servername = "localhost";
 	struct buf err = BUF_INIT;

@@ -494,21 +494,23 @@ static char *big_input(size_t lit_len, size_t *len, uint64_t *hash)
 	return buf_detach(&b, len);
 }
 
+/* A client that keeps bodies in memory (the imap4 tool) raises the limit. */
 START_TEST(test_big_literal_in_memory)
 {
 	size_t lit_len = (size_t)5 << 20, len;
 	uint64_t h;
 	char *in = big_input(lit_len, &len, &h);
+	struct run_opts o = { .lim = { .max_mem_literal = lit_len } };
 	char want[512];
 	snprintf(want, sizeof want,
 		 "DONE * 7 FETCH (UID 70 BODY[] {%zu}<lit:%zu#%016llx> FLAGS (\\Seen)) "
 		 "=> * #7 FETCH args=((UID 70 BODY[] {%zu#%016llx} FLAGS (\\Seen)))\n"
 		 "DONE A5 OK done => A5 OK text=done\n",
 		 lit_len, lit_len, (unsigned long long)h, lit_len, (unsigned long long)h);
-	check_conv_n(in, len, NULL, want);
+	check_conv_n(in, len, &o, want);
 
 	/* and the bytes themselves, not only their hash */
-	struct imap_parser *p = imap_parser_new(NULL);
+	struct imap_parser *p = imap_parser_new(&o.lim);
 	size_t used;
 	ck_assert_int_eq(imap_parser_feed(p, in, len, &used), IMAP_PARSE_DONE);
 	const struct imap_response *r = imap_parser_response(p);
@@ -560,7 +562,7 @@ START_TEST(test_mem_literal_limit)
 	check_conv("* 1 FETCH (A {6}\r\nabcdef B {4}\r\nghij)\r\n"
 		   "* 2 FETCH (A {6}\r\nabcdef B {5}\r\nghijk)\r\n", &o,
 		   "DONE * 1 FETCH (A {6}<lit:abcdef> B {4}<lit:ghij>) => * #1 FETCH args=((A {6:abcdef} B {4:ghij}))\n"
-		   "ABORT literals of one response exceed 10 bytes in memory\n");
+		   "ABORT literals of one response exceed 10 bytes in memory (a literal of 5 bytes announced)\n");
 	/* streamed literals do not count */
 	struct run_opts s = { .lim = { .max_mem_literal = 10 }, .hook = HOOK_STREAM, .stream_min = 5 };
 	check_conv("* 1 FETCH (A {6}\r\nabcdef B {4}\r\nghij C {20}\r\n01234567890123456789)\r\n", &s,
@@ -635,7 +637,8 @@ START_TEST(test_max_literal_streamed)
 	size_t used;
 	const char *in = "* 1 FETCH (BODY[] {2147483648}\r\nabc";
 	ck_assert_int_eq(imap_parser_feed(p, in, strlen(in), &used), IMAP_PARSE_ABORT);
-	ck_assert_str_eq(imap_parser_error(p), "literals of one response exceed 268435456 bytes in memory");
+	ck_assert_str_eq(imap_parser_error(p), "literals of one response exceed 1048576 bytes in memory "
+					       "(a literal of 2147483648 bytes announced)");
 	imap_parser_reset(p);
 	imap_parser_set_literal_hook(p, probe_hook, &s);
 	ck_assert_int_eq(imap_parser_feed(p, in, strlen(in), &used), IMAP_PARSE_MORE);
@@ -643,6 +646,59 @@ START_TEST(test_max_literal_streamed)
 	ck_assert_uint_eq(s.bytes, 3);
 	imap_parser_free(p);
 	ck_assert_int_eq(s.done_false, 1);
+}
+END_TEST
+
+/* The literal hook of the filesystem: only message bodies are streamed. */
+static bool body_only_hook(void *ctx, const struct imap_response *so_far, uint64_t size,
+			   struct imap_sink *sink)
+{
+	const struct imap_piece *last = &so_far->pieces[so_far->npieces - 1];
+	if (!strstr(last->text, "BODY[] {"))
+		return false;
+	return probe_hook(ctx, so_far, size, sink);
+}
+
+/* A hostile server's 250 MB literal inside a LIST reply (5 connections
+ * times the old 256 MiB limit made 773 MB of RSS) is refused when it is
+ * announced: not one byte of it is taken, let alone buffered.  With the
+ * same limits a body of that size, which the hook streams, goes through. */
+START_TEST(test_metadata_literal_refused_before_buffering)
+{
+	struct probe_sink s = { 0 };
+	struct imap_parser *p = imap_parser_new(NULL);
+	imap_parser_set_literal_hook(p, body_only_hook, &s);
+	const char *head = "* LIST () \"/\" {262144000}\r\n";
+	size_t n = strlen(head) + 65536, used = 0;
+	char *in = xmalloc(n);
+	memcpy(in, head, strlen(head));
+	memset(in + strlen(head), 'x', n - strlen(head));
+	ck_assert_int_eq(imap_parser_feed(p, in, n, &used), IMAP_PARSE_ABORT);
+	ck_assert_uint_eq(used, strlen(head));
+	ck_assert_str_eq(imap_parser_error(p), "literals of one response exceed 1048576 bytes in memory "
+					       "(a literal of 262144000 bytes announced)");
+	ck_assert_uint_eq(s.bytes, 0);
+
+	/* a response that is just under the limit is still had whole */
+	imap_parser_reset(p);
+	struct buf ok = BUF_INIT;
+	buf_addstr(&ok, "* LIST () \"/\" {1048576}\r\n");
+	for (size_t i = 0; i < ((size_t)1 << 20); i++)
+		buf_addch(&ok, 'n');
+	buf_addstr(&ok, "\r\n");
+	ck_assert_int_eq(imap_parser_feed(p, ok.data, ok.len, &used), IMAP_PARSE_DONE);
+	ck_assert_uint_eq(imap_parser_response(p)->pieces[0].lit.len, (size_t)1 << 20);
+	buf_free(&ok);
+
+	const char *body = "* 1 FETCH (UID 9 BODY[] {262144000}\r\n";
+	memcpy(in, body, strlen(body));
+	memset(in + strlen(body), 'x', n - strlen(body));
+	ck_assert_int_eq(imap_parser_feed(p, in, n, &used), IMAP_PARSE_MORE);
+	ck_assert_uint_eq(used, n);
+	ck_assert_uint_eq(s.bytes, n - strlen(body));
+	imap_parser_free(p);
+	ck_assert_int_eq(s.done_false, 1);
+	free(in);
 }
 END_TEST
 
@@ -1006,7 +1062,7 @@ START_TEST(test_limits_and_state)
 	const struct imap_parser_limits *l = imap_parser_limits(p);
 	ck_assert_uint_eq(l->max_line, (size_t)16 << 20);
 	ck_assert(l->max_literal == (uint64_t)2 << 30);
-	ck_assert_uint_eq(l->max_mem_literal, (size_t)256 << 20);
+	ck_assert_uint_eq(l->max_mem_literal, (size_t)1 << 20);
 	ck_assert_uint_eq(l->max_pieces, 100000);
 	ck_assert_uint_eq(l->max_depth, 100);
 	ck_assert_ptr_null(imap_parser_response(p));
@@ -1089,6 +1145,7 @@ int main(void)
 	tcase_add_test(tc, test_max_pieces);
 	tcase_add_test(tc, test_sink_failure);
 	tcase_add_test(tc, test_max_literal_streamed);
+	tcase_add_test(tc, test_metadata_literal_refused_before_buffering);
 	tcase_add_test(tc, test_reset_mid_literal);
 	tcase_add_test(tc, test_bare_lf);
 	tcase_add_test(tc, test_lone_cr);

@@ -157,7 +157,10 @@ static int cyrus_write_imapd_conf(const struct cyrus *c, struct buf *err)
 		 "hashimapspool: false\n"
 		 "# Without it every GETANNOTATION/SETANNOTATION answers NO Permission denied.\n"
 		 "annotation_enable_legacy_commands: yes\n"
-		 "annotation_allow_undefined: yes\n",
+		 "annotation_allow_undefined: yes\n"
+		 "# 8-bit header bytes of an APPEND become 'X' (the default; stated because\n"
+		 "# check_cyrus relies on a server storing other bytes than it was sent).\n"
+		 "munge8bit: yes\n",
 		 d);
 	int rc = os_write_file(c->conf, &t, 0644, err);
 	buf_free(&t);

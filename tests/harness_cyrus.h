@@ -7,7 +7,8 @@
  * has two SASL users, "alice" and the Cyrus administrator "admin", both with
  * the password "secret".  alice's INBOX (user.alice) exists.  Names use the
  * standard namespace with '.' as the separator: alice's "INBOX.x" is the
- * admin's "user.alice.x".
+ * admin's "user.alice.x".  8-bit bytes in the header of an APPENDed
+ * message are stored as 'X' (munge8bit).
  *
  * Errors: int functions return 0 on success and -1 on failure with a
  * one-line reason appended to err (which only cyrus_stop() accepts NULL); a

@@ -211,7 +211,10 @@ struct imap *mount_second(const struct mount_env *env, const char *user)
 
 struct imap *harness_login(int port_number, const char *user)
 {
-	struct imap_opts o = { .timeout_ms = 30000, .allow_plaintext = true };
+	/* it reads whole messages into memory, as imaplib does: the core's
+	 * limit for what is not streamed is for metadata */
+	struct imap_opts o = { .timeout_ms = 30000, .allow_plaintext = true,
+			       .limits = { .max_mem_literal = (size_t)256 << 20 } };
 	struct buf err = BUF_INIT;
 	char port[16];
 	snprintf(port, sizeof port, "%d", port_number);
