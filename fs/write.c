@@ -140,6 +140,17 @@ static void on_untagged(void *ctx, struct pool_conn *c, const struct imap_respon
 	}
 }
 
+/* A NO without a response code only says "not done".  Cyrus and Courier
+ * answer so a CREATE outside the namespaces the user may create in: for
+ * mkdir that is a refusal, not an I/O error (mailbox_command tells an
+ * existing name apart). */
+static int refusal_errno(const char *verb, const char *status, const char *code)
+{
+	if (!strcmp(verb, "CREATE") && status && !strcmp(status, "NO") && !code)
+		return -EACCES;
+	return write_status_errno(status, code);
+}
+
 /* Runs cmd to completion (and frees it), untagged responses to col.  A
  * tagged NO or BAD is logged once and mapped to errno; a lost connection is
  * -EIO with c->broken set.  code_out (may be NULL) gets the tagged response
@@ -159,7 +170,7 @@ static int run(struct pool_conn *c, struct imap_cmd *cmd, const char *verb, cons
 		fs_log(LOG_WARNING, "%s %s: connection lost", verb, mailbox);
 	} else if (!imap_cmd_ok(cmd)) {
 		fs_log(LOG_WARNING, "%s %s: %s %s", verb, mailbox, imap_cmd_status(cmd), imap_cmd_text(cmd));
-		rc = write_status_errno(imap_cmd_status(cmd), imap_cmd_code(cmd));
+		rc = refusal_errno(verb, imap_cmd_status(cmd), imap_cmd_code(cmd));
 	} else if (code_out && imap_cmd_code(cmd)) {
 		buf_addf(code_out, "%s %s", imap_cmd_code(cmd),
 			 imap_cmd_code_arg(cmd) ? imap_cmd_code_arg(cmd) : "");
@@ -276,6 +287,7 @@ struct expunge_args {
 	bool plain;
 	bool flags_known;        /* from the first attempt */
 	bool was_deleted;        /* \Deleted before we set it (another client's) */
+	bool was_there;          /* this attempt's FETCH, before our STORE, named it */
 };
 
 static bool has_flag(const struct buf *flags, const char *flag)
@@ -308,6 +320,7 @@ static int mark_deleted(struct pool_conn *c, struct expunge_args *a)
 		rc = imap_wait(c->s, store);
 	c->on_untagged = NULL;
 	c->untagged_ctx = NULL;
+	a->was_there = rc == 0 && col.uid_seen;
 	if (rc == 0 && !a->flags_known && col.has_flags) {
 		a->flags_known = true;
 		a->was_deleted = has_flag(&col.flags, "\\Deleted");
@@ -371,8 +384,10 @@ static int expunge_attempt(struct pool *p, struct pool_conn *c, void *ctx, bool 
 		unmark_deleted(c, a);
 		return -EIO;
 	}
-	/* nothing expunged: it was not there (unless a lost attempt took it) */
-	return col.expunged || retry ? 0 : -ENOENT;
+	/* There before and gone now is removed, whatever the server called it
+	 * (GNU mailutils says "* 2 EXPUNGED").  Neither there nor named by an
+	 * expunge: it was not there, unless a lost attempt took it. */
+	return col.expunged || a->was_there || retry ? 0 : -ENOENT;
 }
 
 int write_expunge(struct pool *p, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
@@ -386,7 +401,7 @@ int write_expunge(struct pool *p, const char *mailbox, uint32_t uidvalidity, uin
 		       mailbox, uid);
 		return -EOPNOTSUPP;
 	}
-	struct expunge_args a = { mailbox, uidvalidity, uid, !uidplus, false, false };
+	struct expunge_args a = { mailbox, uidvalidity, uid, !uidplus, false, false, false };
 	return with_retry(p, mailbox, true, expunge_attempt, &a);
 }
 
@@ -599,6 +614,9 @@ static int mailbox_command(struct pool *p, const char *verb, const char *mailbox
 		rc = run(c, cmd, verb, mailbox, NULL, NULL);
 	else
 		imap_cmd_free(cmd);
+	/* a bare NO for a name that exists (servers without ALREADYEXISTS) */
+	if (rc == -EACCES && !strcmp(verb, "CREATE") && !c->broken && !mailbox_missing(c, mailbox))
+		rc = -EEXIST;
 	pool_put(p, c);
 	return rc;
 }
