@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -181,7 +182,7 @@ static int check_mountpoint(const char *path)
 	return 0;
 }
 
-/* Asks on the terminal without echo. */
+/* Asks on the terminal without echo (read(2): stdio would keep a copy). */
 static char *ask_password(const char *user, const char *host)
 {
 	if (!isatty(STDIN_FILENO))
@@ -193,12 +194,18 @@ static char *ask_password(const char *user, const char *host)
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
 	tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
 	struct buf pw = BUF_INIT;
-	int ch;
-	while ((ch = getchar()) != EOF && ch != '\n')
-		buf_addch(&pw, (char)ch);
+	int rc = url_read_secret_line(STDIN_FILENO, &pw, NULL);
 	tcsetattr(STDIN_FILENO, TCSANOW, &old);
 	fputc('\n', stderr);
-	return buf_detach(&pw, NULL);
+	return rc < 0 ? NULL : buf_detach(&pw, NULL);
+}
+
+/* The password stays in memory for every reconnect: no core file or
+ * debugger of the same user may read it (nor the mail in memory). */
+static void refuse_core_dumps(void)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fprintf(stderr, "imapfs: warning: cannot refuse core dumps: %s\n", strerror(errno));
 }
 
 static char *default_cachedir(const struct imap_url *u)
@@ -318,6 +325,8 @@ int main(int argc, char **argv)
 	}
 	if (check_mountpoint(fo.mountpoint) < 0)
 		goto out;
+	if (cfg.url.user || c.tls.keyfile)
+		refuse_core_dumps();
 	if (cfg.url.user) {
 		if (c.uo.passfile || c.uo.passcmd || getenv("IMAPFS_PASSWORD")) {
 			if (url_read_password(&c.uo, &cfg.url, &err) < 0) {
@@ -329,8 +338,9 @@ int main(int argc, char **argv)
 					"or set IMAPFS_PASSWORD\n");
 			goto out;
 		}
-		unsetenv("IMAPFS_PASSWORD");  /* keep it out of children */
 	}
+	/* out of /proc/PID/environ and children, also when another source won */
+	url_forget_env_password();
 	cfg.tls = c.tls;
 	cfg.tls_none = c.uo.tls_none;
 	cfg.command = c.uo.command;

@@ -125,6 +125,10 @@ static int conn_open(const struct fs_config *cfg, struct pool_conn *c, struct bu
 			goto fail;
 		}
 	}
+	if (imap_get_state(c->s) == IMAP_STATE_NONAUTH && !cfg->url.user) {
+		buf_addf(err, "the server wants a login, and the URL names no user (imap://USER@...)");
+		goto fail;
+	}
 	if (imap_get_state(c->s) == IMAP_STATE_NONAUTH) {
 		rc = imap_login(c->s, cfg->url.user, cfg->url.password ? cfg->url.password : "", &r);
 		if (rc < 0) {

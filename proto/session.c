@@ -178,7 +178,7 @@ void imap_cmd_free(struct imap_cmd *c)
 		return;
 	cmd_unlink(c);
 	for (size_t i = 0; i < c->nparts; i++)
-		buf_free(&c->parts[i].data);
+		(c->parts[i].secret ? buf_wipe : buf_free)(&c->parts[i].data);
 	free(c->parts);
 	cmd_reset_result(c);
 	buf_free(&c->text);
