@@ -352,13 +352,12 @@ static void unmark_deleted(struct pool_conn *c, const struct expunge_args *a)
 		       a->mailbox, a->uid);
 }
 
-static int expunge_attempt(struct pool *p, struct pool_conn *c, void *ctx, bool retry)
+/* STORE \Deleted, EXPUNGE, then whether the UID is still there. */
+static int mark_and_expunge(struct pool_conn *c, struct expunge_args *a, unsigned *expunged,
+			    bool *present)
 {
-	struct expunge_args *a = ctx;
-	int rc = select_checked(p, c, a->mailbox, true, a->uidvalidity);
+	int rc = mark_deleted(c, a);
 	if (rc < 0)
-		return rc;
-	if ((rc = mark_deleted(c, a)) < 0)
 		return rc;
 	struct collect col = { .uid = a->uid, .flags = BUF_INIT };
 	struct imap_cmd *cmd;
@@ -370,12 +369,28 @@ static int expunge_attempt(struct pool *p, struct pool_conn *c, void *ctx, bool 
 	}
 	rc = run(c, cmd, a->plain ? "EXPUNGE" : "UID EXPUNGE", a->mailbox, &col, NULL);
 	buf_free(&col.flags);
+	*expunged = col.expunged;
 	if (rc < 0) {
 		unmark_deleted(c, a);
 		return rc;
 	}
+	return uid_present(c, a->mailbox, a->uid, present);
+}
+
+static int expunge_attempt(struct pool *p, struct pool_conn *c, void *ctx, bool retry)
+{
+	struct expunge_args *a = ctx;
+	int rc = select_checked(p, c, a->mailbox, true, a->uidvalidity);
+	if (rc < 0)
+		return rc;
+	unsigned expunged;
 	bool present;
-	rc = uid_present(c, a->mailbox, a->uid, &present);
+	rc = mark_and_expunge(c, a, &expunged, &present);
+	/* A message just appended through another connection may not be in
+	 * this session's view yet (Dovecot shows new mail at a command's end):
+	 * the STORE and the EXPUNGE missed it, the SEARCH after them saw it. */
+	if (rc == 0 && present && !a->was_there)
+		rc = mark_and_expunge(c, a, &expunged, &present);
 	if (rc < 0)
 		return rc;
 	if (present) {
@@ -387,7 +402,7 @@ static int expunge_attempt(struct pool *p, struct pool_conn *c, void *ctx, bool 
 	/* There before and gone now is removed, whatever the server called it
 	 * (GNU mailutils says "* 2 EXPUNGED").  Neither there nor named by an
 	 * expunge: it was not there, unless a lost attempt took it. */
-	return col.expunged || a->was_there || retry ? 0 : -ENOENT;
+	return expunged || a->was_there || retry ? 0 : -ENOENT;
 }
 
 int write_expunge(struct pool *p, const char *mailbox, uint32_t uidvalidity, uint32_t uid,

@@ -528,6 +528,44 @@ START_TEST(test_fake_plain_expunge_mailutils_words)
 }
 END_TEST
 
+/* A message appended through another connection a moment ago is not yet
+ * in this session's view (Dovecot shows new mail at the end of a command):
+ * the FETCH does not name it and the STORE and EXPUNGE miss it, then the
+ * SEARCH sees it.  The expunge is made once more, now that it is seen. */
+START_TEST(test_fake_expunge_of_mail_new_to_the_session)
+{
+	struct fake_server *f = fake(FAKE_LOGIN("UIDPLUS")
+		FAKE_SELECT("tag2", "INBOX")
+		"C: <tag3> UID FETCH 9 (FLAGS)\n"
+		"C: <tag4> UID STORE 9 +FLAGS.SILENT (\\\\Deleted)\n"
+		"S: <tag3> OK fetched\n"
+		"S: <tag4> OK stored\n"
+		"C: <tag5> UID EXPUNGE 9\n"
+		"S: * 4 EXISTS\n"
+		"S: <tag5> OK expunged\n"
+		"C: <tag6> UID SEARCH UID 9\n"
+		"S: * SEARCH 9\n"
+		"S: <tag6> OK searched\n"
+		"C: <tag7> UID FETCH 9 (FLAGS)\n"
+		"C: <tag8> UID STORE 9 +FLAGS.SILENT (\\\\Deleted)\n"
+		"S: * 4 FETCH (UID 9 FLAGS ())\n"
+		"S: <tag7> OK fetched\n"
+		"S: <tag8> OK stored\n"
+		"C: <tag10> UID EXPUNGE 9\n"
+		"S: * 4 EXPUNGE\n"
+		"S: <tag10> OK expunged\n"
+		"C: <tag11> UID SEARCH UID 9\n"
+		"S: * SEARCH\n"
+		"S: <tag11> OK searched\n"
+		FAKE_LOGOUT);
+	struct fs_config cfg;
+	struct pool *p = fake_pool(f, &cfg);
+	ck_assert_int_eq(write_expunge(p, "INBOX", 5, 9, false), 0);
+	drop_pool(p, &cfg);
+	fake_done(f);
+}
+END_TEST
+
 /* fs_log's lines while fn runs, from standard error. */
 static void log_of(void (*fn)(void *), void *ctx, struct buf *out)
 {
@@ -765,6 +803,7 @@ int main(void)
 	tcase_add_test(tf, test_fake_no_uidplus_refuses);
 	tcase_add_test(tf, test_fake_plain_expunge_when_allowed);
 	tcase_add_test(tf, test_fake_plain_expunge_mailutils_words);
+	tcase_add_test(tf, test_fake_expunge_of_mail_new_to_the_session);
 	tcase_add_test(tf, test_fake_create_refused_without_code);
 	tcase_add_test(tf, test_fake_move_without_move);
 	tcase_add_test(tf, test_fake_refused_expunge_unmarks);
