@@ -33,6 +33,7 @@ struct cmdline {
 	bool readonly;
 	bool plain_expunge;
 	bool atime;             /* the user asked for atime updates */
+	bool allow_other;       /* other users may enter the mount (allow_other, allow_root) */
 	bool show_help;
 	bool show_version;
 	struct tls_opts tls;
@@ -40,7 +41,7 @@ struct cmdline {
 	int nonopts;
 };
 
-enum { KEY_HELP, KEY_VERSION, KEY_RO, KEY_ATIME, KEY_OURS };
+enum { KEY_HELP, KEY_VERSION, KEY_RO, KEY_ATIME, KEY_ALLOW_OTHER, KEY_OURS };
 
 #define OPT(t, p) { t, offsetof(struct cmdline, p), 1 }
 static const struct fuse_opt opt_spec[] = {
@@ -57,6 +58,8 @@ static const struct fuse_opt opt_spec[] = {
 	FUSE_OPT_KEY("atime", KEY_ATIME),
 	FUSE_OPT_KEY("relatime", KEY_ATIME),
 	FUSE_OPT_KEY("strictatime", KEY_ATIME),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("allow_root", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -88,7 +91,9 @@ static void usage(FILE *f)
 	      "  -o command=CMD spawned IMAP server on stdin/stdout\n"
 	      "  -o cachedir=DIR (default $XDG_CACHE_HOME/imapfs), cache_size=SIZE (default 1G)\n"
 	      "  -o connections=N (default 4), timeout=SECONDS (default 30), poll=SECONDS (default 60)\n"
-	      "  and the FUSE mount options (allow_other, default_permissions, ...).  See imapfs(1).\n",
+	      "  -o umask=MODE (default 077: files 0600, directories 0700), uid=N, gid=N\n"
+	      "  -o allow_other  other users may enter (their access checked against the modes)\n"
+	      "  and the other FUSE mount options.  See imapfs(1).\n",
 	      f);
 }
 
@@ -114,6 +119,9 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 		return 1;  /* also a mount flag */
 	case KEY_ATIME:
 		c->atime = true;
+		return 1;
+	case KEY_ALLOW_OTHER:
+		c->allow_other = true;
 		return 1;
 	case KEY_OURS: {
 		char *copy = strdup(arg), *eq = strchr(copy, '=');
@@ -354,11 +362,16 @@ int main(int argc, char **argv)
 	 * kernel thinks changed costs a GETATTR per file read. */
 	if (!c.readonly && !c.atime)
 		fuse_opt_add_arg(&args, "-onoatime");
+	/* Without it FUSE checks no mode at all: allow_other would let every
+	 * local user read, remove and write the mail. */
+	if (c.allow_other)
+		fuse_opt_add_arg(&args, "-odefault_permissions");
 	cfg.debug = fo.debug;
 	fs_log_debug(fo.debug);
 	cfg.uid = c.uid >= 0 ? (uid_t)c.uid : getuid();
 	cfg.gid = c.gid >= 0 ? (gid_t)c.gid : getgid();
-	cfg.umask = c.umask >= 0 ? (mode_t)(c.umask & 0777) : 0022;
+	/* private by default: files 0600, directories 0700 */
+	cfg.umask = c.umask >= 0 ? (mode_t)(c.umask & 0777) : 0077;
 	cfg.cache_size = 1ull << 30;
 	if (c.cache_size && parse_size(c.cache_size, &cfg.cache_size) < 0) {
 		fprintf(stderr, "imapfs: bad cache_size: %s\n", c.cache_size);
