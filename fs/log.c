@@ -1,10 +1,15 @@
-/* log.c: one-line messages to stderr (foreground) or syslog (daemon). */
+/* log.c: one-line messages to stderr (foreground) or syslog (daemon).
+ * A line is formatted whole and leaves in one write(2) or one syslog()
+ * call: pieces written one by one would let the lines of other threads in
+ * between them. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "fs.h"
 
@@ -23,18 +28,49 @@ void fs_log_debug(bool yes)
 	debug_on = yes;
 }
 
+/* Control characters (a server's text may hold CR, LF or escapes) as \xNN,
+ * so one message stays one line and cannot forge another. */
+static void add_printable(struct buf *line, const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			buf_addf(line, "\\x%02x", *p);
+		else
+			buf_addch(line, (char)*p);
+	}
+}
+
+static void write_whole(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;  /* nowhere else to report it */
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
 void fs_log(int level, const char *fmt, ...)
 {
 	if (level == LOG_DEBUG && !debug_on)
 		return;
+	struct buf text = BUF_INIT, line = BUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
-	if (to_stderr) {
-		fputs("imapfs: ", stderr);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-	} else {
-		vsyslog(level, fmt, ap);
-	}
+	buf_vaddf(&text, fmt, ap);
 	va_end(ap);
+	if (to_stderr) {
+		buf_addstr(&line, "imapfs: ");
+		add_printable(&line, text.data);
+		buf_addch(&line, '\n');
+		write_whole(STDERR_FILENO, line.data, line.len);
+	} else {
+		add_printable(&line, text.data);
+		syslog(level, "%s", line.data);
+	}
+	buf_free(&text);
+	buf_free(&line);
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@ struct cmdline {
 	bool readonly;
 	bool plain_expunge;
 	bool atime;             /* the user asked for atime updates */
+	bool allow_other;       /* other users may enter the mount (allow_other, allow_root) */
 	bool show_help;
 	bool show_version;
 	struct tls_opts tls;
@@ -39,7 +41,7 @@ struct cmdline {
 	int nonopts;
 };
 
-enum { KEY_HELP, KEY_VERSION, KEY_RO, KEY_ATIME, KEY_OURS };
+enum { KEY_HELP, KEY_VERSION, KEY_RO, KEY_ATIME, KEY_ALLOW_OTHER, KEY_OURS };
 
 #define OPT(t, p) { t, offsetof(struct cmdline, p), 1 }
 static const struct fuse_opt opt_spec[] = {
@@ -56,6 +58,8 @@ static const struct fuse_opt opt_spec[] = {
 	FUSE_OPT_KEY("atime", KEY_ATIME),
 	FUSE_OPT_KEY("relatime", KEY_ATIME),
 	FUSE_OPT_KEY("strictatime", KEY_ATIME),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("allow_root", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -87,7 +91,9 @@ static void usage(FILE *f)
 	      "  -o command=CMD spawned IMAP server on stdin/stdout\n"
 	      "  -o cachedir=DIR (default $XDG_CACHE_HOME/imapfs), cache_size=SIZE (default 1G)\n"
 	      "  -o connections=N (default 4), timeout=SECONDS (default 30), poll=SECONDS (default 60)\n"
-	      "  and the FUSE mount options (allow_other, default_permissions, ...).  See imapfs(1).\n",
+	      "  -o umask=MODE (default 077: files 0600, directories 0700), uid=N, gid=N\n"
+	      "  -o allow_other  other users may enter (their access checked against the modes)\n"
+	      "  and the other FUSE mount options.  See imapfs(1).\n",
 	      f);
 }
 
@@ -113,6 +119,9 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 		return 1;  /* also a mount flag */
 	case KEY_ATIME:
 		c->atime = true;
+		return 1;
+	case KEY_ALLOW_OTHER:
+		c->allow_other = true;
 		return 1;
 	case KEY_OURS: {
 		char *copy = strdup(arg), *eq = strchr(copy, '=');
@@ -181,7 +190,7 @@ static int check_mountpoint(const char *path)
 	return 0;
 }
 
-/* Asks on the terminal without echo. */
+/* Asks on the terminal without echo (read(2): stdio would keep a copy). */
 static char *ask_password(const char *user, const char *host)
 {
 	if (!isatty(STDIN_FILENO))
@@ -193,12 +202,18 @@ static char *ask_password(const char *user, const char *host)
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
 	tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
 	struct buf pw = BUF_INIT;
-	int ch;
-	while ((ch = getchar()) != EOF && ch != '\n')
-		buf_addch(&pw, (char)ch);
+	int rc = url_read_secret_line(STDIN_FILENO, &pw, NULL);
 	tcsetattr(STDIN_FILENO, TCSANOW, &old);
 	fputc('\n', stderr);
-	return buf_detach(&pw, NULL);
+	return rc < 0 ? NULL : buf_detach(&pw, NULL);
+}
+
+/* The password stays in memory for every reconnect: no core file or
+ * debugger of the same user may read it (nor the mail in memory). */
+static void refuse_core_dumps(void)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fprintf(stderr, "imapfs: warning: cannot refuse core dumps: %s\n", strerror(errno));
 }
 
 static char *default_cachedir(const struct imap_url *u)
@@ -318,6 +333,8 @@ int main(int argc, char **argv)
 	}
 	if (check_mountpoint(fo.mountpoint) < 0)
 		goto out;
+	if (cfg.url.user || c.tls.keyfile)
+		refuse_core_dumps();
 	if (cfg.url.user) {
 		if (c.uo.passfile || c.uo.passcmd || getenv("IMAPFS_PASSWORD")) {
 			if (url_read_password(&c.uo, &cfg.url, &err) < 0) {
@@ -329,8 +346,9 @@ int main(int argc, char **argv)
 					"or set IMAPFS_PASSWORD\n");
 			goto out;
 		}
-		unsetenv("IMAPFS_PASSWORD");  /* keep it out of children */
 	}
+	/* out of /proc/PID/environ and children, also when another source won */
+	url_forget_env_password();
 	cfg.tls = c.tls;
 	cfg.tls_none = c.uo.tls_none;
 	cfg.command = c.uo.command;
@@ -344,11 +362,16 @@ int main(int argc, char **argv)
 	 * kernel thinks changed costs a GETATTR per file read. */
 	if (!c.readonly && !c.atime)
 		fuse_opt_add_arg(&args, "-onoatime");
+	/* Without it FUSE checks no mode at all: allow_other would let every
+	 * local user read, remove and write the mail. */
+	if (c.allow_other)
+		fuse_opt_add_arg(&args, "-odefault_permissions");
 	cfg.debug = fo.debug;
 	fs_log_debug(fo.debug);
 	cfg.uid = c.uid >= 0 ? (uid_t)c.uid : getuid();
 	cfg.gid = c.gid >= 0 ? (gid_t)c.gid : getgid();
-	cfg.umask = c.umask >= 0 ? (mode_t)(c.umask & 0777) : 0022;
+	/* private by default: files 0600, directories 0700 */
+	cfg.umask = c.umask >= 0 ? (mode_t)(c.umask & 0777) : 0077;
 	cfg.cache_size = 1ull << 30;
 	if (c.cache_size && parse_size(c.cache_size, &cfg.cache_size) < 0) {
 		fprintf(stderr, "imapfs: bad cache_size: %s\n", c.cache_size);

@@ -115,7 +115,7 @@ static int conn_login(const struct fs_config *cfg, struct pool_conn *c, struct b
 	if (imap_get_state(c->s) != IMAP_STATE_NONAUTH)
 		return 0;
 	if (!cfg->url.user) {
-		buf_addstr(err, "the server asks for a login, but the URL names no user");
+		buf_addstr(err, "the server wants a login, and the URL names no user (imap://USER@...)");
 		return -1;
 	}
 	const char *password = cfg->url.password ? cfg->url.password : "";

@@ -156,6 +156,17 @@ static void on_untagged(void *ctx, struct pool_conn *c, const struct imap_respon
 	}
 }
 
+/* A NO without a response code only says "not done".  Cyrus and Courier
+ * answer so a CREATE outside the namespaces the user may create in: for
+ * mkdir that is a refusal, not an I/O error (mailbox_command tells an
+ * existing name apart). */
+static int refusal_errno(const char *verb, const char *status, const char *code)
+{
+	if (!strcmp(verb, "CREATE") && status && !strcmp(status, "NO") && !code)
+		return -EACCES;
+	return write_status_errno(status, code);
+}
+
 /* Runs cmd to completion (and frees it), untagged responses to col.  A
  * tagged NO or BAD is logged once and mapped to errno; a lost connection is
  * -EIO with c->broken set.  code_out (may be NULL) gets the tagged response
@@ -175,7 +186,7 @@ static int run(struct pool_conn *c, struct imap_cmd *cmd, const char *verb, cons
 		fs_log(LOG_WARNING, "%s %s: connection lost", verb, mailbox);
 	} else if (!imap_cmd_ok(cmd)) {
 		fs_log(LOG_WARNING, "%s %s: %s %s", verb, mailbox, imap_cmd_status(cmd), imap_cmd_text(cmd));
-		rc = write_status_errno(imap_cmd_status(cmd), imap_cmd_code(cmd));
+		rc = refusal_errno(verb, imap_cmd_status(cmd), imap_cmd_code(cmd));
 	} else if (code_out && imap_cmd_code(cmd)) {
 		buf_addf(code_out, "%s %s", imap_cmd_code(cmd),
 			 imap_cmd_code_arg(cmd) ? imap_cmd_code_arg(cmd) : "");
@@ -292,6 +303,7 @@ struct expunge_args {
 	bool plain;
 	bool flags_known;        /* from the first attempt */
 	bool was_deleted;        /* \Deleted before we set it (another client's) */
+	bool was_there;          /* this attempt's FETCH, before our STORE, named it */
 };
 
 static bool has_flag(const struct buf *flags, const char *flag)
@@ -324,6 +336,7 @@ static int mark_deleted(struct pool_conn *c, struct expunge_args *a)
 		rc = imap_wait(c->s, store);
 	c->on_untagged = NULL;
 	c->untagged_ctx = NULL;
+	a->was_there = rc == 0 && col.uid_seen;
 	if (rc == 0 && !a->flags_known && col.has_flags) {
 		a->flags_known = true;
 		a->was_deleted = has_flag(&col.flags, "\\Deleted");
@@ -355,13 +368,12 @@ static void unmark_deleted(struct pool_conn *c, const struct expunge_args *a)
 		       a->mailbox, a->uid);
 }
 
-static int expunge_attempt(struct pool *p, struct pool_conn *c, void *ctx, bool retry)
+/* STORE \Deleted, EXPUNGE, then whether the UID is still there. */
+static int mark_and_expunge(struct pool_conn *c, struct expunge_args *a, unsigned *expunged,
+			    bool *present)
 {
-	struct expunge_args *a = ctx;
-	int rc = select_checked(p, c, a->mailbox, true, a->uidvalidity);
+	int rc = mark_deleted(c, a);
 	if (rc < 0)
-		return rc;
-	if ((rc = mark_deleted(c, a)) < 0)
 		return rc;
 	struct collect col = { .uid = a->uid, .flags = BUF_INIT };
 	struct imap_cmd *cmd;
@@ -373,12 +385,28 @@ static int expunge_attempt(struct pool *p, struct pool_conn *c, void *ctx, bool 
 	}
 	rc = run(c, cmd, a->plain ? "EXPUNGE" : "UID EXPUNGE", a->mailbox, &col, NULL);
 	buf_free(&col.flags);
+	*expunged = col.expunged;
 	if (rc < 0) {
 		unmark_deleted(c, a);
 		return rc;
 	}
+	return uid_present(c, a->mailbox, a->uid, present);
+}
+
+static int expunge_attempt(struct pool *p, struct pool_conn *c, void *ctx, bool retry)
+{
+	struct expunge_args *a = ctx;
+	int rc = select_checked(p, c, a->mailbox, true, a->uidvalidity);
+	if (rc < 0)
+		return rc;
+	unsigned expunged;
 	bool present;
-	rc = uid_present(c, a->mailbox, a->uid, &present);
+	rc = mark_and_expunge(c, a, &expunged, &present);
+	/* A message just appended through another connection may not be in
+	 * this session's view yet (Dovecot shows new mail at a command's end):
+	 * the STORE and the EXPUNGE missed it, the SEARCH after them saw it. */
+	if (rc == 0 && present && !a->was_there)
+		rc = mark_and_expunge(c, a, &expunged, &present);
 	if (rc < 0)
 		return rc;
 	if (present) {
@@ -387,8 +415,10 @@ static int expunge_attempt(struct pool *p, struct pool_conn *c, void *ctx, bool 
 		unmark_deleted(c, a);
 		return -EIO;
 	}
-	/* nothing expunged: it was not there (unless a lost attempt took it) */
-	return col.expunged || retry ? 0 : -ENOENT;
+	/* There before and gone now is removed, whatever the server called it
+	 * (GNU mailutils says "* 2 EXPUNGED").  Neither there nor named by an
+	 * expunge: it was not there, unless a lost attempt took it. */
+	return expunged || a->was_there || retry ? 0 : -ENOENT;
 }
 
 int write_expunge(struct pool *p, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
@@ -402,7 +432,7 @@ int write_expunge(struct pool *p, const char *mailbox, uint32_t uidvalidity, uin
 		       mailbox, uid);
 		return -EOPNOTSUPP;
 	}
-	struct expunge_args a = { mailbox, uidvalidity, uid, !uidplus, false, false };
+	struct expunge_args a = { mailbox, uidvalidity, uid, !uidplus, false, false, false };
 	return with_retry(p, mailbox, true, expunge_attempt, &a);
 }
 
@@ -615,6 +645,9 @@ static int mailbox_command(struct pool *p, const char *verb, const char *mailbox
 		rc = run(c, cmd, verb, mailbox, NULL, NULL);
 	else
 		imap_cmd_free(cmd);
+	/* a bare NO for a name that exists (servers without ALREADYEXISTS) */
+	if (rc == -EACCES && !strcmp(verb, "CREATE") && !c->broken && !mailbox_missing(c, mailbox))
+		rc = -EEXIST;
 	pool_put(p, c);
 	return rc;
 }

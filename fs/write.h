@@ -11,8 +11,9 @@
  * Errors: negative errno, the server's text logged once with fs_log.
  * Tagged NO codes map to [NONEXISTENT]/[TRYCREATE] -ENOENT, [ALREADYEXISTS]
  * -EEXIST, [NOPERM] -EACCES, [OVERQUOTA] -EDQUOT, [READ-ONLY] (or a mailbox
- * that SELECT opened read-only) -EROFS, [INUSE] -EBUSY, any other -EIO.  A
- * UIDVALIDITY other than the caller's is -ESTALE.  A lost connection is
+ * that SELECT opened read-only) -EROFS, [INUSE] -EBUSY, any other -EIO;
+ * a CREATE refused with a NO without a code is -EACCES (-EEXIST when LIST
+ * shows the name).  A UIDVALIDITY other than the caller's is -ESTALE.  A lost connection is
  * -EIO after one transparent retry of the idempotent steps (SELECT, STORE,
  * UID EXPUNGE, FETCH); APPEND, COPY, MOVE, CREATE, DELETE and RENAME are
  * never repeated.
@@ -33,8 +34,9 @@
 /* UID STORE \Deleted then UID EXPUNGE of this one UID (UIDPLUS); if the
  * expunge fails, \Deleted is taken away again unless it was set before.  Without
  * UIDPLUS -EOPNOTSUPP, unless allow_plain_expunge: then a plain EXPUNGE,
- * which also removes what other clients marked \Deleted.  -ENOENT when the
- * message was not there. */
+ * which also removes what other clients marked \Deleted.  0 when the
+ * message was there before and is gone after (however the server named its
+ * removal), -ENOENT when it was not there. */
 int write_expunge(struct pool *p, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
 		  bool allow_plain_expunge);
 /* UID MOVE, or UID COPY then write_expunge of the original.  new_* (may be

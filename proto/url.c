@@ -2,9 +2,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "url.h"
@@ -179,43 +183,130 @@ void url_options_free(struct url_options *o)
 	free(o->passcmd);
 }
 
-static int first_line(FILE *f, struct buf *out)
+/* Appends to a buffer that holds a secret: when it must grow, the bytes
+ * move to a new block and the old one is wiped (realloc would leave a
+ * copy behind in freed memory). */
+static void secret_add(struct buf *b, const char *p, size_t n)
 {
-	int c;
-	while ((c = fgetc(f)) != EOF && c != '\n')
-		buf_addch(out, (char)c);
-	if (out->len && out->data[out->len - 1] == '\r')
+	if (b->len + n + 1 > b->cap) {
+		struct buf bigger = BUF_INIT;
+		buf_grow(&bigger, 2 * (b->len + n) + 64);
+		buf_add(&bigger, b->data, b->len);
+		buf_wipe(b);
+		*b = bigger;
+	}
+	buf_add(b, p, n);
+}
+
+int url_read_secret_line(int fd, struct buf *out, struct buf *err)
+{
+	char chunk[256];
+	bool eol = false;
+	int rc = 0;
+	while (!eol) {
+		ssize_t n = read(fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			buf_adderr(err, "%s", strerror(errno));
+			rc = -1;
+			break;
+		}
+		if (n == 0)
+			break;
+		char *nl = memchr(chunk, '\n', (size_t)n);
+		eol = nl != NULL;
+		secret_add(out, chunk, eol ? (size_t)(nl - chunk) : (size_t)n);
+		if (out->len > URL_SECRET_MAX) {
+			buf_adderr(err, "the first line is longer than %d bytes", URL_SECRET_MAX);
+			rc = -1;
+			break;
+		}
+	}
+	explicit_bzero(chunk, sizeof chunk);
+	if (rc == 0 && out->len && out->data[out->len - 1] == '\r')
 		buf_truncate(out, out->len - 1);
-	return ferror(f) ? -1 : 0;
+	if (rc < 0)
+		buf_wipe(out);
+	return rc;
+}
+
+void url_forget_env_password(void)
+{
+	static const char name[] = "IMAPFS_PASSWORD=";
+	/* The bytes themselves, where /proc/PID/environ shows them:
+	 * unsetenv() only takes the entry out of the array. */
+	for (char **e = environ; *e; e++)
+		if (!strncmp(*e, name, sizeof name - 1))
+			explicit_bzero(*e + sizeof name - 1, strlen(*e + sizeof name - 1));
+	unsetenv("IMAPFS_PASSWORD");
+}
+
+static int read_passfile(const struct url_options *o, struct buf *pw, struct buf *err)
+{
+	int fd = open(o->passfile, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		buf_addf(err, "cannot read passfile %s: %s", o->passfile, strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) == 0 && (st.st_mode & 077))
+		fprintf(stderr, "%s: warning: passfile %s is open to other users (mode %04o): "
+			"chmod 600 it\n", program_invocation_short_name, o->passfile,
+			(unsigned)(st.st_mode & 07777));
+	struct buf why = BUF_INIT;
+	int rc = url_read_secret_line(fd, pw, &why);
+	close(fd);
+	if (rc < 0)
+		buf_addf(err, "cannot read passfile %s: %s", o->passfile, why.data);
+	buf_free(&why);
+	return rc;
+}
+
+static int read_passcmd(const struct url_options *o, struct buf *pw, struct buf *err)
+{
+	/* its output read with read(2): stdio would keep a copy in its buffer */
+	FILE *f = popen(o->passcmd, "re");
+	if (!f) {
+		buf_addf(err, "passcmd failed: %s: %s", o->passcmd, strerror(errno));
+		return -1;
+	}
+	int fd = fileno(f);
+	int rc = url_read_secret_line(fd, pw, NULL);
+	/* the rest unread, the command could block writing it: pclose waits */
+	char rest[256];
+	ssize_t n;
+	while ((n = read(fd, rest, sizeof rest)) > 0 || (n < 0 && errno == EINTR))
+		;
+	explicit_bzero(rest, sizeof rest);
+	if (pclose(f) != 0 || rc < 0) {
+		buf_wipe(pw);
+		buf_addf(err, "passcmd failed: %s", o->passcmd);
+		return -1;
+	}
+	return 0;
 }
 
 int url_read_password(const struct url_options *o, struct imap_url *u, struct buf *err)
 {
 	struct buf pw = BUF_INIT;
+	int rc = 0;
 	if (o->passfile) {
-		FILE *f = fopen(o->passfile, "re");
-		if (!f || first_line(f, &pw) < 0) {
-			buf_addf(err, "cannot read passfile %s: %s", o->passfile, strerror(errno));
-			if (f)
-				fclose(f);
-			buf_wipe(&pw);
-			return -1;
-		}
-		fclose(f);
+		rc = read_passfile(o, &pw, err);
 	} else if (o->passcmd) {
-		FILE *f = popen(o->passcmd, "re");
-		int st = f ? (first_line(f, &pw), pclose(f)) : -1;
-		if (st != 0) {
-			buf_addf(err, "passcmd failed: %s", o->passcmd);
-			buf_wipe(&pw);
-			return -1;
-		}
+		rc = read_passcmd(o, &pw, err);
 	} else if (getenv("IMAPFS_PASSWORD")) {
-		buf_addstr(&pw, getenv("IMAPFS_PASSWORD"));
+		const char *v = getenv("IMAPFS_PASSWORD");
+		secret_add(&pw, v, strlen(v));
+		url_forget_env_password();
 	} else {
 		buf_addf(err, "no password for %s: give passfile=, passcmd= or set IMAPFS_PASSWORD", u->user);
 		return -1;
 	}
+	if (rc < 0)
+		return -1;
+	/* a block of its own, even for "" (url_free wipes and frees it) */
+	secret_add(&pw, "", 0);
 	u->password = buf_detach(&pw, NULL);
 	return 0;
 }

@@ -39,7 +39,18 @@ int url_parse_options(const char *list, struct url_options *o);
 int url_take_option(const char *key, const char *value, struct url_options *o);
 void url_options_free(struct url_options *o);
 /* passfile= (first line), passcmd= (first line of its output), then the
- * IMAPFS_PASSWORD environment variable. */
+ * IMAPFS_PASSWORD environment variable (wiped from the environment once
+ * read).  The password is read without stdio and kept in one block, so no
+ * copy is left in freed memory.  A passfile that group or others may
+ * access gets one warning line on stderr (like ssh's for keys). */
 int url_read_password(const struct url_options *o, struct imap_url *u, struct buf *err);
+/* The first line of fd (without CR LF) into out, a secret: read(2) only,
+ * grown without leaving copies; at most URL_SECRET_MAX bytes.  On failure
+ * out is wiped and -1 returned, with the reason in err (may be NULL). */
+#define URL_SECRET_MAX 65536
+int url_read_secret_line(int fd, struct buf *out, struct buf *err);
+/* Overwrites the bytes of every IMAPFS_PASSWORD= value in the environment
+ * block (which /proc/PID/environ shows to the end) and unsets it. */
+void url_forget_env_password(void);
 
 #endif

@@ -495,6 +495,146 @@ START_TEST(test_fake_plain_expunge_when_allowed)
 }
 END_TEST
 
+/* GNU mailutils answers a plain EXPUNGE with "* 2 EXPUNGED", a word no
+ * standard has: the message that was there before our STORE and is gone
+ * afterwards was removed, whatever the server called it. */
+START_TEST(test_fake_plain_expunge_mailutils_words)
+{
+	struct fake_server *f = fake(FAKE_LOGIN("")
+		FAKE_SELECT("tag2", "INBOX")
+		"C: <tag3> UID FETCH 7 (FLAGS)\n"
+		"C: <tag4> UID STORE 7 +FLAGS.SILENT (\\\\Deleted)\n"
+		"S: * 2 FETCH (UID 7 FLAGS (\\\\Seen))\n"
+		"S: <tag3> OK fetched\n"
+		"S: <tag4> OK stored\n"
+		"C: <tag5> EXPUNGE\n"
+		"S: * 2 EXPUNGED\n"
+		"S: <tag5> OK expunged\n"
+		"C: <tag6> UID SEARCH UID 7\n"
+		"S: * SEARCH\n"
+		"S: <tag6> OK searched\n"
+		/* a UID that was not there before either: ENOENT still */
+		"C: <tag7> UID FETCH 8 (FLAGS)\n"
+		"C: <tag8> UID STORE 8 +FLAGS.SILENT (\\\\Deleted)\n"
+		"S: <tag7> OK fetched\n"
+		"S: <tag8> OK stored\n"
+		"C: <tag10> EXPUNGE\n"
+		"S: <tag10> OK expunged\n"
+		"C: <tag11> UID SEARCH UID 8\n"
+		"S: * SEARCH\n"
+		"S: <tag11> OK searched\n"
+		FAKE_LOGOUT);
+	struct fs_config cfg;
+	struct pool *p = fake_pool(f, &cfg);
+	ck_assert_int_eq(write_expunge(p, "INBOX", 5, 7, true), 0);
+	ck_assert_int_eq(write_expunge(p, "INBOX", 5, 8, true), -ENOENT);
+	drop_pool(p, &cfg);
+	fake_done(f);
+}
+END_TEST
+
+/* A message appended through another connection a moment ago is not yet
+ * in this session's view (Dovecot shows new mail at the end of a command):
+ * the FETCH does not name it and the STORE and EXPUNGE miss it, then the
+ * SEARCH sees it.  The expunge is made once more, now that it is seen. */
+START_TEST(test_fake_expunge_of_mail_new_to_the_session)
+{
+	struct fake_server *f = fake(FAKE_LOGIN("UIDPLUS")
+		FAKE_SELECT("tag2", "INBOX")
+		"C: <tag3> UID FETCH 9 (FLAGS)\n"
+		"C: <tag4> UID STORE 9 +FLAGS.SILENT (\\\\Deleted)\n"
+		"S: <tag3> OK fetched\n"
+		"S: <tag4> OK stored\n"
+		"C: <tag5> UID EXPUNGE 9\n"
+		"S: * 4 EXISTS\n"
+		"S: <tag5> OK expunged\n"
+		"C: <tag6> UID SEARCH UID 9\n"
+		"S: * SEARCH 9\n"
+		"S: <tag6> OK searched\n"
+		"C: <tag7> UID FETCH 9 (FLAGS)\n"
+		"C: <tag8> UID STORE 9 +FLAGS.SILENT (\\\\Deleted)\n"
+		"S: * 4 FETCH (UID 9 FLAGS ())\n"
+		"S: <tag7> OK fetched\n"
+		"S: <tag8> OK stored\n"
+		"C: <tag10> UID EXPUNGE 9\n"
+		"S: * 4 EXPUNGE\n"
+		"S: <tag10> OK expunged\n"
+		"C: <tag11> UID SEARCH UID 9\n"
+		"S: * SEARCH\n"
+		"S: <tag11> OK searched\n"
+		FAKE_LOGOUT);
+	struct fs_config cfg;
+	struct pool *p = fake_pool(f, &cfg);
+	ck_assert_int_eq(write_expunge(p, "INBOX", 5, 9, false), 0);
+	drop_pool(p, &cfg);
+	fake_done(f);
+}
+END_TEST
+
+/* fs_log's lines while fn runs, from standard error. */
+static void log_of(void (*fn)(void *), void *ctx, struct buf *out)
+{
+	char path[] = "/tmp/imapfs-log-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	unlink(path);
+	int saved = dup(STDERR_FILENO);
+	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	fn(ctx);
+	ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+	char chunk[4096];
+	ssize_t n;
+	while ((n = read(fd, chunk, sizeof chunk)) > 0)
+		buf_add(out, chunk, (size_t)n);
+	close(fd);
+}
+
+struct create_call {
+	struct pool *p;
+	const char *mailbox;
+	int rc;
+};
+
+static void call_create(void *ctx)
+{
+	struct create_call *c = ctx;
+	c->rc = write_create(c->p, c->mailbox);
+}
+
+/* Cyrus and Courier refuse a CREATE outside the user's namespaces with a
+ * NO that has no response code: that is a refusal (EACCES, the server's
+ * words in the log), not an I/O error; one for a name that exists is
+ * EEXIST. */
+START_TEST(test_fake_create_refused_without_code)
+{
+	struct fake_server *f = fake(FAKE_LOGIN("")
+		"C: <tag2> CREATE Outside\n"
+		"S: <tag2> NO Permission denied\n"
+		"C: <tag3> LIST \"\" Outside\n"
+		"S: <tag3> OK listed\n"
+		"C: <tag4> CREATE There\n"
+		"S: <tag4> NO Mailbox already exists\n"
+		"C: <tag5> LIST \"\" There\n"
+		"S: * LIST () \".\" There\n"
+		"S: <tag5> OK listed\n"
+		FAKE_LOGOUT);
+	struct fs_config cfg;
+	struct pool *p = fake_pool(f, &cfg);
+	struct create_call c = { p, "Outside", 0 };
+	struct buf log = BUF_INIT;
+	log_of(call_create, &c, &log);
+	ck_assert_int_eq(c.rc, -EACCES);
+	ck_assert_msg(strstr(log.data, "CREATE Outside: NO Permission denied") != NULL, "log: %s",
+		      log.data);
+	ck_assert_int_eq(write_create(p, "There"), -EEXIST);
+	buf_free(&log);
+	drop_pool(p, &cfg);
+	fake_done(f);
+}
+END_TEST
+
 /* A refused expunge takes our \Deleted away again (another client's
  * EXPUNGE would otherwise remove the message), but never one that was
  * there before. */
@@ -721,6 +861,9 @@ int main(void)
 	tcase_set_timeout(tf, 60);
 	tcase_add_test(tf, test_fake_no_uidplus_refuses);
 	tcase_add_test(tf, test_fake_plain_expunge_when_allowed);
+	tcase_add_test(tf, test_fake_plain_expunge_mailutils_words);
+	tcase_add_test(tf, test_fake_expunge_of_mail_new_to_the_session);
+	tcase_add_test(tf, test_fake_create_refused_without_code);
 	tcase_add_test(tf, test_fake_move_without_move);
 	tcase_add_test(tf, test_fake_refused_expunge_unmarks);
 	tcase_add_test(tf, test_fake_copy_refused_deletes_nothing);

@@ -50,7 +50,8 @@ int fsmount_start(struct fsmount *m, const char *imapfs, const char *opts, const
 	const char *plain[] = { imapfs, "-f", "-o", opts, url, m->dir, NULL };
 	const char *wrapped[] = { wrapper, imapfs, "-f", "-o", opts, url, m->dir, NULL };
 	const char *const *argv = wrapper && *wrapper ? wrapped : plain;
-	struct os_spawn_opts so = { .output = m->log, .die_with_parent = true };
+	struct os_spawn_opts so = { .output = m->log, .die_with_parent = true,
+				    .no_ptrace_cap = m->no_ptrace_cap };
 	m->pid = os_spawn(argv, &so, err);
 	if (m->pid < 0)
 		return -1;
@@ -138,7 +139,7 @@ int mount_env_init(struct mount_env *env)
 	if (!f)
 		return -1;
 	fputs("secret\n", f);
-	return fclose(f) == 0 ? 0 : -1;
+	return fclose(f) == 0 && chmod(env->passfile, 0600) == 0 ? 0 : -1;
 }
 
 int mount_env_cleanup(struct mount_env *env)

@@ -27,7 +27,12 @@ struct fsmount {
 	char cache[256];  /* cachedir= (mount_start* fill it unless set) */
 	pid_t pid;
 	int exit_status;  /* of a daemon that exited before mounting */
+	bool no_ptrace_cap;  /* the daemon runs without CAP_SYS_PTRACE (see os_spawn_opts) */
 };
+
+/* A local user other than root and the mail user, for mount tests: one
+ * who must not see another user's mail (os_system_user creates it). */
+#define HARNESS_OTHER_USER "imapfs-other"
 
 /* imapfs -f -o OPTS URL DIR; waits (30 s at most) until DIR is mounted.
  * With $IMAPFS_DAEMON_WRAPPER set, that program runs it (the arguments

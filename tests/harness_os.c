@@ -9,11 +9,13 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -73,6 +75,8 @@ static void os_child_exec(const char *const argv[], const struct os_spawn_opts *
 	for (int fd = 3; fd < errno_fd; fd++)
 		close(fd);
 	close_range((unsigned)errno_fd + 1, ~0U, 0);
+	if (o->no_ptrace_cap && prctl(PR_CAPBSET_DROP, CAP_SYS_PTRACE, 0, 0, 0) < 0)
+		goto fail;
 	execv(argv[0], (char *const *)argv);
 fail:
 	e = errno;
@@ -118,6 +122,42 @@ pid_t os_spawn(const char *const argv[], const struct os_spawn_opts *o, struct b
 		return -1;
 	}
 	return pid;
+}
+
+static bool os_find_program(const char *name, char *out, size_t size)
+{
+	static const char *const dirs[] = { "/usr/sbin", "/usr/bin", "/sbin", "/bin" };
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		snprintf(out, size, "%s/%s", dirs[i], name);
+		if (access(out, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+int os_system_user(const char *name, uid_t *uid, gid_t *gid, struct buf *err)
+{
+	char useradd[256];
+	/* test programs may race to create it */
+	for (int attempt = 0; attempt < 50; attempt++) {
+		struct passwd *pw = getpwnam(name);
+		if (pw) {
+			*uid = pw->pw_uid;
+			*gid = pw->pw_gid;
+			return 0;
+		}
+		if (!os_find_program("useradd", useradd, sizeof useradd)) {
+			buf_adderr(err, "useradd not found: cannot create user %s", name);
+			return -1;
+		}
+		const char *argv[] = { useradd, "--system", "--user-group", "--no-create-home",
+				       "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
+				       "--comment", "imapfs test user", name, NULL };
+		if (os_run(argv, NULL, NULL) < 0)
+			os_sleep_ms(100);  /* another process may hold the lock of /etc/passwd */
+	}
+	buf_adderr(err, "could not create user %s with useradd", name);
+	return -1;
 }
 
 int os_child_wait(pid_t pid, int timeout_ms, int *status)

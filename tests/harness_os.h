@@ -18,6 +18,9 @@ struct os_spawn_opts {
 	const char *output;    /* file that gets stdout and stderr (appended); NULL = /dev/null */
 	bool new_session;      /* setsid(): the child leads a session of its own */
 	bool die_with_parent;  /* SIGTERM to the child when the spawning thread dies */
+	bool no_ptrace_cap;    /* CAP_SYS_PTRACE out of its bounding set: a root process
+				* lacking it too may read the child's memory only while
+				* the child is dumpable */
 };
 
 /* Starts argv[0] (an absolute path) with stdin from /dev/null and every
@@ -26,6 +29,10 @@ pid_t os_spawn(const char *const argv[], const struct os_spawn_opts *o, struct b
 /* Spawns and waits; 0 only when the program exits with status 0.  On failure
  * err carries the program name and its exit status. */
 int os_run(const char *const argv[], const char *output, struct buf *err);
+
+/* An unprivileged system user called name (no home, no login shell),
+ * created with useradd when missing (needs root): its uid and gid. */
+int os_system_user(const char *name, uid_t *uid, gid_t *gid, struct buf *err);
 
 /* True while pid exists and is not a zombie. */
 bool os_alive(pid_t pid);
