@@ -7,6 +7,9 @@
 
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -475,6 +478,81 @@ START_TEST(test_merge_ignores_the_order)
 }
 END_TEST
 
+/* ---- references under concurrency ---- */
+
+struct holder {
+	struct mtree *t;
+	atomic_bool *stop;
+	unsigned long rounds, bad;
+};
+
+/* Takes the root's children, lets the merges go on, then reads every
+ * field a caller may read, walks from each, and puts them. */
+static void *hold_and_read(void *arg)
+{
+	struct holder *h = arg;
+	while (!atomic_load(h->stop)) {
+		struct mbox **kids;
+		size_t n = mtree_children(h->t, mtree_root(h->t), &kids);
+		for (int i = 0; i < 50; i++)
+			sched_yield();
+		for (size_t i = 0; i < n; i++) {
+			struct mbox *m = kids[i];
+			if (!m->name || !*m->path || strncmp(m->name, m->path, strlen(m->name)))
+				h->bad++;
+			pthread_mutex_lock(&m->lock);  /* a listing's lock, as readers take it */
+			h->bad += m->listing.n;
+			pthread_mutex_unlock(&m->lock);
+			mbox_put(mtree_parent(h->t, m));
+			mbox_put(mtree_scan_next(h->t, m));
+		}
+		mbox_put_all(kids, n);
+		h->rounds++;
+	}
+	return NULL;
+}
+
+/* Threads hold entries while LISTs make them vanish: nothing they hold is
+ * freed under them (ASan would say so), and once they let go the next
+ * LIST frees what vanished. */
+START_TEST(test_held_entries_survive_concurrent_lists)
+{
+	enum { THREADS = 3, LISTS = 300, NAMES = 50 };
+	struct mtree t;
+	mtree_init(&t);
+	atomic_bool stop = false;
+	struct holder h[THREADS];
+	pthread_t th[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		h[i] = (struct holder){ &t, &stop, 0, 0 };
+		ck_assert_int_eq(pthread_create(&th[i], NULL, hold_and_read, &h[i]), 0);
+	}
+	struct mtree_listed v[NAMES];
+	for (int r = 0; r < LISTS; r++) {
+		for (int i = 0; i < NAMES; i++) {
+			char name[32];
+			/* half of them change at every LIST */
+			snprintf(name, sizeof name, "m%d-%d", i % 2 ? r : 0, i);
+			v[i] = (struct mtree_listed){ xstrdup(name), '/', false };
+		}
+		mtree_merge(&t, v, NAMES, 1);
+		for (int i = 0; i < NAMES; i++)
+			free(v[i].name);
+	}
+	atomic_store(&stop, true);
+	unsigned long rounds = 0;
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_uint_eq(h[i].bad, 0);
+		rounds += h[i].rounds;
+	}
+	ck_assert_uint_gt(rounds, 0);
+	mtree_merge(&t, v, 0, 1);  /* nothing held now: everything but the root goes */
+	ck_assert_uint_eq(mtree_entries(&t), 1);
+	mtree_free(&t);
+}
+END_TEST
+
 int main(void)
 {
 	fs_log_to_stderr(true);
@@ -488,6 +566,7 @@ int main(void)
 	tcase_add_test(tc, test_referenced_mailbox_outlives_its_listing);
 	tcase_add_test(tc, test_two_names_one_path_both_show);
 	tcase_add_test(tc, test_merge_ignores_the_order);
+	tcase_add_test(tc, test_held_entries_survive_concurrent_lists);
 	suite_add_tcase(su, tc);
 	int failed = check_run_suite(su);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
