@@ -174,6 +174,8 @@ static void end_locked(struct fs *fs, struct delivery *d, int rc, uint32_t uidva
 	s->last_rc = rc;
 	if (rc == 0) {
 		s->delivered_gen = d->gen;
+		mbox_get(d->m);
+		mbox_put(s->uid_m);
 		s->uid_m = d->m;
 		s->uidvalidity = uidvalidity;
 		s->uid = uid;
@@ -181,7 +183,7 @@ static void end_locked(struct fs *fs, struct delivery *d, int rc, uint32_t uidva
 		s->date = d->date;
 		struct mnode *n = fs_node_find_locked(fs, s->ino);
 		if (n && n->staged == s) {  /* its xattrs are the message's now */
-			n->m = d->m;
+			fs_node_set_mbox(n, d->m);
 			n->uidvalidity = uidvalidity;
 			n->uid = uid;
 			n->size = len;

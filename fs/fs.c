@@ -46,6 +46,15 @@ uint64_t fs_msg_ino(const struct mbox *m, uint32_t uidvalidity, uint32_t uid)
 	return fs_hash_ino("msg", m->name, uidvalidity, uid);
 }
 
+void fs_node_set_mbox(struct mnode *n, struct mbox *m)
+{
+	if (n->m == m)
+		return;
+	mbox_get(m);
+	mbox_put(n->m);
+	n->m = m;
+}
+
 /* Finds or makes the node of a message and counts one lookup. */
 void fs_node_ref(struct fs *fs, struct mbox *m, uint32_t uidvalidity, const struct cache_msg *msg,
 		     uint64_t ino)
@@ -58,7 +67,7 @@ void fs_node_ref(struct fs *fs, struct mbox *m, uint32_t uidvalidity, const stru
 		n->next = fs->buckets[ino % NODE_BUCKETS];
 		fs->buckets[ino % NODE_BUCKETS] = n;
 	}
-	n->m = m;
+	fs_node_set_mbox(n, m);
 	n->staged = NULL;
 	n->uidvalidity = uidvalidity;
 	n->uid = msg->uid;
@@ -77,7 +86,7 @@ void fs_node_moved(struct fs *fs, uint64_t ino, struct mbox *to, uint32_t uidval
 	pthread_mutex_lock(&fs->nodes_lock);
 	struct mnode *n = fs_node_find_locked(fs, ino);
 	if (n && !n->staged) {
-		n->m = to;
+		fs_node_set_mbox(n, to);
 		n->uidvalidity = uidvalidity;
 		n->uid = uid;
 	}
@@ -97,6 +106,7 @@ void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup)
 			if (n->staged)
 				staging_node_gone_locked(fs, n);
 			*pp = n->next;
+			mbox_put(n->m);
 			free(n);
 		}
 		break;
@@ -246,17 +256,15 @@ int fs_find_message(struct fs *fs, struct mbox *dir, const char *name, struct ca
 	return rc < 0 ? rc : mbox_msg(dir, uid, msg, uidvalidity);
 }
 
-int fs_lookup(struct fs *fs, uint64_t parent, const char *name, struct fs_entry *e)
+static int lookup_in(struct fs *fs, struct mbox *dir, const char *name, struct fs_entry *e)
 {
-	struct mbox *dir = mtree_by_ino(&fs->tree, parent);
-	if (!dir || !dir->exists)
-		return -ENOENT;
 	struct buf path = BUF_INIT;
 	fs_child_path(dir, name, &path);
 	struct mbox *sub = mtree_by_path(&fs->tree, path.data);
 	buf_free(&path);
 	if (sub) {
 		fs_entry_dir(fs, sub, e);
+		mbox_put(sub);
 		return 0;
 	}
 	if (staging_lookup(fs, dir, name, e))
@@ -281,12 +289,21 @@ int fs_lookup(struct fs *fs, uint64_t parent, const char *name, struct fs_entry 
 	return 0;
 }
 
+int fs_lookup(struct fs *fs, uint64_t parent, const char *name, struct fs_entry *e)
+{
+	struct mbox *dir = mtree_by_ino(&fs->tree, parent);
+	int rc = dir && dir->exists ? lookup_in(fs, dir, name, e) : -ENOENT;
+	mbox_put(dir);
+	return rc;
+}
+
 int fs_getattr(struct fs *fs, uint64_t ino, struct stat *st, double *timeout)
 {
 	struct mbox *m = mtree_by_ino(&fs->tree, ino);
 	if (m) {
 		dir_stat(fs, m, st);
 		*timeout = DIR_TIMEOUT;
+		mbox_put(m);
 		return 0;
 	}
 	pthread_mutex_lock(&fs->nodes_lock);
@@ -327,6 +344,8 @@ static void dir_add_staged(struct fs_dir *d, void *ctx, const char *name, const 
 	dir_add(d, c->cap, name)->e = *e;
 }
 
+static int opendir_of(struct fs *fs, struct mbox *dir, struct fs_dir **out);
+
 int fs_opendir(struct fs *fs, uint64_t ino, struct fs_dir **out)
 {
 	if (ino == FS_ROOT_INO) {
@@ -335,8 +354,13 @@ int fs_opendir(struct fs *fs, uint64_t ino, struct fs_dir **out)
 			return rc;
 	}
 	struct mbox *dir = mtree_by_ino(&fs->tree, ino);
-	if (!dir || !dir->exists)
-		return -ENOENT;
+	int rc = dir && dir->exists ? opendir_of(fs, dir, out) : -ENOENT;
+	mbox_put(dir);
+	return rc;
+}
+
+static int opendir_of(struct fs *fs, struct mbox *dir, struct fs_dir **out)
+{
 	int rc = mbox_refresh(dir, fs->pool, fs->cache, fs->cfg.poll_s);
 	if (rc < 0)
 		return rc;
@@ -350,12 +374,14 @@ int fs_opendir(struct fs *fs, uint64_t ino, struct fs_dir **out)
 	size_t cap = 0;
 	/* "." and "..": ls -a and tools that count links expect them */
 	fs_entry_dir(fs, dir, &dir_add(d, &cap, ".")->e);
-	fs_entry_dir(fs, mtree_parent(&fs->tree, dir), &dir_add(d, &cap, "..")->e);
+	struct mbox *up = mtree_parent(&fs->tree, dir);
+	fs_entry_dir(fs, up, &dir_add(d, &cap, "..")->e);
+	mbox_put(up);
 	struct mbox **kids;
 	size_t nk = mtree_children(&fs->tree, dir, &kids);
 	for (size_t i = 0; i < nk; i++)
 		fs_entry_dir(fs, kids[i], &dir_add(d, &cap, mbox_basename(kids[i]))->e);
-	free(kids);
+	mbox_put_all(kids, nk);
 	if (dir->name && dir->selectable) {
 		pthread_mutex_lock(&dir->lock);
 		char name[32];
@@ -365,7 +391,8 @@ int fs_opendir(struct fs *fs, uint64_t ino, struct fs_dir **out)
 			uint64_t mino = fs_msg_ino(dir, dir->listing.uidvalidity, msg->uid);
 			struct fs_dirent *de = dir_add(d, &cap, name);
 			fs_entry_msg(fs, mino, msg, &de->e);
-			de->mbox = dir;
+			de->mbox = dir;  /* a reference each: fs_dir_free puts them */
+			mbox_get(dir);
 			de->uidvalidity = dir->listing.uidvalidity;
 			de->uid = msg->uid;
 		}
@@ -415,13 +442,18 @@ void fs_dir_free(struct fs_dir *d)
 {
 	if (!d)
 		return;
-	for (size_t i = 0; i < d->n; i++)
+	for (size_t i = 0; i < d->n; i++) {
 		free(d->v[i].name);
+		mbox_put(d->v[i].mbox);
+	}
 	free(d->v);
 	free(d);
 }
 
 /* ---- files ---- */
+
+static int open_message(struct fs *fs, struct mbox *m, uint32_t uidvalidity, uint32_t uid, int flags,
+			struct cache_span *body);
 
 int fs_open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body, bool *keep_cache)
 {
@@ -438,9 +470,21 @@ int fs_open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body
 	}
 	struct mbox *m = n ? n->m : NULL;
 	uint32_t uidvalidity = n ? n->uidvalidity : 0, uid = n ? n->uid : 0;
+	mbox_get(m);  /* a move may point the node elsewhere meanwhile */
 	pthread_mutex_unlock(&fs->nodes_lock);
 	if (!m)
 		return -ENOENT;
+	int rc = open_message(fs, m, uidvalidity, uid, flags, body);
+	mbox_put(m);
+	if (rc < 0)
+		return rc;
+	*keep_cache = true;
+	return 0;
+}
+
+static int open_message(struct fs *fs, struct mbox *m, uint32_t uidvalidity, uint32_t uid, int flags,
+			struct cache_span *body)
+{
 	/* a message never changes: it can be read, deleted or moved, not written */
 	if ((flags & O_ACCMODE) != O_RDONLY)
 		return fs->cfg.readonly ? -EROFS : -EPERM;
@@ -457,11 +501,7 @@ int fs_open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body
 	pthread_mutex_unlock(&m->lock);
 	if (stale)
 		return -ESTALE;
-	int rc = prefetch_open(fs->prefetch, m, uidvalidity, uid, body);
-	if (rc < 0)
-		return rc;
-	*keep_cache = true;
-	return 0;
+	return prefetch_open(fs->prefetch, m, uidvalidity, uid, body);
 }
 
 int fs_cached_body(struct fs *fs, uint64_t ino, struct cache_span *body)
@@ -470,10 +510,11 @@ int fs_cached_body(struct fs *fs, uint64_t ino, struct cache_span *body)
 	struct mnode *n = fs_node_find_locked(fs, ino);
 	struct mbox *m = n && !n->staged ? n->m : NULL;
 	uint32_t uidvalidity = n ? n->uidvalidity : 0, uid = n ? n->uid : 0;
+	mbox_get(m);
 	pthread_mutex_unlock(&fs->nodes_lock);
-	if (!m || cache_body_get(fs->cache, m->name, uidvalidity, uid, body) < 0)
-		return -ENOENT;
-	return 0;
+	int rc = m && cache_body_get(fs->cache, m->name, uidvalidity, uid, body) == 0 ? 0 : -ENOENT;
+	mbox_put(m);
+	return rc;
 }
 
 int fs_open(struct fs *fs, uint64_t ino, int flags, int *fd, bool *keep_cache)
@@ -617,6 +658,7 @@ void fs_free(struct fs *fs)
 	pool_free(fs->pool);
 	cache_close(fs->cache);
 	mtree_free(&fs->tree);
+	/* the nodes' references went with the tree */
 	for (size_t i = 0; i < NODE_BUCKETS; i++) {
 		while (fs->buckets[i]) {
 			struct mnode *n = fs->buckets[i];

@@ -59,7 +59,7 @@ struct mbox;
 struct fs_dirent {
 	char *name;
 	struct fs_entry e;
-	struct mbox *mbox;       /* messages: where it lives */
+	struct mbox *mbox;       /* messages: where it lives (a reference: fs_dir_free puts it) */
 	uint32_t uidvalidity, uid;
 };
 

@@ -29,7 +29,8 @@ struct staged;
 
 /* A file the kernel knows: a message (m, uidvalidity, uid), or a new file
  * still being written (staged != NULL).  A staged node becomes a message
- * node once its APPEND is confirmed; m is NULL when it names nothing. */
+ * node once its APPEND is confirmed; m is NULL when it names nothing, and
+ * a reference otherwise (set it with fs_node_set_mbox). */
 struct mnode {
 	uint64_t ino;
 	struct mbox *m;
@@ -65,6 +66,8 @@ struct fs {
 /* fs.c */
 struct mnode *fs_node_find_locked(struct fs *fs, uint64_t ino);
 uint64_t fs_msg_ino(const struct mbox *m, uint32_t uidvalidity, uint32_t uid);
+/* n->m = m, the node's reference moving along (nodes_lock held). */
+void fs_node_set_mbox(struct mnode *n, struct mbox *m);
 void fs_node_ref(struct fs *fs, struct mbox *m, uint32_t uidvalidity, const struct cache_msg *msg,
 		 uint64_t ino);
 /* The node ino (a message's) now stands for message uid of mailbox to. */
@@ -92,7 +95,7 @@ void staging_list(struct fs *fs, struct mbox *dir, struct fs_dir *d,
 bool staging_any_in(struct fs *fs, const struct mbox *dir);
 /* unlink/rename of a staged name: 0 done, 1 not a staged name, 2 the name
  * stood for a delivered message, *alias, which the caller removes or
- * moves like any message. */
+ * moves like any message (and then puts alias->m, a reference). */
 struct staged_alias {
 	struct mbox *m;
 	uint32_t uidvalidity, uid;

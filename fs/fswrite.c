@@ -13,10 +13,15 @@
 #include "tree.h"
 #include "write.h"
 
+/* Both give a reference (mailbox.h), or NULL. */
 static struct mbox *live_dir(struct fs *fs, uint64_t ino)
 {
 	struct mbox *m = mtree_by_ino(&fs->tree, ino);
-	return m && m->exists ? m : NULL;
+	if (m && !m->exists) {
+		mbox_put(m);
+		m = NULL;
+	}
+	return m;
 }
 
 static struct mbox *child_dir(struct fs *fs, const struct mbox *dir, const char *name)
@@ -30,6 +35,13 @@ static struct mbox *child_dir(struct fs *fs, const struct mbox *dir, const char 
 
 /* The server's name for a directory dir/name ("Reisen/Zürich" ->
  * "Reisen.Z&APw-rich"). */
+static bool has_child_dir(struct fs *fs, const struct mbox *dir, const char *name)
+{
+	struct mbox *sub = child_dir(fs, dir, name);
+	mbox_put(sub);
+	return sub != NULL;
+}
+
 static int mailbox_name_for(struct fs *fs, const struct mbox *dir, const char *name, struct buf *out)
 {
 	struct buf path = BUF_INIT, err = BUF_INIT;
@@ -42,6 +54,8 @@ static int mailbox_name_for(struct fs *fs, const struct mbox *dir, const char *n
 	return rc < 0 ? -EINVAL : 0;
 }
 
+static int unlink_in(struct fs *fs, struct mbox *dir, const char *name);
+
 int fs_unlink(struct fs *fs, uint64_t parent, const char *name)
 {
 	if (fs->cfg.readonly)
@@ -49,7 +63,14 @@ int fs_unlink(struct fs *fs, uint64_t parent, const char *name)
 	struct mbox *dir = live_dir(fs, parent);
 	if (!dir)
 		return -ENOENT;
-	struct staged_alias alias;
+	int rc = unlink_in(fs, dir, name);
+	mbox_put(dir);
+	return rc;
+}
+
+static int unlink_in(struct fs *fs, struct mbox *dir, const char *name)
+{
+	struct staged_alias alias = { NULL, 0, 0 };
 	int rc = staging_unlink(fs, dir, name, &alias);
 	if (rc <= 0)
 		return rc;
@@ -69,8 +90,11 @@ int fs_unlink(struct fs *fs, uint64_t parent, const char *name)
 		       dir->path, name);
 	if (rc == 0 || rc == -ENOENT)  /* gone either way */
 		mbox_msg_removed(dir, fs->cache, msg.uid);
+	mbox_put(alias.m);
 	return rc;
 }
+
+static int rmdir_of(struct fs *fs, struct mbox *sub);
 
 int fs_rmdir(struct fs *fs, uint64_t parent, const char *name)
 {
@@ -78,11 +102,19 @@ int fs_rmdir(struct fs *fs, uint64_t parent, const char *name)
 		return -EROFS;
 	struct mbox *dir = live_dir(fs, parent);
 	struct mbox *sub = dir ? child_dir(fs, dir, name) : NULL;
+	mbox_put(dir);
 	if (!sub)
 		return -ENOENT;
+	int rc = rmdir_of(fs, sub);
+	mbox_put(sub);
+	return rc;
+}
+
+static int rmdir_of(struct fs *fs, struct mbox *sub)
+{
 	struct mbox **kids;
 	size_t nk = mtree_children(&fs->tree, sub, &kids);
-	free(kids);
+	mbox_put_all(kids, nk);
 	if (nk || staging_any_in(fs, sub))
 		return -ENOTEMPTY;
 	if (!sub->name)
@@ -102,6 +134,8 @@ int fs_rmdir(struct fs *fs, uint64_t parent, const char *name)
 	return 0;
 }
 
+static int mkdir_in(struct fs *fs, struct mbox *dir, const char *name, struct fs_entry *e);
+
 int fs_mkdir(struct fs *fs, uint64_t parent, const char *name, struct fs_entry *e)
 {
 	if (fs->cfg.readonly)
@@ -109,7 +143,14 @@ int fs_mkdir(struct fs *fs, uint64_t parent, const char *name, struct fs_entry *
 	struct mbox *dir = live_dir(fs, parent);
 	if (!dir)
 		return -ENOENT;
-	if (child_dir(fs, dir, name))
+	int rc = mkdir_in(fs, dir, name, e);
+	mbox_put(dir);
+	return rc;
+}
+
+static int mkdir_in(struct fs *fs, struct mbox *dir, const char *name, struct fs_entry *e)
+{
+	if (has_child_dir(fs, dir, name))
 		return -EEXIST;
 	struct buf mailbox = BUF_INIT;
 	int rc = mailbox_name_for(fs, dir, name, &mailbox);
@@ -125,16 +166,15 @@ int fs_mkdir(struct fs *fs, uint64_t parent, const char *name, struct fs_entry *
 		return -EIO;
 	}
 	fs_entry_dir(fs, sub, e);
+	mbox_put(sub);
 	return 0;
 }
 
-static int rename_mailbox(struct fs *fs, struct mbox *dir, const char *name, struct mbox *newdir,
-			  const char *newname)
+static int rename_mailbox(struct fs *fs, struct mbox *sub, struct mbox *newdir, const char *newname)
 {
-	struct mbox *sub = child_dir(fs, dir, name);
 	if (!sub->name)
 		return -EPERM;  /* a level the server never named */
-	if (child_dir(fs, newdir, newname))
+	if (has_child_dir(fs, newdir, newname))
 		return -EEXIST;  /* never replaces a mailbox (and its mail) */
 	struct buf to = BUF_INIT, newpath = BUF_INIT;
 	int rc = mailbox_name_for(fs, newdir, newname, &to);
@@ -187,6 +227,9 @@ static int move_message(struct fs *fs, struct mbox *dir, const char *name, struc
 	return 0;
 }
 
+static int rename_in(struct fs *fs, struct mbox *dir, const char *name, struct mbox *newdir,
+		     const char *newname);
+
 int fs_rename(struct fs *fs, uint64_t parent, const char *name, uint64_t newparent,
 	      const char *newname, unsigned flags)
 {
@@ -195,20 +238,31 @@ int fs_rename(struct fs *fs, uint64_t parent, const char *name, uint64_t newpare
 	if (flags & ~FS_RENAME_NOREPLACE)
 		return -EINVAL;
 	struct mbox *dir = live_dir(fs, parent), *newdir = live_dir(fs, newparent);
-	if (!dir || !newdir)
-		return -ENOENT;
-	struct staged_alias alias;
+	int rc = dir && newdir ? rename_in(fs, dir, name, newdir, newname) : -ENOENT;
+	mbox_put(dir);
+	mbox_put(newdir);
+	return rc;
+}
+
+static int rename_in(struct fs *fs, struct mbox *dir, const char *name, struct mbox *newdir,
+		     const char *newname)
+{
+	uint64_t newparent = newdir->ino;
+	struct staged_alias alias = { NULL, 0, 0 };
 	int rc = staging_rename(fs, dir, name, newdir, newname, &alias);
 	if (rc == 0)
 		fs_inval_entry(fs, newparent, newname);
 	if (rc <= 0)
 		return rc;
+	struct mbox *sub = NULL;
 	if (rc == 2)
 		rc = move_message(fs, dir, name, newdir, &alias);
-	else if (child_dir(fs, dir, name))
-		rc = rename_mailbox(fs, dir, name, newdir, newname);
+	else if ((sub = child_dir(fs, dir, name)))
+		rc = rename_mailbox(fs, sub, newdir, newname);
 	else
 		rc = move_message(fs, dir, name, newdir, NULL);
+	mbox_put(sub);
+	mbox_put(alias.m);
 	/* The kernel now thinks newname is what name was; the server chose
 	 * the real names (a new UID, or the renamed mailbox): look them up. */
 	if (rc == 0)

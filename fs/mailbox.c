@@ -1,4 +1,4 @@
-/* mailbox.c: the mailbox tree and the listings. */
+/* mailbox.c: the listings of messages (the tree of mailboxes: mtree.c). */
 #include "config.h"
 
 #include <errno.h>
@@ -31,177 +31,6 @@ uint64_t fs_hash_ino(const char *kind, const char *a, uint32_t x, uint32_t y)
 	return h > 1 ? h : h + 2;
 }
 
-static bool ino_taken(const struct mtree *t, uint64_t ino)
-{
-	for (size_t i = 0; i < t->n; i++)
-		if (t->v[i]->ino == ino)
-			return true;
-	return false;
-}
-
-static struct mbox *mbox_new(struct mtree *t, const char *path)
-{
-	struct mbox *m = xcalloc(1, sizeof *m);
-	m->tree = t;
-	m->path = xstrdup(path);
-	m->ino = *path ? fs_hash_ino("dir", path, 0, 0) : 1;
-	/* A mailbox renamed away keeps its number (the kernel moved it), so a
-	 * new one at its old path must not get the same one. */
-	for (uint32_t salt = 1; ino_taken(t, m->ino); salt++)
-		m->ino = fs_hash_ino("dir", path, salt, 0);
-	m->exists = true;
-	m->window = 8;  /* prefetch.c's first window */
-	pthread_mutex_init(&m->lock, NULL);
-	pthread_cond_init(&m->changed, NULL);
-	pthread_cond_init(&m->refreshed, NULL);
-	return m;
-}
-
-void mtree_init(struct mtree *t)
-{
-	memset(t, 0, sizeof *t);
-	pthread_mutex_init(&t->lock, NULL);
-	t->v = xcalloc(1, sizeof *t->v);
-	struct mbox *root = mbox_new(t, "");
-	t->v[t->n++] = root;
-}
-
-void mtree_free(struct mtree *t)
-{
-	for (size_t i = 0; i < t->n; i++) {
-		struct mbox *m = t->v[i];
-		free(m->name);
-		free(m->path);
-		uidset_free(&m->inflight);
-		free(m->order);
-		free(m->rank);
-		cache_listing_free(&m->listing);
-		pthread_mutex_destroy(&m->lock);
-		pthread_cond_destroy(&m->changed);
-		pthread_cond_destroy(&m->refreshed);
-		free(m);
-	}
-	free(t->v);
-	for (size_t i = 0; i < t->nold; i++)
-		free(t->old[i]);
-	free(t->old);
-	pthread_mutex_destroy(&t->lock);
-}
-
-struct mbox *mtree_root(struct mtree *t)
-{
-	return t->v[0];
-}
-
-/* A path can name a mailbox that is gone and, after a RENAME, a live one:
- * the live one wins. */
-static struct mbox *by_path_locked(struct mtree *t, const char *path)
-{
-	struct mbox *gone = NULL;
-	for (size_t i = 0; i < t->n; i++) {
-		if (strcmp(t->v[i]->path, path))
-			continue;
-		if (t->v[i]->exists)
-			return t->v[i];
-		gone = t->v[i];
-	}
-	return gone;
-}
-
-struct mbox *mtree_by_path(struct mtree *t, const char *path)
-{
-	pthread_mutex_lock(&t->lock);
-	struct mbox *m = by_path_locked(t, path);
-	if (m && !m->exists)
-		m = NULL;
-	pthread_mutex_unlock(&t->lock);
-	return m;
-}
-
-struct mbox *mtree_by_ino(struct mtree *t, uint64_t ino)
-{
-	struct mbox *found = NULL;
-	pthread_mutex_lock(&t->lock);
-	for (size_t i = 0; i < t->n && !found; i++)
-		if (t->v[i]->ino == ino)
-			found = t->v[i];
-	pthread_mutex_unlock(&t->lock);
-	return found;
-}
-
-struct mbox *mtree_by_name(struct mtree *t, const char *name)
-{
-	struct mbox *found = NULL;
-	pthread_mutex_lock(&t->lock);
-	for (size_t i = 0; i < t->n && !found; i++)
-		if (t->v[i]->exists && t->v[i]->name && !strcmp(t->v[i]->name, name))
-			found = t->v[i];
-	pthread_mutex_unlock(&t->lock);
-	return found;
-}
-
-size_t mtree_selectable(struct mtree *t, struct mbox ***v)
-{
-	pthread_mutex_lock(&t->lock);
-	*v = xcalloc(t->n, sizeof **v);
-	size_t k = 0;
-	for (size_t i = 0; i < t->n; i++)
-		if (t->v[i]->exists && t->v[i]->name && t->v[i]->selectable)
-			(*v)[k++] = t->v[i];
-	pthread_mutex_unlock(&t->lock);
-	return k;
-}
-
-struct mbox *mtree_parent(struct mtree *t, const struct mbox *m)
-{
-	const char *slash = strrchr(m->path, '/');
-	struct mbox *p = NULL;
-	if (slash) {
-		char *path = xmemdup(m->path, (size_t)(slash - m->path));
-		p = mtree_by_path(t, path);
-		free(path);
-	}
-	return p ? p : mtree_root(t);
-}
-
-/* The first child of dir in directory order, or NULL. */
-static struct mbox *first_child(struct mtree *t, const struct mbox *dir)
-{
-	struct mbox **kids;
-	size_t n = mtree_children(t, dir, &kids);
-	struct mbox *first = n ? kids[0] : NULL;
-	free(kids);
-	return first;
-}
-
-/* The folder after m in the walk's order: the deepest first folder below
- * m's next sibling, or else m's parent; NULL after the last one. */
-static struct mbox *walk_step(struct mtree *t, const struct mbox *m)
-{
-	struct mbox *root = mtree_root(t);
-	if (m == root)
-		return NULL;
-	struct mbox *parent = mtree_parent(t, m), **kids, *next = NULL;
-	size_t n = mtree_children(t, parent, &kids);
-	for (size_t i = 0; i + 1 < n && !next; i++)
-		if (kids[i] == m)
-			next = kids[i + 1];
-	free(kids);
-	if (!next)
-		return parent == root ? NULL : parent;
-	for (struct mbox *below; (below = first_child(t, next));)
-		next = below;
-	return next;
-}
-
-struct mbox *mtree_scan_next(struct mtree *t, const struct mbox *m)
-{
-	struct mbox *next = (struct mbox *)m;
-	while ((next = walk_step(t, next)) && !(next->name && next->selectable))
-		;
-	return next;
-}
-
 bool mbox_loaded(struct mbox *m)
 {
 	pthread_mutex_lock(&m->lock);
@@ -210,44 +39,10 @@ bool mbox_loaded(struct mbox *m)
 	return loaded;
 }
 
-const char *mbox_basename(const struct mbox *m)
-{
-	const char *s = strrchr(m->path, '/');
-	return s ? s + 1 : m->path;
-}
-
-static bool is_child(const struct mbox *dir, const struct mbox *m)
-{
-	size_t n = strlen(dir->path);
-	if (!*m->path || m == dir)
-		return false;
-	if (n == 0)
-		return !strchr(m->path, '/');
-	return !strncmp(m->path, dir->path, n) && m->path[n] == '/' && !strchr(m->path + n + 1, '/');
-}
-
-size_t mtree_children(struct mtree *t, const struct mbox *dir, struct mbox ***v)
-{
-	pthread_mutex_lock(&t->lock);
-	*v = xcalloc(t->n, sizeof **v);
-	size_t k = 0;
-	for (size_t i = 0; i < t->n; i++)
-		if (t->v[i]->exists && is_child(dir, t->v[i]))
-			(*v)[k++] = t->v[i];
-	pthread_mutex_unlock(&t->lock);
-	return k;
-}
-
 /* ---- LIST ---- */
 
-struct listed {
-	char *name;
-	char delim;
-	bool noselect;
-};
-
 struct list_ctx {
-	struct listed *v;
+	struct mtree_listed *v;
 	size_t n, cap;
 };
 
@@ -269,7 +64,7 @@ static void on_list(void *ctx, struct pool_conn *c, const struct imap_response *
 	}
 	if (!name || !len || memchr(name, '\0', len))
 		return;
-	struct listed it = { xmemdup(name, len), '\0', false };
+	struct mtree_listed it = { xmemdup(name, len), '\0', false };
 	if (r->args[1].type == IMAP_ARG_STRING && r->args[1].len == 1)
 		it.delim = r->args[1].str[0];
 	for (size_t i = 0; i < r->args[0].count; i++)
@@ -288,25 +83,6 @@ static void list_ctx_clear(struct list_ctx *l)
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i].name);
 	l->n = 0;
-}
-
-/* Adds path and its parents (existing from now on); returns path's entry. */
-static struct mbox *ensure_path(struct mtree *t, const char *path)
-{
-	struct mbox *m = by_path_locked(t, path);
-	if (!m) {
-		m = mbox_new(t, path);
-		t->v = xrealloc(t->v, (t->n + 1) * sizeof *t->v);
-		t->v[t->n++] = m;
-	}
-	m->exists = true;
-	const char *slash = strrchr(path, '/');
-	if (slash) {
-		char *parent = xmemdup(path, (size_t)(slash - path));
-		ensure_path(t, parent);
-		free(parent);
-	}
-	return m;
 }
 
 int mtree_refresh(struct mtree *t, struct pool *p, int max_age, bool force)
@@ -337,30 +113,8 @@ int mtree_refresh(struct mtree *t, struct pool *p, int max_age, bool force)
 		if (rc == 0 || !lost)
 			break;
 	}
-	if (rc == 0) {
-		pthread_mutex_lock(&t->lock);
-		for (size_t i = 1; i < t->n; i++)
-			t->v[i]->exists = false;
-		struct buf path = BUF_INIT, err = BUF_INIT;
-		for (size_t i = 0; i < l.n; i++) {
-			if (l.v[i].delim)
-				t->delim = l.v[i].delim;
-			buf_reset(&path);
-			buf_reset(&err);
-			if (tree_path_from_mailbox(l.v[i].name, l.v[i].delim, &path, &err) < 0) {
-				fs_log(LOG_WARNING, "skipping mailbox %s: %s", l.v[i].name, err.data);
-				continue;
-			}
-			struct mbox *m = ensure_path(t, path.data);
-			if (!m->name)
-				m->name = xstrdup(l.v[i].name);
-			m->selectable = !l.v[i].noselect;
-		}
-		buf_free(&path);
-		buf_free(&err);
-		t->listed = now;
-		pthread_mutex_unlock(&t->lock);
-	}
+	if (rc == 0)
+		mtree_merge(t, l.v, l.n, now);
 	list_ctx_clear(&l);
 	free(l.v);
 	return rc;
@@ -785,7 +539,8 @@ struct mbox *mtree_recent(struct mtree *t)
 		}
 		pthread_mutex_unlock(&m->lock);
 	}
-	free(v);
+	mbox_get(best);
+	mbox_put_all(v, n);
 	return best;
 }
 
@@ -851,39 +606,4 @@ void mbox_mark_stale(struct mbox *m)
 		m->changed_meanwhile = true;
 	m->checked = 0;
 	pthread_mutex_unlock(&m->lock);
-}
-
-/* Other threads may be using a name or path right now without the tree
- * lock: replaced strings are kept until the tree is freed. */
-static void retire(struct mtree *t, char *s)
-{
-	t->old = xrealloc(t->old, (t->nold + 1) * sizeof *t->old);
-	t->old[t->nold++] = s;
-}
-
-void mtree_rename(struct mtree *t, struct mbox *m, const char *newpath, const char *newname)
-{
-	pthread_mutex_lock(&t->lock);
-	char *oldpath = xstrdup(m->path), *oldname = m->name ? xstrdup(m->name) : NULL;
-	size_t plen = strlen(oldpath), nlen = oldname ? strlen(oldname) : 0;
-	for (size_t i = 0; i < t->n; i++) {
-		struct mbox *k = t->v[i];
-		if (strncmp(k->path, oldpath, plen) || (k->path[plen] && k->path[plen] != '/'))
-			continue;
-		struct buf b = BUF_INIT;
-		buf_addf(&b, "%s%s", newpath, k->path + plen);
-		retire(t, k->path);
-		k->path = buf_detach(&b, NULL);
-		/* the server renamed the mailboxes below it too */
-		if (k->name && oldname && !strncmp(k->name, oldname, nlen) &&
-		    (!k->name[nlen] || k->name[nlen] == t->delim)) {
-			buf_addf(&b, "%s%s", newname, k->name + nlen);
-			retire(t, k->name);
-			k->name = buf_detach(&b, NULL);
-		}
-		buf_free(&b);
-	}
-	free(oldpath);
-	free(oldname);
-	pthread_mutex_unlock(&t->lock);
 }

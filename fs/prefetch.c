@@ -21,7 +21,7 @@ enum { SCAN_CHAIN = 8 };
 
 /* Bodies of m to fetch, or (listing) m's listing and first window. */
 struct job {
-	struct mbox *m;
+	struct mbox *m;          /* a reference */
 	uint32_t uidvalidity;
 	uint32_t *uids;
 	size_t n;
@@ -76,6 +76,7 @@ static long long job_clock_us(void)
 
 static void job_free(struct job *job)
 {
+	mbox_put(job->m);
 	free(job->uids);
 	free(job);
 }
@@ -115,6 +116,7 @@ static void run_stream(struct prefetch *pf, unsigned self, struct job *job)
 {
 	long long t0 = job_clock_us();
 	struct mbox *m = job->m;
+	mbox_get(m);  /* the job goes before the stream ends */
 	uint32_t uidvalidity = job->uidvalidity;
 	struct job_ctx jc = { pf, m, uidvalidity };
 	struct fetch_stream *st = NULL;
@@ -182,6 +184,7 @@ static void run_stream(struct prefetch *pf, unsigned self, struct job *job)
 		pool_put(pf->pool, c);
 	cache_trim(pf->cache);
 	fs_log(LOG_DEBUG, "prefetch %s: %zu bodies in %lld us", m->path, nbodies, job_clock_us() - t0);
+	mbox_put(m);
 	pthread_mutex_lock(&pf->lock);
 	/* jobs of the mailbox left behind (another generation, or queued after
 	 * a failure) are anyone's now */
@@ -210,11 +213,13 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 static void run_listing(struct prefetch *pf, struct job *job)
 {
 	struct mbox *m = job->m;
+	mbox_get(m);
 	job_free(job);
 	for (unsigned k = 0; k < SCAN_CHAIN; k++) {
-		if (!(m = mtree_scan_next(pf->tree, m)) ||
-		    mbox_refresh_ahead(m, pf->pool, pf->cache, pf->listing_max_age) < 0)
-			return;
+		struct mbox *next = mtree_scan_next(pf->tree, m);
+		mbox_put(m);
+		if (!(m = next) || mbox_refresh_ahead(m, pf->pool, pf->cache, pf->listing_max_age) < 0)
+			break;
 		pthread_mutex_lock(&m->lock);
 		bool whole = m->listing.n <= WINDOW_SCAN;
 		if (m->loaded && m->ahead_end == 0 && m->last_index == 0) {
@@ -223,8 +228,9 @@ static void run_listing(struct prefetch *pf, struct job *job)
 		}
 		pthread_mutex_unlock(&m->lock);
 		if (!whole)
-			return;
+			break;
 	}
+	mbox_put(m);
 }
 
 struct worker_arg {
@@ -333,6 +339,7 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 		return;
 	struct job *job = xcalloc(1, sizeof *job);
 	job->m = m;
+	mbox_get(m);
 	job->uidvalidity = m->listing.uidvalidity;
 	job->uids = xcalloc(to - from, sizeof *job->uids);
 	for (size_t i = from; i < to; i++) {
@@ -345,8 +352,7 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 	if (to > m->ahead_end)
 		m->ahead_end = to;
 	if (!job->n) {
-		free(job->uids);
-		free(job);
+		job_free(job);
 		return;
 	}
 	qsort(job->uids, job->n, sizeof *job->uids, cmp_uid);  /* fetch.c wants them ascending */
@@ -359,6 +365,7 @@ static void queue_next_folder(struct prefetch *pf, struct mbox *m)
 {
 	struct job *job = xcalloc(1, sizeof *job);
 	job->m = m;
+	mbox_get(m);
 	job->listing = true;
 	enqueue(pf, job);
 }

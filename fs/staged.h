@@ -26,7 +26,7 @@
 #define ALIAS_SECONDS 10
 
 struct staged {
-	struct mbox *m;
+	struct mbox *m;          /* m and uid_m: references */
 	char *name;
 	uint64_t ino;
 	int fd;                  /* the bytes, in an unnamed file; -1 once finished */

@@ -21,6 +21,8 @@ static void staged_free(struct staged *s)
 		close(s->fd);
 	pthread_mutex_destroy(&s->io);
 	pthread_cond_destroy(&s->delivered);
+	mbox_put(s->m);
+	mbox_put(s->uid_m);
 	free(s->name);
 	free(s->flags);
 	free(s);
@@ -130,6 +132,7 @@ static struct staged *staged_new(struct fs *fs, struct mbox *dir, const char *na
 {
 	struct staged *s = xcalloc(1, sizeof *s);
 	s->m = dir;
+	mbox_get(dir);
 	s->name = xstrdup(name);
 	s->fd = fd;
 	s->created = s->active = time(NULL);
@@ -141,18 +144,27 @@ static struct staged *staged_new(struct fs *fs, struct mbox *dir, const char *na
 	return s;
 }
 
+static int create_in(struct fs *fs, struct mbox *dir, const char *name, struct fs_entry *e);
+
 int fs_create(struct fs *fs, uint64_t parent, const char *name, struct fs_entry *e)
 {
 	if (fs->cfg.readonly)
 		return -EROFS;
 	struct mbox *dir = mtree_by_ino(&fs->tree, parent);
-	if (!dir || !dir->exists)
-		return -ENOENT;
+	int rc = dir && dir->exists ? create_in(fs, dir, name, e) : -ENOENT;
+	mbox_put(dir);
+	return rc;
+}
+
+static int create_in(struct fs *fs, struct mbox *dir, const char *name, struct fs_entry *e)
+{
 	if (!dir->name || !dir->selectable)
 		return -EPERM;  /* no messages can live here */
 	struct buf path = BUF_INIT;
 	fs_child_path(dir, name, &path);
-	bool is_dir = mtree_by_path(&fs->tree, path.data) != NULL;
+	struct mbox *sub = mtree_by_path(&fs->tree, path.data);
+	bool is_dir = sub != NULL;
+	mbox_put(sub);
 	buf_free(&path);
 	struct cache_msg msg;
 	uint32_t uidvalidity;
@@ -176,7 +188,7 @@ int fs_create(struct fs *fs, uint64_t parent, const char *name, struct fs_entry 
 	s->on_node = true;
 	struct mnode *n = xcalloc(1, sizeof *n);
 	n->ino = s->ino;
-	n->m = dir;
+	fs_node_set_mbox(n, dir);
 	n->staged = s;
 	n->nlookup = 1;
 	n->next = fs->buckets[n->ino % NODE_BUCKETS];
@@ -250,6 +262,7 @@ bool staging_any_in(struct fs *fs, const struct mbox *dir)
 static void alias_of(const struct staged *s, struct staged_alias *out)
 {
 	out->m = s->uid_m;
+	mbox_get(out->m);  /* the caller's: s may go before it is done */
 	out->uidvalidity = s->uidvalidity;
 	out->uid = s->uid;
 }
@@ -299,6 +312,8 @@ int staging_rename(struct fs *fs, struct mbox *dir, const char *name, struct mbo
 	} else {
 		if (old && old != s && !old->finished)
 			old->visible = false;  /* replaced before it was ever sent */
+		mbox_get(newdir);
+		mbox_put(s->m);
 		s->m = newdir;
 		free(s->name);
 		s->name = xstrdup(newname);
@@ -419,7 +434,7 @@ void staged_finish_locked(struct fs *fs, struct staged *s, struct mnode *n)
 		s->visible = false;
 	if (n && n->staged == s) {
 		n->staged = NULL;
-		n->m = s->uid ? s->uid_m : NULL;
+		fs_node_set_mbox(n, s->uid ? s->uid_m : NULL);
 		n->uidvalidity = s->uidvalidity;
 		n->uid = s->uid;
 		n->size = s->size;

@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "mutf7.h"
+#include "siphash.h"
 
 static const char tree_hex[] = "0123456789ABCDEF";
 
@@ -130,6 +131,49 @@ int tree_path_from_mailbox(const char *mailbox, char delim, struct buf *path, st
 	buf_free(&utf8);
 	buf_free(&why);
 	return rc;
+}
+
+/* "%~" and eight hex digits */
+#define TREE_ALIAS_SUFFIX 10
+
+/* Aliases must be the same on every mount, so the key is no secret; a
+ * keyed PRF all the same, so a server cannot pick names whose aliases
+ * collide at every salt. */
+static uint32_t tree_alias_hash(const char *mailbox, uint32_t salt)
+{
+	static const uint64_t key[2] = { 0x696d617066732061ull, 0x6c69617320706174ull };
+	struct buf in = BUF_INIT;
+
+	buf_addstr(&in, mailbox);
+	for (int i = 0; i < 4; i++)
+		buf_addch(&in, (char)(salt >> (8 * i)));
+	uint64_t h = siphash13(key, in.data, in.len);
+	buf_free(&in);
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+void tree_alias_path(const char *path, const char *mailbox, uint32_t salt, struct buf *out)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dir = slash ? (size_t)(slash - path) + 1 : 0;
+	size_t keep = strlen(path) - dir;
+
+	if (keep > TREE_NAME_MAX - TREE_ALIAS_SUFFIX) {
+		keep = TREE_NAME_MAX - TREE_ALIAS_SUFFIX;
+		/* not inside a UTF-8 sequence, nor inside a "%XX" escape */
+		while (keep && ((unsigned char)path[dir + keep] & 0xc0) == 0x80)
+			keep--;
+		if (keep >= 1 && path[dir + keep - 1] == '%')
+			keep -= 1;
+		else if (keep >= 2 && path[dir + keep - 2] == '%')
+			keep -= 2;
+	}
+	uint32_t h = tree_alias_hash(mailbox, salt);
+	buf_reset(out);
+	buf_add(out, path, dir + keep);
+	buf_addstr(out, "%~");
+	for (int shift = 28; shift >= 0; shift -= 4)
+		buf_addch(out, tree_hex[(h >> shift) & 0xf]);
 }
 
 static int tree_hex_value(char c)

@@ -21,6 +21,14 @@
  * mailbox and back to the same path, and readdir always shows exactly the
  * name a mkdir used.
  *
+ * Two server names can still map to one path (a server reporting different
+ * delimiters for different names: "a.b" with '.' and "a/b" with '/').  The
+ * mailbox tree keeps the path for one of them and shows each other one
+ * under an alias (tree_alias_path): its last component followed by "%~"
+ * and eight hex digits.  No canonical path contains "%~" ('%' itself is
+ * always escaped), so an alias never hides a mailbox, and
+ * tree_mailbox_from_path() refuses it: a user cannot create one.
+ *
  * INBOX is kept exactly as the server spells it (no case folding).
  * A component longer than TREE_NAME_MAX bytes once escaped cannot be a
  * directory entry: such names are refused both ways.
@@ -55,6 +63,14 @@ int tree_path_from_mailbox(const char *mailbox, char delim, struct buf *path, st
  * the delimiter, a component not in canonical form (see above), or one that
  * is a message file name. */
 int tree_mailbox_from_path(const char *path, char delim, struct buf *mailbox, struct buf *err);
+
+/* The alias of mailbox, whose canonical path is taken by another one:
+ * path with "%~" and eight upper-case hex digits appended to its last
+ * component, the digits a hash of mailbox and salt (the same every mount;
+ * a caller whose alias is taken too tries the next salt).  A component
+ * that would grow beyond TREE_NAME_MAX is cut first, at a character
+ * boundary and never inside an escape. */
+void tree_alias_path(const char *path, const char *mailbox, uint32_t salt, struct buf *out);
 
 /* True if a single directory-entry name could be a message file: decimal
  * digits "1".."4294967295" without leading zeros, then ".eml"; *uid (may

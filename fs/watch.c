@@ -110,6 +110,7 @@ static void refresh_dirty(struct watch *w)
 			mbox_mark_stale(m);
 			(void)mbox_refresh(m, w->pool, w->cache, 0);
 		}
+		mbox_put(m);
 		free(names[i]);
 	}
 	if (all) {
@@ -117,7 +118,7 @@ static void refresh_dirty(struct watch *w)
 		size_t k = mtree_selectable(w->tree, &v);
 		for (size_t i = 0; i < k; i++)
 			mbox_mark_stale(v[i]);
-		free(v);
+		mbox_put_all(v, k);
 	}
 }
 
@@ -137,7 +138,7 @@ static void poll_all(struct watch *w, struct mbox *skip)
 		if (due && m != skip)
 			(void)mbox_refresh(m, w->pool, w->cache, w->poll_s);
 	}
-	free(v);
+	mbox_put_all(v, n);
 }
 
 /* EXAMINE m on our connection; a listing older than what EXAMINE reports
@@ -160,6 +161,15 @@ static int watch_select(struct watch *w, struct mbox *m)
 	return 0;
 }
 
+/* Whether m is still the mailbox in use. */
+static bool still_recent(struct watch *w, const struct mbox *m)
+{
+	struct mbox *recent = mtree_recent(w->tree);
+	bool same = recent == m;
+	mbox_put(recent);
+	return same;
+}
+
 /* IDLE on m until something changes (the change hook wakes us), the
  * mailbox in use is another one, a wake-up, or until_ms.  Untagged
  * responses reach the pool's handler (note_change) as on any connection. */
@@ -179,7 +189,7 @@ static int idle_on(struct watch *w, struct mbox *m, long long until_ms)
 			break;
 		long long now = clock_ms();
 		if (idling && !done_sent &&
-		    (now >= until_ms || should_wake(w) || mtree_recent(w->tree) != m)) {
+		    (now >= until_ms || should_wake(w) || !still_recent(w, m))) {
 			rc = imap_send_raw(c->s, "DONE\r\n", 6);
 			done_sent = true;
 			give_up = now + w->timeout_ms;
@@ -205,15 +215,10 @@ static int idle_on(struct watch *w, struct mbox *m, long long until_ms)
 	return rc;
 }
 
-/* One round of IDLE: connect if needed, select the mailbox in use, wait. */
-static void idle_round(struct watch *w, long long until_ms)
+/* One round of IDLE on m, the mailbox in use: connect if needed, select
+ * it, wait. */
+static void idle_round_on(struct watch *w, struct mbox *m, long long until_ms)
 {
-	struct mbox *m = mtree_recent(w->tree);
-	if (!m) {  /* nothing in use yet: look again in a second */
-		long long left = until_ms - clock_ms();
-		sleep_on(w, -1, left < 1000 ? (int)left : 1000);
-		return;
-	}
 	if (w->idle->broken || !w->idle->s) {
 		if (pool_reconnect(w->pool, w->idle) < 0) {
 			sleep_on(w, -1, 1000);
@@ -229,6 +234,18 @@ static void idle_round(struct watch *w, long long until_ms)
 	(void)idle_on(w, m, until_ms);
 }
 
+static void idle_round(struct watch *w, long long until_ms)
+{
+	struct mbox *m = mtree_recent(w->tree);
+	if (!m) {  /* nothing in use yet: look again in a second */
+		long long left = until_ms - clock_ms();
+		sleep_on(w, -1, left < 1000 ? (int)left : 1000);
+		return;
+	}
+	idle_round_on(w, m, until_ms);
+	mbox_put(m);
+}
+
 static void *watch_main(void *arg)
 {
 	struct watch *w = arg;
@@ -237,7 +254,9 @@ static void *watch_main(void *arg)
 		refresh_dirty(w);
 		bool use_idle = !w->no_idle && pool_has_cap(w->pool, "IDLE");
 		if (clock_ms() >= next_poll) {
-			poll_all(w, use_idle && w->idle->s && !w->idle->broken ? mtree_recent(w->tree) : NULL);
+			struct mbox *idled = use_idle && w->idle->s && !w->idle->broken ? mtree_recent(w->tree) : NULL;
+			poll_all(w, idled);
+			mbox_put(idled);
 			next_poll = clock_ms() + w->poll_s * 1000LL;
 			continue;
 		}

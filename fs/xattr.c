@@ -58,7 +58,7 @@ int fs_flags_normalise(const char *in, size_t len, struct buf *out)
 
 /* A message node's coordinates. */
 struct target {
-	struct mbox *m;
+	struct mbox *m;          /* a reference: target_done puts it */
 	uint32_t uidvalidity, uid;
 	int64_t date;
 	uint64_t modseq;
@@ -72,6 +72,7 @@ static int target_of(struct fs *fs, uint64_t ino, struct target *t)
 	struct mnode *n = fs_node_find_locked(fs, ino);
 	if (n) {
 		t->m = n->m;
+		mbox_get(t->m);
 		t->uidvalidity = n->uidvalidity;
 		t->uid = n->uid;
 		t->date = n->date;
@@ -80,6 +81,12 @@ static int target_of(struct fs *fs, uint64_t ino, struct target *t)
 	}
 	pthread_mutex_unlock(&fs->nodes_lock);
 	return n && (t->m || t->staged) ? 0 : -ENODATA;  /* directories have none */
+}
+
+static void target_done(struct target *t)
+{
+	mbox_put(t->m);
+	t->m = NULL;
 }
 
 static void remember_modseq(struct fs *fs, uint64_t ino, uint64_t modseq)
@@ -96,22 +103,34 @@ static bool condstore(struct fs *fs)
 	return pool_has_cap(fs->pool, "CONDSTORE");
 }
 
+static int getxattr_of(struct fs *fs, uint64_t ino, const struct target *t, const char *name,
+		       struct buf *out);
+
 int fs_getxattr(struct fs *fs, uint64_t ino, const char *name, struct buf *out)
 {
 	struct target t;
 	int rc = target_of(fs, ino, &t);
 	if (rc < 0)
 		return rc;
+	rc = getxattr_of(fs, ino, &t, name, out);
+	target_done(&t);
+	return rc;
+}
+
+static int getxattr_of(struct fs *fs, uint64_t ino, const struct target *t, const char *name,
+		       struct buf *out)
+{
+	int rc = 0;
 	buf_reset(out);
-	if (t.staged && !t.uid) {  /* not delivered yet */
+	if (t->staged && !t->uid) {  /* not delivered yet */
 		bool staged;
 		return strcmp(name, X_FLAGS) ? -ENODATA : staging_get_flags(fs, ino, out, &staged);
 	}
 	if (!strcmp(name, X_UID)) {
-		buf_addf(out, "%" PRIu32, t.uid);
+		buf_addf(out, "%" PRIu32, t->uid);
 	} else if (!strcmp(name, X_DATE)) {
 		struct buf d = BUF_INIT;
-		if (imap_time2internaldate_tz((time_t)t.date, 0, &d) < 0 || d.len < 2)
+		if (imap_time2internaldate_tz((time_t)t->date, 0, &d) < 0 || d.len < 2)
 			rc = -ENODATA;
 		else
 			buf_add(out, d.data + 1, d.len - 2);  /* without the quotes */
@@ -119,7 +138,7 @@ int fs_getxattr(struct fs *fs, uint64_t ino, const char *name, struct buf *out)
 	} else if (!strcmp(name, X_FLAGS) || (!strcmp(name, X_MODSEQ) && condstore(fs))) {
 		uint64_t modseq = 0;
 		struct buf flags = BUF_INIT;
-		rc = write_fetch_flags(fs->pool, t.m->name, t.uidvalidity, t.uid, &flags, &modseq);
+		rc = write_fetch_flags(fs->pool, t->m->name, t->uidvalidity, t->uid, &flags, &modseq);
 		if (rc == 0) {
 			remember_modseq(fs, ino, modseq);
 			if (!strcmp(name, X_FLAGS))
@@ -174,6 +193,8 @@ static int read_only_attr(struct fs *fs, uint64_t ino, const struct target *t, c
 	return rc == -ENODATA ? -EPERM : rc;
 }
 
+static int set_flags(struct fs *fs, uint64_t ino, const struct target *t, const char *value, size_t size);
+
 int fs_setxattr(struct fs *fs, uint64_t ino, const char *name, const char *value, size_t size)
 {
 	if (fs->cfg.readonly)
@@ -182,15 +203,22 @@ int fs_setxattr(struct fs *fs, uint64_t ino, const char *name, const char *value
 	int rc = target_of(fs, ino, &t);
 	if (rc < 0)
 		return -ENOTSUP;
-	if (strcmp(name, X_FLAGS))
-		return read_only_attr(fs, ino, &t, name, value, size);
+	rc = strcmp(name, X_FLAGS) ? read_only_attr(fs, ino, &t, name, value, size)
+				   : set_flags(fs, ino, &t, value, size);
+	target_done(&t);
+	return rc;
+}
+
+static int set_flags(struct fs *fs, uint64_t ino, const struct target *t, const char *value, size_t size)
+{
 	struct buf flags = BUF_INIT;
+	int rc;
 	rc = fs_flags_normalise(value, size, &flags);
 	if (rc == 0) {
 		bool staged;
 		rc = staging_set_flags(fs, ino, flags.len ? flags.data : NULL, &staged);
 		if (!staged)
-			rc = store_flags(fs, ino, &t, flags.len ? flags.data : "");
+			rc = store_flags(fs, ino, t, flags.len ? flags.data : "");
 	}
 	buf_free(&flags);
 	return rc;
@@ -211,6 +239,7 @@ int fs_listxattr(struct fs *fs, uint64_t ino, struct buf *out)
 	buf_reset(out);
 	if (target_of(fs, ino, &t) < 0)
 		return 0;
+	target_done(&t);  /* only its fields are needed */
 	buf_add(out, X_FLAGS, sizeof X_FLAGS);
 	if (t.staged && !t.uid)
 		return 0;

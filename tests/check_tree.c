@@ -430,6 +430,67 @@ START_TEST(test_accepted_paths_are_canonical)
 }
 END_TEST
 
+/* An alias: the path's last component, "%~" and eight upper-case hex
+ * digits, the same for the same name and salt, within TREE_NAME_MAX, and
+ * never a path a mailbox can have or a user can create. */
+static void check_alias(const char *alias, const char *kept)
+{
+	size_t n = strlen(alias), k = strlen(kept);
+	ck_assert_uint_eq(n, k + 10);
+	ck_assert(!memcmp(alias, kept, k));
+	ck_assert(!memcmp(alias + k, "%~", 2));
+	for (size_t i = k + 2; i < n; i++)
+		ck_assert_msg(strchr("0123456789ABCDEF", alias[i]) && alias[i], "%s", alias);
+	check_components_safe(alias);
+	static const char delims[] = { '.', '/', 0, '%', '~' };
+	for (size_t i = 0; i < sizeof delims; i++)
+		ck_assert_refused(mailbox_of(alias, delims[i]));
+}
+
+START_TEST(test_alias_paths)
+{
+	struct buf a = BUF_INIT, b = BUF_INIT, comp = BUF_INIT;
+	tree_alias_path("a/b", "a/b", 0, &a);
+	check_alias(a.data, "a/b");
+	tree_alias_path("a/b", "a/b", 0, &b);
+	ck_assert_str_eq(b.data, a.data);             /* every mount the same */
+	tree_alias_path("a/b", "a/b", 1, &b);
+	ck_assert_str_ne(b.data, a.data);             /* the next salt: another */
+	tree_alias_path("a/b", "a|b", 0, &b);
+	ck_assert_str_ne(b.data, a.data);             /* another name: another */
+	tree_alias_path("x", "x", 0, &b);
+	check_alias(b.data, "x");
+	tree_alias_path("%2E%2E", "..", 0, &b);
+	check_alias(b.data, "%2E%2E");
+
+	/* too long: cut to fit, at a character and never inside an escape */
+	struct buf kept = BUF_INIT;
+	for (int i = 0; i < 255; i++)
+		buf_addch(&comp, 'x');
+	tree_alias_path(comp.data, "long", 0, &b);
+	buf_add(&kept, comp.data, 245);
+	check_alias(b.data, kept.data);
+	ck_assert_uint_eq(b.len, 255);
+	buf_reset(&comp);
+	buf_addstr(&comp, "dir/");
+	for (int i = 0; i < 127; i++)
+		buf_addstr(&comp, "\xc3\xbc");  /* 254 bytes: a cut at 245 would split one */
+	tree_alias_path(comp.data, "umlauts", 0, &b);
+	buf_set(&kept, comp.data, 4 + 244);
+	check_alias(b.data, kept.data);
+	buf_reset(&comp);
+	for (int i = 0; i < 85; i++)
+		buf_addstr(&comp, "%25");  /* 255 bytes: 245 is inside an escape */
+	tree_alias_path(comp.data, "percent", 0, &b);
+	buf_set(&kept, comp.data, 243);
+	check_alias(b.data, kept.data);
+	buf_free(&kept);
+	buf_free(&a);
+	buf_free(&b);
+	buf_free(&comp);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("tree");
@@ -446,6 +507,7 @@ int main(void)
 	tcase_add_test(tc, test_utf8_checked);
 	tcase_add_test(tc, test_long_names);
 	tcase_add_test(tc, test_is_message_name);
+	tcase_add_test(tc, test_alias_paths);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("properties");
 	tcase_set_timeout(tc, 120);

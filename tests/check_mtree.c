@@ -1,0 +1,573 @@
+/* check_mtree.c: the mailbox tree against scripted servers: a LIST of
+ * 80,000 mailboxes costs work linear in their number, entries of vanished
+ * mailboxes are freed once nothing refers to them (and taken up again when
+ * they come back meanwhile), and two server names that map to one path
+ * both show, under the same names whatever the order of the LIST. */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_run.h"
+#include "fake.h"
+#include "fs.h"
+#include "fs_impl.h"  /* the tree: its entries and its work counter */
+#include "harness.h"
+#include "harness_os.h"
+#include "tree.h"
+
+/* The core over a scripted server, with a cache of its own. */
+struct fake_fs {
+	struct fake_server *f;
+	struct fs_config cfg;
+	struct fs *fs;
+	char dir[64];
+};
+
+/* timeout_ms: the server's and the core's, 0 for the defaults (a bound
+ * that proves nothing hung; valgrind runs the big LIST 50 times slower). */
+static void fake_fs_open(struct fake_fs *ff, const char *script, int timeout_ms)
+{
+	struct buf err = BUF_INIT;
+	struct fake_opts o = { .timeout_ms = timeout_ms };
+	ff->f = fake_start(script, &o, &err);
+	ck_assert_msg(ff->f != NULL, "%s", err.data);
+	snprintf(ff->dir, sizeof ff->dir, "/tmp/imapfs-mtree-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(ff->dir));
+	memset(&ff->cfg, 0, sizeof ff->cfg);
+	char url[128];
+	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%s", fake_port_str(ff->f));
+	ck_assert_int_eq(url_parse(url, &ff->cfg.url, &err), 0);
+	ff->cfg.url.password = xstrdup("secret");
+	ff->cfg.tls_none = true;
+	ff->cfg.cachedir = ff->dir;
+	ff->cfg.connections = 1;
+	ff->cfg.timeout_s = timeout_ms ? timeout_ms / 1000 : 30;
+	ff->cfg.poll_s = 600;  /* the tests ask for every LIST themselves */
+	ck_assert_msg(fs_new(&ff->fs, &ff->cfg, &err) == 0, "fs_new: %s", err.data);
+	buf_free(&err);
+}
+
+/* Ends the core; the server must have seen exactly its script. */
+static void fake_fs_close(struct fake_fs *ff)
+{
+	struct buf err = BUF_INIT;
+	fs_free(ff->fs);
+	url_free(&ff->cfg.url);
+	ck_assert_msg(fake_finish(ff->f, &err) == 0, "%s", err.data);
+	ck_assert_int_eq(os_rmtree(ff->dir, NULL), 0);
+	buf_free(&err);
+}
+
+#define SCRIPT_LIST "C: <tag2> LIST \"\" \"*\"\n"
+#define SCRIPT_LISTED "S: <tag2> OK listed\n"
+#define SCRIPT_LOGOUT "C: <tag9> LOGOUT\nS: * BYE bye\nS: <tag9> OK out\nEOF\n"
+
+/* A LIST answer of n mailboxes prefix00000 ..., many per directive. */
+static void script_list(struct buf *s, const char *prefix, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (i % 1000 == 0)
+			buf_addstr(s, i ? "\nS+ " : "S+ ");
+		buf_addf(s, "* LIST () \"/\" %s%05zu\\r\\n", prefix, i);
+	}
+	if (n)
+		buf_addch(s, '\n');
+}
+
+static size_t dirents_named(const struct fs_dir *d, const char *prefix)
+{
+	size_t n = 0;
+	for (size_t i = FS_DIR_DOTS; i < d->n; i++)
+		n += !strncmp(d->v[i].name, prefix, strlen(prefix));
+	return n;
+}
+
+/* ---- size ---- */
+
+#define MANY 80000
+
+/* The mount of 80,000 mailboxes (38 s of quadratic merging once), listing
+ * the root and finding the last one listed cost a few steps each: the
+ * tree counts every entry it looks at. */
+START_TEST(test_many_mailboxes_cost_linear_work)
+{
+	struct buf s = BUF_INIT;
+	buf_addstr(&s, FAKE_LOGIN("") SCRIPT_LIST "S: * LIST () \"/\" INBOX\n");
+	script_list(&s, "box", MANY);
+	buf_addstr(&s, SCRIPT_LISTED SCRIPT_LOGOUT);
+	struct fake_fs ff;
+	fake_fs_open(&ff, s.data, 600000);
+	buf_free(&s);
+
+	struct fs_dir *d;
+	ck_assert_int_eq(fs_opendir(ff.fs, FS_ROOT_INO, &d), 0);
+	ck_assert_uint_eq(d->n, FS_DIR_DOTS + 1 + MANY);
+	ck_assert_uint_eq(dirents_named(d, "box"), MANY);
+	ck_assert_ptr_nonnull(fs_dir_find(d, "INBOX"));
+	const struct fs_dirent *last = fs_dir_find(d, "box79999");
+	ck_assert_ptr_nonnull(last);
+	struct fs_entry e;
+	ck_assert_int_eq(fs_lookup(ff.fs, FS_ROOT_INO, "box79999", &e), 0);
+	ck_assert_uint_eq(e.ino, last->e.ino);
+	ck_assert(S_ISDIR(e.st.st_mode));
+	ck_assert_int_eq(fs_lookup(ff.fs, FS_ROOT_INO, "box80000", &e), 0);
+	ck_assert_uint_eq(e.ino, 0);
+	fs_dir_free(d);
+	uint64_t steps = mtree_steps(&ff.fs->tree);
+	/* a quadratic merge looks at n^2/2 entries: 3.2e9 here */
+	ck_assert_msg(steps <= 16ull * MANY, "%llu entries looked at for %d mailboxes",
+		      (unsigned long long)steps, MANY);
+	fake_fs_close(&ff);
+}
+END_TEST
+
+/* ---- churn ---- */
+
+#define ROUNDS 30
+#define PER_ROUND 200
+
+/* poll=3 with mailboxes that come and go (a server making one per
+ * session, say): each LIST replaces every name but INBOX and Keep.  The
+ * tree shows exactly what the last LIST said, and holds entries for that
+ * and not for everything that ever was. */
+START_TEST(test_vanished_mailboxes_are_freed)
+{
+	struct buf s = BUF_INIT, fmt = BUF_INIT;
+	buf_addstr(&s, FAKE_LOGIN(""));
+	for (int r = 0; r < ROUNDS; r++) {
+		buf_addstr(&s, SCRIPT_LIST "S: * LIST () \"/\" INBOX\nS: * LIST () \"/\" Keep\n");
+		buf_reset(&fmt);
+		buf_addf(&fmt, "r%02d-", r);
+		script_list(&s, fmt.data, PER_ROUND);
+		buf_addstr(&s, SCRIPT_LISTED);
+	}
+	buf_addstr(&s, SCRIPT_LOGOUT);
+	struct fake_fs ff;
+	fake_fs_open(&ff, s.data, 0);
+	buf_free(&s);
+
+	struct fs_entry keep0;
+	ck_assert_int_eq(fs_lookup(ff.fs, FS_ROOT_INO, "Keep", &keep0), 0);
+	for (int r = 1; r < ROUNDS; r++) {
+		uint64_t before = mtree_steps(&ff.fs->tree);
+		ck_assert_int_eq(mtree_refresh(&ff.fs->tree, ff.fs->pool, 0, true), 0);
+		/* in proportion to what the two LISTs named, not to all there was */
+		uint64_t steps = mtree_steps(&ff.fs->tree) - before;
+		ck_assert_msg(steps <= 16 * 2 * (2 + PER_ROUND), "round %d looked at %llu entries", r,
+			      (unsigned long long)steps);
+		struct fs_dir *d;
+		ck_assert_int_eq(fs_opendir(ff.fs, FS_ROOT_INO, &d), 0);
+		ck_assert_uint_eq(d->n, FS_DIR_DOTS + 2 + PER_ROUND);
+		buf_reset(&fmt);
+		buf_addf(&fmt, "r%02d-", r);
+		ck_assert_uint_eq(dirents_named(d, fmt.data), PER_ROUND);
+		const struct fs_dirent *keep = fs_dir_find(d, "Keep");
+		ck_assert_ptr_nonnull(keep);
+		ck_assert_uint_eq(keep->e.ino, keep0.ino);  /* what stays keeps its inode */
+		fs_dir_free(d);
+		/* the root, INBOX, Keep and this round's */
+		ck_assert_uint_eq(mtree_entries(&ff.fs->tree), 3 + PER_ROUND);
+	}
+	buf_free(&fmt);
+	fake_fs_close(&ff);
+}
+END_TEST
+
+/* A mailbox a node, a directory handle or a reader still refers to
+ * outlives its disappearance, with its inode: if it comes back meanwhile
+ * it is the same directory again; once nothing refers to it, the next
+ * LIST frees it and its inode no longer answers. */
+#define SCRIPT_GONE_LISTING                                                               \
+	"C: <tag3> EXAMINE Gone\n"                                                        \
+	"C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"                        \
+	"S: * 1 EXISTS\n"                                                                 \
+	"S: * OK [UIDVALIDITY 7] ok\n"                                                    \
+	"S: * OK [UIDNEXT 2] ok\n"                                                        \
+	"S: <tag3> OK [READ-ONLY] done\n"                                                 \
+	"S: * 1 FETCH (UID 1 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n" \
+	"S: <tag4> OK done\n"
+
+START_TEST(test_referenced_mailbox_outlives_its_listing)
+{
+	struct fake_fs ff;
+	fake_fs_open(&ff,
+		FAKE_LOGIN("")
+		SCRIPT_LIST "S: * LIST () \"/\" INBOX\nS: * LIST () \"/\" Gone\n" SCRIPT_LISTED
+		SCRIPT_GONE_LISTING
+		SCRIPT_LIST "S: * LIST () \"/\" INBOX\n" SCRIPT_LISTED
+		SCRIPT_LIST "S: * LIST () \"/\" INBOX\nS: * LIST () \"/\" Gone\n" SCRIPT_LISTED
+		SCRIPT_LIST "S: * LIST () \"/\" INBOX\n" SCRIPT_LISTED
+		SCRIPT_LIST "S: * LIST () \"/\" INBOX\n" SCRIPT_LISTED
+		SCRIPT_LOGOUT, 0);
+	struct fs *fs = ff.fs;
+	struct mtree *t = &fs->tree;
+	ck_assert_uint_eq(mtree_entries(t), 3);
+	struct fs_entry gone, msg, e;
+	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "Gone", &gone), 0);
+	struct fs_dir *d;
+	ck_assert_int_eq(fs_opendir(fs, gone.ino, &d), 0);  /* a directory handle */
+	ck_assert_int_eq(fs_lookup(fs, gone.ino, "1.eml", &msg), 0);  /* a node */
+	struct mbox *reader = mtree_by_ino(t, gone.ino);  /* and a reader */
+	ck_assert_ptr_nonnull(reader);
+
+	/* gone from the server */
+	ck_assert_int_eq(mtree_refresh(t, fs->pool, 0, true), 0);
+	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "Gone", &e), 0);
+	ck_assert_uint_eq(e.ino, 0);
+	ck_assert(!reader->exists);
+	ck_assert_str_eq(reader->name, "Gone");  /* still readable */
+	ck_assert_uint_eq(mtree_entries(t), 3);
+	struct stat st;
+	double timeout;
+	ck_assert_int_eq(fs_getattr(fs, msg.ino, &st, &timeout), 0);
+	ck_assert_int_eq(st.st_size, 10);
+	const struct fs_dirent *de = fs_dir_find(d, "1.eml");
+	ck_assert_ptr_nonnull(de);
+	fs_dir_entry_used(fs, de);  /* readdirplus hands it out late: one more lookup */
+
+	/* back: the same entry, so the same inode (a new entry could not
+	 * have it while the old one is held) */
+	ck_assert_int_eq(mtree_refresh(t, fs->pool, 0, true), 0);
+	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "Gone", &e), 0);
+	ck_assert_uint_eq(e.ino, gone.ino);
+	ck_assert(reader->exists);
+	ck_assert(mbox_loaded(reader));  /* its listing too */
+	ck_assert_uint_eq(mtree_entries(t), 3);
+
+	/* gone again; freed only once the last reference goes */
+	ck_assert_int_eq(mtree_refresh(t, fs->pool, 0, true), 0);
+	ck_assert_uint_eq(mtree_entries(t), 3);
+	mbox_put(reader);
+	fs_dir_free(d);
+	fs_forget(fs, msg.ino, 2);
+	ck_assert_uint_eq(mtree_entries(t), 3);  /* not before the next LIST */
+	ck_assert_int_eq(mtree_refresh(t, fs->pool, 0, true), 0);
+	ck_assert_uint_eq(mtree_entries(t), 2);
+	ck_assert_int_eq(fs_getattr(fs, gone.ino, &st, &timeout), -ENOENT);
+	ck_assert_int_eq(fs_getattr(fs, msg.ino, &st, &timeout), -ENOENT);
+	fake_fs_close(&ff);
+}
+END_TEST
+
+/* ---- two names, one path ---- */
+
+/* What one LIST shows: "a.b" (delimiter '.') and "a/b" ('/') are both
+ * "a/b"; "p/q" ('/') and "p|q" ('|') are both "p/q"; "x" is listed twice
+ * with two delimiters (one mailbox). */
+static const char *const colliding[] = {
+	"S: * LIST () \".\" INBOX\n",
+	"S: * LIST () \".\" a.b\n",
+	"S: * LIST () \"/\" a/b\n",
+	"S: * LIST () \"/\" p/q\n",
+	"S: * LIST () \"|\" p|q\n",
+	"S: * LIST () \".\" x\n",
+	"S: * LIST () \"/\" x\n",
+};
+#define NCOLLIDING (sizeof colliding / sizeof colliding[0])
+
+/* Each mailbox's listing, so that what a path opens shows whose it is:
+ * a.b holds UID 1, a/b UIDs 5 and 6. */
+#define SCRIPT_EXAMINE(tag1, tag2, name, uidvalidity, uids, fetched)                      \
+	"C: <" tag1 "> EXAMINE " name "\n"                                                \
+	"C: <" tag2 "> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"                    \
+	"S: * " uids " EXISTS\n"                                                          \
+	"S: * OK [UIDVALIDITY " uidvalidity "] ok\n"                                      \
+	"S: * OK [UIDNEXT 7] ok\n"                                                        \
+	"S: <" tag1 "> OK [READ-ONLY] done\n" fetched "S: <" tag2 "> OK done\n"
+#define FETCHED(seq, uid) \
+	"S: * " seq " FETCH (UID " uid " RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
+
+struct shown {
+	char names[8][64];   /* the names in a/ and p/, sorted */
+	uint64_t inos[8];
+	size_t n;
+};
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static void collect(struct fs *fs, const char *dir, struct shown *out)
+{
+	struct fs_entry e;
+	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, dir, &e), 0);
+	ck_assert_uint_ne(e.ino, 0);
+	struct fs_dir *d;
+	ck_assert_int_eq(fs_opendir(fs, e.ino, &d), 0);
+	for (size_t i = FS_DIR_DOTS; i < d->n; i++) {
+		ck_assert_uint_lt(out->n, 8);
+		snprintf(out->names[out->n], sizeof out->names[0], "%s/%s", dir, d->v[i].name);
+		out->n++;
+	}
+	fs_dir_free(d);
+	qsort(out->names, out->n, sizeof out->names[0], cmp_names);
+}
+
+/* The message names in the directory at a path from the root. */
+static void messages_at(struct fs *fs, const char *dir, const char *name, struct buf *out)
+{
+	struct fs_entry a, e;
+	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, dir, &a), 0);
+	ck_assert_int_eq(fs_lookup(fs, a.ino, name, &e), 0);
+	ck_assert_msg(e.ino != 0 && S_ISDIR(e.st.st_mode), "%s/%s is no directory", dir, name);
+	struct fs_dir *d;
+	ck_assert_int_eq(fs_opendir(fs, e.ino, &d), 0);
+	buf_reset(out);
+	for (size_t i = FS_DIR_DOTS; i < d->n; i++)
+		buf_addf(out, "%s ", d->v[i].name);
+	fs_dir_free(d);
+}
+
+static void check_collisions(bool reversed, struct shown *out)
+{
+	struct buf s = BUF_INIT, alias_b = BUF_INIT, alias_q = BUF_INIT, got = BUF_INIT;
+	buf_addstr(&s, FAKE_LOGIN("") SCRIPT_LIST);
+	for (size_t i = 0; i < NCOLLIDING; i++)
+		buf_addstr(&s, colliding[reversed ? NCOLLIDING - 1 - i : i]);
+	buf_addstr(&s, SCRIPT_LISTED
+		SCRIPT_EXAMINE("tag3", "tag4", "a.b", "11", "1", FETCHED("1", "1"))
+		SCRIPT_EXAMINE("tag5", "tag6", "a/b", "12", "2", FETCHED("1", "5") FETCHED("2", "6"))
+		SCRIPT_LOGOUT);
+	struct fake_fs ff;
+	fake_fs_open(&ff, s.data, 0);
+
+	struct fs_dir *root;
+	ck_assert_int_eq(fs_opendir(ff.fs, FS_ROOT_INO, &root), 0);
+	ck_assert_uint_eq(root->n, FS_DIR_DOTS + 4);  /* INBOX a p x: x once */
+	fs_dir_free(root);
+	memset(out, 0, sizeof *out);
+	collect(ff.fs, "a", out);
+	collect(ff.fs, "p", out);
+	/* the name the mount's delimiter ('.', INBOX's) gives a path keeps
+	 * it; with no such name, the smaller one does */
+	tree_alias_path("b", "a/b", 0, &alias_b);
+	tree_alias_path("q", "p|q", 0, &alias_q);
+	ck_assert_uint_eq(out->n, 4);
+	ck_assert_str_eq(out->names[0], "a/b");
+	ck_assert_str_eq(out->names[1] + 2, alias_b.data);
+	ck_assert_str_eq(out->names[2], "p/q");
+	ck_assert_str_eq(out->names[3] + 2, alias_q.data);
+	for (size_t i = 0; i < out->n; i++) {
+		struct mbox *m = mtree_by_path(&ff.fs->tree, out->names[i]);
+		ck_assert_ptr_nonnull(m);
+		out->inos[i] = m->ino;
+		mbox_put(m);
+	}
+	/* each path opens its own mailbox */
+	messages_at(ff.fs, "a", "b", &got);
+	ck_assert_str_eq(got.data, "1.eml ");
+	messages_at(ff.fs, "a", alias_b.data, &got);
+	ck_assert_str_eq(got.data, "5.eml 6.eml ");
+	fake_fs_close(&ff);
+	buf_free(&s);
+	buf_free(&alias_b);
+	buf_free(&alias_q);
+	buf_free(&got);
+}
+
+START_TEST(test_two_names_one_path_both_show)
+{
+	struct shown fwd, rev;
+	check_collisions(false, &fwd);
+	check_collisions(true, &rev);
+	ck_assert_uint_eq(fwd.n, rev.n);
+	for (size_t i = 0; i < fwd.n; i++) {
+		ck_assert_str_eq(fwd.names[i], rev.names[i]);
+		ck_assert_uint_eq(fwd.inos[i], rev.inos[i]);
+	}
+}
+END_TEST
+
+/* ---- the merge alone, over many orders ---- */
+
+static uint64_t rng_state;
+
+static uint32_t rng(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return (uint32_t)((rng_state * 0x2545f4914f6cdd1dULL) >> 32);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every name of v as "name -> path", sorted: what a user sees. */
+static void shown_paths(struct mtree *t, const struct mtree_listed *v, size_t n, struct buf *out)
+{
+	char **lines = xcalloc(n, sizeof *lines);
+	for (size_t i = 0; i < n; i++) {
+		struct mbox *m = mtree_by_name(t, v[i].name);
+		ck_assert_msg(m != NULL, "%s not shown", v[i].name);
+		struct mbox *at = mtree_by_path(t, m->path);
+		ck_assert_ptr_eq(at, m);  /* nothing else at its path */
+		struct buf line = BUF_INIT;
+		buf_addf(&line, "%s -> %s\n", v[i].name, m->path);
+		lines[i] = buf_detach(&line, NULL);
+		mbox_put(at);
+		mbox_put(m);
+	}
+	qsort(lines, n, sizeof *lines, cmp_str);
+	buf_reset(out);
+	for (size_t i = 0; i < n; i++)
+		if (!i || strcmp(lines[i], lines[i - 1]))  /* a name listed twice is one */
+			buf_addstr(out, lines[i]);
+	for (size_t i = 0; i < n; i++)
+		free(lines[i]);
+	free(lines);
+}
+
+/* "X.Y" with '.', "X/Y" with '/' and "X|Y" with '|' are all X/Y; some are
+ * listed twice (once with no delimiter).  Every order of the same LIST
+ * shows every name, each at a path of its own, the same path each time. */
+START_TEST(test_merge_ignores_the_order)
+{
+	static const char *const parts[] = { "a", "b", "aa", "ab", "ba", "bb" };
+	static const char seps[] = { '.', '/', '|' };
+	enum { NPARTS = 6, NSEPS = 3, N = NPARTS * NPARTS * NSEPS + NPARTS + 40, ORDERS = 20 };
+	struct mtree_listed v[N];
+	size_t n = 0;
+	for (size_t x = 0; x < NPARTS; x++) {
+		v[n++] = (struct mtree_listed){ xstrdup(parts[x]), '.', false };
+		for (size_t y = 0; y < NPARTS; y++) {
+			for (size_t k = 0; k < NSEPS; k++) {
+				struct buf name = BUF_INIT;
+				buf_addf(&name, "%s%c%s", parts[x], seps[k], parts[y]);
+				v[n++] = (struct mtree_listed){ buf_detach(&name, NULL), seps[k], (x + y) % 4 == 0 };
+			}
+		}
+	}
+	rng_state = 0x1234567;
+	while (n < N) {
+		const struct mtree_listed *twin = &v[rng() % n];
+		v[n++] = (struct mtree_listed){ xstrdup(twin->name), 0, !twin->noselect };
+	}
+	struct buf want = BUF_INIT, got = BUF_INIT;
+	for (int order = 0; order < ORDERS; order++) {
+		for (size_t i = N - 1; i > 0; i--) {  /* Fisher-Yates */
+			size_t j = rng() % (i + 1);
+			struct mtree_listed tmp = v[i];
+			v[i] = v[j];
+			v[j] = tmp;
+		}
+		struct mtree t;
+		mtree_init(&t);
+		mtree_merge(&t, v, N, 1);
+		shown_paths(&t, v, N, order ? &got : &want);
+		mtree_free(&t);
+		if (order)
+			ck_assert_str_eq(got.data, want.data);
+	}
+	/* and the canonical names kept their paths */
+	ck_assert_ptr_nonnull(strstr(want.data, "ab.ba -> ab/ba\n"));
+	ck_assert_ptr_null(strstr(want.data, "ab/ba -> ab/ba\n"));
+	buf_free(&want);
+	buf_free(&got);
+	for (size_t i = 0; i < N; i++)
+		free(v[i].name);
+}
+END_TEST
+
+/* ---- references under concurrency ---- */
+
+struct holder {
+	struct mtree *t;
+	atomic_bool *stop;
+	unsigned long rounds, bad;
+};
+
+/* Takes the root's children, lets the merges go on, then reads every
+ * field a caller may read, walks from each, and puts them. */
+static void *hold_and_read(void *arg)
+{
+	struct holder *h = arg;
+	while (!atomic_load(h->stop)) {
+		struct mbox **kids;
+		size_t n = mtree_children(h->t, mtree_root(h->t), &kids);
+		for (int i = 0; i < 50; i++)
+			sched_yield();
+		for (size_t i = 0; i < n; i++) {
+			struct mbox *m = kids[i];
+			if (!m->name || !*m->path || strncmp(m->name, m->path, strlen(m->name)))
+				h->bad++;
+			pthread_mutex_lock(&m->lock);  /* a listing's lock, as readers take it */
+			h->bad += m->listing.n;
+			pthread_mutex_unlock(&m->lock);
+			mbox_put(mtree_parent(h->t, m));
+			mbox_put(mtree_scan_next(h->t, m));
+		}
+		mbox_put_all(kids, n);
+		h->rounds++;
+	}
+	return NULL;
+}
+
+/* Threads hold entries while LISTs make them vanish: nothing they hold is
+ * freed under them (ASan would say so), and once they let go the next
+ * LIST frees what vanished. */
+START_TEST(test_held_entries_survive_concurrent_lists)
+{
+	enum { THREADS = 3, LISTS = 300, NAMES = 50 };
+	struct mtree t;
+	mtree_init(&t);
+	atomic_bool stop = false;
+	struct holder h[THREADS];
+	pthread_t th[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		h[i] = (struct holder){ &t, &stop, 0, 0 };
+		ck_assert_int_eq(pthread_create(&th[i], NULL, hold_and_read, &h[i]), 0);
+	}
+	struct mtree_listed v[NAMES];
+	for (int r = 0; r < LISTS; r++) {
+		for (int i = 0; i < NAMES; i++) {
+			char name[32];
+			/* half of them change at every LIST */
+			snprintf(name, sizeof name, "m%d-%d", i % 2 ? r : 0, i);
+			v[i] = (struct mtree_listed){ xstrdup(name), '/', false };
+		}
+		mtree_merge(&t, v, NAMES, 1);
+		for (int i = 0; i < NAMES; i++)
+			free(v[i].name);
+	}
+	atomic_store(&stop, true);
+	unsigned long rounds = 0;
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_uint_eq(h[i].bad, 0);
+		rounds += h[i].rounds;
+	}
+	ck_assert_uint_gt(rounds, 0);
+	mtree_merge(&t, v, 0, 1);  /* nothing held now: everything but the root goes */
+	ck_assert_uint_eq(mtree_entries(&t), 1);
+	mtree_free(&t);
+}
+END_TEST
+
+int main(void)
+{
+	fs_log_to_stderr(true);
+	Suite *su = suite_create("mtree");
+	TCase *tc = tcase_create("tree");
+	/* generous: the size test takes seconds (under ASan); a quadratic
+	 * tree takes many minutes */
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_many_mailboxes_cost_linear_work);
+	tcase_add_test(tc, test_vanished_mailboxes_are_freed);
+	tcase_add_test(tc, test_referenced_mailbox_outlives_its_listing);
+	tcase_add_test(tc, test_two_names_one_path_both_show);
+	tcase_add_test(tc, test_merge_ignores_the_order);
+	tcase_add_test(tc, test_held_entries_survive_concurrent_lists);
+	suite_add_tcase(su, tc);
+	int failed = check_run_suite(su);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
