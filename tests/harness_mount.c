@@ -211,7 +211,10 @@ struct imap *mount_second(const struct mount_env *env, const char *user)
 
 struct imap *harness_login(int port_number, const char *user)
 {
-	struct imap_opts o = { .timeout_ms = 30000, .allow_plaintext = true };
+	/* a command's whole exchange: the checking connection's may take
+	 * minutes on a loaded machine (Dovecot deleting 100,000 messages says
+	 * only "* OK Hang in there.." meanwhile, which earns no time) */
+	struct imap_opts o = { .timeout_ms = 180000, .allow_plaintext = true };
 	struct buf err = BUF_INIT;
 	char port[16];
 	snprintf(port, sizeof port, "%d", port_number);
