@@ -444,8 +444,9 @@ int pool_get(struct pool *p, const char *mailbox, struct pool_conn **out)
 		if (fs_cond_wait(&p->freed, &p->lock) < 0)
 			break;
 	if (p->stopping || i < 0) {
+		int rc = p->stopping ? -EIO : -EINTR;
 		pthread_mutex_unlock(&p->lock);
-		return p->stopping ? -EIO : -EINTR;
+		return rc;
 	}
 	p->busy[i] = true;
 	pthread_mutex_unlock(&p->lock);

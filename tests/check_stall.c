@@ -209,11 +209,11 @@ static bool stream_it(void *ctx, const struct imap_response *so_far, uint64_t si
 	return true;
 }
 
-/* A body on a slow link is not cut off: it takes three times the timeout,
- * but each second brings more than IMAP_PROGRESS_BYTES. */
+/* A body on a slow link is not cut off: it takes twice the timeout, but
+ * each second brings more than IMAP_PROGRESS_BYTES. */
 START_TEST(test_core_arriving_body_earns_time)
 {
-	enum { CHUNKS = 12, CHUNK = 2 * IMAP_PROGRESS_BYTES };
+	enum { CHUNKS = 16, CHUNK = 2 * IMAP_PROGRESS_BYTES };
 	struct buf script = BUF_INIT;
 	buf_addf(&script, CORE_GREETING "C: <tag1> UID FETCH 1 (UID BODY.PEEK[])\n"
 		 "S+ * 1 FETCH (UID 1 BODY[] {%d}\\r\\n\n", CHUNKS * CHUNK);
@@ -221,7 +221,7 @@ START_TEST(test_core_arriving_body_earns_time)
 		buf_addf(&script, "SLEEP 250\nLITERAL %d z\n", CHUNK);
 	buf_addstr(&script, "S: )\nS: <tag1> OK done\nC: <tag2> LOGOUT\nS: * BYE bye\nS: <tag2> OK out\nEOF\n");
 	struct fake_server *f = start_fake(&script);
-	struct imap *s = core_open(f, 1000);
+	struct imap *s = core_open(f, 2000);
 	struct counted k = { 0, true, false };
 	imap_set_literal_hook(s, stream_it, &k);
 	long long ms;
