@@ -43,6 +43,7 @@
 #define NO_HANG_MS 15000
 
 static struct mount_env env;
+static char workdir[64];   /* the fs core's caches, removed at the end even after a failure */
 
 /* ---- hostile scripts ---- */
 
@@ -312,7 +313,7 @@ struct fake_fs {
 	struct fake_server *f;
 	struct fs_config cfg;
 	struct fs *fs;
-	char dir[64];
+	char dir[128];
 	uint64_t ino;            /* INBOX/1.eml */
 };
 
@@ -322,7 +323,7 @@ static void fake_fs_open(struct fake_fs *ff, struct fake_server *f, int timeout_
 	struct buf err = BUF_INIT;
 	memset(ff, 0, sizeof *ff);
 	ff->f = f;
-	snprintf(ff->dir, sizeof ff->dir, "/tmp/imapfs-stall-XXXXXX");
+	snprintf(ff->dir, sizeof ff->dir, "%s/cache-XXXXXX", workdir);
 	ck_assert_ptr_nonnull(mkdtemp(ff->dir));
 	char url[128];
 	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%s", fake_port_str(f));
@@ -777,6 +778,9 @@ END_TEST
 int main(void)
 {
 	fs_log_to_stderr(true);
+	snprintf(workdir, sizeof workdir, "/tmp/imapfs-stall-XXXXXX");
+	if (!mkdtemp(workdir))
+		return EXIT_FAILURE;
 	Suite *su = suite_create("stall");
 	TCase *core = tcase_create("core");
 	tcase_set_timeout(core, 2 * STALL_S);
@@ -811,5 +815,11 @@ int main(void)
 	int failed = check_run_suite(su);
 	if (mounts)
 		failed += mount_env_cleanup(&env);
+	struct buf err = BUF_INIT;
+	if (os_rmtree(workdir, &err) != 0) {
+		fprintf(stderr, "check_stall: %s\n", err.len ? err.data : workdir);
+		failed++;
+	}
+	buf_free(&err);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
