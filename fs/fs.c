@@ -641,6 +641,9 @@ int fs_start(struct fs *fs)
 
 void fs_stop(struct fs *fs)
 {
+	/* threads waiting on a stalled server are woken first, so the joins
+	 * below do not wait for their deadlines */
+	pool_stop(fs->pool);
 	watch_stop(fs->watch);
 	fs->watch = NULL;
 	/* its workers call the notifier hooks until they are gone */

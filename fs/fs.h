@@ -158,7 +158,9 @@ void fs_log_debug(bool yes);
 /* Starts the worker threads: after daemonising (fork keeps no threads). */
 int fs_start(struct fs *fs);
 /* Stops the background threads (watcher, read-ahead): before the notifier
- * they call goes away. */
+ * they call goes away.  Their network waits end at once, whatever the
+ * server does; nothing reaches the server afterwards but the LOGOUTs of
+ * fs_free. */
 void fs_stop(struct fs *fs);
 
 #endif

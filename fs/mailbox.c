@@ -6,6 +6,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "cancel.h"
 #include "fetch.h"
 #include "mailbox.h"
 #include "tree.h"
@@ -464,8 +465,12 @@ static int refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_
 	pthread_mutex_lock(&m->lock);
 	if (use)
 		m->used = time(NULL);
-	while (m->refreshing)
-		pthread_cond_wait(&m->refreshed, &m->lock);
+	while (m->refreshing) {
+		if (fs_cond_wait(&m->refreshed, &m->lock) < 0) {  /* an interrupted request */
+			pthread_mutex_unlock(&m->lock);
+			return -EINTR;
+		}
+	}
 	/* after the wait: what the other refresh found may be enough */
 	time_t now = time(NULL);
 	if (m->loaded && now - m->checked < max_age) {

@@ -11,8 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "cancel.h"
 #include "fs.h"
 #include "ops.h"
 #include "pagepush.h"
@@ -45,10 +48,45 @@ static void reply_entry_or_err(fuse_req_t req, int rc, const struct fs_entry *e)
 	fuse_reply_entry(req, &p);
 }
 
+/* A request that may wait on the server answers FUSE INTERRUPT, which the
+ * kernel sends when its caller gets a signal (a killed caller too, which
+ * then sleeps uninterruptibly until we answer): its waits end, and a
+ * failure is then EINTR.  Requests that change mail are not cut short:
+ * they finish or fail within the timeout, so both sides agree on what
+ * happened. */
+static void on_interrupt(fuse_req_t req, void *token)
+{
+	(void)req;
+	fs_cancel_fire(token);
+}
+
+static void cancellable_begin(fuse_req_t req, struct fs_cancel *token)
+{
+	fs_cancel_init(token);
+	fs_cancel_enter(token);
+	/* runs on_interrupt at once if the INTERRUPT came first */
+	fuse_req_interrupt_func(req, on_interrupt, token);
+}
+
+/* Before the reply: rc, or -EINTR for what an interrupt made fail. */
+static int cancellable_end(fuse_req_t req, struct fs_cancel *token, int rc)
+{
+	/* waits for an on_interrupt in progress: then nothing uses the token */
+	fuse_req_interrupt_func(req, NULL, NULL);
+	fs_cancel_enter(NULL);
+	if (rc < 0 && fs_cancel_fired(token))
+		rc = -EINTR;
+	fs_cancel_destroy(token);
+	return rc;
+}
+
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs_entry e;
-	reply_entry_or_err(req, fs_lookup(req_fs(req), parent, name, &e), &e);
+	struct fs_cancel token;
+	cancellable_begin(req, &token);
+	int rc = fs_lookup(req_fs(req), parent, name, &e);
+	reply_entry_or_err(req, cancellable_end(req, &token, rc), &e);
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -79,7 +117,9 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs_dir *d;
-	int rc = fs_opendir(req_fs(req), ino, &d);
+	struct fs_cancel token;
+	cancellable_begin(req, &token);
+	int rc = cancellable_end(req, &token, fs_opendir(req_fs(req), ino, &d));
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -150,6 +190,11 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* O_TRUNC then comes as a SETATTR of size 0, which the core answers
 	 * even when the kernel sends no OPEN (no-open mode, below). */
 	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+	/* Reads are synchronous requests: a reader waiting for a body can then
+	 * be interrupted by any signal (FUSE INTERRUPT), where an asynchronous
+	 * read-ahead leaves it on a page lock that only SIGKILL breaks.  The
+	 * bytes come from the local cache file either way. */
+	conn->want &= ~FUSE_CAP_ASYNC_READ;
 	if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) {
 		conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
 		no_open = true;
@@ -162,7 +207,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct cache_span body;
 	bool keep;
+	struct fs_cancel token;
+	cancellable_begin(req, &token);
 	int rc = fs_open_body(req_fs(req), ino, fi->flags, &body, &keep);
+	rc = cancellable_end(req, &token, rc);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -187,7 +235,10 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	struct cache_span here, *body = (struct cache_span *)(uintptr_t)fi->fh;
 	if (!body) {
 		bool keep;
+		struct fs_cancel token;
+		cancellable_begin(req, &token);
 		int rc = fs_open_body(req_fs(req), ino, O_RDONLY, &here, &keep);
+		rc = cancellable_end(req, &token, rc);
 		if (rc < 0) {
 			fuse_reply_err(req, -rc);
 			return;
@@ -220,7 +271,9 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	(void)ino;
 	struct statvfs st;
-	int rc = fs_statfs(req_fs(req), &st);
+	struct fs_cancel token;
+	cancellable_begin(req, &token);
+	int rc = cancellable_end(req, &token, fs_statfs(req_fs(req), &st));
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
@@ -348,7 +401,10 @@ static void reply_xattr_value(fuse_req_t req, int rc, const struct buf *v, size_
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct buf v = BUF_INIT;
-	reply_xattr_value(req, fs_getxattr(req_fs(req), ino, name, &v), &v, size);
+	struct fs_cancel token;
+	cancellable_begin(req, &token);
+	int rc = cancellable_end(req, &token, fs_getxattr(req_fs(req), ino, name, &v));
+	reply_xattr_value(req, rc, &v, size);
 	buf_free(&v);
 }
 
@@ -517,6 +573,8 @@ struct notifier *notifier_start(struct fs *fs, struct fuse_session *se)
 	return n;
 }
 
+#define NOTIFIER_STOP_WAIT_S 2
+
 void notifier_stop(struct fs *fs, struct notifier *n)
 {
 	if (!n)
@@ -528,7 +586,17 @@ void notifier_stop(struct fs *fs, struct notifier *n)
 	pthread_cond_signal(&n->cond);
 	pthread_cond_broadcast(&n->delivered);
 	pthread_mutex_unlock(&n->lock);
-	pthread_join(n->thread, NULL);
+	/* An invalidation can wait for a directory lock that a request still
+	 * queued in the kernel holds, and after a SIGTERM nobody answers that
+	 * request until the session goes: like pagepush_stop, give the thread
+	 * a moment, then leave it (it touches nothing but n). */
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += NOTIFIER_STOP_WAIT_S;
+	if (pthread_timedjoin_np(n->thread, NULL, &until) != 0) {
+		fs_log(LOG_WARNING, "a kernel cache invalidation still waits on the kernel: leaving it behind");
+		return;
+	}
 	while (n->head) {
 		struct inval *iv = n->head;
 		n->head = iv->next;

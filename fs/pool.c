@@ -3,10 +3,14 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <syslog.h>
+#include <unistd.h>
 
+#include "cancel.h"
 #include "pool.h"
 #include "util.h"
 #include "write.h"
@@ -14,6 +18,8 @@
 /* Reconnects after a failure wait 1 s, 2 s, 4 s ... up to this. */
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS 30000
+/* How long the LOGOUTs at unmount may take, all together. */
+#define LOGOUT_MS 2000
 
 struct pool {
 	const struct fs_config *cfg;
@@ -31,6 +37,9 @@ struct pool {
 	long long retry_at;
 	pool_change_fn on_change;
 	void *change_ctx;
+	bool stopping;        /* under lock */
+	struct pool_conn **priv;   /* the private connections (pool_private_new), under lock */
+	size_t npriv;
 };
 
 /* ALERT must reach the user (RFC 3501 7.1); BYE says why a link ends
@@ -182,6 +191,61 @@ struct imap_cmd *pool_mailbox_cmd(const char *verb, const char *mailbox)
 	return cmd;
 }
 
+/* The core's LOGOUT: the imaplib layer would refuse it after an EXAMINE
+ * ("mailbox status changed to READ-ONLY").  Queued on every connection
+ * first and then waited for, so a stalled server costs LOGOUT_MS once,
+ * not once per connection. */
+static struct imap_cmd *logout_begin(struct pool_conn *c)
+{
+	if (!c->s || c->broken)
+		return NULL;
+	struct imap_cmd *cmd = imap_cmd_new("LOGOUT");
+	imap_set_timeout(c->s, LOGOUT_MS);
+	if (imap_submit(c->s, cmd) < 0) {
+		imap_cmd_free(cmd);
+		return NULL;
+	}
+	return cmd;
+}
+
+static void logout_end(struct pool_conn *c, struct imap_cmd *cmd)
+{
+	if (cmd)
+		(void)imap_wait(c->s, cmd);
+	imap_cmd_free(cmd);
+}
+
+static int wake_new(void)
+{
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (fd < 0)
+		fs_log(LOG_WARNING, "eventfd: %m: interrupted reads wait for their timeout");
+	return fd;
+}
+
+static void wake_write(int fd)
+{
+	uint64_t one = 1;
+	if (fd >= 0 && write(fd, &one, sizeof one) < 0) {
+		/* full: woken already */
+	}
+}
+
+/* Takes back a wake-up that is over (the one of an earlier request). */
+static void wake_drain(int fd)
+{
+	uint64_t v;
+	if (fd >= 0 && read(fd, &v, sizeof v) < 0) {
+		/* nothing pending */
+	}
+}
+
+/* A connection just (re)opened: the pool's wake-up ends its waits. */
+static void conn_watch_wake(struct pool_conn *c)
+{
+	if (c->s)
+		imap_set_cancel_fd(c->s, c->wake);
+}
 
 void pool_disconnect(struct pool_conn *c)
 {
@@ -199,6 +263,7 @@ int pool_new(struct pool **out, const struct fs_config *cfg, struct buf *err)
 	for (unsigned i = 0; i < p->n; i++) {
 		p->conns[i].index = i;
 		p->conns[i].pool = p;
+		p->conns[i].wake = wake_new();
 	}
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->freed, NULL);
@@ -206,6 +271,7 @@ int pool_new(struct pool **out, const struct fs_config *cfg, struct buf *err)
 		pool_free(p);
 		return -1;
 	}
+	conn_watch_wake(&p->conns[0]);
 	size_t n = imap_ncaps(p->conns[0].s);
 	p->caps = xcalloc(n + 1, sizeof *p->caps);
 	for (size_t i = 0; i < n; i++)
@@ -218,11 +284,20 @@ void pool_free(struct pool *p)
 {
 	if (!p)
 		return;
+	/* what pool_stop woke is over: a LOGOUT is still worth its answer */
+	struct imap_cmd **bye = xcalloc(p->n, sizeof *bye);
 	for (unsigned i = 0; i < p->n; i++) {
-		if (p->conns[i].s && !p->conns[i].broken)
-			imap_client_logout(p->conns[i].s, 2000);
-		conn_close(&p->conns[i]);
+		wake_drain(p->conns[i].wake);
+		bye[i] = logout_begin(&p->conns[i]);
 	}
+	for (unsigned i = 0; i < p->n; i++) {
+		logout_end(&p->conns[i], bye[i]);
+		conn_close(&p->conns[i]);
+		if (p->conns[i].wake >= 0)
+			close(p->conns[i].wake);
+	}
+	free(bye);
+	free(p->priv);
 	for (size_t i = 0; i < p->ncaps; i++)
 		free(p->caps[i]);
 	free(p->caps);
@@ -272,6 +347,8 @@ int pool_reconnect(struct pool *p, struct pool_conn *c)
 	struct buf err = BUF_INIT;
 	int rc = conn_open(p->cfg, c, &err);
 	pthread_mutex_lock(&p->lock);
+	if (rc == 0)
+		conn_watch_wake(c);
 	if (rc < 0) {
 		/* one line when the server goes away, none per retry */
 		if (!p->offline)
@@ -316,6 +393,13 @@ struct pool_conn *pool_private_new(struct pool *p)
 	c->pool = p;
 	c->index = p->n;
 	c->broken = true;
+	c->wake = wake_new();
+	pthread_mutex_lock(&p->lock);
+	p->priv = xrealloc(p->priv, (p->npriv + 1) * sizeof *p->priv);
+	p->priv[p->npriv++] = c;
+	if (p->stopping)
+		wake_write(c->wake);
+	pthread_mutex_unlock(&p->lock);
 	return c;
 }
 
@@ -323,24 +407,72 @@ void pool_private_free(struct pool_conn *c)
 {
 	if (!c)
 		return;
-	if (c->s && !c->broken)
-		imap_client_logout(c->s, 2000);
+	struct pool *p = c->pool;
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < p->npriv; i++) {
+		if (p->priv[i] == c) {
+			p->priv[i] = p->priv[--p->npriv];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	wake_drain(c->wake);
+	logout_end(c, logout_begin(c));
 	conn_close(c);
+	if (c->wake >= 0)
+		close(c->wake);
 	free(c);
+}
+
+void pool_stop(struct pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	pthread_cond_broadcast(&p->freed);
+	for (unsigned i = 0; i < p->n; i++)
+		wake_write(p->conns[i].wake);
+	for (size_t i = 0; i < p->npriv; i++)
+		wake_write(p->priv[i]->wake);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static bool pool_stopping(struct pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	bool stopping = p->stopping;
+	pthread_mutex_unlock(&p->lock);
+	return stopping;
 }
 
 int pool_get(struct pool *p, const char *mailbox, struct pool_conn **out)
 {
 	pthread_mutex_lock(&p->lock);
-	int i;
-	while ((i = pick(p, mailbox)) < 0)
-		pthread_cond_wait(&p->freed, &p->lock);
+	int i = -1;
+	while (!p->stopping && (i = pick(p, mailbox)) < 0)
+		if (fs_cond_wait(&p->freed, &p->lock) < 0)
+			break;
+	if (p->stopping || i < 0) {
+		int rc = p->stopping ? -EIO : -EINTR;
+		pthread_mutex_unlock(&p->lock);
+		return rc;
+	}
 	p->busy[i] = true;
 	pthread_mutex_unlock(&p->lock);
 	struct pool_conn *c = &p->conns[i];
-	if ((c->broken || !c->s) && pool_reconnect(p, c) < 0) {
+	/* drained before looking at stopping: pool_stop sets that first, then
+	 * wakes, so its wake-up is either seen here or still pending */
+	wake_drain(c->wake);
+	if (pool_stopping(p)) {
 		pool_put(p, c);
 		return -EIO;
+	}
+	if (fs_cancel_hold_fd(c->wake) < 0) {
+		pool_put(p, c);
+		return -EINTR;
+	}
+	if ((c->broken || !c->s) && pool_reconnect(p, c) < 0) {
+		pool_put(p, c);
+		return fs_cancelled() ? -EINTR : -EIO;
 	}
 	c->on_untagged = NULL;
 	c->untagged_ctx = NULL;
@@ -350,8 +482,11 @@ int pool_get(struct pool *p, const char *mailbox, struct pool_conn **out)
 
 void pool_put(struct pool *p, struct pool_conn *c)
 {
+	fs_cancel_release_fd(c->wake);
 	c->on_untagged = NULL;
 	c->untagged_ctx = NULL;
+	if (c->broken && c->s)
+		conn_close(c);
 	pthread_mutex_lock(&p->lock);
 	p->busy[c->index] = false;
 	pthread_cond_signal(&p->freed);
@@ -362,7 +497,14 @@ int pool_errno(struct pool_conn *c, int rc)
 {
 	if (rc == IMAP_ABORT) {
 		c->broken = true;
-		fs_log(LOG_WARNING, "IMAP connection lost: %s", imap_errmsg(c->s));
+		if (fs_cancelled()) {
+			fs_log(LOG_DEBUG, "imap[%u] abandoned: the request was interrupted", c->index);
+			return -EINTR;
+		}
+		if (c->pool && pool_stopping(c->pool))
+			fs_log(LOG_DEBUG, "imap[%u] abandoned: unmounting", c->index);
+		else
+			fs_log(LOG_WARNING, "IMAP connection lost: %s", imap_errmsg(c->s));
 		return -EIO;
 	}
 	return rc < 0 ? -EIO : 0;

@@ -34,14 +34,24 @@ struct pool_conn {
 			    const struct imap_resp *r);
 	void *untagged_ctx;
 	unsigned index;
+	int wake;                  /* eventfd that ends the session's waits (cancel.h, pool_stop) */
 };
 
 /* Opens the first connection now so errors show before mounting. */
 int pool_new(struct pool **out, const struct fs_config *cfg, struct buf *err);
 void pool_free(struct pool *p);
-/* Blocks until a connection is free.  mailbox may be NULL (any). */
+/* Blocks until a connection is free.  mailbox may be NULL (any).  -EINTR
+ * when the calling thread's request is cancelled meanwhile (cancel.h):
+ * then, and until pool_put, a cancel also ends the connection's network
+ * waits.  -EIO once the pool is stopping. */
 int pool_get(struct pool *p, const char *mailbox, struct pool_conn **out);
+/* Gives c back; a connection left broken (a command abandoned mid-way) is
+ * closed now, so the server stops sending what nobody reads. */
 void pool_put(struct pool *p, struct pool_conn *c);
+/* At unmount: every network wait on the pool's connections (and the
+ * private ones) ends now, and pool_get fails from now on, so the threads
+ * using them can be joined at once even when the server stalls. */
+void pool_stop(struct pool *p);
 /* EXAMINE (or SELECT when rw) unless already selected so; fills the
  * connection's uidvalidity/uidnext/exists. */
 int pool_select(struct pool *p, struct pool_conn *c, const char *mailbox, bool rw);
@@ -62,7 +72,7 @@ struct imap_cmd *pool_mailbox_cmd(const char *verb, const char *mailbox);
 /* Closes the connection at once (it is reopened on its next use). */
 void pool_disconnect(struct pool_conn *c);
 /* Maps the result of a core call to errno, marking the connection broken on
- * an abort. */
+ * an abort (-EINTR when the calling thread's request was cancelled). */
 int pool_errno(struct pool_conn *c, int rc);
 
 /* (Re)opens c.  After a failed attempt the pool is offline: it logs that

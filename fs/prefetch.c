@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cancel.h"
 #include "fetch.h"
 #include "prefetch.h"
 
@@ -305,11 +306,15 @@ void prefetch_free(struct prefetch *pf)
 	pthread_mutex_unlock(&pf->lock);
 	for (unsigned i = 0; i < pf->nworkers; i++)
 		pthread_join(pf->workers[i], NULL);
+	/* what nobody fetched any more is no longer in flight: a reader still
+	 * waiting for it gets its answer (-EIO) instead of waiting for ever */
 	while (pf->head) {
 		struct job *j = pf->head;
 		pf->head = j->next;
-		free(j->uids);
-		free(j);
+		struct job_ctx jc = { pf, j->m, j->uidvalidity };
+		for (size_t i = 0; i < j->n; i++)
+			body_arrived(&jc, j->uids[i], false, 0);
+		job_free(j);
 	}
 	free(pf->workers);
 	free(pf->streaming);
@@ -336,6 +341,11 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 	if (to > m->listing.n)
 		to = m->listing.n;
 	if (from >= to)
+		return;
+	pthread_mutex_lock(&pf->lock);
+	bool stopping = pf->stopping;  /* no worker would take it */
+	pthread_mutex_unlock(&pf->lock);
+	if (stopping)
 		return;
 	struct job *job = xcalloc(1, sizeof *job);
 	job->m = m;
@@ -434,8 +444,11 @@ int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uin
 		scan_ends = scan_reaches_end(m, (size_t)index);
 	}
 	/* A read is safe to repeat: a fetch that failed (a connection lost
-	 * mid-body, say) is asked for once more, alone, on a fresh one. */
-	for (int attempt = 0; !have && index >= 0 && attempt < 2; attempt++) {
+	 * mid-body, or past its deadline) is asked for once more, alone, on a
+	 * fresh one, with a deadline of its own.  An interrupted reader leaves
+	 * at once; the fetch goes on and lands in the cache. */
+	bool interrupted = false;
+	for (int attempt = 0; !have && !interrupted && index >= 0 && attempt < 2; attempt++) {
 		/* a body that arrived since the first look is no longer in flight:
 		 * look again before asking for it alone */
 		if (!uidset_has(&m->inflight, uid)) {
@@ -445,9 +458,9 @@ int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uin
 			queue_window(pf, m, (size_t)index, (size_t)index + 1);
 		}
 		m->waiters++;
-		while (uidset_has(&m->inflight, uid)) {
+		while (!interrupted && uidset_has(&m->inflight, uid)) {
 			m->waited_uid = uid;
-			pthread_cond_wait(&m->changed, &m->lock);
+			interrupted = fs_cond_wait(&m->changed, &m->lock) < 0;
 		}
 		m->waiters--;
 		have = cache_body_get(pf->cache, m->name, uidvalidity, uid, out) == 0;
@@ -457,5 +470,5 @@ int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uin
 		queue_next_folder(pf, m);
 	if (have)
 		return 0;
-	return index < 0 ? -ENOENT : -EIO;
+	return index < 0 ? -ENOENT : interrupted ? -EINTR : -EIO;
 }

@@ -28,6 +28,27 @@
  * never appear in debug output.
  *
  * Threads.  A struct imap is used by one thread at a time.
+ *
+ * Deadlines.  With opts.timeout_ms > 0 every command has one deadline for
+ * its whole exchange: timeout_ms after imap_submit() its tagged reply must
+ * have arrived, however the server fills the time in between, and a wait
+ * of any of the core's calls (imap_wait, imap_wait_all,
+ * imap_read_response) ends with IMAP_ABORT ("timed out") once the first
+ * command in flight is past its deadline; the connection is then unusable.
+ * A server that answers "* OK still here" every few seconds, or sends a
+ * body one byte at a time, is no longer able to keep a command alive.
+ * What may extend a deadline is progress: each IMAP_PROGRESS_BYTES of data
+ * that moved since the command was submitted (literal bytes as they
+ * arrive, untagged data responses such as FETCH or LIST once complete,
+ * bytes the server took from us) add one second, so a large body on a
+ * slow link that still moves at least that fast is never cut off, while
+ * a trickle earns practically nothing and status lines earn nothing at
+ * all.  The greeting has one deadline as a whole too.  IDLE (imap_idle)
+ * lasts the duration asked for; its DONE exchange then has the deadline.
+ * With timeout_ms = 0 nothing has a deadline and waits last for ever, as
+ * in imaplib without a timeout.  The raw calls (imap_send_raw,
+ * imap_read_raw, imap_readline_raw) bound each wait by timeout_ms, like
+ * imaplib's socket timeout.
  */
 #ifndef IMAPFS_IMAP_H
 #define IMAPFS_IMAP_H
@@ -44,6 +65,10 @@
 
 #define IMAP_PROTOCOL_VERSION_REV1 "IMAP4REV1"
 
+/* Progress that earns a command one more second (see Deadlines): a floor
+ * rate of 16 KiB/s, slower than any link a mailbox is read over. */
+#define IMAP_PROGRESS_BYTES 16384
+
 enum {
 	IMAP_OK = 0,
 	IMAP_ERROR = -1,
@@ -58,7 +83,8 @@ struct imap;
 typedef void (*imap_trace_fn)(void *ctx, const char *line);
 
 struct imap_opts {
-	int timeout_ms;        /* connect and every network wait; 0 = wait forever (imaplib's default) */
+	int timeout_ms;        /* connect, and each command's deadline (see Deadlines);
+				  0 = wait forever (imaplib's default) */
 	struct tls_opts tls;   /* implicit TLS and STARTTLS */
 	bool require_tls;      /* a PREAUTH greeting on a plain link is then an error */
 	bool allow_plaintext;  /* permit LOGIN / plaintext SASL without TLS */
@@ -92,7 +118,13 @@ bool imap_is_tls(const struct imap *s);
 const char *imap_welcome(const struct imap *s);
 void imap_set_debug(struct imap *s, int level);
 int imap_get_debug(const struct imap *s);
+/* For commands submitted from now on. */
 void imap_set_timeout(struct imap *s, int timeout_ms);
+/* While fd >= 0, every wait also ends as soon as fd is readable (an
+ * eventfd or pipe another thread writes to): with IMAP_ABORT and
+ * "interrupted", as what is in flight can no longer be finished; the
+ * connection must then be closed.  The caller owns fd; -1 turns it off. */
+void imap_set_cancel_fd(struct imap *s, int fd);
 
 /* ---------------- the client: connecting and logging in ---------------- */
 
@@ -179,14 +211,17 @@ void imap_cmd_on_done(struct imap_cmd *c, imap_done_fn fn, void *ctx);
  * no ownership: free c after it is done (or after imap_close). */
 int imap_submit(struct imap *s, struct imap_cmd *c);
 /* Pump the connection until c completes.  0: c has a tagged result (which may
- * be NO or BAD); IMAP_ABORT: the connection failed. */
+ * be NO or BAD); IMAP_ABORT: the connection failed, a deadline passed (of c
+ * or of a command before it), or the cancel fd fired. */
 int imap_wait(struct imap *s, struct imap_cmd *c);
 /* Pump until no command is in flight. */
 int imap_wait_all(struct imap *s);
-/* Process exactly one response (waiting for it). */
+/* Process exactly one response (waiting for it; with nothing in flight
+ * the wait is bounded by one timeout_ms). */
 int imap_read_response(struct imap *s);
 /* Move bytes without waiting: write what can be written, parse what has
- * arrived.  For event loops: poll imap_fd(). */
+ * arrived.  For event loops: poll imap_fd(); deadlines are the loop's
+ * business here. */
 int imap_pump_nowait(struct imap *s);
 int imap_fd(const struct imap *s);
 size_t imap_in_flight(const struct imap *s);

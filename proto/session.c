@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,7 +140,95 @@ void imap_set_untagged_handler(struct imap *s, imap_untagged_fn fn, void *ctx)
 
 void imap_set_literal_hook(struct imap *s, imap_literal_hook hook, void *ctx)
 {
-	imap_parser_set_literal_hook(s->parser, hook, ctx);
+	s->lit_hook = hook;
+	s->lit_ctx = ctx;
+}
+
+void imap_set_cancel_fd(struct imap *s, int fd)
+{
+	s->cancel_fd = fd;
+}
+
+/* ---------------- progress (what earns a command more time) ---------------- */
+
+/* The parser's literal hook is always the session's: a literal the
+ * caller's hook streams goes through these, which count its bytes as they
+ * arrive (in-memory literals count when their response is complete). */
+static int counted_write(void *ctx, const void *p, size_t n)
+{
+	struct imap *s = ctx;
+	s->progress += n;
+	return s->lit_sink.write ? s->lit_sink.write(s->lit_sink.ctx, p, n) : 0;
+}
+
+static void counted_done(void *ctx, bool ok)
+{
+	struct imap *s = ctx;
+	if (s->lit_sink.done)
+		s->lit_sink.done(s->lit_sink.ctx, ok);
+}
+
+static bool counted_hook(void *ctx, const struct imap_response *so_far, uint64_t size,
+			 struct imap_sink *sink)
+{
+	struct imap *s = ctx;
+	struct imap_sink inner = { 0 };
+	if (!s->lit_hook || !s->lit_hook(s->lit_ctx, so_far, size, &inner))
+		return false;
+	s->lit_sink = inner;
+	sink->write = counted_write;
+	sink->done = counted_done;
+	sink->ctx = s;
+	return true;
+}
+
+static bool is_status_name(const char *name)
+{
+	static const char *const names[] = { "OK", "NO", "BAD", "BYE", "PREAUTH" };
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (!strcmp(name, names[i]))
+			return true;
+	return false;
+}
+
+/* An untagged response that carries data (FETCH, LIST, SEARCH ...) is
+ * progress; a status line ("* OK still here") is not, however often it
+ * comes.  Streamed literals were counted as they came. */
+static void count_response(struct imap *s, const struct imap_response *raw, const struct imap_resp *r)
+{
+	if (!r || is_status_name(r->name))
+		return;
+	for (size_t i = 0; i < raw->npieces; i++) {
+		s->progress += raw->pieces[i].text_len + 2;
+		if (raw->pieces[i].has_literal && !raw->pieces[i].lit.streamed)
+			s->progress += raw->pieces[i].lit.len;
+	}
+}
+
+/* When c's tagged reply is due: its deadline, a second later for each
+ * IMAP_PROGRESS_BYTES of progress since it was submitted. */
+static long long cmd_due(const struct imap *s, const struct imap_cmd *c)
+{
+	if (c->deadline < 0)
+		return -1;
+	uint64_t earned_s = (s->progress - c->progress_base) / IMAP_PROGRESS_BYTES;
+	if (earned_s > 1000000000)  /* 30 years: no overflow below */
+		earned_s = 1000000000;
+	return c->deadline + (long long)earned_s * 1000;
+}
+
+/* The command that is due first (NULL when none has a deadline). */
+static const struct imap_cmd *first_due(const struct imap *s, long long *due)
+{
+	const struct imap_cmd *first = NULL;
+	for (const struct imap_cmd *c = s->cmds; c; c = c->next) {
+		long long d = cmd_due(s, c);
+		if (d >= 0 && (!first || d < *due)) {
+			first = c;
+			*due = d;
+		}
+	}
+	return first;
 }
 
 /* ---------------- commands ---------------- */
@@ -323,6 +412,8 @@ int imap_submit(struct imap *s, struct imap_cmd *c)
 	c->part = 0;
 	c->announced = c->waiting_cont = c->emitted = c->done = false;
 	c->lit_sent = 0;
+	c->deadline = s->opts.timeout_ms > 0 ? clock_ms() + s->opts.timeout_ms : -1;
+	c->progress_base = s->progress;
 	cmd_reset_result(c);
 	snprintf(c->tag, sizeof c->tag, "%s%lu", s->tagpre, s->tagnum++);
 	struct imap_cmd **pp = &s->cmds;
@@ -459,6 +550,7 @@ static int flush_some(struct imap *s)
 	}
 	buf_free(&err);
 	buf_consume(&s->out, (size_t)n);
+	s->progress += (uint64_t)n;  /* the server takes what we send: it is working */
 	return 0;
 }
 
@@ -678,6 +770,7 @@ static int dispatch(struct imap *s, const struct imap_response *raw)
 		imap_trace(s, "", "unparsable response: %s", err.data);
 	buf_free(&err);
 	if (line[0] == '*') {
+		count_response(s, raw, parsed ? &r : NULL);
 		if (parsed)
 			handle_untagged_core(s, &r);
 		if (s->on_untagged)
@@ -718,16 +811,47 @@ static int process_one(struct imap *s)
 }
 
 /* Waits up to ms (-1: no limit) until the socket is readable, or writable
- * while output is queued.  1 ready, 0 timed out, IMAP_ABORT (recorded) on
- * failure. */
-static int wait_io(struct imap *s, int ms)
+ * when want_write.  1 ready, 0 timed out, IMAP_ABORT (recorded) on failure
+ * or when the cancel fd fired. */
+static int wait_for(struct imap *s, bool want_read, bool want_write, int ms)
 {
 	struct buf err = BUF_INIT;
-	int w = transport_wait(s->t, true, s->out.len > 0, ms, &err);
+	int w = transport_wait_or(s->t, want_read, want_write, ms, s->cancel_fd, &err);
 	if (w < 0)
 		w = imap_fail(s, IMAP_ABORT, "socket error: %s", err.data);
+	else if (w == 2)  /* what is in flight can no longer be finished */
+		w = imap_fail(s, IMAP_ABORT, "interrupted");
 	buf_free(&err);
 	return w;
+}
+
+static int wait_io(struct imap *s, int ms)
+{
+	return wait_for(s, true, s->out.len > 0, ms);
+}
+
+/* How long the next wait may be (*ms, -1: no limit): until the first
+ * command in flight is due; with none, until the session's deadline, else
+ * one timeout.  1, or IMAP_ABORT (recorded) when that time has passed. */
+static int wait_budget(struct imap *s, int *ms)
+{
+	long long due = -1;
+	const struct imap_cmd *c = first_due(s, &due);
+	if (!c)
+		due = s->deadline;
+	if (due < 0) {
+		*ms = s->opts.timeout_ms > 0 ? s->opts.timeout_ms : -1;
+		return 1;
+	}
+	long long left = due - clock_ms();
+	if (left <= 0) {
+		if (c)
+			return imap_fail(s, IMAP_ABORT, "socket error: timed out waiting for the reply to %s",
+					 c->name);
+		return imap_fail(s, IMAP_ABORT, "socket error: timed out");
+	}
+	*ms = left > INT_MAX ? INT_MAX : (int)left;
+	return 1;
 }
 
 /* The command at the writer can put more bytes out now. */
@@ -760,12 +884,15 @@ static int step(struct imap *s, bool block)
 		r = read_some(s);
 		return r < 0 ? IMAP_ABORT : 0;
 	}
-	int timeout = s->opts.timeout_ms > 0 ? s->opts.timeout_ms : -1;
-	int w = wait_io(s, timeout);
-	if (w < 0)
+	/* checked before every read, not only when the socket is quiet: a
+	 * server that keeps talking must not keep a command alive */
+	int ms, w;
+	if ((w = wait_budget(s, &ms)) < 0 || (w = wait_io(s, ms)) < 0)
 		return w;
-	if (w == 0)
-		return imap_fail(s, IMAP_ABORT, "socket error: timed out after %d ms", timeout);
+	if (w == 0) {
+		int why = wait_budget(s, &ms);  /* which deadline passed */
+		return why < 0 ? why : imap_fail(s, IMAP_ABORT, "socket error: timed out");
+	}
 	return read_some(s) < 0 ? IMAP_ABORT : 0;
 }
 
@@ -881,11 +1008,11 @@ int imap_send_raw(struct imap *s, const void *p, size_t n)
 		return IMAP_ABORT;
 	buf_add(&s->out, p, n);
 	while (s->out.len) {
-		struct buf err = BUF_INIT;
-		int w = transport_wait(s->t, false, true, s->opts.timeout_ms > 0 ? s->opts.timeout_ms : -1, &err);
-		buf_free(&err);
-		if (w <= 0)
-			return imap_fail(s, IMAP_ABORT, "socket error: %s", w == 0 ? "timed out" : "wait failed");
+		int w = wait_for(s, false, true, s->opts.timeout_ms > 0 ? s->opts.timeout_ms : -1);
+		if (w < 0)
+			return w;
+		if (w == 0)
+			return imap_fail(s, IMAP_ABORT, "socket error: timed out");
 		if (flush_some(s) < 0)
 			return IMAP_ABORT;
 	}
@@ -895,11 +1022,11 @@ int imap_send_raw(struct imap *s, const void *p, size_t n)
 static int fill_raw(struct imap *s)
 {
 	if (transport_pending(s->t) == 0) {
-		struct buf err = BUF_INIT;
-		int w = transport_wait(s->t, true, false, s->opts.timeout_ms > 0 ? s->opts.timeout_ms : -1, &err);
-		buf_free(&err);
-		if (w <= 0)
-			return imap_fail(s, IMAP_ABORT, "socket error: %s", w == 0 ? "timed out" : "wait failed");
+		int w = wait_for(s, true, false, s->opts.timeout_ms > 0 ? s->opts.timeout_ms : -1);
+		if (w < 0)
+			return w;
+		if (w == 0)
+			return imap_fail(s, IMAP_ABORT, "socket error: timed out");
 	}
 	return read_some(s) < 0 ? IMAP_ABORT : 0;
 }
@@ -998,6 +1125,9 @@ struct imap *imap_session_new(struct transport *t, const struct imap_opts *o)
 		s->opts = *o;
 	s->t = t;
 	s->parser = imap_parser_new(&s->opts.limits);
+	imap_parser_set_literal_hook(s->parser, counted_hook, s);
+	s->deadline = -1;
+	s->cancel_fd = -1;
 	buf_init(&s->in);
 	buf_init(&s->out);
 	buf_init(&s->bye_text);
@@ -1012,11 +1142,16 @@ struct imap *imap_session_new(struct transport *t, const struct imap_opts *o)
 int imap_session_greet(struct imap *s)
 {
 	s->expect_greeting = true;
+	/* one deadline for the whole greeting, however slowly it trickles */
+	s->deadline = s->opts.timeout_ms > 0 ? clock_ms() + s->opts.timeout_ms : -1;
 	while (!s->greeting_seen) {
 		int r = imap_read_response(s);
-		if (r < 0 && r != IMAP_ERROR)
+		if (r < 0 && r != IMAP_ERROR) {
+			s->deadline = -1;
 			return r;
+		}
 	}
+	s->deadline = -1;
 	s->expect_greeting = false;
 	struct buf shown = BUF_INIT;
 	int rc = IMAP_OK;

@@ -31,6 +31,8 @@ struct imap_cmd {
 	bool announced;          /* literal of parts[part] announced */
 	bool waiting_cont;       /* a synchronizing literal waits for "+" */
 	uint64_t lit_sent;       /* bytes of parts[part] written */
+	long long deadline;      /* clock_ms() by which the tagged reply is due; -1: none */
+	uint64_t progress_base;  /* the session's progress when submitted */
 	bool emitted;            /* the whole command line has been queued */
 	bool done;
 	char status[8];
@@ -68,6 +70,16 @@ struct imap {
 	struct buf err;
 	imap_untagged_fn on_untagged;
 	void *untagged_ctx;
+	/* Deadlines (imap.h): bytes that count as progress, which earn a
+	 * command more time; the deadline of a wait with no command (the
+	 * greeting); the fd that ends every wait (imap_set_cancel_fd). */
+	uint64_t progress;
+	long long deadline;
+	int cancel_fd;
+	/* the caller's literal hook, behind the session's own (which counts) */
+	imap_literal_hook lit_hook;
+	void *lit_ctx;
+	struct imap_sink lit_sink;
 	bool expect_greeting;
 	bool greeting_seen;
 	enum imap_greeting greeting;  /* what the parser made of it */

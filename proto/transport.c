@@ -436,20 +436,32 @@ ssize_t transport_write_some(struct transport *t, const void *p, size_t n, struc
 	}
 }
 
-int transport_wait(struct transport *t, bool want_read, bool want_write, int timeout_ms,
-		   struct buf *err)
+/* Whether fd is readable (or closed) right now. */
+static bool transport_fd_ready(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int r;
+	while ((r = poll(&p, 1, 0)) < 0 && errno == EINTR)
+		;
+	return r > 0;
+}
+
+int transport_wait_or(struct transport *t, bool want_read, bool want_write, int timeout_ms,
+		      int cancel_fd, struct buf *err)
 {
 	if (want_read && (t->eof || transport_pending(t) > 0))
-		return 1; /* the next read answers at once */
+		return cancel_fd >= 0 && transport_fd_ready(cancel_fd) ? 2 : 1;
 	long long deadline = timeout_ms >= 0 ? clock_ms() + timeout_ms : -1;
-	struct pollfd p = { .fd = t->fd };
+	struct pollfd p[2] = { { .fd = t->fd }, { .fd = cancel_fd, .events = POLLIN } };
 	if (want_read)
-		p.events |= POLLIN;
+		p[0].events |= POLLIN;
 	if (want_write)
-		p.events |= POLLOUT;
+		p[0].events |= POLLOUT;
 	for (;;) {
 		int ms = transport_ms_left(deadline);
-		int r = poll(&p, 1, ms);
+		int r = poll(p, cancel_fd >= 0 ? 2 : 1, ms);
+		if (r > 0 && cancel_fd >= 0 && p[1].revents)
+			return 2;  /* before the socket: a flooding server must not hide it */
 		if (r > 0)
 			return 1; /* including POLLERR/POLLHUP: the next call reports them */
 		if (r == 0) {
@@ -462,6 +474,12 @@ int transport_wait(struct transport *t, bool want_read, bool want_write, int tim
 			return -1;
 		}
 	}
+}
+
+int transport_wait(struct transport *t, bool want_read, bool want_write, int timeout_ms,
+		   struct buf *err)
+{
+	return transport_wait_or(t, want_read, want_write, timeout_ms, -1, err);
 }
 
 size_t transport_pending(struct transport *t)

@@ -62,6 +62,10 @@ ssize_t transport_write_some(struct transport *t, const void *p, size_t n, struc
  * it returns 1 at once when TLS holds pending bytes or the stream ended. */
 int transport_wait(struct transport *t, bool want_read, bool want_write, int timeout_ms,
 		   struct buf *err);
+/* The same, also ending when cancel_fd (>= 0) is readable: then 2, even
+ * when the socket is ready too. */
+int transport_wait_or(struct transport *t, bool want_read, bool want_write, int timeout_ms,
+		      int cancel_fd, struct buf *err);
 /* Bytes already decrypted and buffered inside the transport (TLS), which
  * poll() on the socket would not show. */
 size_t transport_pending(struct transport *t);

@@ -212,9 +212,12 @@ struct imap *mount_second(const struct mount_env *env, const char *user)
 
 struct imap *harness_login(int port_number, const char *user)
 {
-	/* it reads whole messages into memory, as imaplib does: the core's
-	 * limit for what is not streamed is for metadata */
-	struct imap_opts o = { .timeout_ms = 30000, .allow_plaintext = true,
+	/* It reads whole messages into memory, as imaplib does: the core's
+	 * limit for what is not streamed is for metadata.  And a command's
+	 * whole exchange may take minutes on a loaded machine (Dovecot deleting
+	 * 100,000 messages says only "* OK Hang in there.." meanwhile, which
+	 * earns no time). */
+	struct imap_opts o = { .timeout_ms = 180000, .allow_plaintext = true,
 			       .limits = { .max_mem_literal = (size_t)256 << 20 } };
 	struct buf err = BUF_INIT;
 	char port[16];

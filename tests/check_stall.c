@@ -1,0 +1,825 @@
+/* check_stall.c: a server that stalls, trickles or chatters never holds a
+ * reader for ever.  Scripted hostile servers that, after a UID FETCH, say
+ * "* OK still here" every second, or send the body one byte a second:
+ *  - core: each command has one deadline for its whole exchange
+ *    (IMAP_ABORT "timed out"), bytes that really arrive still earn time,
+ *    and a cancel fd ends a wait at once;
+ *  - fs core: fs_open_body fails with EIO, an interrupted request returns
+ *    EINTR at once (the fetch goes on into the cache), fs_stop returns at
+ *    once;
+ *  - a real mount: a killed reader is reaped at once, an interrupted read
+ *    returns EINTR, unmount ends the daemon while the server stalls, and
+ *    -o timeout= bounds a read.
+ * Every stall lasts far longer than the bounds asserted, which only prove
+ * that nothing waited for the stall to end. */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cancel.h"
+#include "check_run.h"
+#include "fake.h"
+#include "fs.h"
+#include "harness.h"
+#include "harness_mount.h"
+#include "harness_os.h"
+#include "imap.h"
+#include "util.h"
+
+/* How long the hostile servers keep it up, and the bound that proves no
+ * wait lasted that long (generous: two loaded cores, sanitizers). */
+#define STALL_S 60
+#define NO_HANG_MS 15000
+
+static struct mount_env env;
+static char workdir[64];   /* the fs core's caches, removed at the end even after a failure */
+
+/* ---- hostile scripts ---- */
+
+/* "* OK still here" every second for s seconds. */
+static void add_chatter(struct buf *script, int s)
+{
+	for (int i = 0; i < s; i++)
+		buf_addstr(script, "SLEEP 1000\nS: * OK still here\n");
+}
+
+/* The start of a body literal of n bytes, then one byte a second for s
+ * seconds (s < n: it never ends in time). */
+static void add_trickle(struct buf *script, const char *fetch_head, int n, int s)
+{
+	buf_addf(script, "S+ %s {%d}\\r\\n\n", fetch_head, n);
+	for (int i = 0; i < s; i++)
+		buf_addstr(script, "SLEEP 1000\nS+ x\n");
+}
+
+/* A server that goes on sending after the client closed fails its next
+ * write: the client abandoned the exchange instead of waiting it out. */
+static void finish_abandoned(struct fake_server *f)
+{
+	struct buf err = BUF_INIT;
+	ck_assert_int_eq(fake_finish(f, &err), -1);
+	ck_assert_msg(strstr(err.data, "write failed") != NULL, "fake server: %s", err.data);
+	buf_free(&err);
+}
+
+static void finish_clean(struct fake_server *f)
+{
+	struct buf err = BUF_INIT;
+	ck_assert_msg(fake_finish(f, &err) == 0, "fake server: %s", err.data);
+	buf_free(&err);
+}
+
+static struct fake_server *start_fake(const struct buf *script)
+{
+	struct buf err = BUF_INIT;
+	struct fake_opts fo = { .timeout_ms = (STALL_S + 30) * 1000 };
+	struct fake_server *f = fake_start(script->data, &fo, &err);
+	ck_assert_msg(f != NULL, "%s", err.data);
+	buf_free(&err);
+	return f;
+}
+
+/* ---- the core ---- */
+
+#define CORE_GREETING                          \
+	"S: * OK fake\n"                       \
+	"C: <tag0> CAPABILITY\n"               \
+	"S: * CAPABILITY IMAP4rev1\n"          \
+	"S: <tag0> OK done\n"
+
+static struct imap *core_open(struct fake_server *f, int timeout_ms)
+{
+	struct imap_opts o = { .timeout_ms = timeout_ms, .allow_plaintext = true };
+	struct buf err = BUF_INIT;
+	struct imap *s;
+	ck_assert_msg(imap_open(&s, "127.0.0.1", fake_port_str(f), &o, &err) == 0, "%s", err.data);
+	buf_free(&err);
+	return s;
+}
+
+/* Submits UID FETCH 1 (UID BODY.PEEK[]) and waits for it; *ms: how long. */
+static int core_fetch(struct imap *s, long long *ms)
+{
+	struct imap_cmd *c = imap_cmd_new("UID FETCH");
+	imap_cmd_add(c, " 1 (UID BODY.PEEK[])");
+	long long t0 = clock_ms();
+	int rc = imap_submit(s, c);
+	if (rc == 0)
+		rc = imap_wait(s, c);
+	*ms = clock_ms() - t0;
+	if (rc == 0)
+		ck_assert_msg(imap_cmd_ok(c), "%s %s", imap_cmd_status(c), imap_cmd_text(c));
+	imap_cmd_free(c);
+	return rc;
+}
+
+START_TEST(test_core_chatter_cannot_keep_a_command_alive)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, CORE_GREETING "C: <tag1> UID FETCH 1 (UID BODY.PEEK[])\n");
+	add_chatter(&script, STALL_S);
+	struct fake_server *f = start_fake(&script);
+	struct imap *s = core_open(f, 2000);
+	long long ms;
+	ck_assert_int_eq(core_fetch(s, &ms), IMAP_ABORT);
+	ck_assert_msg(strstr(imap_errmsg(s), "timed out") != NULL, "%s", imap_errmsg(s));
+	ck_assert_msg(ms < NO_HANG_MS, "the wait took %lld ms", ms);
+	imap_close(s);
+	finish_abandoned(f);
+	buf_free(&script);
+}
+END_TEST
+
+START_TEST(test_core_trickled_literal_times_out)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, CORE_GREETING "C: <tag1> UID FETCH 1 (UID BODY.PEEK[])\n");
+	add_trickle(&script, "* 1 FETCH (UID 1 BODY[]", 1000, STALL_S);
+	struct fake_server *f = start_fake(&script);
+	struct imap *s = core_open(f, 2000);
+	long long ms;
+	ck_assert_int_eq(core_fetch(s, &ms), IMAP_ABORT);
+	ck_assert_msg(strstr(imap_errmsg(s), "timed out") != NULL, "%s", imap_errmsg(s));
+	ck_assert_msg(ms < NO_HANG_MS, "the wait took %lld ms", ms);
+	imap_close(s);
+	finish_abandoned(f);
+	buf_free(&script);
+}
+END_TEST
+
+/* The greeting is one exchange too: continuation lines before it ("+")
+ * do not keep the connect waiting. */
+START_TEST(test_core_greeting_has_one_deadline)
+{
+	struct buf script = BUF_INIT;
+	for (int i = 0; i < STALL_S; i++)
+		buf_addstr(&script, "S: + not yet\nSLEEP 1000\n");
+	struct fake_server *f = start_fake(&script);
+	struct imap_opts o = { .timeout_ms = 2000, .allow_plaintext = true };
+	struct buf err = BUF_INIT;
+	struct imap *s = NULL;
+	long long t0 = clock_ms();
+	ck_assert_int_eq(imap_open(&s, "127.0.0.1", fake_port_str(f), &o, &err), IMAP_ABORT);
+	ck_assert_msg(clock_ms() - t0 < NO_HANG_MS, "the greeting took %lld ms", clock_ms() - t0);
+	ck_assert_msg(strstr(err.data, "timed out") != NULL, "%s", err.data);
+	ck_assert_ptr_null(s);
+	finish_abandoned(f);
+	buf_free(&err);
+	buf_free(&script);
+}
+END_TEST
+
+struct counted {
+	uint64_t bytes;
+	bool all_z;
+	bool done_ok;
+};
+
+static int counted_write(void *ctx, const void *p, size_t n)
+{
+	struct counted *k = ctx;
+	for (size_t i = 0; i < n; i++)
+		k->all_z &= ((const char *)p)[i] == 'z';
+	k->bytes += n;
+	return 0;
+}
+
+static void counted_done(void *ctx, bool ok)
+{
+	((struct counted *)ctx)->done_ok = ok;
+}
+
+static bool stream_it(void *ctx, const struct imap_response *so_far, uint64_t size, struct imap_sink *sink)
+{
+	(void)so_far;
+	(void)size;
+	sink->write = counted_write;
+	sink->done = counted_done;
+	sink->ctx = ctx;
+	return true;
+}
+
+/* A body on a slow link is not cut off: it takes twice the timeout, but
+ * each second brings more than IMAP_PROGRESS_BYTES. */
+START_TEST(test_core_arriving_body_earns_time)
+{
+	enum { CHUNKS = 16, CHUNK = 2 * IMAP_PROGRESS_BYTES };
+	struct buf script = BUF_INIT;
+	buf_addf(&script, CORE_GREETING "C: <tag1> UID FETCH 1 (UID BODY.PEEK[])\n"
+		 "S+ * 1 FETCH (UID 1 BODY[] {%d}\\r\\n\n", CHUNKS * CHUNK);
+	for (int i = 0; i < CHUNKS; i++)
+		buf_addf(&script, "SLEEP 250\nLITERAL %d z\n", CHUNK);
+	buf_addstr(&script, "S: )\nS: <tag1> OK done\nC: <tag2> LOGOUT\nS: * BYE bye\nS: <tag2> OK out\nEOF\n");
+	struct fake_server *f = start_fake(&script);
+	struct imap *s = core_open(f, 2000);
+	struct counted k = { 0, true, false };
+	imap_set_literal_hook(s, stream_it, &k);
+	long long ms;
+	ck_assert_int_eq(core_fetch(s, &ms), IMAP_OK);
+	ck_assert_uint_eq(k.bytes, CHUNKS * CHUNK);
+	ck_assert(k.all_z);
+	ck_assert(k.done_ok);
+	struct imap_result r = { .n = 0 };
+	ck_assert_int_eq(imap_logout(s, &r), 0);
+	imap_result_free(&r);
+	imap_close(s);
+	finish_clean(f);
+	buf_free(&script);
+}
+END_TEST
+
+/* imaplib's rule stays: without a timeout a slow answer is waited for. */
+START_TEST(test_core_no_timeout_waits_as_imaplib)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, CORE_GREETING "C: <tag1> NOOP\n");
+	add_chatter(&script, 3);
+	buf_addstr(&script, "S: <tag1> OK done\nEOF\n");
+	struct fake_server *f = start_fake(&script);
+	struct imap *s = core_open(f, 0);
+	struct imap_result r = { .n = 0 };
+	ck_assert_int_eq(imap_noop(s, &r), 0);
+	ck_assert_str_eq(r.type, "OK");
+	imap_result_free(&r);
+	imap_close(s);
+	finish_clean(f);
+	buf_free(&script);
+}
+END_TEST
+
+static void *write_after_500ms(void *arg)
+{
+	os_sleep_ms(500);
+	uint64_t one = 1;
+	ck_assert_int_eq(write(*(int *)arg, &one, sizeof one), (ssize_t)sizeof one);
+	return NULL;
+}
+
+/* The cancel fd ends a wait that has no deadline at all. */
+START_TEST(test_core_cancel_fd_ends_the_wait)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, CORE_GREETING "C: <tag1> UID FETCH 1 (UID BODY.PEEK[])\n");
+	add_chatter(&script, STALL_S);
+	struct fake_server *f = start_fake(&script);
+	struct imap *s = core_open(f, 0);
+	int fd = eventfd(0, EFD_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	imap_set_cancel_fd(s, fd);
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, write_after_500ms, &fd), 0);
+	long long ms;
+	ck_assert_int_eq(core_fetch(s, &ms), IMAP_ABORT);
+	ck_assert_msg(strstr(imap_errmsg(s), "interrupted") != NULL, "%s", imap_errmsg(s));
+	ck_assert_msg(ms < NO_HANG_MS, "the wait took %lld ms", ms);
+	pthread_join(th, NULL);
+	imap_close(s);
+	close(fd);
+	finish_abandoned(f);
+	buf_free(&script);
+}
+END_TEST
+
+/* ---- the filesystem core ---- */
+
+/* Login, the folder list, INBOX with messages 1 and 2 listed (tags 0-4). */
+#define FS_SCRIPT_HEAD                                                                        \
+	FAKE_LOGIN("")                                                                        \
+	"C: <tag2> LIST \"\" \"*\"\n"                                                         \
+	"S: * LIST () \"/\" INBOX\n"                                                          \
+	"S: <tag2> OK listed\n"                                                               \
+	"C: <tag3> EXAMINE INBOX\n"                                                           \
+	"C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"                            \
+	"S: * 2 EXISTS\n"                                                                     \
+	"S: * OK [UIDVALIDITY 7] ok\n"                                                        \
+	"S: * OK [UIDNEXT 3] ok\n"                                                            \
+	"S: <tag3> OK [READ-ONLY] done\n"                                                     \
+	"S: * 1 FETCH (UID 1 RFC822.SIZE 100 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n" \
+	"S: * 2 FETCH (UID 2 RFC822.SIZE 100 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n" \
+	"S: <tag4> OK done\n"
+
+struct fake_fs {
+	struct fake_server *f;
+	struct fs_config cfg;
+	struct fs *fs;
+	char dir[128];
+	uint64_t ino;            /* INBOX/1.eml */
+};
+
+/* The core with one connection to f and its own cache; 1.eml looked up. */
+static void fake_fs_open(struct fake_fs *ff, struct fake_server *f, int timeout_s)
+{
+	struct buf err = BUF_INIT;
+	memset(ff, 0, sizeof *ff);
+	ff->f = f;
+	snprintf(ff->dir, sizeof ff->dir, "%s/cache-XXXXXX", workdir);
+	ck_assert_ptr_nonnull(mkdtemp(ff->dir));
+	char url[128];
+	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%s", fake_port_str(f));
+	ck_assert_int_eq(url_parse(url, &ff->cfg.url, &err), 0);
+	ff->cfg.url.password = xstrdup("secret");
+	ff->cfg.tls_none = true;
+	ff->cfg.cachedir = ff->dir;
+	ff->cfg.cache_size = 1ull << 30;
+	ff->cfg.connections = 1;
+	ff->cfg.timeout_s = timeout_s;
+	ff->cfg.poll_s = 600;
+	ck_assert_msg(fs_new(&ff->fs, &ff->cfg, &err) == 0, "fs_new: %s", err.data);
+	ck_assert_int_eq(fs_start(ff->fs), 0);
+	struct fs_entry inbox, e;
+	ck_assert_int_eq(fs_lookup(ff->fs, FS_ROOT_INO, "INBOX", &inbox), 0);
+	ck_assert_int_eq(fs_lookup(ff->fs, inbox.ino, "1.eml", &e), 0);
+	ck_assert_uint_ne(e.ino, 0);
+	ff->ino = e.ino;
+	buf_free(&err);
+}
+
+static void fake_fs_close(struct fake_fs *ff)
+{
+	fs_free(ff->fs);
+	url_free(&ff->cfg.url);
+	ck_assert_int_eq(os_rmtree(ff->dir, NULL), 0);
+}
+
+/* fs_open_body of 1.eml; *ms: how long it took. */
+static int open_body(struct fake_fs *ff, long long *ms)
+{
+	struct cache_span body;
+	bool keep;
+	long long t0 = clock_ms();
+	int rc = fs_open_body(ff->fs, ff->ino, O_RDONLY, &body, &keep);
+	*ms = clock_ms() - t0;
+	if (rc == 0)
+		close(body.fd);
+	return rc;
+}
+
+/* The fetch and its retry on a fresh connection each give up after the
+ * timeout (the fresh one finds a server that never greets). */
+START_TEST(test_fs_chatter_is_eio)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, FS_SCRIPT_HEAD "C: <tag5> UID FETCH 1:2 (UID BODY.PEEK[])\n");
+	add_chatter(&script, STALL_S);
+	struct fake_fs ff;
+	fake_fs_open(&ff, start_fake(&script), 2);
+	long long ms;
+	ck_assert_int_eq(open_body(&ff, &ms), -EIO);
+	ck_assert_msg(ms < NO_HANG_MS, "the read took %lld ms", ms);
+	fake_fs_close(&ff);
+	finish_abandoned(ff.f);
+	buf_free(&script);
+}
+END_TEST
+
+START_TEST(test_fs_trickle_is_eio)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, FS_SCRIPT_HEAD "C: <tag5> UID FETCH 1:2 (UID BODY.PEEK[])\n");
+	add_trickle(&script, "* 1 FETCH (UID 1 BODY[]", 1000, STALL_S);
+	struct fake_fs ff;
+	fake_fs_open(&ff, start_fake(&script), 2);
+	long long ms;
+	ck_assert_int_eq(open_body(&ff, &ms), -EIO);
+	ck_assert_msg(ms < NO_HANG_MS, "the read took %lld ms", ms);
+	fake_fs_close(&ff);
+	finish_abandoned(ff.f);
+	buf_free(&script);
+}
+END_TEST
+
+struct reader {
+	struct fake_fs *ff;
+	struct fs_cancel *token;   /* NULL: a request nobody can cancel */
+	int rc;
+	long long ms;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	fs_cancel_enter(r->token);
+	r->rc = open_body(r->ff, &r->ms);
+	fs_cancel_enter(NULL);
+	return NULL;
+}
+
+/* Joins t within ms; false when it is still running. */
+static bool join_within(pthread_t t, int ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	return pthread_timedjoin_np(t, NULL, &until) == 0;
+}
+
+/* An interrupted request returns EINTR at once, with no timeout in sight;
+ * the body it asked for still arrives, into the cache, on the same
+ * connection (the script has no second FETCH). */
+START_TEST(test_fs_interrupted_read_returns_at_once)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, FS_SCRIPT_HEAD "C: <tag5> UID FETCH 1:2 (UID BODY.PEEK[])\n");
+	add_chatter(&script, 6);
+	buf_addstr(&script, "S: * 1 FETCH (UID 1 BODY[] {100}\nLITERAL 100 z\nS: )\n"
+			    "S: * 2 FETCH (UID 2 BODY[] {100}\nLITERAL 100 w\nS: )\n"
+			    "S: <tag5> OK done\n"
+			    "C: <tag6> LOGOUT\nS: * BYE bye\nS: <tag6> OK out\nEOF\n");
+	struct fake_fs ff;
+	fake_fs_open(&ff, start_fake(&script), STALL_S);
+	struct fs_cancel token;
+	fs_cancel_init(&token);
+	struct reader r = { &ff, &token, 1, 0 };
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, reader_main, &r), 0);
+	os_sleep_ms(1000);
+	long long t0 = clock_ms();
+	fs_cancel_fire(&token);
+	ck_assert_msg(join_within(th, NO_HANG_MS), "the interrupted read still waits");
+	ck_assert_int_eq(r.rc, -EINTR);
+	ck_assert_msg(clock_ms() - t0 < NO_HANG_MS, "took %lld ms", clock_ms() - t0);
+	fs_cancel_destroy(&token);
+	/* the fetch finishes in the background */
+	struct cache_span body;
+	int rc = -ENOENT;
+	for (int i = 0; i < 300 && rc < 0; i++)
+		if ((rc = fs_cached_body(ff.fs, ff.ino, &body)) < 0)
+			os_sleep_ms(100);
+	ck_assert_int_eq(rc, 0);
+	char bytes[100];
+	ck_assert_uint_eq(body.size, 100);  /* the cache file may hold more bodies after it */
+	ck_assert_int_eq(pread(body.fd, bytes, sizeof bytes, (off_t)body.offset), 100);
+	for (int i = 0; i < 100; i++)
+		ck_assert_int_eq(bytes[i], 'z');
+	close(body.fd);
+	fake_fs_close(&ff);
+	finish_clean(ff.f);
+	buf_free(&script);
+}
+END_TEST
+
+/* fs_stop while a fetch stalls (timeout far away) and a reader waits for
+ * it: both return at once. */
+START_TEST(test_fs_stop_does_not_wait_for_a_stall)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, FS_SCRIPT_HEAD "C: <tag5> UID FETCH 1:2 (UID BODY.PEEK[])\n");
+	add_chatter(&script, STALL_S);
+	struct fake_fs ff;
+	fake_fs_open(&ff, start_fake(&script), STALL_S);
+	struct reader r = { &ff, NULL, 1, 0 };
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, reader_main, &r), 0);
+	os_sleep_ms(1000);
+	long long t0 = clock_ms();
+	fs_stop(ff.fs);
+	ck_assert_msg(clock_ms() - t0 < NO_HANG_MS, "fs_stop took %lld ms", clock_ms() - t0);
+	ck_assert_msg(join_within(th, NO_HANG_MS), "the reader still waits");
+	ck_assert_int_eq(r.rc, -EIO);
+	fake_fs_close(&ff);
+	finish_abandoned(ff.f);
+	buf_free(&script);
+}
+END_TEST
+
+/* ---- a real mount ---- */
+
+/* One message in INBOX, whose fetch (tag5) comes next in the script. */
+#define MOUNT_SCRIPT_ONE                                                                      \
+	FAKE_LOGIN("")                                                                        \
+	"C: <tag2> LIST \"\" \"*\"\n"                                                         \
+	"S: * LIST () \"/\" INBOX\n"                                                          \
+	"S: <tag2> OK listed\n"                                                               \
+	"C: <tag3> EXAMINE INBOX\n"                                                           \
+	"C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"                            \
+	"S: * 1 EXISTS\n"                                                                     \
+	"S: * OK [UIDVALIDITY 7] ok\n"                                                        \
+	"S: * OK [UIDNEXT 2] ok\n"                                                            \
+	"S: <tag3> OK [READ-ONLY] done\n"                                                     \
+	"S: * 1 FETCH (UID 1 RFC822.SIZE 100 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n" \
+	"S: <tag4> OK done\n"                                                                 \
+	"C: <tag5> UID FETCH 1 (UID BODY.PEEK[])\n"
+
+/* Mounts f's account at work/mnt-NAME with one connection, no polling,
+ * and the extra options. */
+static void mount_fake(struct fsmount *m, struct fake_server *f, const char *name, const char *extra)
+{
+	memset(m, 0, sizeof *m);
+	snprintf(m->dir, sizeof m->dir, "%s/mnt-%s", env.work, name);
+	snprintf(m->log, sizeof m->log, "%s/log-%s", env.work, name);
+	char opts[512], url[128];
+	snprintf(opts, sizeof opts, "tls=none,passfile=%s,cachedir=%s/cache-%s,connections=1,poll=600,%s",
+		 env.passfile, env.work, name, extra);
+	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%s", fake_port_str(f));
+	struct buf err = BUF_INIT;
+	ck_assert_msg(mount_run(&env, m, opts, url, &err) == -1, "%s", err.data);
+	buf_free(&err);
+}
+
+/* fusermount3 -u; the daemon must then exit 0 within ms. */
+static void unmount_within(struct fsmount *m, int ms)
+{
+	struct buf err = BUF_INIT;
+	const char *argv[] = { "/bin/fusermount3", "-u", m->dir, NULL };
+	ck_assert_msg(os_run(argv, NULL, &err) == 0, "%s", err.data);
+	long long t0 = clock_ms();
+	int st = 0;
+	ck_assert_msg(os_child_wait(m->pid, ms, &st) == 0, "imapfs still runs %lld ms after the unmount",
+		      clock_ms() - t0);
+	m->pid = 0;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		struct buf tail = BUF_INIT;
+		os_read_tail(m->log, 2000, &tail);
+		ck_abort_msg("imapfs ended with status 0x%x: %s", (unsigned)st, tail.data);
+	}
+	ck_assert(!fsmount_present(m->dir));
+	rmdir(m->dir);
+	buf_free(&err);
+}
+
+/* Whether pid sleeps where a body is waited for: in the FUSE OPEN or READ
+ * of a message (a lookup passes through FUSE too, but quickly), or on a
+ * page the kernel's read-ahead asked for.  -1 when there is no stack to
+ * look at. */
+static int waits_for_body(pid_t pid)
+{
+	static const char *const where[] = { "fuse_file_open", "fuse_readahead", "read_folio",
+					     "folio_wait" };
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/stack", (int)pid);
+	struct buf stack = BUF_INIT;
+	int rc = os_read_tail(path, 8192, &stack) < 0 ? -1 : 0;
+	for (size_t i = 0; rc == 0 && stack.data && i < sizeof where / sizeof where[0]; i++)
+		if (strstr(stack.data, where[i]))
+			rc = 1;
+	buf_free(&stack);
+	return rc;
+}
+
+/* Waits (bounded) until pid has waited for a body for a while, so a
+ * signal finds it there; with no stack to look at, two seconds must do. */
+static void wait_in_fuse(pid_t pid)
+{
+	int seen = 0;
+	for (int i = 0; i < 400 && seen < 10; i++) {
+		int w = waits_for_body(pid);
+		if (w < 0) {
+			os_sleep_ms(2000);
+			return;
+		}
+		seen = w ? seen + 1 : 0;
+		os_sleep_ms(50);
+	}
+	ck_assert_msg(seen >= 10, "pid %d never waited for a body", (int)pid);
+}
+
+/* kill -9 of a reader waiting for a body: it is gone at once (the kernel
+ * holds a killed process until the daemon answers the request it sent). */
+START_TEST(test_mount_killed_reader_is_reaped)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, MOUNT_SCRIPT_ONE);
+	add_chatter(&script, STALL_S);
+	struct fake_server *f = start_fake(&script);
+	struct fsmount m;
+	mount_fake(&m, f, "kill", "timeout=60");
+	char path[512];
+	snprintf(path, sizeof path, "%s/INBOX/1.eml", m.dir);
+	const char *argv[] = { "/bin/cat", path, NULL };
+	struct os_spawn_opts so = { .die_with_parent = true };
+	struct buf err = BUF_INIT;
+	pid_t cat = os_spawn(argv, &so, &err);
+	ck_assert_msg(cat > 0, "%s", err.data);
+	wait_in_fuse(cat);
+	long long t0 = clock_ms();
+	ck_assert_int_eq(kill(cat, SIGKILL), 0);
+	int st = 0;
+	ck_assert_msg(os_child_wait(cat, NO_HANG_MS, &st) == 0, "the killed cat is not gone after %lld ms",
+		      clock_ms() - t0);
+	ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	unmount_within(&m, NO_HANG_MS);
+	finish_abandoned(f);
+	buf_free(&err);
+	buf_free(&script);
+}
+END_TEST
+
+/* A child that reads path with a SIGUSR1 handler installed without
+ * SA_RESTART, and writes the errno of its read (0 for success) to fd. */
+static void handler(int sig)
+{
+	(void)sig;
+}
+
+static void interrupted_reader(const char *path, int fd)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = handler;
+	sigaction(SIGUSR1, &sa, NULL);
+	int e = 0;
+	int in = open(path, O_RDONLY);
+	char b[4096];
+	if (in < 0 || read(in, b, sizeof b) < 0)
+		e = errno;
+	if (write(fd, &e, sizeof e) != sizeof e)
+		_exit(2);
+	_exit(0);
+}
+
+/* A read interrupted by a signal returns EINTR at once, while the body's
+ * fetch goes on and serves the next read.  1.eml is read first, so the
+ * kernel sends no OPEN any more: the wait is in a READ. */
+START_TEST(test_mount_interrupted_read_returns_eintr)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script,
+		   FAKE_LOGIN("")
+		   "C: <tag2> LIST \"\" \"*\"\n"
+		   "S: * LIST () \"/\" INBOX\n"
+		   "S: <tag2> OK listed\n"
+		   "C: <tag3> EXAMINE INBOX\n"
+		   "C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"
+		   "S: * 2 EXISTS\n"
+		   "S: * OK [UIDVALIDITY 7] ok\n"
+		   "S: * OK [UIDNEXT 3] ok\n"
+		   "S: <tag3> OK [READ-ONLY] done\n"
+		   "S: * 1 FETCH (UID 1 RFC822.SIZE 100 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
+		   "S: * 2 FETCH (UID 2 RFC822.SIZE 100 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
+		   "S: <tag4> OK done\n"
+		   "C: <tag5> UID FETCH 1:2 (UID BODY.PEEK[])\n"
+		   "S: * 1 FETCH (UID 1 BODY[] {100}\n"
+		   "LITERAL 100 y\n"
+		   "S: )\n");
+	add_chatter(&script, 12);
+	buf_addstr(&script, "S: * 2 FETCH (UID 2 BODY[] {100}\nLITERAL 100 z\nS: )\nS: <tag5> OK done\n"
+			    "C: <tag6> LOGOUT\nS: * BYE bye\nS: <tag6> OK out\nEOF\n");
+	struct fake_server *f = start_fake(&script);
+	struct fsmount m;
+	mount_fake(&m, f, "eintr", "timeout=60");
+	char path[512];
+	struct buf body = BUF_INIT;
+	snprintf(path, sizeof path, "%s/INBOX/1.eml", m.dir);
+	ck_assert_int_eq(mount_slurp(path, &body), 0);
+	ck_assert_uint_eq(body.len, 100);
+	snprintf(path, sizeof path, "%s/INBOX/2.eml", m.dir);
+	int pfd[2];
+	ck_assert_int_eq(pipe(pfd), 0);
+	pid_t child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		close(pfd[0]);
+		interrupted_reader(path, pfd[1]);
+	}
+	close(pfd[1]);
+	wait_in_fuse(child);
+	long long t0 = clock_ms();
+	ck_assert_int_eq(kill(child, SIGUSR1), 0);
+	int st = 0;
+	ck_assert_msg(os_child_wait(child, NO_HANG_MS, &st) == 0, "the interrupted read still waits after %lld ms",
+		      clock_ms() - t0);
+	int e = -1;
+	ck_assert_int_eq(read(pfd[0], &e, sizeof e), (ssize_t)sizeof e);
+	close(pfd[0]);
+	ck_assert_msg(e == EINTR, "read: %s", e ? strerror(e) : "no error");
+	/* the fetch was left to finish: the next read gets the bytes */
+	buf_reset(&body);
+	ck_assert_int_eq(mount_slurp(path, &body), 0);
+	ck_assert_uint_eq(body.len, 100);
+	ck_assert_int_eq(body.data[0], 'z');
+	unmount_within(&m, NO_HANG_MS);
+	finish_clean(f);
+	buf_free(&body);
+	buf_free(&script);
+}
+END_TEST
+
+/* Unmounting while a read-ahead fetch stalls (its timeout a minute away):
+ * the daemon exits at once. */
+START_TEST(test_mount_unmount_while_the_server_stalls)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script,
+		   FAKE_LOGIN("")
+		   "C: <tag2> LIST \"\" \"*\"\n"
+		   "S: * LIST () \"/\" INBOX\n"
+		   "S: <tag2> OK listed\n"
+		   "C: <tag3> EXAMINE INBOX\n"
+		   "C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"
+		   "S: * 2 EXISTS\n"
+		   "S: * OK [UIDVALIDITY 7] ok\n"
+		   "S: * OK [UIDNEXT 3] ok\n"
+		   "S: <tag3> OK [READ-ONLY] done\n"
+		   "S: * 1 FETCH (UID 1 RFC822.SIZE 100 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
+		   "S: * 2 FETCH (UID 2 RFC822.SIZE 100 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
+		   "S: <tag4> OK done\n"
+		   "C: <tag5> UID FETCH 1:2 (UID BODY.PEEK[])\n"
+		   "S: * 1 FETCH (UID 1 BODY[] {100}\n"
+		   "LITERAL 100 y\n"
+		   "S: )\n");
+	add_chatter(&script, STALL_S);
+	struct fake_server *f = start_fake(&script);
+	struct fsmount m;
+	mount_fake(&m, f, "unmount", "timeout=60");
+	char path[512];
+	struct buf body = BUF_INIT;
+	snprintf(path, sizeof path, "%s/INBOX/1.eml", m.dir);
+	ck_assert_int_eq(mount_slurp(path, &body), 0);
+	ck_assert_uint_eq(body.len, 100);
+	os_sleep_ms(1000);  /* the fetch of 2.eml is now well into the chatter */
+	unmount_within(&m, NO_HANG_MS);
+	finish_abandoned(f);
+	buf_free(&body);
+	buf_free(&script);
+}
+END_TEST
+
+/* -o timeout=3 and a body trickling in: cat fails with EIO after the
+ * fetch and its one retry have each had their 3 s. */
+START_TEST(test_mount_timeout_bounds_a_read)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, MOUNT_SCRIPT_ONE);
+	add_trickle(&script, "* 1 FETCH (UID 1 BODY[]", 1000, STALL_S);
+	struct fake_server *f = start_fake(&script);
+	struct fsmount m;
+	mount_fake(&m, f, "timeout", "timeout=3");
+	char path[512];
+	snprintf(path, sizeof path, "%s/INBOX/1.eml", m.dir);
+	struct buf body = BUF_INIT;
+	long long t0 = clock_ms();
+	ck_assert_int_eq(mount_slurp(path, &body), -1);
+	ck_assert_int_eq(errno, EIO);
+	ck_assert_msg(clock_ms() - t0 < NO_HANG_MS, "the read took %lld ms", clock_ms() - t0);
+	ck_assert(fsmount_log_has(&m, "timed out waiting for the reply to UID FETCH"));
+	unmount_within(&m, NO_HANG_MS);
+	finish_abandoned(f);
+	buf_free(&body);
+	buf_free(&script);
+}
+END_TEST
+
+int main(void)
+{
+	fs_log_to_stderr(true);
+	snprintf(workdir, sizeof workdir, "/tmp/imapfs-stall-XXXXXX");
+	if (!mkdtemp(workdir))
+		return EXIT_FAILURE;
+	Suite *su = suite_create("stall");
+	TCase *core = tcase_create("core");
+	tcase_set_timeout(core, 2 * STALL_S);
+	tcase_add_test(core, test_core_chatter_cannot_keep_a_command_alive);
+	tcase_add_test(core, test_core_trickled_literal_times_out);
+	tcase_add_test(core, test_core_greeting_has_one_deadline);
+	tcase_add_test(core, test_core_arriving_body_earns_time);
+	tcase_add_test(core, test_core_no_timeout_waits_as_imaplib);
+	tcase_add_test(core, test_core_cancel_fd_ends_the_wait);
+	suite_add_tcase(su, core);
+	TCase *fsc = tcase_create("fs");
+	tcase_set_timeout(fsc, 2 * STALL_S);
+	tcase_add_test(fsc, test_fs_chatter_is_eio);
+	tcase_add_test(fsc, test_fs_trickle_is_eio);
+	tcase_add_test(fsc, test_fs_interrupted_read_returns_at_once);
+	tcase_add_test(fsc, test_fs_stop_does_not_wait_for_a_stall);
+	suite_add_tcase(su, fsc);
+	bool mounts = getuid() == 0 && access("/dev/fuse", R_OK | W_OK) == 0 &&
+		      access("/bin/fusermount3", X_OK) == 0 && mount_env_init(&env) == 0;
+	if (mounts) {
+		TCase *mnt = tcase_create("mount");
+		tcase_set_timeout(mnt, 2 * STALL_S);
+		tcase_add_test(mnt, test_mount_killed_reader_is_reaped);
+		tcase_add_test(mnt, test_mount_interrupted_read_returns_eintr);
+		tcase_add_test(mnt, test_mount_unmount_while_the_server_stalls);
+		tcase_add_test(mnt, test_mount_timeout_bounds_a_read);
+		suite_add_tcase(su, mnt);
+	} else {
+		fprintf(stderr, "check_stall: no FUSE mounts here (root, /dev/fuse, fusermount3): "
+				"the mount tests are skipped\n");
+	}
+	int failed = check_run_suite(su);
+	if (mounts)
+		failed += mount_env_cleanup(&env);
+	struct buf err = BUF_INIT;
+	if (os_rmtree(workdir, &err) != 0) {
+		fprintf(stderr, "check_stall: %s\n", err.len ? err.data : workdir);
+		failed++;
+	}
+	buf_free(&err);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
