@@ -204,19 +204,29 @@ static const char *code_args(const struct buf *code, const char *name)
 	return code->data + n + 1;
 }
 
-/* Whether LIST shows no such mailbox: some servers (Dovecot) refuse a
- * SELECT of a missing one without a response code. */
-static bool mailbox_missing(struct pool_conn *c, const char *mailbox)
+enum presence { PRESENCE_UNKNOWN, PRESENCE_LISTED, PRESENCE_MISSING };
+
+/* Whether LIST shows the mailbox: some servers refuse a SELECT of a
+ * missing one, or a CREATE of an existing one, without a response code.
+ * UNKNOWN when the LIST itself failed. */
+static enum presence mailbox_presence(struct pool_conn *c, const char *mailbox)
 {
 	struct imap_cmd *cmd = imap_cmd_new("LIST \"\"");
 	if (imap_cmd_add_astring(cmd, mailbox, strlen(mailbox)) < 0) {
 		imap_cmd_free(cmd);
-		return false;
+		return PRESENCE_UNKNOWN;
 	}
 	struct collect col = { .flags = BUF_INIT, .list_name = mailbox };
 	int rc = run(c, cmd, "LIST", mailbox, &col, NULL);
 	buf_free(&col.flags);
-	return rc == 0 && !col.listed;
+	if (rc < 0)
+		return PRESENCE_UNKNOWN;
+	return col.listed ? PRESENCE_LISTED : PRESENCE_MISSING;
+}
+
+static bool mailbox_missing(struct pool_conn *c, const char *mailbox)
+{
+	return mailbox_presence(c, mailbox) == PRESENCE_MISSING;
 }
 
 /* Selects mailbox on c (read-write when rw) and checks its UIDVALIDITY
@@ -646,7 +656,8 @@ static int mailbox_command(struct pool *p, const char *verb, const char *mailbox
 	else
 		imap_cmd_free(cmd);
 	/* a bare NO for a name that exists (servers without ALREADYEXISTS) */
-	if (rc == -EACCES && !strcmp(verb, "CREATE") && !c->broken && !mailbox_missing(c, mailbox))
+	if (rc == -EACCES && !strcmp(verb, "CREATE") && !c->broken &&
+	    mailbox_presence(c, mailbox) == PRESENCE_LISTED)
 		rc = -EEXIST;
 	pool_put(p, c);
 	return rc;

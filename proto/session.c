@@ -463,6 +463,18 @@ static int emit_fd_chunk(struct imap *s, struct imap_cmd *c, struct cmd_part *p)
 	return 0;
 }
 
+/* Queues bytes to send.  A secret goes in without the buffer moving under
+ * it (a realloc would leave a copy in freed memory), and the buffer is
+ * wiped once it has all been sent (flush_some). */
+static void out_add(struct imap *s, const struct buf *b, bool secret)
+{
+	if (secret) {
+		buf_grow(&s->out, b->len);
+		s->out_secret = true;
+	}
+	buf_add(&s->out, b->data, b->len);
+}
+
 /* Emit as much of the writer's command as may be sent now.  Returns 1 when
  * the command is fully emitted, 0 when it must wait, <0 on failure. */
 static int emit_cmd(struct imap *s, struct imap_cmd *c)
@@ -482,7 +494,7 @@ static int emit_cmd(struct imap *s, struct imap_cmd *c)
 			} else {
 				trace_cmd_text(s, c, p);
 			}
-			buf_add(&s->out, p->data.data, p->data.len);
+			out_add(s, &p->data, p->secret);
 			c->part++;
 			continue;
 		}
@@ -502,7 +514,7 @@ static int emit_cmd(struct imap *s, struct imap_cmd *c)
 		if (c->waiting_cont)
 			return 0;
 		if (p->kind == PART_LITERAL_MEM) {
-			buf_add(&s->out, p->data.data, p->data.len);
+			out_add(s, &p->data, p->secret);
 			c->lit_sent = p->len;
 		} else if (emit_fd_chunk(s, c, p) < 0) {
 			return IMAP_ABORT;
@@ -550,6 +562,11 @@ static int flush_some(struct imap *s)
 	}
 	buf_free(&err);
 	buf_consume(&s->out, (size_t)n);
+	if (!s->out.len && s->out_secret) {
+		/* sent: the storage that held a password keeps no copy */
+		explicit_bzero(s->out.data, s->out.cap);
+		s->out_secret = false;
+	}
 	s->progress += (uint64_t)n;  /* the server takes what we send: it is working */
 	return 0;
 }
@@ -626,9 +643,10 @@ static int handle_continuation(struct imap *s, const char *raw)
 	}
 	if (s->opts.debug >= 4)
 		imap_trace(s, "C: ", "<continuation response, %zu bytes>", line.len);
-	buf_add(&s->out, line.data, line.len);
-	buf_add(&s->out, "\r\n", 2);
-	buf_free(&line);
+	/* an AUTHENTICATE response carries a password or a token */
+	buf_add(&line, "\r\n", 2);
+	out_add(s, &line, true);
+	buf_wipe(&line);
 	return 0;
 }
 
@@ -1146,7 +1164,13 @@ int imap_session_greet(struct imap *s)
 	s->deadline = s->opts.timeout_ms > 0 ? clock_ms() + s->opts.timeout_ms : -1;
 	while (!s->greeting_seen) {
 		int r = imap_read_response(s);
-		if (r < 0 && r != IMAP_ERROR) {
+		if (r == IMAP_ERROR && !s->greeting_seen) {
+			/* a first line the parser dropped (a NUL, too long) is the
+			 * greeting too: the line after it must not become one */
+			s->greeting_seen = true;
+			s->greeting = GREETING_INVALID;
+			buf_set(&s->welcome, s->err.data, s->err.len);
+		} else if (r < 0 && r != IMAP_ERROR) {
 			s->deadline = -1;
 			return r;
 		}
@@ -1191,7 +1215,10 @@ void imap_close(struct imap *s)
 	free_caps(s);
 	free(s->protocol_version);
 	buf_free(&s->in);
-	buf_free(&s->out);
+	if (s->out_secret)
+		buf_wipe(&s->out);
+	else
+		buf_free(&s->out);
 	buf_free(&s->bye_text);
 	buf_free(&s->welcome);
 	buf_free(&s->continuation);

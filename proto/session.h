@@ -52,6 +52,7 @@ struct imap {
 	struct buf in;           /* bytes read, in[in_off..] not yet parsed */
 	size_t in_off;
 	struct buf out;          /* bytes queued for writing */
+	bool out_secret;         /* out held a secret: wiped once drained */
 	struct imap_cmd *cmds;   /* unfinished commands, in submission order */
 	struct imap_cmd *writer; /* first command not yet fully emitted */
 	enum imap_state state;

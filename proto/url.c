@@ -265,6 +265,8 @@ static int read_passfile(const struct url_options *o, struct buf *pw, struct buf
 
 static int read_passcmd(const struct url_options *o, struct buf *pw, struct buf *err)
 {
+	/* the command must not inherit another password either */
+	url_forget_env_password();
 	/* its output read with read(2): stdio would keep a copy in its buffer */
 	FILE *f = popen(o->passcmd, "re");
 	if (!f) {

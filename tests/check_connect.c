@@ -122,6 +122,19 @@ START_TEST(test_malformed_greeting_refused_on_any_link)
 }
 END_TEST
 
+/* A first line the framing drops (a NUL byte) is the greeting, refused:
+ * the PREAUTH after it is never taken for one. */
+START_TEST(test_dropped_first_line_is_the_greeting)
+{
+	struct scene sc;
+	scene_start(&sc, "S+ * OK \\x00junk\\r\\n* PREAUTH [CAPABILITY IMAP4rev1] hi\\r\\n\nEOF\n", false);
+	ck_assert_int_eq(scene_open(&sc, IMAP_LINK_TCP, false, true), IMAP_ERROR);
+	ck_assert_ptr_null(sc.s);
+	ck_assert_msg(strstr(sc.err.data, "not an IMAP greeting"), "%s", sc.err.data);
+	scene_end(&sc);
+}
+END_TEST
+
 START_TEST(test_bye_greeting_says_why)
 {
 	struct scene sc;
@@ -287,6 +300,7 @@ int main(void)
 	tcase_add_test(tc, test_starttls_link_takes_only_ok);
 	tcase_add_test(tc, test_malformed_greeting_refused_on_any_link);
 	tcase_add_test(tc, test_bye_greeting_says_why);
+	tcase_add_test(tc, test_dropped_first_line_is_the_greeting);
 	tcase_add_test(tc, test_no_starttls_offered_is_refused);
 	tcase_add_test(tc, test_starttls_refused_is_fatal);
 	tcase_add_test(tc, test_starttls_injection_is_refused);

@@ -144,6 +144,22 @@ START_TEST(test_passcmd_first_line)
 }
 END_TEST
 
+/* The command never sees a password the environment still held. */
+START_TEST(test_passcmd_does_not_inherit_the_env_password)
+{
+	ck_assert_int_eq(setenv("IMAPFS_PASSWORD", "env-s3cret", 1), 0);
+	struct url_options o = { .passcmd = (char *)"printf '%s\\n' \"${IMAPFS_PASSWORD:-none}\"" };
+	struct imap_url u = { .user = (char *)"alice" };
+	struct buf err = BUF_INIT;
+	ck_assert_msg(url_read_password(&o, &u, &err) == 0, "%s", err.data);
+	ck_assert_str_eq(u.password, "none");
+	ck_assert_ptr_null(getenv("IMAPFS_PASSWORD"));
+	u.user = NULL;
+	url_free(&u);
+	buf_free(&err);
+}
+END_TEST
+
 START_TEST(test_passfile_without_line_end_limit)
 {
 	/* /dev/zero has no line end: refused instead of read for ever */
@@ -251,6 +267,7 @@ int main(void)
 	tcase_add_test(tc, test_passfile_open_to_others_warns);
 	tcase_add_test(tc, test_env_password_wiped);
 	tcase_add_test(tc, test_passcmd_first_line);
+	tcase_add_test(tc, test_passcmd_does_not_inherit_the_env_password);
 	tcase_add_test(tc, test_passfile_without_line_end_limit);
 	tcase_add_test(tc, test_command_preauth_sends_no_login);
 	tcase_add_test(tc, test_command_login_wanted_without_user);

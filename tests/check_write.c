@@ -619,6 +619,10 @@ START_TEST(test_fake_create_refused_without_code)
 		"C: <tag5> LIST \"\" There\n"
 		"S: * LIST () \".\" There\n"
 		"S: <tag5> OK listed\n"
+		"C: <tag6> CREATE Unsure\n"
+		"S: <tag6> NO Permission denied\n"
+		"C: <tag7> LIST \"\" Unsure\n"
+		"S: <tag7> NO LIST not now\n"
 		FAKE_LOGOUT);
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
@@ -629,6 +633,8 @@ START_TEST(test_fake_create_refused_without_code)
 	ck_assert_msg(strstr(log.data, "CREATE Outside: NO Permission denied") != NULL, "log: %s",
 		      log.data);
 	ck_assert_int_eq(write_create(p, "There"), -EEXIST);
+	/* the LIST that would tell failed: still the refusal, not EEXIST */
+	ck_assert_int_eq(write_create(p, "Unsure"), -EACCES);
 	buf_free(&log);
 	drop_pool(p, &cfg);
 	fake_done(f);
