@@ -219,6 +219,8 @@ static void entry_release(struct mtree *t, struct mbox *m)
 	if (m->next_all)
 		m->next_all->prev_all = m->prev_all;
 	t->nentries--;
+	if (t->recent == m)
+		t->recent = NULL;
 	entry_free(m);
 }
 
@@ -350,6 +352,34 @@ size_t mtree_selectable(struct mtree *t, struct mbox ***v)
 	t->steps += t->nentries;
 	pthread_mutex_unlock(&t->lock);
 	return k;
+}
+
+struct mbox *mtree_recent(struct mtree *t)
+{
+	pthread_mutex_lock(&t->lock);
+	struct mbox *m = t->recent;
+	t->steps++;
+	m = m && m->exists && m->name && m->selectable ? ref(m) : NULL;
+	pthread_mutex_unlock(&t->lock);
+	return m;
+}
+
+uint64_t mtree_use_begin(struct mtree *t)
+{
+	pthread_mutex_lock(&t->lock);
+	uint64_t use = ++t->uses;
+	pthread_mutex_unlock(&t->lock);
+	return use;
+}
+
+void mtree_use_loaded(struct mtree *t, struct mbox *m, uint64_t use)
+{
+	pthread_mutex_lock(&t->lock);
+	if (use >= t->recent_use) {
+		t->recent = m;
+		t->recent_use = use;
+	}
+	pthread_mutex_unlock(&t->lock);
 }
 
 struct mbox *mtree_parent(struct mtree *t, const struct mbox *m)

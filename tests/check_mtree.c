@@ -92,18 +92,55 @@ static size_t dirents_named(const struct fs_dir *d, const char *prefix)
 
 #define MANY 80000
 
+/* The listing of a mailbox of one message (tags 3 and 4). */
+#define SCRIPT_ONE(name)                                                                  \
+	"C: <tag3> EXAMINE " name "\n"                                                    \
+	"C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"                        \
+	"S: * 1 EXISTS\n"                                                                 \
+	"S: * OK [UIDVALIDITY 7] ok\n"                                                    \
+	"S: * OK [UIDNEXT 2] ok\n"                                                        \
+	"S: <tag3> OK [READ-ONLY] done\n"                                                 \
+	"S: * 1 FETCH (UID 1 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n" \
+	"S: <tag4> OK done\n"
+
+/* Opens the mailbox at the root called name, as ls would: it is in use. */
+static uint64_t use_mailbox(struct fs *fs, const char *name)
+{
+	struct fs_entry e;
+	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, name, &e), 0);
+	ck_assert_uint_ne(e.ino, 0);
+	struct fs_dir *d;
+	ck_assert_int_eq(fs_opendir(fs, e.ino, &d), 0);
+	fs_dir_free(d);
+	return e.ino;
+}
+
+/* The inode of the mailbox in use, found in a step or two (the watcher
+ * asks every second). */
+static uint64_t recent_ino(struct mtree *t)
+{
+	uint64_t before = mtree_steps(t);
+	struct mbox *m = mtree_recent(t);
+	uint64_t steps = mtree_steps(t) - before;
+	ck_assert_msg(steps <= 2, "%llu entries looked at for the mailbox in use", (unsigned long long)steps);
+	uint64_t ino = m ? m->ino : 0;
+	mbox_put(m);
+	return ino;
+}
+
 /* The mount of 80,000 mailboxes (38 s of quadratic merging once), listing
- * the root and finding the last one listed cost a few steps each: the
- * tree counts every entry it looks at. */
+ * the root, finding the last one listed and the mailbox in use cost a few
+ * steps each: the tree counts every entry it looks at. */
 START_TEST(test_many_mailboxes_cost_linear_work)
 {
 	struct buf s = BUF_INIT;
 	buf_addstr(&s, FAKE_LOGIN("") SCRIPT_LIST "S: * LIST () \"/\" INBOX\n");
 	script_list(&s, "box", MANY);
-	buf_addstr(&s, SCRIPT_LISTED SCRIPT_LOGOUT);
+	buf_addstr(&s, SCRIPT_LISTED SCRIPT_ONE("box79999") SCRIPT_ONE("box00001") SCRIPT_LOGOUT);
 	struct fake_fs ff;
 	fake_fs_open(&ff, s.data, 600000);
 	buf_free(&s);
+	struct mtree *t = &ff.fs->tree;
 
 	struct fs_dir *d;
 	ck_assert_int_eq(fs_opendir(ff.fs, FS_ROOT_INO, &d), 0);
@@ -119,10 +156,21 @@ START_TEST(test_many_mailboxes_cost_linear_work)
 	ck_assert_int_eq(fs_lookup(ff.fs, FS_ROOT_INO, "box80000", &e), 0);
 	ck_assert_uint_eq(e.ino, 0);
 	fs_dir_free(d);
-	uint64_t steps = mtree_steps(&ff.fs->tree);
+	uint64_t steps = mtree_steps(t);
 	/* a quadratic merge looks at n^2/2 entries: 3.2e9 here */
 	ck_assert_msg(steps <= 16ull * MANY, "%llu entries looked at for %d mailboxes",
 		      (unsigned long long)steps, MANY);
+
+	/* the mailbox in use is the one used last, loaded or not yet asked
+	 * for again (box79999's listing is still fresh the second time) */
+	ck_assert_uint_eq(recent_ino(t), 0);
+	uint64_t first = use_mailbox(ff.fs, "box79999");
+	ck_assert_uint_eq(recent_ino(t), first);
+	uint64_t second = use_mailbox(ff.fs, "box00001");
+	ck_assert_uint_ne(second, first);
+	ck_assert_uint_eq(recent_ino(t), second);
+	ck_assert_uint_eq(use_mailbox(ff.fs, "box79999"), first);
+	ck_assert_uint_eq(recent_ino(t), first);
 	fake_fs_close(&ff);
 }
 END_TEST
@@ -183,23 +231,13 @@ END_TEST
  * outlives its disappearance, with its inode: if it comes back meanwhile
  * it is the same directory again; once nothing refers to it, the next
  * LIST frees it and its inode no longer answers. */
-#define SCRIPT_GONE_LISTING                                                               \
-	"C: <tag3> EXAMINE Gone\n"                                                        \
-	"C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"                        \
-	"S: * 1 EXISTS\n"                                                                 \
-	"S: * OK [UIDVALIDITY 7] ok\n"                                                    \
-	"S: * OK [UIDNEXT 2] ok\n"                                                        \
-	"S: <tag3> OK [READ-ONLY] done\n"                                                 \
-	"S: * 1 FETCH (UID 1 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n" \
-	"S: <tag4> OK done\n"
-
 START_TEST(test_referenced_mailbox_outlives_its_listing)
 {
 	struct fake_fs ff;
 	fake_fs_open(&ff,
 		FAKE_LOGIN("")
 		SCRIPT_LIST "S: * LIST () \"/\" INBOX\nS: * LIST () \"/\" Gone\n" SCRIPT_LISTED
-		SCRIPT_GONE_LISTING
+		SCRIPT_ONE("Gone")
 		SCRIPT_LIST "S: * LIST () \"/\" INBOX\n" SCRIPT_LISTED
 		SCRIPT_LIST "S: * LIST () \"/\" INBOX\nS: * LIST () \"/\" Gone\n" SCRIPT_LISTED
 		SCRIPT_LIST "S: * LIST () \"/\" INBOX\n" SCRIPT_LISTED
