@@ -39,8 +39,15 @@
 
 struct mtree;
 
+/* struct mbox's magic: set when the tree makes an entry and overwritten
+ * when it frees one, so that a use after the free shows (a reference put,
+ * a test's check) even without a sanitizer. */
+#define MBOX_MAGIC 0x6d626f78u
+#define MBOX_FREED 0x66726565u
+
 struct mbox {
 	struct mtree *tree;
+	uint32_t magic;          /* MBOX_MAGIC while the entry lives */
 	char *name;              /* server name (modified UTF-7); NULL when not a mailbox */
 	char *path;              /* UTF-8, relative to the root; "" is the root */
 	uint64_t ino;

@@ -139,6 +139,10 @@ void mbox_put(struct mbox *m)
 {
 	if (!m)
 		return;
+	if (m->magic != MBOX_MAGIC) {
+		fs_log(LOG_CRIT, "mailbox reference put after its entry was freed");
+		abort();
+	}
 	/* the release orders this thread's use of m before the free that a
 	 * merge may do once it reads 0 */
 	unsigned before = atomic_fetch_sub_explicit(&m->refs, 1, memory_order_release);
@@ -167,6 +171,7 @@ static struct mbox *entry_new(struct mtree *t, const char *path)
 {
 	struct mbox *m = xcalloc(1, sizeof *m);
 	m->tree = t;
+	m->magic = MBOX_MAGIC;
 	m->path = xstrdup(path);
 	m->ino = *path ? fs_hash_ino("dir", path, 0, 0) : 1;
 	/* A mailbox renamed away keeps its number (the kernel moved it), and
@@ -204,6 +209,8 @@ static void entry_free(struct mbox *m)
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->changed);
 	pthread_cond_destroy(&m->refreshed);
+	/* volatile: a store just before free would be optimised away */
+	*(volatile uint32_t *)&m->magic = MBOX_FREED;
 	free(m);
 }
 

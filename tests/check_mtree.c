@@ -524,35 +524,54 @@ struct holder {
 	unsigned long rounds, bad;
 };
 
-/* Takes the root's children, lets the merges go on, then reads every
- * field a caller may read, walks from each, and puts them. */
+/* Whether m is still the entry taken as name: a freed one has its magic
+ * overwritten, one freed and made again has another name (every name that
+ * vanishes is never listed again). */
+static bool still_held(const struct mbox *m, const struct mtree *t, const char *name)
+{
+	return m->magic == MBOX_MAGIC && m->tree == t && m->name && !strcmp(m->name, name);
+}
+
+/* Takes the root's children, lets the merges go on, then checks each is
+ * the entry it took, reads every field a caller may read, walks from
+ * each, and puts them. */
 static void *hold_and_read(void *arg)
 {
 	struct holder *h = arg;
 	while (!atomic_load(h->stop)) {
 		struct mbox **kids;
 		size_t n = mtree_children(h->t, mtree_root(h->t), &kids);
+		char **names = xcalloc(n ? n : 1, sizeof *names);
+		for (size_t i = 0; i < n; i++)
+			names[i] = xstrdup(kids[i]->name);
 		for (int i = 0; i < 50; i++)
 			sched_yield();
 		for (size_t i = 0; i < n; i++) {
 			struct mbox *m = kids[i];
-			if (!m->name || !*m->path || strncmp(m->name, m->path, strlen(m->name)))
+			if (!still_held(m, h->t, names[i])) {
+				h->bad++;
+				kids[i] = NULL;  /* nothing more to read, nor to put */
+				continue;
+			}
+			if (!*m->path || strncmp(m->name, m->path, strlen(m->name)))
 				h->bad++;
 			pthread_mutex_lock(&m->lock);  /* a listing's lock, as readers take it */
-			h->bad += m->listing.n;
 			pthread_mutex_unlock(&m->lock);
 			mbox_put(mtree_parent(h->t, m));
 			mbox_put(mtree_scan_next(h->t, m));
 		}
 		mbox_put_all(kids, n);
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
 		h->rounds++;
 	}
 	return NULL;
 }
 
 /* Threads hold entries while LISTs make them vanish: nothing they hold is
- * freed under them (ASan would say so), and once they let go the next
- * LIST frees what vanished. */
+ * freed under them (the holders see it, as ASan and valgrind would), and
+ * once they let go the next LIST frees what vanished. */
 START_TEST(test_held_entries_survive_concurrent_lists)
 {
 	enum { THREADS = 3, LISTS = 300, NAMES = 50 };
