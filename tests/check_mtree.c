@@ -175,6 +175,63 @@ START_TEST(test_many_mailboxes_cost_linear_work)
 }
 END_TEST
 
+/* The walk read-ahead follows, from the first mailbox: how many it visits. */
+static size_t walk_length(struct mtree *t)
+{
+	struct mbox **kids;
+	size_t n = mtree_children(t, mtree_root(t), &kids);
+	struct mbox *m = n ? kids[0] : NULL;
+	mbox_get(m);
+	mbox_put_all(kids, n);
+	size_t visited = 0;
+	while (m) {
+		visited++;
+		struct mbox *next = mtree_scan_next(t, m);
+		mbox_put(m);
+		m = next;
+	}
+	return visited;
+}
+
+#define MANY_ROUNDS 10
+
+/* A bound that does not trust the tree's own counter: the case's timeout.
+ * Ten rounds, each a LIST of 80,000 new names (the last round's all gone)
+ * and every one of them found by name, path and inode and walked, take
+ * about 10 s in linear time under ASan (30 s under valgrind); quadratic
+ * work anywhere, counted or not (a scan for a free inode number, a lookup
+ * by scan), takes 25 s or more a round. */
+START_TEST(test_many_mailboxes_many_times)
+{
+	struct mtree t;
+	mtree_init(&t);
+	struct mtree_listed *v = xcalloc(MANY, sizeof *v);
+	for (int r = 0; r < MANY_ROUNDS; r++) {
+		for (size_t i = 0; i < MANY; i++) {
+			char name[32];
+			snprintf(name, sizeof name, "r%d-box%05zu", r, i);
+			v[i] = (struct mtree_listed){ xstrdup(name), '/', false };
+		}
+		mtree_merge(&t, v, MANY, 1);
+		ck_assert_uint_eq(mtree_entries(&t), 1 + MANY);
+		size_t found = 0;  /* not a check each: Check writes a line for every one */
+		for (size_t i = 0; i < MANY; i++) {
+			struct mbox *m = mtree_by_name(&t, v[i].name);
+			struct mbox *at = mtree_by_path(&t, v[i].name), *same = m ? mtree_by_ino(&t, m->ino) : NULL;
+			found += m && at == m && same == m;
+			mbox_put(same);
+			mbox_put(at);
+			mbox_put(m);
+			free(v[i].name);
+		}
+		ck_assert_uint_eq(found, MANY);
+		ck_assert_uint_eq(walk_length(&t), MANY);
+	}
+	free(v);
+	mtree_free(&t);
+}
+END_TEST
+
 /* ---- churn ---- */
 
 #define ROUNDS 30
@@ -625,6 +682,12 @@ int main(void)
 	tcase_add_test(tc, test_merge_ignores_the_order);
 	tcase_add_test(tc, test_held_entries_survive_concurrent_lists);
 	suite_add_tcase(su, tc);
+	/* the bound is this timeout: minutes for a quadratic tree, seconds
+	 * for this one (valgrind-wrap.sh gives it 5 times as long) */
+	TCase *bound = tcase_create("bound");
+	tcase_set_timeout(bound, 120);
+	tcase_add_test(bound, test_many_mailboxes_many_times);
+	suite_add_tcase(su, bound);
 	int failed = check_run_suite(su);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
