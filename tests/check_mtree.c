@@ -14,59 +14,20 @@
 #include <string.h>
 
 #include "check_run.h"
-#include "fake.h"
 #include "fs.h"
 #include "fs_impl.h"  /* the tree: its entries and its work counter */
-#include "harness.h"
-#include "harness_os.h"
+#include "harness_fakefs.h"
 #include "tree.h"
 
-/* The core over a scripted server, with a cache of its own. */
-struct fake_fs {
-	struct fake_server *f;
-	struct fs_config cfg;
-	struct fs *fs;
-	char dir[64];
-};
-
-/* timeout_ms: the server's and the core's, 0 for the defaults (a bound
- * that proves nothing hung; valgrind runs the big LIST 50 times slower). */
-static void fake_fs_open(struct fake_fs *ff, const char *script, int timeout_ms)
+/* The core over a scripted server.  timeout_s: the server's and the
+ * core's, 0 for the defaults (a bound that proves nothing hung; valgrind
+ * runs the big LIST 50 times slower). */
+static void mtree_fs_open(struct fakefs *ff, const char *script, int timeout_s)
 {
-	struct buf err = BUF_INIT;
-	struct fake_opts o = { .timeout_ms = timeout_ms };
-	ff->f = fake_start(script, &o, &err);
-	ck_assert_msg(ff->f != NULL, "%s", err.data);
-	snprintf(ff->dir, sizeof ff->dir, "/tmp/imapfs-mtree-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(ff->dir));
-	memset(&ff->cfg, 0, sizeof ff->cfg);
-	char url[128];
-	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%s", fake_port_str(ff->f));
-	ck_assert_int_eq(url_parse(url, &ff->cfg.url, &err), 0);
-	ff->cfg.url.password = xstrdup("secret");
-	ff->cfg.tls_none = true;
-	ff->cfg.cachedir = ff->dir;
-	ff->cfg.connections = 1;
-	ff->cfg.timeout_s = timeout_ms ? timeout_ms / 1000 : 30;
-	ff->cfg.poll_s = 600;  /* the tests ask for every LIST themselves */
-	ck_assert_msg(fs_new(&ff->fs, &ff->cfg, &err) == 0, "fs_new: %s", err.data);
-	buf_free(&err);
+	struct fakefs_opts o = { .timeout_s = timeout_s ? timeout_s : 30,
+				 .server_timeout_ms = timeout_s * 1000 };
+	fakefs_open(ff, script, &o);
 }
-
-/* Ends the core; the server must have seen exactly its script. */
-static void fake_fs_close(struct fake_fs *ff)
-{
-	struct buf err = BUF_INIT;
-	fs_free(ff->fs);
-	url_free(&ff->cfg.url);
-	ck_assert_msg(fake_finish(ff->f, &err) == 0, "%s", err.data);
-	ck_assert_int_eq(os_rmtree(ff->dir, NULL), 0);
-	buf_free(&err);
-}
-
-#define SCRIPT_LIST "C: <tag2> LIST \"\" \"*\"\n"
-#define SCRIPT_LISTED "S: <tag2> OK listed\n"
-#define SCRIPT_LOGOUT "C: <tag9> LOGOUT\nS: * BYE bye\nS: <tag9> OK out\nEOF\n"
 
 /* A LIST answer of n mailboxes prefix00000 ..., many per directive. */
 static void script_list(struct buf *s, const char *prefix, size_t n)
@@ -92,16 +53,8 @@ static size_t dirents_named(const struct fs_dir *d, const char *prefix)
 
 #define MANY 80000
 
-/* The listing of a mailbox of one message (tags 3 and 4). */
-#define SCRIPT_ONE(name)                                                                  \
-	"C: <tag3> EXAMINE " name "\n"                                                    \
-	"C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"                        \
-	"S: * 1 EXISTS\n"                                                                 \
-	"S: * OK [UIDVALIDITY 7] ok\n"                                                    \
-	"S: * OK [UIDNEXT 2] ok\n"                                                        \
-	"S: <tag3> OK [READ-ONLY] done\n"                                                 \
-	"S: * 1 FETCH (UID 1 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n" \
-	"S: <tag4> OK done\n"
+/* The listing of a mailbox of one message. */
+#define SCRIPT_ONE(name) FAKEFS_LISTING(name, "1", "7", "2", FAKEFS_MSG("1", "1", "10"))
 
 /* Opens the mailbox at the root called name, as ls would: it is in use. */
 static uint64_t use_mailbox(struct fs *fs, const char *name)
@@ -134,11 +87,11 @@ static uint64_t recent_ino(struct mtree *t)
 START_TEST(test_many_mailboxes_cost_linear_work)
 {
 	struct buf s = BUF_INIT;
-	buf_addstr(&s, FAKE_LOGIN("") SCRIPT_LIST "S: * LIST () \"/\" INBOX\n");
+	buf_addstr(&s, FAKE_LOGIN("") FAKEFS_LIST "S: * LIST () \"/\" INBOX\n");
 	script_list(&s, "box", MANY);
-	buf_addstr(&s, SCRIPT_LISTED SCRIPT_ONE("box79999") SCRIPT_ONE("box00001") SCRIPT_LOGOUT);
-	struct fake_fs ff;
-	fake_fs_open(&ff, s.data, 600000);
+	buf_addstr(&s, FAKEFS_LISTED SCRIPT_ONE("box79999") SCRIPT_ONE("box00001") FAKE_LOGOUT);
+	struct fakefs ff;
+	mtree_fs_open(&ff, s.data, 600);
 	buf_free(&s);
 	struct mtree *t = &ff.fs->tree;
 
@@ -171,7 +124,7 @@ START_TEST(test_many_mailboxes_cost_linear_work)
 	ck_assert_uint_eq(recent_ino(t), second);
 	ck_assert_uint_eq(use_mailbox(ff.fs, "box79999"), first);
 	ck_assert_uint_eq(recent_ino(t), first);
-	fake_fs_close(&ff);
+	fakefs_close(&ff);
 }
 END_TEST
 
@@ -246,15 +199,15 @@ START_TEST(test_vanished_mailboxes_are_freed)
 	struct buf s = BUF_INIT, fmt = BUF_INIT;
 	buf_addstr(&s, FAKE_LOGIN(""));
 	for (int r = 0; r < ROUNDS; r++) {
-		buf_addstr(&s, SCRIPT_LIST "S: * LIST () \"/\" INBOX\nS: * LIST () \"/\" Keep\n");
+		buf_addstr(&s, FAKEFS_LIST "S: * LIST () \"/\" INBOX\nS: * LIST () \"/\" Keep\n");
 		buf_reset(&fmt);
 		buf_addf(&fmt, "r%02d-", r);
 		script_list(&s, fmt.data, PER_ROUND);
-		buf_addstr(&s, SCRIPT_LISTED);
+		buf_addstr(&s, FAKEFS_LISTED);
 	}
-	buf_addstr(&s, SCRIPT_LOGOUT);
-	struct fake_fs ff;
-	fake_fs_open(&ff, s.data, 0);
+	buf_addstr(&s, FAKE_LOGOUT);
+	struct fakefs ff;
+	mtree_fs_open(&ff, s.data, 0);
 	buf_free(&s);
 
 	struct fs_entry keep0;
@@ -280,7 +233,7 @@ START_TEST(test_vanished_mailboxes_are_freed)
 		ck_assert_uint_eq(mtree_entries(&ff.fs->tree), 3 + PER_ROUND);
 	}
 	buf_free(&fmt);
-	fake_fs_close(&ff);
+	fakefs_close(&ff);
 }
 END_TEST
 
@@ -290,16 +243,16 @@ END_TEST
  * LIST frees it and its inode no longer answers. */
 START_TEST(test_referenced_mailbox_outlives_its_listing)
 {
-	struct fake_fs ff;
-	fake_fs_open(&ff,
+	struct fakefs ff;
+	mtree_fs_open(&ff,
 		FAKE_LOGIN("")
-		SCRIPT_LIST "S: * LIST () \"/\" INBOX\nS: * LIST () \"/\" Gone\n" SCRIPT_LISTED
+		FAKEFS_LIST "S: * LIST () \"/\" INBOX\nS: * LIST () \"/\" Gone\n" FAKEFS_LISTED
 		SCRIPT_ONE("Gone")
-		SCRIPT_LIST "S: * LIST () \"/\" INBOX\n" SCRIPT_LISTED
-		SCRIPT_LIST "S: * LIST () \"/\" INBOX\nS: * LIST () \"/\" Gone\n" SCRIPT_LISTED
-		SCRIPT_LIST "S: * LIST () \"/\" INBOX\n" SCRIPT_LISTED
-		SCRIPT_LIST "S: * LIST () \"/\" INBOX\n" SCRIPT_LISTED
-		SCRIPT_LOGOUT, 0);
+		FAKEFS_LIST "S: * LIST () \"/\" INBOX\n" FAKEFS_LISTED
+		FAKEFS_LIST "S: * LIST () \"/\" INBOX\nS: * LIST () \"/\" Gone\n" FAKEFS_LISTED
+		FAKEFS_LIST "S: * LIST () \"/\" INBOX\n" FAKEFS_LISTED
+		FAKEFS_LIST "S: * LIST () \"/\" INBOX\n" FAKEFS_LISTED
+		FAKE_LOGOUT, 0);
 	struct fs *fs = ff.fs;
 	struct mtree *t = &fs->tree;
 	ck_assert_uint_eq(mtree_entries(t), 3);
@@ -346,7 +299,7 @@ START_TEST(test_referenced_mailbox_outlives_its_listing)
 	ck_assert_uint_eq(mtree_entries(t), 2);
 	ck_assert_int_eq(fs_getattr(fs, gone.ino, &st, &timeout), -ENOENT);
 	ck_assert_int_eq(fs_getattr(fs, msg.ino, &st, &timeout), -ENOENT);
-	fake_fs_close(&ff);
+	fakefs_close(&ff);
 }
 END_TEST
 
@@ -368,16 +321,6 @@ static const char *const colliding[] = {
 
 /* Each mailbox's listing, so that what a path opens shows whose it is:
  * a.b holds UID 1, a/b UIDs 5 and 6. */
-#define SCRIPT_EXAMINE(tag1, tag2, name, uidvalidity, uids, fetched)                      \
-	"C: <" tag1 "> EXAMINE " name "\n"                                                \
-	"C: <" tag2 "> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"                    \
-	"S: * " uids " EXISTS\n"                                                          \
-	"S: * OK [UIDVALIDITY " uidvalidity "] ok\n"                                      \
-	"S: * OK [UIDNEXT 7] ok\n"                                                        \
-	"S: <" tag1 "> OK [READ-ONLY] done\n" fetched "S: <" tag2 "> OK done\n"
-#define FETCHED(seq, uid) \
-	"S: * " seq " FETCH (UID " uid " RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
-
 struct shown {
 	char names[8][64];   /* the names in a/ and p/, sorted */
 	uint64_t inos[8];
@@ -423,15 +366,15 @@ static void messages_at(struct fs *fs, const char *dir, const char *name, struct
 static void check_collisions(bool reversed, struct shown *out)
 {
 	struct buf s = BUF_INIT, alias_b = BUF_INIT, alias_q = BUF_INIT, got = BUF_INIT;
-	buf_addstr(&s, FAKE_LOGIN("") SCRIPT_LIST);
+	buf_addstr(&s, FAKE_LOGIN("") FAKEFS_LIST);
 	for (size_t i = 0; i < NCOLLIDING; i++)
 		buf_addstr(&s, colliding[reversed ? NCOLLIDING - 1 - i : i]);
-	buf_addstr(&s, SCRIPT_LISTED
-		SCRIPT_EXAMINE("tag3", "tag4", "a.b", "11", "1", FETCHED("1", "1"))
-		SCRIPT_EXAMINE("tag5", "tag6", "a/b", "12", "2", FETCHED("1", "5") FETCHED("2", "6"))
-		SCRIPT_LOGOUT);
-	struct fake_fs ff;
-	fake_fs_open(&ff, s.data, 0);
+	buf_addstr(&s, FAKEFS_LISTED
+		FAKEFS_LISTING("a.b", "1", "11", "7", FAKEFS_MSG("1", "1", "10"))
+		FAKEFS_LISTING("a/b", "2", "12", "7", FAKEFS_MSG("1", "5", "10") FAKEFS_MSG("2", "6", "10"))
+		FAKE_LOGOUT);
+	struct fakefs ff;
+	mtree_fs_open(&ff, s.data, 0);
 
 	struct fs_dir *root;
 	ck_assert_int_eq(fs_opendir(ff.fs, FS_ROOT_INO, &root), 0);
@@ -460,7 +403,7 @@ static void check_collisions(bool reversed, struct shown *out)
 	ck_assert_str_eq(got.data, "1.eml ");
 	messages_at(ff.fs, "a", alias_b.data, &got);
 	ck_assert_str_eq(got.data, "5.eml 6.eml ");
-	fake_fs_close(&ff);
+	fakefs_close(&ff);
 	buf_free(&s);
 	buf_free(&alias_b);
 	buf_free(&alias_q);
