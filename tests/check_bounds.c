@@ -7,13 +7,13 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_du.h"
 #include "check_run.h"
 #include "fs.h"
 #include "fs_impl.h"
@@ -55,23 +55,6 @@ START_TEST(test_huge_literal_in_a_list_reply_is_refused)
 	buf_free(&err);
 }
 END_TEST
-
-static uint64_t tree_bytes;
-
-static int add_file_size(const char *path, const struct stat *st, int type, struct FTW *f)
-{
-	(void)path, (void)f;
-	if (type == FTW_F && S_ISREG(st->st_mode))
-		tree_bytes += (uint64_t)st->st_size;
-	return 0;
-}
-
-static uint64_t dir_bytes(const char *dir)
-{
-	tree_bytes = 0;
-	ck_assert_int_eq(nftw(dir, add_file_size, 16, FTW_PHYS), 0);
-	return tree_bytes;
-}
 
 #define CACHE_SIZE ((uint64_t)1 << 20)
 static const struct fakefs_opts cache_opts = { .cache_size = CACHE_SIZE, .start = true };
@@ -126,10 +109,10 @@ START_TEST(test_body_longer_than_announced_stays_within_the_cache)
 	double timeout;
 	ck_assert_int_eq(fs_getattr(fs, one.ino, &st, &timeout), 0);
 	ck_assert_int_eq(st.st_size, 700000);
-	ck_assert_uint_le(dir_bytes(ff.dir), CACHE_SIZE);
+	ck_assert_uint_le(du_bytes(ff.dir), CACHE_SIZE);
 
 	ck_assert_int_eq(fs_open(fs, two.ino, O_RDONLY, &fd, &keep), -EIO);
-	ck_assert_uint_le(dir_bytes(ff.dir), CACHE_SIZE);
+	ck_assert_uint_le(du_bytes(ff.dir), CACHE_SIZE);
 	ck_assert_uint_le(cache_disk_bytes(fs->cache), CACHE_SIZE);
 	ck_assert(!cache_body_has(fs->cache, "INBOX", 7, 2));
 	ck_assert(cache_body_has(fs->cache, "INBOX", 7, 1));

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_rng.h"
 #include "check_run.h"
 #include "fs.h"
 #include "fs_impl.h"  /* the tree: its entries and its work counter */
@@ -424,16 +425,6 @@ START_TEST(test_two_names_one_path_both_show)
 END_TEST
 
 /* ---- the merge alone, over many orders ---- */
-
-static uint64_t rng_state;
-
-static uint32_t rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (uint32_t)((rng_state * 0x2545f4914f6cdd1dULL) >> 32);
-}
 
 static int cmp_str(const void *a, const void *b)
 {
