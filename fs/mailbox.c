@@ -522,31 +522,22 @@ static int refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_
 
 int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_age)
 {
-	return refresh(m, p, cache, max_age, true);
+	if (!m->name || !m->selectable)
+		return 0;
+	/* a mailbox loaded already is the one in use at once, not only after
+	 * a slow server answered; one loaded now, once it is */
+	uint64_t use = mtree_use_begin(m->tree);
+	if (mbox_loaded(m))
+		mtree_use_loaded(m->tree, m, use);
+	int rc = refresh(m, p, cache, max_age, true);
+	if (mbox_loaded(m))
+		mtree_use_loaded(m->tree, m, use);
+	return rc;
 }
 
 int mbox_refresh_ahead(struct mbox *m, struct pool *p, struct cache *cache, int max_age)
 {
 	return refresh(m, p, cache, max_age, false);
-}
-
-struct mbox *mtree_recent(struct mtree *t)
-{
-	struct mbox **v, *best = NULL;
-	time_t best_used = 0;
-	size_t n = mtree_selectable(t, &v);
-	for (size_t i = 0; i < n; i++) {
-		struct mbox *m = v[i];
-		pthread_mutex_lock(&m->lock);
-		if (m->loaded && m->used >= best_used) {
-			best = m;
-			best_used = m->used;
-		}
-		pthread_mutex_unlock(&m->lock);
-	}
-	mbox_get(best);
-	mbox_put_all(v, n);
-	return best;
 }
 
 /* ---- changes this mount made itself (write path) ---- */

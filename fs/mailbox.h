@@ -39,8 +39,15 @@
 
 struct mtree;
 
+/* struct mbox's magic: set when the tree makes an entry and overwritten
+ * when it frees one, so that a use after the free shows (a reference put,
+ * a test's check) even without a sanitizer. */
+#define MBOX_MAGIC 0x6d626f78u
+#define MBOX_FREED 0x66726565u
+
 struct mbox {
 	struct mtree *tree;
+	uint32_t magic;          /* MBOX_MAGIC while the entry lives */
 	char *name;              /* server name (modified UTF-7); NULL when not a mailbox */
 	char *path;              /* UTF-8, relative to the root; "" is the root */
 	uint64_t ino;
@@ -56,7 +63,7 @@ struct mbox {
 	uint32_t *order, *rank;
 	bool loaded;
 	time_t checked;
-	time_t used;             /* last asked for (mbox_refresh): the watcher IDLEs on the latest */
+	time_t used;             /* last asked for (mbox_refresh): the watcher polls those of the last hour */
 	/* one refresh at a time: a slower one that began earlier must not
 	 * put back what a later one removed */
 	bool refreshing;
@@ -99,6 +106,12 @@ struct mtree {
 	uint64_t key[2];         /* of the index hashes: a server cannot aim at one chain */
 	uint64_t round;
 	uint64_t steps;          /* entries looked at by lookups and merges (tests) */
+	/* the mailbox in use, which the watcher IDLEs on: the loaded one whose
+	 * use began last (a ticket from uses), kept here so that finding it
+	 * costs nothing however many mailboxes there are */
+	struct mbox *recent;
+	uint64_t recent_use;
+	uint64_t uses;
 	char delim;
 	time_t listed;
 	/* told of every message that left a listing (expunged, or a new
@@ -144,8 +157,15 @@ struct mbox *mtree_by_ino(struct mtree *t, uint64_t ino);
 struct mbox *mtree_by_name(struct mtree *t, const char *name);
 /* The existing selectable mailboxes: *v malloc'ed, each a reference. */
 size_t mtree_selectable(struct mtree *t, struct mbox ***v);
-/* The loaded, selectable mailbox used last, or NULL.  A reference. */
+/* The loaded, selectable mailbox used last (mbox_refresh), or NULL when
+ * that one is gone or not selectable any more.  Constant time (the
+ * watcher asks every second).  A reference. */
 struct mbox *mtree_recent(struct mtree *t);
+/* A use of a mailbox begins: its ticket, larger than every earlier one. */
+uint64_t mtree_use_begin(struct mtree *t);
+/* m, loaded, is the mailbox in use now, unless a use that began after
+ * this one (use, from mtree_use_begin) said so first. */
+void mtree_use_loaded(struct mtree *t, struct mbox *m, uint64_t use);
 /* The existing children of dir (names are the last path component), in
  * directory order: *v malloc'ed, each a reference. */
 size_t mtree_children(struct mtree *t, const struct mbox *dir, struct mbox ***v);

@@ -139,6 +139,10 @@ void mbox_put(struct mbox *m)
 {
 	if (!m)
 		return;
+	if (m->magic != MBOX_MAGIC) {
+		fs_log(LOG_CRIT, "mailbox reference put after its entry was freed");
+		abort();
+	}
 	/* the release orders this thread's use of m before the free that a
 	 * merge may do once it reads 0 */
 	unsigned before = atomic_fetch_sub_explicit(&m->refs, 1, memory_order_release);
@@ -167,6 +171,7 @@ static struct mbox *entry_new(struct mtree *t, const char *path)
 {
 	struct mbox *m = xcalloc(1, sizeof *m);
 	m->tree = t;
+	m->magic = MBOX_MAGIC;
 	m->path = xstrdup(path);
 	m->ino = *path ? fs_hash_ino("dir", path, 0, 0) : 1;
 	/* A mailbox renamed away keeps its number (the kernel moved it), and
@@ -204,6 +209,8 @@ static void entry_free(struct mbox *m)
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->changed);
 	pthread_cond_destroy(&m->refreshed);
+	/* volatile: a store just before free would be optimised away */
+	*(volatile uint32_t *)&m->magic = MBOX_FREED;
 	free(m);
 }
 
@@ -219,6 +226,8 @@ static void entry_release(struct mtree *t, struct mbox *m)
 	if (m->next_all)
 		m->next_all->prev_all = m->prev_all;
 	t->nentries--;
+	if (t->recent == m)
+		t->recent = NULL;
 	entry_free(m);
 }
 
@@ -350,6 +359,34 @@ size_t mtree_selectable(struct mtree *t, struct mbox ***v)
 	t->steps += t->nentries;
 	pthread_mutex_unlock(&t->lock);
 	return k;
+}
+
+struct mbox *mtree_recent(struct mtree *t)
+{
+	pthread_mutex_lock(&t->lock);
+	struct mbox *m = t->recent;
+	t->steps++;
+	m = m && m->exists && m->name && m->selectable ? ref(m) : NULL;
+	pthread_mutex_unlock(&t->lock);
+	return m;
+}
+
+uint64_t mtree_use_begin(struct mtree *t)
+{
+	pthread_mutex_lock(&t->lock);
+	uint64_t use = ++t->uses;
+	pthread_mutex_unlock(&t->lock);
+	return use;
+}
+
+void mtree_use_loaded(struct mtree *t, struct mbox *m, uint64_t use)
+{
+	pthread_mutex_lock(&t->lock);
+	if (use >= t->recent_use) {
+		t->recent = m;
+		t->recent_use = use;
+	}
+	pthread_mutex_unlock(&t->lock);
 }
 
 struct mbox *mtree_parent(struct mtree *t, const struct mbox *m)

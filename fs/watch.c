@@ -108,7 +108,7 @@ static void refresh_dirty(struct watch *w)
 		if (m && !stopping(w)) {
 			fs_log(LOG_DEBUG, "%s changed on the server", m->path);
 			mbox_mark_stale(m);
-			(void)mbox_refresh(m, w->pool, w->cache, 0);
+			(void)mbox_refresh_ahead(m, w->pool, w->cache, 0);
 		}
 		mbox_put(m);
 		free(names[i]);
@@ -136,7 +136,7 @@ static void poll_all(struct watch *w, struct mbox *skip)
 		bool due = m->loaded && now - m->used < POLL_RECENT_S;
 		pthread_mutex_unlock(&m->lock);
 		if (due && m != skip)
-			(void)mbox_refresh(m, w->pool, w->cache, w->poll_s);
+			(void)mbox_refresh_ahead(m, w->pool, w->cache, w->poll_s);
 	}
 	mbox_put_all(v, n);
 }

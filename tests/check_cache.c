@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "cache.h"
+#include "check_du.h"
 #include "check_run.h"
 
 /* Each test gets a fresh directory <base>/t.XXXXXX; the cache lives in
@@ -367,24 +368,12 @@ END_TEST
 /* A record on disk: its 16-byte header and the body. */
 #define REC(n) ((uint64_t)(n) + 16)
 
-static uint64_t tree_bytes;
-
-static int add_file_size(const char *path, const struct stat *st, int type, struct FTW *f)
-{
-	(void)path, (void)f;
-	if (type == FTW_F && S_ISREG(st->st_mode))
-		tree_bytes += (uint64_t)st->st_size;
-	return 0;
-}
-
-/* The bytes of the files under mail/, as du --apparent-size counts them. */
+/* The bytes of the files under mail/. */
 static uint64_t mail_bytes_on_disk(void)
 {
 	char path[512];
 	snprintf(path, sizeof path, "%s/mail", cdir);
-	tree_bytes = 0;
-	ck_assert_int_eq(nftw(path, add_file_size, 16, FTW_PHYS), 0);
-	return tree_bytes;
+	return du_bytes(path);
 }
 
 START_TEST(test_lru_eviction_order)

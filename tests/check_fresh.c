@@ -23,6 +23,7 @@
 #include "fake.h"
 #include "fs.h"
 #include "harness.h"
+#include "harness_fakefs.h"
 #include "harness_mount.h"
 #include "harness_os.h"
 #include "imap.h"
@@ -787,15 +788,14 @@ END_TEST
  * modseq (one command, answered with ranges) instead of listing every UID. */
 START_TEST(test_qresync_names_the_vanished)
 {
-	struct buf err = BUF_INIT;
-	struct fake_server *f = fake_start(
+	struct fakefs_opts o = { .poll_each_access = true };
+	struct fakefs ff;
+	fakefs_open(&ff,
 		FAKE_LOGIN("ENABLE CONDSTORE QRESYNC UNSELECT")
 		"C: <tag2> ENABLE QRESYNC\n"
 		"S: * ENABLED QRESYNC\n"
 		"S: <tag2> OK enabled\n"
-		"C: <tag3> LIST \"\" \"*\"\n"
-		"S: * LIST () \"/\" INBOX\n"
-		"S: <tag3> OK listed\n"
+		FAKEFS_LIST "S: * LIST () \"/\" INBOX\n" FAKEFS_LISTED
 		"C: <tag4> EXAMINE INBOX\n"
 		"C: <tag5> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"
 		"S: * 5 EXISTS\n"
@@ -803,11 +803,8 @@ START_TEST(test_qresync_names_the_vanished)
 		"S: * OK [UIDNEXT 6] ok\n"
 		"S: * OK [HIGHESTMODSEQ 10] ok\n"
 		"S: <tag4> OK [READ-ONLY] done\n"
-		"S: * 1 FETCH (UID 1 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
-		"S: * 2 FETCH (UID 2 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
-		"S: * 3 FETCH (UID 3 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
-		"S: * 4 FETCH (UID 4 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
-		"S: * 5 FETCH (UID 5 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
+		FAKEFS_MSG("1", "1", "10") FAKEFS_MSG("2", "2", "10") FAKEFS_MSG("3", "3", "10")
+		FAKEFS_MSG("4", "4", "10") FAKEFS_MSG("5", "5", "10")
 		"S: <tag5> OK done\n"
 		"# another client expunged 1, 2 and 4\n"
 		"C: <tag6> UNSELECT\n"
@@ -824,26 +821,8 @@ START_TEST(test_qresync_names_the_vanished)
 		"C: <tag9> UID FETCH 1:5 (UID) (CHANGEDSINCE 10 VANISHED)\n"
 		"S: * VANISHED (EARLIER) 4,1:2\n"
 		"S: <tag9> OK done\n"
-		"C: <tag10> LOGOUT\n"
-		"S: * BYE bye\n"
-		"S: <tag10> OK out\n"
-		"EOF\n", NULL, &err);
-	ck_assert_msg(f != NULL, "%s", err.data);
-	char dir[] = "/tmp/imapfs-qresync-XXXXXX";
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	struct fs_config cfg;
-	memset(&cfg, 0, sizeof cfg);
-	char url[128];
-	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%s", fake_port_str(f));
-	ck_assert_int_eq(url_parse(url, &cfg.url, &err), 0);
-	cfg.url.password = xstrdup("secret");
-	cfg.tls_none = true;
-	cfg.cachedir = dir;
-	cfg.connections = 1;
-	cfg.timeout_s = 10;
-	cfg.poll_s = 0;  /* every access asks the server */
-	struct fs *fs;
-	ck_assert_msg(fs_new(&fs, &cfg, &err) == 0, "fs_new: %s", err.data);
+		FAKE_LOGOUT, &o);
+	struct fs *fs = ff.fs;
 	struct fs_entry inbox, e;
 	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "INBOX", &inbox), 0);
 	ck_assert_int_eq(fs_lookup(fs, inbox.ino, "1.eml", &e), 0);
@@ -857,11 +836,7 @@ START_TEST(test_qresync_names_the_vanished)
 	ck_assert_ptr_nonnull(fs_dir_find(d, "3.eml"));
 	ck_assert_ptr_nonnull(fs_dir_find(d, "5.eml"));
 	fs_dir_free(d);
-	fs_free(fs);
-	url_free(&cfg.url);
-	ck_assert_msg(fake_finish(f, &err) == 0, "%s", err.data);
-	ck_assert_int_eq(os_rmtree(dir, NULL), 0);
-	buf_free(&err);
+	fakefs_close(&ff);
 }
 END_TEST
 

@@ -15,6 +15,7 @@
 #include "fs.h"
 #include "fs_impl.h"  /* the tree and the cache: what was fetched ahead */
 #include "harness.h"
+#include "harness_fakefs.h"
 #include "harness_mount.h"
 #include "harness_os.h"
 #include "imap.h"
@@ -24,13 +25,10 @@ static char cachedir[64];
 
 static struct fs *make_fs_in(const char *dir, bool readonly, struct fs_config *cfg)
 {
-	memset(cfg, 0, sizeof *cfg);
+	char port[16];
+	snprintf(port, sizeof port, "%d", dc.imap_port);
+	fakefs_account(cfg, "alice", port);
 	struct buf err = BUF_INIT;
-	char url[128];
-	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%d", dc.imap_port);
-	ck_assert_int_eq(url_parse(url, &cfg->url, &err), 0);
-	cfg->url.password = xstrdup("secret");
-	cfg->tls_none = true;
 	cfg->cachedir = (char *)dir;
 	cfg->cache_size = 1ull << 30;
 	cfg->connections = 3;
@@ -346,72 +344,19 @@ START_TEST(test_inodes_are_stable_across_instances)
 }
 END_TEST
 
-/* One connection to a scripted server, as alice with password secret. */
-static void fake_config(const struct fake_server *f, char *dir, struct fs_config *cfg)
-{
-	struct buf err = BUF_INIT;
-	memset(cfg, 0, sizeof *cfg);
-	char url[128];
-	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%s", fake_port_str(f));
-	ck_assert_int_eq(url_parse(url, &cfg->url, &err), 0);
-	cfg->url.password = xstrdup("secret");
-	cfg->tls_none = true;
-	cfg->cachedir = dir;
-	cfg->connections = 1;
-	cfg->timeout_s = 10;
-	cfg->poll_s = 600;
-	buf_free(&err);
-}
-
-/* The core over a scripted server, with a cache of its own. */
-struct fake_fs {
-	struct fake_server *f;
-	struct fs_config cfg;
-	struct fs *fs;
-	char dir[64];
-};
-
-static void fake_fs_open(struct fake_fs *ff, const char *script)
-{
-	struct buf err = BUF_INIT;
-	ff->f = fake_start(script, NULL, &err);
-	ck_assert_msg(ff->f != NULL, "%s", err.data);
-	snprintf(ff->dir, sizeof ff->dir, "/tmp/imapfs-fakecache-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(ff->dir));
-	fake_config(ff->f, ff->dir, &ff->cfg);
-	ck_assert_msg(fs_new(&ff->fs, &ff->cfg, &err) == 0, "fs_new: %s", err.data);
-	buf_free(&err);
-}
-
-/* Ends the core; the server must have seen exactly its script. */
-static void fake_fs_close(struct fake_fs *ff)
-{
-	struct buf err = BUF_INIT;
-	fs_free(ff->fs);
-	url_free(&ff->cfg.url);
-	ck_assert_msg(fake_finish(ff->f, &err) == 0, "%s", err.data);
-	ck_assert_int_eq(os_rmtree(ff->dir, NULL), 0);
-	buf_free(&err);
-}
-
 /* imap:// means STARTTLS: a crafted greeting that imaplib's regexes read
  * as PREAUTH ("* 4294967296 PREAUTH") once mounted over plaintext; now
  * nothing is mounted and nothing (no password, no command) is sent. */
 START_TEST(test_crafted_greeting_never_skips_tls)
 {
+	struct fakefs ff;
+	fakefs_config(&ff, "S: * 4294967296 PREAUTH [CAPABILITY IMAP4rev1] hi\nEOF\n", NULL);
+	ff.cfg.tls_none = false;
 	struct buf err = BUF_INIT;
-	struct fake_server *f = fake_start("S: * 4294967296 PREAUTH [CAPABILITY IMAP4rev1] hi\nEOF\n",
-					   NULL, &err);
-	ck_assert_msg(f != NULL, "%s", err.data);
-	struct fs_config cfg;
-	fake_config(f, cachedir, &cfg);
-	cfg.tls_none = false;
-	struct fs *fs = NULL;
-	ck_assert_int_lt(fs_new(&fs, &cfg, &err), 0);
-	ck_assert_ptr_null(fs);
+	ck_assert_int_lt(fs_new(&ff.fs, &ff.cfg, &err), 0);
+	ck_assert_ptr_null(ff.fs);
 	ck_assert_msg(strstr(err.data, "not an IMAP greeting"), "%s", err.data);
-	url_free(&cfg.url);
-	ck_assert_msg(fake_finish(f, &err) == 0, "%s", err.data);
+	fakefs_close(&ff);
 	buf_free(&err);
 }
 END_TEST
@@ -420,10 +365,10 @@ END_TEST
  * mount: '..' and '/' are escaped, undecodable names are skipped. */
 START_TEST(test_hostile_mailbox_names_stay_inside)
 {
-	struct buf err = BUF_INIT;
-	struct fake_server *f = fake_start(
+	struct fakefs ff;
+	fakefs_open(&ff,
 		FAKE_LOGIN("")
-		"C: <tag2> LIST \"\" \"*\"\n"
+		FAKEFS_LIST
 		"S: * LIST (\\\\HasNoChildren) \"/\" INBOX\n"
 		"S: * LIST (\\\\HasNoChildren) \"/\" ..\n"
 		"S: * LIST (\\\\HasNoChildren) \"/\" \"a/../../etc\"\n"
@@ -434,16 +379,9 @@ START_TEST(test_hostile_mailbox_names_stay_inside)
 		"S: * LIST () \"/\" {4}\n"
 		"S+ a\\x00b/\n"
 		"S: \n"
-		"S: <tag2> OK listed\n"
-		"C: <tag3> LOGOUT\n"
-		"S: * BYE bye\n"
-		"S: <tag3> OK out\n"
-		"EOF\n", NULL, &err);
-	ck_assert_msg(f != NULL, "%s", err.data);
-	struct fs_config cfg;
-	fake_config(f, cachedir, &cfg);
-	struct fs *fs;
-	ck_assert_msg(fs_new(&fs, &cfg, &err) == 0, "fs_new: %s", err.data);
+		FAKEFS_LISTED
+		FAKE_LOGOUT, NULL);
+	struct fs *fs = ff.fs;
 	struct fs_dir *d;
 	ck_assert_int_eq(fs_opendir(fs, FS_ROOT_INO, &d), 0);
 	static const char *const want[] = { "INBOX", "%2E%2E", "a", "x%2Fy", "%312.eml", "parent" };
@@ -462,10 +400,7 @@ START_TEST(test_hostile_mailbox_names_stay_inside)
 	ck_assert_int_eq(fs_lookup(fs, a.ino, "%2E%2E", &dd), 0);
 	ck_assert(S_ISDIR(dd.st.st_mode));
 	fs_dir_free(d);
-	fs_free(fs);
-	url_free(&cfg.url);
-	ck_assert_msg(fake_finish(f, &err) == 0, "%s", err.data);
-	buf_free(&err);
+	fakefs_close(&ff);
 }
 END_TEST
 
@@ -473,31 +408,19 @@ END_TEST
  * size follows the real bytes once they are fetched. */
 START_TEST(test_size_follows_the_real_bytes)
 {
-	struct fake_fs ff;
-	fake_fs_open(&ff,
+	struct fakefs_opts o = { .start = true };
+	struct fakefs ff;
+	fakefs_open(&ff,
 		FAKE_LOGIN("UIDPLUS")
-		"C: <tag2> LIST \"\" \"*\"\n"
-		"S: * LIST () \"/\" INBOX\n"
-		"S: <tag2> OK listed\n"
-		"C: <tag3> EXAMINE INBOX\n"
-		"C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"
-		"S: * 1 EXISTS\n"
-		"S: * OK [UIDVALIDITY 7] ok\n"
-		"S: * OK [UIDNEXT 2] ok\n"
-		"S: <tag3> OK [READ-ONLY] done\n"
-		"S: * 1 FETCH (UID 1 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
-		"S: <tag4> OK done\n"
+		FAKEFS_LIST "S: * LIST () \"/\" INBOX\n" FAKEFS_LISTED
+		FAKEFS_LISTING("INBOX", "1", "7", "2", FAKEFS_MSG("1", "1", "10"))
 		"C: <tag5> UID FETCH 1 (UID BODY.PEEK[])\n"
 		"S: * 1 FETCH (UID 1 BODY[] {15}\n"
 		"S+ 0123456789abcde\n"
 		"S: )\n"
 		"S: <tag5> OK done\n"
-		"C: <tag6> LOGOUT\n"
-		"S: * BYE bye\n"
-		"S: <tag6> OK out\n"
-		"EOF\n");
+		FAKE_LOGOUT, &o);
 	struct fs *fs = ff.fs;
-	ck_assert_int_eq(fs_start(fs), 0);
 	struct fs_entry inbox, e;
 	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "INBOX", &inbox), 0);
 	ck_assert_int_eq(fs_lookup(fs, inbox.ino, "1.eml", &e), 0);
@@ -513,7 +436,7 @@ START_TEST(test_size_follows_the_real_bytes)
 	double timeout;
 	ck_assert_int_eq(fs_getattr(fs, e.ino, &st, &timeout), 0);
 	ck_assert_int_eq(st.st_size, 15);                /* what was really sent */
-	fake_fs_close(&ff);
+	fakefs_close(&ff);
 }
 END_TEST
 
@@ -523,25 +446,12 @@ END_TEST
  * round trip either. */
 START_TEST(test_rm_without_uidplus_sends_nothing)
 {
-	struct fake_fs ff;
-	fake_fs_open(&ff,
+	struct fakefs ff;
+	fakefs_open(&ff,
 		FAKE_LOGIN("")
-		"C: <tag2> LIST \"\" \"*\"\n"
-		"S: * LIST () \"/\" INBOX\n"
-		"S: <tag2> OK listed\n"
-		"C: <tag3> EXAMINE INBOX\n"
-		"C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"
-		"S: * 2 EXISTS\n"
-		"S: * OK [UIDVALIDITY 7] ok\n"
-		"S: * OK [UIDNEXT 3] ok\n"
-		"S: <tag3> OK [READ-ONLY] done\n"
-		"S: * 1 FETCH (UID 1 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
-		"S: * 2 FETCH (UID 2 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
-		"S: <tag4> OK done\n"
-		"C: <tag5> LOGOUT\n"
-		"S: * BYE bye\n"
-		"S: <tag5> OK out\n"
-		"EOF\n");
+		FAKEFS_LIST "S: * LIST () \"/\" INBOX\n" FAKEFS_LISTED
+		FAKEFS_LISTING("INBOX", "2", "7", "3", FAKEFS_MSG("1", "1", "10") FAKEFS_MSG("2", "2", "10"))
+		FAKE_LOGOUT, NULL);
 	struct fs *fs = ff.fs;
 	struct fs_entry inbox, e;
 	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "INBOX", &inbox), 0);
@@ -550,7 +460,7 @@ START_TEST(test_rm_without_uidplus_sends_nothing)
 	ck_assert_int_eq(fs_rename(fs, inbox.ino, "2.eml", inbox.ino, "3.eml", 0), -EPERM);
 	ck_assert_int_eq(fs_lookup(fs, inbox.ino, "1.eml", &e), 0);
 	ck_assert_uint_ne(e.ino, 0);  /* still there */
-	fake_fs_close(&ff);
+	fakefs_close(&ff);
 }
 END_TEST
 

@@ -15,30 +15,10 @@
 #include "check_run.h"
 #include "fake.h"
 #include "fs.h"
+#include "harness_fakefs.h"
+#include "harness_os.h"
 #include "pool.h"
 #include "url.h"
-
-/* Standard error while fn runs, into out. */
-static void stderr_of(void (*fn)(void *), void *ctx, struct buf *out)
-{
-	char path[] = "/tmp/imapfs-stderr-XXXXXX";
-	int fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	unlink(path);
-	fflush(stderr);
-	int saved = dup(STDERR_FILENO);
-	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
-	fn(ctx);
-	fflush(stderr);
-	ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
-	close(saved);
-	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
-	char chunk[4096];
-	ssize_t n;
-	while ((n = read(fd, chunk, sizeof chunk)) > 0)
-		buf_add(out, chunk, (size_t)n);
-	close(fd);
-}
 
 struct read_call {
 	struct url_options o;
@@ -67,7 +47,7 @@ static void read_passfile(mode_t mode, const char *text, struct buf *password, s
 	struct read_call c = { .rc = -1 };
 	c.o.passfile = path;
 	c.u.user = (char *)"alice";
-	stderr_of(call_read_password, &c, said);
+	ck_assert_int_eq(os_stderr_of(call_read_password, &c, said, NULL), 0);
 	unlink(path);
 	ck_assert_int_eq(c.rc, 0);
 	buf_set(password, c.u.password, strlen(c.u.password));
@@ -112,7 +92,7 @@ START_TEST(test_env_password_wiped)
 	struct read_call c = { .rc = -1 };
 	c.u.user = (char *)"alice";
 	struct buf said = BUF_INIT;
-	stderr_of(call_read_password, &c, &said);
+	ck_assert_int_eq(os_stderr_of(call_read_password, &c, &said, NULL), 0);
 	ck_assert_int_eq(c.rc, 0);
 	ck_assert_str_eq(c.u.password, "env-s3cret");
 	ck_assert_ptr_null(getenv("IMAPFS_PASSWORD"));
@@ -193,27 +173,11 @@ static void command_config(struct fs_config *cfg, const struct fake_server *f, c
 	cfg->timeout_s = 10;
 }
 
-static struct fake_server *fake(const char *script)
-{
-	struct buf err = BUF_INIT;
-	struct fake_server *f = fake_start(script, NULL, &err);
-	ck_assert_msg(f != NULL, "%s", err.data);
-	buf_free(&err);
-	return f;
-}
-
-static void fake_done(struct fake_server *f)
-{
-	struct buf err = BUF_INIT;
-	ck_assert_msg(fake_finish(f, &err) == 0, "the transcript differs: %s", err.data);
-	buf_free(&err);
-}
-
 /* A server that greets with PREAUTH is used as it is: CAPABILITY, then
  * the LOGOUT of pool_free; a LOGIN in between fails the script. */
 START_TEST(test_command_preauth_sends_no_login)
 {
-	struct fake_server *f = fake(
+	struct fake_server *f = fakefs_server_start(
 		"S: * PREAUTH logged in as the user who ran the command\n"
 		"C: <tag0> CAPABILITY\n"
 		"S: * CAPABILITY IMAP4rev1\n"
@@ -221,7 +185,7 @@ START_TEST(test_command_preauth_sends_no_login)
 		"C: <tag1> LOGOUT\n"
 		"S: * BYE bye\n"
 		"S: <tag1> OK out\n"
-		"EOF\n");
+		"EOF\n", 0);
 	struct fs_config cfg;
 	char cmd[256];
 	command_config(&cfg, f, cmd, sizeof cmd);
@@ -229,7 +193,7 @@ START_TEST(test_command_preauth_sends_no_login)
 	struct buf err = BUF_INIT;
 	ck_assert_msg(pool_new(&p, &cfg, &err) == 0, "pool_new: %s", err.data);
 	pool_free(p);
-	fake_done(f);
+	fakefs_server_finish(f);
 	url_free(&cfg.url);
 	buf_free(&err);
 }
@@ -239,12 +203,12 @@ END_TEST
  * clear reason, and nothing (no LOGIN "" "") is sent after CAPABILITY. */
 START_TEST(test_command_login_wanted_without_user)
 {
-	struct fake_server *f = fake(
+	struct fake_server *f = fakefs_server_start(
 		"S: * OK ready\n"
 		"C: <tag0> CAPABILITY\n"
 		"S: * CAPABILITY IMAP4rev1\n"
 		"S: <tag0> OK done\n"
-		"EOF\n");
+		"EOF\n", 0);
 	struct fs_config cfg;
 	char cmd[256];
 	command_config(&cfg, f, cmd, sizeof cmd);
@@ -252,7 +216,7 @@ START_TEST(test_command_login_wanted_without_user)
 	struct buf err = BUF_INIT;
 	ck_assert_int_eq(pool_new(&p, &cfg, &err), -1);
 	ck_assert_msg(strstr(err.data, "names no user"), "%s", err.data);
-	fake_done(f);
+	fakefs_server_finish(f);
 	url_free(&cfg.url);
 	buf_free(&err);
 }

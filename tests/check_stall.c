@@ -32,6 +32,7 @@
 #include "fake.h"
 #include "fs.h"
 #include "harness.h"
+#include "harness_fakefs.h"
 #include "harness_mount.h"
 #include "harness_os.h"
 #include "imap.h"
@@ -73,21 +74,12 @@ static void finish_abandoned(struct fake_server *f)
 	buf_free(&err);
 }
 
-static void finish_clean(struct fake_server *f)
-{
-	struct buf err = BUF_INIT;
-	ck_assert_msg(fake_finish(f, &err) == 0, "fake server: %s", err.data);
-	buf_free(&err);
-}
+/* The server outlasts every stall. */
+#define SERVER_TIMEOUT_MS ((STALL_S + 30) * 1000)
 
 static struct fake_server *start_fake(const struct buf *script)
 {
-	struct buf err = BUF_INIT;
-	struct fake_opts fo = { .timeout_ms = (STALL_S + 30) * 1000 };
-	struct fake_server *f = fake_start(script->data, &fo, &err);
-	ck_assert_msg(f != NULL, "%s", err.data);
-	buf_free(&err);
-	return f;
+	return fakefs_server_start(script->data, SERVER_TIMEOUT_MS);
 }
 
 /* ---- the core ---- */
@@ -235,7 +227,7 @@ START_TEST(test_core_arriving_body_earns_time)
 	ck_assert_int_eq(imap_logout(s, &r), 0);
 	imap_result_free(&r);
 	imap_close(s);
-	finish_clean(f);
+	fakefs_server_finish(f);
 	buf_free(&script);
 }
 END_TEST
@@ -254,7 +246,7 @@ START_TEST(test_core_no_timeout_waits_as_imaplib)
 	ck_assert_str_eq(r.type, "OK");
 	imap_result_free(&r);
 	imap_close(s);
-	finish_clean(f);
+	fakefs_server_finish(f);
 	buf_free(&script);
 }
 END_TEST
@@ -294,72 +286,40 @@ END_TEST
 
 /* ---- the filesystem core ---- */
 
-/* Login, the folder list, INBOX with messages 1 and 2 listed (tags 0-4). */
-#define FS_SCRIPT_HEAD                                                                        \
-	FAKE_LOGIN("")                                                                        \
-	"C: <tag2> LIST \"\" \"*\"\n"                                                         \
-	"S: * LIST () \"/\" INBOX\n"                                                          \
-	"S: <tag2> OK listed\n"                                                               \
-	"C: <tag3> EXAMINE INBOX\n"                                                           \
-	"C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"                            \
-	"S: * 2 EXISTS\n"                                                                     \
-	"S: * OK [UIDVALIDITY 7] ok\n"                                                        \
-	"S: * OK [UIDNEXT 3] ok\n"                                                            \
-	"S: <tag3> OK [READ-ONLY] done\n"                                                     \
-	"S: * 1 FETCH (UID 1 RFC822.SIZE 100 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n" \
-	"S: * 2 FETCH (UID 2 RFC822.SIZE 100 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n" \
-	"S: <tag4> OK done\n"
+/* Login, the folder list, INBOX with messages 1 and 2 listed, and the
+ * fetch of both bodies (<tag5>) that reading 1.eml starts. */
+#define FS_SCRIPT_HEAD                                                                                   \
+	FAKE_LOGIN("")                                                                                   \
+	FAKEFS_LIST "S: * LIST () \"/\" INBOX\n" FAKEFS_LISTED                                          \
+	FAKEFS_LISTING("INBOX", "2", "7", "3", FAKEFS_MSG("1", "1", "100") FAKEFS_MSG("2", "2", "100")) \
+	"C: <tag5> UID FETCH 1:2 (UID BODY.PEEK[])\n"
 
-struct fake_fs {
-	struct fake_server *f;
-	struct fs_config cfg;
-	struct fs *fs;
-	char dir[128];
+struct stall_fs {
+	struct fakefs ff;
 	uint64_t ino;            /* INBOX/1.eml */
 };
 
-/* The core with one connection to f and its own cache; 1.eml looked up. */
-static void fake_fs_open(struct fake_fs *ff, struct fake_server *f, int timeout_s)
+/* The core with one connection to a server playing script and its own
+ * cache under workdir; 1.eml looked up. */
+static void stall_fs_open(struct stall_fs *sf, const struct buf *script, int timeout_s)
 {
-	struct buf err = BUF_INIT;
-	memset(ff, 0, sizeof *ff);
-	ff->f = f;
-	snprintf(ff->dir, sizeof ff->dir, "%s/cache-XXXXXX", workdir);
-	ck_assert_ptr_nonnull(mkdtemp(ff->dir));
-	char url[128];
-	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%s", fake_port_str(f));
-	ck_assert_int_eq(url_parse(url, &ff->cfg.url, &err), 0);
-	ff->cfg.url.password = xstrdup("secret");
-	ff->cfg.tls_none = true;
-	ff->cfg.cachedir = ff->dir;
-	ff->cfg.cache_size = 1ull << 30;
-	ff->cfg.connections = 1;
-	ff->cfg.timeout_s = timeout_s;
-	ff->cfg.poll_s = 600;
-	ck_assert_msg(fs_new(&ff->fs, &ff->cfg, &err) == 0, "fs_new: %s", err.data);
-	ck_assert_int_eq(fs_start(ff->fs), 0);
+	struct fakefs_opts o = { .timeout_s = timeout_s, .server_timeout_ms = SERVER_TIMEOUT_MS,
+				 .cache_size = 1ull << 30, .start = true, .parent = workdir };
+	fakefs_open(&sf->ff, script->data, &o);
 	struct fs_entry inbox, e;
-	ck_assert_int_eq(fs_lookup(ff->fs, FS_ROOT_INO, "INBOX", &inbox), 0);
-	ck_assert_int_eq(fs_lookup(ff->fs, inbox.ino, "1.eml", &e), 0);
+	ck_assert_int_eq(fs_lookup(sf->ff.fs, FS_ROOT_INO, "INBOX", &inbox), 0);
+	ck_assert_int_eq(fs_lookup(sf->ff.fs, inbox.ino, "1.eml", &e), 0);
 	ck_assert_uint_ne(e.ino, 0);
-	ff->ino = e.ino;
-	buf_free(&err);
-}
-
-static void fake_fs_close(struct fake_fs *ff)
-{
-	fs_free(ff->fs);
-	url_free(&ff->cfg.url);
-	ck_assert_int_eq(os_rmtree(ff->dir, NULL), 0);
+	sf->ino = e.ino;
 }
 
 /* fs_open_body of 1.eml; *ms: how long it took. */
-static int open_body(struct fake_fs *ff, long long *ms)
+static int open_body(struct stall_fs *sf, long long *ms)
 {
 	struct cache_span body;
 	bool keep;
 	long long t0 = clock_ms();
-	int rc = fs_open_body(ff->fs, ff->ino, O_RDONLY, &body, &keep);
+	int rc = fs_open_body(sf->ff.fs, sf->ino, O_RDONLY, &body, &keep);
 	*ms = clock_ms() - t0;
 	if (rc == 0)
 		close(body.fd);
@@ -371,15 +331,15 @@ static int open_body(struct fake_fs *ff, long long *ms)
 START_TEST(test_fs_chatter_is_eio)
 {
 	struct buf script = BUF_INIT;
-	buf_addstr(&script, FS_SCRIPT_HEAD "C: <tag5> UID FETCH 1:2 (UID BODY.PEEK[])\n");
+	buf_addstr(&script, FS_SCRIPT_HEAD);
 	add_chatter(&script, STALL_S);
-	struct fake_fs ff;
-	fake_fs_open(&ff, start_fake(&script), 2);
+	struct stall_fs sf;
+	stall_fs_open(&sf, &script, 2);
 	long long ms;
-	ck_assert_int_eq(open_body(&ff, &ms), -EIO);
+	ck_assert_int_eq(open_body(&sf, &ms), -EIO);
 	ck_assert_msg(ms < NO_HANG_MS, "the read took %lld ms", ms);
-	fake_fs_close(&ff);
-	finish_abandoned(ff.f);
+	fakefs_free(&sf.ff);
+	finish_abandoned(sf.ff.f);
 	buf_free(&script);
 }
 END_TEST
@@ -387,21 +347,21 @@ END_TEST
 START_TEST(test_fs_trickle_is_eio)
 {
 	struct buf script = BUF_INIT;
-	buf_addstr(&script, FS_SCRIPT_HEAD "C: <tag5> UID FETCH 1:2 (UID BODY.PEEK[])\n");
+	buf_addstr(&script, FS_SCRIPT_HEAD);
 	add_trickle(&script, "* 1 FETCH (UID 1 BODY[]", 1000, STALL_S);
-	struct fake_fs ff;
-	fake_fs_open(&ff, start_fake(&script), 2);
+	struct stall_fs sf;
+	stall_fs_open(&sf, &script, 2);
 	long long ms;
-	ck_assert_int_eq(open_body(&ff, &ms), -EIO);
+	ck_assert_int_eq(open_body(&sf, &ms), -EIO);
 	ck_assert_msg(ms < NO_HANG_MS, "the read took %lld ms", ms);
-	fake_fs_close(&ff);
-	finish_abandoned(ff.f);
+	fakefs_free(&sf.ff);
+	finish_abandoned(sf.ff.f);
 	buf_free(&script);
 }
 END_TEST
 
 struct reader {
-	struct fake_fs *ff;
+	struct stall_fs *sf;
 	struct fs_cancel *token;   /* NULL: a request nobody can cancel */
 	int rc;
 	long long ms;
@@ -411,7 +371,7 @@ static void *reader_main(void *arg)
 {
 	struct reader *r = arg;
 	fs_cancel_enter(r->token);
-	r->rc = open_body(r->ff, &r->ms);
+	r->rc = open_body(r->sf, &r->ms);
 	fs_cancel_enter(NULL);
 	return NULL;
 }
@@ -436,17 +396,16 @@ static bool join_within(pthread_t t, int ms)
 START_TEST(test_fs_interrupted_read_returns_at_once)
 {
 	struct buf script = BUF_INIT;
-	buf_addstr(&script, FS_SCRIPT_HEAD "C: <tag5> UID FETCH 1:2 (UID BODY.PEEK[])\n");
+	buf_addstr(&script, FS_SCRIPT_HEAD);
 	add_chatter(&script, 6);
 	buf_addstr(&script, "S: * 1 FETCH (UID 1 BODY[] {100}\nLITERAL 100 z\nS: )\n"
 			    "S: * 2 FETCH (UID 2 BODY[] {100}\nLITERAL 100 w\nS: )\n"
-			    "S: <tag5> OK done\n"
-			    "C: <tag6> LOGOUT\nS: * BYE bye\nS: <tag6> OK out\nEOF\n");
-	struct fake_fs ff;
-	fake_fs_open(&ff, start_fake(&script), STALL_S);
+			    "S: <tag5> OK done\n" FAKE_LOGOUT);
+	struct stall_fs sf;
+	stall_fs_open(&sf, &script, STALL_S);
 	struct fs_cancel token;
 	fs_cancel_init(&token);
-	struct reader r = { &ff, &token, 1, 0 };
+	struct reader r = { &sf, &token, 1, 0 };
 	pthread_t th;
 	ck_assert_int_eq(pthread_create(&th, NULL, reader_main, &r), 0);
 	os_sleep_ms(1000);
@@ -460,7 +419,7 @@ START_TEST(test_fs_interrupted_read_returns_at_once)
 	struct cache_span body;
 	int rc = -ENOENT;
 	for (int i = 0; i < 300 && rc < 0; i++)
-		if ((rc = fs_cached_body(ff.fs, ff.ino, &body)) < 0)
+		if ((rc = fs_cached_body(sf.ff.fs, sf.ino, &body)) < 0)
 			os_sleep_ms(100);
 	ck_assert_int_eq(rc, 0);
 	char bytes[100];
@@ -469,8 +428,7 @@ START_TEST(test_fs_interrupted_read_returns_at_once)
 	for (int i = 0; i < 100; i++)
 		ck_assert_int_eq(bytes[i], 'z');
 	close(body.fd);
-	fake_fs_close(&ff);
-	finish_clean(ff.f);
+	fakefs_close(&sf.ff);
 	buf_free(&script);
 }
 END_TEST
@@ -480,21 +438,21 @@ END_TEST
 START_TEST(test_fs_stop_does_not_wait_for_a_stall)
 {
 	struct buf script = BUF_INIT;
-	buf_addstr(&script, FS_SCRIPT_HEAD "C: <tag5> UID FETCH 1:2 (UID BODY.PEEK[])\n");
+	buf_addstr(&script, FS_SCRIPT_HEAD);
 	add_chatter(&script, STALL_S);
-	struct fake_fs ff;
-	fake_fs_open(&ff, start_fake(&script), STALL_S);
-	struct reader r = { &ff, NULL, 1, 0 };
+	struct stall_fs sf;
+	stall_fs_open(&sf, &script, STALL_S);
+	struct reader r = { &sf, NULL, 1, 0 };
 	pthread_t th;
 	ck_assert_int_eq(pthread_create(&th, NULL, reader_main, &r), 0);
 	os_sleep_ms(1000);
 	long long t0 = clock_ms();
-	fs_stop(ff.fs);
+	fs_stop(sf.ff.fs);
 	ck_assert_msg(clock_ms() - t0 < NO_HANG_MS, "fs_stop took %lld ms", clock_ms() - t0);
 	ck_assert_msg(join_within(th, NO_HANG_MS), "the reader still waits");
 	ck_assert_int_eq(r.rc, -EIO);
-	fake_fs_close(&ff);
-	finish_abandoned(ff.f);
+	fakefs_free(&sf.ff);
+	finish_abandoned(sf.ff.f);
 	buf_free(&script);
 }
 END_TEST
@@ -502,19 +460,10 @@ END_TEST
 /* ---- a real mount ---- */
 
 /* One message in INBOX, whose fetch (tag5) comes next in the script. */
-#define MOUNT_SCRIPT_ONE                                                                      \
-	FAKE_LOGIN("")                                                                        \
-	"C: <tag2> LIST \"\" \"*\"\n"                                                         \
-	"S: * LIST () \"/\" INBOX\n"                                                          \
-	"S: <tag2> OK listed\n"                                                               \
-	"C: <tag3> EXAMINE INBOX\n"                                                           \
-	"C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"                            \
-	"S: * 1 EXISTS\n"                                                                     \
-	"S: * OK [UIDVALIDITY 7] ok\n"                                                        \
-	"S: * OK [UIDNEXT 2] ok\n"                                                            \
-	"S: <tag3> OK [READ-ONLY] done\n"                                                     \
-	"S: * 1 FETCH (UID 1 RFC822.SIZE 100 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n" \
-	"S: <tag4> OK done\n"                                                                 \
+#define MOUNT_SCRIPT_ONE                                                  \
+	FAKE_LOGIN("")                                                    \
+	FAKEFS_LIST "S: * LIST () \"/\" INBOX\n" FAKEFS_LISTED           \
+	FAKEFS_LISTING("INBOX", "1", "7", "2", FAKEFS_MSG("1", "1", "100")) \
 	"C: <tag5> UID FETCH 1 (UID BODY.PEEK[])\n"
 
 /* Mounts f's account at work/mnt-NAME with one connection, no polling,
@@ -651,26 +600,12 @@ START_TEST(test_mount_interrupted_read_returns_eintr)
 {
 	struct buf script = BUF_INIT;
 	buf_addstr(&script,
-		   FAKE_LOGIN("")
-		   "C: <tag2> LIST \"\" \"*\"\n"
-		   "S: * LIST () \"/\" INBOX\n"
-		   "S: <tag2> OK listed\n"
-		   "C: <tag3> EXAMINE INBOX\n"
-		   "C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"
-		   "S: * 2 EXISTS\n"
-		   "S: * OK [UIDVALIDITY 7] ok\n"
-		   "S: * OK [UIDNEXT 3] ok\n"
-		   "S: <tag3> OK [READ-ONLY] done\n"
-		   "S: * 1 FETCH (UID 1 RFC822.SIZE 100 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
-		   "S: * 2 FETCH (UID 2 RFC822.SIZE 100 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
-		   "S: <tag4> OK done\n"
-		   "C: <tag5> UID FETCH 1:2 (UID BODY.PEEK[])\n"
+		   FS_SCRIPT_HEAD
 		   "S: * 1 FETCH (UID 1 BODY[] {100}\n"
 		   "LITERAL 100 y\n"
 		   "S: )\n");
 	add_chatter(&script, 12);
-	buf_addstr(&script, "S: * 2 FETCH (UID 2 BODY[] {100}\nLITERAL 100 z\nS: )\nS: <tag5> OK done\n"
-			    "C: <tag6> LOGOUT\nS: * BYE bye\nS: <tag6> OK out\nEOF\n");
+	buf_addstr(&script, "S: * 2 FETCH (UID 2 BODY[] {100}\nLITERAL 100 z\nS: )\nS: <tag5> OK done\n" FAKE_LOGOUT);
 	struct fake_server *f = start_fake(&script);
 	struct fsmount m;
 	mount_fake(&m, f, "eintr", "timeout=60");
@@ -705,7 +640,7 @@ START_TEST(test_mount_interrupted_read_returns_eintr)
 	ck_assert_uint_eq(body.len, 100);
 	ck_assert_int_eq(body.data[0], 'z');
 	unmount_within(&m, NO_HANG_MS);
-	finish_clean(f);
+	fakefs_server_finish(f);
 	buf_free(&body);
 	buf_free(&script);
 }
@@ -717,20 +652,7 @@ START_TEST(test_mount_unmount_while_the_server_stalls)
 {
 	struct buf script = BUF_INIT;
 	buf_addstr(&script,
-		   FAKE_LOGIN("")
-		   "C: <tag2> LIST \"\" \"*\"\n"
-		   "S: * LIST () \"/\" INBOX\n"
-		   "S: <tag2> OK listed\n"
-		   "C: <tag3> EXAMINE INBOX\n"
-		   "C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"
-		   "S: * 2 EXISTS\n"
-		   "S: * OK [UIDVALIDITY 7] ok\n"
-		   "S: * OK [UIDNEXT 3] ok\n"
-		   "S: <tag3> OK [READ-ONLY] done\n"
-		   "S: * 1 FETCH (UID 1 RFC822.SIZE 100 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
-		   "S: * 2 FETCH (UID 2 RFC822.SIZE 100 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
-		   "S: <tag4> OK done\n"
-		   "C: <tag5> UID FETCH 1:2 (UID BODY.PEEK[])\n"
+		   FS_SCRIPT_HEAD
 		   "S: * 1 FETCH (UID 1 BODY[] {100}\n"
 		   "LITERAL 100 y\n"
 		   "S: )\n");

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "check_rng.h"
 #include "check_run.h"
 #include "mutf7.h"
 #include "tree.h"
@@ -288,17 +289,6 @@ START_TEST(test_is_message_name)
 END_TEST
 
 /* ---- properties over many random names ---- */
-
-static uint64_t rng_state;
-
-static uint32_t rng(void)
-{
-	/* xorshift64*: deterministic, so a failure reproduces */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (uint32_t)((rng_state * 0x2545f4914f6cdd1dULL) >> 32);
-}
 
 static const char *const nasty[] = {
 	".", "..", "%", "%25", "%2E", "/", "&", "&-", "\x01", "\x1f", "\x7f", "\n", " ", "~", "\\", "*",

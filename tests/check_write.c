@@ -15,7 +15,9 @@
 #include "date.h"
 #include "fake.h"
 #include "harness.h"
+#include "harness_fakefs.h"
 #include "harness_mount.h"
+#include "harness_os.h"
 #include "imap.h"
 #include "mutf7.h"
 #include "pool.h"
@@ -27,13 +29,8 @@ static struct dovecot dc;
 
 static struct pool *make_pool(const char *user, const char *port, struct fs_config *cfg)
 {
-	memset(cfg, 0, sizeof *cfg);
+	fakefs_account(cfg, user, port);
 	struct buf err = BUF_INIT;
-	char url[128];
-	snprintf(url, sizeof url, "imap://%s@127.0.0.1:%s", user, port);
-	ck_assert_int_eq(url_parse(url, &cfg->url, &err), 0);
-	cfg->url.password = xstrdup("secret");
-	cfg->tls_none = true;
 	cfg->connections = 2;
 	cfg->timeout_s = 30;
 	cfg->debug = getenv("CHECK_WRITE_DEBUG") != NULL;
@@ -417,12 +414,6 @@ END_TEST
 
 /* ---- against scripted servers ---- */
 
-#define FAKE_LOGOUT                                        \
-	"C: <tag9> LOGOUT\n"                               \
-	"S: * BYE bye\n"                                   \
-	"S: <tag9> OK out\n"                               \
-	"EOF\n"
-
 #define FAKE_SELECT(tag, box)                              \
 	"C: <" tag "> SELECT " box "\n"                    \
 	"S: * 3 EXISTS\n"                                  \
@@ -436,44 +427,28 @@ static struct pool *fake_pool(struct fake_server *f, struct fs_config *cfg)
 	return p;
 }
 
-static void fake_done(struct fake_server *f)
-{
-	struct buf err = BUF_INIT;
-	ck_assert_msg(fake_finish(f, &err) == 0, "%s", err.data);
-	buf_free(&err);
-}
-
-static struct fake_server *fake(const char *script)
-{
-	struct buf err = BUF_INIT;
-	struct fake_server *f = fake_start(script, NULL, &err);
-	ck_assert_msg(f != NULL, "%s", err.data);
-	buf_free(&err);
-	return f;
-}
-
 /* Without UIDPLUS nothing is sent: the script's next line is LOGOUT. */
 START_TEST(test_fake_no_uidplus_refuses)
 {
-	struct fake_server *f = fake(FAKE_LOGIN("MOVE") FAKE_LOGOUT);
+	struct fake_server *f = fakefs_server_start(FAKE_LOGIN("MOVE") FAKE_LOGOUT, 0);
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
 	ck_assert_int_eq(write_expunge(p, "INBOX", 5, 7, false), -EOPNOTSUPP);
 	drop_pool(p, &cfg);
-	fake_done(f);
-	f = fake(FAKE_LOGIN("") FAKE_LOGOUT);
+	fakefs_server_finish(f);
+	f = fakefs_server_start(FAKE_LOGIN("") FAKE_LOGOUT, 0);
 	p = fake_pool(f, &cfg);
 	uint32_t nv, nu;
 	ck_assert_int_eq(write_move(p, "INBOX", 5, 7, "Dst", false, &nv, &nu), -EOPNOTSUPP);
 	drop_pool(p, &cfg);
-	fake_done(f);
+	fakefs_server_finish(f);
 }
 END_TEST
 
 /* Allowed plainly: STORE, EXPUNGE, then a check that the UID is gone. */
 START_TEST(test_fake_plain_expunge_when_allowed)
 {
-	struct fake_server *f = fake(FAKE_LOGIN("")
+	struct fake_server *f = fakefs_server_start(FAKE_LOGIN("")
 		FAKE_SELECT("tag2", "INBOX")
 		"C: <tag3> UID FETCH 7 (FLAGS)\n"
 		"C: <tag4> UID STORE 7 +FLAGS.SILENT (\\\\Deleted)\n"
@@ -486,12 +461,12 @@ START_TEST(test_fake_plain_expunge_when_allowed)
 		"C: <tag6> UID SEARCH UID 7\n"
 		"S: * SEARCH\n"
 		"S: <tag6> OK searched\n"
-		FAKE_LOGOUT);
+		FAKE_LOGOUT, 0);
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
 	ck_assert_int_eq(write_expunge(p, "INBOX", 5, 7, true), 0);
 	drop_pool(p, &cfg);
-	fake_done(f);
+	fakefs_server_finish(f);
 }
 END_TEST
 
@@ -500,7 +475,7 @@ END_TEST
  * afterwards was removed, whatever the server called it. */
 START_TEST(test_fake_plain_expunge_mailutils_words)
 {
-	struct fake_server *f = fake(FAKE_LOGIN("")
+	struct fake_server *f = fakefs_server_start(FAKE_LOGIN("")
 		FAKE_SELECT("tag2", "INBOX")
 		"C: <tag3> UID FETCH 7 (FLAGS)\n"
 		"C: <tag4> UID STORE 7 +FLAGS.SILENT (\\\\Deleted)\n"
@@ -523,13 +498,13 @@ START_TEST(test_fake_plain_expunge_mailutils_words)
 		"C: <tag11> UID SEARCH UID 8\n"
 		"S: * SEARCH\n"
 		"S: <tag11> OK searched\n"
-		FAKE_LOGOUT);
+		FAKE_LOGOUT, 0);
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
 	ck_assert_int_eq(write_expunge(p, "INBOX", 5, 7, true), 0);
 	ck_assert_int_eq(write_expunge(p, "INBOX", 5, 8, true), -ENOENT);
 	drop_pool(p, &cfg);
-	fake_done(f);
+	fakefs_server_finish(f);
 }
 END_TEST
 
@@ -539,7 +514,7 @@ END_TEST
  * SEARCH sees it.  The expunge is made once more, now that it is seen. */
 START_TEST(test_fake_expunge_of_mail_new_to_the_session)
 {
-	struct fake_server *f = fake(FAKE_LOGIN("UIDPLUS")
+	struct fake_server *f = fakefs_server_start(FAKE_LOGIN("UIDPLUS")
 		FAKE_SELECT("tag2", "INBOX")
 		"C: <tag3> UID FETCH 9 (FLAGS)\n"
 		"C: <tag4> UID STORE 9 +FLAGS.SILENT (\\\\Deleted)\n"
@@ -562,34 +537,14 @@ START_TEST(test_fake_expunge_of_mail_new_to_the_session)
 		"C: <tag11> UID SEARCH UID 9\n"
 		"S: * SEARCH\n"
 		"S: <tag11> OK searched\n"
-		FAKE_LOGOUT);
+		FAKE_LOGOUT, 0);
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
 	ck_assert_int_eq(write_expunge(p, "INBOX", 5, 9, false), 0);
 	drop_pool(p, &cfg);
-	fake_done(f);
+	fakefs_server_finish(f);
 }
 END_TEST
-
-/* fs_log's lines while fn runs, from standard error. */
-static void log_of(void (*fn)(void *), void *ctx, struct buf *out)
-{
-	char path[] = "/tmp/imapfs-log-XXXXXX";
-	int fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	unlink(path);
-	int saved = dup(STDERR_FILENO);
-	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
-	fn(ctx);
-	ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
-	close(saved);
-	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
-	char chunk[4096];
-	ssize_t n;
-	while ((n = read(fd, chunk, sizeof chunk)) > 0)
-		buf_add(out, chunk, (size_t)n);
-	close(fd);
-}
 
 struct create_call {
 	struct pool *p;
@@ -609,7 +564,7 @@ static void call_create(void *ctx)
  * EEXIST. */
 START_TEST(test_fake_create_refused_without_code)
 {
-	struct fake_server *f = fake(FAKE_LOGIN("")
+	struct fake_server *f = fakefs_server_start(FAKE_LOGIN("")
 		"C: <tag2> CREATE Outside\n"
 		"S: <tag2> NO Permission denied\n"
 		"C: <tag3> LIST \"\" Outside\n"
@@ -623,12 +578,12 @@ START_TEST(test_fake_create_refused_without_code)
 		"S: <tag6> NO Permission denied\n"
 		"C: <tag7> LIST \"\" Unsure\n"
 		"S: <tag7> NO LIST not now\n"
-		FAKE_LOGOUT);
+		FAKE_LOGOUT, 0);
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
 	struct create_call c = { p, "Outside", 0 };
 	struct buf log = BUF_INIT;
-	log_of(call_create, &c, &log);
+	ck_assert_int_eq(os_stderr_of(call_create, &c, &log, NULL), 0);
 	ck_assert_int_eq(c.rc, -EACCES);
 	ck_assert_msg(strstr(log.data, "CREATE Outside: NO Permission denied") != NULL, "log: %s",
 		      log.data);
@@ -637,7 +592,7 @@ START_TEST(test_fake_create_refused_without_code)
 	ck_assert_int_eq(write_create(p, "Unsure"), -EACCES);
 	buf_free(&log);
 	drop_pool(p, &cfg);
-	fake_done(f);
+	fakefs_server_finish(f);
 }
 END_TEST
 
@@ -646,7 +601,7 @@ END_TEST
  * there before. */
 START_TEST(test_fake_refused_expunge_unmarks)
 {
-	struct fake_server *f = fake(FAKE_LOGIN("UIDPLUS")
+	struct fake_server *f = fakefs_server_start(FAKE_LOGIN("UIDPLUS")
 		FAKE_SELECT("tag2", "INBOX")
 		"C: <tag3> UID FETCH 7 (FLAGS)\n"
 		"C: <tag4> UID STORE 7 +FLAGS.SILENT (\\\\Deleted)\n"
@@ -664,20 +619,20 @@ START_TEST(test_fake_refused_expunge_unmarks)
 		"S: <tag11> OK stored\n"
 		"C: <tag12> UID EXPUNGE 8\n"
 		"S: <tag12> NO [NOPERM] no expunge right\n"
-		FAKE_LOGOUT);
+		FAKE_LOGOUT, 0);
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
 	ck_assert_int_eq(write_expunge(p, "INBOX", 5, 7, false), -EACCES);
 	ck_assert_int_eq(write_expunge(p, "INBOX", 5, 8, false), -EACCES);
 	drop_pool(p, &cfg);
-	fake_done(f);
+	fakefs_server_finish(f);
 }
 END_TEST
 
 /* Without MOVE: COPY, then STORE \Deleted, then UID EXPUNGE, in order. */
 START_TEST(test_fake_move_without_move)
 {
-	struct fake_server *f = fake(FAKE_LOGIN("UIDPLUS")
+	struct fake_server *f = fakefs_server_start(FAKE_LOGIN("UIDPLUS")
 		FAKE_SELECT("tag2", "Src")
 		"C: <tag3> UID COPY 7 Dst\n"
 		"S: <tag3> OK [COPYUID 11 7 4] copied\n"
@@ -692,7 +647,7 @@ START_TEST(test_fake_move_without_move)
 		"C: <tag7> UID SEARCH UID 7\n"
 		"S: * SEARCH\n"
 		"S: <tag7> OK searched\n"
-		FAKE_LOGOUT);
+		FAKE_LOGOUT, 0);
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
 	uint32_t nv = 0, nu = 0;
@@ -700,38 +655,38 @@ START_TEST(test_fake_move_without_move)
 	ck_assert_uint_eq(nv, 11);
 	ck_assert_uint_eq(nu, 4);
 	drop_pool(p, &cfg);
-	fake_done(f);
+	fakefs_server_finish(f);
 }
 END_TEST
 
 /* A refused COPY deletes nothing: LOGOUT follows it. */
 START_TEST(test_fake_copy_refused_deletes_nothing)
 {
-	struct fake_server *f = fake(FAKE_LOGIN("UIDPLUS")
+	struct fake_server *f = fakefs_server_start(FAKE_LOGIN("UIDPLUS")
 		FAKE_SELECT("tag2", "Src")
 		"C: <tag3> UID COPY 7 Dst\n"
 		"S: <tag3> NO [OVERQUOTA] quota exceeded\n"
-		FAKE_LOGOUT);
+		FAKE_LOGOUT, 0);
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
 	uint32_t nv = 1, nu = 1;
 	ck_assert_int_eq(write_move(p, "Src", 5, 7, "Dst", false, &nv, &nu), -EDQUOT);
 	ck_assert_uint_eq(nu, 0);
 	drop_pool(p, &cfg);
-	fake_done(f);
+	fakefs_server_finish(f);
 }
 END_TEST
 
 /* MOVE with COPYUID in an untagged OK before the tagged one. */
 START_TEST(test_fake_move_untagged_copyuid)
 {
-	struct fake_server *f = fake(FAKE_LOGIN("UIDPLUS MOVE")
+	struct fake_server *f = fakefs_server_start(FAKE_LOGIN("UIDPLUS MOVE")
 		FAKE_SELECT("tag2", "Src")
 		"C: <tag3> UID MOVE 7 \"Dst Box\"\n"
 		"S: * OK [COPYUID 12 7 40] moved\n"
 		"S: * 2 EXPUNGE\n"
 		"S: <tag3> OK done\n"
-		FAKE_LOGOUT);
+		FAKE_LOGOUT, 0);
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
 	uint32_t nv = 0, nu = 0;
@@ -739,7 +694,7 @@ START_TEST(test_fake_move_untagged_copyuid)
 	ck_assert_uint_eq(nv, 12);
 	ck_assert_uint_eq(nu, 40);
 	drop_pool(p, &cfg);
-	fake_done(f);
+	fakefs_server_finish(f);
 }
 END_TEST
 
@@ -751,7 +706,7 @@ END_TEST
 START_TEST(test_fake_names_by_their_bytes)
 {
 	/* in a script, "\\" stands for one backslash on the wire */
-	struct fake_server *f = fake(FAKE_LOGIN("UIDPLUS")
+	struct fake_server *f = fakefs_server_start(FAKE_LOGIN("UIDPLUS")
 		"C: <tag2> CREATE \"\\\\\"Proj\\\\\"\"\n"
 		"S: <tag2> OK created\n"
 		"C: <tag3> CREATE \"\\\\\"a\\\\\" \\\\\"b\\\\\"\"\n"
@@ -782,7 +737,7 @@ START_TEST(test_fake_names_by_their_bytes)
 		"C: <tag14> LOGOUT\n"
 		"S: * BYE bye\n"
 		"S: <tag14> OK out\n"
-		"EOF\n");
+		"EOF\n", 0);
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
 	static const char *const names[] = {
@@ -793,7 +748,7 @@ START_TEST(test_fake_names_by_their_bytes)
 		ck_assert_msg(write_create(p, names[i]) == 0, "%s", names[i]);
 	ck_assert_int_eq(write_rename(p, "Proj", "\"Proj\""), -EEXIST);
 	drop_pool(p, &cfg);
-	fake_done(f);
+	fakefs_server_finish(f);
 }
 END_TEST
 
@@ -802,7 +757,7 @@ END_TEST
  * command on the new connection is the CREATE that follows it. */
 START_TEST(test_fake_lost_connection)
 {
-	struct fake_server *f = fake(FAKE_LOGIN("UIDPLUS LITERAL+")
+	struct fake_server *f = fakefs_server_start(FAKE_LOGIN("UIDPLUS LITERAL+")
 		FAKE_SELECT("tag2", "INBOX")
 		"C: <tag3> UID FETCH 7 (FLAGS)\n"
 		"C: <tag4> UID STORE 7 +FLAGS.SILENT (\\\\Deleted)\n"
@@ -827,7 +782,7 @@ START_TEST(test_fake_lost_connection)
 		FAKE_LOGIN("UIDPLUS LITERAL+")
 		"C: <tag8> CREATE New\n"
 		"S: <tag8> OK created\n"
-		FAKE_LOGOUT);
+		FAKE_LOGOUT, 0);
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
 	/* the retry found nothing to expunge: the lost attempt did it */
@@ -837,7 +792,7 @@ START_TEST(test_fake_lost_connection)
 	close(fd);
 	ck_assert_int_eq(write_create(p, "New"), 0);
 	drop_pool(p, &cfg);
-	fake_done(f);
+	fakefs_server_finish(f);
 }
 END_TEST
 

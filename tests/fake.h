@@ -81,4 +81,12 @@ int fake_finish(struct fake_server *f, struct buf *err);
 	"C: <tag1> LOGIN alice secret\n"                   \
 	"S: <tag1> OK [CAPABILITY IMAP4rev1 " caps "] in\n"
 
+/* The end of most scripts: the LOGOUT a client closes with (<tag9> binds
+ * whatever tag it sends), and the close. */
+#define FAKE_LOGOUT                                        \
+	"C: <tag9> LOGOUT\n"                               \
+	"S: * BYE bye\n"                                   \
+	"S: <tag9> OK out\n"                               \
+	"EOF\n"
+
 #endif

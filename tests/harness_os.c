@@ -447,3 +447,53 @@ int os_write_file(const char *path, const struct buf *text, mode_t mode, struct 
 	}
 	return 0;
 }
+
+/* Appends the bytes of fd, from its start, to out. */
+static int os_read_all(int fd, struct buf *out, struct buf *err)
+{
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		os_err(err, "lseek");
+		return -1;
+	}
+	char chunk[4096];
+	ssize_t n;
+	while ((n = read(fd, chunk, sizeof chunk)) > 0)
+		buf_add(out, chunk, (size_t)n);
+	if (n < 0) {
+		os_err(err, "read");
+		return -1;
+	}
+	return 0;
+}
+
+int os_stderr_of(void (*fn)(void *), void *ctx, struct buf *out, struct buf *err)
+{
+	char path[] = "/tmp/imapfs-stderr-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0) {
+		os_err(err, "mkstemp %s", path);
+		return -1;
+	}
+	unlink(path);
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO);
+	if (saved < 0 || dup2(fd, STDERR_FILENO) < 0) {
+		os_err(err, "cannot send standard error to a file");
+		if (saved >= 0)
+			close(saved);
+		close(fd);
+		return -1;
+	}
+	fn(ctx);
+	fflush(stderr);
+	int rc = 0;
+	if (dup2(saved, STDERR_FILENO) < 0) {
+		os_err(err, "cannot restore standard error");
+		rc = -1;
+	}
+	close(saved);
+	if (rc == 0)
+		rc = os_read_all(fd, out, err);
+	close(fd);
+	return rc;
+}

@@ -73,5 +73,8 @@ int os_mkdirs(const char *path, mode_t mode, struct buf *err);
 /* Reads up to max bytes from the end of a file into out (replacing it). */
 int os_read_tail(const char *path, size_t max, struct buf *out);
 void os_sleep_ms(int ms);
+/* Runs fn(ctx) with standard error going to a file of its own, and appends
+ * what was written there to out (fs_log's lines, say). */
+int os_stderr_of(void (*fn)(void *), void *ctx, struct buf *out, struct buf *err);
 
 #endif
