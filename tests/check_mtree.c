@@ -125,6 +125,12 @@ START_TEST(test_many_mailboxes_cost_linear_work)
 	ck_assert_uint_eq(recent_ino(t), second);
 	ck_assert_uint_eq(use_mailbox(ff.fs, "box79999"), first);
 	ck_assert_uint_eq(recent_ino(t), first);
+	/* the watcher's polls refresh the others without taking the place of
+	 * the one the user is in (IDLE stays there) */
+	struct mbox *other = mtree_by_path(t, "box00001");
+	ck_assert_int_eq(mbox_refresh_ahead(other, ff.fs->pool, ff.fs->cache, 3600), 0);
+	mbox_put(other);
+	ck_assert_uint_eq(recent_ino(t), first);
 	fakefs_close(&ff);
 }
 END_TEST
