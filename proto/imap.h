@@ -37,13 +37,20 @@
  * command in flight is past its deadline; the connection is then unusable.
  * A server that answers "* OK still here" every few seconds, or sends a
  * body one byte at a time, is no longer able to keep a command alive.
- * What may extend a deadline is progress: each IMAP_PROGRESS_BYTES of data
- * that moved since the command was submitted (literal bytes as they
- * arrive, untagged data responses such as FETCH or LIST once complete,
- * bytes the server took from us) add one second, so a large body on a
- * slow link that still moves at least that fast is never cut off, while
- * a trickle earns practically nothing and status lines earn nothing at
- * all.  The greeting has one deadline as a whole too.  IDLE (imap_idle)
+ * What may extend a deadline is progress toward the commands in flight,
+ * and only that: each IMAP_PROGRESS_BYTES of literal bytes that moved
+ * since the command was submitted add one second, counting the bytes of a
+ * literal the caller's literal hook took into a sink that writes them (as
+ * they arrive) and the bytes of our own literals, such as an APPEND's
+ * message (as the server takes them).  A large body or message on a slow
+ * link that still moves at least that fast is never cut off, while a
+ * trickle earns practically nothing.  Untagged responses earn nothing,
+ * however much data they carry ("* OK still here", "* SEARCH 1 1 1 ...",
+ * "* 1 EXISTS", literals kept in memory): any server may send them
+ * unasked.  Nor does a literal read past (a sink without write).  So the
+ * most a command can earn is one second per IMAP_PROGRESS_BYTES of the
+ * literals moved, whose sizes the caller chose to accept or to send.
+ * The greeting has one deadline as a whole too.  IDLE (imap_idle)
  * lasts the duration asked for; its DONE exchange then has the deadline.
  * With timeout_ms = 0 nothing has a deadline and waits last for ever, as
  * in imaplib without a timeout.  The raw calls (imap_send_raw,
@@ -65,8 +72,8 @@
 
 #define IMAP_PROTOCOL_VERSION_REV1 "IMAP4REV1"
 
-/* Progress that earns a command one more second (see Deadlines): a floor
- * rate of 16 KiB/s, slower than any link a mailbox is read over. */
+/* Literal bytes that earn a command one more second (see Deadlines): a
+ * floor rate of 16 KiB/s, slower than any link a mailbox is read over. */
 #define IMAP_PROGRESS_BYTES 16384
 
 enum {

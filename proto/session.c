@@ -151,14 +151,20 @@ void imap_set_cancel_fd(struct imap *s, int fd)
 
 /* ---------------- progress (what earns a command more time) ---------------- */
 
-/* The parser's literal hook is always the session's: a literal the
- * caller's hook streams goes through these, which count its bytes as they
- * arrive (in-memory literals count when their response is complete). */
+/* Only bytes that move for the commands in flight count: those of a
+ * literal the caller's hook took into a sink that keeps them, and those
+ * of our own literals (an APPEND's message) as the server takes them.
+ * Untagged responses earn nothing, as any server may send them at any
+ * time and unasked, nor does a literal read past; so what a command can
+ * earn is bounded by the sizes of the literals moved, which the caller
+ * chose to accept or to send. */
 static int counted_write(void *ctx, const void *p, size_t n)
 {
 	struct imap *s = ctx;
+	if (!s->lit_sink.write)
+		return 0;  /* read past: no progress */
 	s->progress += n;
-	return s->lit_sink.write ? s->lit_sink.write(s->lit_sink.ctx, p, n) : 0;
+	return s->lit_sink.write(s->lit_sink.ctx, p, n);
 }
 
 static void counted_done(void *ctx, bool ok)
@@ -182,27 +188,23 @@ static bool counted_hook(void *ctx, const struct imap_response *so_far, uint64_t
 	return true;
 }
 
-static bool is_status_name(const char *name)
+/* n bytes the server took from us: progress as far as our literals go
+ * (command text, and continuation answers the server asks for, do not
+ * count). */
+static void count_sent(struct imap *s, size_t n)
 {
-	static const char *const names[] = { "OK", "NO", "BAD", "BYE", "PREAUTH" };
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (!strcmp(name, names[i]))
-			return true;
-	return false;
+	uint64_t credit = n < s->send_credit ? n : s->send_credit;
+	s->send_credit -= credit;
+	s->progress += credit;
 }
 
-/* An untagged response that carries data (FETCH, LIST, SEARCH ...) is
- * progress; a status line ("* OK still here") is not, however often it
- * comes.  Streamed literals were counted as they came. */
-static void count_response(struct imap *s, const struct imap_response *raw, const struct imap_resp *r)
+static uint64_t literal_bytes(const struct imap_cmd *c)
 {
-	if (!r || is_status_name(r->name))
-		return;
-	for (size_t i = 0; i < raw->npieces; i++) {
-		s->progress += raw->pieces[i].text_len + 2;
-		if (raw->pieces[i].has_literal && !raw->pieces[i].lit.streamed)
-			s->progress += raw->pieces[i].lit.len;
-	}
+	uint64_t n = 0;
+	for (size_t i = 0; i < c->nparts; i++)
+		if (c->parts[i].kind != PART_TEXT)
+			n += c->parts[i].len;
+	return n;
 }
 
 /* When c's tagged reply is due: its deadline, a second later for each
@@ -264,6 +266,8 @@ static void cmd_unlink(struct imap_cmd *c)
 	}
 	if (s->writer == c)
 		s->writer = c->next;
+	if (!s->cmds)
+		s->send_credit = 0;  /* what was not sent never will be */
 	c->next = NULL;
 	c->owner = NULL;
 }
@@ -414,6 +418,7 @@ int imap_submit(struct imap *s, struct imap_cmd *c)
 	c->lit_sent = 0;
 	c->deadline = s->opts.timeout_ms > 0 ? clock_ms() + s->opts.timeout_ms : -1;
 	c->progress_base = s->progress;
+	s->send_credit += literal_bytes(c);
 	cmd_reset_result(c);
 	snprintf(c->tag, sizeof c->tag, "%s%lu", s->tagpre, s->tagnum++);
 	struct imap_cmd **pp = &s->cmds;
@@ -567,7 +572,7 @@ static int flush_some(struct imap *s)
 		explicit_bzero(s->out.data, s->out.cap);
 		s->out_secret = false;
 	}
-	s->progress += (uint64_t)n;  /* the server takes what we send: it is working */
+	count_sent(s, (size_t)n);
 	return 0;
 }
 
@@ -788,7 +793,6 @@ static int dispatch(struct imap *s, const struct imap_response *raw)
 		imap_trace(s, "", "unparsable response: %s", err.data);
 	buf_free(&err);
 	if (line[0] == '*') {
-		count_response(s, raw, parsed ? &r : NULL);
 		if (parsed)
 			handle_untagged_core(s, &r);
 		if (s->on_untagged)

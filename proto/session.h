@@ -72,9 +72,12 @@ struct imap {
 	imap_untagged_fn on_untagged;
 	void *untagged_ctx;
 	/* Deadlines (imap.h): bytes that count as progress, which earn a
-	 * command more time; the deadline of a wait with no command (the
-	 * greeting); the fd that ends every wait (imap_set_cancel_fd). */
+	 * command more time (literal bytes a caller's sink kept, our own
+	 * literal bytes sent); how many bytes of our literals are still to
+	 * be sent; the deadline of a wait with no command (the greeting);
+	 * the fd that ends every wait (imap_set_cancel_fd). */
 	uint64_t progress;
+	uint64_t send_credit;
 	long long deadline;
 	int cancel_fd;
 	/* the caller's literal hook, behind the session's own (which counts) */

@@ -1,9 +1,11 @@
 /* check_stall.c: a server that stalls, trickles or chatters never holds a
- * reader for ever.  Scripted hostile servers that, after a UID FETCH, say
- * "* OK still here" every second, or send the body one byte a second:
+ * reader for ever.  Scripted hostile servers that, after a command, say
+ * "* OK still here" every second, send untagged data or bodies nobody
+ * asked for, or send the body one byte a second:
  *  - core: each command has one deadline for its whole exchange
- *    (IMAP_ABORT "timed out"), bytes that really arrive still earn time,
- *    and a cancel fd ends a wait at once;
+ *    (IMAP_ABORT "timed out"), only literal bytes that move for it (a
+ *    body kept, a message sent) earn time, and a cancel fd ends a wait at
+ *    once;
  *  - fs core: fs_open_body fails with EIO, an interrupted request returns
  *    EINTR at once (the fetch goes on into the cache), fs_stop returns at
  *    once;
@@ -62,6 +64,28 @@ static void add_trickle(struct buf *script, const char *fetch_head, int n, int s
 	buf_addf(script, "S+ %s {%d}\\r\\n\n", fetch_head, n);
 	for (int i = 0; i < s; i++)
 		buf_addstr(script, "SLEEP 1000\nS+ x\n");
+}
+
+/* Untagged data about 20 KB a second for s seconds: "* SEARCH 1 1 1 ..."
+ * and "* 1 EXISTS", which any server may send at any time and no command
+ * asked for. */
+static void add_data_chatter(struct buf *script, int s)
+{
+	struct buf search = BUF_INIT;
+	buf_addstr(&search, "* SEARCH");
+	while (search.len < 5000)
+		buf_addstr(&search, " 1");
+	for (int i = 0; i < 4 * s; i++)
+		buf_addf(script, "SLEEP 250\nS: %s\nS: * 1 EXISTS\n", search.data);
+	buf_free(&search);
+}
+
+/* Bodies of a message nobody asked for (UID 99), 20 KB a second for s
+ * seconds: read past (a discarding sink), never progress. */
+static void add_unwanted_bodies(struct buf *script, int s)
+{
+	for (int i = 0; i < 4 * s; i++)
+		buf_addstr(script, "SLEEP 250\nS: * 9 FETCH (UID 99 BODY[] {5000}\nLITERAL 5000 u\nS: )\n");
 }
 
 /* A server that goes on sending after the client closed fails its next
@@ -150,6 +174,66 @@ START_TEST(test_core_trickled_literal_times_out)
 }
 END_TEST
 
+/* Data the command did not ask for earns it nothing: a NOOP answered
+ * only by "* SEARCH ..." and "* 1 EXISTS", 20 KB a second, is cut off
+ * at its deadline. */
+START_TEST(test_core_data_chatter_cannot_keep_a_command_alive)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, CORE_GREETING "C: <tag1> NOOP\n");
+	add_data_chatter(&script, STALL_S);
+	struct fake_server *f = start_fake(&script);
+	struct imap *s = core_open(f, 2000);
+	struct imap_cmd *c = imap_cmd_new("NOOP");
+	long long t0 = clock_ms();
+	int rc = imap_submit(s, c);
+	if (rc == 0)
+		rc = imap_wait(s, c);
+	long long ms = clock_ms() - t0;
+	ck_assert_int_eq(rc, IMAP_ABORT);
+	ck_assert_msg(strstr(imap_errmsg(s), "timed out") != NULL, "%s", imap_errmsg(s));
+	ck_assert_msg(ms < NO_HANG_MS, "the wait took %lld ms", ms);
+	imap_cmd_free(c);
+	imap_close(s);
+	finish_abandoned(f);
+	buf_free(&script);
+}
+END_TEST
+
+/* A literal the caller's hook reads past (a sink without write) is no
+ * progress either: a FETCH answered only by bodies of another message is
+ * cut off at its deadline. */
+static bool discard_it(void *ctx, const struct imap_response *so_far, uint64_t size, struct imap_sink *sink)
+{
+	(void)so_far;
+	(void)size;
+	(*(int *)ctx)++;
+	sink->write = NULL;
+	sink->done = NULL;
+	sink->ctx = NULL;
+	return true;
+}
+
+START_TEST(test_core_discarded_literals_earn_nothing)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, CORE_GREETING "C: <tag1> UID FETCH 1 (UID BODY.PEEK[])\n");
+	add_unwanted_bodies(&script, STALL_S);
+	struct fake_server *f = start_fake(&script);
+	struct imap *s = core_open(f, 2000);
+	int discarded = 0;
+	imap_set_literal_hook(s, discard_it, &discarded);
+	long long ms;
+	ck_assert_int_eq(core_fetch(s, &ms), IMAP_ABORT);
+	ck_assert_msg(strstr(imap_errmsg(s), "timed out") != NULL, "%s", imap_errmsg(s));
+	ck_assert_msg(ms < NO_HANG_MS, "the wait took %lld ms", ms);
+	ck_assert_int_gt(discarded, 0);
+	imap_close(s);
+	finish_abandoned(f);
+	buf_free(&script);
+}
+END_TEST
+
 /* The greeting is one exchange too: one trickled a byte a second does
  * not keep the connect waiting. */
 START_TEST(test_core_greeting_has_one_deadline)
@@ -232,6 +316,40 @@ START_TEST(test_core_arriving_body_earns_time)
 }
 END_TEST
 
+/* What the server takes from us earns time too: an APPEND whose message
+ * the server reads for twice the timeout is not cut off, because its
+ * literal moves faster than IMAP_PROGRESS_BYTES a second. */
+START_TEST(test_core_literal_going_out_earns_time)
+{
+	enum { CHUNKS = 16, CHUNK = 4 * IMAP_PROGRESS_BYTES };
+	struct buf script = BUF_INIT;
+	buf_addf(&script, CORE_GREETING "C: <tag1> APPEND INBOX {%d}\nS: + go\n", CHUNKS * CHUNK);
+	for (int i = 0; i < CHUNKS; i++)
+		buf_addf(&script, "SLEEP 250\nC-LITERAL %d a\n", CHUNK);
+	buf_addstr(&script, "C: \nS: <tag1> OK appended\nC: <tag2> LOGOUT\nS: * BYE bye\nS: <tag2> OK out\nEOF\n");
+	struct fake_server *f = start_fake(&script);
+	struct imap *s = core_open(f, 2000);
+	char *msg = xmalloc(CHUNKS * CHUNK);
+	memset(msg, 'a', CHUNKS * CHUNK);
+	struct imap_cmd *c = imap_cmd_new("APPEND");
+	imap_cmd_add(c, " INBOX");
+	imap_cmd_add_literal(c, msg, CHUNKS * CHUNK);
+	free(msg);
+	int rc = imap_submit(s, c);
+	if (rc == 0)
+		rc = imap_wait(s, c);
+	ck_assert_msg(rc == IMAP_OK, "%s", imap_errmsg(s));
+	ck_assert_str_eq(imap_cmd_status(c), "OK");
+	imap_cmd_free(c);
+	struct imap_result r = { .n = 0 };
+	ck_assert_int_eq(imap_logout(s, &r), 0);
+	imap_result_free(&r);
+	imap_close(s);
+	fakefs_server_finish(f);
+	buf_free(&script);
+}
+END_TEST
+
 /* imaplib's rule stays: without a timeout a slow answer is waited for. */
 START_TEST(test_core_no_timeout_waits_as_imaplib)
 {
@@ -286,13 +404,13 @@ END_TEST
 
 /* ---- the filesystem core ---- */
 
-/* Login, the folder list, INBOX with messages 1 and 2 listed, and the
- * fetch of both bodies (<tag5>) that reading 1.eml starts. */
-#define FS_SCRIPT_HEAD                                                                                   \
+/* Login, the folder list, INBOX with messages 1 and 2 listed (tags 0-4). */
+#define FS_SCRIPT_LISTED                                                                                 \
 	FAKE_LOGIN("")                                                                                   \
 	FAKEFS_LIST "S: * LIST () \"/\" INBOX\n" FAKEFS_LISTED                                          \
-	FAKEFS_LISTING("INBOX", "2", "7", "3", FAKEFS_MSG("1", "1", "100") FAKEFS_MSG("2", "2", "100")) \
-	"C: <tag5> UID FETCH 1:2 (UID BODY.PEEK[])\n"
+	FAKEFS_LISTING("INBOX", "2", "7", "3", FAKEFS_MSG("1", "1", "100") FAKEFS_MSG("2", "2", "100"))
+/* And the fetch of both bodies (<tag5>) that reading 1.eml starts. */
+#define FS_SCRIPT_HEAD FS_SCRIPT_LISTED "C: <tag5> UID FETCH 1:2 (UID BODY.PEEK[])\n"
 
 struct stall_fs {
 	struct fakefs ff;
@@ -349,6 +467,43 @@ START_TEST(test_fs_trickle_is_eio)
 	struct buf script = BUF_INIT;
 	buf_addstr(&script, FS_SCRIPT_HEAD);
 	add_trickle(&script, "* 1 FETCH (UID 1 BODY[]", 1000, STALL_S);
+	struct stall_fs sf;
+	stall_fs_open(&sf, &script, 2);
+	long long ms;
+	ck_assert_int_eq(open_body(&sf, &ms), -EIO);
+	ck_assert_msg(ms < NO_HANG_MS, "the read took %lld ms", ms);
+	fakefs_free(&sf.ff);
+	finish_abandoned(sf.ff.f);
+	buf_free(&script);
+}
+END_TEST
+
+/* The same at the filesystem's level: mkdir (CREATE, never cut short by
+ * an interrupt) answered only by untagged data fails at its deadline. */
+START_TEST(test_fs_mkdir_against_data_chatter_is_eio)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, FS_SCRIPT_LISTED "C: <tag5> CREATE Proj\n");
+	add_data_chatter(&script, STALL_S);
+	struct stall_fs sf;
+	stall_fs_open(&sf, &script, 2);
+	struct fs_entry e;
+	long long t0 = clock_ms();
+	ck_assert_int_eq(fs_mkdir(sf.ff.fs, FS_ROOT_INO, "Proj", &e), -EIO);
+	ck_assert_msg(clock_ms() - t0 < NO_HANG_MS, "mkdir took %lld ms", clock_ms() - t0);
+	fakefs_free(&sf.ff);
+	finish_abandoned(sf.ff.f);
+	buf_free(&script);
+}
+END_TEST
+
+/* A read whose FETCH brings only bodies nobody asked for (which fetch.c
+ * reads past) fails like one against a stalled server. */
+START_TEST(test_fs_unwanted_bodies_are_eio)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, FS_SCRIPT_HEAD);
+	add_unwanted_bodies(&script, STALL_S);
 	struct stall_fs sf;
 	stall_fs_open(&sf, &script, 2);
 	long long ms;
@@ -709,8 +864,11 @@ int main(void)
 	tcase_set_timeout(core, 2 * STALL_S);
 	tcase_add_test(core, test_core_chatter_cannot_keep_a_command_alive);
 	tcase_add_test(core, test_core_trickled_literal_times_out);
+	tcase_add_test(core, test_core_data_chatter_cannot_keep_a_command_alive);
+	tcase_add_test(core, test_core_discarded_literals_earn_nothing);
 	tcase_add_test(core, test_core_greeting_has_one_deadline);
 	tcase_add_test(core, test_core_arriving_body_earns_time);
+	tcase_add_test(core, test_core_literal_going_out_earns_time);
 	tcase_add_test(core, test_core_no_timeout_waits_as_imaplib);
 	tcase_add_test(core, test_core_cancel_fd_ends_the_wait);
 	suite_add_tcase(su, core);
@@ -718,6 +876,8 @@ int main(void)
 	tcase_set_timeout(fsc, 2 * STALL_S);
 	tcase_add_test(fsc, test_fs_chatter_is_eio);
 	tcase_add_test(fsc, test_fs_trickle_is_eio);
+	tcase_add_test(fsc, test_fs_mkdir_against_data_chatter_is_eio);
+	tcase_add_test(fsc, test_fs_unwanted_bodies_are_eio);
 	tcase_add_test(fsc, test_fs_interrupted_read_returns_at_once);
 	tcase_add_test(fsc, test_fs_stop_does_not_wait_for_a_stall);
 	suite_add_tcase(su, fsc);
