@@ -99,6 +99,11 @@ struct imap_opts {
 	imap_trace_fn trace;   /* where debug lines go; NULL = stderr */
 	void *trace_ctx;
 	struct imap_parser_limits limits;
+	/* With has_cancel_fd, cancel_fd ends every wait from the first on (the
+	 * TCP connect and TLS handshake of imap_client_open, the greeting, and
+	 * later as imap_set_cancel_fd), with "interrupted". */
+	bool has_cancel_fd;
+	int cancel_fd;
 };
 
 /* imaplib.IMAP4, IMAP4_SSL and IMAP4_stream: connect, read the greeting, ask
@@ -132,6 +137,11 @@ void imap_set_timeout(struct imap *s, int timeout_ms);
  * "interrupted", as what is in flight can no longer be finished; the
  * connection must then be closed.  The caller owns fd; -1 turns it off. */
 void imap_set_cancel_fd(struct imap *s, int fd);
+/* From now on no wait of s lasts past ms from now, whatever the deadlines
+ * of the commands in flight: IMAP_ABORT ("timed out") then.  For steps that
+ * share one deadline (logging in and ENABLE after imap_client_open); ms <=
+ * 0 lifts the limit. */
+void imap_set_time_limit(struct imap *s, int ms);
 
 /* ---------------- the client: connecting and logging in ---------------- */
 
@@ -151,9 +161,18 @@ struct imap_endpoint {
  * response parser alone: "* OK" (NONAUTH), "* PREAUTH" (AUTH); a BYE or
  * anything else is refused, and on a link that must become TLS so are a
  * PREAUTH, a server without STARTTLS, and any byte sent before the
- * handshake.  On failure *out is NULL and err says why.  o may be NULL. */
+ * handshake.  With o->timeout_ms > 0 all of it (connect, TLS handshakes,
+ * greeting, CAPABILITY, STARTTLS) has one deadline, timeout_ms from the
+ * call; o->cancel_fd ends it at once.  On failure *out is NULL and err
+ * says why.  o may be NULL. */
 int imap_client_open(struct imap **out, const struct imap_endpoint *ep, const struct imap_opts *o,
 		     struct buf *err);
+/* The same, also telling (*answered) whether the server's greeting
+ * arrived: a failure is then the server's answer (its greeting, STARTTLS,
+ * CAPABILITY), not the way to it (no connection, no answer in time,
+ * interrupted). */
+int imap_client_dial(struct imap **out, const struct imap_endpoint *ep, const struct imap_opts *o,
+		     bool *answered, struct buf *err);
 /* CAPABILITY: the session's capability list is replaced. */
 int imap_client_capability(struct imap *s);
 /* LOGIN with user and password as astrings (or AUTHENTICATE PLAIN where

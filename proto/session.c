@@ -147,6 +147,20 @@ void imap_set_literal_hook(struct imap *s, imap_literal_hook hook, void *ctx)
 void imap_set_cancel_fd(struct imap *s, int fd)
 {
 	s->cancel_fd = fd;
+	transport_set_cancel_fd(s->t, fd);  /* a STARTTLS handshake too */
+}
+
+void imap_set_time_limit(struct imap *s, int ms)
+{
+	s->limit = ms > 0 ? clock_ms() + ms : -1;
+}
+
+int imap_time_limit_left(const struct imap *s)
+{
+	if (s->limit < 0)
+		return -1;
+	long long left = s->limit - clock_ms();
+	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
 
 /* ---------------- progress (what earns a command more time) ---------------- */
@@ -854,13 +868,18 @@ static int wait_io(struct imap *s, int ms)
 
 /* How long the next wait may be (*ms, -1: no limit): until the first
  * command in flight is due; with none, until the session's deadline, else
- * one timeout.  1, or IMAP_ABORT (recorded) when that time has passed. */
+ * one timeout; never past the time limit (imap_set_time_limit).  1, or
+ * IMAP_ABORT (recorded) when that time has passed. */
 static int wait_budget(struct imap *s, int *ms)
 {
 	long long due = -1;
 	const struct imap_cmd *c = first_due(s, &due);
 	if (!c)
 		due = s->deadline;
+	if (s->limit >= 0 && (due < 0 || s->limit < due)) {
+		due = s->limit;
+		c = NULL;
+	}
 	if (due < 0) {
 		*ms = s->opts.timeout_ms > 0 ? s->opts.timeout_ms : -1;
 		return 1;
@@ -1115,6 +1134,11 @@ int imap_tls_upgrade(struct imap *s, const struct tls_opts *o)
 	struct tls_opts tls = *o;
 	if (!tls.timeout_ms)
 		tls.timeout_ms = s->opts.timeout_ms;
+	int left = imap_time_limit_left(s);
+	if (left == 0)
+		return imap_fail(s, IMAP_ABORT, "socket error: timed out");
+	if (left > 0 && (tls.timeout_ms <= 0 || left < tls.timeout_ms))
+		tls.timeout_ms = left;
 	if (transport_start_tls(s->t, &tls, &err) < 0) {
 		int r = imap_fail(s, IMAP_ABORT, "TLS handshake failed: %s", err.data);
 		buf_free(&err);
@@ -1149,7 +1173,10 @@ struct imap *imap_session_new(struct transport *t, const struct imap_opts *o)
 	s->parser = imap_parser_new(&s->opts.limits);
 	imap_parser_set_literal_hook(s->parser, counted_hook, s);
 	s->deadline = -1;
-	s->cancel_fd = -1;
+	s->limit = -1;
+	/* the greeting already ends when the caller's cancel fd fires */
+	s->cancel_fd = s->opts.has_cancel_fd ? s->opts.cancel_fd : -1;
+	transport_set_cancel_fd(t, s->cancel_fd);
 	buf_init(&s->in);
 	buf_init(&s->out);
 	buf_init(&s->bye_text);

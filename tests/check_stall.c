@@ -8,7 +8,8 @@
  *    once;
  *  - fs core: fs_open_body fails with EIO, an interrupted request returns
  *    EINTR at once (the fetch goes on into the cache), fs_stop returns at
- *    once;
+ *    once, also while a connection is being opened, which has one
+ *    deadline for connect, greeting and login;
  *  - a real mount: a killed reader is reaped at once, an interrupted read
  *    returns EINTR, unmount ends the daemon while the server stalls, and
  *    -o timeout= bounds a read.
@@ -612,6 +613,100 @@ START_TEST(test_fs_stop_does_not_wait_for_a_stall)
 }
 END_TEST
 
+/* ---- opening a connection ---- */
+
+/* After the listing the server drops the connection and takes the next
+ * one, which it never greets: whoever needs the server next reconnects
+ * and waits for a greeting that does not come. */
+#define FS_SCRIPT_SILENT_RECONNECT FS_SCRIPT_LISTED "ACCEPT\nDRAIN\n"
+
+static void *getxattr_main(void *arg)
+{
+	struct reader *r = arg;
+	struct buf v = BUF_INIT;
+	fs_cancel_enter(r->token);
+	long long t0 = clock_ms();
+	r->rc = fs_getxattr(r->sf->ff.fs, r->sf->ino, "user.imap.flags", &v);
+	r->ms = clock_ms() - t0;
+	fs_cancel_enter(NULL);
+	buf_free(&v);
+	return NULL;
+}
+
+/* A request interrupted while its own thread reconnects (connect,
+ * greeting, login) returns EINTR at once, with the timeout a minute
+ * away. */
+START_TEST(test_fs_interrupted_reconnect_returns_at_once)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, FS_SCRIPT_SILENT_RECONNECT);
+	struct stall_fs sf;
+	stall_fs_open(&sf, &script, STALL_S);
+	struct fs_cancel token;
+	fs_cancel_init(&token);
+	struct reader r = { &sf, &token, 1, 0 };
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, getxattr_main, &r), 0);
+	os_sleep_ms(1500);  /* the first try found the connection gone; the second waits to be greeted */
+	long long t0 = clock_ms();
+	fs_cancel_fire(&token);
+	ck_assert_msg(join_within(th, NO_HANG_MS), "the interrupted request still waits");
+	ck_assert_int_eq(r.rc, -EINTR);
+	ck_assert_msg(clock_ms() - t0 < NO_HANG_MS, "took %lld ms", clock_ms() - t0);
+	fs_cancel_destroy(&token);
+	fakefs_close(&sf.ff);
+	buf_free(&script);
+}
+END_TEST
+
+/* fs_stop while a read-ahead worker reconnects to a server that never
+ * greets (the timeout a minute away): it returns at once, and so does
+ * the reader waiting for the worker. */
+START_TEST(test_fs_stop_during_a_stalled_reconnect)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, FS_SCRIPT_SILENT_RECONNECT);
+	struct stall_fs sf;
+	stall_fs_open(&sf, &script, STALL_S);
+	struct reader r = { &sf, NULL, 1, 0 };
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, reader_main, &r), 0);
+	os_sleep_ms(1500);  /* the worker found the connection gone and dials again */
+	long long t0 = clock_ms();
+	fs_stop(sf.ff.fs);
+	ck_assert_msg(clock_ms() - t0 < NO_HANG_MS, "fs_stop took %lld ms", clock_ms() - t0);
+	ck_assert_msg(join_within(th, NO_HANG_MS), "the reader still waits");
+	ck_assert_int_eq(r.rc, -EIO);
+	fakefs_close(&sf.ff);
+	buf_free(&script);
+}
+END_TEST
+
+/* Connect, greeting, CAPABILITY and LOGIN share one deadline: a server
+ * that answers each in time for a deadline of its own, but not all of
+ * them together, is too slow (LOGIN is answered after 2.2 s of 2). */
+START_TEST(test_fs_connection_opens_within_one_timeout)
+{
+	struct fakefs ff;
+	struct fakefs_opts o = { .timeout_s = 2, .server_timeout_ms = SERVER_TIMEOUT_MS, .parent = workdir };
+	fakefs_config(&ff,
+		      "SLEEP 500\nS: * OK fake\nC: <tag0> CAPABILITY\nSLEEP 500\n"
+		      "S: * CAPABILITY IMAP4rev1\nS: <tag0> OK done\n"
+		      "C: <tag1> LOGIN alice secret\nSLEEP 1200\n"
+		      "S: <tag1> OK [CAPABILITY IMAP4rev1] in\n" FAKEFS_LIST "S: * LIST () \"/\" INBOX\n"
+		      FAKEFS_LISTED "DRAIN\n",
+		      &o);
+	struct buf err = BUF_INIT;
+	ck_assert_msg(fs_new(&ff.fs, &ff.cfg, &err) < 0, "mounted: each step had a deadline of its own");
+	ck_assert_msg(strstr(err.data, "timed out") != NULL, "%s", err.data);
+	fakefs_free(&ff);
+	/* the server's late answer may meet a closed socket: not what this
+	 * test is about */
+	(void)fake_finish(ff.f, &err);
+	buf_free(&err);
+}
+END_TEST
+
 /* ---- a real mount ---- */
 
 /* One message in INBOX, whose fetch (tag5) comes next in the script. */
@@ -880,6 +975,9 @@ int main(void)
 	tcase_add_test(fsc, test_fs_unwanted_bodies_are_eio);
 	tcase_add_test(fsc, test_fs_interrupted_read_returns_at_once);
 	tcase_add_test(fsc, test_fs_stop_does_not_wait_for_a_stall);
+	tcase_add_test(fsc, test_fs_interrupted_reconnect_returns_at_once);
+	tcase_add_test(fsc, test_fs_stop_during_a_stalled_reconnect);
+	tcase_add_test(fsc, test_fs_connection_opens_within_one_timeout);
 	suite_add_tcase(su, fsc);
 	bool mounts = getuid() == 0 && access("/dev/fuse", R_OK | W_OK) == 0 &&
 		      access("/bin/fusermount3", X_OK) == 0 && mount_env_init(&env) == 0;
