@@ -10,6 +10,8 @@
  *    EINTR at once (the fetch goes on into the cache), fs_stop returns at
  *    once, also while a connection is being opened, which has one
  *    deadline for connect, greeting and login;
+ *  - a token fired while its request wakes for another reason: the wait
+ *    returns only once the fire is done with its lock;
  *  - a real mount: a killed reader is reaped at once, an interrupted read
  *    returns EINTR, unmount ends the daemon while the server stalls, and
  *    -o timeout= bounds a read.
@@ -22,6 +24,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -707,6 +710,86 @@ START_TEST(test_fs_connection_opens_within_one_timeout)
 }
 END_TEST
 
+/* ---- firing a token ---- */
+
+/* A request waiting in fs_cond_wait, woken by someone else while its
+ * token is being fired, must not return while the fire is still to touch
+ * its lock and condition: they may belong to an entry the request then
+ * lets go of (fs_cond_wait's promise). */
+struct fire_race {
+	struct fs_cancel token;
+	pthread_mutex_t lock;        /* the waiter's own, like a mailbox's */
+	pthread_cond_t cond;
+	atomic_bool fire_done;
+	int rc;
+	bool fire_pending;           /* the fire had not ended when the wait returned */
+};
+
+static void *race_waiter(void *arg)
+{
+	struct fire_race *r = arg;
+	fs_cancel_enter(&r->token);
+	pthread_mutex_lock(&r->lock);
+	r->rc = fs_cond_wait(&r->cond, &r->lock);
+	/* still holding the lock, as a caller does: a fire that has yet to
+	 * broadcast cannot end now */
+	for (int i = 0; i < 500 && !atomic_load(&r->fire_done); i++)
+		os_sleep_ms(10);
+	r->fire_pending = !atomic_load(&r->fire_done);
+	pthread_mutex_unlock(&r->lock);
+	fs_cancel_enter(NULL);
+	return NULL;
+}
+
+static void *race_firer(void *arg)
+{
+	struct fire_race *r = arg;
+	fs_cancel_fire(&r->token);
+	atomic_store(&r->fire_done, true);
+	return NULL;
+}
+
+static bool race_registered(struct fire_race *r)
+{
+	pthread_mutex_lock(&r->token.lock);
+	bool yes = r->token.wait_cond != NULL;
+	pthread_mutex_unlock(&r->token.lock);
+	return yes;
+}
+
+START_TEST(test_wait_outlives_the_fire)
+{
+	struct fire_race r;
+	memset(&r, 0, sizeof r);
+	fs_cancel_init(&r.token);
+	pthread_mutex_init(&r.lock, NULL);
+	pthread_cond_init(&r.cond, NULL);
+	atomic_init(&r.fire_done, false);
+	pthread_t waiter, firer;
+	ck_assert_int_eq(pthread_create(&waiter, NULL, race_waiter, &r), 0);
+	for (int i = 0; i < 1000 && !race_registered(&r); i++)
+		os_sleep_ms(5);
+	ck_assert(race_registered(&r));
+	/* The token's lock held, the fire queues for it first, then the
+	 * waiter, woken by a broadcast of its own, queues behind with its lock
+	 * held: the fire sees the registration, and the waiter returns before
+	 * the fire can take its lock, unless the waiter waits for the fire. */
+	pthread_mutex_lock(&r.token.lock);
+	ck_assert_int_eq(pthread_create(&firer, NULL, race_firer, &r), 0);
+	os_sleep_ms(300);
+	pthread_cond_broadcast(&r.cond);
+	os_sleep_ms(300);
+	pthread_mutex_unlock(&r.token.lock);
+	ck_assert_msg(join_within(waiter, NO_HANG_MS), "the waiter still waits");
+	ck_assert_msg(join_within(firer, NO_HANG_MS), "the fire still runs");
+	ck_assert_int_eq(r.rc, -EINTR);
+	ck_assert_msg(!r.fire_pending, "fs_cond_wait returned while the fire was still to use its lock");
+	pthread_cond_destroy(&r.cond);
+	pthread_mutex_destroy(&r.lock);
+	fs_cancel_destroy(&r.token);
+}
+END_TEST
+
 /* ---- a real mount ---- */
 
 /* One message in INBOX, whose fetch (tag5) comes next in the script. */
@@ -979,6 +1062,10 @@ int main(void)
 	tcase_add_test(fsc, test_fs_stop_during_a_stalled_reconnect);
 	tcase_add_test(fsc, test_fs_connection_opens_within_one_timeout);
 	suite_add_tcase(su, fsc);
+	TCase *fire = tcase_create("fire");
+	tcase_set_timeout(fire, 60);
+	tcase_add_test(fire, test_wait_outlives_the_fire);
+	suite_add_tcase(su, fire);
 	bool mounts = getuid() == 0 && access("/dev/fuse", R_OK | W_OK) == 0 &&
 		      access("/bin/fusermount3", X_OK) == 0 && mount_env_init(&env) == 0;
 	if (mounts) {
