@@ -185,11 +185,12 @@ static void run_stream(struct prefetch *pf, unsigned self, struct job *job)
 		pool_put(pf->pool, c);
 	cache_trim(pf->cache);
 	fs_log(LOG_DEBUG, "prefetch %s: %zu bodies in %lld us", m->path, nbodies, job_clock_us() - t0);
-	mbox_put(m);
 	pthread_mutex_lock(&pf->lock);
 	/* jobs of the mailbox left behind (another generation, or queued after
-	 * a failure) are anyone's now */
+	 * a failure) are anyone's now; the slot is cleared before the
+	 * reference goes, as take_job compares queued jobs' mailboxes with it */
 	pf->streaming[self] = NULL;
+	mbox_put(m);
 	if (pf->head)
 		pthread_cond_broadcast(&pf->work);
 }
