@@ -626,6 +626,33 @@ START_TEST(test_fs_stop_does_not_wait_for_a_stall)
 }
 END_TEST
 
+/* A reader already on its way into the read-ahead when fs_stop runs,
+ * and still on it afterwards (held here at its mailbox's lock), finds what
+ * it uses still there and gets EIO.  (A daemon stops after the FUSE loop,
+ * whose readers are gone; fs_stop does not count on that.) */
+START_TEST(test_fs_stop_leaves_readers_what_they_use)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, FS_SCRIPT_LISTED FAKE_LOGOUT);
+	struct stall_fs sf;
+	stall_fs_open(&sf, &script, STALL_S);
+	struct mbox *m = mtree_by_name(&sf.ff.fs->tree, "INBOX");
+	ck_assert_ptr_nonnull(m);
+	pthread_mutex_lock(&m->lock);
+	struct reader r = { &sf, NULL, 1, 0 };
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, reader_main, &r), 0);
+	os_sleep_ms(500);  /* the reader waits for the lock on its way in */
+	fs_stop(sf.ff.fs);
+	pthread_mutex_unlock(&m->lock);
+	ck_assert_msg(join_within(th, NO_HANG_MS), "the reader still waits");
+	ck_assert_int_eq(r.rc, -EIO);
+	mbox_put(m);
+	fakefs_close(&sf.ff);
+	buf_free(&script);
+}
+END_TEST
+
 /* ---- opening a connection ---- */
 
 /* After the listing the server drops the connection and takes the next
@@ -1235,6 +1262,7 @@ int main(void)
 	tcase_add_test(fsc, test_fs_unwanted_bodies_are_eio);
 	tcase_add_test(fsc, test_fs_interrupted_read_returns_at_once);
 	tcase_add_test(fsc, test_fs_stop_does_not_wait_for_a_stall);
+	tcase_add_test(fsc, test_fs_stop_leaves_readers_what_they_use);
 	tcase_add_test(fsc, test_fs_interrupted_reconnect_returns_at_once);
 	tcase_add_test(fsc, test_fs_stop_during_a_stalled_reconnect);
 	tcase_add_test(fsc, test_fs_connection_opens_within_one_timeout);
