@@ -26,6 +26,8 @@ struct fs_cancel {
 	pthread_mutex_t lock;          /* the fields below */
 	pthread_mutex_t *wait_lock;    /* the condition the thread waits on, if any */
 	pthread_cond_t *wait_cond;
+	int firing;                    /* fires still to broadcast on wait_cond */
+	pthread_cond_t fired_all;      /* firing dropped to 0 */
 	int fds[CANCEL_MAX_FDS];       /* wake-up fds of the connections it holds; -1: none */
 };
 
@@ -41,7 +43,9 @@ void fs_cancel_enter(struct fs_cancel *c);
 bool fs_cancelled(void);
 /* pthread_cond_wait (lock held) that also ends when the calling thread's
  * request is cancelled: 0, or -EINTR.  Spurious wake-ups happen as with
- * pthread_cond_wait: loop on the condition. */
+ * pthread_cond_wait: loop on the condition.  Once it returns, no firing
+ * touches lock or cond any more: they may go (an entry whose last
+ * reference the caller drops, say). */
 int fs_cond_wait(pthread_cond_t *cond, pthread_mutex_t *lock);
 /* The calling thread's request holds a connection whose waits end when fd
  * becomes readable: firing the token writes to it (an eventfd).  -EINTR

@@ -336,20 +336,6 @@ static void body_done(void *ctx, bool ok)
 	st->w_cmd = NULL;
 }
 
-static int discard_write(void *ctx, const void *p, size_t n)
-{
-	(void)ctx;
-	(void)p;
-	(void)n;
-	return 0;
-}
-
-static void discard_done(void *ctx, bool ok)
-{
-	(void)ctx;
-	(void)ok;
-}
-
 static bool body_hook(void *ctx, const struct imap_response *so_far, uint64_t size,
 		      struct imap_sink *sink)
 {
@@ -377,10 +363,11 @@ static bool body_hook(void *ctx, const struct imap_response *so_far, uint64_t si
 		if (err.len)
 			fs_log(LOG_ERR, "cache: %s", err.data);
 		buf_free(&err);
-		/* not ours or not storable: read past it; the UID is reported
+		/* not ours or not storable: read past it (a sink without
+		 * write, which earns the FETCH no time); the UID is reported
 		 * as not had when its command ends */
-		sink->write = discard_write;
-		sink->done = discard_done;
+		sink->write = NULL;
+		sink->done = NULL;
 		sink->ctx = NULL;
 		return true;
 	}

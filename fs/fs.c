@@ -646,9 +646,9 @@ void fs_stop(struct fs *fs)
 	pool_stop(fs->pool);
 	watch_stop(fs->watch);
 	fs->watch = NULL;
-	/* its workers call the notifier hooks until they are gone */
-	prefetch_free(fs->prefetch);
-	fs->prefetch = NULL;
+	/* its workers call the notifier hooks until they are gone; freed by
+	 * fs_free, as readers may still be inside it */
+	prefetch_stop(fs->prefetch);
 }
 
 void fs_free(struct fs *fs)

@@ -278,7 +278,10 @@ static int run(struct fs_config *cfg, struct fuse_args *args, struct fuse_cmdlin
 	struct fuse_loop_config lc = { .clone_fd = 0, .max_idle_threads = 10 };
 	status = fuse_session_loop_mt(se, &lc) == 0 ? 0 : 1;
 	fs_stop(fs);
-	notifier_stop(fs, n);
+	fuse_remove_signal_handlers(se);
+	notifier_end_session(fs, n, se);
+	fs_free(fs);
+	return status;
 out_unmount:
 	fuse_session_unmount(se);
 out_signals:

@@ -575,12 +575,23 @@ struct notifier *notifier_start(struct fs *fs, struct fuse_session *se)
 
 #define NOTIFIER_STOP_WAIT_S 2
 
-void notifier_stop(struct fs *fs, struct notifier *n)
+/* What threads left inside the kernel may still use, kept until the
+ * process exits (one session per process); only ever written, volatile so
+ * that the pointers stay for leak checkers to see. */
+static struct {
+	struct fuse_session *volatile se;
+	struct notifier *volatile n;
+	struct pagepush *volatile push;
+} kept;
+
+/* Stops n's threads; true when both are gone and n is freed. */
+static bool notifier_stop(struct fs *fs, struct notifier *n)
 {
-	if (!n)
-		return;
 	fs_set_notifier(fs, NULL);
-	pagepush_stop(n->push);
+	struct pagepush *push = n->push;
+	bool push_gone = pagepush_stop(push);
+	if (!push_gone)
+		kept.push = push;
 	pthread_mutex_lock(&n->lock);
 	n->stop = true;
 	pthread_cond_signal(&n->cond);
@@ -589,13 +600,14 @@ void notifier_stop(struct fs *fs, struct notifier *n)
 	/* An invalidation can wait for a directory lock that a request still
 	 * queued in the kernel holds, and after a SIGTERM nobody answers that
 	 * request until the session goes: like pagepush_stop, give the thread
-	 * a moment, then leave it (it touches nothing but n). */
+	 * a moment, then leave it n (and the session). */
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += NOTIFIER_STOP_WAIT_S;
 	if (pthread_timedjoin_np(n->thread, NULL, &until) != 0) {
 		fs_log(LOG_WARNING, "a kernel cache invalidation still waits on the kernel: leaving it behind");
-		return;
+		kept.n = n;
+		return false;
 	}
 	while (n->head) {
 		struct inval *iv = n->head;
@@ -607,4 +619,21 @@ void notifier_stop(struct fs *fs, struct notifier *n)
 	pthread_cond_destroy(&n->cond);
 	pthread_cond_destroy(&n->delivered);
 	free(n);
+	return push_gone;
+}
+
+void notifier_end_session(struct fs *fs, struct notifier *n, struct fuse_session *se)
+{
+	/* stopped before the unmount closes the session's fd, which a
+	 * notification starting late could otherwise write to after its
+	 * number was given to another file */
+	bool all_gone = !n || notifier_stop(fs, n);
+	fuse_session_unmount(se);
+	if (!all_gone) {
+		/* libfuse reads the session when the thread's write returns */
+		fs_log(LOG_WARNING, "the FUSE session stays until imapfs exits");
+		kept.se = se;
+		return;
+	}
+	fuse_session_destroy(se);
 }

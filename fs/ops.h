@@ -11,6 +11,11 @@ struct notifier;
 
 const struct fuse_lowlevel_ops *ops_table(void);
 struct notifier *notifier_start(struct fs *fs, struct fuse_session *se);
-void notifier_stop(struct fs *fs, struct notifier *n);
+/* At the end, after fs_stop: stops n's threads (n may be NULL), then
+ * unmounts and destroys se.  A thread still inside a notification after a
+ * while (the kernel holds it for a request nobody answers any more) is
+ * left to the process's exit, and so are se and what the thread uses:
+ * they are never freed under it.  fs may be freed afterwards. */
+void notifier_end_session(struct fs *fs, struct notifier *n, struct fuse_session *se);
 
 #endif

@@ -92,13 +92,14 @@ void pagepush_queue(struct pagepush *p, uint64_t ino)
 /* A store can wait for a page that a read the kernel still has queued
  * holds locked, and once the FUSE loop is over (SIGTERM) nobody answers
  * that read until the session goes.  The thread gets this long; after a
- * store it touches nothing but p, so it can be left behind. */
+ * store it touches nothing but p and the session, which are then left to
+ * it. */
 #define PUSH_STOP_WAIT_S 2
 
-void pagepush_stop(struct pagepush *p)
+bool pagepush_stop(struct pagepush *p)
 {
 	if (!p)
-		return;
+		return true;
 	pthread_mutex_lock(&p->lock);
 	p->stop = true;
 	pthread_cond_signal(&p->work);
@@ -108,9 +109,10 @@ void pagepush_stop(struct pagepush *p)
 	until.tv_sec += PUSH_STOP_WAIT_S;
 	if (pthread_timedjoin_np(p->thread, NULL, &until) != 0) {
 		fs_log(LOG_WARNING, "a page-cache store still waits on the kernel: leaving it behind");
-		return;
+		return false;
 	}
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->work);
 	free(p);
+	return true;
 }

@@ -128,15 +128,40 @@ static int conn_login(const struct fs_config *cfg, struct pool_conn *c, struct b
 		return -1;
 	}
 	const char *password = cfg->url.password ? cfg->url.password : "";
-	if (imap_client_login(c->s, cfg->url.user, password) < 0) {
+	int rc = imap_client_login(c->s, cfg->url.user, password);
+	if (rc == IMAP_ERROR)
 		buf_addf(err, "login as %s refused: %s", cfg->url.user, imap_errmsg(c->s));
+	else if (rc < 0)  /* not the server's answer: the connection failed */
+		buf_addf(err, "login as %s: %s", cfg->url.user, imap_errmsg(c->s));
+	if (rc < 0)
+		return -1;
+	return 0;
+}
+
+/* Logs in (unless PREAUTH) and enables what makes listings cheap to keep
+ * fresh (CONDSTORE, or QRESYNC, which also names the UIDs expunged since
+ * a modseq, so a resync need not list every UID). */
+static int conn_setup(const struct fs_config *cfg, struct pool_conn *c, struct buf *err)
+{
+	if (conn_login(cfg, c, err) < 0)
+		return -1;
+	bool condstore = false;
+	int rc = 0;
+	c->qresync = false;
+	if (imap_has_cap(c->s, "QRESYNC"))
+		rc = imap_client_enable(c->s, "QRESYNC", &c->qresync);
+	else if (imap_has_cap(c->s, "CONDSTORE"))
+		rc = imap_client_enable(c->s, "CONDSTORE", &condstore);
+	if (rc < 0) {
+		buf_addf(err, "ENABLE: %s", imap_errmsg(c->s));
 		return -1;
 	}
 	return 0;
 }
 
 /* Connect (STARTTLS unless implicit TLS or allowed plaintext), log in,
- * enable what makes listings cheap to keep fresh. */
+ * enable: all within one timeout, and all ending at once when c's wake-up
+ * fd is written (an interrupted request, pool_stop). */
 static int conn_open(const struct fs_config *cfg, struct pool_conn *c, struct buf *err)
 {
 	struct imap_opts o = {
@@ -146,30 +171,33 @@ static int conn_open(const struct fs_config *cfg, struct pool_conn *c, struct bu
 		.debug = cfg->debug ? 4 : 0,
 		.trace = trace_line,
 		.trace_ctx = c,
+		.has_cancel_fd = c->wake >= 0,
+		.cancel_fd = c->wake,
 	};
+	long long t0 = clock_ms();
 	struct imap_endpoint ep = conn_endpoint(cfg);
-	if (imap_client_open(&c->s, &ep, &o, err) < 0) {
-		if (ep.starttls)
+	bool answered;
+	if (imap_client_dial(&c->s, &ep, &o, &answered, err) < 0) {
+		/* only advice for a server that answered but would not go TLS */
+		if (ep.starttls && answered)
 			buf_addstr(err, " (imap:// needs STARTTLS; -o tls=none allows an unencrypted link)");
 		return -1;
 	}
-	if (conn_login(cfg, c, err) < 0) {
-		imap_close(c->s);
-		c->s = NULL;
-		return -1;
+	long long left = o.timeout_ms > 0 ? t0 + o.timeout_ms - clock_ms() : 0;
+	if (o.timeout_ms > 0 && left <= 0) {
+		buf_addstr(err, "socket error: timed out");
+	} else {
+		imap_set_time_limit(c->s, (int)left);
+		if (conn_setup(cfg, c, err) == 0) {
+			imap_set_time_limit(c->s, 0);
+			imap_set_untagged_handler(c->s, conn_untagged, c);
+			c->broken = false;
+			return 0;
+		}
 	}
-	/* CONDSTORE makes listings cheap to revalidate (HIGHESTMODSEQ);
-	 * QRESYNC (which implies it) also names the UIDs expunged since a
-	 * modseq, so a resync need not list every UID. */
-	bool condstore = false;
-	c->qresync = false;
-	if (imap_has_cap(c->s, "QRESYNC"))
-		(void)imap_client_enable(c->s, "QRESYNC", &c->qresync);
-	else if (imap_has_cap(c->s, "CONDSTORE"))
-		(void)imap_client_enable(c->s, "CONDSTORE", &condstore);
-	imap_set_untagged_handler(c->s, conn_untagged, c);
-	c->broken = false;
-	return 0;
+	imap_close(c->s);
+	c->s = NULL;
+	return -1;
 }
 
 static void conn_close(struct pool_conn *c)
@@ -240,13 +268,6 @@ static void wake_drain(int fd)
 	}
 }
 
-/* A connection just (re)opened: the pool's wake-up ends its waits. */
-static void conn_watch_wake(struct pool_conn *c)
-{
-	if (c->s)
-		imap_set_cancel_fd(c->s, c->wake);
-}
-
 void pool_disconnect(struct pool_conn *c)
 {
 	conn_close(c);
@@ -271,7 +292,6 @@ int pool_new(struct pool **out, const struct fs_config *cfg, struct buf *err)
 		pool_free(p);
 		return -1;
 	}
-	conn_watch_wake(&p->conns[0]);
 	size_t n = imap_ncaps(p->conns[0].s);
 	p->caps = xcalloc(n + 1, sizeof *p->caps);
 	for (size_t i = 0; i < n; i++)
@@ -335,20 +355,34 @@ static int pick(struct pool *p, const char *mailbox)
 	return open_one >= 0 ? open_one : any;
 }
 
+static bool pool_stopping(struct pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	bool stopping = p->stopping;
+	pthread_mutex_unlock(&p->lock);
+	return stopping;
+}
+
 int pool_reconnect(struct pool *p, struct pool_conn *c)
 {
 	conn_close(c);
 	c->broken = true;
 	pthread_mutex_lock(&p->lock);
-	bool wait = p->offline && clock_ms() < p->retry_at;
+	/* nobody dials while unmounting: pool_stop's wake-up may be taken
+	 * already (pool_get drains it), so it would not end the dialling */
+	bool wait = p->stopping || (p->offline && clock_ms() < p->retry_at);
 	pthread_mutex_unlock(&p->lock);
 	if (wait)
 		return -EIO;
 	struct buf err = BUF_INIT;
 	int rc = conn_open(p->cfg, c, &err);
+	if (rc < 0 && (fs_cancelled() || pool_stopping(p))) {
+		/* given up on, not unreachable: no offline, no backoff */
+		fs_log(LOG_DEBUG, "imap[%u] not reopened: %s", c->index, err.data);
+		buf_free(&err);
+		return -EIO;
+	}
 	pthread_mutex_lock(&p->lock);
-	if (rc == 0)
-		conn_watch_wake(c);
 	if (rc < 0) {
 		/* one line when the server goes away, none per retry */
 		if (!p->offline)
@@ -434,14 +468,6 @@ void pool_stop(struct pool *p)
 	for (size_t i = 0; i < p->npriv; i++)
 		wake_write(p->priv[i]->wake);
 	pthread_mutex_unlock(&p->lock);
-}
-
-static bool pool_stopping(struct pool *p)
-{
-	pthread_mutex_lock(&p->lock);
-	bool stopping = p->stopping;
-	pthread_mutex_unlock(&p->lock);
-	return stopping;
 }
 
 int pool_get(struct pool *p, const char *mailbox, struct pool_conn **out)

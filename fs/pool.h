@@ -75,10 +75,15 @@ void pool_disconnect(struct pool_conn *c);
  * an abort (-EINTR when the calling thread's request was cancelled). */
 int pool_errno(struct pool_conn *c, int rc);
 
-/* (Re)opens c.  After a failed attempt the pool is offline: it logs that
- * once, and no connection is dialled again before a backoff (1 s doubling
- * up to 30 s) has passed: until then this fails at once with -EIO.  The
- * first success logs "back online". */
+/* (Re)opens c: connect, TLS, greeting, STARTTLS, login and ENABLE within
+ * one timeout, all ending at once when c's wake-up fd is written (the
+ * request holding c was interrupted, or pool_stop).  After a failed attempt
+ * the pool is offline: it logs that once, and no connection is dialled
+ * again before a backoff (1 s doubling up to 30 s) has passed: until then
+ * this fails at once with -EIO.  An attempt given up on (interrupted,
+ * stopping) says nothing about the server and leaves that as it was.  The
+ * first success logs "back online".  -EIO at once while the pool is
+ * stopping. */
 int pool_reconnect(struct pool *p, struct pool_conn *c);
 bool pool_offline(struct pool *p);
 /* A connection outside the pool (the watcher's IDLE), opened with

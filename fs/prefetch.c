@@ -40,7 +40,8 @@ struct prefetch {
 	pthread_mutex_t lock;
 	pthread_cond_t work;
 	struct job *head, *tail;
-	bool stopping;
+	bool stopping;           /* no job is queued any more */
+	bool joined;             /* the workers are gone (prefetch_stop) */
 	unsigned nworkers;
 	pthread_t *workers;
 	struct mbox **streaming;    /* per worker: the mailbox it streams, or NULL */
@@ -185,25 +186,32 @@ static void run_stream(struct prefetch *pf, unsigned self, struct job *job)
 		pool_put(pf->pool, c);
 	cache_trim(pf->cache);
 	fs_log(LOG_DEBUG, "prefetch %s: %zu bodies in %lld us", m->path, nbodies, job_clock_us() - t0);
-	mbox_put(m);
 	pthread_mutex_lock(&pf->lock);
 	/* jobs of the mailbox left behind (another generation, or queued after
-	 * a failure) are anyone's now */
+	 * a failure) are anyone's now; the slot is cleared before the
+	 * reference goes, as take_job compares queued jobs' mailboxes with it */
 	pf->streaming[self] = NULL;
+	mbox_put(m);
 	if (pf->head)
 		pthread_cond_broadcast(&pf->work);
 }
 
-static void enqueue(struct prefetch *pf, struct job *job)
+/* false (nothing queued) once stopping: no worker would take it, and the
+ * queue was emptied for the last time */
+static bool enqueue(struct prefetch *pf, struct job *job)
 {
 	pthread_mutex_lock(&pf->lock);
-	if (pf->tail)
-		pf->tail->next = job;
-	else
-		pf->head = job;
-	pf->tail = job;
-	pthread_cond_signal(&pf->work);
+	bool queued = !pf->stopping;
+	if (queued) {
+		if (pf->tail)
+			pf->tail->next = job;
+		else
+			pf->head = job;
+		pf->tail = job;
+		pthread_cond_signal(&pf->work);
+	}
 	pthread_mutex_unlock(&pf->lock);
+	return queued;
 }
 
 static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_t to);
@@ -296,18 +304,23 @@ int prefetch_new(struct prefetch **out, struct pool *p, struct cache *cache, str
 	return 0;
 }
 
-void prefetch_free(struct prefetch *pf)
+void prefetch_stop(struct prefetch *pf)
 {
 	if (!pf)
 		return;
 	pthread_mutex_lock(&pf->lock);
+	bool joined = pf->joined;
 	pf->stopping = true;
 	pthread_cond_broadcast(&pf->work);
 	pthread_mutex_unlock(&pf->lock);
+	if (joined)
+		return;
 	for (unsigned i = 0; i < pf->nworkers; i++)
 		pthread_join(pf->workers[i], NULL);
+	pf->joined = true;
 	/* what nobody fetched any more is no longer in flight: a reader still
-	 * waiting for it gets its answer (-EIO) instead of waiting for ever */
+	 * waiting for it gets its answer (-EIO) instead of waiting for ever
+	 * (nothing is queued after stopping) */
 	while (pf->head) {
 		struct job *j = pf->head;
 		pf->head = j->next;
@@ -316,6 +329,14 @@ void prefetch_free(struct prefetch *pf)
 			body_arrived(&jc, j->uids[i], false, 0);
 		job_free(j);
 	}
+	pf->tail = NULL;
+}
+
+void prefetch_free(struct prefetch *pf)
+{
+	if (!pf)
+		return;
+	prefetch_stop(pf);
 	free(pf->workers);
 	free(pf->streaming);
 	pthread_mutex_destroy(&pf->lock);
@@ -342,11 +363,6 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 		to = m->listing.n;
 	if (from >= to)
 		return;
-	pthread_mutex_lock(&pf->lock);
-	bool stopping = pf->stopping;  /* no worker would take it */
-	pthread_mutex_unlock(&pf->lock);
-	if (stopping)
-		return;
 	struct job *job = xcalloc(1, sizeof *job);
 	job->m = m;
 	mbox_get(m);
@@ -366,7 +382,13 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 		return;
 	}
 	qsort(job->uids, job->n, sizeof *job->uids, cmp_uid);  /* fetch.c wants them ascending */
-	enqueue(pf, job);
+	if (!enqueue(pf, job)) {
+		/* stopping: no longer in flight (only this reader, who holds
+		 * m->lock, can have asked for them) */
+		for (size_t i = 0; i < job->n; i++)
+			uidset_remove(&m->inflight, job->uids[i]);
+		job_free(job);
+	}
 }
 
 /* A scan walked through m: a worker finds and brings in what comes next
@@ -377,7 +399,8 @@ static void queue_next_folder(struct prefetch *pf, struct mbox *m)
 	job->m = m;
 	mbox_get(m);
 	job->listing = true;
-	enqueue(pf, job);
+	if (!enqueue(pf, job))
+		job_free(job);
 }
 
 static unsigned grown(unsigned window)

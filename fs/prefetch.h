@@ -26,6 +26,11 @@ typedef void (*prefetch_arrived_fn)(void *ctx, struct mbox *m, uint32_t uidvalid
  * then fetched ahead of it. */
 int prefetch_new(struct prefetch **out, struct pool *p, struct cache *cache, struct mtree *tree,
 		 int listing_max_age, unsigned workers, prefetch_arrived_fn on_arrival, void *ctx);
+/* Ends the workers (their network waits end by pool_stop first) and
+ * answers what is still queued as not had; pf stays usable for readers
+ * still inside prefetch_open, which now fetches nothing.  prefetch_free
+ * (which stops first if needed) once no reader is left. */
+void prefetch_stop(struct prefetch *pf);
 void prefetch_free(struct prefetch *pf);
 /* Where uid's body (generation uidvalidity) is in the cache, fetching it
  * (and what follows it) if needed: blocks until it is there or failed.  0

@@ -4,12 +4,14 @@
  * are not emulating Python use these. */
 #include "config.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "sasl.h"
 #include "session.h"
+#include "util.h"
 
 /* Runs c to its tagged reply.  0 when OK; IMAP_ERROR (NO, BAD) with the
  * server's words in imap_errmsg; IMAP_ABORT.  Frees c. */
@@ -51,26 +53,42 @@ static int starttls(struct imap *s, const char *host)
 	return imap_client_capability(s);
 }
 
+/* What is left until deadline for a wait that takes <= 0 as "no limit":
+ * -1 when there is no deadline, 0 when it has passed. */
+static int ms_left(long long deadline)
+{
+	if (deadline < 0)
+		return -1;
+	long long left = deadline - clock_ms();
+	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
 static int open_transport(struct transport **t, const struct imap_endpoint *ep,
-			  const struct imap_opts *o, struct buf *err)
+			  const struct imap_opts *o, long long deadline, struct buf *err)
 {
 	const char *host = ep->host && *ep->host ? ep->host : "localhost";
+	int cancel_fd = o->has_cancel_fd ? o->cancel_fd : -1;
 	switch (ep->kind) {
 	case IMAP_LINK_COMMAND:
 		return transport_spawn(t, ep->command, err);
 	case IMAP_LINK_TCP:
-		return transport_connect_tcp(t, host, ep->port ? ep->port : "143", o->timeout_ms, err);
+		return transport_connect_tcp_or(t, host, ep->port ? ep->port : "143", o->timeout_ms,
+						cancel_fd, err);
 	case IMAP_LINK_TLS:
 		break;
 	}
-	if (transport_connect_tcp(t, host, ep->port ? ep->port : "993", o->timeout_ms, err) < 0)
+	if (transport_connect_tcp_or(t, host, ep->port ? ep->port : "993", o->timeout_ms, cancel_fd,
+				     err) < 0)
 		return -1;
 	struct tls_opts tls = o->tls;
 	if (!tls.servername)
 		tls.servername = host;
-	if (!tls.timeout_ms)
-		tls.timeout_ms = o->timeout_ms;
-	if (transport_start_tls(*t, &tls, err) < 0) {
+	int left = ms_left(deadline);
+	if (left >= 0 && (tls.timeout_ms <= 0 || left < tls.timeout_ms))
+		tls.timeout_ms = left;
+	if (left == 0 || transport_start_tls(*t, &tls, err) < 0) {
+		if (left == 0)
+			buf_adderr(err, "TLS handshake timed out");
 		transport_close(*t);
 		return -1;
 	}
@@ -80,19 +98,33 @@ static int open_transport(struct transport **t, const struct imap_endpoint *ep,
 int imap_client_open(struct imap **out, const struct imap_endpoint *ep, const struct imap_opts *o,
 		     struct buf *err)
 {
+	return imap_client_dial(out, ep, o, NULL, err);
+}
+
+int imap_client_dial(struct imap **out, const struct imap_endpoint *ep, const struct imap_opts *o,
+		     bool *answered, struct buf *err)
+{
 	static const struct imap_opts defaults;
 	struct transport *t;
 	*out = NULL;
+	if (answered)
+		*answered = false;
 	if (!o)
 		o = &defaults;
-	if (open_transport(&t, ep, o, err) < 0)
+	/* one deadline for all of it: a server that answers each step just in
+	 * time must not make a reconnect last several timeouts */
+	long long deadline = o->timeout_ms > 0 ? clock_ms() + o->timeout_ms : -1;
+	if (open_transport(&t, ep, o, deadline, err) < 0)
 		return IMAP_ABORT;
 	struct imap *s = imap_session_new(t, o);
+	s->limit = deadline;
 	bool must_upgrade = ep->kind == IMAP_LINK_TCP && ep->starttls;
 	s->spawned = ep->kind == IMAP_LINK_COMMAND;
 	if (must_upgrade)
 		s->opts.require_tls = true;
 	int rc = imap_session_greet(s);
+	if (answered)
+		*answered = s->greeting_seen;
 	if (rc == 0 && must_upgrade && s->state != IMAP_STATE_NONAUTH)
 		rc = imap_fail(s, IMAP_ABORT, "the server's greeting does not allow STARTTLS");
 	if (rc == 0 && !s->ncaps)
@@ -106,6 +138,7 @@ int imap_client_open(struct imap **out, const struct imap_endpoint *ep, const st
 		imap_close(s);
 		return rc;
 	}
+	s->limit = -1;  /* the caller's next steps set their own (imap_set_time_limit) */
 	*out = s;
 	return IMAP_OK;
 }

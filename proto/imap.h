@@ -37,13 +37,20 @@
  * command in flight is past its deadline; the connection is then unusable.
  * A server that answers "* OK still here" every few seconds, or sends a
  * body one byte at a time, is no longer able to keep a command alive.
- * What may extend a deadline is progress: each IMAP_PROGRESS_BYTES of data
- * that moved since the command was submitted (literal bytes as they
- * arrive, untagged data responses such as FETCH or LIST once complete,
- * bytes the server took from us) add one second, so a large body on a
- * slow link that still moves at least that fast is never cut off, while
- * a trickle earns practically nothing and status lines earn nothing at
- * all.  The greeting has one deadline as a whole too.  IDLE (imap_idle)
+ * What may extend a deadline is progress toward the commands in flight,
+ * and only that: each IMAP_PROGRESS_BYTES of literal bytes that moved
+ * since the command was submitted add one second, counting the bytes of a
+ * literal the caller's literal hook took into a sink that writes them (as
+ * they arrive) and the bytes of our own literals, such as an APPEND's
+ * message (as the server takes them).  A large body or message on a slow
+ * link that still moves at least that fast is never cut off, while a
+ * trickle earns practically nothing.  Untagged responses earn nothing,
+ * however much data they carry ("* OK still here", "* SEARCH 1 1 1 ...",
+ * "* 1 EXISTS", literals kept in memory): any server may send them
+ * unasked.  Nor does a literal read past (a sink without write).  So the
+ * most a command can earn is one second per IMAP_PROGRESS_BYTES of the
+ * literals moved, whose sizes the caller chose to accept or to send.
+ * The greeting has one deadline as a whole too.  IDLE (imap_idle)
  * lasts the duration asked for; its DONE exchange then has the deadline.
  * With timeout_ms = 0 nothing has a deadline and waits last for ever, as
  * in imaplib without a timeout.  The raw calls (imap_send_raw,
@@ -65,8 +72,8 @@
 
 #define IMAP_PROTOCOL_VERSION_REV1 "IMAP4REV1"
 
-/* Progress that earns a command one more second (see Deadlines): a floor
- * rate of 16 KiB/s, slower than any link a mailbox is read over. */
+/* Literal bytes that earn a command one more second (see Deadlines): a
+ * floor rate of 16 KiB/s, slower than any link a mailbox is read over. */
 #define IMAP_PROGRESS_BYTES 16384
 
 enum {
@@ -92,6 +99,11 @@ struct imap_opts {
 	imap_trace_fn trace;   /* where debug lines go; NULL = stderr */
 	void *trace_ctx;
 	struct imap_parser_limits limits;
+	/* With has_cancel_fd, cancel_fd ends every wait from the first on (the
+	 * TCP connect and TLS handshake of imap_client_open, the greeting, and
+	 * later as imap_set_cancel_fd), with "interrupted". */
+	bool has_cancel_fd;
+	int cancel_fd;
 };
 
 /* imaplib.IMAP4, IMAP4_SSL and IMAP4_stream: connect, read the greeting, ask
@@ -125,6 +137,11 @@ void imap_set_timeout(struct imap *s, int timeout_ms);
  * "interrupted", as what is in flight can no longer be finished; the
  * connection must then be closed.  The caller owns fd; -1 turns it off. */
 void imap_set_cancel_fd(struct imap *s, int fd);
+/* From now on no wait of s lasts past ms from now, whatever the deadlines
+ * of the commands in flight: IMAP_ABORT ("timed out") then.  For steps that
+ * share one deadline (logging in and ENABLE after imap_client_open); ms <=
+ * 0 lifts the limit. */
+void imap_set_time_limit(struct imap *s, int ms);
 
 /* ---------------- the client: connecting and logging in ---------------- */
 
@@ -144,9 +161,18 @@ struct imap_endpoint {
  * response parser alone: "* OK" (NONAUTH), "* PREAUTH" (AUTH); a BYE or
  * anything else is refused, and on a link that must become TLS so are a
  * PREAUTH, a server without STARTTLS, and any byte sent before the
- * handshake.  On failure *out is NULL and err says why.  o may be NULL. */
+ * handshake.  With o->timeout_ms > 0 all of it (connect, TLS handshakes,
+ * greeting, CAPABILITY, STARTTLS) has one deadline, timeout_ms from the
+ * call; o->cancel_fd ends it at once.  On failure *out is NULL and err
+ * says why.  o may be NULL. */
 int imap_client_open(struct imap **out, const struct imap_endpoint *ep, const struct imap_opts *o,
 		     struct buf *err);
+/* The same, also telling (*answered) whether the server's greeting
+ * arrived: a failure is then the server's answer (its greeting, STARTTLS,
+ * CAPABILITY), not the way to it (no connection, no answer in time,
+ * interrupted). */
+int imap_client_dial(struct imap **out, const struct imap_endpoint *ep, const struct imap_opts *o,
+		     bool *answered, struct buf *err);
 /* CAPABILITY: the session's capability list is replaced. */
 int imap_client_capability(struct imap *s);
 /* LOGIN with user and password as astrings (or AUTHENTICATE PLAIN where

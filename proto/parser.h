@@ -61,9 +61,10 @@ enum imap_parse_result {
 };
 
 /* Where a literal goes when the hook claims it.  write() gets the bytes in
- * order (any chunking); returning < 0 aborts the parse.  done() is called
- * exactly once: ok = true after the last byte, ok = false if the literal is
- * cut short (abort, imap_parser_free, imap_parser_reset). */
+ * order (any chunking); returning < 0 aborts the parse; without write the
+ * bytes are read past (and earn a command no time, imap.h).  done(), when
+ * set, is called exactly once: ok = true after the last byte, ok = false if
+ * the literal is cut short (abort, imap_parser_free, imap_parser_reset). */
 struct imap_sink {
 	int (*write)(void *ctx, const void *p, size_t n);
 	void (*done)(void *ctx, bool ok);

@@ -147,18 +147,38 @@ void imap_set_literal_hook(struct imap *s, imap_literal_hook hook, void *ctx)
 void imap_set_cancel_fd(struct imap *s, int fd)
 {
 	s->cancel_fd = fd;
+	transport_set_cancel_fd(s->t, fd);  /* a STARTTLS handshake too */
+}
+
+void imap_set_time_limit(struct imap *s, int ms)
+{
+	s->limit = ms > 0 ? clock_ms() + ms : -1;
+}
+
+int imap_time_limit_left(const struct imap *s)
+{
+	if (s->limit < 0)
+		return -1;
+	long long left = s->limit - clock_ms();
+	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
 
 /* ---------------- progress (what earns a command more time) ---------------- */
 
-/* The parser's literal hook is always the session's: a literal the
- * caller's hook streams goes through these, which count its bytes as they
- * arrive (in-memory literals count when their response is complete). */
+/* Only bytes that move for the commands in flight count: those of a
+ * literal the caller's hook took into a sink that keeps them, and those
+ * of our own literals (an APPEND's message) as the server takes them.
+ * Untagged responses earn nothing, as any server may send them at any
+ * time and unasked, nor does a literal read past; so what a command can
+ * earn is bounded by the sizes of the literals moved, which the caller
+ * chose to accept or to send. */
 static int counted_write(void *ctx, const void *p, size_t n)
 {
 	struct imap *s = ctx;
+	if (!s->lit_sink.write)
+		return 0;  /* read past: no progress */
 	s->progress += n;
-	return s->lit_sink.write ? s->lit_sink.write(s->lit_sink.ctx, p, n) : 0;
+	return s->lit_sink.write(s->lit_sink.ctx, p, n);
 }
 
 static void counted_done(void *ctx, bool ok)
@@ -182,27 +202,23 @@ static bool counted_hook(void *ctx, const struct imap_response *so_far, uint64_t
 	return true;
 }
 
-static bool is_status_name(const char *name)
+/* n bytes the server took from us: progress as far as our literals go
+ * (command text, and continuation answers the server asks for, do not
+ * count). */
+static void count_sent(struct imap *s, size_t n)
 {
-	static const char *const names[] = { "OK", "NO", "BAD", "BYE", "PREAUTH" };
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (!strcmp(name, names[i]))
-			return true;
-	return false;
+	uint64_t credit = n < s->send_credit ? n : s->send_credit;
+	s->send_credit -= credit;
+	s->progress += credit;
 }
 
-/* An untagged response that carries data (FETCH, LIST, SEARCH ...) is
- * progress; a status line ("* OK still here") is not, however often it
- * comes.  Streamed literals were counted as they came. */
-static void count_response(struct imap *s, const struct imap_response *raw, const struct imap_resp *r)
+static uint64_t literal_bytes(const struct imap_cmd *c)
 {
-	if (!r || is_status_name(r->name))
-		return;
-	for (size_t i = 0; i < raw->npieces; i++) {
-		s->progress += raw->pieces[i].text_len + 2;
-		if (raw->pieces[i].has_literal && !raw->pieces[i].lit.streamed)
-			s->progress += raw->pieces[i].lit.len;
-	}
+	uint64_t n = 0;
+	for (size_t i = 0; i < c->nparts; i++)
+		if (c->parts[i].kind != PART_TEXT)
+			n += c->parts[i].len;
+	return n;
 }
 
 /* When c's tagged reply is due: its deadline, a second later for each
@@ -264,6 +280,8 @@ static void cmd_unlink(struct imap_cmd *c)
 	}
 	if (s->writer == c)
 		s->writer = c->next;
+	if (!s->cmds)
+		s->send_credit = 0;  /* what was not sent never will be */
 	c->next = NULL;
 	c->owner = NULL;
 }
@@ -414,6 +432,7 @@ int imap_submit(struct imap *s, struct imap_cmd *c)
 	c->lit_sent = 0;
 	c->deadline = s->opts.timeout_ms > 0 ? clock_ms() + s->opts.timeout_ms : -1;
 	c->progress_base = s->progress;
+	s->send_credit += literal_bytes(c);
 	cmd_reset_result(c);
 	snprintf(c->tag, sizeof c->tag, "%s%lu", s->tagpre, s->tagnum++);
 	struct imap_cmd **pp = &s->cmds;
@@ -567,7 +586,7 @@ static int flush_some(struct imap *s)
 		explicit_bzero(s->out.data, s->out.cap);
 		s->out_secret = false;
 	}
-	s->progress += (uint64_t)n;  /* the server takes what we send: it is working */
+	count_sent(s, (size_t)n);
 	return 0;
 }
 
@@ -788,7 +807,6 @@ static int dispatch(struct imap *s, const struct imap_response *raw)
 		imap_trace(s, "", "unparsable response: %s", err.data);
 	buf_free(&err);
 	if (line[0] == '*') {
-		count_response(s, raw, parsed ? &r : NULL);
 		if (parsed)
 			handle_untagged_core(s, &r);
 		if (s->on_untagged)
@@ -850,13 +868,18 @@ static int wait_io(struct imap *s, int ms)
 
 /* How long the next wait may be (*ms, -1: no limit): until the first
  * command in flight is due; with none, until the session's deadline, else
- * one timeout.  1, or IMAP_ABORT (recorded) when that time has passed. */
+ * one timeout; never past the time limit (imap_set_time_limit).  1, or
+ * IMAP_ABORT (recorded) when that time has passed. */
 static int wait_budget(struct imap *s, int *ms)
 {
 	long long due = -1;
 	const struct imap_cmd *c = first_due(s, &due);
 	if (!c)
 		due = s->deadline;
+	if (s->limit >= 0 && (due < 0 || s->limit < due)) {
+		due = s->limit;
+		c = NULL;
+	}
 	if (due < 0) {
 		*ms = s->opts.timeout_ms > 0 ? s->opts.timeout_ms : -1;
 		return 1;
@@ -1111,6 +1134,11 @@ int imap_tls_upgrade(struct imap *s, const struct tls_opts *o)
 	struct tls_opts tls = *o;
 	if (!tls.timeout_ms)
 		tls.timeout_ms = s->opts.timeout_ms;
+	int left = imap_time_limit_left(s);
+	if (left == 0)
+		return imap_fail(s, IMAP_ABORT, "socket error: timed out");
+	if (left > 0 && (tls.timeout_ms <= 0 || left < tls.timeout_ms))
+		tls.timeout_ms = left;
 	if (transport_start_tls(s->t, &tls, &err) < 0) {
 		int r = imap_fail(s, IMAP_ABORT, "TLS handshake failed: %s", err.data);
 		buf_free(&err);
@@ -1145,7 +1173,10 @@ struct imap *imap_session_new(struct transport *t, const struct imap_opts *o)
 	s->parser = imap_parser_new(&s->opts.limits);
 	imap_parser_set_literal_hook(s->parser, counted_hook, s);
 	s->deadline = -1;
-	s->cancel_fd = -1;
+	s->limit = -1;
+	/* the greeting already ends when the caller's cancel fd fires */
+	s->cancel_fd = s->opts.has_cancel_fd ? s->opts.cancel_fd : -1;
+	transport_set_cancel_fd(t, s->cancel_fd);
 	buf_init(&s->in);
 	buf_init(&s->out);
 	buf_init(&s->bye_text);

@@ -72,10 +72,14 @@ struct imap {
 	imap_untagged_fn on_untagged;
 	void *untagged_ctx;
 	/* Deadlines (imap.h): bytes that count as progress, which earn a
-	 * command more time; the deadline of a wait with no command (the
-	 * greeting); the fd that ends every wait (imap_set_cancel_fd). */
+	 * command more time (literal bytes a caller's sink kept, our own
+	 * literal bytes sent); how many bytes of our literals are still to
+	 * be sent; the deadline of a wait with no command (the greeting);
+	 * the fd that ends every wait (imap_set_cancel_fd). */
 	uint64_t progress;
+	uint64_t send_credit;
 	long long deadline;
+	long long limit;         /* no wait goes past it (imap_set_time_limit); -1: none */
 	int cancel_fd;
 	/* the caller's literal hook, behind the session's own (which counts) */
 	imap_literal_hook lit_hook;
@@ -105,6 +109,9 @@ void imap_trace(struct imap *s, const char *dir, const char *fmt, ...)
  * stays in LOGOUT. */
 struct imap *imap_session_new(struct transport *t, const struct imap_opts *o);
 int imap_session_greet(struct imap *s);
+/* What is left of the time limit (imap_set_time_limit) in ms: -1 when
+ * there is none, 0 when it has passed. */
+int imap_time_limit_left(const struct imap *s);
 /* Frees the imaplib layer's state (imaplib.c). */
 void imaplib_state_free(struct imap *s);
 /* The imaplib layer sees every tagged reply (its response codes). */

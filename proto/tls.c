@@ -30,8 +30,9 @@ struct tls_conn {
 	struct buf desc;
 };
 
-/* Waits for fd until the deadline (< 0: none).  1 ready, 0 timeout, -1 error. */
-static int tls_wait_fd(int fd, short events, long long deadline)
+/* Waits for fd until the deadline (< 0: none) or until cancel_fd (>= 0)
+ * is readable.  1 ready, 0 timeout, 2 cancelled, -1 error. */
+static int tls_wait_fd(int fd, short events, long long deadline, int cancel_fd)
 {
 	for (;;) {
 		int ms = -1;
@@ -41,8 +42,11 @@ static int tls_wait_fd(int fd, short events, long long deadline)
 				return 0;
 			ms = left > 1000000 ? 1000000 : (int)left;
 		}
-		struct pollfd p = { .fd = fd, .events = events };
-		int r = poll(&p, 1, ms);
+		struct pollfd p[2] = { { .fd = fd, .events = events },
+				       { .fd = cancel_fd, .events = POLLIN } };
+		int r = poll(p, cancel_fd >= 0 ? 2 : 1, ms);
+		if (r > 0 && cancel_fd >= 0 && p[1].revents)
+			return 2;
 		if (r > 0)
 			return 1;
 		if (r == 0 && deadline >= 0)
@@ -158,7 +162,7 @@ static int tls_setup_session(struct tls_conn *c, const struct tls_opts *o, const
 	return 0;
 }
 
-static int tls_run_handshake(struct tls_conn *c, const char *name, int timeout_ms,
+static int tls_run_handshake(struct tls_conn *c, const char *name, int timeout_ms, int cancel_fd,
 			     struct buf *err)
 {
 	long long deadline = timeout_ms > 0 ? clock_ms() + timeout_ms : -1;
@@ -176,9 +180,13 @@ static int tls_run_handshake(struct tls_conn *c, const char *name, int timeout_m
 		}
 		if (r == GNUTLS_E_AGAIN) {
 			short ev = gnutls_record_get_direction(c->session) ? POLLOUT : POLLIN;
-			int w = tls_wait_fd(c->fd, ev, deadline);
+			int w = tls_wait_fd(c->fd, ev, deadline, cancel_fd);
 			if (w == 0) {
 				buf_adderr(err, "TLS handshake timed out");
+				return -1;
+			}
+			if (w == 2) {
+				buf_adderr(err, "TLS handshake interrupted");
 				return -1;
 			}
 			if (w < 0) {
@@ -217,7 +225,7 @@ static void tls_build_description(struct tls_conn *c, const struct tls_opts *o)
 }
 
 int tls_conn_handshake(struct tls_conn **out, int fd, const char *connect_host,
-		       const struct tls_opts *o, int timeout_ms, struct buf *err)
+		       const struct tls_opts *o, int timeout_ms, int cancel_fd, struct buf *err)
 {
 	static const struct tls_opts defaults;
 	if (!o)
@@ -236,7 +244,7 @@ int tls_conn_handshake(struct tls_conn **out, int fd, const char *connect_host,
 	c->fd = fd;
 	buf_init(&c->desc);
 	if (tls_load_credentials(c, o, err) < 0 || tls_setup_session(c, o, name, err) < 0 ||
-	    tls_run_handshake(c, name, timeout_ms, err) < 0) {
+	    tls_run_handshake(c, name, timeout_ms, cancel_fd, err) < 0) {
 		tls_conn_free(c);
 		return -1;
 	}
@@ -319,7 +327,7 @@ void tls_conn_bye(struct tls_conn *c, int timeout_ms)
 		int r = gnutls_bye(c->session, GNUTLS_SHUT_WR);
 		if (r != GNUTLS_E_AGAIN && r != GNUTLS_E_INTERRUPTED)
 			return;
-		if (tls_wait_fd(c->fd, POLLOUT, deadline) != 1)
+		if (tls_wait_fd(c->fd, POLLOUT, deadline, -1) != 1)
 			return;
 	}
 }

@@ -19,12 +19,13 @@ struct buf;
 struct tls_conn;
 struct tls_opts;
 
-/* Handshakes over fd (non-blocking) within timeout_ms (<= 0: no limit).
+/* Handshakes over fd (non-blocking) within timeout_ms (<= 0: no limit),
+ * ending early ("interrupted") when cancel_fd (>= 0) becomes readable.
  * connect_host is the name or address the socket was connected to: it is
  * verified (and sent as SNI unless it is an IP address) when o->servername
  * is NULL.  o may be NULL for the defaults (system trust, verify). */
 int tls_conn_handshake(struct tls_conn **out, int fd, const char *connect_host,
-		       const struct tls_opts *o, int timeout_ms, struct buf *err);
+		       const struct tls_opts *o, int timeout_ms, int cancel_fd, struct buf *err);
 /* *eof is set when the peer ended the stream (close_notify, or a TCP close
  * without it, which IMAP servers commonly do after BYE). */
 ssize_t tls_conn_read(struct tls_conn *c, void *p, size_t n, bool *eof, struct buf *err);

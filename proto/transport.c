@@ -41,6 +41,7 @@ struct transport {
 	int fd;                /* TCP socket, or our end of the command's socketpair */
 	pid_t pid;             /* the spawned command, 0 when none */
 	int io_timeout_ms;     /* the connect timeout, reused for handshakes */
+	int cancel_fd;         /* ends connect and handshake waits when readable; -1: none */
 	bool eof;
 	bool write_shut;
 	char *host;            /* as given to connect: the default TLS server name */
@@ -69,6 +70,7 @@ static const char *transport_errno_text(int e)
 	case ECONNRESET: return "connection reset by peer";
 	case EPIPE: return "connection closed by peer";
 	case EADDRNOTAVAIL: return "address not available";
+	case ECANCELED: return "interrupted";
 	default: return strerror(e);
 	}
 }
@@ -78,6 +80,7 @@ static struct transport *transport_new(enum transport_kind kind, int fd)
 	struct transport *t = xcalloc(1, sizeof *t);
 	t->kind = kind;
 	t->fd = fd;
+	t->cancel_fd = -1;
 	buf_init(&t->desc);
 	return t;
 }
@@ -102,8 +105,10 @@ static void transport_format_addr(const struct sockaddr *sa, struct buf *out)
 }
 
 /* One non-blocking connect attempt.  Returns the socket, or -1 with the
- * errno-style reason in *why (ETIMEDOUT when the deadline passed). */
-static int transport_try_connect(const struct addrinfo *ai, long long deadline, int *why)
+ * errno-style reason in *why (ETIMEDOUT when the deadline passed,
+ * ECANCELED when cancel_fd became readable). */
+static int transport_try_connect(const struct addrinfo *ai, long long deadline, int cancel_fd,
+				 int *why)
 {
 	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			ai->ai_protocol);
@@ -119,14 +124,15 @@ static int transport_try_connect(const struct addrinfo *ai, long long deadline, 
 		return -1;
 	}
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		struct pollfd p[2] = { { .fd = fd, .events = POLLOUT },
+				       { .fd = cancel_fd, .events = POLLIN } };
 		int ms = transport_ms_left(deadline);
 		if (ms == 0) {
 			*why = ETIMEDOUT;
 			close(fd);
 			return -1;
 		}
-		int r = poll(&p, 1, ms);
+		int r = poll(p, cancel_fd >= 0 ? 2 : 1, ms);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -136,6 +142,11 @@ static int transport_try_connect(const struct addrinfo *ai, long long deadline, 
 		}
 		if (r == 0)
 			continue; /* the loop re-checks the deadline */
+		if (cancel_fd >= 0 && p[1].revents) {
+			*why = ECANCELED;
+			close(fd);
+			return -1;
+		}
 		int soerr = 0;
 		socklen_t len = sizeof soerr;
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
@@ -160,6 +171,12 @@ static void transport_tune_tcp(int fd)
 
 int transport_connect_tcp(struct transport **out, const char *host, const char *port,
 			  int connect_timeout_ms, struct buf *err)
+{
+	return transport_connect_tcp_or(out, host, port, connect_timeout_ms, -1, err);
+}
+
+int transport_connect_tcp_or(struct transport **out, const char *host, const char *port,
+			     int connect_timeout_ms, int cancel_fd, struct buf *err)
 {
 	*out = NULL;
 	if (!host || !*host || !port || !*port) {
@@ -195,9 +212,14 @@ int transport_connect_tcp(struct transport **out, const char *host, const char *
 			attempt_deadline = now + left / (long long)left_addrs;
 		}
 		if (!out_of_time) {
-			fd = transport_try_connect(ai, attempt_deadline, &reason);
+			fd = transport_try_connect(ai, attempt_deadline, cancel_fd, &reason);
 			if (fd >= 0)
 				break;
+		}
+		if (reason == ECANCELED) {  /* the other addresses are not tried either */
+			first_reason = reason;
+			reasons_differ = false;
+			break;
 		}
 		if (!first_reason)
 			first_reason = reason;
@@ -223,6 +245,7 @@ int transport_connect_tcp(struct transport **out, const char *host, const char *
 	struct transport *t = transport_new(TRANSPORT_TCP, fd);
 	t->host = xstrdup(host);
 	t->io_timeout_ms = connect_timeout_ms > 0 ? connect_timeout_ms : 0;
+	t->cancel_fd = cancel_fd;
 	transport_tune_tcp(fd);
 	buf_addf(&t->desc, "%s (", host);
 	if (getpeername(fd, (struct sockaddr *)&peer, &plen) == 0)
@@ -320,7 +343,7 @@ int transport_start_tls(struct transport *t, const struct tls_opts *o, struct bu
 		return -1;
 	}
 	int timeout = o && o->timeout_ms > 0 ? o->timeout_ms : t->io_timeout_ms;
-	if (tls_conn_handshake(&t->tls, t->fd, t->host, o, timeout, err) < 0)
+	if (tls_conn_handshake(&t->tls, t->fd, t->host, o, timeout, t->cancel_fd, err) < 0)
 		return -1;
 	buf_addf(&t->desc, ", TLS %s", tls_conn_describe(t->tls));
 	return 0;
@@ -505,6 +528,11 @@ void transport_shutdown(struct transport *t)
 		tls_conn_bye(t->tls, TRANSPORT_BYE_MS);
 	shutdown(t->fd, SHUT_WR);
 	t->write_shut = true;
+}
+
+void transport_set_cancel_fd(struct transport *t, int fd)
+{
+	t->cancel_fd = fd;
 }
 
 int transport_fd(const struct transport *t)

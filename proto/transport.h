@@ -45,6 +45,11 @@ struct tls_opts {
  * is also the default TLS handshake timeout. */
 int transport_connect_tcp(struct transport **out, const char *host, const char *port,
 			  int connect_timeout_ms, struct buf *err);
+/* The same, also ending ("interrupted") as soon as cancel_fd (>= 0) is
+ * readable, which the transport then keeps for its TLS handshake
+ * (transport_set_cancel_fd). */
+int transport_connect_tcp_or(struct transport **out, const char *host, const char *port,
+			     int connect_timeout_ms, int cancel_fd, struct buf *err);
 /* Runs "/bin/sh -c command" with its stdin and stdout as the stream; its
  * stderr is inherited. */
 int transport_spawn(struct transport **out, const char *command, struct buf *err);
@@ -53,6 +58,9 @@ int transport_spawn(struct transport **out, const char *command, struct buf *err
  * received byte is still unread in the transport: bytes the server sent
  * before the handshake must never be taken as post-TLS data. */
 int transport_start_tls(struct transport *t, const struct tls_opts *o, struct buf *err);
+/* While fd >= 0, the TLS handshake also ends ("interrupted") as soon as fd
+ * is readable; -1 turns that off. */
+void transport_set_cancel_fd(struct transport *t, int fd);
 void transport_close(struct transport *t);
 
 ssize_t transport_read_some(struct transport *t, void *p, size_t n, struct buf *err);

@@ -7,16 +7,24 @@
  * nothing at all ("EOF"). */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check_run.h"
 #include "fake.h"
 #include "imap.h"
+#include "util.h"
 
 struct scene {
 	struct fake_server *fake;
@@ -292,6 +300,105 @@ START_TEST(test_imap4_refuses_malformed_preauth)
 }
 END_TEST
 
+/* ---- the way in has one deadline, and a cancel fd ends it ---- */
+
+/* A bound that proves nothing waited for a timeout of a minute. */
+#define NO_HANG_MS 15000
+
+static void *write_after_500ms(void *arg)
+{
+	struct timespec ts = { 0, 500 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+	uint64_t one = 1;
+	ck_assert_int_eq(write(*(int *)arg, &one, sizeof one), (ssize_t)sizeof one);
+	return NULL;
+}
+
+/* Opens ep with a timeout of a minute and a cancel fd written after half a
+ * second: the open ends, "interrupted", long before the timeout. */
+static void open_interrupted(const struct imap_endpoint *ep)
+{
+	int fd = eventfd(0, EFD_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	struct imap_opts o = { .timeout_ms = 60000, .allow_plaintext = true, .has_cancel_fd = true,
+			       .cancel_fd = fd };
+	o.tls.insecure = true;
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, write_after_500ms, &fd), 0);
+	struct imap *s = NULL;
+	struct buf err = BUF_INIT;
+	long long t0 = clock_ms();
+	ck_assert_int_eq(imap_client_open(&s, ep, &o, &err), IMAP_ABORT);
+	long long ms = clock_ms() - t0;
+	ck_assert_msg(strstr(err.data, "interrupted") != NULL, "%s", err.data);
+	ck_assert_msg(ms < NO_HANG_MS, "the open took %lld ms", ms);
+	ck_assert_ptr_null(s);
+	pthread_join(th, NULL);
+	close(fd);
+	buf_free(&err);
+}
+
+/* A server that accepts and never greets, on a plain and on a TLS link
+ * (where it never answers the handshake). */
+START_TEST(test_open_waits_end_on_the_cancel_fd)
+{
+	enum imap_link_kind kinds[] = { IMAP_LINK_TCP, IMAP_LINK_TLS };
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		struct scene sc;
+		scene_start(&sc, "DRAIN\n", false);
+		struct imap_endpoint ep = { .kind = kinds[i], .host = "127.0.0.1",
+					    .port = fake_port_str(sc.fake), .starttls = true };
+		open_interrupted(&ep);
+		scene_end(&sc);
+	}
+}
+END_TEST
+
+/* A TCP connect that gets no answer (the listener's queue is full, so its
+ * SYNs are dropped) ends on the cancel fd too. */
+START_TEST(test_connect_ends_on_the_cancel_fd)
+{
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof a;
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+	ck_assert_int_eq(listen(lfd, 0), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &len), 0);
+	int filler = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(filler, (struct sockaddr *)&a, sizeof a), 0);
+	char port[16];
+	snprintf(port, sizeof port, "%u", ntohs(a.sin_port));
+	struct imap_endpoint ep = { .kind = IMAP_LINK_TCP, .host = "127.0.0.1", .port = port };
+	open_interrupted(&ep);
+	close(filler);
+	close(lfd);
+}
+END_TEST
+
+/* Connect, greeting and CAPABILITY share one deadline: a server that takes
+ * 1.2 s for each of two steps is too slow for a timeout of 2 s, although
+ * either step alone would fit in it. */
+START_TEST(test_open_has_one_deadline)
+{
+	struct scene sc;
+	scene_start(&sc, "SLEEP 1200\nS: * OK hi\nC: <tag0> CAPABILITY\nSLEEP 1200\n"
+			 "S: * CAPABILITY IMAP4rev1\nS: <tag0> OK done\nDRAIN\n", false);
+	struct imap_endpoint ep = { .kind = IMAP_LINK_TCP, .host = "127.0.0.1",
+				    .port = fake_port_str(sc.fake) };
+	struct imap_opts o = { .timeout_ms = 2000, .allow_plaintext = true };
+	int rc = imap_client_open(&sc.s, &ep, &o, &sc.err);
+	ck_assert_msg(rc == IMAP_ABORT, "opened: the steps had a deadline each");
+	ck_assert_msg(strstr(sc.err.data, "timed out") != NULL, "%s", sc.err.data);
+	/* the server's late answer may meet a closed socket: its end is not
+	 * what this test is about */
+	struct buf ferr = BUF_INIT;
+	(void)fake_finish(sc.fake, &ferr);
+	buf_free(&ferr);
+	buf_free(&sc.err);
+	buf_free(&sc.trace);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("connect");
@@ -308,6 +415,9 @@ int main(void)
 	tcase_add_test(tc, test_plaintext_login_refused);
 	tcase_add_test(tc, test_logindisabled_uses_authenticate_plain);
 	tcase_add_test(tc, test_imap4_refuses_malformed_preauth);
+	tcase_add_test(tc, test_open_waits_end_on_the_cancel_fd);
+	tcase_add_test(tc, test_connect_ends_on_the_cancel_fd);
+	tcase_add_test(tc, test_open_has_one_deadline);
 	suite_add_tcase(su, tc);
 	return check_run_suite(su) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

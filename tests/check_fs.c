@@ -361,6 +361,38 @@ START_TEST(test_crafted_greeting_never_skips_tls)
 }
 END_TEST
 
+/* The advice to use STARTTLS or -o tls=none comes with what STARTTLS
+ * alone can explain: a server that answers without offering it, not a
+ * port where nobody listens. */
+START_TEST(test_starttls_advice_only_when_starttls_failed)
+{
+	struct fakefs ff;
+	fakefs_config(&ff, "S: * OK [CAPABILITY IMAP4rev1] hi\nEOF\n", NULL);
+	ff.cfg.tls_none = false;
+	char port[16];
+	snprintf(port, sizeof port, "%s", fake_port_str(ff.f));
+	struct buf err = BUF_INIT;
+	ck_assert_int_lt(fs_new(&ff.fs, &ff.cfg, &err), 0);
+	ck_assert_msg(strstr(err.data, "does not offer STARTTLS") && strstr(err.data, "tls=none"), "%s",
+		      err.data);
+	fakefs_close(&ff);
+	/* the same port, closed now */
+	buf_reset(&err);
+	struct fs_config cfg;
+	fakefs_account(&cfg, "alice", port);
+	cfg.tls_none = false;
+	cfg.cachedir = cachedir;
+	cfg.connections = 1;
+	cfg.timeout_s = 10;
+	cfg.poll_s = 600;
+	struct fs *fs = NULL;
+	ck_assert_int_lt(fs_new(&fs, &cfg, &err), 0);
+	ck_assert_msg(strstr(err.data, "refused") && !strstr(err.data, "STARTTLS"), "%s", err.data);
+	url_free(&cfg.url);
+	buf_free(&err);
+}
+END_TEST
+
 /* A hostile server's mailbox names never make a path that leaves the
  * mount: '..' and '/' are escaped, undecodable names are skipped. */
 START_TEST(test_hostile_mailbox_names_stay_inside)
@@ -483,6 +515,7 @@ int main(void)
 	tcase_add_test(tc, test_inodes_are_stable_across_instances);
 	tcase_add_test(tc, test_hostile_mailbox_names_stay_inside);
 	tcase_add_test(tc, test_crafted_greeting_never_skips_tls);
+	tcase_add_test(tc, test_starttls_advice_only_when_starttls_failed);
 	tcase_add_test(tc, test_size_follows_the_real_bytes);
 	tcase_add_test(tc, test_rm_without_uidplus_sends_nothing);
 	tcase_add_test(tc, test_moved_message_reads_through_its_old_inode);

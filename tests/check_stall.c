@@ -1,12 +1,19 @@
 /* check_stall.c: a server that stalls, trickles or chatters never holds a
- * reader for ever.  Scripted hostile servers that, after a UID FETCH, say
- * "* OK still here" every second, or send the body one byte a second:
+ * reader for ever.  Scripted hostile servers that, after a command, say
+ * "* OK still here" every second, send untagged data or bodies nobody
+ * asked for, or send the body one byte a second:
  *  - core: each command has one deadline for its whole exchange
- *    (IMAP_ABORT "timed out"), bytes that really arrive still earn time,
- *    and a cancel fd ends a wait at once;
+ *    (IMAP_ABORT "timed out"), only literal bytes that move for it (a
+ *    body kept, a message sent) earn time, and a cancel fd ends a wait at
+ *    once;
  *  - fs core: fs_open_body fails with EIO, an interrupted request returns
  *    EINTR at once (the fetch goes on into the cache), fs_stop returns at
- *    once;
+ *    once, also while a connection is being opened, which has one
+ *    deadline for connect, greeting and login;
+ *  - a token fired while its request wakes for another reason: the wait
+ *    returns only once the fire is done with its lock;
+ *  - the end of a FUSE session (over custom io whose writes can be held):
+ *    never destroyed while a notification is still inside it;
  *  - a real mount: a killed reader is reaped at once, an interrupted read
  *    returns EINTR, unmount ends the daemon while the server stalls, and
  *    -o timeout= bounds a read.
@@ -14,16 +21,23 @@
  * that nothing waited for the stall to end. */
 #include "config.h"
 
+#define FUSE_USE_VERSION 34
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <linux/fuse.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,11 +45,13 @@
 #include "check_run.h"
 #include "fake.h"
 #include "fs.h"
+#include "fs_impl.h"  /* the notifier hooks, to queue notifications */
 #include "harness.h"
 #include "harness_fakefs.h"
 #include "harness_mount.h"
 #include "harness_os.h"
 #include "imap.h"
+#include "ops.h"
 #include "util.h"
 
 /* How long the hostile servers keep it up, and the bound that proves no
@@ -62,6 +78,28 @@ static void add_trickle(struct buf *script, const char *fetch_head, int n, int s
 	buf_addf(script, "S+ %s {%d}\\r\\n\n", fetch_head, n);
 	for (int i = 0; i < s; i++)
 		buf_addstr(script, "SLEEP 1000\nS+ x\n");
+}
+
+/* Untagged data about 20 KB a second for s seconds: "* SEARCH 1 1 1 ..."
+ * and "* 1 EXISTS", which any server may send at any time and no command
+ * asked for. */
+static void add_data_chatter(struct buf *script, int s)
+{
+	struct buf search = BUF_INIT;
+	buf_addstr(&search, "* SEARCH");
+	while (search.len < 5000)
+		buf_addstr(&search, " 1");
+	for (int i = 0; i < 4 * s; i++)
+		buf_addf(script, "SLEEP 250\nS: %s\nS: * 1 EXISTS\n", search.data);
+	buf_free(&search);
+}
+
+/* Bodies of a message nobody asked for (UID 99), 20 KB a second for s
+ * seconds: read past (a discarding sink), never progress. */
+static void add_unwanted_bodies(struct buf *script, int s)
+{
+	for (int i = 0; i < 4 * s; i++)
+		buf_addstr(script, "SLEEP 250\nS: * 9 FETCH (UID 99 BODY[] {5000}\nLITERAL 5000 u\nS: )\n");
 }
 
 /* A server that goes on sending after the client closed fails its next
@@ -150,6 +188,66 @@ START_TEST(test_core_trickled_literal_times_out)
 }
 END_TEST
 
+/* Data the command did not ask for earns it nothing: a NOOP answered
+ * only by "* SEARCH ..." and "* 1 EXISTS", 20 KB a second, is cut off
+ * at its deadline. */
+START_TEST(test_core_data_chatter_cannot_keep_a_command_alive)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, CORE_GREETING "C: <tag1> NOOP\n");
+	add_data_chatter(&script, STALL_S);
+	struct fake_server *f = start_fake(&script);
+	struct imap *s = core_open(f, 2000);
+	struct imap_cmd *c = imap_cmd_new("NOOP");
+	long long t0 = clock_ms();
+	int rc = imap_submit(s, c);
+	if (rc == 0)
+		rc = imap_wait(s, c);
+	long long ms = clock_ms() - t0;
+	ck_assert_int_eq(rc, IMAP_ABORT);
+	ck_assert_msg(strstr(imap_errmsg(s), "timed out") != NULL, "%s", imap_errmsg(s));
+	ck_assert_msg(ms < NO_HANG_MS, "the wait took %lld ms", ms);
+	imap_cmd_free(c);
+	imap_close(s);
+	finish_abandoned(f);
+	buf_free(&script);
+}
+END_TEST
+
+/* A literal the caller's hook reads past (a sink without write) is no
+ * progress either: a FETCH answered only by bodies of another message is
+ * cut off at its deadline. */
+static bool discard_it(void *ctx, const struct imap_response *so_far, uint64_t size, struct imap_sink *sink)
+{
+	(void)so_far;
+	(void)size;
+	(*(int *)ctx)++;
+	sink->write = NULL;
+	sink->done = NULL;
+	sink->ctx = NULL;
+	return true;
+}
+
+START_TEST(test_core_discarded_literals_earn_nothing)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, CORE_GREETING "C: <tag1> UID FETCH 1 (UID BODY.PEEK[])\n");
+	add_unwanted_bodies(&script, STALL_S);
+	struct fake_server *f = start_fake(&script);
+	struct imap *s = core_open(f, 2000);
+	int discarded = 0;
+	imap_set_literal_hook(s, discard_it, &discarded);
+	long long ms;
+	ck_assert_int_eq(core_fetch(s, &ms), IMAP_ABORT);
+	ck_assert_msg(strstr(imap_errmsg(s), "timed out") != NULL, "%s", imap_errmsg(s));
+	ck_assert_msg(ms < NO_HANG_MS, "the wait took %lld ms", ms);
+	ck_assert_int_gt(discarded, 0);
+	imap_close(s);
+	finish_abandoned(f);
+	buf_free(&script);
+}
+END_TEST
+
 /* The greeting is one exchange too: one trickled a byte a second does
  * not keep the connect waiting. */
 START_TEST(test_core_greeting_has_one_deadline)
@@ -232,6 +330,40 @@ START_TEST(test_core_arriving_body_earns_time)
 }
 END_TEST
 
+/* What the server takes from us earns time too: an APPEND whose message
+ * the server reads for twice the timeout is not cut off, because its
+ * literal moves faster than IMAP_PROGRESS_BYTES a second. */
+START_TEST(test_core_literal_going_out_earns_time)
+{
+	enum { CHUNKS = 16, CHUNK = 4 * IMAP_PROGRESS_BYTES };
+	struct buf script = BUF_INIT;
+	buf_addf(&script, CORE_GREETING "C: <tag1> APPEND INBOX {%d}\nS: + go\n", CHUNKS * CHUNK);
+	for (int i = 0; i < CHUNKS; i++)
+		buf_addf(&script, "SLEEP 250\nC-LITERAL %d a\n", CHUNK);
+	buf_addstr(&script, "C: \nS: <tag1> OK appended\nC: <tag2> LOGOUT\nS: * BYE bye\nS: <tag2> OK out\nEOF\n");
+	struct fake_server *f = start_fake(&script);
+	struct imap *s = core_open(f, 2000);
+	char *msg = xmalloc(CHUNKS * CHUNK);
+	memset(msg, 'a', CHUNKS * CHUNK);
+	struct imap_cmd *c = imap_cmd_new("APPEND");
+	imap_cmd_add(c, " INBOX");
+	imap_cmd_add_literal(c, msg, CHUNKS * CHUNK);
+	free(msg);
+	int rc = imap_submit(s, c);
+	if (rc == 0)
+		rc = imap_wait(s, c);
+	ck_assert_msg(rc == IMAP_OK, "%s", imap_errmsg(s));
+	ck_assert_str_eq(imap_cmd_status(c), "OK");
+	imap_cmd_free(c);
+	struct imap_result r = { .n = 0 };
+	ck_assert_int_eq(imap_logout(s, &r), 0);
+	imap_result_free(&r);
+	imap_close(s);
+	fakefs_server_finish(f);
+	buf_free(&script);
+}
+END_TEST
+
 /* imaplib's rule stays: without a timeout a slow answer is waited for. */
 START_TEST(test_core_no_timeout_waits_as_imaplib)
 {
@@ -286,13 +418,13 @@ END_TEST
 
 /* ---- the filesystem core ---- */
 
-/* Login, the folder list, INBOX with messages 1 and 2 listed, and the
- * fetch of both bodies (<tag5>) that reading 1.eml starts. */
-#define FS_SCRIPT_HEAD                                                                                   \
+/* Login, the folder list, INBOX with messages 1 and 2 listed (tags 0-4). */
+#define FS_SCRIPT_LISTED                                                                                 \
 	FAKE_LOGIN("")                                                                                   \
 	FAKEFS_LIST "S: * LIST () \"/\" INBOX\n" FAKEFS_LISTED                                          \
-	FAKEFS_LISTING("INBOX", "2", "7", "3", FAKEFS_MSG("1", "1", "100") FAKEFS_MSG("2", "2", "100")) \
-	"C: <tag5> UID FETCH 1:2 (UID BODY.PEEK[])\n"
+	FAKEFS_LISTING("INBOX", "2", "7", "3", FAKEFS_MSG("1", "1", "100") FAKEFS_MSG("2", "2", "100"))
+/* And the fetch of both bodies (<tag5>) that reading 1.eml starts. */
+#define FS_SCRIPT_HEAD FS_SCRIPT_LISTED "C: <tag5> UID FETCH 1:2 (UID BODY.PEEK[])\n"
 
 struct stall_fs {
 	struct fakefs ff;
@@ -349,6 +481,43 @@ START_TEST(test_fs_trickle_is_eio)
 	struct buf script = BUF_INIT;
 	buf_addstr(&script, FS_SCRIPT_HEAD);
 	add_trickle(&script, "* 1 FETCH (UID 1 BODY[]", 1000, STALL_S);
+	struct stall_fs sf;
+	stall_fs_open(&sf, &script, 2);
+	long long ms;
+	ck_assert_int_eq(open_body(&sf, &ms), -EIO);
+	ck_assert_msg(ms < NO_HANG_MS, "the read took %lld ms", ms);
+	fakefs_free(&sf.ff);
+	finish_abandoned(sf.ff.f);
+	buf_free(&script);
+}
+END_TEST
+
+/* The same at the filesystem's level: mkdir (CREATE, never cut short by
+ * an interrupt) answered only by untagged data fails at its deadline. */
+START_TEST(test_fs_mkdir_against_data_chatter_is_eio)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, FS_SCRIPT_LISTED "C: <tag5> CREATE Proj\n");
+	add_data_chatter(&script, STALL_S);
+	struct stall_fs sf;
+	stall_fs_open(&sf, &script, 2);
+	struct fs_entry e;
+	long long t0 = clock_ms();
+	ck_assert_int_eq(fs_mkdir(sf.ff.fs, FS_ROOT_INO, "Proj", &e), -EIO);
+	ck_assert_msg(clock_ms() - t0 < NO_HANG_MS, "mkdir took %lld ms", clock_ms() - t0);
+	fakefs_free(&sf.ff);
+	finish_abandoned(sf.ff.f);
+	buf_free(&script);
+}
+END_TEST
+
+/* A read whose FETCH brings only bodies nobody asked for (which fetch.c
+ * reads past) fails like one against a stalled server. */
+START_TEST(test_fs_unwanted_bodies_are_eio)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, FS_SCRIPT_HEAD);
+	add_unwanted_bodies(&script, STALL_S);
 	struct stall_fs sf;
 	stall_fs_open(&sf, &script, 2);
 	long long ms;
@@ -453,6 +622,374 @@ START_TEST(test_fs_stop_does_not_wait_for_a_stall)
 	ck_assert_int_eq(r.rc, -EIO);
 	fakefs_free(&sf.ff);
 	finish_abandoned(sf.ff.f);
+	buf_free(&script);
+}
+END_TEST
+
+/* A reader already on its way into the read-ahead when fs_stop runs,
+ * and still on it afterwards (held here at its mailbox's lock), finds what
+ * it uses still there and gets EIO.  (A daemon stops after the FUSE loop,
+ * whose readers are gone; fs_stop does not count on that.) */
+START_TEST(test_fs_stop_leaves_readers_what_they_use)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, FS_SCRIPT_LISTED FAKE_LOGOUT);
+	struct stall_fs sf;
+	stall_fs_open(&sf, &script, STALL_S);
+	struct mbox *m = mtree_by_name(&sf.ff.fs->tree, "INBOX");
+	ck_assert_ptr_nonnull(m);
+	pthread_mutex_lock(&m->lock);
+	struct reader r = { &sf, NULL, 1, 0 };
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, reader_main, &r), 0);
+	os_sleep_ms(500);  /* the reader waits for the lock on its way in */
+	fs_stop(sf.ff.fs);
+	pthread_mutex_unlock(&m->lock);
+	ck_assert_msg(join_within(th, NO_HANG_MS), "the reader still waits");
+	ck_assert_int_eq(r.rc, -EIO);
+	mbox_put(m);
+	fakefs_close(&sf.ff);
+	buf_free(&script);
+}
+END_TEST
+
+/* ---- opening a connection ---- */
+
+/* After the listing the server drops the connection and takes the next
+ * one, which it never greets: whoever needs the server next reconnects
+ * and waits for a greeting that does not come. */
+#define FS_SCRIPT_SILENT_RECONNECT FS_SCRIPT_LISTED "ACCEPT\nDRAIN\n"
+
+static void *getxattr_main(void *arg)
+{
+	struct reader *r = arg;
+	struct buf v = BUF_INIT;
+	fs_cancel_enter(r->token);
+	long long t0 = clock_ms();
+	r->rc = fs_getxattr(r->sf->ff.fs, r->sf->ino, "user.imap.flags", &v);
+	r->ms = clock_ms() - t0;
+	fs_cancel_enter(NULL);
+	buf_free(&v);
+	return NULL;
+}
+
+/* A request interrupted while its own thread reconnects (connect,
+ * greeting, login) returns EINTR at once, with the timeout a minute
+ * away. */
+START_TEST(test_fs_interrupted_reconnect_returns_at_once)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, FS_SCRIPT_SILENT_RECONNECT);
+	struct stall_fs sf;
+	stall_fs_open(&sf, &script, STALL_S);
+	struct fs_cancel token;
+	fs_cancel_init(&token);
+	struct reader r = { &sf, &token, 1, 0 };
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, getxattr_main, &r), 0);
+	os_sleep_ms(1500);  /* the first try found the connection gone; the second waits to be greeted */
+	long long t0 = clock_ms();
+	fs_cancel_fire(&token);
+	ck_assert_msg(join_within(th, NO_HANG_MS), "the interrupted request still waits");
+	ck_assert_int_eq(r.rc, -EINTR);
+	ck_assert_msg(clock_ms() - t0 < NO_HANG_MS, "took %lld ms", clock_ms() - t0);
+	fs_cancel_destroy(&token);
+	fakefs_close(&sf.ff);
+	buf_free(&script);
+}
+END_TEST
+
+/* fs_stop while a read-ahead worker reconnects to a server that never
+ * greets (the timeout a minute away): it returns at once, and so does
+ * the reader waiting for the worker. */
+START_TEST(test_fs_stop_during_a_stalled_reconnect)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, FS_SCRIPT_SILENT_RECONNECT);
+	struct stall_fs sf;
+	stall_fs_open(&sf, &script, STALL_S);
+	struct reader r = { &sf, NULL, 1, 0 };
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, reader_main, &r), 0);
+	os_sleep_ms(1500);  /* the worker found the connection gone and dials again */
+	long long t0 = clock_ms();
+	fs_stop(sf.ff.fs);
+	ck_assert_msg(clock_ms() - t0 < NO_HANG_MS, "fs_stop took %lld ms", clock_ms() - t0);
+	ck_assert_msg(join_within(th, NO_HANG_MS), "the reader still waits");
+	ck_assert_int_eq(r.rc, -EIO);
+	fakefs_close(&sf.ff);
+	buf_free(&script);
+}
+END_TEST
+
+/* Connect, greeting, CAPABILITY and LOGIN share one deadline: a server
+ * that answers each in time for a deadline of its own, but not all of
+ * them together, is too slow (LOGIN is answered after 2.2 s of 2). */
+START_TEST(test_fs_connection_opens_within_one_timeout)
+{
+	struct fakefs ff;
+	struct fakefs_opts o = { .timeout_s = 2, .server_timeout_ms = SERVER_TIMEOUT_MS, .parent = workdir };
+	fakefs_config(&ff,
+		      "SLEEP 500\nS: * OK fake\nC: <tag0> CAPABILITY\nSLEEP 500\n"
+		      "S: * CAPABILITY IMAP4rev1\nS: <tag0> OK done\n"
+		      "C: <tag1> LOGIN alice secret\nSLEEP 1200\n"
+		      "S: <tag1> OK [CAPABILITY IMAP4rev1] in\n" FAKEFS_LIST "S: * LIST () \"/\" INBOX\n"
+		      FAKEFS_LISTED "DRAIN\n",
+		      &o);
+	struct buf err = BUF_INIT;
+	ck_assert_msg(fs_new(&ff.fs, &ff.cfg, &err) < 0, "mounted: each step had a deadline of its own");
+	ck_assert_msg(strstr(err.data, "timed out") != NULL, "%s", err.data);
+	fakefs_free(&ff);
+	/* the server's late answer may meet a closed socket: not what this
+	 * test is about */
+	(void)fake_finish(ff.f, &err);
+	buf_free(&err);
+}
+END_TEST
+
+/* ---- firing a token ---- */
+
+/* A request waiting in fs_cond_wait, woken by someone else while its
+ * token is being fired, must not return while the fire is still to touch
+ * its lock and condition: they may belong to an entry the request then
+ * lets go of (fs_cond_wait's promise). */
+struct fire_race {
+	struct fs_cancel token;
+	pthread_mutex_t lock;        /* the waiter's own, like a mailbox's */
+	pthread_cond_t cond;
+	atomic_bool fire_done;
+	int rc;
+	bool fire_pending;           /* the fire had not ended when the wait returned */
+};
+
+static void *race_waiter(void *arg)
+{
+	struct fire_race *r = arg;
+	fs_cancel_enter(&r->token);
+	pthread_mutex_lock(&r->lock);
+	r->rc = fs_cond_wait(&r->cond, &r->lock);
+	/* still holding the lock, as a caller does: a fire that has yet to
+	 * broadcast cannot end now */
+	for (int i = 0; i < 500 && !atomic_load(&r->fire_done); i++)
+		os_sleep_ms(10);
+	r->fire_pending = !atomic_load(&r->fire_done);
+	pthread_mutex_unlock(&r->lock);
+	fs_cancel_enter(NULL);
+	return NULL;
+}
+
+static void *race_firer(void *arg)
+{
+	struct fire_race *r = arg;
+	fs_cancel_fire(&r->token);
+	atomic_store(&r->fire_done, true);
+	return NULL;
+}
+
+static bool race_registered(struct fire_race *r)
+{
+	pthread_mutex_lock(&r->token.lock);
+	bool yes = r->token.wait_cond != NULL;
+	pthread_mutex_unlock(&r->token.lock);
+	return yes;
+}
+
+START_TEST(test_wait_outlives_the_fire)
+{
+	struct fire_race r;
+	memset(&r, 0, sizeof r);
+	fs_cancel_init(&r.token);
+	pthread_mutex_init(&r.lock, NULL);
+	pthread_cond_init(&r.cond, NULL);
+	atomic_init(&r.fire_done, false);
+	pthread_t waiter, firer;
+	ck_assert_int_eq(pthread_create(&waiter, NULL, race_waiter, &r), 0);
+	for (int i = 0; i < 1000 && !race_registered(&r); i++)
+		os_sleep_ms(5);
+	ck_assert(race_registered(&r));
+	/* The token's lock held, the fire queues for it first, then the
+	 * waiter, woken by a broadcast of its own, queues behind with its lock
+	 * held: the fire sees the registration, and the waiter returns before
+	 * the fire can take its lock, unless the waiter waits for the fire. */
+	pthread_mutex_lock(&r.token.lock);
+	ck_assert_int_eq(pthread_create(&firer, NULL, race_firer, &r), 0);
+	os_sleep_ms(300);
+	pthread_cond_broadcast(&r.cond);
+	os_sleep_ms(300);
+	pthread_mutex_unlock(&r.token.lock);
+	ck_assert_msg(join_within(waiter, NO_HANG_MS), "the waiter still waits");
+	ck_assert_msg(join_within(firer, NO_HANG_MS), "the fire still runs");
+	ck_assert_int_eq(r.rc, -EINTR);
+	ck_assert_msg(!r.fire_pending, "fs_cond_wait returned while the fire was still to use its lock");
+	pthread_cond_destroy(&r.cond);
+	pthread_mutex_destroy(&r.lock);
+	fs_cancel_destroy(&r.token);
+}
+END_TEST
+
+/* ---- the end of the FUSE session ---- */
+
+/* A FUSE session over a socket pair instead of /dev/fuse (custom io),
+ * whose writes can be held, as the kernel holds a notification for a
+ * request that nobody answers any more once the FUSE loop is over. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool hold;      /* writes wait while set */
+	int inside;     /* writes waiting */
+	char init[sizeof(struct fuse_in_header) + sizeof(struct fuse_init_in)];
+	size_t init_len;  /* the INIT request still to be read */
+} gate = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+static ssize_t gate_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+	(void)fd;
+	(void)userdata;
+	pthread_mutex_lock(&gate.lock);
+	gate.inside++;
+	pthread_cond_broadcast(&gate.cond);
+	while (gate.hold)
+		pthread_cond_wait(&gate.cond, &gate.lock);
+	gate.inside--;
+	pthread_cond_broadcast(&gate.cond);
+	pthread_mutex_unlock(&gate.lock);
+	ssize_t n = 0;  /* taken, like the kernel would (the fd may be closed by now) */
+	for (int i = 0; i < count; i++)
+		n += (ssize_t)iov[i].iov_len;
+	return n;
+}
+
+static ssize_t gate_read(int fd, void *buf, size_t len, void *userdata)
+{
+	(void)fd;
+	(void)userdata;
+	size_t n = gate.init_len < len ? gate.init_len : len;
+	memcpy(buf, gate.init, n);
+	gate.init_len = 0;
+	return (ssize_t)n;
+}
+
+/* Waits (bounded) until writes_inside writes wait at the gate. */
+static bool gate_reached(int writes_inside)
+{
+	bool ok;
+	pthread_mutex_lock(&gate.lock);
+	for (int i = 0; i < 100 && gate.inside != writes_inside; i++) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000 * 1000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&gate.cond, &gate.lock, &until);
+	}
+	ok = gate.inside == writes_inside;
+	pthread_mutex_unlock(&gate.lock);
+	return ok;
+}
+
+static void gate_set(bool hold)
+{
+	pthread_mutex_lock(&gate.lock);
+	gate.hold = hold;
+	pthread_cond_broadcast(&gate.cond);
+	pthread_mutex_unlock(&gate.lock);
+}
+
+/* A session for ff with the kernel's INIT done (notifications need it);
+ * *peer: the other end of its fd, which sees the fd closed. */
+static struct fuse_session *gate_session(struct stall_fs *sf, int *peer)
+{
+	static char *argv[] = { (char *)"check_stall", NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(1, argv);
+	struct fuse_session *se = fuse_session_new(&args, ops_table(), sizeof(struct fuse_lowlevel_ops), &sf->ff.fs);
+	fuse_opt_free_args(&args);
+	ck_assert_ptr_nonnull(se);
+	int sv[2];
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	static const struct fuse_custom_io io = { .writev = gate_writev, .read = gate_read };
+	ck_assert_int_eq(fuse_session_custom_io(se, &io, sv[0]), 0);
+	struct fuse_in_header h = { .len = sizeof gate.init, .opcode = FUSE_INIT, .unique = 1 };
+	struct fuse_init_in in = { .major = 7, .minor = 31, .max_readahead = 65536 };
+	memcpy(gate.init, &h, sizeof h);
+	memcpy(gate.init + sizeof h, &in, sizeof in);
+	gate.init_len = sizeof gate.init;
+	struct fuse_buf fbuf = { .mem = NULL };
+	ck_assert_int_gt(fuse_session_receive_buf(se, &fbuf), 0);
+	fuse_session_process_buf(se, &fbuf);
+	free(fbuf.mem);
+	*peer = sv[1];
+	return se;
+}
+
+/* Whether the session's fd was closed (the session destroyed). */
+static bool session_fd_closed(int peer)
+{
+	struct pollfd p = { .fd = peer, .events = POLLIN };
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLIN));
+}
+
+/* The body of 1.eml in the cache, so it can be pushed to the page cache. */
+#define FS_SCRIPT_ONE_BODY                                                        \
+	FS_SCRIPT_HEAD                                                            \
+	"S: * 1 FETCH (UID 1 BODY[] {100}\nLITERAL 100 z\nS: )\n"                 \
+	"S: * 2 FETCH (UID 2 BODY[] {100}\nLITERAL 100 w\nS: )\n"                 \
+	"S: <tag5> OK done\n" FAKE_LOGOUT
+
+/* Notifications that reach the kernel: the session is destroyed at the
+ * end, as usual. */
+START_TEST(test_session_ends_when_notifications_are_done)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, FS_SCRIPT_ONE_BODY);
+	struct stall_fs sf;
+	stall_fs_open(&sf, &script, STALL_S);
+	long long ms;
+	ck_assert_int_eq(open_body(&sf, &ms), 0);
+	int peer;
+	struct fuse_session *se = gate_session(&sf, &peer);
+	struct notifier *n = notifier_start(sf.ff.fs, se);
+	ck_assert_ptr_nonnull(n);
+	sf.ff.fs->notify.inval_entry(sf.ff.fs->notify.ctx, FS_ROOT_INO, "INBOX");
+	sf.ff.fs->notify.push(sf.ff.fs->notify.ctx, sf.ino);
+	sf.ff.fs->notify.flush(sf.ff.fs->notify.ctx);
+	fs_stop(sf.ff.fs);
+	notifier_end_session(sf.ff.fs, n, se);
+	ck_assert_msg(session_fd_closed(peer), "the session was not destroyed");
+	close(peer);
+	fakefs_close(&sf.ff);
+	buf_free(&script);
+}
+END_TEST
+
+/* An invalidation and a page-cache store still inside the kernel when the
+ * session ends: it is not destroyed under them (libfuse reads it when their
+ * write returns); they finish later, and nothing they use was freed. */
+START_TEST(test_session_outlives_a_stuck_notification)
+{
+	struct buf script = BUF_INIT;
+	buf_addstr(&script, FS_SCRIPT_ONE_BODY);
+	struct stall_fs sf;
+	stall_fs_open(&sf, &script, STALL_S);
+	long long ms;
+	ck_assert_int_eq(open_body(&sf, &ms), 0);
+	int peer;
+	struct fuse_session *se = gate_session(&sf, &peer);
+	struct notifier *n = notifier_start(sf.ff.fs, se);
+	ck_assert_ptr_nonnull(n);
+	gate_set(true);
+	sf.ff.fs->notify.inval_entry(sf.ff.fs->notify.ctx, FS_ROOT_INO, "INBOX");
+	sf.ff.fs->notify.push(sf.ff.fs->notify.ctx, sf.ino);
+	ck_assert_msg(gate_reached(2), "the invalidation and the store never wrote");
+	fs_stop(sf.ff.fs);
+	notifier_end_session(sf.ff.fs, n, se);
+	ck_assert_msg(!session_fd_closed(peer), "the session was destroyed with threads inside it");
+	gate_set(false);
+	ck_assert_msg(gate_reached(0), "the held writes never returned");
+	os_sleep_ms(200);  /* the threads end after their writes */
+	close(peer);
+	fakefs_close(&sf.ff);
 	buf_free(&script);
 }
 END_TEST
@@ -709,8 +1246,11 @@ int main(void)
 	tcase_set_timeout(core, 2 * STALL_S);
 	tcase_add_test(core, test_core_chatter_cannot_keep_a_command_alive);
 	tcase_add_test(core, test_core_trickled_literal_times_out);
+	tcase_add_test(core, test_core_data_chatter_cannot_keep_a_command_alive);
+	tcase_add_test(core, test_core_discarded_literals_earn_nothing);
 	tcase_add_test(core, test_core_greeting_has_one_deadline);
 	tcase_add_test(core, test_core_arriving_body_earns_time);
+	tcase_add_test(core, test_core_literal_going_out_earns_time);
 	tcase_add_test(core, test_core_no_timeout_waits_as_imaplib);
 	tcase_add_test(core, test_core_cancel_fd_ends_the_wait);
 	suite_add_tcase(su, core);
@@ -718,9 +1258,24 @@ int main(void)
 	tcase_set_timeout(fsc, 2 * STALL_S);
 	tcase_add_test(fsc, test_fs_chatter_is_eio);
 	tcase_add_test(fsc, test_fs_trickle_is_eio);
+	tcase_add_test(fsc, test_fs_mkdir_against_data_chatter_is_eio);
+	tcase_add_test(fsc, test_fs_unwanted_bodies_are_eio);
 	tcase_add_test(fsc, test_fs_interrupted_read_returns_at_once);
 	tcase_add_test(fsc, test_fs_stop_does_not_wait_for_a_stall);
+	tcase_add_test(fsc, test_fs_stop_leaves_readers_what_they_use);
+	tcase_add_test(fsc, test_fs_interrupted_reconnect_returns_at_once);
+	tcase_add_test(fsc, test_fs_stop_during_a_stalled_reconnect);
+	tcase_add_test(fsc, test_fs_connection_opens_within_one_timeout);
 	suite_add_tcase(su, fsc);
+	TCase *end = tcase_create("end");
+	tcase_set_timeout(end, 2 * STALL_S);
+	tcase_add_test(end, test_session_ends_when_notifications_are_done);
+	tcase_add_test(end, test_session_outlives_a_stuck_notification);
+	suite_add_tcase(su, end);
+	TCase *fire = tcase_create("fire");
+	tcase_set_timeout(fire, 60);
+	tcase_add_test(fire, test_wait_outlives_the_fire);
+	suite_add_tcase(su, fire);
 	bool mounts = getuid() == 0 && access("/dev/fuse", R_OK | W_OK) == 0 &&
 		      access("/bin/fusermount3", X_OK) == 0 && mount_env_init(&env) == 0;
 	if (mounts) {
