@@ -559,6 +559,32 @@ static bool join_within(pthread_t t, int ms)
 	return pthread_timedjoin_np(t, NULL, &until) == 0;
 }
 
+/* Starts fn (reader_main or another request) for sf in a thread of its
+ * own, interruptible through token unless NULL. */
+static pthread_t request_start(struct reader *r, struct stall_fs *sf, struct fs_cancel *token,
+			       void *(*fn)(void *))
+{
+	*r = (struct reader){ sf, token, 1, 0 };
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, fn, r), 0);
+	return th;
+}
+
+/* The request in th ended soon (it does not wait for the stall) with rc. */
+static void request_ends_with(pthread_t th, const struct reader *r, int rc)
+{
+	ck_assert_msg(join_within(th, NO_HANG_MS), "the request still waits");
+	ck_assert_int_eq(r->rc, rc);
+}
+
+/* fs_stop returns soon, whatever stalls. */
+static void fs_stop_at_once(struct stall_fs *sf)
+{
+	long long t0 = clock_ms();
+	fs_stop(sf->ff.fs);
+	ck_assert_msg(clock_ms() - t0 < NO_HANG_MS, "fs_stop took %lld ms", clock_ms() - t0);
+}
+
 /* An interrupted request returns EINTR at once, with no timeout in sight;
  * the body it asked for still arrives, into the cache, on the same
  * connection (the script has no second FETCH). */
@@ -574,14 +600,12 @@ START_TEST(test_fs_interrupted_read_returns_at_once)
 	stall_fs_open(&sf, &script, STALL_S);
 	struct fs_cancel token;
 	fs_cancel_init(&token);
-	struct reader r = { &sf, &token, 1, 0 };
-	pthread_t th;
-	ck_assert_int_eq(pthread_create(&th, NULL, reader_main, &r), 0);
+	struct reader r;
+	pthread_t th = request_start(&r, &sf, &token, reader_main);
 	os_sleep_ms(1000);
 	long long t0 = clock_ms();
 	fs_cancel_fire(&token);
-	ck_assert_msg(join_within(th, NO_HANG_MS), "the interrupted read still waits");
-	ck_assert_int_eq(r.rc, -EINTR);
+	request_ends_with(th, &r, -EINTR);
 	ck_assert_msg(clock_ms() - t0 < NO_HANG_MS, "took %lld ms", clock_ms() - t0);
 	fs_cancel_destroy(&token);
 	/* the fetch finishes in the background */
@@ -611,15 +635,11 @@ START_TEST(test_fs_stop_does_not_wait_for_a_stall)
 	add_chatter(&script, STALL_S);
 	struct stall_fs sf;
 	stall_fs_open(&sf, &script, STALL_S);
-	struct reader r = { &sf, NULL, 1, 0 };
-	pthread_t th;
-	ck_assert_int_eq(pthread_create(&th, NULL, reader_main, &r), 0);
+	struct reader r;
+	pthread_t th = request_start(&r, &sf, NULL, reader_main);
 	os_sleep_ms(1000);
-	long long t0 = clock_ms();
-	fs_stop(sf.ff.fs);
-	ck_assert_msg(clock_ms() - t0 < NO_HANG_MS, "fs_stop took %lld ms", clock_ms() - t0);
-	ck_assert_msg(join_within(th, NO_HANG_MS), "the reader still waits");
-	ck_assert_int_eq(r.rc, -EIO);
+	fs_stop_at_once(&sf);
+	request_ends_with(th, &r, -EIO);
 	fakefs_free(&sf.ff);
 	finish_abandoned(sf.ff.f);
 	buf_free(&script);
@@ -639,14 +659,12 @@ START_TEST(test_fs_stop_leaves_readers_what_they_use)
 	struct mbox *m = mtree_by_name(&sf.ff.fs->tree, "INBOX");
 	ck_assert_ptr_nonnull(m);
 	pthread_mutex_lock(&m->lock);
-	struct reader r = { &sf, NULL, 1, 0 };
-	pthread_t th;
-	ck_assert_int_eq(pthread_create(&th, NULL, reader_main, &r), 0);
+	struct reader r;
+	pthread_t th = request_start(&r, &sf, NULL, reader_main);
 	os_sleep_ms(500);  /* the reader waits for the lock on its way in */
 	fs_stop(sf.ff.fs);
 	pthread_mutex_unlock(&m->lock);
-	ck_assert_msg(join_within(th, NO_HANG_MS), "the reader still waits");
-	ck_assert_int_eq(r.rc, -EIO);
+	request_ends_with(th, &r, -EIO);
 	mbox_put(m);
 	fakefs_close(&sf.ff);
 	buf_free(&script);
@@ -684,14 +702,12 @@ START_TEST(test_fs_interrupted_reconnect_returns_at_once)
 	stall_fs_open(&sf, &script, STALL_S);
 	struct fs_cancel token;
 	fs_cancel_init(&token);
-	struct reader r = { &sf, &token, 1, 0 };
-	pthread_t th;
-	ck_assert_int_eq(pthread_create(&th, NULL, getxattr_main, &r), 0);
+	struct reader r;
+	pthread_t th = request_start(&r, &sf, &token, getxattr_main);
 	os_sleep_ms(1500);  /* the first try found the connection gone; the second waits to be greeted */
 	long long t0 = clock_ms();
 	fs_cancel_fire(&token);
-	ck_assert_msg(join_within(th, NO_HANG_MS), "the interrupted request still waits");
-	ck_assert_int_eq(r.rc, -EINTR);
+	request_ends_with(th, &r, -EINTR);
 	ck_assert_msg(clock_ms() - t0 < NO_HANG_MS, "took %lld ms", clock_ms() - t0);
 	fs_cancel_destroy(&token);
 	fakefs_close(&sf.ff);
@@ -708,15 +724,11 @@ START_TEST(test_fs_stop_during_a_stalled_reconnect)
 	buf_addstr(&script, FS_SCRIPT_SILENT_RECONNECT);
 	struct stall_fs sf;
 	stall_fs_open(&sf, &script, STALL_S);
-	struct reader r = { &sf, NULL, 1, 0 };
-	pthread_t th;
-	ck_assert_int_eq(pthread_create(&th, NULL, reader_main, &r), 0);
+	struct reader r;
+	pthread_t th = request_start(&r, &sf, NULL, reader_main);
 	os_sleep_ms(1500);  /* the worker found the connection gone and dials again */
-	long long t0 = clock_ms();
-	fs_stop(sf.ff.fs);
-	ck_assert_msg(clock_ms() - t0 < NO_HANG_MS, "fs_stop took %lld ms", clock_ms() - t0);
-	ck_assert_msg(join_within(th, NO_HANG_MS), "the reader still waits");
-	ck_assert_int_eq(r.rc, -EIO);
+	fs_stop_at_once(&sf);
+	request_ends_with(th, &r, -EIO);
 	fakefs_close(&sf.ff);
 	buf_free(&script);
 }
