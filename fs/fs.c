@@ -11,7 +11,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "cache.h"
+#include "cache/cache.h"
 #include "fs.h"
 #include "mailbox.h"
 #include "pool.h"

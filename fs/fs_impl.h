@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "cache.h"
+#include "cache/cache.h"
 #include "fs.h"
 #include "mailbox.h"
 #include "pool.h"

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "cache.h"
+#include "cache/cache.h"
 #include "check_du.h"
 #include "check_run.h"
 

@@ -1,6 +1,6 @@
 /* cache.c: the on-disk cache (layout and rules in cache.h). */
 #include "config.h"
-#include "cache.h"
+#include "cache/cache.h"
 #include "fdio.h"
 
 #include <dirent.h>
