@@ -7,8 +7,10 @@ fs_libfscore_la_SOURCES = fs/fs.c fs/fs.h fs/fs_impl.h fs/log.c fs/cancel.c fs/c
 fs_libfscore_la_SOURCES += fs/mtree.c fs/mailbox.c fs/mailbox.h
 fs_libfscore_la_SOURCES += fs/pool.c fs/pool.h fs/fetch.c fs/fetch.h fs/write.c fs/write.h
 fs_libfscore_la_SOURCES += fs/prefetch.c fs/prefetch.h fs/watch.c fs/watch.h
-fs_libfscore_la_SOURCES += fs/fswrite.c fs/staged.h fs/staging.c fs/deliver.c fs/xattr.c
+fs_libfscore_la_SOURCES += fs/write/fswrite.c fs/write/staged.h fs/write/staging.c fs/write/deliver.c fs/write/xattr.c
 fs_libfscore_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
+# the subfolders' files include each other as "remote/pool.h", "fs.h"
+fs_libfscore_la_CFLAGS += -I$(top_srcdir)/fs
 bin_PROGRAMS += fs/imapfs
 fs_imapfs_SOURCES = fs/main.c fs/ops.c fs/ops.h fs/pagepush.c fs/pagepush.h
 fs_imapfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)

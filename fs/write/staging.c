@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "fdio.h"
-#include "staged.h"
+#include "write/staged.h"
 
 static void staged_free(struct staged *s)
 {
