@@ -37,8 +37,8 @@ extern const char cache_rec_magic[4];
 #define CACHE_REC_HEADER 16
 #define CACHE_REC_PENDING UINT64_MAX
 
-/* Listing file: fixed header, mailbox name, records, checksum; all
- * integers little-endian. */
+/* Listing file: fixed header, mailbox name, records (UID, 4 unused bytes
+ * written as 0, size, INTERNALDATE), checksum; all integers little-endian. */
 extern const char cache_listing_magic[8];
 #define CACHE_LISTING_VERSION 1u
 #define CACHE_LISTING_HEADER 48

@@ -77,7 +77,6 @@ static bool cache_listing_parse(const struct buf *file, const char *mailbox, str
 	const unsigned char *r = p + CACHE_LISTING_HEADER + name_len;
 	for (size_t i = 0; i < l.n; i++, r += CACHE_LISTING_RECORD) {
 		l.msgs[i].uid = cache_get_u32(r);
-		l.msgs[i].flags_bits = cache_get_u32(r + 4);
 		l.msgs[i].size = cache_get_u64(r + 8);
 		l.msgs[i].internaldate = (int64_t)cache_get_u64(r + 16);
 		if (l.msgs[i].uid == 0 || (i > 0 && l.msgs[i].uid <= l.msgs[i - 1].uid)) {
@@ -169,7 +168,7 @@ int cache_listing_save(struct cache *c, const char *mailbox, const struct cache_
 	buf_add(&file, mailbox, name_len);
 	for (size_t i = 0; i < l->n; i++) {
 		cache_put_u32(&file, l->msgs[i].uid);
-		cache_put_u32(&file, l->msgs[i].flags_bits);
+		cache_put_u32(&file, 0);  /* unused: flags are not cached */
 		cache_put_u64(&file, l->msgs[i].size);
 		cache_put_u64(&file, (uint64_t)l->msgs[i].internaldate);
 	}
