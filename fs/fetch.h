@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "cache.h"
+#include "cache/cache.h"
 #include "pool.h"
 
 struct fetch_item {

@@ -11,7 +11,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "cache.h"
+#include "cache/cache.h"
 #include "fs.h"
 #include "mailbox.h"
 #include "pool.h"
@@ -93,6 +93,12 @@ void fs_node_moved(struct fs *fs, uint64_t ino, struct mbox *to, uint32_t uidval
 	pthread_mutex_unlock(&fs->nodes_lock);
 }
 
+/* The write path's new files, or NULL before the first one was made. */
+static const struct fs_newfiles *newfiles_of(struct fs *fs)
+{
+	return atomic_load_explicit(&fs->newfiles, memory_order_acquire);
+}
+
 void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup)
 {
 	pthread_mutex_lock(&fs->nodes_lock);
@@ -104,7 +110,7 @@ void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup)
 		n->nlookup = n->nlookup > nlookup ? n->nlookup - nlookup : 0;
 		if (!n->nlookup) {
 			if (n->staged)
-				staging_node_gone_locked(fs, n);
+				newfiles_of(fs)->node_gone_locked(fs, n);
 			*pp = n->next;
 			mbox_put(n->m);
 			free(n);
@@ -136,7 +142,9 @@ static bool fix_size(struct fs *fs, struct mbox *m, uint32_t uidvalidity, uint32
 	struct mnode *n = fs_node_find_locked(fs, *ino);
 	if (n)
 		n->size = size;
-	staging_size_known_locked(fs, m, uidvalidity, uid, size);
+	const struct fs_newfiles *nf = newfiles_of(fs);
+	if (nf)
+		nf->size_known_locked(fs, m, uidvalidity, uid, size);
 	pthread_mutex_unlock(&fs->nodes_lock);
 	fs_inval_inode(fs, *ino);
 	return true;
@@ -267,7 +275,8 @@ static int lookup_in(struct fs *fs, struct mbox *dir, const char *name, struct f
 		mbox_put(sub);
 		return 0;
 	}
-	if (staging_lookup(fs, dir, name, e))
+	const struct fs_newfiles *nf = newfiles_of(fs);
+	if (nf && nf->lookup(fs, dir, name, e))
 		return 0;
 	/* editor swap files, .git, library probes: no round trip */
 	if (!dir->name || !dir->selectable || !tree_is_message_name(name, NULL)) {
@@ -310,7 +319,7 @@ int fs_getattr(struct fs *fs, uint64_t ino, struct stat *st, double *timeout)
 	struct mnode *n = fs_node_find_locked(fs, ino);
 	bool staged = n && n->staged;
 	if (staged)
-		staging_stat_locked(fs, n, st);
+		newfiles_of(fs)->stat_locked(fs, n, st);
 	else if (n && n->m)
 		fs_msg_stat(fs, ino, n->size, n->date, st);
 	else
@@ -398,7 +407,9 @@ static int opendir_of(struct fs *fs, struct mbox *dir, struct fs_dir **out)
 		}
 		pthread_mutex_unlock(&dir->lock);
 		struct dir_add_ctx ctx = { &cap };
-		staging_list(fs, dir, d, dir_add_staged, &ctx);
+		const struct fs_newfiles *nf = newfiles_of(fs);
+		if (nf)
+			nf->list(fs, dir, d, dir_add_staged, &ctx);
 	}
 	*out = d;
 	return 0;
@@ -459,8 +470,8 @@ int fs_open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body
 {
 	pthread_mutex_lock(&fs->nodes_lock);
 	struct mnode *n = fs_node_find_locked(fs, ino);
-	if (n && n->staged && !staging_reads_message_locked(n, flags)) {
-		int rc = staging_open_locked(n);
+	if (n && n->staged && !newfiles_of(fs)->reads_message_locked(n, flags)) {
+		int rc = newfiles_of(fs)->open_locked(n);
 		pthread_mutex_unlock(&fs->nodes_lock);
 		if (rc < 0)
 			return rc;
@@ -657,7 +668,9 @@ void fs_free(struct fs *fs)
 		return;
 	prefetch_free(fs->prefetch);
 	watch_stop(fs->watch);
-	staging_free_all(fs);
+	const struct fs_newfiles *nf = newfiles_of(fs);
+	if (nf)
+		nf->free_all(fs);
 	pool_free(fs->pool);
 	cache_close(fs->cache);
 	mtree_free(&fs->tree);

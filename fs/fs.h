@@ -18,7 +18,7 @@
 #include <sys/statvfs.h>
 
 #include "buf.h"
-#include "cache.h"
+#include "cache/cache.h"
 #include "transport.h"
 #include "url.h"
 

@@ -1,6 +1,7 @@
 /* fs_impl.h: the core's shared state, for the files that make up struct fs
- * (fs.c: lookup, attributes, reads; fswrite.c: changes to the tree;
- * staging.c: new messages; xattr.c: flags).  Not a public interface.
+ * (fs.c: lookup, attributes, reads; the write path in write/: fswrite.c
+ * changes to the tree, staging.c and deliver.c new messages, xattr.c
+ * flags).  Not a public interface.
  *
  * Locking: nodes_lock guards the node table and the staged files; a
  * mailbox's listing has its own lock (mailbox.h).  Never hold nodes_lock
@@ -9,10 +10,12 @@
 #define IMAPFS_FS_IMPL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
-#include "cache.h"
+#include "cache/cache.h"
 #include "fs.h"
 #include "mailbox.h"
 #include "pool.h"
@@ -25,6 +28,7 @@
 /* A file being written changes size with every write. */
 #define STAGED_TIMEOUT 0.0
 
+struct fs_newfiles;
 struct staged;
 
 /* A file the kernel knows: a message (m, uidvalidity, uid), or a new file
@@ -56,6 +60,7 @@ struct fs {
 	struct mnode *buckets[NODE_BUCKETS];
 	struct staged *staged;   /* new files, and names of ones just delivered */
 	uint64_t staged_seq;
+	_Atomic(const struct fs_newfiles *) newfiles;  /* NULL until the first new file */
 	struct fs_notifier notify;   /* all NULL without a mount */
 	time_t started;
 	pthread_mutex_t statfs_lock;
@@ -84,42 +89,33 @@ void fs_inval_inode(struct fs *fs, uint64_t ino);
 int fs_find_message(struct fs *fs, struct mbox *dir, const char *name, struct cache_msg *msg,
 		    uint32_t *uidvalidity);
 
-/* staging.c: new files, APPENDed when closed. */
-/* A staged file (or a just delivered one's name) in dir called name:
- * fills e and counts a lookup.  false when there is none. */
-bool staging_lookup(struct fs *fs, struct mbox *dir, const char *name, struct fs_entry *e);
-/* Adds the staged files of dir being written to a directory listing. */
-void staging_list(struct fs *fs, struct mbox *dir, struct fs_dir *d,
-		  void (*add)(struct fs_dir *d, void *ctx, const char *name, const struct fs_entry *e),
-		  void *ctx);
-bool staging_any_in(struct fs *fs, const struct mbox *dir);
-/* unlink/rename of a staged name: 0 done, 1 not a staged name, 2 the name
- * stood for a delivered message, *alias, which the caller removes or
- * moves like any message (and then puts alias->m, a reference). */
-struct staged_alias {
-	struct mbox *m;
-	uint32_t uidvalidity, uid;
+/* The write path's new files (write/), as the core's lookups, listings
+ * and nodes see them.  Declared here so that the core never calls up into
+ * the write path: it installs them (fs->newfiles) when it makes its first
+ * new file, and before that there is no new file to ask about.  The
+ * _locked ones run with nodes_lock held; n->staged is set for them. */
+struct fs_newfiles {
+	/* A new file (or a just delivered one's name) in dir called name:
+	 * fills e and counts a lookup.  false when there is none. */
+	bool (*lookup)(struct fs *fs, struct mbox *dir, const char *name, struct fs_entry *e);
+	/* Adds the new files of dir being written to a directory listing. */
+	void (*list)(struct fs *fs, struct mbox *dir, struct fs_dir *d,
+		     void (*add)(struct fs_dir *d, void *ctx, const char *name, const struct fs_entry *e),
+		     void *ctx);
+	void (*stat_locked)(struct fs *fs, struct mnode *n, struct stat *st);
+	/* Once a new file's bytes are delivered (and not changed since), a
+	 * read-only open reads its message (n->m, n->uidvalidity, n->uid) as
+	 * the server stores it, which need not be what was written. */
+	bool (*reads_message_locked)(const struct mnode *n, int flags);
+	/* An fd of the bytes written, or -errno. */
+	int (*open_locked)(struct mnode *n);
+	/* A message's real size became known; new files delivered as it show it. */
+	void (*size_known_locked)(struct fs *fs, const struct mbox *m, uint32_t uidvalidity, uint32_t uid,
+				  uint64_t size);
+	/* The kernel forgot n. */
+	void (*node_gone_locked)(struct fs *fs, struct mnode *n);
+	/* At unmount: what was never delivered goes to the recovery folder. */
+	void (*free_all)(struct fs *fs);
 };
-int staging_unlink(struct fs *fs, struct mbox *dir, const char *name, struct staged_alias *alias);
-int staging_rename(struct fs *fs, struct mbox *dir, const char *name, struct mbox *newdir,
-		   const char *newname, struct staged_alias *alias);
-/* getattr/open/forget of a staged node (n->staged set; nodes_lock held
- * for stat and forget). */
-void staging_stat_locked(struct fs *fs, struct mnode *n, struct stat *st);
-int staging_open_locked(struct mnode *n);
-/* Once a new file's bytes are delivered (and not changed since), a
- * read-only open reads its message (n->m, n->uidvalidity, n->uid) as the
- * server stores it, which need not be what was written. */
-bool staging_reads_message_locked(const struct mnode *n, int flags);
-/* A message's real size became known; new files delivered as it show it. */
-void staging_size_known_locked(struct fs *fs, const struct mbox *m, uint32_t uidvalidity, uint32_t uid,
-			       uint64_t size);
-void staging_node_gone_locked(struct fs *fs, struct mnode *n);
-/* setattr of a staged node: size and mtime; 1 when n is not staged. */
-int staging_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set);
-int staging_set_flags(struct fs *fs, uint64_t ino, const char *flags, bool *was_staged);
-int staging_get_flags(struct fs *fs, uint64_t ino, struct buf *out, bool *was_staged);
-/* At unmount: what was never delivered goes to the recovery folder. */
-void staging_free_all(struct fs *fs);
 
 #endif

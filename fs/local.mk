@@ -7,8 +7,10 @@ fs_libfscore_la_SOURCES = fs/fs.c fs/fs.h fs/fs_impl.h fs/log.c fs/cancel.c fs/c
 fs_libfscore_la_SOURCES += fs/mtree.c fs/mailbox.c fs/mailbox.h
 fs_libfscore_la_SOURCES += fs/pool.c fs/pool.h fs/fetch.c fs/fetch.h fs/write.c fs/write.h
 fs_libfscore_la_SOURCES += fs/prefetch.c fs/prefetch.h fs/watch.c fs/watch.h
-fs_libfscore_la_SOURCES += fs/fswrite.c fs/staged.h fs/staging.c fs/deliver.c fs/xattr.c
+fs_libfscore_la_SOURCES += fs/write/fswrite.c fs/write/staged.h fs/write/staging.c fs/write/deliver.c fs/write/xattr.c
 fs_libfscore_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
+# the subfolders' files include each other as "remote/pool.h", "fs.h"
+fs_libfscore_la_CFLAGS += -I$(top_srcdir)/fs
 bin_PROGRAMS += fs/imapfs
 fs_imapfs_SOURCES = fs/main.c fs/ops.c fs/ops.h fs/pagepush.c fs/pagepush.h
 fs_imapfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
@@ -18,6 +20,10 @@ fs_imapfs_LDADD = fs/libfscore.la fs/libfsunits.la proto/libimap.la $(FUSE_LIBS)
 # The fs units without a server (tree names, cache, UID sets).
 noinst_LTLIBRARIES += fs/libfsunits.la
 fs_libfsunits_la_SOURCES = fs/tree.c fs/tree.h
-fs_libfsunits_la_SOURCES += fs/cache.c fs/cache.h
+fs_libfsunits_la_SOURCES += fs/cache/cache.h fs/cache/cache_impl.h fs/cache/util.c fs/cache/names.c \
+	fs/cache/index.c fs/cache/scan.c fs/cache/dir.c fs/cache/budget.c fs/cache/body.c \
+	fs/cache/listing.c fs/cache/drop.c fs/cache/recovery.c
 fs_libfsunits_la_SOURCES += fs/fdio.c fs/fdio.h fs/uidset.c fs/uidset.h fs/siphash.c fs/siphash.h
 fs_libfsunits_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
+# the subfolders' files include each other as "cache/cache.h", "fdio.h"
+fs_libfsunits_la_CFLAGS += -I$(top_srcdir)/fs

@@ -33,7 +33,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "cache.h"
+#include "cache/cache.h"
 #include "pool.h"
 #include "uidset.h"
 

@@ -10,7 +10,7 @@
 #ifndef IMAPFS_PREFETCH_H
 #define IMAPFS_PREFETCH_H
 
-#include "cache.h"
+#include "cache/cache.h"
 #include "mailbox.h"
 #include "pool.h"
 

@@ -12,7 +12,7 @@
 #ifndef IMAPFS_WATCH_H
 #define IMAPFS_WATCH_H
 
-#include "cache.h"
+#include "cache/cache.h"
 #include "mailbox.h"
 #include "pool.h"
 

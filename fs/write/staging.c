@@ -13,7 +13,10 @@
 #include <unistd.h>
 
 #include "fdio.h"
-#include "staged.h"
+#include "write/staged.h"
+
+/* What the core asks of the new files; see the end of this file. */
+static const struct fs_newfiles staging_newfiles;
 
 static void staged_free(struct staged *s)
 {
@@ -90,7 +93,7 @@ static bool delivered(const struct staged *s)
 	return s->uid && !s->failed && s->gen == s->delivered_gen;
 }
 
-void staging_stat_locked(struct fs *fs, struct mnode *n, struct stat *st)
+static void staging_stat_locked(struct fs *fs, struct mnode *n, struct stat *st)
 {
 	struct staged *s = n->staged;
 	/* what a read gives: the message once delivered (see below) */
@@ -101,13 +104,13 @@ void staging_stat_locked(struct fs *fs, struct mnode *n, struct stat *st)
 /* A server may store other bytes than those written (Cyrus turns 8-bit
  * header bytes into 'X'), so once delivered a file reads as its message,
  * fetched like any other; writers keep the local bytes they write to. */
-bool staging_reads_message_locked(const struct mnode *n, int flags)
+static bool staging_reads_message_locked(const struct mnode *n, int flags)
 {
 	return (flags & O_ACCMODE) == O_RDONLY && delivered(n->staged) && n->m && n->uid;
 }
 
-void staging_size_known_locked(struct fs *fs, const struct mbox *m, uint32_t uidvalidity, uint32_t uid,
-			       uint64_t size)
+static void staging_size_known_locked(struct fs *fs, const struct mbox *m, uint32_t uidvalidity,
+				      uint32_t uid, uint64_t size)
 {
 	for (struct staged *s = fs->staged; s; s = s->next) {
 		if (s->uid_m != m || s->uidvalidity != uidvalidity || s->uid != uid)
@@ -141,6 +144,8 @@ static struct staged *staged_new(struct fs *fs, struct mbox *dir, const char *na
 	pthread_cond_init(&s->delivered, NULL);
 	s->next = fs->staged;
 	fs->staged = s;
+	/* from the first new file on, the core asks about them */
+	atomic_store_explicit(&fs->newfiles, &staging_newfiles, memory_order_release);
 	return s;
 }
 
@@ -198,7 +203,7 @@ static int create_in(struct fs *fs, struct mbox *dir, const char *name, struct f
 	return 0;
 }
 
-bool staging_lookup(struct fs *fs, struct mbox *dir, const char *name, struct fs_entry *e)
+static bool staging_lookup(struct fs *fs, struct mbox *dir, const char *name, struct fs_entry *e)
 {
 	pthread_mutex_lock(&fs->nodes_lock);
 	struct staged *s = find_locked(fs, dir, name);
@@ -231,9 +236,9 @@ static bool listed(const struct staged *s)
 	return s->visible && !s->finished && !s->failed && (!s->delivered_gen || s->gen != s->delivered_gen);
 }
 
-void staging_list(struct fs *fs, struct mbox *dir, struct fs_dir *d,
-		  void (*add)(struct fs_dir *d, void *ctx, const char *name, const struct fs_entry *e),
-		  void *ctx)
+static void staging_list(struct fs *fs, struct mbox *dir, struct fs_dir *d,
+			 void (*add)(struct fs_dir *d, void *ctx, const char *name, const struct fs_entry *e),
+			 void *ctx)
 {
 	pthread_mutex_lock(&fs->nodes_lock);
 	for (struct staged *s = fs->staged; s; s = s->next) {
@@ -323,7 +328,7 @@ int staging_rename(struct fs *fs, struct mbox *dir, const char *name, struct mbo
 	return rc;
 }
 
-int staging_open_locked(struct mnode *n)
+static int staging_open_locked(struct mnode *n)
 {
 	int fd = fcntl(n->staged->fd, F_DUPFD_CLOEXEC, 0);
 	return fd < 0 ? -errno : fd;
@@ -446,7 +451,7 @@ void staged_finish_locked(struct fs *fs, struct staged *s, struct mnode *n)
 	s->fd = -1;
 }
 
-void staging_node_gone_locked(struct fs *fs, struct mnode *n)
+static void staging_node_gone_locked(struct fs *fs, struct mnode *n)
 {
 	struct staged *s = n->staged;
 	if (!s->delivering)
@@ -456,7 +461,7 @@ void staging_node_gone_locked(struct fs *fs, struct mnode *n)
 	staged_sweep_locked(fs);
 }
 
-void staging_free_all(struct fs *fs)
+static void staging_free_all(struct fs *fs)
 {
 	pthread_mutex_lock(&fs->nodes_lock);
 	while (fs->staged) {
@@ -472,3 +477,14 @@ void staging_free_all(struct fs *fs)
 	}
 	pthread_mutex_unlock(&fs->nodes_lock);
 }
+
+static const struct fs_newfiles staging_newfiles = {
+	.lookup = staging_lookup,
+	.list = staging_list,
+	.stat_locked = staging_stat_locked,
+	.reads_message_locked = staging_reads_message_locked,
+	.open_locked = staging_open_locked,
+	.size_known_locked = staging_size_known_locked,
+	.node_gone_locked = staging_node_gone_locked,
+	.free_all = staging_free_all,
+};

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "date.h"
+#include "write/staged.h"
 #include "fs_impl.h"
 #include "write.h"
 

@@ -1,5 +1,5 @@
 /* staged.h: a new file being written in a mailbox (staging.c keeps them,
- * deliver.c turns them into messages).  Internal to the core.
+ * deliver.c turns them into messages).  Internal to the write path.
  *
  * Life of one: created (FUSE create) -> written -> every close (FUSE
  * flush) APPENDs what was written since the last delivery, and once the
@@ -51,6 +51,24 @@ struct staged {
 	pthread_cond_t delivered;
 	struct staged *next;
 };
+
+/* staging.c: new files, APPENDed when closed (the core reaches them
+ * through struct fs_newfiles). */
+bool staging_any_in(struct fs *fs, const struct mbox *dir);
+/* unlink/rename of a staged name: 0 done, 1 not a staged name, 2 the name
+ * stood for a delivered message, *alias, which the caller removes or
+ * moves like any message (and then puts alias->m, a reference). */
+struct staged_alias {
+	struct mbox *m;
+	uint32_t uidvalidity, uid;
+};
+int staging_unlink(struct fs *fs, struct mbox *dir, const char *name, struct staged_alias *alias);
+int staging_rename(struct fs *fs, struct mbox *dir, const char *name, struct mbox *newdir,
+		   const char *newname, struct staged_alias *alias);
+/* setattr of a staged node: size and mtime; 1 when n is not staged. */
+int staging_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set);
+int staging_set_flags(struct fs *fs, uint64_t ino, const char *flags, bool *was_staged);
+int staging_get_flags(struct fs *fs, uint64_t ino, struct buf *out, bool *was_staged);
 
 /* staging.c, with fs->nodes_lock held */
 struct staged *staged_by_ino_locked(struct fs *fs, uint64_t ino);

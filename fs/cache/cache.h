@@ -150,7 +150,6 @@ bool cache_body_fits(const struct cache *c, uint64_t size);
 /* Listings: the metadata of one mailbox generation. */
 struct cache_msg {
 	uint32_t uid;
-	uint32_t flags_bits;
 	uint64_t size;
 	int64_t internaldate;
 };

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "fs_impl.h"
+#include "write/staged.h"
 #include "tree.h"
 #include "write.h"
 

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "fdio.h"
-#include "staged.h"
+#include "write/staged.h"
 #include "write.h"
 
 /* The bytes to APPEND: the file as written, or, when it has a bare LF

@@ -1,0 +1,224 @@
+/* listing.c: the metadata listing of one mailbox generation. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache/cache_impl.h"
+#include "fdio.h"
+
+const char cache_listing_magic[8] = { 'I', 'M', 'A', 'P', 'F', 'S', 'L', '\n' };
+
+static uint64_t cache_checksum(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint64_t h = 0xcbf29ce484222325u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * 0x100000001b3u;
+	return h;
+}
+
+void cache_listing_path(struct buf *out, const char *dirname)
+{
+	buf_reset(out);
+	buf_addf(out, "mail/%s/" CACHE_LISTING, dirname);
+}
+
+static int cache_read_all(int fd, struct buf *out, size_t size)
+{
+	buf_reset(out);
+	buf_grow(out, size);
+	while (out->len < size) {
+		ssize_t r = pread(fd, out->data + out->len, size - out->len, (off_t)out->len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		out->len += (size_t)r;
+	}
+	out->data[out->len] = '\0';
+	return 0;
+}
+
+/* Checks the bytes of a listing file and fills *out; false when corrupt. */
+static bool cache_listing_parse(const struct buf *file, const char *mailbox, struct cache_listing *out)
+{
+	const unsigned char *p = (const unsigned char *)file->data;
+	size_t len = file->len, name_len = strlen(mailbox);
+
+	if (len < CACHE_LISTING_HEADER + CACHE_LISTING_TRAILER ||
+	    memcmp(p, cache_listing_magic, sizeof cache_listing_magic) != 0 ||
+	    cache_get_u32(p + 8) != CACHE_LISTING_VERSION)
+		return false;
+	uint64_t stored_name_len = cache_get_u32(p + 12), n = cache_get_u64(p + 40);
+	size_t body = len - CACHE_LISTING_HEADER - CACHE_LISTING_TRAILER;
+	if (stored_name_len != name_len || name_len > body || n != (body - name_len) / CACHE_LISTING_RECORD ||
+	    (body - name_len) % CACHE_LISTING_RECORD != 0)
+		return false;
+	if (cache_get_u64(p + len - CACHE_LISTING_TRAILER) != cache_checksum(p, len - CACHE_LISTING_TRAILER))
+		return false;
+	if (memcmp(p + CACHE_LISTING_HEADER, mailbox, name_len) != 0)
+		return false;
+	struct cache_listing l = {
+		.uidvalidity = cache_get_u32(p + 16),
+		.uidnext = cache_get_u32(p + 20),
+		.messages = cache_get_u32(p + 24),
+		.highestmodseq = cache_get_u64(p + 32),
+		.n = (size_t)n,
+	};
+	l.msgs = xcalloc(l.n ? l.n : 1, sizeof *l.msgs);
+	const unsigned char *r = p + CACHE_LISTING_HEADER + name_len;
+	for (size_t i = 0; i < l.n; i++, r += CACHE_LISTING_RECORD) {
+		l.msgs[i].uid = cache_get_u32(r);
+		l.msgs[i].size = cache_get_u64(r + 8);
+		l.msgs[i].internaldate = (int64_t)cache_get_u64(r + 16);
+		if (l.msgs[i].uid == 0 || (i > 0 && l.msgs[i].uid <= l.msgs[i - 1].uid)) {
+			free(l.msgs);
+			return false;
+		}
+	}
+	*out = l;
+	return true;
+}
+
+/* Removes path if it is still the file open as fd (a newer listing saved
+ * meanwhile is left alone). */
+static void cache_remove_if_same(struct cache *c, const char *path, int fd)
+{
+	struct stat a, b;
+
+	if (fstat(fd, &a) < 0)
+		return;
+	cache_lock(c);
+	if (fstatat(c->rootfd, path, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		unlinkat(c->rootfd, path, 0);
+	cache_unlock(c);
+}
+
+int cache_listing_load(struct cache *c, const char *mailbox, struct cache_listing *out)
+{
+	struct buf dirname = BUF_INIT, path = BUF_INIT, file = BUF_INIT;
+	int rc = -1, e = EBADMSG;
+
+	memset(out, 0, sizeof *out);
+	if (cache_box_dirname(mailbox, &dirname) < 0)
+		return -1;
+	cache_listing_path(&path, dirname.data);
+	int fd = openat(c->rootfd, path.data, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		goto out;
+	}
+	struct stat st;
+	size_t limit = CACHE_LISTING_HEADER + CACHE_LISTING_NAME_MAX + CACHE_LISTING_TRAILER +
+		       (size_t)CACHE_LISTING_RECORD * CACHE_LISTING_MSGS_MAX;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > limit) {
+		cache_remove_if_same(c, path.data, fd);
+		goto out;
+	}
+	if (cache_read_all(fd, &file, (size_t)st.st_size) < 0) {
+		e = errno;
+		goto out;
+	}
+	if (cache_listing_parse(&file, mailbox, out))
+		rc = 0;
+	else
+		cache_remove_if_same(c, path.data, fd);
+out:
+	if (fd >= 0)
+		close(fd);
+	buf_free(&dirname);
+	buf_free(&path);
+	buf_free(&file);
+	if (rc < 0)
+		errno = e;
+	return rc;
+}
+
+int cache_listing_save(struct cache *c, const char *mailbox, const struct cache_listing *l, struct buf *err)
+{
+	size_t name_len = mailbox ? strlen(mailbox) : 0;
+
+	if (!mailbox || !*mailbox || name_len > CACHE_LISTING_NAME_MAX)
+		return cache_fail(err, EINVAL, "cache: listing: invalid mailbox name");
+	if (l->n > CACHE_LISTING_MSGS_MAX)
+		return cache_fail(err, EINVAL, "cache: listing of more than %u messages", CACHE_LISTING_MSGS_MAX);
+	for (size_t i = 0; i < l->n; i++)
+		if (l->msgs[i].uid == 0 || (i > 0 && l->msgs[i].uid <= l->msgs[i - 1].uid))
+			return cache_fail(err, EINVAL, "cache: listing not sorted by strictly increasing uid");
+
+	struct buf dirname = BUF_INIT, file = BUF_INIT, tmp = BUF_INIT, path = BUF_INIT;
+	cache_box_dirname(mailbox, &dirname);
+	buf_add(&file, cache_listing_magic, sizeof cache_listing_magic);
+	cache_put_u32(&file, CACHE_LISTING_VERSION);
+	cache_put_u32(&file, (uint32_t)name_len);
+	cache_put_u32(&file, l->uidvalidity);
+	cache_put_u32(&file, l->uidnext);
+	cache_put_u32(&file, l->messages);
+	cache_put_u32(&file, 0);
+	cache_put_u64(&file, l->highestmodseq);
+	cache_put_u64(&file, (uint64_t)l->n);
+	buf_add(&file, mailbox, name_len);
+	for (size_t i = 0; i < l->n; i++) {
+		cache_put_u32(&file, l->msgs[i].uid);
+		cache_put_u32(&file, 0);  /* unused: flags are not cached */
+		cache_put_u64(&file, l->msgs[i].size);
+		cache_put_u64(&file, (uint64_t)l->msgs[i].internaldate);
+	}
+	cache_put_u64(&file, cache_checksum(file.data, file.len));
+
+	buf_addf(&tmp, "mail/%s", dirname.data);
+	cache_listing_path(&path, dirname.data);
+	unsigned long serial = cache_next_serial(c);
+	int rc = -1, fd = -1;
+	cache_lock(c);
+	if (cache_mkdirat(c->rootfd, tmp.data) == 0) {
+		buf_addf(&tmp, "/" CACHE_TMP_PREFIX CACHE_LISTING "-%ld-%lu", (long)getpid(), serial);
+		fd = openat(c->rootfd, tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
+	cache_unlock(c);
+	if (fd < 0) {
+		cache_fail(err, errno, "cache: listing temp file: %s", strerror(errno));
+		goto out;
+	}
+	if (fd_write_all(fd, file.data, file.len) < 0) {
+		int e = errno;
+		close(fd);
+		unlinkat(c->rootfd, tmp.data, 0);
+		cache_fail(err, e, "cache: write listing: %s", strerror(e));
+		goto out;
+	}
+	if (close(fd) < 0) {
+		int e = errno;
+		unlinkat(c->rootfd, tmp.data, 0);
+		cache_fail(err, e, "cache: close listing: %s", strerror(e));
+		goto out;
+	}
+	cache_lock(c);
+	rc = renameat(c->rootfd, tmp.data, c->rootfd, path.data);
+	int e = errno;
+	cache_unlock(c);
+	if (rc < 0) {
+		unlinkat(c->rootfd, tmp.data, 0);
+		cache_fail(err, e, "cache: rename listing: %s", strerror(e));
+	}
+out:
+	buf_free(&dirname);
+	buf_free(&file);
+	buf_free(&tmp);
+	buf_free(&path);
+	return rc;
+}
+
+void cache_listing_free(struct cache_listing *l)
+{
+	free(l->msgs);
+	memset(l, 0, sizeof *l);
+}
