@@ -401,9 +401,11 @@ START_TEST(test_folder_of_100k_messages)
 	buf_free(&proc);
 	buf_free(&body);
 	mount_stop(&m);
+	ck_assert_msg(maildir_remove_folder(root.data, "Huge", &err) == 0, "%s", err.data);
 	struct imap *s = mount_second(&env, "alice");
 	struct imap_result r = { .n = 0 };
-	ck_assert_int_eq(imap_delete(s, "Huge", &r), 0);
+	imap_status(s, "Huge", "(MESSAGES)", &r);
+	ck_assert_str_eq(r.type, "NO");  /* gone for the tests after this one */
 	imap_result_free(&r);
 	imap_close(s);
 	buf_free(&root);

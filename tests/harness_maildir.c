@@ -2,6 +2,7 @@
  * layout), before or while a server uses it. */
 #include "config.h"
 #include "harness.h"
+#include "harness_os.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +43,19 @@ static void maildir_folder_path(const char *root, const char *folder, struct buf
 		buf_addstr(out, root);
 	else
 		buf_addf(out, "%s/.%s", root, folder);
+}
+
+int maildir_remove_folder(const char *root, const char *folder, struct buf *err)
+{
+	if (maildir_is_inbox(folder) || maildir_check_folder(folder, err) < 0) {
+		buf_addf(err, "not a removable folder: %s", folder ? folder : "INBOX");
+		return -1;
+	}
+	struct buf dir = BUF_INIT;
+	maildir_folder_path(root, folder, &dir);
+	int rc = os_rmtree(dir.data, err);
+	buf_free(&dir);
+	return rc;
 }
 
 /* mkdir that hands the directory to whoever owns its parent, so that mail
