@@ -22,7 +22,7 @@
 
 #include "fdio.h"
 #include "staged.h"
-#include "write.h"
+#include "remote/mutate.h"
 
 /* The bytes to APPEND: the file as written, or, when it has a bare LF
  * (Unix line ends), a copy with every bare LF made CRLF, as IMAP wants. */

@@ -14,7 +14,7 @@
 #include "cache.h"
 #include "fs.h"
 #include "mailbox.h"
-#include "pool.h"
+#include "remote/pool.h"
 #include "prefetch.h"
 #include "tree.h"
 #include "watch.h"

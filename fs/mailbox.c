@@ -7,7 +7,7 @@
 #include <syslog.h>
 
 #include "cancel.h"
-#include "fetch.h"
+#include "remote/fetch.h"
 #include "mailbox.h"
 #include "tree.h"
 

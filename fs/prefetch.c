@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cancel.h"
-#include "fetch.h"
+#include "remote/fetch.h"
 #include "prefetch.h"
 
 /* WINDOW_SCAN: the first window of a folder a scan is about to enter */

@@ -16,7 +16,7 @@
 
 #include "date.h"
 #include "fs_impl.h"
-#include "write.h"
+#include "remote/mutate.h"
 
 #define X_FLAGS "user.imap.flags"
 #define X_UID "user.imap.uid"

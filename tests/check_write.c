@@ -20,8 +20,8 @@
 #include "harness_os.h"
 #include "imap.h"
 #include "mutf7.h"
-#include "pool.h"
-#include "write.h"
+#include "remote/pool.h"
+#include "remote/mutate.h"
 
 static struct dovecot dc;
 

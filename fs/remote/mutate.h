@@ -29,7 +29,7 @@
 #include <time.h>
 
 #include "buf.h"
-#include "pool.h"
+#include "remote/pool.h"
 
 /* UID STORE \Deleted then UID EXPUNGE of this one UID (UIDPLUS); if the
  * expunge fails, \Deleted is taken away again unless it was set before.  Without

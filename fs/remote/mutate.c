@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "date.h"
-#include "fetch.h"
-#include "write.h"
+#include "remote/fetch.h"
+#include "remote/mutate.h"
 
 int write_status_errno(const char *status, const char *code)
 {

@@ -8,7 +8,7 @@
 #include <syslog.h>
 
 #include "date.h"
-#include "fetch.h"
+#include "remote/fetch.h"
 
 bool status_decode(const struct imap_resp *r, struct status_item *out)
 {

@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include "cancel.h"
-#include "pool.h"
+#include "remote/pool.h"
 #include "util.h"
-#include "write.h"
+#include "remote/mutate.h"
 
 /* Reconnects after a failure wait 1 s, 2 s, 4 s ... up to this. */
 #define BACKOFF_FIRST_MS 1000

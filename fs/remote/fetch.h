@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "cache.h"
-#include "pool.h"
+#include "remote/pool.h"
 
 struct fetch_item {
 	uint32_t uid;
