@@ -6,6 +6,7 @@ noinst_LTLIBRARIES += fs/libfscore.la
 fs_libfscore_la_SOURCES = fs/fs.c fs/fs.h fs/fs_impl.h fs/log.c fs/cancel.c fs/cancel.h
 fs_libfscore_la_SOURCES += fs/mtree.c fs/mailbox.c fs/mailbox.h
 fs_libfscore_la_SOURCES += fs/remote/pool.c fs/remote/pool.h fs/remote/fetch.c fs/remote/fetch.h
+fs_libfscore_la_SOURCES += fs/remote/run.c fs/remote/run.h fs/remote/select.c fs/remote/select.h
 fs_libfscore_la_SOURCES += fs/remote/mutate.c fs/remote/mutate.h
 fs_libfscore_la_SOURCES += fs/prefetch.c fs/prefetch.h fs/watch.c fs/watch.h
 fs_libfscore_la_SOURCES += fs/fswrite.c fs/staged.h fs/staging.c fs/deliver.c fs/xattr.c

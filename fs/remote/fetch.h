@@ -32,6 +32,12 @@ struct status_item {
 
 /* Decodes a STATUS response into out (seen set); false when it is not one. */
 bool status_decode(const struct imap_resp *r, struct status_item *out);
+/* STATUS mailbox (items), into st (st->seen when the server answered
+ * one); a refusal is refused (0: by its response code, run.h), not logged.
+ * Any connection: STATUS of the selected mailbox may be the session's
+ * older view (select_none). */
+int fetch_status(struct pool_conn *c, const char *mailbox, const char *items, int refused,
+		 struct status_item *st);
 
 struct msgvec {
 	size_t n, cap;
