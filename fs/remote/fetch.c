@@ -515,12 +515,3 @@ int fetch_stream_end(struct fetch_stream *st)
 	free(st);
 	return rc;
 }
-
-int fetch_bodies(struct pool_conn *c, struct cache *cache, const char *mailbox,
-		 uint32_t uidvalidity, const uint32_t *uids, size_t n, fetch_body_fn fn, void *ctx)
-{
-	struct fetch_stream *st;
-	fetch_stream_begin(&st, c, cache, mailbox, uidvalidity, fn, ctx);
-	fetch_stream_add(st, uids, n);
-	return fetch_stream_end(st);
-}

@@ -76,10 +76,6 @@ int fetch_stream_step(struct fetch_stream *st);
  * refused (NO, BAD), or the connection's failure. */
 int fetch_stream_end(struct fetch_stream *st);
 
-/* One stream of one command. */
-int fetch_bodies(struct pool_conn *c, struct cache *cache, const char *mailbox,
-		 uint32_t uidvalidity, const uint32_t *uids, size_t n, fetch_body_fn fn, void *ctx);
-
 /* "1:3,7,9:12" for sorted UIDs. */
 void fetch_uid_set(const uint32_t *uids, size_t n, struct buf *out);
 

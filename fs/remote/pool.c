@@ -394,14 +394,6 @@ int pool_reconnect(struct pool *p, struct pool_conn *c)
 	return rc < 0 ? -EIO : 0;
 }
 
-bool pool_offline(struct pool *p)
-{
-	pthread_mutex_lock(&p->lock);
-	bool off = p->offline;
-	pthread_mutex_unlock(&p->lock);
-	return off;
-}
-
 void pool_set_change_hook(struct pool *p, pool_change_fn fn, void *ctx)
 {
 	pthread_mutex_lock(&p->lock);

@@ -73,7 +73,6 @@ int pool_errno(struct pool_conn *c, int rc);
  * first success logs "back online".  -EIO at once while the pool is
  * stopping. */
 int pool_reconnect(struct pool *p, struct pool_conn *c);
-bool pool_offline(struct pool *p);
 /* A connection outside the pool (the watcher's IDLE), opened with
  * pool_reconnect, freed (LOGOUT if open) with pool_private_free. */
 struct pool_conn *pool_private_new(struct pool *p);
