@@ -88,7 +88,8 @@ int run_answer(const struct imap_cmd *cmd, const struct run_opts *o)
 
 int run_all(struct pool_conn *c, struct imap_cmd *const *cmds, size_t n, const struct run_opts *o)
 {
-	if (!run_repeatable(o->verb, o->idempotent))
+	bool repeatable = run_repeatable(o->verb, o->idempotent);
+	if (!repeatable)
 		c->unrepeatable = true;
 	c->on_untagged = o->on_untagged;
 	c->untagged_ctx = o->ctx;
@@ -102,8 +103,11 @@ int run_all(struct pool_conn *c, struct imap_cmd *const *cmds, size_t n, const s
 	if (rc == 0)
 		return 0;
 	rc = pool_errno(c, rc);
+	/* pool_errno said why; a change lost on the way may or may not have
+	 * been made, so which one is worth a warning (a read is retried) */
 	if (!o->quiet && o->verb)
-		fs_log(LOG_WARNING, "%s %s: connection lost", o->verb, o->mailbox ? o->mailbox : "");
+		fs_log(repeatable ? LOG_DEBUG : LOG_WARNING, "%s %s: connection lost", o->verb,
+		       o->mailbox ? o->mailbox : "");
 	return rc;
 }
 
