@@ -14,7 +14,8 @@
 #include "cache/cache.h"
 #include "fs.h"
 #include "mailbox.h"
-#include "pool.h"
+#include "remote/pool.h"
+#include "remote/run.h"
 #include "prefetch.h"
 #include "tree.h"
 #include "watch.h"
@@ -559,22 +560,17 @@ static void on_quota(void *ctx, struct pool_conn *c, const struct imap_response 
 	}
 }
 
+/* Best effort: without an answer statfs tells what it knew. */
 static void refresh_quota(struct fs *fs)
 {
-	struct pool_conn *c;
-	if (!pool_has_cap(fs->pool, "QUOTA") || pool_get(fs->pool, NULL, &c) < 0)
+	if (!pool_has_cap(fs->pool, "QUOTA"))
 		return;
 	struct imap_cmd *cmd = imap_cmd_new("GETQUOTAROOT");
 	imap_cmd_add(cmd, " INBOX");
-	c->on_untagged = on_quota;
-	c->untagged_ctx = fs;
-	int rc = imap_submit(c->s, cmd);
-	if (rc == 0)
-		rc = imap_wait(c->s, cmd);
-	if (rc < 0)
-		pool_errno(c, rc);
+	struct run_opts o = { .verb = "GETQUOTAROOT", .on_untagged = on_quota, .ctx = fs,
+			      .quiet = true, .any_answer = true };
+	(void)run_command(fs->pool, NULL, cmd, &o);
 	imap_cmd_free(cmd);
-	pool_put(fs->pool, c);
 }
 
 int fs_statfs(struct fs *fs, struct statvfs *st)

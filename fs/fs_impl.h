@@ -18,7 +18,7 @@
 #include "cache/cache.h"
 #include "fs.h"
 #include "mailbox.h"
-#include "pool.h"
+#include "remote/pool.h"
 
 /* Message bytes never change: the kernel may keep names and attributes
  * long.  Directories change when mail arrives, so they are rechecked. */

@@ -5,7 +5,9 @@ noinst_LTLIBRARIES += fs/libfscore.la
 # One line per concern, so that work on one does not touch another's line.
 fs_libfscore_la_SOURCES = fs/fs.c fs/fs.h fs/fs_impl.h fs/log.c fs/cancel.c fs/cancel.h
 fs_libfscore_la_SOURCES += fs/mtree.c fs/mailbox.c fs/mailbox.h
-fs_libfscore_la_SOURCES += fs/pool.c fs/pool.h fs/fetch.c fs/fetch.h fs/write.c fs/write.h
+fs_libfscore_la_SOURCES += fs/remote/pool.c fs/remote/pool.h fs/remote/fetch.c fs/remote/fetch.h
+fs_libfscore_la_SOURCES += fs/remote/run.c fs/remote/run.h fs/remote/select.c fs/remote/select.h
+fs_libfscore_la_SOURCES += fs/remote/mutate.c fs/remote/mutate.h
 fs_libfscore_la_SOURCES += fs/prefetch.c fs/prefetch.h fs/watch.c fs/watch.h
 fs_libfscore_la_SOURCES += fs/write/fswrite.c fs/write/staged.h fs/write/staging.c fs/write/deliver.c fs/write/xattr.c
 fs_libfscore_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
@@ -14,6 +16,7 @@ fs_libfscore_la_CFLAGS += -I$(top_srcdir)/fs
 bin_PROGRAMS += fs/imapfs
 fs_imapfs_SOURCES = fs/main.c fs/ops.c fs/ops.h fs/pagepush.c fs/pagepush.h
 fs_imapfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
+fs_imapfs_CFLAGS += -I$(top_srcdir)/fs
 fs_imapfs_LDADD = fs/libfscore.la fs/libfsunits.la proto/libimap.la $(FUSE_LIBS) $(GNUTLS_LIBS) -lpthread
 
 

@@ -7,7 +7,9 @@
 #include <syslog.h>
 
 #include "cancel.h"
-#include "fetch.h"
+#include "remote/fetch.h"
+#include "remote/run.h"
+#include "remote/select.h"
 #include "mailbox.h"
 #include "tree.h"
 
@@ -86,34 +88,27 @@ static void list_ctx_clear(struct list_ctx *l)
 	l->n = 0;
 }
 
+static int list_attempt(struct pool_conn *c, void *ctx, bool again)
+{
+	(void)again;
+	list_ctx_clear(ctx);
+	struct imap_cmd *cmd = imap_cmd_new("LIST");
+	imap_cmd_add(cmd, " \"\" \"*\"");
+	struct run_opts o = { .verb = "LIST", .on_untagged = on_list, .ctx = ctx, .quiet = true,
+			      .refused = -EIO };
+	int rc = run_on(c, cmd, &o);
+	imap_cmd_free(cmd);
+	return rc;
+}
+
 int mtree_refresh(struct mtree *t, struct pool *p, int max_age, bool force)
 {
 	time_t now = time(NULL);
 	if (!force && t->listed && now - t->listed < max_age)
 		return 0;
 	struct list_ctx l = { NULL, 0, 0 };
-	int rc = -EIO;
-	/* a connection found dead (server restarted, kicked) is retried once:
-	 * LIST changes nothing */
-	for (int attempt = 0; attempt < 2; attempt++) {
-		struct pool_conn *c;
-		if ((rc = pool_get(p, NULL, &c)) < 0)
-			break;
-		list_ctx_clear(&l);
-		struct imap_cmd *cmd = imap_cmd_new("LIST");
-		imap_cmd_add(cmd, " \"\" \"*\"");
-		c->on_untagged = on_list;
-		c->untagged_ctx = &l;
-		rc = imap_submit(c->s, cmd);
-		if (rc == 0)
-			rc = imap_wait(c->s, cmd);
-		rc = rc < 0 ? pool_errno(c, rc) : imap_cmd_ok(cmd) ? 0 : -EIO;
-		imap_cmd_free(cmd);
-		bool lost = c->broken;
-		pool_put(p, c);
-		if (rc == 0 || !lost)
-			break;
-	}
+	/* a connection found dead (server restarted, kicked) is retried once */
+	int rc = run_retry(p, NULL, list_attempt, &l);
 	if (rc == 0)
 		mtree_merge(t, l.v, l.n, now);
 	list_ctx_clear(&l);
@@ -181,30 +176,13 @@ int mbox_msg(struct mbox *m, uint32_t uid, struct cache_msg *msg, uint32_t *uidv
 	return i >= 0 ? 0 : -ENOENT;
 }
 
-static void on_status(void *ctx, struct pool_conn *c, const struct imap_response *raw,
-		      const struct imap_resp *r)
-{
-	(void)c;
-	(void)raw;
-	status_decode(r, ctx);
-}
-
+/* A mailbox the server refuses STATUS of, or answers none: gone. */
 static int status(struct pool *p, struct pool_conn *c, const char *mailbox, struct status_item *st)
 {
-	bool condstore = pool_has_cap(p, "CONDSTORE");
-	struct imap_cmd *cmd = pool_mailbox_cmd("STATUS", mailbox);
-	if (!cmd)
-		return -EINVAL;
-	imap_cmd_addf(cmd, " (UIDVALIDITY UIDNEXT MESSAGES%s)", condstore ? " HIGHESTMODSEQ" : "");
-	c->on_untagged = on_status;
-	c->untagged_ctx = st;
-	int rc = imap_submit(c->s, cmd);
-	if (rc == 0)
-		rc = imap_wait(c->s, cmd);
-	c->on_untagged = NULL;
-	rc = rc < 0 ? pool_errno(c, rc) : (imap_cmd_ok(cmd) && st->seen) ? 0 : -ENOENT;
-	imap_cmd_free(cmd);
-	return rc;
+	const char *items = pool_has_cap(p, "CONDSTORE") ? "UIDVALIDITY UIDNEXT MESSAGES HIGHESTMODSEQ"
+							 : "UIDVALIDITY UIDNEXT MESSAGES";
+	int rc = fetch_status(c, mailbox, items, -ENOENT, st);
+	return rc < 0 ? rc : st->seen ? 0 : -ENOENT;
 }
 
 static bool listing_current(const struct cache_listing *l, const struct status_item *st)
@@ -323,13 +301,9 @@ static int resync_vanished(struct mbox *m, struct pool_conn *c, struct cache_lis
 	struct imap_cmd *cmd = imap_cmd_new("UID FETCH");
 	imap_cmd_addf(cmd, " 1:%u (UID) (CHANGEDSINCE %llu VANISHED)", last_uid,
 		      (unsigned long long)modseq);
-	c->on_untagged = on_vanished;
-	c->untagged_ctx = &v;
-	int rc = imap_submit(c->s, cmd);
-	if (rc == 0)
-		rc = imap_wait(c->s, cmd);
-	c->on_untagged = NULL;
-	rc = rc < 0 ? pool_errno(c, rc) : imap_cmd_ok(cmd) ? 0 : -EIO;
+	struct run_opts o = { .verb = "UID FETCH", .mailbox = m->name, .on_untagged = on_vanished,
+			      .ctx = &v, .quiet = true, .refused = -EIO };
+	int rc = run_on(c, cmd, &o);
 	imap_cmd_free(cmd);
 	if (rc == 0)
 		drop_vanished(m, l, &v);
@@ -397,11 +371,11 @@ static int first_listing(struct pool *p, struct pool_conn *c, struct mbox *m,
 {
 	struct imap_cmd *sel;
 	struct msgvec fresh = { 0, 0, NULL };
-	int rc = pool_select_begin(p, c, m->name, false, &sel);
+	int rc = select_begin(c, m->name, false, &sel);
 	if (rc < 0)
 		return rc;
 	int frc = fetch_listing(c, "1:*", 1, &fresh);
-	rc = c->s ? pool_select_end(c, sel, m->name, false) : -EIO;
+	rc = c->s ? select_end(c, sel, m->name, false) : -EIO;
 	if (rc == 0)
 		rc = frc;
 	if (rc < 0 || !c->uidvalidity) {
@@ -424,26 +398,50 @@ static int first_listing(struct pool *p, struct pool_conn *c, struct mbox *m,
 	return 0;
 }
 
-/* One attempt at bringing work up to date; *lost when the connection
- * died under it (worth one more try: everything here only reads). */
-static int refresh_once(struct mbox *m, struct pool *p, struct cache *cache, bool loaded,
-			struct cache_listing *work, bool *lost)
+struct refresh_ctx {
+	struct mbox *m;
+	struct cache *cache;
+	bool loaded;
+	struct cache_listing work;   /* the listing being brought up to date */
+};
+
+/* A copy of m's listing; called with m->lock held. */
+static struct cache_listing listing_copy_locked(const struct mbox *m)
 {
-	struct pool_conn *c = NULL;
-	int rc = pool_get(p, m->name, &c);
-	if (rc < 0)
-		return rc;
+	struct cache_listing work = m->listing;
+	work.msgs = (struct cache_msg *)(void *)xmemdup(m->listing.msgs,
+							 m->listing.n * sizeof *m->listing.msgs);
+	return work;
+}
+
+/* One attempt at bringing work up to date (everything here only reads, so
+ * a lost connection is worth one more try). */
+static int refresh_attempt(struct pool_conn *c, void *ctx, bool again)
+{
+	struct refresh_ctx *r = ctx;
+	struct mbox *m = r->m;
+	struct pool *p = c->pool;
+	struct cache *cache = r->cache;
+	bool loaded = r->loaded;
+	struct cache_listing *work = &r->work;
+	if (again) {  /* start again from what we had: work may be half updated */
+		pthread_mutex_lock(&m->lock);
+		cache_listing_free(work);
+		*work = listing_copy_locked(m);
+		pthread_mutex_unlock(&m->lock);
+	}
+	int rc = 0;
 	struct status_item st = { 0 };
 	if (!loaded) {
 		rc = first_listing(p, c, m, work, &st, cache);
 	} else {
 		if (c->selected && !strcmp(c->selected, m->name))
-			rc = pool_unselect(c);
+			rc = select_none(c);
 		if (rc == 0)
 			rc = status(p, c, m->name, &st);
 	}
 	if (rc == 0 && !(loaded && listing_current(work, &st))) {
-		rc = pool_select(p, c, m->name, false);
+		rc = select_mailbox(c, m->name, false);
 		if (rc == 0)
 			rc = update_listing(m, c, work, &st, cache);
 		if (rc == 0) {
@@ -453,8 +451,6 @@ static int refresh_once(struct mbox *m, struct pool *p, struct cache *cache, boo
 			buf_free(&err);
 		}
 	}
-	*lost = c->broken || !c->s;
-	pool_put(p, c);
 	return rc;
 }
 
@@ -482,24 +478,11 @@ static int refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_
 		m->loaded = true;
 		mbox_build_order(m);
 	}
-	bool loaded = m->loaded;
-	struct cache_listing work = m->listing;
-	work.msgs = (struct cache_msg *)(void *)xmemdup(m->listing.msgs,
-							 m->listing.n * sizeof *m->listing.msgs);
+	struct refresh_ctx r = { m, cache, m->loaded, listing_copy_locked(m) };
 	pthread_mutex_unlock(&m->lock);
 
-	bool lost = false;
-	int rc = refresh_once(m, p, cache, loaded, &work, &lost);
-	if (rc < 0 && lost) {
-		/* start again from what we had: work may be half updated */
-		pthread_mutex_lock(&m->lock);
-		cache_listing_free(&work);
-		work = m->listing;
-		work.msgs = (struct cache_msg *)(void *)xmemdup(m->listing.msgs,
-								 m->listing.n * sizeof *m->listing.msgs);
-		pthread_mutex_unlock(&m->lock);
-		rc = refresh_once(m, p, cache, loaded, &work, &lost);
-	}
+	int rc = run_retry(p, m->name, refresh_attempt, &r);
+	struct cache_listing work = r.work;
 	pthread_mutex_lock(&m->lock);
 	if (rc == 0) {
 		cache_listing_free(&m->listing);

@@ -34,7 +34,7 @@
 #include <time.h>
 
 #include "cache/cache.h"
-#include "pool.h"
+#include "remote/pool.h"
 #include "uidset.h"
 
 struct mtree;

@@ -10,7 +10,8 @@
 #include <unistd.h>
 
 #include "cancel.h"
-#include "fetch.h"
+#include "remote/fetch.h"
+#include "remote/select.h"
 #include "prefetch.h"
 
 /* WINDOW_SCAN: the first window of a folder a scan is about to enter */
@@ -129,7 +130,7 @@ static void run_stream(struct prefetch *pf, unsigned self, struct job *job)
 	if (rc == 0) {
 		/* EXAMINE and FETCH go out together; fetch.c stores nothing unless
 		 * the server named the expected UIDVALIDITY first */
-		rc = pool_select_begin(pf->pool, c, m->name, false, &sel);
+		rc = select_begin(c, m->name, false, &sel);
 		if (rc == 0) {
 			fetch_stream_begin(&st, c, pf->cache, m->name, uidvalidity, body_arrived, &jc);
 			fetch_stream_add(st, job->uids, job->n);
@@ -163,7 +164,7 @@ static void run_stream(struct prefetch *pf, unsigned self, struct job *job)
 		if (fetch_stream_pending(st) && fetch_stream_step(st) < 0)
 			break;
 		if (sel && (!c->s || imap_cmd_done(sel) || !fetch_stream_pending(st))) {
-			rc = c->s ? pool_select_end(c, sel, m->name, false) : -EIO;
+			rc = c->s ? select_end(c, sel, m->name, false) : -EIO;
 			if (!c->s)
 				imap_cmd_free(sel);
 			sel = NULL;
@@ -176,7 +177,7 @@ static void run_stream(struct prefetch *pf, unsigned self, struct job *job)
 	}
 	if (sel) {  /* the connection failed before the EXAMINE's answer */
 		if (c->s)
-			pool_select_end(c, sel, m->name, false);
+			select_end(c, sel, m->name, false);
 		else
 			imap_cmd_free(sel);
 	}

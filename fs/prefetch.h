@@ -12,7 +12,7 @@
 
 #include "cache/cache.h"
 #include "mailbox.h"
-#include "pool.h"
+#include "remote/pool.h"
 
 struct prefetch;
 

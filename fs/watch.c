@@ -10,6 +10,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "remote/run.h"
+#include "remote/select.h"
 #include "util.h"
 #include "watch.h"
 
@@ -148,7 +150,7 @@ static int watch_select(struct watch *w, struct mbox *m)
 	struct pool_conn *c = w->idle;
 	if (c->selected && !strcmp(c->selected, m->name))
 		return 0;
-	int rc = pool_select(w->pool, c, m->name, false);
+	int rc = select_mailbox(c, m->name, false);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&m->lock);
@@ -179,7 +181,11 @@ static int idle_on(struct watch *w, struct mbox *m, long long until_ms)
 	bool idling = false, done_sent = false;
 	struct imap_cmd *cmd = imap_cmd_new("IDLE");
 	imap_cmd_on_continuation(cmd, imap_cont_note, &idling);
-	int rc = imap_submit(c->s, cmd);
+	int rc = run_submit(c, cmd);
+	if (rc < 0) {
+		imap_cmd_free(cmd);
+		return rc;
+	}
 	long long give_up = clock_ms() + w->timeout_ms;
 	while (rc == 0 && !imap_cmd_done(cmd)) {
 		rc = imap_pump_nowait(c->s);

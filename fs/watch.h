@@ -14,7 +14,7 @@
 
 #include "cache/cache.h"
 #include "mailbox.h"
-#include "pool.h"
+#include "remote/pool.h"
 
 struct watch;
 

@@ -17,7 +17,7 @@
 #include "fs.h"
 #include "harness_fakefs.h"
 #include "harness_os.h"
-#include "pool.h"
+#include "remote/pool.h"
 #include "url.h"
 
 struct read_call {

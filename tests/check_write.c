@@ -1,4 +1,4 @@
-/* check_write.c: the write path's IMAP operations (fs/write.c) against a
+/* check_write.c: the write path's IMAP operations (fs/remote/mutate.c, fs/remote/run.c) against a
  * private Dovecot, every effect checked on a second connection, and against
  * scripted servers for what Dovecot cannot show (no UIDPLUS, no MOVE, a
  * refused COPY, a connection lost in the middle). */
@@ -20,8 +20,9 @@
 #include "harness_os.h"
 #include "imap.h"
 #include "mutf7.h"
-#include "pool.h"
-#include "write.h"
+#include "remote/pool.h"
+#include "remote/mutate.h"
+#include "remote/run.h"
 
 static struct dovecot dc;
 
@@ -400,15 +401,43 @@ END_TEST
 
 START_TEST(test_errno_mapping)
 {
-	ck_assert_int_eq(write_status_errno("NO", "NONEXISTENT"), -ENOENT);
-	ck_assert_int_eq(write_status_errno("NO", "ALREADYEXISTS"), -EEXIST);
-	ck_assert_int_eq(write_status_errno("NO", "NOPERM"), -EACCES);
-	ck_assert_int_eq(write_status_errno("NO", "OVERQUOTA"), -EDQUOT);
-	ck_assert_int_eq(write_status_errno("NO", "READ-ONLY"), -EROFS);
-	ck_assert_int_eq(write_status_errno("NO", "INUSE"), -EBUSY);
-	ck_assert_int_eq(write_status_errno("NO", "CANNOT"), -EIO);
-	ck_assert_int_eq(write_status_errno("NO", NULL), -EIO);
-	ck_assert_int_eq(write_status_errno("BAD", "NONEXISTENT"), -EIO);
+	ck_assert_int_eq(run_errno("DELETE", "NO", "NONEXISTENT"), -ENOENT);
+	ck_assert_int_eq(run_errno("UID COPY", "NO", "TRYCREATE"), -ENOENT);
+	ck_assert_int_eq(run_errno("CREATE", "NO", "ALREADYEXISTS"), -EEXIST);
+	ck_assert_int_eq(run_errno("SELECT", "NO", "NOPERM"), -EACCES);
+	ck_assert_int_eq(run_errno("SELECT", "NO", "AUTHORIZATIONFAILED"), -EACCES);
+	ck_assert_int_eq(run_errno("APPEND", "NO", "OVERQUOTA"), -EDQUOT);
+	ck_assert_int_eq(run_errno("UID STORE", "NO", "READ-ONLY"), -EROFS);
+	ck_assert_int_eq(run_errno("SELECT", "NO", "INUSE"), -EBUSY);
+	ck_assert_int_eq(run_errno("RENAME", "NO", "CANNOT"), -EIO);
+	ck_assert_int_eq(run_errno("RENAME", "NO", NULL), -EIO);
+	ck_assert_int_eq(run_errno(NULL, "NO", "NONEXISTENT"), -ENOENT);
+	ck_assert_int_eq(run_errno(NULL, "NO", NULL), -EIO);
+	ck_assert_int_eq(run_errno("DELETE", "BAD", "NONEXISTENT"), -EIO);
+	ck_assert_int_eq(run_errno("DELETE", NULL, NULL), -EIO);
+	/* a bare NO to CREATE is a refusal (Cyrus, Courier), to anything else "not done" */
+	ck_assert_int_eq(run_errno("CREATE", "NO", NULL), -EACCES);
+	ck_assert_int_eq(run_errno("CREATE", "NO", "CANNOT"), -EIO);
+	ck_assert_int_eq(run_errno("CREATE", "BAD", NULL), -EIO);
+}
+END_TEST
+
+/* What may run again after its connection was lost: reads, and what the
+ * caller marks idempotent; never an APPEND, COPY, MOVE or mailbox change. */
+START_TEST(test_repeat_rule)
+{
+	static const char *const reads[] = { "LIST", "STATUS", "SELECT", "EXAMINE", "UNSELECT",
+					     "UID FETCH", "uid fetch", "UID SEARCH", "GETQUOTAROOT" };
+	for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++)
+		ck_assert_msg(run_repeatable(reads[i], false), "%s", reads[i]);
+	static const char *const changes[] = { "APPEND", "UID COPY", "UID MOVE", "CREATE", "DELETE",
+					       "RENAME", "UID STORE", "UID EXPUNGE", "EXPUNGE", "CLOSE",
+					       "LOGOUT", "UID FETCHX", NULL };
+	for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++) {
+		const char *verb = changes[i] ? changes[i] : "NULL";
+		ck_assert_msg(!run_repeatable(changes[i], false), "%s", verb);
+		ck_assert(run_repeatable(changes[i], true));
+	}
 }
 END_TEST
 
@@ -752,6 +781,29 @@ START_TEST(test_fake_names_by_their_bytes)
 }
 END_TEST
 
+/* A MOVE whose connection is lost is not made again (it may have moved
+ * the message): the next command on the next connection is the CREATE
+ * that follows. */
+START_TEST(test_fake_lost_move_not_repeated)
+{
+	struct fake_server *f = fakefs_server_start(FAKE_LOGIN("UIDPLUS MOVE LITERAL+")
+		FAKE_SELECT("tag3", "INBOX")
+		"C: <tag4> UID MOVE 7 Archive\n"
+		"CLOSE\n"
+		"ACCEPT\n"
+		FAKE_LOGIN("UIDPLUS MOVE LITERAL+")
+		"C: <tag5> CREATE New\n"
+		"S: <tag5> OK created\n"
+		FAKE_LOGOUT, 0);
+	struct fs_config cfg;
+	struct pool *p = fake_pool(f, &cfg);
+	ck_assert_int_eq(write_move(p, "INBOX", 5, 7, "Archive", false, NULL, NULL), -EIO);
+	ck_assert_int_eq(write_create(p, "New"), 0);
+	drop_pool(p, &cfg);
+	fakefs_server_finish(f);
+}
+END_TEST
+
 /* A connection lost in the middle of an expunge: the idempotent steps run
  * again on a new connection.  A lost APPEND is not repeated: the next
  * command on the new connection is the CREATE that follows it. */
@@ -817,6 +869,7 @@ int main(void)
 	tcase_add_test(tc, test_create_rename_delete);
 	tcase_add_test(tc, test_flags_round_trip);
 	tcase_add_test(tc, test_errno_mapping);
+	tcase_add_test(tc, test_repeat_rule);
 	suite_add_tcase(su, tc);
 	TCase *tf = tcase_create("fake");
 	tcase_set_timeout(tf, 60);
@@ -830,6 +883,7 @@ int main(void)
 	tcase_add_test(tf, test_fake_copy_refused_deletes_nothing);
 	tcase_add_test(tf, test_fake_move_untagged_copyuid);
 	tcase_add_test(tf, test_fake_lost_connection);
+	tcase_add_test(tf, test_fake_lost_move_not_repeated);
 	tcase_add_test(tf, test_fake_names_by_their_bytes);
 	suite_add_tcase(su, tf);
 	int failed = check_run_suite(su);

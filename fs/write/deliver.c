@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 #include "fdio.h"
+#include "remote/mutate.h"
 #include "write/staged.h"
-#include "write.h"
 
 /* The bytes to APPEND: the file as written, or, when it has a bare LF
  * (Unix line ends), a copy with every bare LF made CRLF, as IMAP wants. */

@@ -11,7 +11,7 @@
 
 #include "write/staged.h"
 #include "tree.h"
-#include "write.h"
+#include "remote/mutate.h"
 
 /* Both give a reference (mailbox.h), or NULL. */
 static struct mbox *live_dir(struct fs *fs, uint64_t ino)

@@ -17,7 +17,7 @@
 #include "date.h"
 #include "write/staged.h"
 #include "fs_impl.h"
-#include "write.h"
+#include "remote/mutate.h"
 
 #define X_FLAGS "user.imap.flags"
 #define X_UID "user.imap.uid"

@@ -8,7 +8,8 @@
 #include <syslog.h>
 
 #include "date.h"
-#include "fetch.h"
+#include "remote/fetch.h"
+#include "remote/run.h"
 
 bool status_decode(const struct imap_resp *r, struct status_item *out)
 {
@@ -100,20 +101,36 @@ static void msgvec_normalize(struct msgvec *v)
 	v->n = w;
 }
 
-/* Runs one command to completion; a tagged NO/BAD is -EIO (logged). */
-static int run(struct pool_conn *c, struct imap_cmd *cmd)
+/* A listing or a search: every refusal is -EIO (logged), and nothing
+ * changes when it runs again. */
+static int run_read(struct pool_conn *c, struct imap_cmd *cmd, const char *verb,
+		    run_untagged_fn on_untagged, void *ctx)
 {
-	int rc = imap_submit(c->s, cmd);
-	if (rc == 0)
-		rc = imap_wait(c->s, cmd);
-	if (rc < 0)
-		return pool_errno(c, rc);
-	if (!imap_cmd_ok(cmd)) {
-		fs_log(LOG_WARNING, "%s %s: %s %s", imap_cmd_tag(cmd), c->selected ? c->selected : "",
-		       imap_cmd_status(cmd), imap_cmd_text(cmd));
-		return -EIO;
-	}
-	return 0;
+	struct run_opts o = { .verb = verb, .mailbox = c->selected, .on_untagged = on_untagged,
+			      .ctx = ctx, .refused = -EIO };
+	return run_on(c, cmd, &o);
+}
+
+static void on_status(void *ctx, struct pool_conn *c, const struct imap_response *raw,
+		      const struct imap_resp *r)
+{
+	(void)c;
+	(void)raw;
+	status_decode(r, ctx);
+}
+
+int fetch_status(struct pool_conn *c, const char *mailbox, const char *items, int refused,
+		 struct status_item *st)
+{
+	struct imap_cmd *cmd = run_mailbox_cmd("STATUS", mailbox);
+	if (!cmd)
+		return -EINVAL;
+	imap_cmd_addf(cmd, " (%s)", items);
+	struct run_opts o = { .verb = "STATUS", .mailbox = mailbox, .on_untagged = on_status,
+			      .ctx = st, .quiet = true, .refused = refused };
+	int rc = run_on(c, cmd, &o);
+	imap_cmd_free(cmd);
+	return rc;
 }
 
 struct listing_ctx {
@@ -139,10 +156,7 @@ int fetch_listing(struct pool_conn *c, const char *range, uint32_t min_uid, stru
 	struct listing_ctx l = { out, min_uid };
 	struct imap_cmd *cmd = imap_cmd_new("UID FETCH");
 	imap_cmd_addf(cmd, " %s (UID RFC822.SIZE INTERNALDATE)", range);
-	c->on_untagged = on_listing;
-	c->untagged_ctx = &l;
-	int rc = run(c, cmd);
-	c->on_untagged = NULL;
+	int rc = run_read(c, cmd, "UID FETCH", on_listing, &l);
 	imap_cmd_free(cmd);
 	msgvec_normalize(out);
 	return rc;
@@ -184,10 +198,7 @@ int fetch_all_uids(struct pool_conn *c, uint32_t **uids, size_t *n)
 	struct search_ctx s = { NULL, 0, 0 };
 	struct imap_cmd *cmd = imap_cmd_new("UID SEARCH");
 	imap_cmd_add(cmd, " ALL");
-	c->on_untagged = on_search;
-	c->untagged_ctx = &s;
-	int rc = run(c, cmd);
-	c->on_untagged = NULL;
+	int rc = run_read(c, cmd, "UID SEARCH", on_search, &s);
 	imap_cmd_free(cmd);
 	if (rc < 0) {
 		free(s.v);
@@ -441,7 +452,7 @@ void fetch_stream_add(struct fetch_stream *st, const uint32_t *uids, size_t n)
 	fc->cmd = imap_cmd_new("UID FETCH");
 	imap_cmd_addf(fc->cmd, " %s (UID BODY.PEEK[])", set.data);
 	buf_free(&set);
-	int rc = imap_submit(st->c->s, fc->cmd);
+	int rc = run_submit(st->c, fc->cmd);
 	if (st->tail)
 		st->tail->next = fc;
 	else
@@ -449,7 +460,7 @@ void fetch_stream_add(struct fetch_stream *st, const uint32_t *uids, size_t n)
 	st->tail = fc;
 	st->ncmds++;
 	if (rc < 0)
-		stream_fail(st, pool_errno(st->c, rc));
+		stream_fail(st, rc);
 }
 
 size_t fetch_stream_pending(const struct fetch_stream *st)
@@ -503,13 +514,4 @@ int fetch_stream_end(struct fetch_stream *st)
 	free(st->mailbox);
 	free(st);
 	return rc;
-}
-
-int fetch_bodies(struct pool_conn *c, struct cache *cache, const char *mailbox,
-		 uint32_t uidvalidity, const uint32_t *uids, size_t n, fetch_body_fn fn, void *ctx)
-{
-	struct fetch_stream *st;
-	fetch_stream_begin(&st, c, cache, mailbox, uidvalidity, fn, ctx);
-	fetch_stream_add(st, uids, n);
-	return fetch_stream_end(st);
 }

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "cache/cache.h"
-#include "pool.h"
+#include "remote/pool.h"
 
 struct fetch_item {
 	uint32_t uid;
@@ -32,6 +32,12 @@ struct status_item {
 
 /* Decodes a STATUS response into out (seen set); false when it is not one. */
 bool status_decode(const struct imap_resp *r, struct status_item *out);
+/* STATUS mailbox (items), into st (st->seen when the server answered
+ * one); a refusal is refused (0: by its response code, run.h), not logged.
+ * Any connection: STATUS of the selected mailbox may be the session's
+ * older view (select_none). */
+int fetch_status(struct pool_conn *c, const char *mailbox, const char *items, int refused,
+		 struct status_item *st);
 
 struct msgvec {
 	size_t n, cap;
@@ -69,10 +75,6 @@ int fetch_stream_step(struct fetch_stream *st);
 /* Finishes what is in flight and frees st; 0, -EIO when a FETCH was
  * refused (NO, BAD), or the connection's failure. */
 int fetch_stream_end(struct fetch_stream *st);
-
-/* One stream of one command. */
-int fetch_bodies(struct pool_conn *c, struct cache *cache, const char *mailbox,
-		 uint32_t uidvalidity, const uint32_t *uids, size_t n, fetch_body_fn fn, void *ctx);
 
 /* "1:3,7,9:12" for sorted UIDs. */
 void fetch_uid_set(const uint32_t *uids, size_t n, struct buf *out);

@@ -1,4 +1,4 @@
-/* write.h: the IMAP side of the filesystem's write path: expunge one
+/* mutate.h: the IMAP side of the filesystem's write path: expunge one
  * message, move it, append one from a file, create/delete/rename
  * mailboxes, store and fetch flags.
  *
@@ -9,11 +9,11 @@
  * message in both mailboxes, never in neither).
  *
  * Errors: negative errno, the server's text logged once with fs_log.
- * Tagged NO codes map to [NONEXISTENT]/[TRYCREATE] -ENOENT, [ALREADYEXISTS]
- * -EEXIST, [NOPERM] -EACCES, [OVERQUOTA] -EDQUOT, [READ-ONLY] (or a mailbox
- * that SELECT opened read-only) -EROFS, [INUSE] -EBUSY, any other -EIO;
- * a CREATE refused with a NO without a code is -EACCES (-EEXIST when LIST
- * shows the name).  A UIDVALIDITY other than the caller's is -ESTALE.  A lost connection is
+ * Tagged NO codes map by run.h's table (run_errno): [NONEXISTENT]/[TRYCREATE]
+ * -ENOENT, [ALREADYEXISTS] -EEXIST, [NOPERM] -EACCES, [OVERQUOTA] -EDQUOT,
+ * [READ-ONLY] (or a mailbox that SELECT opened read-only) -EROFS, [INUSE]
+ * -EBUSY, any other -EIO; a CREATE refused with a NO without a code is
+ * -EACCES (-EEXIST when LIST shows the name).  A UIDVALIDITY other than the caller's is -ESTALE.  A lost connection is
  * -EIO after one transparent retry of the idempotent steps (SELECT, STORE,
  * UID EXPUNGE, FETCH); APPEND, COPY, MOVE, CREATE, DELETE and RENAME are
  * never repeated.
@@ -21,15 +21,15 @@
  * Ownership: nothing is kept; mailbox names are modified UTF-7 strings
  * owned by the caller; fd stays the caller's (read from its offset, not
  * closed).  Threads: like the pool, any thread may call these. */
-#ifndef IMAPFS_WRITE_H
-#define IMAPFS_WRITE_H
+#ifndef IMAPFS_MUTATE_H
+#define IMAPFS_MUTATE_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
 #include "buf.h"
-#include "pool.h"
+#include "remote/pool.h"
 
 /* UID STORE \Deleted then UID EXPUNGE of this one UID (UIDPLUS); if the
  * expunge fails, \Deleted is taken away again unless it was set before.  Without
@@ -62,8 +62,5 @@ int write_store_flags(struct pool *p, const char *mailbox, uint32_t uidvalidity,
  * *modseq_out (may be NULL; 0 without CONDSTORE). */
 int write_fetch_flags(struct pool *p, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
 		      struct buf *flags_out, uint64_t *modseq_out);
-
-/* errno for a completed command that was not OK (exposed for tests). */
-int write_status_errno(const char *status, const char *code);
 
 #endif

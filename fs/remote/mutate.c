@@ -1,4 +1,4 @@
-/* write.c: IMAP commands that change the account, each confirmed by the
+/* mutate.c: IMAP commands that change the account, each confirmed by the
  * server before it counts as done. */
 #include "config.h"
 
@@ -11,27 +11,10 @@
 #include <unistd.h>
 
 #include "date.h"
-#include "fetch.h"
-#include "write.h"
-
-int write_status_errno(const char *status, const char *code)
-{
-	if (!status || strcmp(status, "NO") || !code)
-		return -EIO;
-	if (!strcmp(code, "NONEXISTENT") || !strcmp(code, "TRYCREATE"))
-		return -ENOENT;
-	if (!strcmp(code, "ALREADYEXISTS"))
-		return -EEXIST;
-	if (!strcmp(code, "NOPERM") || !strcmp(code, "AUTHORIZATIONFAILED"))
-		return -EACCES;
-	if (!strcmp(code, "OVERQUOTA"))
-		return -EDQUOT;
-	if (!strcmp(code, "READ-ONLY"))
-		return -EROFS;
-	if (!strcmp(code, "INUSE"))
-		return -EBUSY;
-	return -EIO;
-}
+#include "remote/fetch.h"
+#include "remote/mutate.h"
+#include "remote/run.h"
+#include "remote/select.h"
 
 /* What the untagged responses of one command said about one UID. */
 struct collect {
@@ -156,52 +139,31 @@ static void on_untagged(void *ctx, struct pool_conn *c, const struct imap_respon
 	}
 }
 
-/* A NO without a response code only says "not done".  Cyrus and Courier
- * answer so a CREATE outside the namespaces the user may create in: for
- * mkdir that is a refusal, not an I/O error (mailbox_command tells an
- * existing name apart). */
-static int refusal_errno(const char *verb, const char *status, const char *code)
+/* How the commands here run: untagged responses to col (may be NULL), a
+ * refusal logged and mapped by run.h's table. */
+static struct run_opts opts(const char *verb, const char *mailbox, struct collect *col,
+			    bool idempotent)
 {
-	if (!strcmp(verb, "CREATE") && status && !strcmp(status, "NO") && !code)
-		return -EACCES;
-	return write_status_errno(status, code);
+	return (struct run_opts){ .verb = verb, .mailbox = mailbox,
+				  .on_untagged = col ? on_untagged : NULL, .ctx = col,
+				  .idempotent = idempotent };
 }
 
-/* Runs cmd to completion (and frees it), untagged responses to col.  A
- * tagged NO or BAD is logged once and mapped to errno; a lost connection is
- * -EIO with c->broken set.  code_out (may be NULL) gets the tagged response
- * code and its arguments when OK. */
-static int run(struct pool_conn *c, struct imap_cmd *cmd, const char *verb, const char *mailbox,
-	       struct collect *col, struct buf *code_out)
+/* Runs cmd on c to completion and frees it. */
+static int run_free(struct pool_conn *c, struct imap_cmd *cmd, const struct run_opts *o)
 {
-	c->on_untagged = col ? on_untagged : NULL;
-	c->untagged_ctx = col;
-	int rc = imap_submit(c->s, cmd);
-	if (rc == 0)
-		rc = imap_wait(c->s, cmd);
-	c->on_untagged = NULL;
-	c->untagged_ctx = NULL;
-	if (rc < 0) {
-		rc = pool_errno(c, rc);
-		fs_log(LOG_WARNING, "%s %s: connection lost", verb, mailbox);
-	} else if (!imap_cmd_ok(cmd)) {
-		fs_log(LOG_WARNING, "%s %s: %s %s", verb, mailbox, imap_cmd_status(cmd), imap_cmd_text(cmd));
-		rc = refusal_errno(verb, imap_cmd_status(cmd), imap_cmd_code(cmd));
-	} else if (code_out && imap_cmd_code(cmd)) {
-		buf_addf(code_out, "%s %s", imap_cmd_code(cmd),
-			 imap_cmd_code_arg(cmd) ? imap_cmd_code_arg(cmd) : "");
-	}
+	int rc = run_on(c, cmd, o);
 	imap_cmd_free(cmd);
 	return rc;
 }
 
-/* The arguments of code in a tagged "CODE args" from run(), or NULL. */
-static const char *code_args(const struct buf *code, const char *name)
+/* The arguments of the tagged OK's response code when it is name. */
+static const char *ok_code_args(const struct imap_cmd *cmd, const char *name)
 {
-	size_t n = strlen(name);
-	if (code->len <= n || strncmp(code->data, name, n) || code->data[n] != ' ')
+	const char *code = imap_cmd_code(cmd);
+	if (!imap_cmd_ok(cmd) || !code || strcmp(code, name))
 		return NULL;
-	return code->data + n + 1;
+	return imap_cmd_code_arg(cmd) ? imap_cmd_code_arg(cmd) : "";
 }
 
 enum presence { PRESENCE_UNKNOWN, PRESENCE_LISTED, PRESENCE_MISSING };
@@ -217,7 +179,8 @@ static enum presence mailbox_presence(struct pool_conn *c, const char *mailbox)
 		return PRESENCE_UNKNOWN;
 	}
 	struct collect col = { .flags = BUF_INIT, .list_name = mailbox };
-	int rc = run(c, cmd, "LIST", mailbox, &col, NULL);
+	struct run_opts o = opts("LIST", mailbox, &col, false);
+	int rc = run_free(c, cmd, &o);
 	buf_free(&col.flags);
 	if (rc < 0)
 		return PRESENCE_UNKNOWN;
@@ -231,29 +194,15 @@ static bool mailbox_missing(struct pool_conn *c, const char *mailbox)
 
 /* Selects mailbox on c (read-write when rw) and checks its UIDVALIDITY
  * (0 = any).  A SELECT answered OK [READ-ONLY] is -EROFS. */
-static int select_checked(struct pool *p, struct pool_conn *c, const char *mailbox, bool rw,
-			  uint32_t uidvalidity)
+static int select_checked(struct pool_conn *c, const char *mailbox, bool rw, uint32_t uidvalidity)
 {
-	struct imap_cmd *cmd;
-	int rc = pool_select_begin(p, c, mailbox, rw, &cmd);
+	int rc = select_mailbox(c, mailbox, rw);
+	/* some servers refuse a SELECT of a missing mailbox without a code */
+	if (rc == -EIO && !c->broken)
+		return mailbox_missing(c, mailbox) ? -ENOENT : -EIO;
 	if (rc < 0)
 		return rc;
-	bool readonly = false;
-	int mapped = 0;
-	if (cmd) {
-		int w = imap_wait(c->s, cmd);
-		if (w == 0 && imap_cmd_ok(cmd))
-			readonly = imap_cmd_code(cmd) && !strcmp(imap_cmd_code(cmd), "READ-ONLY");
-		else if (w == 0)
-			mapped = write_status_errno(imap_cmd_status(cmd), imap_cmd_code(cmd));
-		rc = pool_select_end(c, cmd, mailbox, rw);
-		if (rc < 0 && mapped == -EIO)
-			return mailbox_missing(c, mailbox) ? -ENOENT : -EIO;
-		if (rc < 0)
-			return mapped ? mapped : rc;
-	}
-	if (rw && readonly) {
-		c->selected_rw = false;  /* so the next writer selects again */
+	if (rw && !c->selected_rw) {
 		fs_log(LOG_WARNING, "SELECT %s: the server opened it read-only", mailbox);
 		return -EROFS;
 	}
@@ -265,35 +214,14 @@ static int select_checked(struct pool *p, struct pool_conn *c, const char *mailb
 	return 0;
 }
 
-/* One attempt of an operation on a connection the caller got. */
-typedef int (*attempt_fn)(struct pool *p, struct pool_conn *c, void *ctx, bool retry);
-
-/* Runs fn on a connection (preferring one with mailbox selected); when the
- * connection was lost and retrying is safe, once more on a fresh one. */
-static int with_retry(struct pool *p, const char *mailbox, bool idempotent, attempt_fn fn,
-		      void *ctx)
-{
-	for (int attempt = 0;; attempt++) {
-		struct pool_conn *c;
-		int rc = pool_get(p, mailbox, &c);
-		if (rc < 0)
-			return rc;
-		rc = fn(p, c, ctx, attempt > 0);
-		bool lost = rc < 0 && c->broken;
-		pool_put(p, c);
-		if (!lost || !idempotent || attempt > 0)
-			return rc;
-		fs_log(LOG_INFO, "%s: connection lost, trying once more", mailbox ? mailbox : "");
-	}
-}
-
 /* UID SEARCH UID uid: whether the selected mailbox still holds it. */
 static int uid_present(struct pool_conn *c, const char *mailbox, uint32_t uid, bool *present)
 {
 	struct collect col = { .uid = uid, .flags = BUF_INIT };
 	struct imap_cmd *cmd = imap_cmd_new("UID SEARCH");
 	imap_cmd_addf(cmd, " UID %" PRIu32, uid);
-	int rc = run(c, cmd, "UID SEARCH", mailbox, &col, NULL);
+	struct run_opts o = opts("UID SEARCH", mailbox, &col, false);
+	int rc = run_free(c, cmd, &o);
 	*present = col.uid_seen;
 	buf_free(&col.flags);
 	return rc;
@@ -335,30 +263,16 @@ static int mark_deleted(struct pool_conn *c, struct expunge_args *a)
 	imap_cmd_addf(fetch, " %" PRIu32 " (FLAGS)", a->uid);
 	struct imap_cmd *store = imap_cmd_new("UID STORE");
 	imap_cmd_addf(store, " %" PRIu32 " +FLAGS.SILENT (\\Deleted)", a->uid);
-	c->on_untagged = on_untagged;
-	c->untagged_ctx = &col;
-	int rc = imap_submit(c->s, fetch);
-	if (rc == 0)
-		rc = imap_submit(c->s, store);
-	if (rc == 0)
-		rc = imap_wait(c->s, fetch);
-	if (rc == 0)
-		rc = imap_wait(c->s, store);
-	c->on_untagged = NULL;
-	c->untagged_ctx = NULL;
+	/* only the STORE's answer counts: a FETCH refused leaves was_there false */
+	struct run_opts o = opts("UID STORE", a->mailbox, &col, true);
+	int rc = run_all(c, (struct imap_cmd *[]){ fetch, store }, 2, &o);
 	a->was_there = rc == 0 && col.uid_seen;
 	if (rc == 0 && !a->flags_known && col.has_flags) {
 		a->flags_known = true;
 		a->was_deleted = has_flag(&col.flags, "\\Deleted");
 	}
-	if (rc < 0) {
-		rc = pool_errno(c, rc);
-		fs_log(LOG_WARNING, "UID STORE %s: connection lost", a->mailbox);
-	} else if (!imap_cmd_ok(store)) {
-		fs_log(LOG_WARNING, "UID STORE %s: %s %s", a->mailbox, imap_cmd_status(store),
-		       imap_cmd_text(store));
-		rc = write_status_errno(imap_cmd_status(store), imap_cmd_code(store));
-	}
+	if (rc == 0)
+		rc = run_answer(store, &o);
 	imap_cmd_free(fetch);
 	imap_cmd_free(store);
 	buf_free(&col.flags);
@@ -373,7 +287,8 @@ static void unmark_deleted(struct pool_conn *c, const struct expunge_args *a)
 		return;
 	struct imap_cmd *cmd = imap_cmd_new("UID STORE");
 	imap_cmd_addf(cmd, " %" PRIu32 " -FLAGS.SILENT (\\Deleted)", a->uid);
-	if (run(c, cmd, "UID STORE", a->mailbox, NULL, NULL) < 0)
+	struct run_opts o = opts("UID STORE", a->mailbox, NULL, true);
+	if (run_free(c, cmd, &o) < 0)
 		fs_log(LOG_ERR, "%s: UID %" PRIu32 " stays marked \\Deleted after a failed expunge",
 		       a->mailbox, a->uid);
 }
@@ -393,7 +308,9 @@ static int mark_and_expunge(struct pool_conn *c, struct expunge_args *a, unsigne
 		cmd = imap_cmd_new("UID EXPUNGE");
 		imap_cmd_addf(cmd, " %" PRIu32, a->uid);
 	}
-	rc = run(c, cmd, a->plain ? "EXPUNGE" : "UID EXPUNGE", a->mailbox, &col, NULL);
+	/* one UID, or (allowed) all marked: again removes nothing more of ours */
+	struct run_opts o = opts(a->plain ? "EXPUNGE" : "UID EXPUNGE", a->mailbox, &col, true);
+	rc = run_free(c, cmd, &o);
 	buf_free(&col.flags);
 	*expunged = col.expunged;
 	if (rc < 0) {
@@ -403,10 +320,10 @@ static int mark_and_expunge(struct pool_conn *c, struct expunge_args *a, unsigne
 	return uid_present(c, a->mailbox, a->uid, present);
 }
 
-static int expunge_attempt(struct pool *p, struct pool_conn *c, void *ctx, bool retry)
+static int expunge_attempt(struct pool_conn *c, void *ctx, bool retry)
 {
 	struct expunge_args *a = ctx;
-	int rc = select_checked(p, c, a->mailbox, true, a->uidvalidity);
+	int rc = select_checked(c, a->mailbox, true, a->uidvalidity);
 	if (rc < 0)
 		return rc;
 	unsigned expunged;
@@ -443,31 +360,37 @@ int write_expunge(struct pool *p, const char *mailbox, uint32_t uidvalidity, uin
 		return -EOPNOTSUPP;
 	}
 	struct expunge_args a = { mailbox, uidvalidity, uid, !uidplus, false, false, false };
-	return with_retry(p, mailbox, true, expunge_attempt, &a);
+	return run_retry(p, mailbox, expunge_attempt, &a);
 }
 
 /* ---- move ---- */
 
-/* A connection with mailbox selected (SELECT retried once if the
- * connection is lost); the caller puts it back. */
-static int get_selected(struct pool *p, const char *mailbox, bool rw, uint32_t uidvalidity,
-			struct pool_conn **out)
+struct move_args {
+	const char *from, *to, *verb;
+	uint32_t uidvalidity, uid;
+	struct collect col;
+	struct imap_cmd *cmd;    /* the MOVE or COPY, once sent: its answer's code */
+};
+
+/* SELECT (repeated on a fresh connection if it was lost), then the MOVE or
+ * COPY, which is never repeated. */
+static int move_attempt(struct pool_conn *c, void *ctx, bool again)
 {
-	for (int attempt = 0;; attempt++) {
-		struct pool_conn *c;
-		int rc = pool_get(p, mailbox, &c);
-		if (rc < 0)
-			return rc;
-		rc = select_checked(p, c, mailbox, rw, uidvalidity);
-		if (rc == 0) {
-			*out = c;
-			return 0;
-		}
-		bool lost = c->broken;
-		pool_put(p, c);
-		if (!lost || attempt > 0)
-			return rc;
+	(void)again;
+	struct move_args *a = ctx;
+	int rc = select_checked(c, a->from, true, a->uidvalidity);
+	if (rc < 0)
+		return rc;
+	struct imap_cmd *cmd = imap_cmd_new(a->verb);
+	imap_cmd_addf(cmd, " %" PRIu32, a->uid);
+	if (imap_cmd_add_astring(cmd, a->to, strlen(a->to)) < 0) {
+		fs_log(LOG_WARNING, "%s: mailbox name not usable in a command", a->to);
+		imap_cmd_free(cmd);
+		return -EINVAL;
 	}
+	a->cmd = cmd;
+	struct run_opts o = opts(a->verb, a->from, &a->col, false);
+	return run_on(c, cmd, &o);
 }
 
 int write_move(struct pool *p, const char *from, uint32_t uidvalidity, uint32_t uid, const char *to,
@@ -485,39 +408,24 @@ int write_move(struct pool *p, const char *from, uint32_t uidvalidity, uint32_t 
 		/* refuse before COPY: the original could not be removed after it */
 		return write_expunge(p, from, uidvalidity, uid, false);
 	}
-	struct pool_conn *c = NULL;
-	int rc = get_selected(p, from, true, uidvalidity, &c);
-	if (rc < 0)
-		return rc;
-	const char *verb = has_move ? "UID MOVE" : "UID COPY";
-	struct imap_cmd *cmd = imap_cmd_new(verb);
-	imap_cmd_addf(cmd, " %" PRIu32, uid);
-	if (imap_cmd_add_astring(cmd, to, strlen(to)) < 0) {
-		fs_log(LOG_WARNING, "%s: mailbox name not usable in a command", to);
-		imap_cmd_free(cmd);
-		pool_put(p, c);
-		return -EINVAL;
+	struct move_args a = { .from = from, .to = to, .verb = has_move ? "UID MOVE" : "UID COPY",
+			       .uidvalidity = uidvalidity, .uid = uid,
+			       .col = { .uid = uid, .flags = BUF_INIT } };
+	int rc = run_retry(p, from, move_attempt, &a);
+	buf_free(&a.col.flags);
+	bool copied = a.col.copyuid;
+	if (rc == 0 && a.col.copyuid) {
+		*new_uidvalidity = a.col.copy_uidvalidity;
+		*new_uid = a.col.copy_uid;
 	}
-	struct collect col = { .uid = uid, .flags = BUF_INIT };
-	struct buf code = BUF_INIT;
-	rc = run(c, cmd, verb, from, &col, &code);
-	pool_put(p, c);
-	buf_free(&col.flags);
-	if (rc < 0) {
-		buf_free(&code);
-		return rc;
-	}
-	bool copied = col.copyuid;
-	if (col.copyuid) {
-		*new_uidvalidity = col.copy_uidvalidity;
-		*new_uid = col.copy_uid;
-	}
-	const char *args = code_args(&code, "COPYUID");
+	const char *args = rc == 0 ? ok_code_args(a.cmd, "COPYUID") : NULL;
 	if (args)
 		copied = parse_uid_code(args, uid, new_uidvalidity, new_uid);
-	buf_free(&code);
+	imap_cmd_free(a.cmd);
+	if (rc < 0)
+		return rc;
 	if (has_move) {
-		if (!copied && !col.expunged) {
+		if (!copied && !a.col.expunged) {
 			fs_log(LOG_INFO, "%s: UID %" PRIu32 " was not there to move", from, uid);
 			return -ENOENT;
 		}
@@ -550,7 +458,7 @@ int write_append(struct pool *p, const char *mailbox, int fd, uint64_t len, time
 		fs_log(LOG_WARNING, "APPEND %s: flags not usable: %s", mailbox, flags);
 		return -EINVAL;
 	}
-	struct imap_cmd *cmd = pool_mailbox_cmd("APPEND", mailbox);
+	struct imap_cmd *cmd = run_mailbox_cmd("APPEND", mailbox);
 	if (!cmd)
 		return -EINVAL;
 	if (flags && *flags)
@@ -567,17 +475,10 @@ int write_append(struct pool *p, const char *mailbox, int fd, uint64_t len, time
 		buf_free(&d);
 	}
 	imap_cmd_add_literal_fd(cmd, fd, len);
-	struct pool_conn *c;
-	int rc = pool_get(p, NULL, &c);
-	if (rc < 0) {
-		imap_cmd_free(cmd);
-		return rc;
-	}
-	struct buf code = BUF_INIT;
 	/* never repeated: a lost APPEND may have been stored */
-	rc = run(c, cmd, "APPEND", mailbox, NULL, &code);
-	pool_put(p, c);
-	const char *args = rc == 0 ? code_args(&code, "APPENDUID") : NULL;
+	struct run_opts o = opts("APPEND", mailbox, NULL, false);
+	int rc = run_command(p, NULL, cmd, &o);
+	const char *args = rc == 0 ? ok_code_args(cmd, "APPENDUID") : NULL;
 	uint32_t v, uid;
 	if (args && parse_uid_code(args, 0, &v, &uid)) {
 		if (new_uidvalidity)
@@ -585,47 +486,50 @@ int write_append(struct pool *p, const char *mailbox, int fd, uint64_t len, time
 		if (new_uid)
 			*new_uid = uid;
 	}
-	buf_free(&code);
+	imap_cmd_free(cmd);
 	return rc;
 }
 
 /* ---- mailboxes ---- */
 
-static void on_status(void *ctx, struct pool_conn *c, const struct imap_response *raw,
-		      const struct imap_resp *r)
-{
-	(void)c;
-	(void)raw;
-	status_decode(r, ctx);
-}
-
 /* DELETE takes the messages with it: the server itself must say, just
  * before, that there are none (a cached listing may be stale). */
 static int still_empty(struct pool_conn *c, const char *mailbox)
 {
-	struct imap_cmd *cmd = pool_mailbox_cmd("STATUS", mailbox);
-	if (!cmd)
-		return -EINVAL;
-	imap_cmd_add(cmd, " (MESSAGES)");
 	struct status_item st = { 0 };
-	c->on_untagged = on_status;
-	c->untagged_ctx = &st;
-	int rc = imap_submit(c->s, cmd);
-	if (rc == 0)
-		rc = imap_wait(c->s, cmd);
-	c->on_untagged = NULL;
-	c->untagged_ctx = NULL;
-	if (rc < 0)
-		rc = pool_errno(c, rc);
-	else if (!imap_cmd_ok(cmd))
-		rc = write_status_errno(imap_cmd_status(cmd), imap_cmd_code(cmd));
-	else if (!st.seen)
+	int rc = fetch_status(c, mailbox, "MESSAGES", 0, &st);
+	if (rc == 0 && !st.seen)
 		rc = -EIO;
-	else if (st.messages)
+	else if (rc == 0 && st.messages)
 		rc = -ENOTEMPTY;
-	imap_cmd_free(cmd);
 	if (rc == -EIO && !c->broken && mailbox_missing(c, mailbox))
 		rc = -ENOENT;
+	return rc;
+}
+
+struct mailbox_args {
+	const char *verb, *mailbox;
+	struct imap_cmd *cmd;
+};
+
+/* Never repeated: a lost CREATE, DELETE or RENAME may have been done. */
+static int mailbox_attempt(struct pool_conn *c, void *ctx, bool again)
+{
+	(void)again;
+	struct mailbox_args *a = ctx;
+	int rc = 0;
+	if (strcmp(a->verb, "CREATE") && c->selected)
+		rc = select_none(c);
+	if (rc == 0 && !strcmp(a->verb, "DELETE"))
+		rc = still_empty(c, a->mailbox);
+	if (rc == 0) {
+		struct run_opts o = opts(a->verb, a->mailbox, NULL, false);
+		rc = run_on(c, a->cmd, &o);
+	}
+	/* a bare NO for a name that exists (servers without ALREADYEXISTS) */
+	if (rc == -EACCES && !strcmp(a->verb, "CREATE") && !c->broken &&
+	    mailbox_presence(c, a->mailbox) == PRESENCE_LISTED)
+		rc = -EEXIST;
 	return rc;
 }
 
@@ -633,7 +537,7 @@ static int still_empty(struct pool_conn *c, const char *mailbox)
  * for DELETE and RENAME (the mailbox must not stay open under us). */
 static int mailbox_command(struct pool *p, const char *verb, const char *mailbox, const char *to)
 {
-	struct imap_cmd *cmd = pool_mailbox_cmd(verb, mailbox);
+	struct imap_cmd *cmd = run_mailbox_cmd(verb, mailbox);
 	if (!cmd)
 		return -EINVAL;
 	if (to && imap_cmd_add_astring(cmd, to, strlen(to)) < 0) {
@@ -641,25 +545,9 @@ static int mailbox_command(struct pool *p, const char *verb, const char *mailbox
 		imap_cmd_free(cmd);
 		return -EINVAL;
 	}
-	struct pool_conn *c;
-	int rc = pool_get(p, mailbox, &c);
-	if (rc < 0) {
-		imap_cmd_free(cmd);
-		return rc;
-	}
-	if (strcmp(verb, "CREATE") && c->selected)
-		rc = pool_unselect(c);
-	if (rc == 0 && !strcmp(verb, "DELETE"))
-		rc = still_empty(c, mailbox);
-	if (rc == 0)
-		rc = run(c, cmd, verb, mailbox, NULL, NULL);
-	else
-		imap_cmd_free(cmd);
-	/* a bare NO for a name that exists (servers without ALREADYEXISTS) */
-	if (rc == -EACCES && !strcmp(verb, "CREATE") && !c->broken &&
-	    mailbox_presence(c, mailbox) == PRESENCE_LISTED)
-		rc = -EEXIST;
-	pool_put(p, c);
+	struct mailbox_args a = { verb, mailbox, cmd };
+	int rc = run_once(p, mailbox, mailbox_attempt, &a);
+	imap_cmd_free(cmd);
 	return rc;
 }
 
@@ -689,24 +577,25 @@ struct flags_args {
 	uint64_t *modseq_out;
 };
 
-static int store_attempt(struct pool *p, struct pool_conn *c, void *ctx, bool retry)
+static int store_attempt(struct pool_conn *c, void *ctx, bool again)
 {
-	(void)retry;
+	(void)again;
 	struct flags_args *a = ctx;
-	int rc = select_checked(p, c, a->mailbox, true, a->uidvalidity);
+	int rc = select_checked(c, a->mailbox, true, a->uidvalidity);
 	if (rc < 0)
 		return rc;
 	struct imap_cmd *cmd = imap_cmd_new("UID STORE");
 	imap_cmd_addf(cmd, " %" PRIu32, a->uid);
-	if (a->unchangedsince && pool_has_cap(p, "CONDSTORE"))
+	if (a->unchangedsince && pool_has_cap(c->pool, "CONDSTORE"))
 		imap_cmd_addf(cmd, " (UNCHANGEDSINCE %" PRIu64 ")", a->unchangedsince);
 	imap_cmd_addf(cmd, " FLAGS (%s)", a->flags ? a->flags : "");
 	struct collect col = { .uid = a->uid, .flags = BUF_INIT };
-	struct buf code = BUF_INIT;
-	rc = run(c, cmd, "UID STORE", a->mailbox, &col, &code);
-	bool modified = rc == 0 && code_args(&code, "MODIFIED");
+	/* FLAGS (...) sets, it does not add: twice is like once */
+	struct run_opts o = opts("UID STORE", a->mailbox, &col, true);
+	rc = run_on(c, cmd, &o);
+	bool modified = rc == 0 && ok_code_args(cmd, "MODIFIED");
+	imap_cmd_free(cmd);
 	buf_free(&col.flags);
-	buf_free(&code);
 	if (rc < 0)
 		return rc;
 	if (modified) {
@@ -730,21 +619,22 @@ int write_store_flags(struct pool *p, const char *mailbox, uint32_t uidvalidity,
 		return -EINVAL;
 	}
 	struct flags_args a = { mailbox, uidvalidity, uid, flags, unchangedsince, NULL, NULL };
-	return with_retry(p, mailbox, true, store_attempt, &a);
+	return run_retry(p, mailbox, store_attempt, &a);
 }
 
-static int fetch_flags_attempt(struct pool *p, struct pool_conn *c, void *ctx, bool retry)
+static int fetch_flags_attempt(struct pool_conn *c, void *ctx, bool again)
 {
-	(void)retry;
+	(void)again;
 	struct flags_args *a = ctx;
-	int rc = select_checked(p, c, a->mailbox, false, a->uidvalidity);
+	int rc = select_checked(c, a->mailbox, false, a->uidvalidity);
 	if (rc < 0)
 		return rc;
 	struct imap_cmd *cmd = imap_cmd_new("UID FETCH");
-	bool condstore = pool_has_cap(p, "CONDSTORE");
+	bool condstore = pool_has_cap(c->pool, "CONDSTORE");
 	imap_cmd_addf(cmd, " %" PRIu32 " (UID FLAGS%s)", a->uid, condstore ? " MODSEQ" : "");
 	struct collect col = { .uid = a->uid, .flags = BUF_INIT };
-	rc = run(c, cmd, "UID FETCH", a->mailbox, &col, NULL);
+	struct run_opts o = opts("UID FETCH", a->mailbox, &col, false);
+	rc = run_free(c, cmd, &o);
 	if (rc == 0 && !col.has_flags)
 		rc = -ENOENT;
 	if (rc == 0) {
@@ -762,5 +652,5 @@ int write_fetch_flags(struct pool *p, const char *mailbox, uint32_t uidvalidity,
 	if (modseq_out)
 		*modseq_out = 0;
 	struct flags_args a = { mailbox, uidvalidity, uid, NULL, 0, flags_out, modseq_out };
-	return with_retry(p, mailbox, true, fetch_flags_attempt, &a);
+	return run_retry(p, mailbox, fetch_flags_attempt, &a);
 }

@@ -3,8 +3,10 @@
  * alone, and gives it back; a connection that failed is closed and opened
  * again on its next use.
  *
- * Errors: negative errno (-EIO for a connection that cannot be had,
- * -ENOENT for a mailbox that does not exist, -EACCES when refused).
+ * Commands run on a connection through run.h; the pool itself sends only
+ * what opens and closes a connection (login, ENABLE, LOGOUT).
+ *
+ * Errors: negative errno (-EIO for a connection that cannot be had).
  * Ownership: the pool owns its connections; pool_conn pointers are valid
  * between pool_get and pool_put. */
 #ifndef IMAPFS_POOL_H
@@ -29,6 +31,7 @@ struct pool_conn {
 	uint64_t highestmodseq;
 	bool broken;               /* set by users on IMAP_ABORT: reopened on next get */
 	bool qresync;              /* QRESYNC enabled: UID FETCH ... (CHANGEDSINCE m VANISHED) */
+	bool unrepeatable;         /* run.c: a command not safe to send twice went out */
 	/* while a command runs, untagged responses go here */
 	void (*on_untagged)(void *ctx, struct pool_conn *c, const struct imap_response *raw,
 			    const struct imap_resp *r);
@@ -52,23 +55,8 @@ void pool_put(struct pool *p, struct pool_conn *c);
  * private ones) ends now, and pool_get fails from now on, so the threads
  * using them can be joined at once even when the server stalls. */
 void pool_stop(struct pool *p);
-/* EXAMINE (or SELECT when rw) unless already selected so; fills the
- * connection's uidvalidity/uidnext/exists. */
-int pool_select(struct pool *p, struct pool_conn *c, const char *mailbox, bool rw);
-/* The same in two halves, so the commands that need the mailbox can be
- * pipelined behind it (one round trip instead of two): begin queues the
- * command (*cmd NULL when nothing is needed), end waits for it.  Between
- * them, c->uidvalidity is 0 until the server has named it. */
-int pool_select_begin(struct pool *p, struct pool_conn *c, const char *mailbox, bool rw,
-		      struct imap_cmd **cmd);
-int pool_select_end(struct pool_conn *c, struct imap_cmd *cmd, const char *mailbox, bool rw);
-/* Leaves the selected mailbox (UNSELECT): STATUS of a selected mailbox
- * reports the session's view, which can be older than the server's. */
-int pool_unselect(struct pool_conn *c);
+/* A capability of the server (after login, as the first connection saw). */
 bool pool_has_cap(struct pool *p, const char *cap);
-/* "VERB mailbox", the name an RFC 3501 astring (atom, quoted or literal by
- * its bytes); NULL (logged) for a name no command can carry (NUL). */
-struct imap_cmd *pool_mailbox_cmd(const char *verb, const char *mailbox);
 /* Closes the connection at once (it is reopened on its next use). */
 void pool_disconnect(struct pool_conn *c);
 /* Maps the result of a core call to errno, marking the connection broken on
@@ -85,7 +73,6 @@ int pool_errno(struct pool_conn *c, int rc);
  * first success logs "back online".  -EIO at once while the pool is
  * stopping. */
 int pool_reconnect(struct pool *p, struct pool_conn *c);
-bool pool_offline(struct pool *p);
 /* A connection outside the pool (the watcher's IDLE), opened with
  * pool_reconnect, freed (LOGOUT if open) with pool_private_free. */
 struct pool_conn *pool_private_new(struct pool *p);

@@ -11,9 +11,8 @@
 #include <unistd.h>
 
 #include "cancel.h"
-#include "pool.h"
+#include "remote/pool.h"
 #include "util.h"
-#include "write.h"
 
 /* Reconnects after a failure wait 1 s, 2 s, 4 s ... up to this. */
 #define BACKOFF_FIRST_MS 1000
@@ -208,21 +207,11 @@ static void conn_close(struct pool_conn *c)
 	c->selected = NULL;
 }
 
-struct imap_cmd *pool_mailbox_cmd(const char *verb, const char *mailbox)
-{
-	struct imap_cmd *cmd = imap_cmd_new(verb);
-	if (imap_cmd_add_astring(cmd, mailbox, strlen(mailbox)) < 0) {
-		fs_log(LOG_WARNING, "%s: mailbox name not usable in a command: %s", verb, mailbox);
-		imap_cmd_free(cmd);
-		return NULL;
-	}
-	return cmd;
-}
-
 /* The core's LOGOUT: the imaplib layer would refuse it after an EXAMINE
  * ("mailbox status changed to READ-ONLY").  Queued on every connection
  * first and then waited for, so a stalled server costs LOGOUT_MS once,
- * not once per connection. */
+ * not once per connection.  Not through run.c: closing is the pool's own,
+ * its answer means nothing, and a lost connection is closed anyway. */
 static struct imap_cmd *logout_begin(struct pool_conn *c)
 {
 	if (!c->s || c->broken)
@@ -405,14 +394,6 @@ int pool_reconnect(struct pool *p, struct pool_conn *c)
 	return rc < 0 ? -EIO : 0;
 }
 
-bool pool_offline(struct pool *p)
-{
-	pthread_mutex_lock(&p->lock);
-	bool off = p->offline;
-	pthread_mutex_unlock(&p->lock);
-	return off;
-}
-
 void pool_set_change_hook(struct pool *p, pool_change_fn fn, void *ctx)
 {
 	pthread_mutex_lock(&p->lock);
@@ -536,98 +517,3 @@ int pool_errno(struct pool_conn *c, int rc)
 	return rc < 0 ? -EIO : 0;
 }
 
-
-static int select_mailbox(struct pool_conn *c, const char *mailbox, bool rw);
-
-int pool_unselect(struct pool_conn *c)
-{
-	if (!c->selected)
-		return 0;
-	bool unselect = imap_has_cap(c->s, "UNSELECT");
-	/* CLOSE on a read-write mailbox would expunge: make it read-only first */
-	if (!unselect && c->selected_rw) {
-		char *name = xstrdup(c->selected);
-		int r = select_mailbox(c, name, false);
-		free(name);
-		if (r < 0)
-			return r;
-	}
-	free(c->selected);
-	c->selected = NULL;
-	struct imap_cmd *cmd = imap_cmd_new(unselect ? "UNSELECT" : "CLOSE");
-	int rc = imap_submit(c->s, cmd);
-	if (rc == 0)
-		rc = imap_wait(c->s, cmd);
-	imap_cmd_free(cmd);
-	return rc < 0 ? pool_errno(c, rc) : 0;
-}
-
-int pool_select(struct pool *p, struct pool_conn *c, const char *mailbox, bool rw)
-{
-	(void)p;
-	if (c->selected && !strcmp(c->selected, mailbox) && (c->selected_rw || !rw))
-		return 0;
-	return select_mailbox(c, mailbox, rw);
-}
-
-/* Queues SELECT/EXAMINE; commands submitted after it run in mailbox. */
-static int select_begin(struct pool_conn *c, const char *mailbox, bool rw, struct imap_cmd **out)
-{
-	free(c->selected);
-	c->selected = NULL;
-	c->uidvalidity = c->uidnext = c->exists = 0;
-	c->highestmodseq = 0;
-	struct imap_cmd *cmd = pool_mailbox_cmd(rw ? "SELECT" : "EXAMINE", mailbox);
-	if (!cmd)
-		return -EINVAL;
-	int rc = imap_submit(c->s, cmd);
-	if (rc < 0) {
-		imap_cmd_free(cmd);
-		return pool_errno(c, rc);
-	}
-	*out = cmd;
-	return 0;
-}
-
-/* Waits for the SELECT/EXAMINE queued by select_begin and frees it. */
-static int select_end(struct pool_conn *c, struct imap_cmd *cmd, const char *mailbox, bool rw)
-{
-	int rc = imap_wait(c->s, cmd);
-	if (rc < 0) {
-		imap_cmd_free(cmd);
-		return pool_errno(c, rc);
-	}
-	if (!imap_cmd_ok(cmd)) {
-		fs_log(LOG_INFO, "%s %s: %s %s", rw ? "SELECT" : "EXAMINE", mailbox, imap_cmd_status(cmd),
-		       imap_cmd_text(cmd));
-		rc = write_status_errno(imap_cmd_status(cmd), imap_cmd_code(cmd));
-		imap_cmd_free(cmd);
-		return rc;
-	}
-	imap_cmd_free(cmd);
-	c->selected = xstrdup(mailbox);
-	c->selected_rw = rw;
-	return 0;
-}
-
-static int select_mailbox(struct pool_conn *c, const char *mailbox, bool rw)
-{
-	struct imap_cmd *cmd;
-	int rc = select_begin(c, mailbox, rw, &cmd);
-	return rc < 0 ? rc : select_end(c, cmd, mailbox, rw);
-}
-
-int pool_select_begin(struct pool *p, struct pool_conn *c, const char *mailbox, bool rw,
-		      struct imap_cmd **cmd)
-{
-	(void)p;
-	*cmd = NULL;
-	if (c->selected && !strcmp(c->selected, mailbox) && (c->selected_rw || !rw))
-		return 0;
-	return select_begin(c, mailbox, rw, cmd);
-}
-
-int pool_select_end(struct pool_conn *c, struct imap_cmd *cmd, const char *mailbox, bool rw)
-{
-	return cmd ? select_end(c, cmd, mailbox, rw) : 0;
-}
