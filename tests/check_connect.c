@@ -278,7 +278,7 @@ START_TEST(test_imap4_refuses_malformed_preauth)
 {
 	const char *imap4 = getenv("IMAP4");
 	if (!imap4 || access(imap4, X_OK) != 0)
-		imap4 = "./proto/imap4";
+		imap4 = "./tools/imap4/imap4";
 	struct scene sc;
 	scene_start(&sc, "S: * 4294967296 PREAUTH [CAPABILITY IMAP4rev1] hi\nEOF\n", false);
 	char url[64];
