@@ -12,7 +12,7 @@
 
 #include "cancel.h"
 #include "pool.h"
-#include "util.h"
+#include "clock.h"
 #include "write.h"
 
 /* Reconnects after a failure wait 1 s, 2 s, 4 s ... up to this. */

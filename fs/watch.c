@@ -10,7 +10,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "clock.h"
 #include "watch.h"
 
 /* RFC 2177: servers may drop an IDLE after 30 minutes. */

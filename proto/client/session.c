@@ -18,8 +18,9 @@
 #include <unistd.h>
 
 #include "session.h"
+#include "clock.h"
 #include "quote.h"
-#include "util.h"
+#include "tag.h"
 
 enum { OUT_HIGH_WATER = 256 * 1024, READ_CHUNK = 64 * 1024 };
 
@@ -126,16 +127,33 @@ const char *imap_protocol_version(const struct imap *s) { return s->protocol_ver
 bool imap_utf8_enabled(const struct imap *s) { return s->utf8; }
 bool imap_is_tls(const struct imap *s) { return transport_is_tls(s->t); }
 const char *imap_welcome(const struct imap *s) { return s->welcome.data; }
-void imap_set_debug(struct imap *s, int level) { s->opts.debug = level; }
-int imap_get_debug(const struct imap *s) { return s->opts.debug; }
 void imap_set_timeout(struct imap *s, int timeout_ms) { s->opts.timeout_ms = timeout_ms; }
 int imap_fd(const struct imap *s) { return transport_fd(s->t); }
-int imap_socket(const struct imap *s) { return transport_fd(s->t); }
 
 void imap_set_untagged_handler(struct imap *s, imap_untagged_fn fn, void *ctx)
 {
 	s->on_untagged = fn;
 	s->untagged_ctx = ctx;
+}
+
+void imap_set_tagged_handler(struct imap *s, imap_tagged_fn fn, void *ctx)
+{
+	s->on_tagged = fn;
+	s->tagged_ctx = ctx;
+}
+
+void imap_set_layer_state(struct imap *s, const void *key, void *state, void (*free_fn)(void *state))
+{
+	if (s->layer_free)
+		s->layer_free(s->layer_state);
+	s->layer_key = key;
+	s->layer_state = state;
+	s->layer_free = free_fn;
+}
+
+void *imap_layer_state(const struct imap *s, const void *key)
+{
+	return s->layer_key == key ? s->layer_state : NULL;
 }
 
 void imap_set_literal_hook(struct imap *s, imap_literal_hook hook, void *ctx)
@@ -396,12 +414,6 @@ void imap_cmd_on_continuation(struct imap_cmd *c, imap_cont_fn fn, void *ctx)
 {
 	c->cont = fn;
 	c->cont_ctx = ctx;
-}
-
-void imap_cmd_on_done(struct imap_cmd *c, imap_done_fn fn, void *ctx)
-{
-	c->on_done = fn;
-	c->done_ctx = ctx;
 }
 
 bool imap_cmd_done(const struct imap_cmd *c) { return c->done; }
@@ -690,14 +702,13 @@ static int handle_tagged(struct imap *s, const struct imap_response *raw, const 
 	}
 	buf_addstr(&c->text, r->text);
 	take_status_code(s, r);
-	imaplib_on_tagged(s, raw->pieces[0].text, raw->pieces[0].text_len, c->status);
+	if (s->on_tagged)
+		s->on_tagged(s->tagged_ctx, s, raw, r);
 	c->done = true;
 	c->waiting_cont = false;
 	if (s->writer == c && !c->emitted)
 		s->writer = c->next;  /* rejected before its literal went out */
 	cmd_unlink(c);
-	if (c->on_done)
-		c->on_done(c->done_ctx, s, c);
 	return 0;
 }
 
@@ -1254,7 +1265,8 @@ void imap_close(struct imap *s)
 	buf_free(&s->welcome);
 	buf_free(&s->continuation);
 	buf_free(&s->err);
-	imaplib_state_free(s);
+	if (s->layer_free)
+		s->layer_free(s->layer_state);
 	free(s);
 }
 

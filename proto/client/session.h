@@ -1,5 +1,7 @@
-/* session.h: what the core (session.c) and the imaplib layer (imaplib.c)
- * share about a connection.  Not installed. */
+/* session.h: the session's insides, shared by the client's files (session,
+ * connect) and by the imaplib layer, which is built on the core and reads
+ * them; the core never calls up into a layer (imap.h: layers).  Not
+ * installed. */
 #ifndef IMAPFS_SESSION_H
 #define IMAPFS_SESSION_H
 
@@ -22,8 +24,6 @@ struct imap_cmd {
 	char tag[24];
 	imap_cont_fn cont;
 	void *cont_ctx;
-	imap_done_fn on_done;
-	void *done_ctx;
 
 	struct imap_cmd *next;   /* in the session's list of unfinished commands */
 	struct imap *owner;
@@ -90,8 +90,12 @@ struct imap {
 	enum imap_greeting greeting;  /* what the parser made of it */
 	bool spawned;            /* a spawned command: no network path to protect */
 
-	/* imaplib layer state (imaplib.c) */
-	struct imaplib_state *py;
+	/* the layer built on this session (imap.h: layers) */
+	imap_tagged_fn on_tagged;
+	void *tagged_ctx;
+	const void *layer_key;
+	void *layer_state;
+	void (*layer_free)(void *state);
 };
 
 /* Record an error kind with a formatted message; returns kind. */
@@ -112,11 +116,6 @@ int imap_session_greet(struct imap *s);
 /* What is left of the time limit (imap_set_time_limit) in ms: -1 when
  * there is none, 0 when it has passed. */
 int imap_time_limit_left(const struct imap *s);
-/* Frees the imaplib layer's state (imaplib.c). */
-void imaplib_state_free(struct imap *s);
-/* The imaplib layer sees every tagged reply (its response codes). */
-void imaplib_on_tagged(struct imap *s, const char *line, size_t len, const char *status);
-int imaplib_get_capabilities(struct imap *s, struct imap_result *r);
 /* TLS handshake on the open connection after STARTTLS succeeded; aborts if
  * any byte arrived before the handshake. */
 int imap_tls_upgrade(struct imap *s, const struct tls_opts *o);

@@ -37,6 +37,8 @@ struct imaplib_state {
 	struct buf tagged_text;
 };
 
+static int imaplib_get_capabilities(struct imap *s, struct imap_result *r);
+
 static void item_free(struct imap_item *it)
 {
 	buf_free(&it->text);
@@ -67,11 +69,17 @@ static struct imap_item *item_push(struct imap_item **items, size_t *n)
 	return it;
 }
 
-void imaplib_state_free(struct imap *s)
+/* The key of this layer's state on a session (imap_layer_state). */
+static const char py_layer_key;
+
+static struct imaplib_state *py_of(const struct imap *s)
 {
-	struct imaplib_state *py = s->py;
-	if (!py)
-		return;
+	return imap_layer_state(s, &py_layer_key);
+}
+
+static void py_state_free(void *state)
+{
+	struct imaplib_state *py = state;
 	for (size_t i = 0; i < py->nur; i++)
 		entry_free(&py->ur[i]);
 	free(py->ur);
@@ -82,7 +90,6 @@ void imaplib_state_free(struct imap *s)
 	free(py->caps);
 	buf_free(&py->tagged_text);
 	free(py);
-	s->py = NULL;
 }
 
 static struct py_entry *ur_find(struct imaplib_state *py, const char *name)
@@ -284,7 +291,7 @@ static void py_on_untagged(void *ctx, struct imap *s, const struct imap_response
 {
 	(void)ctx;
 	(void)r;
-	struct imaplib_state *py = s->py;
+	struct imaplib_state *py = py_of(s);
 	struct buf typ = BUF_INIT, dat = BUF_INIT;
 	const struct imap_piece *pc = raw->pieces;
 	if (!split_untagged(pc[0].text, pc[0].text_len, &typ, &dat)) {
@@ -316,12 +323,17 @@ static void py_on_untagged(void *ctx, struct imap *s, const struct imap_response
 	buf_free(&dat);
 }
 
-/* Called by the core for every tagged reply (session.c). */
-void imaplib_on_tagged(struct imap *s, const char *line, size_t len, const char *status)
+/* The core hands every tagged reply to the layer (imap_set_tagged_handler):
+ * imaplib reads its response code from the line's text, by its own regex. */
+static void py_on_tagged(void *ctx, struct imap *s, const struct imap_response *raw,
+			 const struct imap_resp *r)
 {
-	struct imaplib_state *py = s->py;
+	(void)ctx;
+	struct imaplib_state *py = py_of(s);
 	if (!py)
 		return;
+	const char *line = raw->pieces[0].text, *status = r->name;
+	size_t len = raw->pieces[0].text_len;
 	/* imaplib's tagre: TAG SP TYPE SP data */
 	const char *sp = memchr(line, ' ', len);
 	const char *data = "";
@@ -443,7 +455,7 @@ struct py_extra {
 
 static int check_bye(struct imap *s)
 {
-	struct py_entry *e = ur_find(s->py, "BYE");
+	struct py_entry *e = ur_find(py_of(s), "BYE");
 	if (!e || !e->n)
 		return IMAP_OK;
 	const struct imap_item *last = &e->items[e->n - 1];
@@ -468,7 +480,7 @@ static int add_quoted_secret(struct imap *s, struct imap_cmd *c, const char *nam
 static int py_command(struct imap *s, const char *name, unsigned allowed, const char *const *args,
 		      size_t n, const struct py_extra *x, struct imap_cmd **out)
 {
-	struct imaplib_state *py = s->py;
+	struct imaplib_state *py = py_of(s);
 	*out = NULL;
 	if (s->broken)
 		return imap_fail(s, IMAP_ABORT, "%s", s->err.len ? s->err.data : "connection closed");
@@ -510,7 +522,7 @@ static int py_command(struct imap *s, const char *name, unsigned allowed, const 
  * BYE; BAD is an error; the result is (typ, [tagged text]). */
 static int py_complete(struct imap *s, const char *name, struct imap_cmd *c, struct imap_result *res)
 {
-	struct imaplib_state *py = s->py;
+	struct imaplib_state *py = py_of(s);
 	bool logout = !strcmp(name, "LOGOUT");
 	int r;
 	if (!logout && (r = check_bye(s)) < 0) {
@@ -591,7 +603,7 @@ static void py_untagged(struct imap *s, struct imap_result *res, const char *nam
 		return;
 	char type[sizeof res->type];
 	memcpy(type, res->type, sizeof type);
-	if (!ur_pop(s->py, name, res)) {
+	if (!ur_pop(py_of(s), name, res)) {
 		result_none(res, type);
 		return;
 	}
@@ -832,7 +844,7 @@ static int check_plaintext_allowed(struct imap *s, const char *what)
 {
 	if (imap_has_cap(s, "LOGINDISABLED"))
 		return imap_fail(s, IMAP_ERROR, "%s refused: the server advertises LOGINDISABLED", what);
-	if (!s->opts.allow_plaintext && !transport_is_tls(s->t) && !s->py->stream)
+	if (!s->opts.allow_plaintext && !transport_is_tls(s->t) && !py_of(s)->stream)
 		return imap_fail(s, IMAP_ERROR,
 				 "%s refused: the connection is not encrypted (use TLS or STARTTLS, "
 				 "or allow plaintext explicitly)", what);
@@ -985,7 +997,7 @@ int imap_search(struct imap *s, const char *charset, const char *const *criteria
 
 int imap_select(struct imap *s, const char *mailbox, bool readonly, struct imap_result *r)
 {
-	struct imaplib_state *py = s->py;
+	struct imaplib_state *py = py_of(s);
 	if (!mailbox)
 		mailbox = "INBOX";
 	ur_clear(py);
@@ -1052,7 +1064,7 @@ int imap_sort(struct imap *s, const char *criteria, const char *charset,
 
 int imap_starttls(struct imap *s, const struct tls_opts *o, struct imap_result *r)
 {
-	struct imaplib_state *py = s->py;
+	struct imaplib_state *py = py_of(s);
 	if (py->tls_established || transport_is_tls(s->t))
 		return imap_fail(s, IMAP_ABORT, "TLS session already established");
 	if (!imap_has_cap(s, "STARTTLS"))
@@ -1164,7 +1176,7 @@ static void py_on_idle(void *ctx, struct imap *s, const struct imap_response *ra
 		       const struct imap_resp *r)
 {
 	struct imap_result *res = ctx;
-	struct imaplib_state *py = s->py;
+	struct imaplib_state *py = py_of(s);
 	/* let the usual bookkeeping split it, then move it out of the dict */
 	py_on_untagged(NULL, s, raw, r);
 	for (size_t i = 0; i < py->nur; i++) {
@@ -1191,7 +1203,7 @@ int imap_idle_collect(struct imap *s, int duration_ms, struct imap_result *r)
 		return rc;
 	result_set(r, "OK");
 	/* only what arrives during IDLE is reported; what was pending stays */
-	struct imaplib_state *py = s->py;
+	struct imaplib_state *py = py_of(s);
 	struct py_entry *saved = py->ur;
 	size_t nsaved = py->nur;
 	py->ur = NULL;
@@ -1208,7 +1220,7 @@ int imap_idle_collect(struct imap *s, int duration_ms, struct imap_result *r)
 
 /* ---------------- connecting ---------------- */
 
-int imaplib_get_capabilities(struct imap *s, struct imap_result *r)
+static int imaplib_get_capabilities(struct imap *s, struct imap_result *r)
 {
 	int rc = imap_capability(s, r);
 	if (rc < 0)
@@ -1216,7 +1228,7 @@ int imaplib_get_capabilities(struct imap *s, struct imap_result *r)
 	if (r->n == 1 && r->items[0].none)
 		return imap_fail(s, IMAP_ERROR, "no CAPABILITY response from server");
 	/* dat[-1].upper().split() */
-	struct imaplib_state *py = s->py;
+	struct imaplib_state *py = py_of(s);
 	for (size_t i = 0; i < py->ncaps; i++)
 		free(py->caps[i]);
 	py->ncaps = 0;
@@ -1242,12 +1254,12 @@ int imaplib_get_capabilities(struct imap *s, struct imap_result *r)
 
 size_t imaplib_ncaps(const struct imap *s)
 {
-	return s->py ? s->py->ncaps : 0;
+	return py_of(s) ? py_of(s)->ncaps : 0;
 }
 
 const char *imaplib_cap(const struct imap *s, size_t i)
 {
-	return s->py && i < s->py->ncaps ? s->py->caps[i] : NULL;
+	return py_of(s) && i < py_of(s)->ncaps ? py_of(s)->caps[i] : NULL;
 }
 
 static int py_connect(struct imap **out, struct transport *t, const char *host,
@@ -1257,8 +1269,9 @@ static int py_connect(struct imap **out, struct transport *t, const char *host,
 	struct imaplib_state *py = xcalloc(1, sizeof *py);
 	buf_init(&py->tagged_text);
 	py->host = host ? xstrdup(host) : NULL;
-	s->py = py;
+	imap_set_layer_state(s, &py_layer_key, py, py_state_free);
 	imap_set_untagged_handler(s, py_on_untagged, NULL);
+	imap_set_tagged_handler(s, py_on_tagged, NULL);
 	struct imap_result caps = { .n = 0 };
 	/* The core decides the greeting and the state; imaplib's message for
 	 * a greeting it does not take is the greeting itself. */
@@ -1341,6 +1354,6 @@ int imap_open_stream(struct imap **out, const char *command, const struct imap_o
 		return IMAP_ABORT;
 	int rc = py_connect(out, t, NULL, o, err);
 	if (rc == 0)
-		(*out)->py->stream = true;
+		py_of(*out)->stream = true;
 	return rc;
 }
