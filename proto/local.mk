@@ -15,7 +15,8 @@ proto_libimapcore_la_SOURCES = \
 proto_libimapcore_la_SOURCES += \
 	proto/client/transport.c proto/client/tls.c proto/client/tls.h proto/client/transport.h \
 	proto/client/sasl.c proto/client/sasl.h \
-	proto/client/session.c proto/client/session.h proto/client/connect.c \
+	proto/client/session.c proto/client/session.h proto/client/cmd.c proto/client/pump.c \
+	proto/client/idle.c proto/client/raw.c proto/client/connect.c \
 	proto/client/url.c proto/client/url.h
 proto_libimapcore_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
 proto_libimapcore_la_LIBADD = lib/libgeneric.la $(GNUTLS_LIBS)
@@ -23,7 +24,9 @@ proto_libimapcore_la_LIBADD = lib/libgeneric.la $(GNUTLS_LIBS)
 # proto/libimap.la: the core and the imaplib emulation (imap4 and the tests).
 noinst_LTLIBRARIES += proto/libimap.la
 proto_libimap_la_SOURCES = \
-	proto/imaplib/imaplib.c proto/imaplib/util.c proto/imaplib/util.h \
+	proto/imaplib/imaplib.c proto/imaplib/imaplib_int.h proto/imaplib/command.c \
+	proto/imaplib/open.c proto/imaplib/mailbox.c proto/imaplib/message.c \
+	proto/imaplib/util.c proto/imaplib/util.h \
 	proto/imaplib/pyrepr.c proto/imaplib/pyrepr.h
 proto_libimap_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
 proto_libimap_la_LIBADD = proto/libimapcore.la $(GNUTLS_LIBS)

@@ -116,6 +116,32 @@ int imap_session_greet(struct imap *s);
 /* What is left of the time limit (imap_set_time_limit) in ms: -1 when
  * there is none, 0 when it has passed. */
 int imap_time_limit_left(const struct imap *s);
+/* ---- between the client's files: session.c, cmd.c, pump.c, idle.c, raw.c ---- */
+
+/* A trace line of server or client text, unprintable bytes escaped. */
+void session_trace_text(struct imap *s, const char *dir, const char *p, size_t n);
+/* Takes c off its session's list of unfinished commands (cmd.c). */
+void session_cmd_unlink(struct imap_cmd *c);
+/* The session's literal hook (pump.c): counts literal bytes as progress,
+ * then hands them to the caller's hook (imap_set_literal_hook). */
+bool session_counted_hook(void *ctx, const struct imap_response *so_far, uint64_t size,
+			  struct imap_sink *sink);
+/* Bytes of literals c sends (pump.c). */
+uint64_t session_literal_bytes(const struct imap_cmd *c);
+/* The pipeline (pump.c).  emit_pending moves queued commands into the out
+ * buffer; flush_some writes what the link takes now; read_some reads what
+ * has arrived; process_one handles one buffered response (1), needs more
+ * input (0) or aborts (<0); wait_for waits up to ms (-1: no limit) for the
+ * link to be readable (or writable when want_write): 1 ready, 0 timed out,
+ * IMAP_ABORT; wait_io waits for whatever the session needs now.  All but
+ * process_one and the waits return 0 or IMAP_ABORT. */
+int session_emit_pending(struct imap *s);
+int session_flush_some(struct imap *s);
+int session_read_some(struct imap *s);
+int session_process_one(struct imap *s);
+int session_wait_for(struct imap *s, bool want_read, bool want_write, int ms);
+int session_wait_io(struct imap *s, int ms);
+
 /* TLS handshake on the open connection after STARTTLS succeeded; aborts if
  * any byte arrived before the handshake. */
 int imap_tls_upgrade(struct imap *s, const struct tls_opts *o);
