@@ -6,7 +6,6 @@
 #
 # proto/libimapcore.la: lib/ + grammar + client, what imapfs links.
 noinst_LTLIBRARIES += proto/libimapcore.la
-pkginclude_HEADERS = proto/client/imap.h
 proto_libimapcore_la_SOURCES = \
 	proto/parser.c proto/parser.h proto/resp.c proto/parser_int.h proto/store.c proto/store.h \
 	proto/quote.c proto/quote.h proto/tag.c proto/tag.h \
@@ -30,3 +29,21 @@ proto_libimap_la_SOURCES = \
 	proto/imaplib/pyrepr.c proto/imaplib/pyrepr.h
 proto_libimap_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
 proto_libimap_la_LIBADD = proto/libimapcore.la $(GNUTLS_LIBS)
+
+# libimap4: the core and the imaplib-style API as an installed shared library.
+# Its headers go to $(includedir)/imap4 (#include <imap4/imap.h>) and compile
+# on their own; imap4.pc says how to build against it.  -version-info is
+# current:revision:age (libtool's rules): bump it when the API changes.
+lib_LTLIBRARIES = proto/libimap4.la
+proto_libimap4_la_SOURCES =
+proto_libimap4_la_LIBADD = proto/libimap.la $(GNUTLS_LIBS)
+# Only the public names: imap_* (imap.h, parser.h), imaplib's capabilities,
+# the buffers (buf.h) and the transport (transport.h) the API hands out.
+proto_libimap4_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 -no-undefined \
+	-export-symbols-regex '^(imap_|imaplib_cap$$|imaplib_ncaps$$|buf_|x(malloc|calloc|realloc|strdup|memdup)$$|transport_)'
+imap4includedir = $(includedir)/imap4
+imap4include_HEADERS = proto/client/imap.h lib/buf.h proto/parser.h proto/client/transport.h
+pkgconfigdir = $(libdir)/pkgconfig
+pkgconfig_DATA = proto/imap4.pc
+EXTRA_DIST += proto/imap4.pc.in
+DISTCLEANFILES = proto/imap4.pc
