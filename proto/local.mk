@@ -15,7 +15,7 @@ proto_libimapcore_la_SOURCES += \
 	proto/client/transport.c proto/client/tls.c proto/client/tls.h proto/client/transport.h \
 	proto/client/sasl.c proto/client/sasl.h \
 	proto/client/session.c proto/client/session.h proto/client/cmd.c proto/client/pump.c \
-	proto/client/idle.c proto/client/raw.c proto/client/connect.c \
+	proto/client/idle.c proto/client/raw.c proto/client/open.c proto/client/connect.c \
 	proto/client/url.c proto/client/url.h
 proto_libimapcore_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
 proto_libimapcore_la_LIBADD = lib/libgeneric.la $(GNUTLS_LIBS)

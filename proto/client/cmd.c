@@ -35,6 +35,11 @@ static void cmd_reset_result(struct imap_cmd *c)
 	free(c->code);
 	free(c->code_arg);
 	c->code = c->code_arg = NULL;
+	for (size_t i = 0; i < c->code_nargs; i++)
+		free(c->code_args[i]);
+	free(c->code_args);
+	c->code_args = NULL;
+	c->code_nargs = 0;
 	buf_reset(&c->text);
 	c->status[0] = '\0';
 }
@@ -177,12 +182,46 @@ bool imap_cmd_ok(const struct imap_cmd *c) { return c->done && !strcmp(c->status
 const char *imap_cmd_text(const struct imap_cmd *c) { return c->text.data; }
 const char *imap_cmd_code(const struct imap_cmd *c) { return c->code; }
 const char *imap_cmd_code_arg(const struct imap_cmd *c) { return c->code_arg; }
+size_t imap_cmd_code_nargs(const struct imap_cmd *c) { return c->code_nargs; }
+
+const char *imap_cmd_code_argv(const struct imap_cmd *c, size_t i)
+{
+	return i < c->code_nargs ? c->code_args[i] : NULL;
+}
+
+/* The parser's memory is reused by the next response: what the caller may
+ * ask after completion is copied. */
+void session_cmd_set_code(struct imap_cmd *c, const struct imap_resp *r)
+{
+	c->code = xstrdup(r->code);
+	c->code_arg = r->code_raw ? xstrdup(r->code_raw) : NULL;
+	if (!r->code_nargs)
+		return;
+	c->code_args = xcalloc(r->code_nargs, sizeof *c->code_args);
+	c->code_nargs = r->code_nargs;
+	for (size_t i = 0; i < r->code_nargs; i++) {
+		const struct imap_arg *a = &r->code_args[i];
+		if (a->type == IMAP_ARG_ATOM || a->type == IMAP_ARG_STRING ||
+		    (a->type == IMAP_ARG_LITERAL && a->str))
+			c->code_args[i] = xmemdup(a->str, a->len);
+	}
+}
 
 size_t imap_in_flight(const struct imap *s)
 {
 	size_t n = 0;
 	for (const struct imap_cmd *c = s->cmds; c; c = c->next)
 		n++;
+	return n;
+}
+
+/* Bytes of literals c sends: what it may still earn time with. */
+static uint64_t literal_bytes(const struct imap_cmd *c)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < c->nparts; i++)
+		if (c->parts[i].kind != PART_TEXT)
+			n += c->parts[i].len;
 	return n;
 }
 
@@ -198,7 +237,7 @@ int imap_submit(struct imap *s, struct imap_cmd *c)
 	c->lit_sent = 0;
 	c->deadline = s->opts.timeout_ms > 0 ? clock_ms() + s->opts.timeout_ms : -1;
 	c->progress_base = s->progress;
-	s->send_credit += session_literal_bytes(c);
+	s->send_credit += literal_bytes(c);
 	cmd_reset_result(c);
 	snprintf(c->tag, sizeof c->tag, "%s%lu", s->tagpre, s->tagnum++);
 	struct imap_cmd **pp = &s->cmds;

@@ -262,6 +262,12 @@ bool imap_cmd_ok(const struct imap_cmd *c);
 const char *imap_cmd_text(const struct imap_cmd *c);    /* the tagged line after the status word */
 const char *imap_cmd_code(const struct imap_cmd *c);    /* response code name, or NULL */
 const char *imap_cmd_code_arg(const struct imap_cmd *c); /* raw code arguments, or NULL */
+/* The code's arguments as the response parser split them, so that nobody
+ * splits the raw text again: "[APPENDUID 38505 3955]" gives 2 arguments,
+ * "38505" and "3955".  An atom or a string is given as its text; a list, NIL
+ * or a literal not in memory as NULL.  NULL past the last argument. */
+size_t imap_cmd_code_nargs(const struct imap_cmd *c);
+const char *imap_cmd_code_argv(const struct imap_cmd *c, size_t i);
 
 /* Send raw bytes / read raw, as imaplib's send() and read()/readline(). */
 int imap_send_raw(struct imap *s, const void *p, size_t n);

@@ -74,15 +74,6 @@ static void count_sent(struct imap *s, size_t n)
 	s->progress += credit;
 }
 
-uint64_t session_literal_bytes(const struct imap_cmd *c)
-{
-	uint64_t n = 0;
-	for (size_t i = 0; i < c->nparts; i++)
-		if (c->parts[i].kind != PART_TEXT)
-			n += c->parts[i].len;
-	return n;
-}
-
 /* When c's tagged reply is due: its deadline, a second later for each
  * IMAP_PROGRESS_BYTES of progress since it was submitted. */
 static long long cmd_due(const struct imap *s, const struct imap_cmd *c)
@@ -350,8 +341,7 @@ static int handle_tagged(struct imap *s, const struct imap_response *raw, const 
 	if (r->code) {
 		buf_addf(&c->text, "[%s%s%s] ", r->code, r->code_raw && *r->code_raw ? " " : "",
 			 r->code_raw ? r->code_raw : "");
-		c->code = xstrdup(r->code);
-		c->code_arg = r->code_raw ? xstrdup(r->code_raw) : NULL;
+		session_cmd_set_code(c, r);
 	}
 	buf_addstr(&c->text, r->text);
 	take_status_code(s, r);

@@ -39,6 +39,8 @@ struct imap_cmd {
 	struct buf text;
 	char *code;
 	char *code_arg;
+	char **code_args;          /* the code's arguments as parsed; NULL: a list */
+	size_t code_nargs;
 };
 
 /* The first response of a connection, as the response parser reads it;
@@ -116,18 +118,23 @@ int imap_session_greet(struct imap *s);
 /* What is left of the time limit (imap_set_time_limit) in ms: -1 when
  * there is none, 0 when it has passed. */
 int imap_time_limit_left(const struct imap *s);
-/* ---- between the client's files: session.c, cmd.c, pump.c, idle.c, raw.c ---- */
+/* ---- between the client's files, each calling only those before it:
+ * session.c (errors, state), cmd.c, pump.c, idle.c, raw.c, open.c ---- */
 
+/* Protocol text for traces and errors, control bytes escaped, appended to b. */
+void session_add_printable(struct buf *b, const char *p, size_t n);
+/* Forgets the capability list (session.c). */
+void session_free_caps(struct imap *s);
 /* A trace line of server or client text, unprintable bytes escaped. */
 void session_trace_text(struct imap *s, const char *dir, const char *p, size_t n);
+/* Records r's response code on c, its arguments one by one (cmd.c). */
+void session_cmd_set_code(struct imap_cmd *c, const struct imap_resp *r);
 /* Takes c off its session's list of unfinished commands (cmd.c). */
 void session_cmd_unlink(struct imap_cmd *c);
 /* The session's literal hook (pump.c): counts literal bytes as progress,
  * then hands them to the caller's hook (imap_set_literal_hook). */
 bool session_counted_hook(void *ctx, const struct imap_response *so_far, uint64_t size,
 			  struct imap_sink *sink);
-/* Bytes of literals c sends (pump.c). */
-uint64_t session_literal_bytes(const struct imap_cmd *c);
 /* The pipeline (pump.c).  emit_pending moves queued commands into the out
  * buffer; flush_some writes what the link takes now; read_some reads what
  * has arrived; process_one handles one buffered response (1), needs more
