@@ -64,7 +64,7 @@ Change it (each step is one IMAP command, confirmed before it returns):
   rmdir $state/Mail/Neu                                   # DELETE (when empty)
 
 The IMAP client, call by call as Python's imaplib would print it:
-  $build/proto/imap4 -o tls=none,passfile=$state/password imap://alice@127.0.0.1:$IMAP_PORT \\
+  $build/tools/imap4/imap4 -o tls=none,passfile=$state/password imap://alice@127.0.0.1:$IMAP_PORT \\
       'select INBOX' "fetch 1 '(UID RFC822.SIZE)'"
 
 Unmount and stop everything:

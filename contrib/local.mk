@@ -11,7 +11,7 @@ EXTRA_DIST += contrib/bench/run.sh contrib/bench/bulk_fetch.py contrib/bench/tim
 # The manual pages, the mount(8) helpers (into $(sbindir): link them into
 # /sbin, where mount(8) looks), and the systemd user unit and examples,
 # which are shipped but not installed (they belong in the user's home).
-dist_man1_MANS = fs/imapfs.1 proto/imap4.1
+dist_man1_MANS = fs/imapfs.1 tools/imap4/imap4.1
 dist_sbin_SCRIPTS = contrib/mount.imapfs contrib/mount.fuse.imapfs
 EXTRA_DIST += contrib/imapfs@.service contrib/imapfs.conf.example contrib/fstab.example \
 	tests/check_mount_helper.sh

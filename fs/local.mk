@@ -17,7 +17,7 @@ bin_PROGRAMS += fs/imapfs
 fs_imapfs_SOURCES = fs/main.c fs/ops.c fs/ops.h fs/pagepush.c fs/pagepush.h
 fs_imapfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
 fs_imapfs_CFLAGS += -I$(top_srcdir)/fs
-fs_imapfs_LDADD = fs/libfscore.la fs/libfsunits.la proto/libimap.la $(FUSE_LIBS) $(GNUTLS_LIBS) -lpthread
+fs_imapfs_LDADD = fs/libfscore.la fs/libfsunits.la proto/libimapcore.la $(FUSE_LIBS) $(GNUTLS_LIBS) -lpthread
 
 
 # The fs units without a server (tree names, cache, UID sets).

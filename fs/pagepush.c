@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "pagepush.h"
-#include "util.h"
 
 /* A window of bodies arrives faster than it is pushed only briefly; what
  * does not fit is read through FUSE instead. */

@@ -10,9 +10,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "remote/run.h"
 #include "remote/select.h"
-#include "util.h"
 #include "watch.h"
 
 /* RFC 2177: servers may drop an IDLE after 30 minutes. */

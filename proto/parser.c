@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "parser_int.h"
+#include "store.h"
 
 #define DEFAULT_MAX_LINE ((size_t)16 << 20)
 #define DEFAULT_MAX_LITERAL ((uint64_t)2 << 30)

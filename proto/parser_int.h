@@ -8,15 +8,12 @@
 #include <stdint.h>
 
 struct imap_parser;
-struct resp_store;  /* resp.c's arena and list stack, owned by the parser */
+struct resp_store;  /* store.h: resp.c's arena and list stack, owned by the parser */
 
 /* parser.c: the parser's slot for the store (NULL until resp.c makes it). */
 struct resp_store **parser_resp_store(struct imap_parser *p);
 /* parser.c: does the line end with "{N}"?  *overflow when N needs more than
  * 64 bits (then *size is UINT64_MAX). */
 bool parser_literal_announced(const char *s, size_t len, uint64_t *size, bool *overflow);
-
-/* resp.c */
-void resp_store_free(struct resp_store *st);
 
 #endif

@@ -1,14 +1,13 @@
 /* resp.c: the structure layer of parser.h: a framed response split into
  * tag, number, name, response code, text and a tree of arguments.
  *
- * Everything is allocated from an arena that only grows during one
- * imap_resp_parse() call, so the pointers handed out never move; lists are
- * built on an explicit stack, never by recursion, so nesting costs no C
- * stack whatever max_depth is.  Every scan is linear in the response. */
+ * Everything is allocated from the store (store.h), whose pointers never
+ * move during one imap_resp_parse() call; lists are built on an explicit
+ * stack, never by recursion, so nesting costs no C stack whatever max_depth
+ * is.  Every scan is linear in the response. */
 #include "config.h"
 #include "parser.h"
 
-#include <stdalign.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -16,25 +15,7 @@
 
 #include "buf.h"
 #include "parser_int.h"
-
-/* An arena block kept for the next parse is at most this big. */
-#define KEEP_MAX ((size_t)1 << 20)
-#define ARENA_MIN_BLOCK ((size_t)4096)
-
-struct arena_block {
-	struct arena_block *next;
-	size_t size, used;
-	max_align_t data[];
-};
-
-struct resp_store {
-	struct arena_block *arena;
-	struct imap_arg *pend;  /* arguments of the lists still open */
-	size_t npend, pend_cap;
-	size_t *opens;          /* index in pend where each open list starts */
-	size_t opens_cap;
-	unsigned max_depth;
-};
+#include "store.h"
 
 static bool is_digit(char c)
 {
@@ -44,114 +25,6 @@ static bool is_digit(char c)
 static char ascii_upper(char c)
 {
 	return c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
-}
-
-static void arena_free_all(struct resp_store *st)
-{
-	while (st->arena) {
-		struct arena_block *b = st->arena;
-		st->arena = b->next;
-		free(b);
-	}
-}
-
-void resp_store_free(struct resp_store *st)
-{
-	if (!st)
-		return;
-	arena_free_all(st);
-	free(st->pend);
-	free(st->opens);
-	free(st);
-}
-
-static void arena_reset(struct resp_store *st)
-{
-	struct arena_block *keep = st->arena;
-	if (!keep)
-		return;
-	struct arena_block *b = keep->next;
-	while (b) {
-		struct arena_block *next = b->next;
-		free(b);
-		b = next;
-	}
-	keep->next = NULL;
-	keep->used = 0;
-	if (keep->size > KEEP_MAX) {
-		free(keep);
-		st->arena = NULL;
-	}
-}
-
-static void *arena_alloc(struct resp_store *st, size_t n)
-{
-	const size_t align = alignof(max_align_t);
-	if (n > SIZE_MAX / 2)
-		abort();  /* cannot happen: n is bounded by data already in memory */
-	n = (n + align - 1) / align * align;
-	struct arena_block *b = st->arena;
-	if (!b || b->size - b->used < n) {
-		size_t size = b ? b->size * 2 : ARENA_MIN_BLOCK;
-		if (size > KEEP_MAX)
-			size = KEEP_MAX;
-		if (size < n)
-			size = n;
-		b = xmalloc(sizeof *b + size);
-		b->next = st->arena;
-		b->size = size;
-		b->used = 0;
-		st->arena = b;
-	}
-	void *r = (char *)b->data + b->used;
-	b->used += n;
-	return r;
-}
-
-static char *arena_strdup(struct resp_store *st, const char *s, size_t n, bool upper)
-{
-	char *d = arena_alloc(st, n + 1);
-	for (size_t i = 0; i < n; i++)
-		d[i] = upper ? ascii_upper(s[i]) : s[i];
-	d[n] = '\0';
-	return d;
-}
-
-static struct imap_arg *pend_push(struct resp_store *st, enum imap_arg_type type)
-{
-	if (st->npend == st->pend_cap) {
-		st->pend_cap = st->pend_cap ? st->pend_cap * 2 : 32;
-		st->pend = xrealloc(st->pend, st->pend_cap * sizeof *st->pend);
-	}
-	struct imap_arg *a = &st->pend[st->npend++];
-	memset(a, 0, sizeof *a);
-	a->type = type;
-	return a;
-}
-
-/* Moves pend[start..] into the arena; pend is cut back to start. */
-static const struct imap_arg *pend_take(struct resp_store *st, size_t start, size_t *count)
-{
-	size_t n = st->npend - start;
-	struct imap_arg *a = NULL;
-	if (n) {
-		a = arena_alloc(st, n * sizeof *a);
-		memcpy(a, st->pend + start, n * sizeof *a);
-	}
-	st->npend = start;
-	*count = n;
-	return a;
-}
-
-static void resp_storage_reset(struct resp_store *st)
-{
-	arena_reset(st);
-	st->npend = 0;
-	if (st->pend_cap * sizeof *st->pend > KEEP_MAX) {
-		free(st->pend);
-		st->pend = NULL;
-		st->pend_cap = 0;
-	}
 }
 
 /* Where a piece's literal announcement ("{N}" or literal8's "~{N}") starts. */
@@ -238,8 +111,8 @@ static void token_atom(struct resp_store *st, struct cursor *c)
 	size_t n = i - start;
 	bool nil = n == 3 && ascii_upper(c->s[start]) == 'N' && ascii_upper(c->s[start + 1]) == 'I' &&
 		   ascii_upper(c->s[start + 2]) == 'L';
-	struct imap_arg *a = pend_push(st, nil ? IMAP_ARG_NIL : IMAP_ARG_ATOM);
-	a->str = arena_strdup(st, c->s + start, n, false);
+	struct imap_arg *a = resp_store_push(st, nil ? IMAP_ARG_NIL : IMAP_ARG_ATOM);
+	a->str = resp_store_strdup(st, c->s + start, n, false);
 	a->len = n;
 	c->pos = i;
 }
@@ -259,7 +132,7 @@ static int token_quoted(struct resp_store *st, struct cursor *c, struct buf *err
 		buf_adderr(err, "unterminated quoted string");
 		return -1;
 	}
-	char *d = arena_alloc(st, i - c->pos);
+	char *d = resp_store_alloc(st, i - c->pos);
 	size_t n = 0;
 	for (size_t k = c->pos + 1; k < i; k++) {
 		if (quoted_escape(c, k))
@@ -267,7 +140,7 @@ static int token_quoted(struct resp_store *st, struct cursor *c, struct buf *err
 		d[n++] = c->s[k];
 	}
 	d[n] = '\0';
-	struct imap_arg *a = pend_push(st, IMAP_ARG_STRING);
+	struct imap_arg *a = resp_store_push(st, IMAP_ARG_STRING);
 	a->str = d;
 	a->len = n;
 	c->pos = i + 1;
@@ -277,7 +150,7 @@ static int token_quoted(struct resp_store *st, struct cursor *c, struct buf *err
 static void token_literal(struct resp_store *st, const struct cursor *c)
 {
 	const struct imap_literal *lit = &c->r->pieces[c->pi].lit;
-	struct imap_arg *a = pend_push(st, IMAP_ARG_LITERAL);
+	struct imap_arg *a = resp_store_push(st, IMAP_ARG_LITERAL);
 	a->lit = lit;
 	if (!lit->streamed && lit->data) {
 		a->str = lit->data;
@@ -288,8 +161,8 @@ static void token_literal(struct resp_store *st, const struct cursor *c)
 static void list_close(struct resp_store *st, size_t start)
 {
 	size_t count;
-	const struct imap_arg *elems = pend_take(st, start, &count);
-	struct imap_arg *a = pend_push(st, IMAP_ARG_LIST);
+	const struct imap_arg *elems = resp_store_take(st, start, &count);
+	struct imap_arg *a = resp_store_push(st, IMAP_ARG_LIST);
 	a->list = elems;
 	a->count = count;
 }
@@ -350,7 +223,7 @@ static int args_parse(struct resp_store *st, struct cursor *c, bool partial,
 	}
 	while (nopen)
 		list_close(st, st->opens[--nopen]);
-	*out = pend_take(st, base, nout);
+	*out = resp_store_take(st, base, nout);
 	return 0;
 fail:
 	st->npend = base;
@@ -408,10 +281,10 @@ static void resp_text(struct resp_store *st, const struct imap_response *r, size
 		while (name_end < close && s[name_end] != ' ')
 			name_end++;
 		if (close < len && name_end > name) {
-			out->code = arena_strdup(st, s + name, name_end - name, true);
+			out->code = resp_store_strdup(st, s + name, name_end - name, true);
 			if (name_end < close) {
 				size_t raw = name_end + 1;
-				out->code_raw = arena_strdup(st, s + raw, close - raw, false);
+				out->code_raw = resp_store_strdup(st, s + raw, close - raw, false);
 				struct cursor c;
 				cursor_start(&c, r);
 				c.single = true;
@@ -476,7 +349,7 @@ int imap_resp_parse(struct imap_parser *p, const struct imap_response *r,
 		*slot = xcalloc(1, sizeof **slot);
 	struct resp_store *st = *slot;
 	st->max_depth = imap_parser_limits(p)->max_depth;
-	resp_storage_reset(st);
+	resp_store_reset(st);
 	if (!r || !r->npieces || !r->pieces || !r->pieces[0].text)
 		return resp_fail(err, "empty response");
 	struct cursor c;
@@ -498,7 +371,7 @@ int imap_resp_parse(struct imap_parser *p, const struct imap_response *r,
 		return resp_fail(err, "response starts with a space");
 	} else {
 		out->kind = IMAP_RESP_TAGGED;
-		out->tag = arena_strdup(st, c.s, w, false);
+		out->tag = resp_store_strdup(st, c.s, w, false);
 	}
 	size_t pos = skip_spaces(&c, w);
 
@@ -521,7 +394,7 @@ int imap_resp_parse(struct imap_parser *p, const struct imap_response *r,
 		name_end++;
 	if (name_end == pos)
 		return resp_fail(err, "response without a name");
-	out->name = arena_strdup(st, c.s + pos, name_end - pos, true);
+	out->name = resp_store_strdup(st, c.s + pos, name_end - pos, true);
 	pos = name_end;
 
 	if (is_status_name(out->name)) {

@@ -245,6 +245,49 @@ START_TEST(test_plaintext_login_refused)
 }
 END_TEST
 
+static struct imap_cmd *noop_done(struct imap *s)
+{
+	struct imap_cmd *c = imap_cmd_new("NOOP");
+	ck_assert_int_eq(imap_submit(s, c), 0);
+	ck_assert_int_eq(imap_wait(s, c), 0);
+	return c;
+}
+
+/* A tagged reply's response code reaches the caller parsed, argument by
+ * argument (APPENDUID's UIDVALIDITY and UID set), not as text to split
+ * again; a list or NIL argument is NULL, a quoted one its text. */
+START_TEST(test_tagged_code_arguments_parsed)
+{
+	struct scene sc;
+	scene_start(&sc, "S: * OK [CAPABILITY IMAP4rev1] hi\n"
+		    "C: <tag0> NOOP\nS: <tag0> OK [APPENDUID 38505 3955:3957] done\n"
+		    "C: <tag1> NOOP\nS: <tag1> OK [ALERT] plain\n"
+		    "C: <tag2> NOOP\nS: <tag2> NO [X-CODE (a b) \"q s\" NIL] no\nEOF\n", false);
+	ck_assert_int_eq(scene_open(&sc, IMAP_LINK_TCP, false, false), 0);
+	struct imap_cmd *c = noop_done(sc.s);
+	ck_assert_str_eq(imap_cmd_code(c), "APPENDUID");
+	ck_assert_uint_eq(imap_cmd_code_nargs(c), 2);
+	ck_assert_str_eq(imap_cmd_code_argv(c, 0), "38505");
+	ck_assert_str_eq(imap_cmd_code_argv(c, 1), "3955:3957");
+	ck_assert_ptr_null(imap_cmd_code_argv(c, 2));
+	imap_cmd_free(c);
+	c = noop_done(sc.s);
+	ck_assert_str_eq(imap_cmd_code(c), "ALERT");
+	ck_assert_uint_eq(imap_cmd_code_nargs(c), 0);
+	ck_assert_ptr_null(imap_cmd_code_argv(c, 0));
+	imap_cmd_free(c);
+	c = noop_done(sc.s);
+	ck_assert_str_eq(imap_cmd_status(c), "NO");
+	ck_assert_str_eq(imap_cmd_code(c), "X-CODE");
+	ck_assert_uint_eq(imap_cmd_code_nargs(c), 3);
+	ck_assert_ptr_null(imap_cmd_code_argv(c, 0));
+	ck_assert_str_eq(imap_cmd_code_argv(c, 1), "q s");
+	ck_assert_ptr_null(imap_cmd_code_argv(c, 2));
+	imap_cmd_free(c);
+	scene_end(&sc);
+}
+END_TEST
+
 /* LOGINDISABLED: AUTHENTICATE PLAIN, with the response in the command
  * where SASL-IR allows, after the continuation otherwise. */
 START_TEST(test_logindisabled_uses_authenticate_plain)
@@ -278,7 +321,7 @@ START_TEST(test_imap4_refuses_malformed_preauth)
 {
 	const char *imap4 = getenv("IMAP4");
 	if (!imap4 || access(imap4, X_OK) != 0)
-		imap4 = "./proto/imap4";
+		imap4 = "./tools/imap4/imap4";
 	struct scene sc;
 	scene_start(&sc, "S: * 4294967296 PREAUTH [CAPABILITY IMAP4rev1] hi\nEOF\n", false);
 	char url[64];
@@ -418,6 +461,7 @@ int main(void)
 	tcase_add_test(tc, test_open_waits_end_on_the_cancel_fd);
 	tcase_add_test(tc, test_connect_ends_on_the_cancel_fd);
 	tcase_add_test(tc, test_open_has_one_deadline);
+	tcase_add_test(tc, test_tagged_code_arguments_parsed);
 	suite_add_tcase(su, tc);
 	return check_run_suite(su) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -249,7 +249,7 @@ names() {
 if ! command -v groff >/dev/null 2>&1; then
 	echo "SKIP: groff is not installed; manual pages not checked"
 else
-	for page in fs/imapfs.1 proto/imap4.1; do
+	for page in fs/imapfs.1 tools/imap4/imap4.1; do
 		if ! LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z "$srcdir/$page" >"$work/groff.err" 2>&1; then
 			fail "$page: groff failed: $(cat "$work/groff.err")"
 		elif [ -s "$work/groff.err" ]; then
@@ -272,10 +272,10 @@ else
 	else
 		fail "imapfs(1) lacks:$missing"
 	fi
-	# Every call imap4 knows (its table in proto/imap4.c) and every option.
-	calls=$(sed -n 's/^[[:space:]]*{ "\([A-Za-z_0-9]*\)", call_.*/\1/p' "$srcdir/proto/imap4.c")
+	# Every call imap4 knows (its table in tools/imap4/imap4.c) and every option.
+	calls=$(sed -n 's/^[[:space:]]*{ "\([A-Za-z_0-9]*\)", call_.*/\1/p' "$srcdir/tools/imap4/imap4.c")
 	if [ -z "$calls" ]; then
-		fail "no call table found in proto/imap4.c"
+		fail "no call table found in tools/imap4/imap4.c"
 	fi
 	missing=
 	for word in $calls -d -h -V tls=none cafile= certfile= keyfile= insecure passfile= \

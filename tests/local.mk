@@ -48,7 +48,7 @@ if FUZZING
 # `make fuzz-run` (or fuzz-parser) runs it over the seed corpus for FUZZ_RUNS
 # inputs; what it finds goes to tests/fuzz/work-parser in the build tree.
 noinst_PROGRAMS += tests/fuzz/fuzz_parser
-tests_fuzz_fuzz_parser_SOURCES = tests/fuzz/fuzz_parser.c proto/parser.c proto/resp.c proto/buf.c
+tests_fuzz_fuzz_parser_SOURCES = tests/fuzz/fuzz_parser.c proto/parser.c proto/resp.c proto/store.c lib/buf.c
 tests_fuzz_fuzz_parser_CFLAGS = $(AM_CFLAGS) -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 tests_fuzz_fuzz_parser_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer,address,undefined
 FUZZ_RUNS = 20000
@@ -169,7 +169,7 @@ EXTRA_DIST += tests/conformance/run.sh tests/conformance/calls.txt tests/conform
 	tests/valgrind-wrap.sh tests/valgrind-daemon.sh tests/valgrind.supp tests/run-all.sh contrib/demo.sh contrib/install-deps.sh
 # Check's 4 s default per test case is too short for ASan or valgrind on
 # two loaded cores: test cases without a timeout of their own get 60 s.
-AM_TESTS_ENVIRONMENT = IMAP4=$(abs_builddir)/proto/imap4 TESTSERVER=$(abs_builddir)/tests/testserver \
+AM_TESTS_ENVIRONMENT = IMAP4=$(abs_builddir)/tools/imap4/imap4 TESTSERVER=$(abs_builddir)/tests/testserver \
 	IMAPFS=$(abs_builddir)/fs/imapfs CK_DEFAULT_TIMEOUT=60; \
 	export IMAP4 TESTSERVER IMAPFS CK_DEFAULT_TIMEOUT;
 TESTS += tests/conformance/run.sh

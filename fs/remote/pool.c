@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "cancel.h"
+#include "clock.h"
 #include "remote/pool.h"
-#include "util.h"
 
 /* Reconnects after a failure wait 1 s, 2 s, 4 s ... up to this. */
 #define BACKOFF_FIRST_MS 1000

@@ -128,8 +128,6 @@ const char *imap_protocol_version(const struct imap *s);
 bool imap_utf8_enabled(const struct imap *s);
 bool imap_is_tls(const struct imap *s);
 const char *imap_welcome(const struct imap *s);
-void imap_set_debug(struct imap *s, int level);
-int imap_get_debug(const struct imap *s);
 /* For commands submitted from now on. */
 void imap_set_timeout(struct imap *s, int timeout_ms);
 /* While fd >= 0, every wait also ends as soon as fd is readable (an
@@ -205,7 +203,6 @@ typedef int (*imap_cont_fn)(void *ctx, struct imap *s, struct imap_cmd *c, const
 			    struct buf *out);
 /* An imap_cont_fn for IDLE: sets the bool ctx points to, sends nothing. */
 int imap_cont_note(void *ctx, struct imap *s, struct imap_cmd *c, const char *text, struct buf *out);
-typedef void (*imap_done_fn)(void *ctx, struct imap *s, struct imap_cmd *c);
 
 void imap_set_untagged_handler(struct imap *s, imap_untagged_fn fn, void *ctx);
 void imap_set_literal_hook(struct imap *s, imap_literal_hook hook, void *ctx);
@@ -231,7 +228,6 @@ void imap_cmd_add_secret_text(struct imap_cmd *c, const char *text);
 void imap_cmd_add_literal(struct imap_cmd *c, const void *p, size_t len);
 void imap_cmd_add_literal_fd(struct imap_cmd *c, int fd, uint64_t len);
 void imap_cmd_on_continuation(struct imap_cmd *c, imap_cont_fn fn, void *ctx);
-void imap_cmd_on_done(struct imap_cmd *c, imap_done_fn fn, void *ctx);
 
 /* Queue c; it is written as soon as the connection allows.  The core takes
  * no ownership: free c after it is done (or after imap_close). */
@@ -266,13 +262,40 @@ bool imap_cmd_ok(const struct imap_cmd *c);
 const char *imap_cmd_text(const struct imap_cmd *c);    /* the tagged line after the status word */
 const char *imap_cmd_code(const struct imap_cmd *c);    /* response code name, or NULL */
 const char *imap_cmd_code_arg(const struct imap_cmd *c); /* raw code arguments, or NULL */
+/* The code's arguments as the response parser split them, so that nobody
+ * splits the raw text again: "[APPENDUID 38505 3955]" gives 2 arguments,
+ * "38505" and "3955".  An atom or a string is given as its text; a list, NIL
+ * or a literal not in memory as NULL.  NULL past the last argument. */
+size_t imap_cmd_code_nargs(const struct imap_cmd *c);
+const char *imap_cmd_code_argv(const struct imap_cmd *c, size_t i);
 
 /* Send raw bytes / read raw, as imaplib's send() and read()/readline(). */
 int imap_send_raw(struct imap *s, const void *p, size_t n);
 int imap_read_raw(struct imap *s, size_t n, struct buf *out);
 int imap_readline_raw(struct imap *s, struct buf *out);
 void imap_shutdown(struct imap *s);
-int imap_socket(const struct imap *s);
+
+/* ---------------- layers built on the core ---------------- */
+
+/* A layer built on the core (the imaplib emulation is one) sees every
+ * tagged reply and may keep its own state on the session; the core never
+ * calls a layer by name and never looks inside its state.
+ *
+ * The tagged handler runs for each tagged reply once the core has recorded
+ * the command's status, text and code (imap_cmd_status() and the rest
+ * already answer), before the command counts as done.  raw is the response
+ * as framed; r is its parse, or for a line whose response code does not
+ * parse, just its tag, status name and text (r->code NULL).  Both are valid
+ * during the call only. */
+typedef void (*imap_tagged_fn)(void *ctx, struct imap *s, const struct imap_response *raw,
+			       const struct imap_resp *r);
+void imap_set_tagged_handler(struct imap *s, imap_tagged_fn fn, void *ctx);
+/* One layer's state on s, told apart by key (the address of something of
+ * the layer's own): imap_layer_state() gives it back only for that key,
+ * NULL for any other.  free_fn (may be NULL) frees it in imap_close() or
+ * when another state replaces it. */
+void imap_set_layer_state(struct imap *s, const void *key, void *state, void (*free_fn)(void *state));
+void *imap_layer_state(const struct imap *s, const void *key);
 
 /* ---------------- the imaplib layer ---------------- */
 

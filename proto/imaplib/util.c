@@ -1,24 +1,11 @@
-/* util.c: imaplib's helpers and the argument quoting rule. */
+/* util.c: imaplib's helpers (ParseFlags) and the argument quoting rule. */
 #include "config.h"
 #include "util.h"
 
 #include <string.h>
-#include <time.h>
 
 #include "buf.h"
 #include "quote.h"
-
-void imap_int2ap(unsigned long num, struct buf *out)
-{
-	char digits[sizeof num * 2];
-	size_t n = sizeof digits;
-
-	while (num) {
-		digits[--n] = (char)('A' + (num & 15));
-		num >>= 4;
-	}
-	buf_add(out, digits + n, sizeof digits - n);
-}
 
 /* bytes.split() separators. */
 static bool util_is_py_space(char c)
@@ -115,11 +102,4 @@ int imap_append_arg(struct buf *cmd, const char *arg, size_t len, struct buf *er
 	else
 		buf_add(cmd, arg, len);
 	return 0;
-}
-
-long long clock_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

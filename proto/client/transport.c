@@ -23,7 +23,7 @@
 
 #include "buf.h"
 #include "tls.h"
-#include "util.h"
+#include "clock.h"
 
 extern char **environ;
 

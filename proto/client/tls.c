@@ -13,7 +13,7 @@
 
 #include "buf.h"
 #include "transport.h"
-#include "util.h"
+#include "clock.h"
 
 /* NORMAL minus the protocol versions that RFC 8996 retired. */
 #define TLS_PRIORITY "NORMAL:-VERS-TLS1.1:-VERS-TLS1.0"

@@ -11,7 +11,7 @@
 
 #include "sasl.h"
 #include "session.h"
-#include "util.h"
+#include "clock.h"
 
 /* Runs c to its tagged reply.  0 when OK; IMAP_ERROR (NO, BAD) with the
  * server's words in imap_errmsg; IMAP_ABORT.  Frees c. */

@@ -1,5 +1,7 @@
-/* session.h: what the core (session.c) and the imaplib layer (imaplib.c)
- * share about a connection.  Not installed. */
+/* session.h: the session's insides, shared by the client's files (session,
+ * connect) and by the imaplib layer, which is built on the core and reads
+ * them; the core never calls up into a layer (imap.h: layers).  Not
+ * installed. */
 #ifndef IMAPFS_SESSION_H
 #define IMAPFS_SESSION_H
 
@@ -22,8 +24,6 @@ struct imap_cmd {
 	char tag[24];
 	imap_cont_fn cont;
 	void *cont_ctx;
-	imap_done_fn on_done;
-	void *done_ctx;
 
 	struct imap_cmd *next;   /* in the session's list of unfinished commands */
 	struct imap *owner;
@@ -39,6 +39,8 @@ struct imap_cmd {
 	struct buf text;
 	char *code;
 	char *code_arg;
+	char **code_args;          /* the code's arguments as parsed; NULL: a list */
+	size_t code_nargs;
 };
 
 /* The first response of a connection, as the response parser reads it;
@@ -90,8 +92,12 @@ struct imap {
 	enum imap_greeting greeting;  /* what the parser made of it */
 	bool spawned;            /* a spawned command: no network path to protect */
 
-	/* imaplib layer state (imaplib.c) */
-	struct imaplib_state *py;
+	/* the layer built on this session (imap.h: layers) */
+	imap_tagged_fn on_tagged;
+	void *tagged_ctx;
+	const void *layer_key;
+	void *layer_state;
+	void (*layer_free)(void *state);
 };
 
 /* Record an error kind with a formatted message; returns kind. */
@@ -112,11 +118,37 @@ int imap_session_greet(struct imap *s);
 /* What is left of the time limit (imap_set_time_limit) in ms: -1 when
  * there is none, 0 when it has passed. */
 int imap_time_limit_left(const struct imap *s);
-/* Frees the imaplib layer's state (imaplib.c). */
-void imaplib_state_free(struct imap *s);
-/* The imaplib layer sees every tagged reply (its response codes). */
-void imaplib_on_tagged(struct imap *s, const char *line, size_t len, const char *status);
-int imaplib_get_capabilities(struct imap *s, struct imap_result *r);
+/* ---- between the client's files, each calling only those before it:
+ * session.c (errors, state), cmd.c, pump.c, idle.c, raw.c, open.c ---- */
+
+/* Protocol text for traces and errors, control bytes escaped, appended to b. */
+void session_add_printable(struct buf *b, const char *p, size_t n);
+/* Forgets the capability list (session.c). */
+void session_free_caps(struct imap *s);
+/* A trace line of server or client text, unprintable bytes escaped. */
+void session_trace_text(struct imap *s, const char *dir, const char *p, size_t n);
+/* Records r's response code on c, its arguments one by one (cmd.c). */
+void session_cmd_set_code(struct imap_cmd *c, const struct imap_resp *r);
+/* Takes c off its session's list of unfinished commands (cmd.c). */
+void session_cmd_unlink(struct imap_cmd *c);
+/* The session's literal hook (pump.c): counts literal bytes as progress,
+ * then hands them to the caller's hook (imap_set_literal_hook). */
+bool session_counted_hook(void *ctx, const struct imap_response *so_far, uint64_t size,
+			  struct imap_sink *sink);
+/* The pipeline (pump.c).  emit_pending moves queued commands into the out
+ * buffer; flush_some writes what the link takes now; read_some reads what
+ * has arrived; process_one handles one buffered response (1), needs more
+ * input (0) or aborts (<0); wait_for waits up to ms (-1: no limit) for the
+ * link to be readable (or writable when want_write): 1 ready, 0 timed out,
+ * IMAP_ABORT; wait_io waits for whatever the session needs now.  All but
+ * process_one and the waits return 0 or IMAP_ABORT. */
+int session_emit_pending(struct imap *s);
+int session_flush_some(struct imap *s);
+int session_read_some(struct imap *s);
+int session_process_one(struct imap *s);
+int session_wait_for(struct imap *s, bool want_read, bool want_write, int ms);
+int session_wait_io(struct imap *s, int ms);
+
 /* TLS handshake on the open connection after STARTTLS succeeded; aborts if
  * any byte arrived before the handshake. */
 int imap_tls_upgrade(struct imap *s, const struct tls_opts *o);

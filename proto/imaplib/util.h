@@ -1,7 +1,8 @@
-/* util.h: imaplib's small helpers (Int2AP, ParseFlags), imaplib's rule
- * that turns a caller's argument into command text (for the imaplib
- * emulation only: everything else sends strings by quote.h's RFC 3501
- * rule), and the clock that every timeout is measured with.
+/* util.h: imaplib's small helpers (Int2AP from tag.h, ParseFlags) and
+ * imaplib's rule that turns a caller's argument into command text (for the
+ * imaplib emulation only: everything else sends strings by quote.h's RFC
+ * 3501 rule).  Includes clock.h for the programs that measured time with
+ * this header before the clock moved to lib/.
  *
  * Conventions: inputs are (pointer, length), not necessarily NUL-terminated,
  * and may hold any bytes.  Output is appended to the given buffer.  The only
@@ -14,13 +15,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "clock.h"
 #include "quote.h"
+#include "tag.h"
 
 struct buf;
-
-/* imaplib.Int2AP: base 16 with the letters A-P, most significant first;
- * 0 gives "" as in imaplib. */
-void imap_int2ap(unsigned long num, struct buf *out);
 
 /* imaplib.ParseFlags: the regex `.*FLAGS \((?P<flags>[^\)]*)\)` matched at
  * the start (so '.' stops at the first LF and the last matching "FLAGS ("
@@ -43,9 +42,5 @@ bool imap_arg_is_safe(const char *arg, size_t len);
  *  - any other goes as is.
  * Returns 0 or -1. */
 int imap_append_arg(struct buf *cmd, const char *arg, size_t len, struct buf *err);
-
-/* Milliseconds on CLOCK_MONOTONIC (not wall time, so deadlines survive clock
- * changes); only differences between two readings mean anything. */
-long long clock_ms(void);
 
 #endif

@@ -1,0 +1,4 @@
+# Included by the top Makefile.am (one non-recursive make): paths are from the top.
+# ---- lib/: generic helpers, no IMAP in them ----
+noinst_LTLIBRARIES += lib/libgeneric.la
+lib_libgeneric_la_SOURCES = lib/buf.c lib/buf.h lib/utf8.c lib/utf8.h lib/clock.c lib/clock.h
