@@ -119,6 +119,17 @@ tests_unit_check_write_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_unit_check_write_LDADD = $(FAKEFS_LIBS)
 TESTS += tests/unit/check_write
 
+# The filesystem core against scripted servers: a hostile or unusual server,
+# and a listing kept fresh with QRESYNC.
+check_PROGRAMS += tests/unit/check_fs tests/unit/check_fresh
+tests_unit_check_fs_SOURCES = tests/unit/check_fs.c
+tests_unit_check_fs_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
+tests_unit_check_fs_LDADD = $(FAKEFS_LIBS)
+tests_unit_check_fresh_SOURCES = tests/unit/check_fresh.c
+tests_unit_check_fresh_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
+tests_unit_check_fresh_LDADD = $(FAKEFS_LIBS)
+TESTS += tests/unit/check_fs tests/unit/check_fresh
+
 # Scripted hostile servers against the filesystem core's bounds.
 check_PROGRAMS += tests/unit/check_bounds
 tests_unit_check_bounds_SOURCES = tests/unit/check_bounds.c
@@ -142,12 +153,17 @@ tests_server_check_cyrus_SOURCES = tests/server/check_cyrus.c
 tests_server_check_cyrus_CFLAGS = $(TEST_CFLAGS)
 tests_server_check_cyrus_LDADD = $(TEST_LIBS)
 
+check_PROGRAMS += tests/server/check_write
+tests_server_check_write_SOURCES = tests/server/check_write.c
+tests_server_check_write_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
+tests_server_check_write_LDADD = $(FAKEFS_LIBS)
+
 check_PROGRAMS += tests/server/check_fs
 tests_server_check_fs_SOURCES = tests/server/check_fs.c
 tests_server_check_fs_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_server_check_fs_LDADD = $(FAKEFS_LIBS)
 TESTS += tests/server/check_cyrus tests/server/check_harness tests/server/check_dovecot \
-	tests/server/check_fs
+	tests/server/check_fs tests/server/check_write
 
 # ---- tests/mount ----
 check_PROGRAMS += tests/mount/check_mount
