@@ -8,6 +8,13 @@
 # tests/mount    needs FUSE mounts (root, /dev/fuse) and a private Dovecot
 # tests/fuzz, tests/conformance  the parser fuzzer; imap4 against python3's imaplib
 
+# `make check` runs the three halves; as a normal user the server and mount
+# programs skip at once, and tests/skipped.sh says why, one line each.
+# `make check-unit` runs the unit half alone.
+UNIT_TESTS =
+SERVER_TESTS =
+MOUNT_TESTS =
+
 # ---- tests/harness ----
 check_LTLIBRARIES += tests/harness/libharness.la
 tests_harness_libharness_la_SOURCES = \
@@ -53,7 +60,7 @@ tests_unit_check_cache_LDADD = $(FSUNITS_TEST_LIBS)
 tests_unit_check_uidset_SOURCES = tests/unit/check_uidset.c
 tests_unit_check_uidset_CFLAGS = $(FSUNITS_TEST_CFLAGS)
 tests_unit_check_uidset_LDADD = $(FSUNITS_TEST_LIBS)
-TESTS += tests/unit/check_tree tests/unit/check_cache tests/unit/check_uidset
+UNIT_TESTS += tests/unit/check_tree tests/unit/check_cache tests/unit/check_uidset
 
 check_PROGRAMS += tests/unit/check_buf
 tests_unit_check_buf_SOURCES = tests/unit/check_buf.c
@@ -84,7 +91,7 @@ check_PROGRAMS += tests/unit/check_imaplib
 tests_unit_check_imaplib_SOURCES = tests/unit/check_imaplib.c
 tests_unit_check_imaplib_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_imaplib_LDADD = $(TEST_LIBS)
-TESTS += tests/unit/check_buf tests/unit/check_parser tests/unit/check_text \
+UNIT_TESTS += tests/unit/check_buf tests/unit/check_parser tests/unit/check_text \
 	tests/unit/check_transport tests/unit/check_connect tests/unit/check_imaplib
 
 # The mailbox tree against scripted servers: size, churn, colliding names.
@@ -92,32 +99,32 @@ check_PROGRAMS += tests/unit/check_mtree
 tests_unit_check_mtree_SOURCES = tests/unit/check_mtree.c
 tests_unit_check_mtree_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_unit_check_mtree_LDADD = $(FAKEFS_LIBS)
-TESTS += tests/unit/check_mtree
+UNIT_TESTS += tests/unit/check_mtree
 
 check_PROGRAMS += tests/unit/check_log
 tests_unit_check_log_SOURCES = tests/unit/check_log.c
 tests_unit_check_log_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_unit_check_log_LDADD = fs/libfscore.la fs/libfsunits.la $(TEST_LIBS)
-TESTS += tests/unit/check_log
+UNIT_TESTS += tests/unit/check_log
 
 check_PROGRAMS += tests/unit/check_secret
 tests_unit_check_secret_SOURCES = tests/unit/check_secret.c
 tests_unit_check_secret_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_unit_check_secret_LDADD = $(FAKEFS_LIBS)
-TESTS += tests/unit/check_secret
+UNIT_TESTS += tests/unit/check_secret
 
 check_PROGRAMS += tests/unit/check_stall
 # with the FUSE side (ops.c, pagepush.c) for the end of a session
 tests_unit_check_stall_SOURCES = tests/unit/check_stall.c fs/ops.c fs/pagepush.c
 tests_unit_check_stall_CFLAGS = $(TEST_CFLAGS) $(FUSE_CFLAGS) -I$(top_srcdir)/fs
 tests_unit_check_stall_LDADD = $(FAKEFS_LIBS) $(FUSE_LIBS)
-TESTS += tests/unit/check_stall
+UNIT_TESTS += tests/unit/check_stall
 
 check_PROGRAMS += tests/unit/check_write
 tests_unit_check_write_SOURCES = tests/unit/check_write.c
 tests_unit_check_write_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_unit_check_write_LDADD = $(FAKEFS_LIBS)
-TESTS += tests/unit/check_write
+UNIT_TESTS += tests/unit/check_write
 
 # The filesystem core against scripted servers: a hostile or unusual server,
 # and a listing kept fresh with QRESYNC.
@@ -128,14 +135,14 @@ tests_unit_check_fs_LDADD = $(FAKEFS_LIBS)
 tests_unit_check_fresh_SOURCES = tests/unit/check_fresh.c
 tests_unit_check_fresh_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_unit_check_fresh_LDADD = $(FAKEFS_LIBS)
-TESTS += tests/unit/check_fs tests/unit/check_fresh
+UNIT_TESTS += tests/unit/check_fs tests/unit/check_fresh
 
 # Scripted hostile servers against the filesystem core's bounds.
 check_PROGRAMS += tests/unit/check_bounds
 tests_unit_check_bounds_SOURCES = tests/unit/check_bounds.c
 tests_unit_check_bounds_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_unit_check_bounds_LDADD = $(FAKEFS_LIBS)
-TESTS += tests/unit/check_bounds
+UNIT_TESTS += tests/unit/check_bounds
 
 # ---- tests/server ----
 check_PROGRAMS += tests/server/check_harness
@@ -162,7 +169,7 @@ check_PROGRAMS += tests/server/check_fs
 tests_server_check_fs_SOURCES = tests/server/check_fs.c
 tests_server_check_fs_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_server_check_fs_LDADD = $(FAKEFS_LIBS)
-TESTS += tests/server/check_cyrus tests/server/check_harness tests/server/check_dovecot \
+SERVER_TESTS += tests/server/check_cyrus tests/server/check_harness tests/server/check_dovecot \
 	tests/server/check_fs tests/server/check_write
 
 # ---- tests/mount ----
@@ -180,7 +187,7 @@ check_PROGRAMS += tests/mount/check_fresh
 tests_mount_check_fresh_SOURCES = tests/mount/check_fresh.c
 tests_mount_check_fresh_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_mount_check_fresh_LDADD = $(FAKEFS_LIBS)
-TESTS += tests/mount/check_fresh tests/mount/check_mount tests/mount/check_mount_write
+MOUNT_TESTS += tests/mount/check_fresh tests/mount/check_mount tests/mount/check_mount_write
 
 # ---- tests/fuzz ----
 EXTRA_DIST += tests/fuzz/corpus
@@ -212,4 +219,11 @@ EXTRA_DIST += tests/conformance/run.sh tests/conformance/calls.txt tests/conform
 AM_TESTS_ENVIRONMENT = IMAP4=$(abs_builddir)/proto/imap4 TESTSERVER=$(abs_builddir)/tests/harness/testserver \
 	IMAPFS=$(abs_builddir)/fs/imapfs CK_DEFAULT_TIMEOUT=60; \
 	export IMAP4 TESTSERVER IMAPFS CK_DEFAULT_TIMEOUT;
-TESTS += tests/conformance/run.sh
+TESTS += $(UNIT_TESTS) $(SERVER_TESTS) $(MOUNT_TESTS) tests/conformance/run.sh
+EXTRA_DIST += tests/skipped.sh
+
+# After the suite: what was skipped and why (automake's summary says only SKIP).
+check-local: check-TESTS
+	@$(SHELL) $(srcdir)/tests/skipped.sh $(TEST_LOGS)
+check-unit:
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(UNIT_TESTS)'

@@ -51,7 +51,7 @@ run_suite() {  # name, configure args, extra make variables
 		grep -h -E '^[^ :]+\.c:[0-9]+:[FE]:' "$log" | sed "s|^|$name: |" >>"$failures" || true
 	done
 	if [ "$status" -ne 0 ]; then
-		cat "$dir/tests/test-suite.log" 2>/dev/null | tail -n 200
+		cat "$dir/test-suite.log" 2>/dev/null | tail -n 200
 		echo "== $name: FAILED"
 		return 1
 	fi
