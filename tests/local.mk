@@ -137,6 +137,13 @@ tests_unit_check_fresh_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_unit_check_fresh_LDADD = $(FAKEFS_LIBS)
 UNIT_TESTS += tests/unit/check_fs tests/unit/check_fresh
 
+# The harness's Maildir writer and mail corpus, without a server.
+check_PROGRAMS += tests/unit/check_corpus
+tests_unit_check_corpus_SOURCES = tests/unit/check_corpus.c
+tests_unit_check_corpus_CFLAGS = $(TEST_CFLAGS)
+tests_unit_check_corpus_LDADD = $(TEST_LIBS)
+UNIT_TESTS += tests/unit/check_corpus
+
 # Scripted hostile servers against the filesystem core's bounds.
 check_PROGRAMS += tests/unit/check_bounds
 tests_unit_check_bounds_SOURCES = tests/unit/check_bounds.c
