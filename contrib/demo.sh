@@ -12,8 +12,8 @@ if [ "${1:-}" = stop ]; then
 	if grep -q " $state/Mail " /proc/mounts 2>/dev/null; then
 		fusermount3 -u "$state/Mail" || umount -l "$state/Mail"
 	fi
-	if [ -x "$build/tests/testserver" ] && [ -d "$state/server" ]; then
-		"$build/tests/testserver" stop "$state/server"
+	if [ -x "$build/tests/harness/testserver" ] && [ -d "$state/server" ]; then
+		"$build/tests/harness/testserver" stop "$state/server"
 	fi
 	rm -rf "$state"
 	echo "demo stopped and removed ($state)"
@@ -27,7 +27,7 @@ if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Mak
 fi
 mkdir -p "$build"
 (cd "$build" && { [ -f Makefile ] || "$top/configure" >/dev/null; } && make -j"$(nproc)" >/dev/null &&
-	make -j"$(nproc)" tests/testserver >/dev/null)
+	make -j"$(nproc)" tests/harness/testserver >/dev/null)
 
 if [ -d "$state/server" ]; then
 	echo "a demo is already running in $state; 'contrib/demo.sh stop' first" >&2
@@ -35,7 +35,7 @@ if [ -d "$state/server" ]; then
 fi
 mkdir -p "$state"
 chmod 755 "$state"   # the unprivileged mail user must reach the Maildirs inside
-eval "$("$build/tests/testserver" start "$state/server" --seed demo)"
+eval "$("$build/tests/harness/testserver" start "$state/server" --seed demo)"
 printf 'secret\n' >"$state/password"
 chmod 600 "$state/password"
 mkdir -p "$state/Mail"

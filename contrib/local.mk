@@ -14,6 +14,6 @@ EXTRA_DIST += contrib/bench/run.sh contrib/bench/bulk_fetch.py contrib/bench/tim
 dist_man1_MANS = fs/imapfs.1 tools/imap4/imap4.1
 dist_sbin_SCRIPTS = contrib/mount.imapfs contrib/mount.fuse.imapfs
 EXTRA_DIST += contrib/imapfs@.service contrib/imapfs.conf.example contrib/fstab.example \
-	tests/check_mount_helper.sh
-TESTS += tests/check_mount_helper.sh
+	tests/mount/check_mount_helper.sh
+TESTS += tests/mount/check_mount_helper.sh
 

@@ -2,7 +2,7 @@
 # ---- examples/: small programs on libimap4, written as a user writes them ----
 # They include <imap4/imap.h> and link libimap4 only.  In the tree the
 # installed headers are copied to examples/include/imap4 first;
-# tests/check_examples.sh builds them again against `make install` alone,
+# tests/server/check_examples.sh builds them again against `make install` alone,
 # with pkg-config.
 noinst_PROGRAMS += examples/list examples/fetch examples/idle
 EXAMPLES_CPPFLAGS = -I$(top_builddir)/examples/include
@@ -24,4 +24,3 @@ examples/include/imap4.stamp: $(imap4include_HEADERS)
 $(examples_list_OBJECTS) $(examples_fetch_OBJECTS) $(examples_idle_OBJECTS): examples/include/imap4.stamp
 CLEANFILES += examples/include/imap4.stamp examples/include/imap4/imap.h examples/include/imap4/buf.h \
 	examples/include/imap4/parser.h examples/include/imap4/transport.h
-EXTRA_DIST += tests/check_examples.sh

@@ -1,48 +1,203 @@
 # Included by the top Makefile.am (one non-recursive make): paths are from the top.
 # ---- tests/ ----
+# tests/harness  what the tests share: scripted servers (fake.h), the fs core
+#                against them (harness_fakefs.h), private Dovecot and Cyrus,
+#                mounts, and the testserver tool
+# tests/unit     runs anywhere, as any user: pure units and scripted servers
+# tests/server   needs a private Dovecot or Cyrus (root)
+# tests/mount    needs FUSE mounts (root, /dev/fuse) and a private Dovecot
+# tests/fuzz, tests/conformance  the parser fuzzer; imap4 against python3's imaplib
+
+# `make check` runs the three halves; as a normal user the server and mount
+# programs skip at once, and tests/skipped.sh says why, one line each.
+# `make check-unit` runs the unit half alone.
+UNIT_TESTS =
+SERVER_TESTS =
+MOUNT_TESTS =
+
+# ---- tests/harness ----
+check_LTLIBRARIES += tests/harness/libharness.la
+tests_harness_libharness_la_SOURCES = \
+	tests/harness/harness.h tests/harness/harness_cert.h tests/harness/harness_cert.c \
+	tests/harness/harness_dovecot.c tests/harness/harness_fake.c tests/harness/fake.h \
+	tests/harness/harness_maildir.c tests/harness/harness_corpus.c \
+	tests/harness/harness_os.c tests/harness/harness_os.h \
+	tests/harness/harness_dovecot_conf.c tests/harness/harness_dovecot_conf.h \
+	tests/harness/harness_cyrus.c tests/harness/harness_cyrus.h \
+	tests/harness/harness_mount.c tests/harness/harness_mount.h
+tests_harness_libharness_la_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(GNUTLS_CFLAGS)
+tests_harness_libharness_la_LIBADD = proto/libimap.la $(GNUTLS_LIBS)
+noinst_HEADERS = tests/harness/check_run.h tests/harness/check_rng.h tests/harness/check_du.h
+
+TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -I$(top_srcdir)/tests/harness
+TEST_LIBS = tests/harness/libharness.la proto/libimap.la $(CHECK_LIBS) $(GNUTLS_LIBS) -lpthread
+
+# The fs core against scripted servers (harness_fakefs.h), apart from
+# libharness: the tests without the fs core link that one alone.
+check_LTLIBRARIES += tests/harness/libfakefs.la
+tests_harness_libfakefs_la_SOURCES = tests/harness/harness_fakefs.c tests/harness/harness_fakefs.h
+tests_harness_libfakefs_la_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
+FAKEFS_LIBS = tests/harness/libfakefs.la fs/libfscore.la fs/libfsunits.la $(TEST_LIBS)
+
 # Users link proto/libimap.la (buf, mutf7) and $(GNUTLS_LIBS) after it.
 FSUNITS_TEST_LIBS = fs/libfsunits.la proto/libimap.la $(CHECK_LIBS) $(GNUTLS_LIBS) -lpthread
-check_PROGRAMS += tests/check_tree tests/check_cache tests/check_uidset
-tests_check_tree_SOURCES = tests/check_tree.c
-tests_check_tree_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -I$(top_srcdir)/fs
-tests_check_tree_LDADD = $(FSUNITS_TEST_LIBS)
-tests_check_cache_SOURCES = tests/check_cache.c
-tests_check_cache_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -I$(top_srcdir)/fs
-tests_check_cache_LDADD = $(FSUNITS_TEST_LIBS)
-tests_check_uidset_SOURCES = tests/check_uidset.c
-tests_check_uidset_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -I$(top_srcdir)/fs
-tests_check_uidset_LDADD = $(FSUNITS_TEST_LIBS)
-TESTS += tests/check_tree tests/check_cache tests/check_uidset
+FSUNITS_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -I$(top_srcdir)/fs -I$(top_srcdir)/tests/harness
 
-check_LTLIBRARIES += tests/libharness.la
-tests_libharness_la_SOURCES = \
-	tests/harness.h tests/harness_cert.h tests/harness_cert.c tests/harness_dovecot.c tests/harness_fake.c tests/fake.h tests/harness_maildir.c tests/harness_corpus.c tests/harness_os.c tests/harness_os.h tests/harness_dovecot_conf.c tests/harness_dovecot_conf.h tests/harness_cyrus.c tests/harness_cyrus.h \
-	tests/harness_mount.c tests/harness_mount.h
-tests_libharness_la_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(GNUTLS_CFLAGS)
-tests_libharness_la_LIBADD = proto/libimap.la $(GNUTLS_LIBS)
+# The private-server tool that the demo and the benchmark use.
+check_PROGRAMS += tests/harness/testserver
+tests_harness_testserver_SOURCES = tests/harness/testserver.c
+tests_harness_testserver_CFLAGS = $(TEST_CFLAGS)
+tests_harness_testserver_LDADD = $(TEST_LIBS)
 
-TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -I$(top_srcdir)/tests
-TEST_LIBS = tests/libharness.la proto/libimap.la $(CHECK_LIBS) $(GNUTLS_LIBS) -lpthread
+# ---- tests/unit ----
+check_PROGRAMS += tests/unit/check_tree tests/unit/check_cache tests/unit/check_uidset
+tests_unit_check_tree_SOURCES = tests/unit/check_tree.c
+tests_unit_check_tree_CFLAGS = $(FSUNITS_TEST_CFLAGS)
+tests_unit_check_tree_LDADD = $(FSUNITS_TEST_LIBS)
+tests_unit_check_cache_SOURCES = tests/unit/check_cache.c
+tests_unit_check_cache_CFLAGS = $(FSUNITS_TEST_CFLAGS)
+tests_unit_check_cache_LDADD = $(FSUNITS_TEST_LIBS)
+tests_unit_check_uidset_SOURCES = tests/unit/check_uidset.c
+tests_unit_check_uidset_CFLAGS = $(FSUNITS_TEST_CFLAGS)
+tests_unit_check_uidset_LDADD = $(FSUNITS_TEST_LIBS)
+UNIT_TESTS += tests/unit/check_tree tests/unit/check_cache tests/unit/check_uidset
 
-# The fs core against scripted servers (tests/harness_fakefs.h), apart from
-# libharness: the tests without the fs core link that one alone.
-check_LTLIBRARIES += tests/libfakefs.la
-tests_libfakefs_la_SOURCES = tests/harness_fakefs.c tests/harness_fakefs.h
-tests_libfakefs_la_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
-FAKEFS_LIBS = tests/libfakefs.la fs/libfscore.la fs/libfsunits.la $(TEST_LIBS)
+check_PROGRAMS += tests/unit/check_buf
+tests_unit_check_buf_SOURCES = tests/unit/check_buf.c
+tests_unit_check_buf_CFLAGS = $(TEST_CFLAGS)
+tests_unit_check_buf_LDADD = $(TEST_LIBS)
 
-check_PROGRAMS += tests/check_buf
-tests_check_buf_SOURCES = tests/check_buf.c
-tests_check_buf_CFLAGS = $(TEST_CFLAGS)
-tests_check_buf_LDADD = $(TEST_LIBS)
+check_PROGRAMS += tests/unit/check_parser
+tests_unit_check_parser_SOURCES = tests/unit/check_parser.c
+tests_unit_check_parser_CFLAGS = $(TEST_CFLAGS)
+tests_unit_check_parser_LDADD = $(TEST_LIBS)
 
-check_PROGRAMS += tests/check_parser
-tests_check_parser_SOURCES = tests/check_parser.c
-tests_check_parser_CFLAGS = $(TEST_CFLAGS)
-tests_check_parser_LDADD = $(TEST_LIBS)
+check_PROGRAMS += tests/unit/check_text
+tests_unit_check_text_SOURCES = tests/unit/check_text.c
+tests_unit_check_text_CFLAGS = $(TEST_CFLAGS)
+tests_unit_check_text_LDADD = $(TEST_LIBS)
 
+check_PROGRAMS += tests/unit/check_transport
+tests_unit_check_transport_SOURCES = tests/unit/check_transport.c
+tests_unit_check_transport_CFLAGS = $(TEST_CFLAGS) $(GNUTLS_CFLAGS)
+tests_unit_check_transport_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/unit/check_connect
+tests_unit_check_connect_SOURCES = tests/unit/check_connect.c
+tests_unit_check_connect_CFLAGS = $(TEST_CFLAGS) $(GNUTLS_CFLAGS)
+tests_unit_check_connect_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/unit/check_imaplib
+tests_unit_check_imaplib_SOURCES = tests/unit/check_imaplib.c
+tests_unit_check_imaplib_CFLAGS = $(TEST_CFLAGS)
+tests_unit_check_imaplib_LDADD = $(TEST_LIBS)
+UNIT_TESTS += tests/unit/check_buf tests/unit/check_parser tests/unit/check_text \
+	tests/unit/check_transport tests/unit/check_connect tests/unit/check_imaplib
+
+# The mailbox tree against scripted servers: size, churn, colliding names.
+check_PROGRAMS += tests/unit/check_mtree
+tests_unit_check_mtree_SOURCES = tests/unit/check_mtree.c
+tests_unit_check_mtree_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
+tests_unit_check_mtree_LDADD = $(FAKEFS_LIBS)
+UNIT_TESTS += tests/unit/check_mtree
+
+check_PROGRAMS += tests/unit/check_log
+tests_unit_check_log_SOURCES = tests/unit/check_log.c
+tests_unit_check_log_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
+tests_unit_check_log_LDADD = fs/libfscore.la fs/libfsunits.la $(TEST_LIBS)
+UNIT_TESTS += tests/unit/check_log
+
+check_PROGRAMS += tests/unit/check_secret
+tests_unit_check_secret_SOURCES = tests/unit/check_secret.c
+tests_unit_check_secret_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
+tests_unit_check_secret_LDADD = $(FAKEFS_LIBS)
+UNIT_TESTS += tests/unit/check_secret
+
+check_PROGRAMS += tests/unit/check_stall
+# with the FUSE side (ops.c, pagepush.c) for the end of a session
+tests_unit_check_stall_SOURCES = tests/unit/check_stall.c fs/ops.c fs/pagepush.c
+tests_unit_check_stall_CFLAGS = $(TEST_CFLAGS) $(FUSE_CFLAGS) -I$(top_srcdir)/fs
+tests_unit_check_stall_LDADD = $(FAKEFS_LIBS) $(FUSE_LIBS)
+UNIT_TESTS += tests/unit/check_stall
+
+check_PROGRAMS += tests/unit/check_write
+tests_unit_check_write_SOURCES = tests/unit/check_write.c
+tests_unit_check_write_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
+tests_unit_check_write_LDADD = $(FAKEFS_LIBS)
+UNIT_TESTS += tests/unit/check_write
+
+# The filesystem core against scripted servers: a hostile or unusual server,
+# and a listing kept fresh with QRESYNC.
+check_PROGRAMS += tests/unit/check_fs tests/unit/check_fresh
+tests_unit_check_fs_SOURCES = tests/unit/check_fs.c
+tests_unit_check_fs_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
+tests_unit_check_fs_LDADD = $(FAKEFS_LIBS)
+tests_unit_check_fresh_SOURCES = tests/unit/check_fresh.c
+tests_unit_check_fresh_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
+tests_unit_check_fresh_LDADD = $(FAKEFS_LIBS)
+UNIT_TESTS += tests/unit/check_fs tests/unit/check_fresh
+
+# The harness's Maildir writer and mail corpus, without a server.
+check_PROGRAMS += tests/unit/check_corpus
+tests_unit_check_corpus_SOURCES = tests/unit/check_corpus.c
+tests_unit_check_corpus_CFLAGS = $(TEST_CFLAGS)
+tests_unit_check_corpus_LDADD = $(TEST_LIBS)
+UNIT_TESTS += tests/unit/check_corpus
+
+# Scripted hostile servers against the filesystem core's bounds.
+check_PROGRAMS += tests/unit/check_bounds
+tests_unit_check_bounds_SOURCES = tests/unit/check_bounds.c
+tests_unit_check_bounds_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
+tests_unit_check_bounds_LDADD = $(FAKEFS_LIBS)
+UNIT_TESTS += tests/unit/check_bounds
+
+# ---- tests/server ----
+check_PROGRAMS += tests/server/check_harness
+tests_server_check_harness_SOURCES = tests/server/check_harness.c
+tests_server_check_harness_CFLAGS = $(TEST_CFLAGS) $(GNUTLS_CFLAGS)
+tests_server_check_harness_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/server/check_dovecot
+tests_server_check_dovecot_SOURCES = tests/server/check_dovecot.c
+tests_server_check_dovecot_CFLAGS = $(TEST_CFLAGS)
+tests_server_check_dovecot_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/server/check_cyrus
+tests_server_check_cyrus_SOURCES = tests/server/check_cyrus.c
+tests_server_check_cyrus_CFLAGS = $(TEST_CFLAGS)
+tests_server_check_cyrus_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/server/check_write
+tests_server_check_write_SOURCES = tests/server/check_write.c
+tests_server_check_write_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
+tests_server_check_write_LDADD = $(FAKEFS_LIBS)
+
+check_PROGRAMS += tests/server/check_fs
+tests_server_check_fs_SOURCES = tests/server/check_fs.c
+tests_server_check_fs_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
+tests_server_check_fs_LDADD = $(FAKEFS_LIBS)
+SERVER_TESTS += tests/server/check_cyrus tests/server/check_harness tests/server/check_dovecot \
+	tests/server/check_fs tests/server/check_write
+
+# ---- tests/mount ----
+check_PROGRAMS += tests/mount/check_mount
+tests_mount_check_mount_SOURCES = tests/mount/check_mount.c
+tests_mount_check_mount_CFLAGS = $(TEST_CFLAGS)
+tests_mount_check_mount_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/mount/check_mount_write
+tests_mount_check_mount_write_SOURCES = tests/mount/check_mount_write.c
+tests_mount_check_mount_write_CFLAGS = $(TEST_CFLAGS)
+tests_mount_check_mount_write_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/mount/check_fresh
+tests_mount_check_fresh_SOURCES = tests/mount/check_fresh.c
+tests_mount_check_fresh_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
+tests_mount_check_fresh_LDADD = $(FAKEFS_LIBS)
+MOUNT_TESTS += tests/mount/check_fresh tests/mount/check_mount tests/mount/check_mount_write
+
+# ---- tests/fuzz ----
 EXTRA_DIST += tests/fuzz/corpus
-noinst_HEADERS = tests/check_run.h tests/check_rng.h tests/check_du.h
 if FUZZING
 # libFuzzer target for the response parser (configure CC=clang --enable-fuzzing).
 # `make fuzz-run` (or fuzz-parser) runs it over the seed corpus for FUZZ_RUNS
@@ -60,108 +215,7 @@ fuzz-run: fuzz-parser
 .PHONY: fuzz-run fuzz-parser
 endif
 
-check_PROGRAMS += tests/check_text
-tests_check_text_SOURCES = tests/check_text.c
-tests_check_text_CFLAGS = $(TEST_CFLAGS)
-tests_check_text_LDADD = $(TEST_LIBS)
-
-check_PROGRAMS += tests/check_transport
-tests_check_transport_SOURCES = tests/check_transport.c
-tests_check_transport_CFLAGS = $(TEST_CFLAGS) $(GNUTLS_CFLAGS)
-tests_check_transport_LDADD = $(TEST_LIBS)
-
-check_PROGRAMS += tests/check_connect
-tests_check_connect_SOURCES = tests/check_connect.c
-tests_check_connect_CFLAGS = $(TEST_CFLAGS) $(GNUTLS_CFLAGS)
-tests_check_connect_LDADD = $(TEST_LIBS)
-
-check_PROGRAMS += tests/check_harness
-tests_check_harness_SOURCES = tests/check_harness.c
-tests_check_harness_CFLAGS = $(TEST_CFLAGS) $(GNUTLS_CFLAGS)
-tests_check_harness_LDADD = $(TEST_LIBS)
-
-check_PROGRAMS += tests/check_imaplib
-tests_check_imaplib_SOURCES = tests/check_imaplib.c
-tests_check_imaplib_CFLAGS = $(TEST_CFLAGS)
-tests_check_imaplib_LDADD = $(TEST_LIBS)
-
-check_PROGRAMS += tests/check_dovecot
-tests_check_dovecot_SOURCES = tests/check_dovecot.c
-tests_check_dovecot_CFLAGS = $(TEST_CFLAGS)
-tests_check_dovecot_LDADD = $(TEST_LIBS)
-
-check_PROGRAMS += tests/check_cyrus
-tests_check_cyrus_SOURCES = tests/check_cyrus.c
-tests_check_cyrus_CFLAGS = $(TEST_CFLAGS)
-tests_check_cyrus_LDADD = $(TEST_LIBS)
-TESTS += tests/check_cyrus
-
-check_PROGRAMS += tests/check_fs
-tests_check_fs_SOURCES = tests/check_fs.c
-tests_check_fs_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
-tests_check_fs_LDADD = $(FAKEFS_LIBS)
-
-# The mailbox tree against scripted servers: size, churn, colliding names.
-check_PROGRAMS += tests/check_mtree
-tests_check_mtree_SOURCES = tests/check_mtree.c
-tests_check_mtree_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
-tests_check_mtree_LDADD = $(FAKEFS_LIBS)
-TESTS += tests/check_mtree
-
-check_PROGRAMS += tests/check_mount
-tests_check_mount_SOURCES = tests/check_mount.c
-tests_check_mount_CFLAGS = $(TEST_CFLAGS)
-tests_check_mount_LDADD = $(TEST_LIBS)
-
-check_PROGRAMS += tests/check_mount_write
-tests_check_mount_write_SOURCES = tests/check_mount_write.c
-tests_check_mount_write_CFLAGS = $(TEST_CFLAGS)
-tests_check_mount_write_LDADD = $(TEST_LIBS)
-
-check_PROGRAMS += tests/check_fresh
-tests_check_fresh_SOURCES = tests/check_fresh.c
-tests_check_fresh_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
-tests_check_fresh_LDADD = $(FAKEFS_LIBS)
-TESTS += tests/check_fresh
-
-check_PROGRAMS += tests/check_log
-tests_check_log_SOURCES = tests/check_log.c
-tests_check_log_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
-tests_check_log_LDADD = fs/libfscore.la fs/libfsunits.la $(TEST_LIBS)
-TESTS += tests/check_log
-
-check_PROGRAMS += tests/check_secret
-tests_check_secret_SOURCES = tests/check_secret.c
-tests_check_secret_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
-tests_check_secret_LDADD = $(FAKEFS_LIBS)
-TESTS += tests/check_secret
-
-check_PROGRAMS += tests/check_stall
-# with the FUSE side (ops.c, pagepush.c) for the end of a session
-tests_check_stall_SOURCES = tests/check_stall.c fs/ops.c fs/pagepush.c
-tests_check_stall_CFLAGS = $(TEST_CFLAGS) $(FUSE_CFLAGS) -I$(top_srcdir)/fs
-tests_check_stall_LDADD = $(FAKEFS_LIBS) $(FUSE_LIBS)
-TESTS += tests/check_stall
-
-check_PROGRAMS += tests/check_write
-tests_check_write_SOURCES = tests/check_write.c
-tests_check_write_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
-tests_check_write_LDADD = $(FAKEFS_LIBS)
-TESTS += tests/check_write
-
-# Scripted hostile servers against the filesystem core's bounds.
-check_PROGRAMS += tests/check_bounds
-tests_check_bounds_SOURCES = tests/check_bounds.c
-tests_check_bounds_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
-tests_check_bounds_LDADD = $(FAKEFS_LIBS)
-TESTS += tests/check_bounds
-
-# The private-server tool that the demo and the benchmark use.
-check_PROGRAMS += tests/testserver
-tests_testserver_SOURCES = tests/testserver.c
-tests_testserver_CFLAGS = $(TEST_CFLAGS)
-tests_testserver_LDADD = $(TEST_LIBS)
-
+# ---- tests/conformance and the suite ----
 # The conformance test compares imap4 with the system python3's imaplib.
 TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
@@ -169,9 +223,18 @@ EXTRA_DIST += tests/conformance/run.sh tests/conformance/calls.txt tests/conform
 	tests/valgrind-wrap.sh tests/valgrind-daemon.sh tests/valgrind.supp tests/run-all.sh contrib/demo.sh contrib/install-deps.sh
 # Check's 4 s default per test case is too short for ASan or valgrind on
 # two loaded cores: test cases without a timeout of their own get 60 s.
-AM_TESTS_ENVIRONMENT = IMAP4=$(abs_builddir)/tools/imap4/imap4 TESTSERVER=$(abs_builddir)/tests/testserver \
-	IMAPFS=$(abs_builddir)/fs/imapfs CK_DEFAULT_TIMEOUT=60; \
-	export IMAP4 TESTSERVER IMAPFS CK_DEFAULT_TIMEOUT;
-TESTS += tests/conformance/run.sh
-TESTS += tests/check_buf tests/check_parser tests/check_text tests/check_transport tests/check_connect tests/check_harness \
-	tests/check_imaplib tests/check_dovecot tests/check_fs tests/check_mount tests/check_mount_write
+AM_TESTS_ENVIRONMENT = IMAP4=$(abs_builddir)/tools/imap4/imap4 TESTSERVER=$(abs_builddir)/tests/harness/testserver \
+	IMAPFS=$(abs_builddir)/fs/imapfs CK_DEFAULT_TIMEOUT=60 \
+	top_builddir=$(top_builddir) CC="$(CC)" EXAMPLE_CFLAGS="$(SAN_CFLAGS)" EXAMPLE_LDFLAGS="$(SAN_CFLAGS)"; \
+	export IMAP4 TESTSERVER IMAPFS CK_DEFAULT_TIMEOUT top_builddir CC EXAMPLE_CFLAGS EXAMPLE_LDFLAGS;
+TESTS += $(UNIT_TESTS) $(SERVER_TESTS) $(MOUNT_TESTS) tests/conformance/run.sh
+EXTRA_DIST += tests/skipped.sh
+# libimap4 installed and used by the examples (tests/server: it needs Dovecot)
+SERVER_TESTS += tests/server/check_examples.sh
+EXTRA_DIST += tests/server/check_examples.sh
+
+# After the suite: what was skipped and why (automake's summary says only SKIP).
+check-local: check-TESTS
+	@$(SHELL) $(srcdir)/tests/skipped.sh $(TEST_LOGS)
+check-unit:
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(UNIT_TESTS)'

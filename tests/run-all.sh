@@ -41,17 +41,17 @@ run_suite() {  # name, configure args, extra make variables
 	status=0
 	make -C "$dir" -j"$jobs" check "$@" >"$dir/check.out" 2>&1 || status=$?
 	grep -E '^(PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):' "$dir/check.out" || true
-	for log in "$dir"/tests/*.log; do
+	for log in "$dir"/tests/*/*.log; do
 		[ -f "$log" ] || continue
-		case "$log" in */test-suite.log) continue ;; esac
-		grep -h -E '^[0-9]+%: Checks: ' "$log" | sed "s|^|$name $(basename "$log" .log): |" >>"$summary" || true
+		prog=${log#"$dir"/tests/}
+		grep -h -E '^[0-9]+%: Checks: ' "$log" | sed "s|^|$name ${prog%.log}: |" >>"$summary" || true
 		# Check's own lines for a failed assertion or a crashed test
 		# ("file.c:123:F:tcase:test:0: message"), shown again at the end,
 		# where a truncated CI log still has them
 		grep -h -E '^[^ :]+\.c:[0-9]+:[FE]:' "$log" | sed "s|^|$name: |" >>"$failures" || true
 	done
 	if [ "$status" -ne 0 ]; then
-		cat "$dir/tests/test-suite.log" 2>/dev/null | tail -n 200
+		cat "$dir/test-suite.log" 2>/dev/null | tail -n 200
 		echo "== $name: FAILED"
 		return 1
 	fi

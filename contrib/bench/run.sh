@@ -78,7 +78,7 @@ if [ ! -f "$build/Makefile" ]; then
 	(cd "$build" && "$top/configure" >"$build/bench-configure.log" 2>&1) ||
 		die "configure failed, see $build/bench-configure.log"
 fi
-(cd "$build" && make -j2 tests/testserver contrib/bench/latency-proxy >"$build/bench-make.log" 2>&1) ||
+(cd "$build" && make -j2 tests/harness/testserver contrib/bench/latency-proxy >"$build/bench-make.log" 2>&1) ||
 	die "building testserver and latency-proxy failed, see $build/bench-make.log"
 if [ -z "$imapfs" ]; then
 	imapfs="$build/fs/imapfs"
@@ -129,7 +129,7 @@ cleanup() {
 		kill -TERM "$proxy_pid" 2>/dev/null
 		wait "$proxy_pid" 2>/dev/null
 	fi
-	[ "$server_up" = yes ] && "$build/tests/testserver" stop "$T/server" >/dev/null 2>&1
+	[ "$server_up" = yes ] && "$build/tests/harness/testserver" stop "$T/server" >/dev/null 2>&1
 	# Never recurse into something still mounted.
 	if grep -q " $T/" /proc/mounts; then
 		note "something is still mounted under $T; leaving it"
@@ -186,7 +186,7 @@ grep_hits() { grep -c ':[1-9][0-9]*$' "$1"; }
 
 # ---- the server, the proxy ----
 note "seeding $messages messages in $folders folders (a while for large N)"
-env_out=$("$build/tests/testserver" start "$T/server" --seed "bench:$messages:$folders") ||
+env_out=$("$build/tests/harness/testserver" start "$T/server" --seed "bench:$messages:$folders") ||
 	die "testserver start failed"
 server_up=yes
 eval "$env_out"

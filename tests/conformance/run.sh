@@ -9,7 +9,7 @@ set -eu
 srcdir=${srcdir:-$(dirname "$0")/../..}
 conf="$srcdir/tests/conformance"
 imap4=${IMAP4:-./tools/imap4/imap4}
-testserver=${TESTSERVER:-./tests/testserver}
+testserver=${TESTSERVER:-./tests/harness/testserver}
 
 if [ "$(id -u)" -ne 0 ] || ! command -v dovecot >/dev/null 2>&1 || [ ! -x /usr/bin/python3 ]; then
 	echo "SKIP: needs root, dovecot and /usr/bin/python3"

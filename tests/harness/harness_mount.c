@@ -259,9 +259,14 @@ int mount_slurp(const char *path, struct buf *out)
 int mount_test_main(const char *name, struct dovecot *dc, struct mount_env *env,
 		    void (*add_tests)(TCase *tc), int timeout_s)
 {
+	/* the first reason a normal user meets: FUSE mounts as well as Dovecot */
+	if (geteuid() != 0) {
+		fprintf(stderr, "%s: SKIP: needs root for FUSE mounts and a private Dovecot\n", name);
+		return HARNESS_EXIT_SKIP;
+	}
 	dovecot_require_or_skip(name);
 	if (access("/dev/fuse", R_OK | W_OK) != 0) {
-		fprintf(stderr, "%s: no /dev/fuse: skipped\n", name);
+		fprintf(stderr, "%s: SKIP: no /dev/fuse\n", name);
 		return HARNESS_EXIT_SKIP;
 	}
 	if (mount_env_init(env) < 0)

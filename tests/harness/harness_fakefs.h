@@ -4,9 +4,10 @@
  * cache in a directory of its own; one connection.
  *
  * The functions fail the running Check test instead of returning errors.
- * This file is in tests/libfakefs.la, which needs fs/libfscore.la,
- * fs/libfsunits.la and tests/libharness.la linked after it (FAKEFS_LIBS in
- * Makefile.am); libharness itself stays free of the fs core. */
+ * This file is in tests/harness/libfakefs.la, which needs fs/libfscore.la,
+ * fs/libfsunits.la and tests/harness/libharness.la linked after it
+ * (FAKEFS_LIBS in tests/local.mk); libharness itself stays free of the fs
+ * core. */
 #ifndef IMAPFS_HARNESS_FAKEFS_H
 #define IMAPFS_HARNESS_FAKEFS_H
 

@@ -9,7 +9,7 @@
 # Then both manual pages must render without a groff warning and name every
 # option and every imap4 call.
 set -u
-srcdir=${srcdir:-$(dirname "$0")/..}
+srcdir=${srcdir:-$(dirname "$0")/../..}
 srcdir=$(cd "$srcdir" && pwd)
 helper=$srcdir/contrib/mount.imapfs
 fuse_helper=$srcdir/contrib/mount.fuse.imapfs

@@ -6,12 +6,12 @@
 # Maildir holds, idle reports a message delivered meanwhile.
 #
 # Environment: top_builddir (default .), srcdir (default: from $0),
-# TESTSERVER (tests/testserver), CC, and EXAMPLE_CFLAGS/EXAMPLE_LDFLAGS for the examples
+# TESTSERVER (tests/harness/testserver), CC, and EXAMPLE_CFLAGS/EXAMPLE_LDFLAGS for the examples
 # (a sanitizer build must pass its -fsanitize flags: the library needs them).
 set -eu
-srcdir=${srcdir:-$(dirname "$0")/..}
+srcdir=${srcdir:-$(dirname "$0")/../..}
 top_builddir=${top_builddir:-.}
-testserver=${TESTSERVER:-$top_builddir/tests/testserver}
+testserver=${TESTSERVER:-$top_builddir/tests/harness/testserver}
 CC=${CC:-cc}
 EXAMPLE_CFLAGS=${EXAMPLE_CFLAGS:-}
 EXAMPLE_LDFLAGS=${EXAMPLE_LDFLAGS:-}

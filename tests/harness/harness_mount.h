@@ -71,8 +71,8 @@ void mount_start(const struct mount_env *env, struct fsmount *m, const char *nam
 		 const char *extra_opts);
 /* Unmounts; imapfs must exit 0. */
 void mount_stop(struct fsmount *m);
-/* main() of a mount test program: skips (exit 77) without Dovecot or
- * /dev/fuse, makes env, starts the demo Dovecot in dc, runs the tests
+/* main() of a mount test program: skips (exit 77) without root, Dovecot
+ * or /dev/fuse, makes env, starts the demo Dovecot in dc, runs the tests
  * add_tests puts in one TCase with timeout_s each, cleans up; the exit
  * status. */
 int mount_test_main(const char *name, struct dovecot *dc, struct mount_env *env,
