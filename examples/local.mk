@@ -22,5 +22,6 @@ examples/include/imap4.stamp: $(imap4include_HEADERS)
 	for h in $(imap4include_HEADERS); do cp $(srcdir)/$$h examples/include/imap4/ || exit 1; done && \
 	touch $@
 $(examples_list_OBJECTS) $(examples_fetch_OBJECTS) $(examples_idle_OBJECTS): examples/include/imap4.stamp
-CLEANFILES += examples/include/imap4.stamp examples/include/imap4/imap.h examples/include/imap4/buf.h \
+CLEANFILES += examples/include/imap4.stamp examples/include/imap4/imap.h examples/include/imap4/imaplib.h \
+	examples/include/imap4/buf.h \
 	examples/include/imap4/parser.h examples/include/imap4/transport.h

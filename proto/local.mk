@@ -23,7 +23,7 @@ proto_libimapcore_la_LIBADD = lib/libgeneric.la $(GNUTLS_LIBS)
 # proto/libimap.la: the core and the imaplib emulation (imap4 and the tests).
 noinst_LTLIBRARIES += proto/libimap.la
 proto_libimap_la_SOURCES = \
-	proto/imaplib/imaplib.c proto/imaplib/imaplib_int.h proto/imaplib/command.c \
+	proto/imaplib/imaplib.c proto/imaplib/imaplib.h proto/imaplib/imaplib_int.h proto/imaplib/command.c \
 	proto/imaplib/open.c proto/imaplib/mailbox.c proto/imaplib/message.c \
 	proto/imaplib/util.c proto/imaplib/util.h \
 	proto/imaplib/pyrepr.c proto/imaplib/pyrepr.h
@@ -31,18 +31,19 @@ proto_libimap_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
 proto_libimap_la_LIBADD = proto/libimapcore.la $(GNUTLS_LIBS)
 
 # libimap4: the core and the imaplib-style API as an installed shared library.
-# Its headers go to $(includedir)/imap4 (#include <imap4/imap.h>) and compile
-# on their own; imap4.pc says how to build against it.  -version-info is
+# Its headers go to $(includedir)/imap4 (#include <imap4/imap.h> for the core,
+# <imap4/imaplib.h> for the imaplib-style API) and compile on their own;
+# imap4.pc says how to build against it.  -version-info is
 # current:revision:age (libtool's rules): bump it when the API changes.
 lib_LTLIBRARIES = proto/libimap4.la
 proto_libimap4_la_SOURCES =
 proto_libimap4_la_LIBADD = proto/libimap.la $(GNUTLS_LIBS)
-# Only the public names: imap_* (imap.h, parser.h), imaplib's capabilities,
+# Only the public names: imap_* (imap.h, imaplib.h, parser.h), imaplib's capabilities,
 # the buffers (buf.h) and the transport (transport.h) the API hands out.
 proto_libimap4_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 -no-undefined \
 	-export-symbols-regex '^(imap_|imaplib_cap$$|imaplib_ncaps$$|buf_|x(malloc|calloc|realloc|strdup|memdup)$$|transport_)'
 imap4includedir = $(includedir)/imap4
-imap4include_HEADERS = proto/client/imap.h lib/buf.h proto/parser.h proto/client/transport.h
+imap4include_HEADERS = proto/client/imap.h proto/imaplib/imaplib.h lib/buf.h proto/parser.h proto/client/transport.h
 pkgconfigdir = $(libdir)/pkgconfig
 pkgconfig_DATA = proto/imap4.pc
 EXTRA_DIST += proto/imap4.pc.in

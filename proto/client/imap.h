@@ -1,28 +1,24 @@
 /* imap.h: the imapfs IMAP4rev1 client core.
  *
- * Two layers share one connection object, struct imap:
- *
- *  1. The pipelined core (imap_cmd_*, imap_wait*): commands are queued
- *     objects; many can be in flight, replies are matched by tag, reading
- *     and writing are interleaved, literals can be streamed both ways.  The
- *     filesystem uses this layer.
- *  2. The imaplib layer (imap_<method>): one C function per method of
- *     Python's imaplib.IMAP4 with the same semantics, results and errors.
- *     The imap4 tool uses this layer.
+ * The client (imap_client_*: connecting, STARTTLS, logging in, ENABLE) and
+ * the pipelined core (imap_cmd_*, imap_wait*) on one connection object,
+ * struct imap: commands are queued objects; many can be in flight, replies
+ * are matched by tag, reading and writing are interleaved, literals can be
+ * streamed both ways.  The filesystem uses this alone.  Layers may be built
+ * on it (see "layers built on the core"): the imaplib emulation, one C
+ * function per method of Python's imaplib.IMAP4, is one, declared in
+ * imaplib.h.
  *
  * Errors.  Every function that can fail returns an int: 0 (IMAP_OK) when
- * it returned, or one of imaplib's three exception kinds as a negative
- * number: IMAP_ERROR (the command or its arguments were wrong; the
- * connection is still usable), IMAP_ABORT (the connection is unusable: close
- * it), IMAP_READONLY (the selected mailbox became read-only).  The reason is
- * in imap_errmsg() until the next call.  A tagged NO is not an error at the
- * imaplib layer: the result's type says "NO", as in imaplib.
+ * it returned, or a negative number: IMAP_ERROR (the command or its
+ * arguments were wrong, or the server refused; the connection is still
+ * usable), IMAP_ABORT (the connection is unusable: close it).  The reason
+ * is in imap_errmsg() until the next call.
  *
  * Ownership.  struct imap owns its transport, parser and buffers;
- * imap_close() frees everything.  Results (struct imap_result) are owned by
- * the caller and released with imap_result_free().  Strings passed in are
- * copied when needed; nothing keeps a caller's pointer after the call
- * returns, except a command's streamed literal source (see imap_cmd).
+ * imap_close() frees everything.  Strings passed in are copied when needed;
+ * nothing keeps a caller's pointer after the call returns, except a
+ * command's streamed literal source (see imap_cmd).
  *
  * Secrets.  Passwords and SASL responses are marked secret when queued and
  * never appear in debug output.
@@ -80,7 +76,7 @@ enum {
 	IMAP_OK = 0,
 	IMAP_ERROR = -1,
 	IMAP_ABORT = -2,
-	IMAP_READONLY = -3,
+	/* -3 is imaplib.h's IMAP_READONLY */
 };
 
 enum imap_state { IMAP_STATE_LOGOUT, IMAP_STATE_NONAUTH, IMAP_STATE_AUTH, IMAP_STATE_SELECTED };
@@ -106,16 +102,8 @@ struct imap_opts {
 	int cancel_fd;
 };
 
-/* imaplib.IMAP4, IMAP4_SSL and IMAP4_stream: connect, read the greeting, ask
- * for CAPABILITY and check the protocol version, exactly as imaplib does.
- * On failure *out is NULL and err says why. */
-int imap_open(struct imap **out, const char *host, const char *port,
-	      const struct imap_opts *o, struct buf *err);
-int imap_open_ssl(struct imap **out, const char *host, const char *port,
-		  const struct imap_opts *o, struct buf *err);
-int imap_open_stream(struct imap **out, const char *command, const struct imap_opts *o,
-		     struct buf *err);
-/* Closes the transport and frees everything (imaplib's shutdown()). */
+/* Closes the transport and frees everything (imaplib's shutdown()); for a
+ * session from imap_client_open() or imaplib.h's imap_open*(). */
 void imap_close(struct imap *s);
 
 const char *imap_errmsg(const struct imap *s);
@@ -296,103 +284,5 @@ void imap_set_tagged_handler(struct imap *s, imap_tagged_fn fn, void *ctx);
  * when another state replaces it. */
 void imap_set_layer_state(struct imap *s, const void *key, void *state, void (*free_fn)(void *state));
 void *imap_layer_state(const struct imap *s, const void *key);
-
-/* ---------------- the imaplib layer ---------------- */
-
-/* One data element of an imaplib result: None, bytes, (bytes, bytes), or
- * (getquotaroot only) a list of elements. */
-struct imap_item {
-	bool none;
-	bool has_lit;
-	struct buf text;
-	struct buf lit;
-	bool is_list;
-	struct imap_item *sub;
-	size_t nsub;
-};
-
-/* imaplib's (typ, [data, ...]). */
-struct imap_result {
-	char type[32];
-	size_t n;
-	struct imap_item *items;
-};
-
-void imap_result_free(struct imap_result *r);
-/* imaplib's capabilities tuple: what the last CAPABILITY command (at
- * connect and after STARTTLS) returned.  imap_has_cap() instead follows
- * every capability update the server sends. */
-size_t imaplib_ncaps(const struct imap *s);
-const char *imaplib_cap(const struct imap *s, size_t i);
-/* Python repr of the (typ, data) tuple, as imaplib's caller would print it. */
-void imap_result_repr(const struct imap_result *r, struct buf *out);
-
-/* An authobject: gets the decoded challenge, sets *resp (or *cancel). */
-typedef int (*imap_auth_fn)(void *ctx, const void *challenge, size_t len, struct buf *resp,
-			    bool *cancel);
-
-/* Arguments are C strings; NULL stands for Python's None. */
-int imap_append(struct imap *s, const char *mailbox, const char *flags, const char *date_time,
-		const void *msg, size_t len, struct imap_result *r);
-int imap_authenticate(struct imap *s, const char *mechanism, imap_auth_fn fn, void *ctx,
-		      struct imap_result *r);
-int imap_capability(struct imap *s, struct imap_result *r);
-int imap_check(struct imap *s, struct imap_result *r);
-int imap_close_mailbox(struct imap *s, struct imap_result *r);   /* imaplib close() */
-int imap_copy(struct imap *s, const char *set, const char *mailbox, struct imap_result *r);
-int imap_create(struct imap *s, const char *mailbox, struct imap_result *r);
-int imap_delete(struct imap *s, const char *mailbox, struct imap_result *r);
-int imap_deleteacl(struct imap *s, const char *mailbox, const char *who, struct imap_result *r);
-int imap_enable(struct imap *s, const char *capability, struct imap_result *r);
-int imap_expunge(struct imap *s, struct imap_result *r);
-int imap_fetch(struct imap *s, const char *set, const char *parts, struct imap_result *r);
-int imap_getacl(struct imap *s, const char *mailbox, struct imap_result *r);
-int imap_getannotation(struct imap *s, const char *mailbox, const char *entry,
-		       const char *attribute, struct imap_result *r);
-int imap_getquota(struct imap *s, const char *root, struct imap_result *r);
-int imap_getquotaroot(struct imap *s, const char *mailbox, struct imap_result *r);
-int imap_list(struct imap *s, const char *directory, const char *pattern, struct imap_result *r);
-int imap_login(struct imap *s, const char *user, const char *password, struct imap_result *r);
-int imap_login_cram_md5(struct imap *s, const char *user, const char *password,
-			struct imap_result *r);
-int imap_logout(struct imap *s, struct imap_result *r);
-int imap_lsub(struct imap *s, const char *directory, const char *pattern, struct imap_result *r);
-int imap_myrights(struct imap *s, const char *mailbox, struct imap_result *r);
-int imap_namespace(struct imap *s, struct imap_result *r);
-int imap_noop(struct imap *s, struct imap_result *r);
-int imap_partial(struct imap *s, const char *num, const char *part, const char *start,
-		 const char *length, struct imap_result *r);
-int imap_proxyauth(struct imap *s, const char *user, struct imap_result *r);
-int imap_recent(struct imap *s, struct imap_result *r);
-int imap_rename(struct imap *s, const char *oldname, const char *newname, struct imap_result *r);
-int imap_response(struct imap *s, const char *code, struct imap_result *r);
-int imap_search(struct imap *s, const char *charset, const char *const *criteria, size_t n,
-		struct imap_result *r);
-int imap_select(struct imap *s, const char *mailbox, bool readonly, struct imap_result *r);
-int imap_setacl(struct imap *s, const char *mailbox, const char *who, const char *what,
-		struct imap_result *r);
-int imap_setannotation(struct imap *s, const char *const *args, size_t n, struct imap_result *r);
-int imap_setquota(struct imap *s, const char *root, const char *limits, struct imap_result *r);
-int imap_sort(struct imap *s, const char *criteria, const char *charset,
-	      const char *const *search, size_t n, struct imap_result *r);
-/* STARTTLS: refused unless advertised; any byte received after the tagged
- * OK and before the handshake aborts (response injection); afterwards the
- * capabilities are asked again.  o = NULL uses the connection's options. */
-int imap_starttls(struct imap *s, const struct tls_opts *o, struct imap_result *r);
-int imap_status(struct imap *s, const char *mailbox, const char *names, struct imap_result *r);
-int imap_store(struct imap *s, const char *set, const char *command, const char *flags,
-	       struct imap_result *r);
-int imap_subscribe(struct imap *s, const char *mailbox, struct imap_result *r);
-int imap_thread(struct imap *s, const char *algorithm, const char *charset,
-		const char *const *search, size_t n, struct imap_result *r);
-int imap_uid(struct imap *s, const char *command, const char *const *args, size_t n,
-	     struct imap_result *r);
-int imap_unsubscribe(struct imap *s, const char *mailbox, struct imap_result *r);
-int imap_unselect(struct imap *s, struct imap_result *r);
-/* IDLE for duration_ms; r's items are one list per response received,
- * [type, data...], in arrival order (Python 3.14's Idler pairs). */
-int imap_idle_collect(struct imap *s, int duration_ms, struct imap_result *r);
-int imap_xatom(struct imap *s, const char *name, const char *const *args, size_t n,
-	       struct imap_result *r);
 
 #endif

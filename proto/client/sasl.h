@@ -4,7 +4,7 @@
  *
  * A struct sasl is one exchange: it answers server challenges in turn, in
  * the way of an imaplib "authobject".  sasl_step() has the shape of
- * imap_auth_fn (imap.h), so imap_authenticate(s, sasl_mechanism(a),
+ * imap_auth_fn (imaplib.h), so imap_authenticate(s, sasl_mechanism(a),
  * sasl_step, a, &r) runs a mechanism.  Challenges and responses are raw
  * bytes: the session does the base64 on the wire.
  *

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "imaplib.h"
 #include "pyrepr.h"
 #include "sasl.h"
 #include "session.h"

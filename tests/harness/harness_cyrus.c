@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "harness_os.h"
 #include "imap.h"
+#include "imaplib.h"
 
 #define START_ATTEMPTS 5          /* a port picked at run time may be taken meanwhile */
 #define START_TIMEOUT_MS 20000

@@ -19,6 +19,7 @@
 #include "harness.h"
 #include "harness_os.h"
 #include "imap.h"
+#include "imaplib.h"
 
 #define MOUNT_WAIT_MS 30000
 

@@ -28,6 +28,7 @@
 #include "harness_mount.h"
 #include "harness_os.h"
 #include "imap.h"
+#include "imaplib.h"
 #include "util.h"
 
 /* "Seen within a few seconds": generous, since the sanitizer builds are slow. */

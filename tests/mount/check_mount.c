@@ -31,6 +31,7 @@
 #include "harness_mount.h"
 #include "harness_os.h"
 #include "imap.h"
+#include "imaplib.h"
 #include "mutf7.h"
 
 static struct dovecot dc;

@@ -21,6 +21,7 @@
 #include "harness.h"
 #include "harness_mount.h"
 #include "imap.h"
+#include "imaplib.h"
 
 static struct dovecot dc;
 static struct mount_env env;

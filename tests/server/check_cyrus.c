@@ -26,6 +26,7 @@
 #include "harness_mount.h"
 #include "harness_os.h"
 #include "imap.h"
+#include "imaplib.h"
 
 #define WAIT_MS 20000  /* generous bound for things that happen by themselves */
 

@@ -14,6 +14,7 @@
 #include "check_run.h"
 #include "harness.h"
 #include "imap.h"
+#include "imaplib.h"
 #include "mutf7.h"
 #include "sasl.h"
 

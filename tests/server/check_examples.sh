@@ -2,7 +2,8 @@
 # libimap4 as a user gets it: `make install DESTDIR=...`, then every installed
 # header compiles on its own and the examples build with
 # `pkg-config --cflags --libs imap4` against the installed files alone, and
-# run against a private Dovecot: list names INBOX, fetch gives the bytes the
+# run against a private Dovecot (with a program on the imaplib-style API,
+# <imap4/imaplib.h>): list names INBOX, fetch gives the bytes the
 # Maildir holds, idle reports a message delivered meanwhile.
 #
 # Environment: top_builddir (default .), srcdir (default: from $0),
@@ -47,13 +48,52 @@ cflags=$(pkg-config --cflags imap4) libs=$(pkg-config --libs imap4) || fail "pkg
 LD_LIBRARY_PATH=$(dirname "$so")
 export LD_LIBRARY_PATH
 
-# 2. each installed header on its own
+# 2. each installed header on its own; the core's imap.h declares none of
+# the imaplib-style API, which is imaplib.h's
 incdir=$(dirname "$(find "$work/root" -path '*/imap4/imap.h' | head -n 1)")
+[ -f "$incdir/imaplib.h" ] || fail "make install put no <imap4/imaplib.h>"
 for h in "$incdir"/*.h; do
 	printf '#include <imap4/%s>\n' "$(basename "$h")" >"$work/h.c"
 	$CC -std=c11 -Wall -Wextra -Werror $cflags -c "$work/h.c" -o "$work/h.o" ||
 		fail "<imap4/$(basename "$h")> does not compile on its own"
 done
+printf '#include <imap4/imap.h>\nstruct imap_result r;\n' >"$work/h.c"
+$CC -std=c11 -Wall -Wextra -Werror $cflags -c "$work/h.c" -o "$work/h.o" 2>/dev/null &&
+	fail "<imap4/imap.h> declares the imaplib-style API"
+
+# a program on the imaplib-style API, from the installed files alone
+cat >"$work/pylib.c" <<'PYLIB'
+#include <stdio.h>
+#include <stdlib.h>
+#include <imap4/imaplib.h>
+
+/* imaplib.IMAP4(host, port).capability(), printed as Python prints it. */
+int main(void)
+{
+	struct imap_opts o = { .timeout_ms = 30000 };
+	struct imap *s = NULL;
+	struct buf err = BUF_INIT, out = BUF_INIT;
+	struct imap_result r = { 0 };
+	if (imap_open(&s, getenv("IMAP_HOST"), getenv("IMAP_PORT"), &o, &err) != IMAP_OK) {
+		fprintf(stderr, "open: %s\n", err.data ? err.data : "failed");
+		return 1;
+	}
+	int rc = imap_capability(s, &r);
+	if (rc == IMAP_OK) {
+		imap_result_repr(&r, &out);
+		printf("%s\n", out.data);
+	}
+	imap_result_free(&r);
+	imap_logout(s, &r);
+	imap_result_free(&r);
+	imap_close(s);
+	buf_free(&out);
+	buf_free(&err);
+	return rc == IMAP_OK ? 0 : 1;
+}
+PYLIB
+$CC -std=c11 -Wall -Wextra -Werror $EXAMPLE_CFLAGS $cflags "$work/pylib.c" -o "$work/pylib" \
+	$EXAMPLE_LDFLAGS $libs || fail "a program on <imap4/imaplib.h> does not build against the installed libimap4"
 
 # 3. the examples, from the sources alone
 for ex in list fetch idle; do
@@ -66,6 +106,10 @@ done
 	st=$?; cat "$work/srv.err"; [ $st -eq 77 ] && exit 77; fail "testserver start"; }
 . "$work/srv.env"
 export IMAP_HOST IMAP_PORT IMAP_USER IMAP_PASS CAFILE
+
+"$work/pylib" >"$work/pylib.out" || fail "the imaplib-style capability() failed"
+grep -q "^('OK', \[b'.*IMAP4rev1" "$work/pylib.out" ||
+	fail "the imaplib-style capability() gave $(cat "$work/pylib.out")"
 
 "$work/list" >"$work/list.out" || fail "list failed"
 grep -qx INBOX "$work/list.out" || fail "list did not name INBOX: $(cat "$work/list.out")"
@@ -104,4 +148,4 @@ done
 kill "$idle_pid" 2>/dev/null || true
 wait "$idle_pid" 2>/dev/null || true
 idle_pid=
-echo "PASS: headers, examples built with pkg-config, list/fetch/idle against Dovecot"
+echo "PASS: headers, examples built with pkg-config, list/fetch/idle and imaplib capability() against Dovecot"

@@ -20,6 +20,7 @@
 #include "harness_mount.h"
 #include "harness_os.h"
 #include "imap.h"
+#include "imaplib.h"
 
 static struct dovecot dc;
 static char cachedir[64];

@@ -19,6 +19,7 @@
 #include "harness_mount.h"
 #include "harness_os.h"
 #include "imap.h"
+#include "imaplib.h"
 #include "mutf7.h"
 #include "remote/mutate.h"
 #include "remote/pool.h"

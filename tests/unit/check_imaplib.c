@@ -13,6 +13,7 @@
 #include "check_run.h"
 #include "fake.h"
 #include "imap.h"
+#include "imaplib.h"
 #include "sasl.h"
 
 #define GREETING                                                   \

@@ -51,6 +51,7 @@
 #include "harness_mount.h"
 #include "harness_os.h"
 #include "imap.h"
+#include "imaplib.h"
 #include "ops.h"
 #include "util.h"
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "imap.h"
+#include "imaplib.h"
 #include "pyrepr.h"
 #include "sasl.h"
 #include "url.h"
