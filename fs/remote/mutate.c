@@ -348,8 +348,8 @@ static int expunge_attempt(struct pool_conn *c, void *ctx, bool retry)
 	return expunged || a->was_there || retry ? 0 : -ENOENT;
 }
 
-int write_expunge(struct pool *p, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-		  bool allow_plain_expunge)
+int mutate_expunge(struct pool *p, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+		   bool allow_plain_expunge)
 {
 	bool uidplus = pool_has_cap(p, "UIDPLUS");
 	if (!uidplus && !allow_plain_expunge) {
@@ -393,8 +393,9 @@ static int move_attempt(struct pool_conn *c, void *ctx, bool again)
 	return run_on(c, cmd, &o);
 }
 
-int write_move(struct pool *p, const char *from, uint32_t uidvalidity, uint32_t uid, const char *to,
-	       bool allow_plain_expunge, uint32_t *new_uidvalidity, uint32_t *new_uid)
+int mutate_move(struct pool *p, const char *from, uint32_t uidvalidity, uint32_t uid,
+		const char *to, bool allow_plain_expunge, uint32_t *new_uidvalidity,
+		uint32_t *new_uid)
 {
 	uint32_t dummy_v, dummy_uid;
 	if (!new_uidvalidity)
@@ -406,7 +407,7 @@ int write_move(struct pool *p, const char *from, uint32_t uidvalidity, uint32_t 
 	bool uidplus = pool_has_cap(p, "UIDPLUS");
 	if (!has_move && !uidplus && !allow_plain_expunge) {
 		/* refuse before COPY: the original could not be removed after it */
-		return write_expunge(p, from, uidvalidity, uid, false);
+		return mutate_expunge(p, from, uidvalidity, uid, false);
 	}
 	struct move_args a = { .from = from, .to = to, .verb = has_move ? "UID MOVE" : "UID COPY",
 			       .uidvalidity = uidvalidity, .uid = uid,
@@ -436,7 +437,7 @@ int write_move(struct pool *p, const char *from, uint32_t uidvalidity, uint32_t 
 		fs_log(LOG_INFO, "%s: UID %" PRIu32 " was not there to copy", from, uid);
 		return -ENOENT;
 	}
-	rc = write_expunge(p, from, uidvalidity, uid, allow_plain_expunge);
+	rc = mutate_expunge(p, from, uidvalidity, uid, allow_plain_expunge);
 	if (rc == -ENOENT)
 		return 0;  /* someone else removed the original: the copy is all there is */
 	if (rc < 0)
@@ -447,8 +448,8 @@ int write_move(struct pool *p, const char *from, uint32_t uidvalidity, uint32_t 
 
 /* ---- append ---- */
 
-int write_append(struct pool *p, const char *mailbox, int fd, uint64_t len, time_t internaldate,
-		 const char *flags, uint32_t *new_uidvalidity, uint32_t *new_uid)
+int mutate_append(struct pool *p, const char *mailbox, int fd, uint64_t len, time_t internaldate,
+		  const char *flags, uint32_t *new_uidvalidity, uint32_t *new_uid)
 {
 	if (new_uidvalidity)
 		*new_uidvalidity = 0;
@@ -551,17 +552,17 @@ static int mailbox_command(struct pool *p, const char *verb, const char *mailbox
 	return rc;
 }
 
-int write_create(struct pool *p, const char *mailbox)
+int mutate_create(struct pool *p, const char *mailbox)
 {
 	return mailbox_command(p, "CREATE", mailbox, NULL);
 }
 
-int write_delete(struct pool *p, const char *mailbox)
+int mutate_delete(struct pool *p, const char *mailbox)
 {
 	return mailbox_command(p, "DELETE", mailbox, NULL);
 }
 
-int write_rename(struct pool *p, const char *from, const char *to)
+int mutate_rename(struct pool *p, const char *from, const char *to)
 {
 	return mailbox_command(p, "RENAME", from, to);
 }
@@ -611,8 +612,8 @@ static int store_attempt(struct pool_conn *c, void *ctx, bool again)
 	return rc < 0 ? rc : present ? 0 : -ENOENT;
 }
 
-int write_store_flags(struct pool *p, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-		      const char *flags, uint64_t unchangedsince)
+int mutate_store_flags(struct pool *p, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+		       const char *flags, uint64_t unchangedsince)
 {
 	if (!flags_usable(flags)) {
 		fs_log(LOG_WARNING, "STORE %s: flags not usable: %s", mailbox, flags);
@@ -646,8 +647,8 @@ static int fetch_flags_attempt(struct pool_conn *c, void *ctx, bool again)
 	return rc;
 }
 
-int write_fetch_flags(struct pool *p, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-		      struct buf *flags_out, uint64_t *modseq_out)
+int mutate_fetch_flags(struct pool *p, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+		       struct buf *flags_out, uint64_t *modseq_out)
 {
 	if (modseq_out)
 		*modseq_out = 0;

@@ -37,30 +37,31 @@
  * which also removes what other clients marked \Deleted.  0 when the
  * message was there before and is gone after (however the server named its
  * removal), -ENOENT when it was not there. */
-int write_expunge(struct pool *p, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-		  bool allow_plain_expunge);
-/* UID MOVE, or UID COPY then write_expunge of the original.  new_* (may be
+int mutate_expunge(struct pool *p, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+		   bool allow_plain_expunge);
+/* UID MOVE, or UID COPY then mutate_expunge of the original.  new_* (may be
  * NULL) from COPYUID, 0 when the server did not say. */
-int write_move(struct pool *p, const char *from, uint32_t uidvalidity, uint32_t uid, const char *to,
-	       bool allow_plain_expunge, uint32_t *new_uidvalidity, uint32_t *new_uid);
+int mutate_move(struct pool *p, const char *from, uint32_t uidvalidity, uint32_t uid,
+		const char *to, bool allow_plain_expunge, uint32_t *new_uidvalidity,
+		uint32_t *new_uid);
 /* APPEND of len bytes streamed from fd's current offset.  internaldate 0 =
  * none; flags a space separated list ("\\Seen $Label") or NULL.  new_* (may
  * be NULL) from APPENDUID, 0 when the server did not say. */
-int write_append(struct pool *p, const char *mailbox, int fd, uint64_t len, time_t internaldate,
-		 const char *flags, uint32_t *new_uidvalidity, uint32_t *new_uid);
-int write_create(struct pool *p, const char *mailbox);
+int mutate_append(struct pool *p, const char *mailbox, int fd, uint64_t len, time_t internaldate,
+		  const char *flags, uint32_t *new_uidvalidity, uint32_t *new_uid);
+int mutate_create(struct pool *p, const char *mailbox);
 /* DELETE and RENAME leave the mailbox unselected on the connection used.
  * DELETE is sent only after a STATUS on the same connection said the
  * mailbox holds no messages (-ENOTEMPTY otherwise). */
-int write_delete(struct pool *p, const char *mailbox);
-int write_rename(struct pool *p, const char *from, const char *to);
+int mutate_delete(struct pool *p, const char *mailbox);
+int mutate_rename(struct pool *p, const char *from, const char *to);
 /* UID STORE uid FLAGS (flags): replaces the flags.  unchangedsince (needs
  * CONDSTORE; 0 = unconditional): -EAGAIN when the message changed since. */
-int write_store_flags(struct pool *p, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-		      const char *flags, uint64_t unchangedsince);
+int mutate_store_flags(struct pool *p, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+		       const char *flags, uint64_t unchangedsince);
 /* The flags, space separated, into flags_out (replaced); the MODSEQ into
  * *modseq_out (may be NULL; 0 without CONDSTORE). */
-int write_fetch_flags(struct pool *p, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-		      struct buf *flags_out, uint64_t *modseq_out);
+int mutate_fetch_flags(struct pool *p, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+		       struct buf *flags_out, uint64_t *modseq_out);
 
 #endif

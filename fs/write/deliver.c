@@ -92,8 +92,8 @@ static void replace_previous(struct fs *fs, const struct delivery *d)
 {
 	if (!d->prev_uid)
 		return;
-	int rc = write_expunge(fs->pool, d->prev_m->name, d->prev_uidvalidity, d->prev_uid,
-			       fs->cfg.plain_expunge);
+	int rc = mutate_expunge(fs->pool, d->prev_m->name, d->prev_uidvalidity, d->prev_uid,
+				fs->cfg.plain_expunge);
 	if (rc == 0 || rc == -ENOENT)
 		mbox_msg_removed(d->prev_m, fs->cache, d->prev_uid);
 	else
@@ -111,8 +111,8 @@ static int append(struct fs *fs, struct delivery *d, uint32_t *uidvalidity, uint
 	int afd = append_source(fs, s->fd, len, &copied);
 	int rc = afd < 0 ? afd : 0;
 	if (rc == 0)
-		rc = write_append(fs->pool, d->m->name, afd, *len, (time_t)d->date, d->flags, uidvalidity,
-				  uid);
+		rc = mutate_append(fs->pool, d->m->name, afd, *len, (time_t)d->date, d->flags, uidvalidity,
+				   uid);
 	if (copied)
 		close(afd);
 	pthread_mutex_unlock(&s->io);

@@ -83,7 +83,7 @@ static int unlink_in(struct fs *fs, struct mbox *dir, const char *name)
 	} else if ((rc = fs_find_message(fs, dir, name, &msg, &uidvalidity)) < 0) {
 		return rc;
 	}
-	rc = write_expunge(fs->pool, dir->name, uidvalidity, msg.uid, fs->cfg.plain_expunge);
+	rc = mutate_expunge(fs->pool, dir->name, uidvalidity, msg.uid, fs->cfg.plain_expunge);
 	if (rc == -EOPNOTSUPP)
 		fs_log(LOG_ERR, "rm %s/%s refused: the server has no UIDPLUS, and a plain EXPUNGE would "
 				"also remove what other clients marked \\Deleted (-o plain_expunge allows it)",
@@ -127,7 +127,7 @@ static int rmdir_of(struct fs *fs, struct mbox *sub)
 	pthread_mutex_unlock(&sub->lock);
 	if (!empty)
 		return -ENOTEMPTY;
-	if ((rc = write_delete(fs->pool, sub->name)) < 0)
+	if ((rc = mutate_delete(fs->pool, sub->name)) < 0)
 		return rc;
 	cache_drop_mailbox(fs->cache, sub->name, 0);
 	mtree_refresh(&fs->tree, fs->pool, 0, true);
@@ -155,7 +155,7 @@ static int mkdir_in(struct fs *fs, struct mbox *dir, const char *name, struct fs
 	struct buf mailbox = BUF_INIT;
 	int rc = mailbox_name_for(fs, dir, name, &mailbox);
 	if (rc == 0)
-		rc = write_create(fs->pool, mailbox.data);
+		rc = mutate_create(fs->pool, mailbox.data);
 	buf_free(&mailbox);
 	if (rc < 0)
 		return rc;
@@ -179,7 +179,7 @@ static int rename_mailbox(struct fs *fs, struct mbox *sub, struct mbox *newdir, 
 	struct buf to = BUF_INIT, newpath = BUF_INIT;
 	int rc = mailbox_name_for(fs, newdir, newname, &to);
 	if (rc == 0)
-		rc = write_rename(fs->pool, sub->name, to.data);
+		rc = mutate_rename(fs->pool, sub->name, to.data);
 	if (rc == 0) {
 		fs_child_path(newdir, newname, &newpath);
 		char *from = xstrdup(sub->name);
@@ -214,8 +214,8 @@ static int move_message(struct fs *fs, struct mbox *dir, const char *name, struc
 	}
 	if (rc < 0)
 		return rc;
-	rc = write_move(fs->pool, dir->name, uidvalidity, msg.uid, newdir->name, fs->cfg.plain_expunge,
-			&new_uidvalidity, &new_uid);
+	rc = mutate_move(fs->pool, dir->name, uidvalidity, msg.uid, newdir->name, fs->cfg.plain_expunge,
+			 &new_uidvalidity, &new_uid);
 	if (rc < 0)
 		return rc;
 	mbox_msg_removed(dir, fs->cache, msg.uid);

@@ -139,7 +139,7 @@ static int getxattr_of(struct fs *fs, uint64_t ino, const struct target *t, cons
 	} else if (!strcmp(name, X_FLAGS) || (!strcmp(name, X_MODSEQ) && condstore(fs))) {
 		uint64_t modseq = 0;
 		struct buf flags = BUF_INIT;
-		rc = write_fetch_flags(fs->pool, t->m->name, t->uidvalidity, t->uid, &flags, &modseq);
+		rc = mutate_fetch_flags(fs->pool, t->m->name, t->uidvalidity, t->uid, &flags, &modseq);
 		if (rc == 0) {
 			remember_modseq(fs, ino, modseq);
 			if (!strcmp(name, X_FLAGS))
@@ -166,12 +166,12 @@ static int store_flags(struct fs *fs, uint64_t ino, const struct target *t, cons
 	if (!since && condstore(fs)) {
 		/* nothing read yet: the state right now is what is replaced */
 		struct buf cur = BUF_INIT;
-		int rc = write_fetch_flags(fs->pool, t->m->name, t->uidvalidity, t->uid, &cur, &since);
+		int rc = mutate_fetch_flags(fs->pool, t->m->name, t->uidvalidity, t->uid, &cur, &since);
 		buf_free(&cur);
 		if (rc < 0)
 			return rc;
 	}
-	int rc = write_store_flags(fs->pool, t->m->name, t->uidvalidity, t->uid, flags, since);
+	int rc = mutate_store_flags(fs->pool, t->m->name, t->uidvalidity, t->uid, flags, since);
 	remember_modseq(fs, ino, 0);  /* the next write compares with a fresh read */
 	return rc;
 }

@@ -174,17 +174,17 @@ START_TEST(test_expunge_removes_only_that_uid)
 
 	struct fs_config cfg;
 	struct pool *p = dovecot_pool("alice", &cfg);
-	ck_assert_int_eq(write_expunge(p, "Exp", v + 1, b, false), -ESTALE);
+	ck_assert_int_eq(mutate_expunge(p, "Exp", v + 1, b, false), -ESTALE);
 	ck_assert(fetch_message(s, "Exp", b, NULL, NULL));
-	ck_assert_int_eq(write_expunge(p, "Exp", v, b, false), 0);
+	ck_assert_int_eq(mutate_expunge(p, "Exp", v, b, false), 0);
 	ck_assert(!fetch_message(s, "Exp", b, NULL, NULL));
 	ck_assert(fetch_message(s, "Exp", a, NULL, NULL));
 	check_flags(s, "Exp", c, "\\Deleted", true);
 	check_flags(s, "Exp", a, "\\Deleted", false);
 	/* once more: nothing left to remove */
-	ck_assert_int_eq(write_expunge(p, "Exp", v, b, false), -ENOENT);
+	ck_assert_int_eq(mutate_expunge(p, "Exp", v, b, false), -ENOENT);
 	ck_assert(fetch_message(s, "Exp", c, NULL, NULL));
-	ck_assert_int_eq(write_expunge(p, "NoSuchBox", v, b, false), -ENOENT);
+	ck_assert_int_eq(mutate_expunge(p, "NoSuchBox", v, b, false), -ENOENT);
 	drop_pool(p, &cfg);
 	imap_close(s);
 }
@@ -200,9 +200,9 @@ START_TEST(test_move_keeps_the_bytes)
 	struct fs_config cfg;
 	struct pool *p = dovecot_pool("alice", &cfg);
 	uint32_t nv = 0, nu = 0;
-	ck_assert_int_eq(write_move(p, "MvSrc", vs + 7, a, "MvDst", false, &nv, &nu), -ESTALE);
+	ck_assert_int_eq(mutate_move(p, "MvSrc", vs + 7, a, "MvDst", false, &nv, &nu), -ESTALE);
 	ck_assert(fetch_message(s, "MvSrc", a, NULL, NULL));
-	ck_assert_int_eq(write_move(p, "MvSrc", vs, a, "MvDst", false, &nv, &nu), 0);
+	ck_assert_int_eq(mutate_move(p, "MvSrc", vs, a, "MvDst", false, &nv, &nu), 0);
 	ck_assert_uint_eq(nv, vd);
 	ck_assert_uint_ne(nu, 0);
 	struct buf body = BUF_INIT;
@@ -213,10 +213,10 @@ START_TEST(test_move_keeps_the_bytes)
 	ck_assert(!fetch_message(s, "MvSrc", a, NULL, NULL));
 	ck_assert(fetch_message(s, "MvSrc", b, NULL, NULL));
 	/* a move to a mailbox that does not exist leaves the original */
-	ck_assert_int_eq(write_move(p, "MvSrc", vs, b, "NoSuchBox", false, &nv, &nu), -ENOENT);
+	ck_assert_int_eq(mutate_move(p, "MvSrc", vs, b, "NoSuchBox", false, &nv, &nu), -ENOENT);
 	ck_assert(fetch_message(s, "MvSrc", b, NULL, NULL));
 	/* a UID that is not there */
-	ck_assert_int_eq(write_move(p, "MvSrc", vs, a, "MvDst", false, &nv, &nu), -ENOENT);
+	ck_assert_int_eq(mutate_move(p, "MvSrc", vs, a, "MvDst", false, &nv, &nu), -ENOENT);
 	buf_free(&body);
 	drop_pool(p, &cfg);
 	imap_close(s);
@@ -229,11 +229,11 @@ static void append_and_compare(struct pool *p, struct imap *s, const char *mailb
 	int fd = temp_file(msg, len);
 	const time_t date = 1600000000;  /* 13-Sep-2020 12:26:40 UTC */
 	uint32_t nv = 0, nu = 0;
-	int rc = write_append(p, mailbox, fd, len, date, "\\Seen $Label1", &nv, &nu);
+	int rc = mutate_append(p, mailbox, fd, len, date, "\\Seen $Label1", &nv, &nu);
 	if (rc != 0) {
 		struct buf log = BUF_INIT;
 		dovecot_log_tail(&dc, 2000, &log);
-		ck_abort_msg("write_append of %zu bytes: %d; Dovecot's log:\n%s", len, rc, log.data);
+		ck_abort_msg("mutate_append of %zu bytes: %d; Dovecot's log:\n%s", len, rc, log.data);
 	}
 	close(fd);
 	ck_assert_uint_ne(nu, 0);
@@ -274,12 +274,12 @@ START_TEST(test_append_small_and_large)
 	append_and_compare(p, s, "App", m.data, m.len);
 	/* no flags, no date, no one to tell the UID to */
 	int fd = temp_file(msg_b, strlen(msg_b));
-	ck_assert_int_eq(write_append(p, "App", fd, strlen(msg_b), 0, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(mutate_append(p, "App", fd, strlen(msg_b), 0, NULL, NULL, NULL), 0);
 	close(fd);
 	fd = temp_file(msg_b, strlen(msg_b));
-	ck_assert_int_eq(write_append(p, "NoSuchBox", fd, strlen(msg_b), 0, NULL, NULL, NULL),
+	ck_assert_int_eq(mutate_append(p, "NoSuchBox", fd, strlen(msg_b), 0, NULL, NULL, NULL),
 			 -ENOENT);
-	ck_assert_int_eq(write_append(p, "App", fd, strlen(msg_b), 0, "(bad", NULL, NULL), -EINVAL);
+	ck_assert_int_eq(mutate_append(p, "App", fd, strlen(msg_b), 0, "(bad", NULL, NULL), -EINVAL);
 	close(fd);
 	buf_free(&m);
 	drop_pool(p, &cfg);
@@ -298,7 +298,7 @@ START_TEST(test_append_over_quota)
 		buf_addstr(&m, "0123456789abcdef0123456789abcdef\r\n");
 	int fd = temp_file(m.data, m.len);
 	uint32_t nv = 1, nu = 1;
-	ck_assert_int_eq(write_append(p, "INBOX", fd, m.len, 0, NULL, &nv, &nu), -EDQUOT);
+	ck_assert_int_eq(mutate_append(p, "INBOX", fd, m.len, 0, NULL, &nv, &nu), -EDQUOT);
 	ck_assert_uint_eq(nu, 0);
 	close(fd);
 	struct imap_result r = { .n = 0 };
@@ -322,33 +322,33 @@ START_TEST(test_create_rename_delete)
 	struct fs_config cfg;
 	struct pool *p = dovecot_pool("alice", &cfg);
 	ck_assert(!mailbox_exists(s, name.data));
-	ck_assert_int_eq(write_create(p, name.data), 0);
+	ck_assert_int_eq(mutate_create(p, name.data), 0);
 	ck_assert(mailbox_exists(s, name.data));
-	ck_assert_int_eq(write_create(p, name.data), -EEXIST);
+	ck_assert_int_eq(mutate_create(p, name.data), -EEXIST);
 	/* keep it selected on the pool: rename and delete must still work */
 	uint32_t uid = seed(s, name.data, msg_a, NULL);
 	struct buf flags = BUF_INIT;
-	ck_assert_int_eq(write_fetch_flags(p, name.data, 0, uid, &flags, NULL), 0);
-	ck_assert_int_eq(write_rename(p, name.data, renamed.data), 0);
+	ck_assert_int_eq(mutate_fetch_flags(p, name.data, 0, uid, &flags, NULL), 0);
+	ck_assert_int_eq(mutate_rename(p, name.data, renamed.data), 0);
 	ck_assert(!mailbox_exists(s, name.data));
 	ck_assert(mailbox_exists(s, renamed.data));
 	ck_assert(fetch_message(s, renamed.data, uid, NULL, NULL));
 	struct imap_result r = { .n = 0 };
 	ck_assert_int_eq(imap_unselect(s, &r), 0);
 	imap_result_free(&r);
-	ck_assert_int_eq(write_rename(p, name.data, "Elsewhere"), -ENOENT);
-	ck_assert_int_eq(write_fetch_flags(p, renamed.data, 0, uid, &flags, NULL), 0);
+	ck_assert_int_eq(mutate_rename(p, name.data, "Elsewhere"), -ENOENT);
+	ck_assert_int_eq(mutate_fetch_flags(p, renamed.data, 0, uid, &flags, NULL), 0);
 	/* DELETE would take the message along: only an empty mailbox goes */
-	ck_assert_int_eq(write_delete(p, renamed.data), -ENOTEMPTY);
+	ck_assert_int_eq(mutate_delete(p, renamed.data), -ENOTEMPTY);
 	ck_assert(mailbox_exists(s, renamed.data));
-	ck_assert_int_eq(write_expunge(p, renamed.data, 0, uid, false), 0);
-	ck_assert_int_eq(write_delete(p, renamed.data), 0);
+	ck_assert_int_eq(mutate_expunge(p, renamed.data, 0, uid, false), 0);
+	ck_assert_int_eq(mutate_delete(p, renamed.data), 0);
 	ck_assert(!mailbox_exists(s, renamed.data));
-	ck_assert_int_eq(write_delete(p, renamed.data), -ENOENT);
+	ck_assert_int_eq(mutate_delete(p, renamed.data), -ENOENT);
 	/* CR LF go in a literal, so they cannot end the command and start
 	 * another: the server refuses the name and Keep stays */
-	ck_assert_int_eq(write_create(p, "Keep"), 0);
-	ck_assert_int_lt(write_create(p, "bad\r\nX1 DELETE Keep"), 0);
+	ck_assert_int_eq(mutate_create(p, "Keep"), 0);
+	ck_assert_int_lt(mutate_create(p, "bad\r\nX1 DELETE Keep"), 0);
 	ck_assert(mailbox_exists(s, "Keep"));
 	ck_assert(!mailbox_exists(s, "bad"));
 	buf_free(&flags);
@@ -369,30 +369,30 @@ START_TEST(test_flags_round_trip)
 	struct pool *p = dovecot_pool("alice", &cfg);
 	struct buf flags = BUF_INIT;
 	uint64_t m0 = 0, m1 = 0;
-	ck_assert_int_eq(write_fetch_flags(p, "Flg", v, a, &flags, &m0), 0);
+	ck_assert_int_eq(mutate_fetch_flags(p, "Flg", v, a, &flags, &m0), 0);
 	ck_assert_str_eq(flags.data, "\\Seen");
 	ck_assert_uint_ne(m0, 0);
-	ck_assert_int_eq(write_store_flags(p, "Flg", v, a, "\\Flagged $Label1", 0), 0);
-	ck_assert_int_eq(write_fetch_flags(p, "Flg", v, a, &flags, &m1), 0);
+	ck_assert_int_eq(mutate_store_flags(p, "Flg", v, a, "\\Flagged $Label1", 0), 0);
+	ck_assert_int_eq(mutate_fetch_flags(p, "Flg", v, a, &flags, &m1), 0);
 	ck_assert_msg(strstr(flags.data, "\\Flagged") && strstr(flags.data, "$Label1") &&
 		      !strstr(flags.data, "\\Seen"), "%s", flags.data);
 	ck_assert_uint_gt(m1, m0);
 	check_flags(s, "Flg", a, "$Label1", true);
 	check_flags(s, "Flg", a, "\\Seen", false);
 	/* conditional: refused when the message changed after m0 */
-	ck_assert_int_eq(write_store_flags(p, "Flg", v, a, "\\Answered", m0), -EAGAIN);
+	ck_assert_int_eq(mutate_store_flags(p, "Flg", v, a, "\\Answered", m0), -EAGAIN);
 	check_flags(s, "Flg", a, "\\Answered", false);
-	ck_assert_int_eq(write_store_flags(p, "Flg", v, a, "\\Answered", m1), 0);
+	ck_assert_int_eq(mutate_store_flags(p, "Flg", v, a, "\\Answered", m1), 0);
 	check_flags(s, "Flg", a, "\\Answered", true);
 	/* clearing every flag */
-	ck_assert_int_eq(write_store_flags(p, "Flg", v, a, "", 0), 0);
-	ck_assert_int_eq(write_fetch_flags(p, "Flg", v, a, &flags, NULL), 0);
+	ck_assert_int_eq(mutate_store_flags(p, "Flg", v, a, "", 0), 0);
+	ck_assert_int_eq(mutate_fetch_flags(p, "Flg", v, a, &flags, NULL), 0);
 	ck_assert_str_eq(flags.data, "");
-	ck_assert_int_eq(write_store_flags(p, "Flg", v, a + 100, "\\Seen", 0), -ENOENT);
-	ck_assert_int_eq(write_fetch_flags(p, "Flg", v, a + 100, &flags, NULL), -ENOENT);
-	ck_assert_int_eq(write_store_flags(p, "Flg", v + 1, a, "\\Seen", 0), -ESTALE);
-	ck_assert_int_eq(write_fetch_flags(p, "Flg", v + 1, a, &flags, NULL), -ESTALE);
-	ck_assert_int_eq(write_store_flags(p, "Flg", v, a, "\\Seen)", 0), -EINVAL);
+	ck_assert_int_eq(mutate_store_flags(p, "Flg", v, a + 100, "\\Seen", 0), -ENOENT);
+	ck_assert_int_eq(mutate_fetch_flags(p, "Flg", v, a + 100, &flags, NULL), -ENOENT);
+	ck_assert_int_eq(mutate_store_flags(p, "Flg", v + 1, a, "\\Seen", 0), -ESTALE);
+	ck_assert_int_eq(mutate_fetch_flags(p, "Flg", v + 1, a, &flags, NULL), -ESTALE);
+	ck_assert_int_eq(mutate_store_flags(p, "Flg", v, a, "\\Seen)", 0), -EINVAL);
 	buf_free(&flags);
 	drop_pool(p, &cfg);
 	imap_close(s);

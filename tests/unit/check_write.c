@@ -117,13 +117,13 @@ START_TEST(test_fake_no_uidplus_refuses)
 	struct fake_server *f = fakefs_server_start(FAKE_LOGIN("MOVE") FAKE_LOGOUT, 0);
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
-	ck_assert_int_eq(write_expunge(p, "INBOX", 5, 7, false), -EOPNOTSUPP);
+	ck_assert_int_eq(mutate_expunge(p, "INBOX", 5, 7, false), -EOPNOTSUPP);
 	drop_pool(p, &cfg);
 	fakefs_server_finish(f);
 	f = fakefs_server_start(FAKE_LOGIN("") FAKE_LOGOUT, 0);
 	p = fake_pool(f, &cfg);
 	uint32_t nv, nu;
-	ck_assert_int_eq(write_move(p, "INBOX", 5, 7, "Dst", false, &nv, &nu), -EOPNOTSUPP);
+	ck_assert_int_eq(mutate_move(p, "INBOX", 5, 7, "Dst", false, &nv, &nu), -EOPNOTSUPP);
 	drop_pool(p, &cfg);
 	fakefs_server_finish(f);
 }
@@ -148,7 +148,7 @@ START_TEST(test_fake_plain_expunge_when_allowed)
 		FAKE_LOGOUT, 0);
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
-	ck_assert_int_eq(write_expunge(p, "INBOX", 5, 7, true), 0);
+	ck_assert_int_eq(mutate_expunge(p, "INBOX", 5, 7, true), 0);
 	drop_pool(p, &cfg);
 	fakefs_server_finish(f);
 }
@@ -185,8 +185,8 @@ START_TEST(test_fake_plain_expunge_mailutils_words)
 		FAKE_LOGOUT, 0);
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
-	ck_assert_int_eq(write_expunge(p, "INBOX", 5, 7, true), 0);
-	ck_assert_int_eq(write_expunge(p, "INBOX", 5, 8, true), -ENOENT);
+	ck_assert_int_eq(mutate_expunge(p, "INBOX", 5, 7, true), 0);
+	ck_assert_int_eq(mutate_expunge(p, "INBOX", 5, 8, true), -ENOENT);
 	drop_pool(p, &cfg);
 	fakefs_server_finish(f);
 }
@@ -224,7 +224,7 @@ START_TEST(test_fake_expunge_of_mail_new_to_the_session)
 		FAKE_LOGOUT, 0);
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
-	ck_assert_int_eq(write_expunge(p, "INBOX", 5, 9, false), 0);
+	ck_assert_int_eq(mutate_expunge(p, "INBOX", 5, 9, false), 0);
 	drop_pool(p, &cfg);
 	fakefs_server_finish(f);
 }
@@ -239,7 +239,7 @@ struct create_call {
 static void call_create(void *ctx)
 {
 	struct create_call *c = ctx;
-	c->rc = write_create(c->p, c->mailbox);
+	c->rc = mutate_create(c->p, c->mailbox);
 }
 
 /* Cyrus and Courier refuse a CREATE outside the user's namespaces with a
@@ -271,9 +271,9 @@ START_TEST(test_fake_create_refused_without_code)
 	ck_assert_int_eq(c.rc, -EACCES);
 	ck_assert_msg(strstr(log.data, "CREATE Outside: NO Permission denied") != NULL, "log: %s",
 		      log.data);
-	ck_assert_int_eq(write_create(p, "There"), -EEXIST);
+	ck_assert_int_eq(mutate_create(p, "There"), -EEXIST);
 	/* the LIST that would tell failed: still the refusal, not EEXIST */
-	ck_assert_int_eq(write_create(p, "Unsure"), -EACCES);
+	ck_assert_int_eq(mutate_create(p, "Unsure"), -EACCES);
 	buf_free(&log);
 	drop_pool(p, &cfg);
 	fakefs_server_finish(f);
@@ -306,8 +306,8 @@ START_TEST(test_fake_refused_expunge_unmarks)
 		FAKE_LOGOUT, 0);
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
-	ck_assert_int_eq(write_expunge(p, "INBOX", 5, 7, false), -EACCES);
-	ck_assert_int_eq(write_expunge(p, "INBOX", 5, 8, false), -EACCES);
+	ck_assert_int_eq(mutate_expunge(p, "INBOX", 5, 7, false), -EACCES);
+	ck_assert_int_eq(mutate_expunge(p, "INBOX", 5, 8, false), -EACCES);
 	drop_pool(p, &cfg);
 	fakefs_server_finish(f);
 }
@@ -335,7 +335,7 @@ START_TEST(test_fake_move_without_move)
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
 	uint32_t nv = 0, nu = 0;
-	ck_assert_int_eq(write_move(p, "Src", 5, 7, "Dst", false, &nv, &nu), 0);
+	ck_assert_int_eq(mutate_move(p, "Src", 5, 7, "Dst", false, &nv, &nu), 0);
 	ck_assert_uint_eq(nv, 11);
 	ck_assert_uint_eq(nu, 4);
 	drop_pool(p, &cfg);
@@ -354,7 +354,7 @@ START_TEST(test_fake_copy_refused_deletes_nothing)
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
 	uint32_t nv = 1, nu = 1;
-	ck_assert_int_eq(write_move(p, "Src", 5, 7, "Dst", false, &nv, &nu), -EDQUOT);
+	ck_assert_int_eq(mutate_move(p, "Src", 5, 7, "Dst", false, &nv, &nu), -EDQUOT);
 	ck_assert_uint_eq(nu, 0);
 	drop_pool(p, &cfg);
 	fakefs_server_finish(f);
@@ -374,7 +374,7 @@ START_TEST(test_fake_move_untagged_copyuid)
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
 	uint32_t nv = 0, nu = 0;
-	ck_assert_int_eq(write_move(p, "Src", 5, 7, "Dst Box", false, &nv, &nu), 0);
+	ck_assert_int_eq(mutate_move(p, "Src", 5, 7, "Dst Box", false, &nv, &nu), 0);
 	ck_assert_uint_eq(nv, 12);
 	ck_assert_uint_eq(nu, 40);
 	drop_pool(p, &cfg);
@@ -429,8 +429,8 @@ START_TEST(test_fake_names_by_their_bytes)
 		"Gr\xc3\xbc\xc3\x9f",
 	};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		ck_assert_msg(write_create(p, names[i]) == 0, "%s", names[i]);
-	ck_assert_int_eq(write_rename(p, "Proj", "\"Proj\""), -EEXIST);
+		ck_assert_msg(mutate_create(p, names[i]) == 0, "%s", names[i]);
+	ck_assert_int_eq(mutate_rename(p, "Proj", "\"Proj\""), -EEXIST);
 	drop_pool(p, &cfg);
 	fakefs_server_finish(f);
 }
@@ -452,8 +452,8 @@ START_TEST(test_fake_lost_move_not_repeated)
 		FAKE_LOGOUT, 0);
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
-	ck_assert_int_eq(write_move(p, "INBOX", 5, 7, "Archive", false, NULL, NULL), -EIO);
-	ck_assert_int_eq(write_create(p, "New"), 0);
+	ck_assert_int_eq(mutate_move(p, "INBOX", 5, 7, "Archive", false, NULL, NULL), -EIO);
+	ck_assert_int_eq(mutate_create(p, "New"), 0);
 	drop_pool(p, &cfg);
 	fakefs_server_finish(f);
 }
@@ -493,11 +493,11 @@ START_TEST(test_fake_lost_connection)
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
 	/* the retry found nothing to expunge: the lost attempt did it */
-	ck_assert_int_eq(write_expunge(p, "INBOX", 5, 7, false), 0);
+	ck_assert_int_eq(mutate_expunge(p, "INBOX", 5, 7, false), 0);
 	int fd = temp_file("mmmmm", 5);
-	ck_assert_int_eq(write_append(p, "INBOX", fd, 5, 0, NULL, NULL, NULL), -EIO);
+	ck_assert_int_eq(mutate_append(p, "INBOX", fd, 5, 0, NULL, NULL, NULL), -EIO);
 	close(fd);
-	ck_assert_int_eq(write_create(p, "New"), 0);
+	ck_assert_int_eq(mutate_create(p, "New"), 0);
 	drop_pool(p, &cfg);
 	fakefs_server_finish(f);
 }
