@@ -11,6 +11,7 @@
 #include "remote/run.h"
 #include "remote/select.h"
 #include "mailbox.h"
+#include "seqset.h"
 #include "tree.h"
 
 /* Stable inode numbers: the same (kind, name, x, y) gives the same number on
@@ -214,46 +215,6 @@ static void keep_only(struct mbox *m, struct cache_listing *l, const uint32_t *u
 
 /* ---- QRESYNC: which UIDs vanished since a modseq ---- */
 
-struct uidrange {
-	uint32_t lo, hi;
-};
-
-struct vanished_ctx {
-	struct uidrange *v;
-	size_t n, cap;
-};
-
-/* Adds the ranges of a sequence set ("1:3,7,9:12"; a:b in either order). */
-static void uidset_parse(struct vanished_ctx *out, const char *s, size_t len)
-{
-	const char *end = s + len;
-	while (s < end) {
-		char *e;
-		unsigned long a = strtoul(s, &e, 10), b = a;
-		if (e == s || e > end)
-			return;
-		s = e;
-		if (s < end && *s == ':') {
-			b = strtoul(s + 1, &e, 10);
-			if (e == s + 1 || e > end)
-				return;
-			s = e;
-		}
-		if (a > UINT32_MAX || b > UINT32_MAX)
-			return;
-		if (out->n == out->cap) {
-			out->cap = out->cap ? out->cap * 2 : 16;
-			out->v = xrealloc(out->v, out->cap * sizeof *out->v);
-		}
-		out->v[out->n].lo = (uint32_t)(a < b ? a : b);
-		out->v[out->n].hi = (uint32_t)(a < b ? b : a);
-		out->n++;
-		if (s < end && *s != ',')
-			return;
-		s++;
-	}
-}
-
 static void on_vanished(void *ctx, struct pool_conn *c, const struct imap_response *raw,
 			const struct imap_resp *r)
 {
@@ -264,26 +225,27 @@ static void on_vanished(void *ctx, struct pool_conn *c, const struct imap_respon
 	/* "* VANISHED (EARLIER) set" answers us; a plain one is an expunge of
 	 * now: both are gone */
 	const struct imap_arg *set = &r->args[r->nargs - 1];
+	/* a malformed set still drops what came before the fault */
 	if (set->type == IMAP_ARG_ATOM)
-		uidset_parse(ctx, set->str, set->len);
+		(void)seqset_parse(ctx, set->str, set->len, 0);
 }
 
 static int cmp_range(const void *a, const void *b)
 {
-	uint32_t x = ((const struct uidrange *)a)->lo, y = ((const struct uidrange *)b)->lo;
+	uint32_t x = ((const struct seqset_range *)a)->lo, y = ((const struct seqset_range *)b)->lo;
 	return x < y ? -1 : x > y;
 }
 
 /* Drops the UIDs in v (any order) from the listing. */
-static void drop_vanished(struct mbox *m, struct cache_listing *l, struct vanished_ctx *v)
+static void drop_vanished(struct mbox *m, struct cache_listing *l, struct seqset *v)
 {
-	qsort(v->v, v->n, sizeof *v->v, cmp_range);
+	qsort(v->r, v->n, sizeof *v->r, cmp_range);
 	size_t w = 0, j = 0;
 	for (size_t i = 0; i < l->n; i++) {
 		uint32_t uid = l->msgs[i].uid;
-		while (j < v->n && v->v[j].hi < uid)
+		while (j < v->n && v->r[j].hi < uid)
 			j++;
-		if (j < v->n && v->v[j].lo <= uid)
+		if (j < v->n && v->r[j].lo <= uid)
 			gone(m, uid);
 		else
 			l->msgs[w++] = l->msgs[i];
@@ -297,7 +259,7 @@ static void drop_vanished(struct mbox *m, struct cache_listing *l, struct vanish
 static int resync_vanished(struct mbox *m, struct pool_conn *c, struct cache_listing *l,
 			   uint64_t modseq, uint32_t last_uid)
 {
-	struct vanished_ctx v = { NULL, 0, 0 };
+	struct seqset v = SEQSET_INIT;
 	struct imap_cmd *cmd = imap_cmd_new("UID FETCH");
 	imap_cmd_addf(cmd, " 1:%u (UID) (CHANGEDSINCE %llu VANISHED)", last_uid,
 		      (unsigned long long)modseq);
@@ -307,7 +269,7 @@ static int resync_vanished(struct mbox *m, struct pool_conn *c, struct cache_lis
 	imap_cmd_free(cmd);
 	if (rc == 0)
 		drop_vanished(m, l, &v);
-	free(v.v);
+	seqset_free(&v);
 	return rc;
 }
 

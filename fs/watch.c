@@ -82,15 +82,21 @@ static bool stopping(struct watch *w)
 	return r;
 }
 
-/* Waits up to ms for a wake-up (and fd, if >= 0, to be readable). */
-static void sleep_on(struct watch *w, int fd, int ms)
+/* Empties the self-pipe: the flags under the lock say what woke us. */
+static void drain_wake(struct watch *w)
 {
-	struct pollfd pf[2] = { { w->wake[0], POLLIN, 0 }, { fd, POLLIN, 0 } };
-	if (ms > 0)
-		(void)poll(pf, fd >= 0 ? 2 : 1, ms);
 	char drain[64];
 	while (read(w->wake[0], drain, sizeof drain) > 0)
 		;
+}
+
+/* Waits up to ms for a wake-up. */
+static void sleep_on(struct watch *w, int ms)
+{
+	struct pollfd pf = { w->wake[0], POLLIN, 0 };
+	if (ms > 0)
+		(void)poll(&pf, 1, ms);
+	drain_wake(w);
 }
 
 /* Brings up to date the mailboxes that were seen changing. */
@@ -172,53 +178,43 @@ static bool still_recent(struct watch *w, const struct mbox *m)
 	return same;
 }
 
+struct idle_watch {
+	struct watch *w;
+	struct mbox *m;
+};
+
+/* imap_idle_run's end_now: a wake-up (the change hook, watch_stop) or
+ * another mailbox in use. */
+static bool idle_should_end(void *ctx)
+{
+	struct idle_watch *iw = ctx;
+	drain_wake(iw->w);
+	return should_wake(iw->w) || !still_recent(iw->w, iw->m);
+}
+
 /* IDLE on m until something changes (the change hook wakes us), the
  * mailbox in use is another one, a wake-up, or until_ms.  Untagged
  * responses reach the pool's handler (note_change) as on any connection. */
 static int idle_on(struct watch *w, struct mbox *m, long long until_ms)
 {
 	struct pool_conn *c = w->idle;
-	bool idling = false, done_sent = false;
-	struct imap_cmd *cmd = imap_cmd_new("IDLE");
-	imap_cmd_on_continuation(cmd, imap_cont_note, &idling);
-	int rc = run_submit(c, cmd);
-	if (rc < 0) {
-		imap_cmd_free(cmd);
-		return rc;
-	}
-	long long give_up = clock_ms() + w->timeout_ms;
-	while (rc == 0 && !imap_cmd_done(cmd)) {
-		rc = imap_pump_nowait(c->s);
-		if (rc == IMAP_ERROR)  /* one unparsable response: dropped, go on */
-			rc = 0;
-		if (rc < 0 || imap_cmd_done(cmd))
-			break;
-		long long now = clock_ms();
-		if (idling && !done_sent &&
-		    (now >= until_ms || should_wake(w) || !still_recent(w, m))) {
-			rc = imap_send_raw(c->s, "DONE\r\n", 6);
-			done_sent = true;
-			give_up = now + w->timeout_ms;
-			continue;
-		}
-		if ((!idling || done_sent) && now >= give_up) {
-			fs_log(LOG_WARNING, "IDLE: no answer within the timeout");
-			pool_disconnect(c);
-			imap_cmd_free(cmd);
-			return -EIO;
-		}
-		/* a second at most: the pace at which a new mailbox in use is seen */
-		sleep_on(w, imap_fd(c->s), 1000);
-	}
-	if (rc < 0)
-		rc = pool_errno(c, rc);
-	else if (!imap_cmd_ok(cmd)) {
-		fs_log(LOG_INFO, "IDLE refused (%s %s): polling every %d s instead", imap_cmd_status(cmd),
-		       imap_cmd_text(cmd), w->poll_s);
+	struct idle_watch iw = { w, m };
+	long long left = until_ms - clock_ms();
+	struct imap_idle_opts o = IMAP_IDLE_OPTS_INIT;
+	o.duration_ms = left > 0 ? (int)left : 0;
+	o.answer_ms = w->timeout_ms;
+	o.check_ms = 1000;  /* the pace at which a new mailbox in use is seen */
+	o.wake_fd = w->wake[0];
+	o.end_now = idle_should_end;
+	o.ctx = &iw;
+	int rc = imap_idle_run(c->s, &o);
+	if (rc == IMAP_ERROR) {
+		fs_log(LOG_INFO, "IDLE refused (%s): polling every %d s instead", imap_errmsg(c->s),
+		       w->poll_s);
 		w->no_idle = true;
+		return 0;
 	}
-	imap_cmd_free(cmd);
-	return rc;
+	return rc < 0 ? pool_errno(c, rc) : 0;
 }
 
 /* One round of IDLE on m, the mailbox in use: connect if needed, select
@@ -227,12 +223,12 @@ static void idle_round_on(struct watch *w, struct mbox *m, long long until_ms)
 {
 	if (w->idle->broken || !w->idle->s) {
 		if (pool_reconnect(w->pool, w->idle) < 0) {
-			sleep_on(w, -1, 1000);
+			sleep_on(w, 1000);
 			return;
 		}
 	}
 	if (watch_select(w, m) < 0) {
-		sleep_on(w, -1, 1000);
+		sleep_on(w, 1000);
 		return;
 	}
 	if (should_wake(w))  /* the EXAMINE found a change: handle it first */
@@ -245,7 +241,7 @@ static void idle_round(struct watch *w, long long until_ms)
 	struct mbox *m = mtree_recent(w->tree);
 	if (!m) {  /* nothing in use yet: look again in a second */
 		long long left = until_ms - clock_ms();
-		sleep_on(w, -1, left < 1000 ? (int)left : 1000);
+		sleep_on(w, left < 1000 ? (int)left : 1000);
 		return;
 	}
 	idle_round_on(w, m, until_ms);
@@ -272,7 +268,7 @@ static void *watch_main(void *arg)
 		if (use_idle)
 			idle_round(w, until);
 		else
-			sleep_on(w, -1, (int)(until - clock_ms()));
+			sleep_on(w, (int)(until - clock_ms()));
 	}
 	return NULL;
 }

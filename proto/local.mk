@@ -10,7 +10,8 @@ proto_libimapcore_la_SOURCES = \
 	proto/parser.c proto/parser.h proto/resp.c proto/parser_int.h proto/store.c proto/store.h \
 	proto/quote.c proto/quote.h proto/tag.c proto/tag.h \
 	proto/mutf7.c proto/mutf7.h \
-	proto/date.c proto/date.h
+	proto/date.c proto/date.h \
+	proto/seqset.c proto/seqset.h
 proto_libimapcore_la_SOURCES += \
 	proto/client/transport.c proto/client/tls.c proto/client/tls.h proto/client/transport.h \
 	proto/client/sasl.c proto/client/sasl.h \

@@ -10,6 +10,7 @@
 #include "date.h"
 #include "remote/fetch.h"
 #include "remote/run.h"
+#include "seqset.h"
 
 bool status_decode(const struct imap_resp *r, struct status_item *out)
 {
@@ -208,22 +209,6 @@ int fetch_all_uids(struct pool_conn *c, uint32_t **uids, size_t *n)
 	*uids = s.v;
 	*n = s.n;
 	return 0;
-}
-
-void fetch_uid_set(const uint32_t *uids, size_t n, struct buf *out)
-{
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
-			j++;
-		if (out->len)
-			buf_addch(out, ',');
-		if (j > i)
-			buf_addf(out, "%u:%u", uids[i], uids[j]);
-		else
-			buf_addf(out, "%u", uids[i]);
-		i = j + 1;
-	}
 }
 
 /* ---- bodies ---- */
@@ -448,7 +433,7 @@ void fetch_stream_add(struct fetch_stream *st, const uint32_t *uids, size_t n)
 		return;
 	}
 	struct buf set = BUF_INIT;
-	fetch_uid_set(uids, n, &set);
+	seqset_build(uids, n, &set);
 	fc->cmd = imap_cmd_new("UID FETCH");
 	imap_cmd_addf(fc->cmd, " %s (UID BODY.PEEK[])", set.data);
 	buf_free(&set);

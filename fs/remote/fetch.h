@@ -76,7 +76,4 @@ int fetch_stream_step(struct fetch_stream *st);
  * refused (NO, BAD), or the connection's failure. */
 int fetch_stream_end(struct fetch_stream *st);
 
-/* "1:3,7,9:12" for sorted UIDs. */
-void fetch_uid_set(const uint32_t *uids, size_t n, struct buf *out);
-
 #endif

@@ -15,6 +15,7 @@
 #include "remote/mutate.h"
 #include "remote/run.h"
 #include "remote/select.h"
+#include "seqset.h"
 
 /* What the untagged responses of one command said about one UID. */
 struct collect {
@@ -30,34 +31,48 @@ struct collect {
 	uint64_t modseq;
 };
 
-/* "V SRC DST" of COPYUID, or "V UID" of APPENDUID (src_uid 0).  The new
- * UID is kept only when the sets are the single UIDs asked for. */
+/* The next space-separated word of *p (advanced past it); its length. */
+static size_t next_word(const char **p, const char **word)
+{
+	while (**p == ' ')
+		(*p)++;
+	*word = *p;
+	while (**p && **p != ' ')
+		(*p)++;
+	return (size_t)(*p - *word);
+}
+
+/* "V SRC DST" of COPYUID, or "V UID" of APPENDUID (src_uid 0): whether
+ * the code is well formed.  The new UID is kept only when the sets are
+ * the single UIDs asked for; a set counts for the UIDVALIDITY alone. */
 static bool parse_uid_code(const char *raw, uint32_t src_uid, uint32_t *v, uint32_t *dst)
 {
 	*v = *dst = 0;
 	if (!raw)
 		return false;
-	unsigned long long n[3];
-	int want = src_uid ? 3 : 2;
-	const char *p = raw;
-	for (int i = 0; i < want; i++) {
-		char *end;
-		while (*p == ' ')
-			p++;
-		if (*p < '0' || *p > '9')
-			return false;
-		errno = 0;
-		n[i] = strtoull(p, &end, 10);
-		if (errno || n[i] > UINT32_MAX || (*end && *end != ' '))
-			return i > 0;  /* a set, not one number: the UIDVALIDITY still counts */
-		if (i == 0)
-			*v = (uint32_t)n[0];
-		p = end;
+	const char *word;
+	size_t len = next_word(&raw, &word);
+	struct seqset uidvalidity = SEQSET_INIT, src = SEQSET_INIT, to = SEQSET_INIT;
+	uint32_t one_src = 0, one_dst = 0;
+	bool ok = seqset_parse(&uidvalidity, word, len, 0) == 0 && seqset_single(&uidvalidity, v);
+	if (ok && src_uid) {
+		len = next_word(&raw, &word);
+		ok = seqset_parse(&src, word, len, 0) == 0;
+		seqset_single(&src, &one_src);
 	}
-	if (src_uid && n[1] != src_uid)
-		return true;
-	*dst = (uint32_t)n[want - 1];
-	return true;
+	if (ok) {
+		len = next_word(&raw, &word);
+		ok = seqset_parse(&to, word, len, 0) == 0;
+		seqset_single(&to, &one_dst);
+	}
+	if (ok && (!src_uid || one_src == src_uid))
+		*dst = one_dst;
+	if (!ok)
+		*v = 0;
+	seqset_free(&uidvalidity);
+	seqset_free(&src);
+	seqset_free(&to);
+	return ok;
 }
 
 static void collect_fetch(struct collect *col, const struct imap_resp *r)

@@ -242,6 +242,29 @@ size_t imap_in_flight(const struct imap *s);
  * (not supported, refused), IMAP_ABORT. */
 int imap_idle(struct imap *s, int duration_ms, const bool *stop);
 
+/* IDLE for a program with its own events (imap_idle is this with
+ * end_now reading *stop).  DONE goes out when duration_ms has passed or
+ * end_now answers true; end_now is asked (on the calling thread) only
+ * while idling: after each batch of responses, when wake_fd is readable,
+ * and at least every check_ms.  wake_fd (-1: none) ends a wait early
+ * without being read: end_now must drain it or answer true, else the wait
+ * spins.  The server has answer_ms to send its "+" (0: until duration_ms
+ * ends), and timeout_ms (30 s when 0) to answer DONE; past either the
+ * connection aborts ("timed out waiting for IDLE").  Untagged responses go
+ * to the untagged handler; an unparsable one is dropped.  The session's
+ * cancel fd ends it at once.  0, IMAP_ERROR (not supported, NO, BAD: the
+ * reason in imap_errmsg), IMAP_ABORT. */
+struct imap_idle_opts {
+	int duration_ms;
+	int answer_ms;
+	int check_ms;             /* 0: 200 */
+	int wake_fd;
+	bool (*end_now)(void *ctx);
+	void *ctx;
+};
+#define IMAP_IDLE_OPTS_INIT { 0, 0, 0, -1, NULL, NULL }
+int imap_idle_run(struct imap *s, const struct imap_idle_opts *o);
+
 /* After completion. */
 bool imap_cmd_done(const struct imap_cmd *c);
 const char *imap_cmd_tag(const struct imap_cmd *c);

@@ -503,21 +503,33 @@ int session_process_one(struct imap *s)
 /* Waits up to ms (-1: no limit) until the socket is readable, or writable
  * when want_write.  1 ready, 0 timed out, IMAP_ABORT (recorded) on failure
  * or when the cancel fd fired. */
-int session_wait_for(struct imap *s, bool want_read, bool want_write, int ms)
+static int wait_any(struct imap *s, bool want_read, bool want_write, int ms, int wake_fd)
 {
 	struct buf err = BUF_INIT;
-	int w = transport_wait_or(s->t, want_read, want_write, ms, s->cancel_fd, &err);
+	int w = transport_wait_any(s->t, want_read, want_write, ms, s->cancel_fd, wake_fd, &err);
 	if (w < 0)
 		w = imap_fail(s, IMAP_ABORT, "socket error: %s", err.data);
 	else if (w == 2)  /* what is in flight can no longer be finished */
 		w = imap_fail(s, IMAP_ABORT, "interrupted");
+	else if (w == 3)
+		w = 0;
 	buf_free(&err);
 	return w;
 }
 
+int session_wait_for(struct imap *s, bool want_read, bool want_write, int ms)
+{
+	return wait_any(s, want_read, want_write, ms, -1);
+}
+
 int session_wait_io(struct imap *s, int ms)
 {
-	return session_wait_for(s, true, s->out.len > 0, ms);
+	return wait_any(s, true, s->out.len > 0, ms, -1);
+}
+
+int session_wait_io_or(struct imap *s, int ms, int wake_fd)
+{
+	return wait_any(s, true, s->out.len > 0, ms, wake_fd);
 }
 
 /* How long the next wait may be (*ms, -1: no limit): until the first

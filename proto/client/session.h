@@ -140,14 +140,16 @@ bool session_counted_hook(void *ctx, const struct imap_response *so_far, uint64_
  * has arrived; process_one handles one buffered response (1), needs more
  * input (0) or aborts (<0); wait_for waits up to ms (-1: no limit) for the
  * link to be readable (or writable when want_write): 1 ready, 0 timed out,
- * IMAP_ABORT; wait_io waits for whatever the session needs now.  All but
- * process_one and the waits return 0 or IMAP_ABORT. */
+ * IMAP_ABORT; wait_io waits for whatever the session needs now, wait_io_or
+ * also ends (0) when wake_fd (>= 0) is readable.  All but process_one and
+ * the waits return 0 or IMAP_ABORT. */
 int session_emit_pending(struct imap *s);
 int session_flush_some(struct imap *s);
 int session_read_some(struct imap *s);
 int session_process_one(struct imap *s);
 int session_wait_for(struct imap *s, bool want_read, bool want_write, int ms);
 int session_wait_io(struct imap *s, int ms);
+int session_wait_io_or(struct imap *s, int ms, int wake_fd);
 
 /* TLS handshake on the open connection after STARTTLS succeeded; aborts if
  * any byte arrived before the handshake. */

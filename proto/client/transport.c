@@ -469,22 +469,26 @@ static bool transport_fd_ready(int fd)
 	return r > 0;
 }
 
-int transport_wait_or(struct transport *t, bool want_read, bool want_write, int timeout_ms,
-		      int cancel_fd, struct buf *err)
+int transport_wait_any(struct transport *t, bool want_read, bool want_write, int timeout_ms,
+		       int cancel_fd, int wake_fd, struct buf *err)
 {
 	if (want_read && (t->eof || transport_pending(t) > 0))
 		return cancel_fd >= 0 && transport_fd_ready(cancel_fd) ? 2 : 1;
 	long long deadline = timeout_ms >= 0 ? clock_ms() + timeout_ms : -1;
-	struct pollfd p[2] = { { .fd = t->fd }, { .fd = cancel_fd, .events = POLLIN } };
+	/* negative fds are ignored by poll(2) */
+	struct pollfd p[3] = { { .fd = t->fd }, { .fd = cancel_fd, .events = POLLIN },
+			       { .fd = wake_fd, .events = POLLIN } };
 	if (want_read)
 		p[0].events |= POLLIN;
 	if (want_write)
 		p[0].events |= POLLOUT;
 	for (;;) {
 		int ms = transport_ms_left(deadline);
-		int r = poll(p, cancel_fd >= 0 ? 2 : 1, ms);
+		int r = poll(p, wake_fd >= 0 ? 3 : cancel_fd >= 0 ? 2 : 1, ms);
 		if (r > 0 && cancel_fd >= 0 && p[1].revents)
 			return 2;  /* before the socket: a flooding server must not hide it */
+		if (r > 0 && wake_fd >= 0 && p[2].revents)
+			return 3;
 		if (r > 0)
 			return 1; /* including POLLERR/POLLHUP: the next call reports them */
 		if (r == 0) {
@@ -497,6 +501,12 @@ int transport_wait_or(struct transport *t, bool want_read, bool want_write, int 
 			return -1;
 		}
 	}
+}
+
+int transport_wait_or(struct transport *t, bool want_read, bool want_write, int timeout_ms,
+		      int cancel_fd, struct buf *err)
+{
+	return transport_wait_any(t, want_read, want_write, timeout_ms, cancel_fd, -1, err);
 }
 
 int transport_wait(struct transport *t, bool want_read, bool want_write, int timeout_ms,

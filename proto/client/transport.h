@@ -74,6 +74,10 @@ int transport_wait(struct transport *t, bool want_read, bool want_write, int tim
  * when the socket is ready too. */
 int transport_wait_or(struct transport *t, bool want_read, bool want_write, int timeout_ms,
 		      int cancel_fd, struct buf *err);
+/* The same, also ending when wake_fd (>= 0) is readable: then 3 (2 still
+ * wins).  wake_fd is not read: its owner drains it. */
+int transport_wait_any(struct transport *t, bool want_read, bool want_write, int timeout_ms,
+		       int cancel_fd, int wake_fd, struct buf *err);
 /* Bytes already decrypted and buffered inside the transport (TLS), which
  * poll() on the socket would not show. */
 size_t transport_pending(struct transport *t);
