@@ -13,12 +13,12 @@
 
 #include "cache/cache.h"
 #include "fs.h"
-#include "mailbox.h"
+#include "model/mailbox.h"
+#include "model/tree.h"
+#include "read/prefetch.h"
+#include "read/watch.h"
 #include "remote/pool.h"
 #include "remote/run.h"
-#include "prefetch.h"
-#include "tree.h"
-#include "watch.h"
 #include "fs_impl.h"
 
 const struct fs_config *fs_config(const struct fs *fs)

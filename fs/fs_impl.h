@@ -17,7 +17,7 @@
 
 #include "cache/cache.h"
 #include "fs.h"
-#include "mailbox.h"
+#include "model/mailbox.h"
 #include "remote/pool.h"
 
 /* Message bytes never change: the kernel may keep names and attributes

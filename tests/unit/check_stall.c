@@ -51,7 +51,7 @@
 #include "harness_mount.h"
 #include "harness_os.h"
 #include "imap.h"
-#include "ops.h"
+#include "fuse/ops.h"
 #include "util.h"
 
 /* How long the hostile servers keep it up, and the bound that proves no

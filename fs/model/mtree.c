@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mailbox.h"
+#include "model/mailbox.h"
 #include "siphash.h"
-#include "tree.h"
+#include "model/tree.h"
 
 enum { BY_PATH, BY_NAME, BY_INO };
 

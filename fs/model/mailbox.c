@@ -10,8 +10,8 @@
 #include "remote/fetch.h"
 #include "remote/run.h"
 #include "remote/select.h"
-#include "mailbox.h"
-#include "tree.h"
+#include "model/mailbox.h"
+#include "model/tree.h"
 
 /* Stable inode numbers: the same (kind, name, x, y) gives the same number on
  * every mount, so backup tools comparing inodes see unchanged files.  FNV-1a

@@ -11,7 +11,7 @@
 #define IMAPFS_PREFETCH_H
 
 #include "cache/cache.h"
-#include "mailbox.h"
+#include "model/mailbox.h"
 #include "remote/pool.h"
 
 struct prefetch;

@@ -12,7 +12,7 @@
 #include "cancel.h"
 #include "remote/fetch.h"
 #include "remote/select.h"
-#include "prefetch.h"
+#include "read/prefetch.h"
 
 /* WINDOW_SCAN: the first window of a folder a scan is about to enter */
 enum { WINDOW_FIRST = 8, WINDOW_SCAN = 256, WINDOW_MAX = 1024 };
