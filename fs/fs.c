@@ -13,6 +13,7 @@
 
 #include "cache/cache.h"
 #include "fs.h"
+#include "model/ino.h"
 #include "model/mailbox.h"
 #include "model/tree.h"
 #include "read/prefetch.h"

@@ -1,4 +1,4 @@
-/* mtree.c: the mailbox tree (mailbox.h): entries found by path, server
+/* mtree.c: the mailbox tree (mtree.h): entries found by path, server
  * name and inode number through hash tables, directories as lists of
  * children, the LIST merge, renames, the walk read-ahead follows, and the
  * reference counts that decide when an entry of a vanished mailbox goes. */
@@ -12,9 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "model/mailbox.h"
-#include "siphash.h"
+#include "buf.h"
+#include "fs.h"
+#include "model/ino.h"
+#include "model/mtree.h"
 #include "model/tree.h"
+#include "siphash.h"
 
 enum { BY_PATH, BY_NAME, BY_INO };
 
