@@ -1,9 +1,10 @@
 /* mailbox.h: each mailbox's listing of messages (UID, size, date), kept
- * fresh cheaply: a listing younger than max_age is used as it is; an older
- * one is checked with one STATUS and only what changed is fetched (new
- * UIDs, vanished UIDs); a changed UIDVALIDITY drops the mailbox's cache at
- * once.  Also the LIST that makes the tree of mailboxes (mtree.h), and the
- * write path's own changes to listings.
+ * fresh cheaply (refresh.c): a listing younger than max_age is used as it
+ * is; an older one is checked with one STATUS and only what changed is
+ * fetched (new UIDs, vanished UIDs); a changed UIDVALIDITY drops the
+ * mailbox's cache at once.  Also the LIST that fills the tree of mailboxes
+ * (list.c; the tree is mtree.h), and the write path's own changes to
+ * listings (patch.c).
  *
  * A listing lives in its struct mbox (mtree.h) under m->lock.
  * Errors: negative errno. */

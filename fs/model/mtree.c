@@ -730,6 +730,12 @@ static struct mbox *subtree_next(const struct mbox *top, struct mbox *m)
 	return m == top ? NULL : m->next_sibling;
 }
 
+void mtree_msg_gone(struct mbox *m, uint32_t uid)
+{
+	if (m->tree->msg_gone)
+		m->tree->msg_gone(m->tree->hook_ctx, m, uid);
+}
+
 void mtree_rename(struct mtree *t, struct mbox *m, const char *newpath, const char *newname)
 {
 	pthread_mutex_lock(&t->lock);

@@ -174,6 +174,8 @@ struct mbox *mtree_scan_next(struct mtree *t, const struct mbox *m);
  * count of entries looked at so far. */
 size_t mtree_entries(struct mtree *t);
 uint64_t mtree_steps(struct mtree *t);
+/* Tells the tree's msg_gone hook (if any) that uid left m's listing. */
+void mtree_msg_gone(struct mbox *m, uint32_t uid);
 /* After a confirmed RENAME: m and everything below it take the new path
  * and server name, keeping their inode numbers (the kernel moved them);
  * m moves under the directory at newpath's parent. */
