@@ -68,6 +68,12 @@ struct fs {
 	uint64_t quota_used_kb, quota_limit_kb;
 };
 
+/* The write path's new files, or NULL before the first one was made. */
+static inline const struct fs_newfiles *fs_newfiles(struct fs *fs)
+{
+	return atomic_load_explicit(&fs->newfiles, memory_order_acquire);
+}
+
 /* fs.c */
 struct mnode *fs_node_find_locked(struct fs *fs, uint64_t ino);
 uint64_t fs_msg_ino(const struct mbox *m, uint32_t uidvalidity, uint32_t uid);
