@@ -183,7 +183,6 @@ static struct mbox *entry_new(struct mtree *t, const char *path)
 	for (uint32_t salt = 1; entry_of_ino(t, m->ino); salt++)
 		m->ino = fs_hash_ino("dir", path, salt, 0);
 	m->exists = true;
-	m->window = 8;  /* prefetch.c's first window */
 	atomic_init(&m->refs, 0);
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->changed, NULL);
@@ -205,7 +204,8 @@ static void entry_free(struct mbox *m)
 	for (size_t i = 0; i < m->nold; i++)
 		free(m->old[i]);
 	free(m->old);
-	uidset_free(&m->inflight);
+	if (m->ahead && m->tree->ahead_free)
+		m->tree->ahead_free(m->ahead);
 	free(m->order);
 	free(m->rank);
 	cache_listing_free(&m->listing);

@@ -30,8 +30,8 @@
 #include <time.h>
 
 #include "cache/cache.h"
-#include "uidset.h"
 
+struct ahead;
 struct mtree;
 
 /* struct mbox's magic: set when the tree makes an entry and overwritten
@@ -64,15 +64,7 @@ struct mbox {
 	bool refreshing;
 	bool changed_meanwhile;  /* the write path changed it during a refresh */
 	pthread_cond_t refreshed;
-	/* read-ahead (prefetch.c) */
-	size_t last_index;
-	unsigned window;
-	size_t ahead_end;
-	size_t scan_start;       /* where the current sequential run began */
-	bool next_planned;       /* a scan reached the end: the next folder is on its way */
-	struct uidset inflight;  /* bodies asked for and not yet arrived */
-	unsigned waiters;        /* readers waiting for a body */
-	uint32_t waited_uid;     /* the body the (only) waiting reader wants */
+	struct ahead *ahead;     /* read-ahead's own (prefetch.c), NULL until it reads here */
 	/* the tree's (mtree.c), under tree->lock but refs */
 	atomic_uint refs;        /* references held outside the tree */
 	struct mbox *parent;     /* NULL while not in the directory tree */
@@ -113,6 +105,8 @@ struct mtree {
 	 * UIDVALIDITY), so the kernel forgets its name */
 	void (*msg_gone)(void *ctx, struct mbox *m, uint32_t uid);
 	void *hook_ctx;
+	/* frees an entry's read-ahead state (set by read-ahead, which owns it) */
+	void (*ahead_free)(struct ahead *a);
 };
 
 /* One mailbox of a LIST answer. */
