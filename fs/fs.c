@@ -1,10 +1,9 @@
-/* fs.c: the filesystem core: directories are mailboxes (mailbox.c),
- * files are messages (nodes kept here while the kernel knows them), bodies
- * come from the cache or through prefetch.c. */
+/* fs.c: the filesystem core: directories are mailboxes (model/), files
+ * are messages (nodes kept here while the kernel knows them), opened by
+ * read/open.c. */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +12,13 @@
 
 #include "cache/cache.h"
 #include "fs.h"
-#include "mailbox.h"
+#include "model/ino.h"
+#include "model/mailbox.h"
+#include "model/tree.h"
+#include "read/prefetch.h"
+#include "read/watch.h"
 #include "remote/pool.h"
 #include "remote/run.h"
-#include "prefetch.h"
-#include "tree.h"
-#include "watch.h"
 #include "fs_impl.h"
 
 const struct fs_config *fs_config(const struct fs *fs)
@@ -94,12 +94,6 @@ void fs_node_moved(struct fs *fs, uint64_t ino, struct mbox *to, uint32_t uidval
 	pthread_mutex_unlock(&fs->nodes_lock);
 }
 
-/* The write path's new files, or NULL before the first one was made. */
-static const struct fs_newfiles *newfiles_of(struct fs *fs)
-{
-	return atomic_load_explicit(&fs->newfiles, memory_order_acquire);
-}
-
 void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup)
 {
 	pthread_mutex_lock(&fs->nodes_lock);
@@ -111,7 +105,7 @@ void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup)
 		n->nlookup = n->nlookup > nlookup ? n->nlookup - nlookup : 0;
 		if (!n->nlookup) {
 			if (n->staged)
-				newfiles_of(fs)->node_gone_locked(fs, n);
+				fs_newfiles(fs)->node_gone_locked(fs, n);
 			*pp = n->next;
 			mbox_put(n->m);
 			free(n);
@@ -143,7 +137,7 @@ static bool fix_size(struct fs *fs, struct mbox *m, uint32_t uidvalidity, uint32
 	struct mnode *n = fs_node_find_locked(fs, *ino);
 	if (n)
 		n->size = size;
-	const struct fs_newfiles *nf = newfiles_of(fs);
+	const struct fs_newfiles *nf = fs_newfiles(fs);
 	if (nf)
 		nf->size_known_locked(fs, m, uidvalidity, uid, size);
 	pthread_mutex_unlock(&fs->nodes_lock);
@@ -276,7 +270,7 @@ static int lookup_in(struct fs *fs, struct mbox *dir, const char *name, struct f
 		mbox_put(sub);
 		return 0;
 	}
-	const struct fs_newfiles *nf = newfiles_of(fs);
+	const struct fs_newfiles *nf = fs_newfiles(fs);
 	if (nf && nf->lookup(fs, dir, name, e))
 		return 0;
 	/* editor swap files, .git, library probes: no round trip */
@@ -320,7 +314,7 @@ int fs_getattr(struct fs *fs, uint64_t ino, struct stat *st, double *timeout)
 	struct mnode *n = fs_node_find_locked(fs, ino);
 	bool staged = n && n->staged;
 	if (staged)
-		newfiles_of(fs)->stat_locked(fs, n, st);
+		fs_newfiles(fs)->stat_locked(fs, n, st);
 	else if (n && n->m)
 		fs_msg_stat(fs, ino, n->size, n->date, st);
 	else
@@ -408,7 +402,7 @@ static int opendir_of(struct fs *fs, struct mbox *dir, struct fs_dir **out)
 		}
 		pthread_mutex_unlock(&dir->lock);
 		struct dir_add_ctx ctx = { &cap };
-		const struct fs_newfiles *nf = newfiles_of(fs);
+		const struct fs_newfiles *nf = fs_newfiles(fs);
 		if (nf)
 			nf->list(fs, dir, d, dir_add_staged, &ctx);
 	}
@@ -460,83 +454,6 @@ void fs_dir_free(struct fs_dir *d)
 	}
 	free(d->v);
 	free(d);
-}
-
-/* ---- files ---- */
-
-static int open_message(struct fs *fs, struct mbox *m, uint32_t uidvalidity, uint32_t uid, int flags,
-			struct cache_span *body);
-
-int fs_open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body, bool *keep_cache)
-{
-	pthread_mutex_lock(&fs->nodes_lock);
-	struct mnode *n = fs_node_find_locked(fs, ino);
-	if (n && n->staged && !newfiles_of(fs)->reads_message_locked(n, flags)) {
-		int rc = newfiles_of(fs)->open_locked(n);
-		pthread_mutex_unlock(&fs->nodes_lock);
-		if (rc < 0)
-			return rc;
-		*body = (struct cache_span){ .fd = rc, .offset = 0, .size = UINT64_MAX };
-		*keep_cache = false;
-		return 0;
-	}
-	struct mbox *m = n ? n->m : NULL;
-	uint32_t uidvalidity = n ? n->uidvalidity : 0, uid = n ? n->uid : 0;
-	mbox_get(m);  /* a move may point the node elsewhere meanwhile */
-	pthread_mutex_unlock(&fs->nodes_lock);
-	if (!m)
-		return -ENOENT;
-	int rc = open_message(fs, m, uidvalidity, uid, flags, body);
-	mbox_put(m);
-	if (rc < 0)
-		return rc;
-	*keep_cache = true;
-	return 0;
-}
-
-static int open_message(struct fs *fs, struct mbox *m, uint32_t uidvalidity, uint32_t uid, int flags,
-			struct cache_span *body)
-{
-	/* a message never changes: it can be read, deleted or moved, not written */
-	if ((flags & O_ACCMODE) != O_RDONLY)
-		return fs->cfg.readonly ? -EROFS : -EPERM;
-	if (!fs->prefetch)
-		return -EIO;
-	/* A moved message's node points to a mailbox whose listing may never
-	 * have been asked for (fs_node_moved). */
-	if (!mbox_loaded(m) && mbox_refresh(m, fs->pool, fs->cache, fs->cfg.poll_s) < 0)
-		return -EIO;
-	/* A name the kernel kept from an older generation of the mailbox:
-	 * ESTALE makes it look the name up again and retry. */
-	pthread_mutex_lock(&m->lock);
-	bool stale = m->listing.uidvalidity != uidvalidity;
-	pthread_mutex_unlock(&m->lock);
-	if (stale)
-		return -ESTALE;
-	return prefetch_open(fs->prefetch, m, uidvalidity, uid, body);
-}
-
-int fs_cached_body(struct fs *fs, uint64_t ino, struct cache_span *body)
-{
-	pthread_mutex_lock(&fs->nodes_lock);
-	struct mnode *n = fs_node_find_locked(fs, ino);
-	struct mbox *m = n && !n->staged ? n->m : NULL;
-	uint32_t uidvalidity = n ? n->uidvalidity : 0, uid = n ? n->uid : 0;
-	mbox_get(m);
-	pthread_mutex_unlock(&fs->nodes_lock);
-	int rc = m && cache_body_get(fs->cache, m->name, uidvalidity, uid, body) == 0 ? 0 : -ENOENT;
-	mbox_put(m);
-	return rc;
-}
-
-int fs_open(struct fs *fs, uint64_t ino, int flags, int *fd, bool *keep_cache)
-{
-	struct cache_span body;
-	int rc = fs_open_body(fs, ino, flags, &body, keep_cache);
-	if (rc < 0)
-		return rc;
-	*fd = cache_span_detach(&body);
-	return *fd < 0 ? -errno : 0;
 }
 
 /* ---- statfs ---- */
@@ -664,7 +581,7 @@ void fs_free(struct fs *fs)
 		return;
 	prefetch_free(fs->prefetch);
 	watch_stop(fs->watch);
-	const struct fs_newfiles *nf = newfiles_of(fs);
+	const struct fs_newfiles *nf = fs_newfiles(fs);
 	if (nf)
 		nf->free_all(fs);
 	pool_free(fs->pool);

@@ -17,7 +17,7 @@
 
 #include "cache/cache.h"
 #include "fs.h"
-#include "mailbox.h"
+#include "model/mailbox.h"
 #include "remote/pool.h"
 
 /* Message bytes never change: the kernel may keep names and attributes
@@ -67,6 +67,12 @@ struct fs {
 	time_t statfs_at;
 	uint64_t quota_used_kb, quota_limit_kb;
 };
+
+/* The write path's new files, or NULL before the first one was made. */
+static inline const struct fs_newfiles *fs_newfiles(struct fs *fs)
+{
+	return atomic_load_explicit(&fs->newfiles, memory_order_acquire);
+}
 
 /* fs.c */
 struct mnode *fs_node_find_locked(struct fs *fs, uint64_t ino);

@@ -115,7 +115,7 @@ UNIT_TESTS += tests/unit/check_secret
 
 check_PROGRAMS += tests/unit/check_stall
 # with the FUSE side (ops.c, pagepush.c) for the end of a session
-tests_unit_check_stall_SOURCES = tests/unit/check_stall.c fs/ops.c fs/pagepush.c
+tests_unit_check_stall_SOURCES = tests/unit/check_stall.c fs/fuse/ops.c fs/fuse/pagepush.c
 tests_unit_check_stall_CFLAGS = $(TEST_CFLAGS) $(FUSE_CFLAGS) -I$(top_srcdir)/fs
 tests_unit_check_stall_LDADD = $(FAKEFS_LIBS) $(FUSE_LIBS)
 UNIT_TESTS += tests/unit/check_stall

@@ -10,7 +10,7 @@
 #include <syslog.h>
 
 #include "write/staged.h"
-#include "tree.h"
+#include "model/tree.h"
 #include "remote/mutate.h"
 
 /* Both give a reference (mailbox.h), or NULL. */

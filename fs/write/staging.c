@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fdio.h"
+#include "model/ino.h"
 #include "write/staged.h"
 
 /* What the core asks of the new files; see the end of this file. */

@@ -20,6 +20,7 @@
 #include "fs_impl.h"
 #include "harness_fakefs.h"
 #include "harness_os.h"
+#include "read/prefetch.h"
 
 static long peak_rss_kib(void)
 {
@@ -66,7 +67,7 @@ static void wait_fetched(struct fs *fs, uint32_t uid)
 	bool busy = true;
 	for (int i = 0; i < 600 && busy; i++) {
 		pthread_mutex_lock(&m->lock);
-		busy = uidset_has(&m->inflight, uid);
+		busy = prefetch_in_flight(m, uid);
 		pthread_mutex_unlock(&m->lock);
 		if (busy)
 			os_sleep_ms(100);

@@ -19,7 +19,7 @@
 #include "fs.h"
 #include "fs_impl.h"  /* the tree: its entries and its work counter */
 #include "harness_fakefs.h"
-#include "tree.h"
+#include "model/tree.h"
 
 /* The core over a scripted server.  timeout_s: the server's and the
  * core's, 0 for the defaults (a bound that proves nothing hung; valgrind

@@ -51,8 +51,8 @@
 #include "harness_mount.h"
 #include "harness_os.h"
 #include "imap.h"
+#include "fuse/ops.h"
 #include "imaplib.h"
-#include "ops.h"
 #include "util.h"
 
 /* How long the hostile servers keep it up, and the bound that proves no

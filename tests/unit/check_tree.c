@@ -9,7 +9,7 @@
 #include "check_rng.h"
 #include "check_run.h"
 #include "mutf7.h"
-#include "tree.h"
+#include "model/tree.h"
 
 /* The path for a mailbox, or NULL when it is refused (an err line must then
  * have been written).  Returns a static buffer's text. */

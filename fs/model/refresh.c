@@ -1,4 +1,5 @@
-/* mailbox.c: the listings of messages (the tree of mailboxes: mtree.c). */
+/* refresh.c: each mailbox's listing kept fresh (mailbox.h): STATUS, then
+ * only what changed (new UIDs, QRESYNC's vanished ones, else every UID). */
 #include "config.h"
 
 #include <errno.h>
@@ -7,33 +8,11 @@
 #include <syslog.h>
 
 #include "cancel.h"
+#include "model/mailbox.h"
 #include "remote/fetch.h"
 #include "remote/run.h"
 #include "remote/select.h"
-#include "mailbox.h"
 #include "seqset.h"
-#include "tree.h"
-
-/* Stable inode numbers: the same (kind, name, x, y) gives the same number on
- * every mount, so backup tools comparing inodes see unchanged files.  FNV-1a
- * then a 64-bit finaliser; never 0 or the root's 1. */
-uint64_t fs_hash_ino(const char *kind, const char *a, uint32_t x, uint32_t y)
-{
-	uint64_t h = 1469598103934665603ull;
-	const char *parts[2] = { kind, a };
-	for (int k = 0; k < 2; k++) {
-		for (const unsigned char *p = (const unsigned char *)parts[k]; *p; p++)
-			h = (h ^ *p) * 1099511628211ull;
-		h = (h ^ 0xff) * 1099511628211ull;
-	}
-	h ^= ((uint64_t)x << 32) | y;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h > 1 ? h : h + 2;
-}
 
 bool mbox_loaded(struct mbox *m)
 {
@@ -41,80 +20,6 @@ bool mbox_loaded(struct mbox *m)
 	bool loaded = m->loaded;
 	pthread_mutex_unlock(&m->lock);
 	return loaded;
-}
-
-/* ---- LIST ---- */
-
-struct list_ctx {
-	struct mtree_listed *v;
-	size_t n, cap;
-};
-
-static void on_list(void *ctx, struct pool_conn *c, const struct imap_response *raw,
-		    const struct imap_resp *r)
-{
-	(void)c;
-	(void)raw;
-	struct list_ctx *l = ctx;
-	if (!r || strcmp(r->name, "LIST") || r->nargs < 3 || r->args[0].type != IMAP_ARG_LIST)
-		return;
-	const char *name;
-	size_t len;
-	if (!imap_arg_nstring(&r->args[2], &name, &len) && r->args[2].type != IMAP_ARG_ATOM)
-		return;
-	if (r->args[2].type == IMAP_ARG_ATOM) {
-		name = r->args[2].str;
-		len = r->args[2].len;
-	}
-	if (!name || !len || memchr(name, '\0', len))
-		return;
-	struct mtree_listed it = { xmemdup(name, len), '\0', false };
-	if (r->args[1].type == IMAP_ARG_STRING && r->args[1].len == 1)
-		it.delim = r->args[1].str[0];
-	for (size_t i = 0; i < r->args[0].count; i++)
-		if (imap_arg_is_atom(&r->args[0].list[i], "\\NOSELECT") ||
-		    imap_arg_is_atom(&r->args[0].list[i], "\\NONEXISTENT"))
-			it.noselect = true;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 32;
-		l->v = xrealloc(l->v, l->cap * sizeof *l->v);
-	}
-	l->v[l->n++] = it;
-}
-
-static void list_ctx_clear(struct list_ctx *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i].name);
-	l->n = 0;
-}
-
-static int list_attempt(struct pool_conn *c, void *ctx, bool again)
-{
-	(void)again;
-	list_ctx_clear(ctx);
-	struct imap_cmd *cmd = imap_cmd_new("LIST");
-	imap_cmd_add(cmd, " \"\" \"*\"");
-	struct run_opts o = { .verb = "LIST", .on_untagged = on_list, .ctx = ctx, .quiet = true,
-			      .refused = -EIO };
-	int rc = run_on(c, cmd, &o);
-	imap_cmd_free(cmd);
-	return rc;
-}
-
-int mtree_refresh(struct mtree *t, struct pool *p, int max_age, bool force)
-{
-	time_t now = time(NULL);
-	if (!force && t->listed && now - t->listed < max_age)
-		return 0;
-	struct list_ctx l = { NULL, 0, 0 };
-	/* a connection found dead (server restarted, kicked) is retried once */
-	int rc = run_retry(p, NULL, list_attempt, &l);
-	if (rc == 0)
-		mtree_merge(t, l.v, l.n, now);
-	list_ctx_clear(&l);
-	free(l.v);
-	return rc;
 }
 
 /* ---- listings ---- */
@@ -192,12 +97,6 @@ static bool listing_current(const struct cache_listing *l, const struct status_i
 	       l->messages == st->messages && l->highestmodseq == st->highestmodseq;
 }
 
-static void gone(struct mbox *m, uint32_t uid)
-{
-	if (m->tree->msg_gone)
-		m->tree->msg_gone(m->tree->hook_ctx, m, uid);
-}
-
 /* Keeps the UIDs present in uids (both ascending). */
 static void keep_only(struct mbox *m, struct cache_listing *l, const uint32_t *uids, size_t n)
 {
@@ -208,7 +107,7 @@ static void keep_only(struct mbox *m, struct cache_listing *l, const uint32_t *u
 		if (j < n && uids[j] == l->msgs[i].uid)
 			l->msgs[w++] = l->msgs[i];
 		else
-			gone(m, l->msgs[i].uid);
+			mtree_msg_gone(m, l->msgs[i].uid);
 	}
 	l->n = w;
 }
@@ -246,7 +145,7 @@ static void drop_vanished(struct mbox *m, struct cache_listing *l, struct seqset
 		while (j < v->n && v->r[j].hi < uid)
 			j++;
 		if (j < v->n && v->r[j].lo <= uid)
-			gone(m, uid);
+			mtree_msg_gone(m, uid);
 		else
 			l->msgs[w++] = l->msgs[i];
 	}
@@ -289,7 +188,7 @@ static int update_listing(struct mbox *m, struct pool_conn *c, struct cache_list
 		}
 		cache_drop_mailbox(cache, m->name, st->uidvalidity);
 		for (size_t i = 0; i < l->n; i++)
-			gone(m, l->msgs[i].uid);
+			mtree_msg_gone(m, l->msgs[i].uid);
 		cache_listing_free(l);
 		rc = fetch_listing(c, "1:*", 1, &fresh);
 	} else {
@@ -483,68 +382,4 @@ int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_ag
 int mbox_refresh_ahead(struct mbox *m, struct pool *p, struct cache *cache, int max_age)
 {
 	return refresh(m, p, cache, max_age, false);
-}
-
-/* ---- changes this mount made itself (write path) ---- */
-
-static void save_listing_locked(struct mbox *m, struct cache *cache)
-{
-	struct buf err = BUF_INIT;
-	if (cache_listing_save(cache, m->name, &m->listing, &err) < 0)
-		fs_log(LOG_WARNING, "cannot save the listing of %s: %s", m->path, err.data);
-	buf_free(&err);
-}
-
-void mbox_msg_removed(struct mbox *m, struct cache *cache, uint32_t uid)
-{
-	pthread_mutex_lock(&m->lock);
-	if (m->refreshing)
-		m->changed_meanwhile = true;
-	long i = mbox_find(m, uid);
-	if (i >= 0) {
-		struct cache_listing *l = &m->listing;
-		memmove(&l->msgs[i], &l->msgs[i + 1], (l->n - (size_t)i - 1) * sizeof *l->msgs);
-		l->n--;
-		if (l->messages)
-			l->messages--;
-		mbox_build_order(m);
-		save_listing_locked(m, cache);
-	}
-	pthread_mutex_unlock(&m->lock);
-	if (i >= 0)
-		gone(m, uid);
-}
-
-void mbox_msg_added(struct mbox *m, struct cache *cache, uint32_t uidvalidity, const struct cache_msg *msg)
-{
-	pthread_mutex_lock(&m->lock);
-	if (m->refreshing)
-		m->changed_meanwhile = true;
-	struct cache_listing *l = &m->listing;
-	if (!m->loaded || !uidvalidity || !msg->uid || l->uidvalidity != uidvalidity) {
-		m->checked = 0;  /* cannot place it: the next access asks the server */
-	} else if (mbox_find(m, msg->uid) < 0) {
-		size_t at = 0;
-		while (at < l->n && l->msgs[at].uid < msg->uid)
-			at++;
-		l->msgs = xrealloc(l->msgs, (l->n + 1) * sizeof *l->msgs);
-		memmove(&l->msgs[at + 1], &l->msgs[at], (l->n - at) * sizeof *l->msgs);
-		l->msgs[at] = *msg;
-		l->n++;
-		l->messages++;
-		if (l->uidnext <= msg->uid)
-			l->uidnext = msg->uid + 1;
-		mbox_build_order(m);
-		save_listing_locked(m, cache);
-	}
-	pthread_mutex_unlock(&m->lock);
-}
-
-void mbox_mark_stale(struct mbox *m)
-{
-	pthread_mutex_lock(&m->lock);
-	if (m->refreshing)
-		m->changed_meanwhile = true;
-	m->checked = 0;
-	pthread_mutex_unlock(&m->lock);
 }

@@ -12,7 +12,8 @@
 #include "cancel.h"
 #include "remote/fetch.h"
 #include "remote/select.h"
-#include "prefetch.h"
+#include "read/prefetch.h"
+#include "uidset.h"
 
 /* WINDOW_SCAN: the first window of a folder a scan is about to enter */
 enum { WINDOW_FIRST = 8, WINDOW_SCAN = 256, WINDOW_MAX = 1024 };
@@ -48,6 +49,40 @@ struct prefetch {
 	struct mbox **streaming;    /* per worker: the mailbox it streams, or NULL */
 };
 
+/* One mailbox's read-ahead (its m->ahead), under m->lock. */
+struct ahead {
+	size_t last_index;
+	unsigned window;
+	size_t ahead_end;
+	size_t scan_start;       /* where the current sequential run began */
+	bool next_planned;       /* a scan reached the end: the next folder is on its way */
+	struct uidset inflight;  /* bodies asked for and not yet arrived */
+	unsigned waiters;        /* readers waiting for a body */
+	uint32_t waited_uid;     /* the body the (only) waiting reader wants */
+};
+
+/* m's read-ahead state, made at its first use (m->lock held). */
+static struct ahead *ahead_of(struct mbox *m)
+{
+	if (!m->ahead) {
+		m->ahead = xcalloc(1, sizeof *m->ahead);
+		m->ahead->window = WINDOW_FIRST;
+	}
+	return m->ahead;
+}
+
+/* The tree's ahead_free: an entry goes. */
+static void ahead_free(struct ahead *a)
+{
+	uidset_free(&a->inflight);
+	free(a);
+}
+
+bool prefetch_in_flight(struct mbox *m, uint32_t uid)
+{
+	return m->ahead && uidset_has(&m->ahead->inflight, uid);
+}
+
 /* ---- workers ---- */
 
 struct job_ctx {
@@ -62,10 +97,11 @@ static void body_arrived(void *ctx, uint32_t uid, bool ok, uint64_t size)
 	if (ok && j->pf->on_arrival)
 		j->pf->on_arrival(j->pf->ctx, j->m, j->uidvalidity, uid, size);
 	pthread_mutex_lock(&j->m->lock);
-	uidset_remove(&j->m->inflight, uid);
+	struct ahead *a = ahead_of(j->m);
+	uidset_remove(&a->inflight, uid);
 	/* wake readers only for what they wait for: a window of a thousand
 	 * bodies would otherwise wake a waiting reader a thousand times */
-	if (j->m->waited_uid == uid || j->m->waiters > 1)
+	if (a->waited_uid == uid || a->waiters > 1)
 		pthread_cond_broadcast(&j->m->changed);
 	pthread_mutex_unlock(&j->m->lock);
 }
@@ -232,8 +268,9 @@ static void run_listing(struct prefetch *pf, struct job *job)
 			break;
 		pthread_mutex_lock(&m->lock);
 		bool whole = m->listing.n <= WINDOW_SCAN;
-		if (m->loaded && m->ahead_end == 0 && m->last_index == 0) {
-			m->window = WINDOW_SCAN;
+		struct ahead *a = ahead_of(m);
+		if (m->loaded && a->ahead_end == 0 && a->last_index == 0) {
+			a->window = WINDOW_SCAN;
 			queue_window(pf, m, 0, WINDOW_SCAN);
 		}
 		pthread_mutex_unlock(&m->lock);
@@ -281,6 +318,7 @@ int prefetch_new(struct prefetch **out, struct pool *p, struct cache *cache, str
 	pf->pool = p;
 	pf->cache = cache;
 	pf->tree = tree;
+	tree->ahead_free = ahead_free;
 	pf->listing_max_age = listing_max_age;
 	pf->on_arrival = on_arrival;
 	pf->ctx = ctx;
@@ -364,6 +402,7 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 		to = m->listing.n;
 	if (from >= to)
 		return;
+	struct ahead *a = ahead_of(m);
 	struct job *job = xcalloc(1, sizeof *job);
 	job->m = m;
 	mbox_get(m);
@@ -371,13 +410,13 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 	job->uids = xcalloc(to - from, sizeof *job->uids);
 	for (size_t i = from; i < to; i++) {
 		uint32_t uid = m->listing.msgs[m->order[i]].uid;
-		if (uidset_has(&m->inflight, uid) || is_cached(pf, m, job->uidvalidity, uid))
+		if (uidset_has(&a->inflight, uid) || is_cached(pf, m, job->uidvalidity, uid))
 			continue;
-		uidset_add(&m->inflight, uid);
+		uidset_add(&a->inflight, uid);
 		job->uids[job->n++] = uid;
 	}
-	if (to > m->ahead_end)
-		m->ahead_end = to;
+	if (to > a->ahead_end)
+		a->ahead_end = to;
 	if (!job->n) {
 		job_free(job);
 		return;
@@ -387,7 +426,7 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 		/* stopping: no longer in flight (only this reader, who holds
 		 * m->lock, can have asked for them) */
 		for (size_t i = 0; i < job->n; i++)
-			uidset_remove(&m->inflight, job->uids[i]);
+			uidset_remove(&a->inflight, job->uids[i]);
 		job_free(job);
 	}
 }
@@ -416,26 +455,27 @@ static unsigned grown(unsigned window)
  * behind the FETCH in flight, with no round trip in between. */
 static void plan_readahead(struct prefetch *pf, struct mbox *m, size_t index, bool miss)
 {
-	if (index == m->last_index && !miss)
+	struct ahead *a = ahead_of(m);
+	if (index == a->last_index && !miss)
 		return;  /* the same message again */
 	/* forward, within what was planned: the messages in between were read
 	 * from the kernel's page cache, where no read reaches us */
-	size_t reach = m->ahead_end > m->last_index + 1 ? m->ahead_end : m->last_index + 1;
-	bool sequential = index >= m->last_index && index <= reach;
+	size_t reach = a->ahead_end > a->last_index + 1 ? a->ahead_end : a->last_index + 1;
+	bool sequential = index >= a->last_index && index <= reach;
 	if (!sequential) {
-		m->window = WINDOW_FIRST;
-		m->next_planned = false;
-		m->ahead_end = index;
-		m->scan_start = index;
-	} else if (index != m->last_index) {
-		m->window = grown(m->window);
+		a->window = WINDOW_FIRST;
+		a->next_planned = false;
+		a->ahead_end = index;
+		a->scan_start = index;
+	} else if (index != a->last_index) {
+		a->window = grown(a->window);
 	}
-	m->last_index = index;
+	a->last_index = index;
 	if (miss || !sequential)
-		queue_window(pf, m, index, index + m->window);
-	size_t next = miss || !sequential ? m->window : grown(m->window);
-	if (m->ahead_end < index + 1 + next) {
-		size_t from = m->ahead_end > index ? m->ahead_end : index + 1;
+		queue_window(pf, m, index, index + a->window);
+	size_t next = miss || !sequential ? a->window : grown(a->window);
+	if (a->ahead_end < index + 1 + next) {
+		size_t from = a->ahead_end > index ? a->ahead_end : index + 1;
 		queue_window(pf, m, from, from + next);
 	}
 }
@@ -446,12 +486,13 @@ static void plan_readahead(struct prefetch *pf, struct mbox *m, size_t index, bo
  * a folder is no scan of it. */
 static bool scan_reaches_end(struct mbox *m, size_t index)
 {
-	if (m->next_planned || m->scan_start != 0)
+	struct ahead *a = ahead_of(m);
+	if (a->next_planned || a->scan_start != 0)
 		return false;
 	size_t n = m->listing.n;
-	if (index + 1 < n && (m->window == WINDOW_FIRST || m->ahead_end < n))
+	if (index + 1 < n && (a->window == WINDOW_FIRST || a->ahead_end < n))
 		return false;
-	m->next_planned = true;
+	a->next_planned = true;
 	return true;
 }
 
@@ -460,6 +501,7 @@ int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uin
 {
 	bool have = cache_body_get(pf->cache, m->name, uidvalidity, uid, out) == 0;
 	pthread_mutex_lock(&m->lock);
+	struct ahead *a = ahead_of(m);
 	long found = m->listing.uidvalidity == uidvalidity ? mbox_find(m, uid) : -1;
 	long index = found >= 0 ? (long)m->rank[found] : -1;  /* directory position */
 	bool scan_ends = false;
@@ -475,18 +517,18 @@ int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uin
 	for (int attempt = 0; !have && !interrupted && index >= 0 && attempt < 2; attempt++) {
 		/* a body that arrived since the first look is no longer in flight:
 		 * look again before asking for it alone */
-		if (!uidset_has(&m->inflight, uid)) {
+		if (!uidset_has(&a->inflight, uid)) {
 			have = cache_body_get(pf->cache, m->name, uidvalidity, uid, out) == 0;
 			if (have)
 				break;
 			queue_window(pf, m, (size_t)index, (size_t)index + 1);
 		}
-		m->waiters++;
-		while (!interrupted && uidset_has(&m->inflight, uid)) {
-			m->waited_uid = uid;
+		a->waiters++;
+		while (!interrupted && uidset_has(&a->inflight, uid)) {
+			a->waited_uid = uid;
 			interrupted = fs_cond_wait(&m->changed, &m->lock) < 0;
 		}
-		m->waiters--;
+		a->waiters--;
 		have = cache_body_get(pf->cache, m->name, uidvalidity, uid, out) == 0;
 	}
 	pthread_mutex_unlock(&m->lock);

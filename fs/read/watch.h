@@ -13,7 +13,7 @@
 #define IMAPFS_WATCH_H
 
 #include "cache/cache.h"
-#include "mailbox.h"
+#include "model/mailbox.h"
 #include "remote/pool.h"
 
 struct watch;

@@ -17,8 +17,8 @@
 
 #include "cancel.h"
 #include "fs.h"
-#include "ops.h"
-#include "pagepush.h"
+#include "fuse/ops.h"
+#include "fuse/pagepush.h"
 
 /* The session's userdata is the address of the struct fs pointer, so the
  * session can be made (and FUSE options checked) before connecting. */

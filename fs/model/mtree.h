@@ -1,8 +1,5 @@
-/* mailbox.h: the mailbox tree (from LIST; mtree.c) and each mailbox's
- * listing of messages (UID, size, date; mailbox.c), kept fresh cheaply: a
- * listing younger than max_age is used as it is; an older one is checked
- * with one STATUS and only what changed is fetched (new UIDs, vanished
- * UIDs); a changed UIDVALIDITY drops the mailbox's cache at once.
+/* mtree.h: the tree of mailboxes and its entries (filled from LIST by
+ * mailbox.h's mtree_refresh; inode numbers from ino.h).
  *
  * Every directory of the mount is a struct mbox: a selectable mailbox, a
  * \Noselect one, or a path level the server never named.  The tree finds
@@ -22,10 +19,9 @@
  * Locks: nothing else is locked while the tree lock is held (a mailbox's
  * lock is taken after it is released), and mbox_get and mbox_put take no
  * lock (the counts are atomic): both are safe under nodes_lock, a
- * mailbox's lock or the read-ahead's.
- * Errors: negative errno. */
-#ifndef IMAPFS_MAILBOX_H
-#define IMAPFS_MAILBOX_H
+ * mailbox's lock or the read-ahead's. */
+#ifndef IMAPFS_MTREE_H
+#define IMAPFS_MTREE_H
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -34,9 +30,8 @@
 #include <time.h>
 
 #include "cache/cache.h"
-#include "remote/pool.h"
-#include "uidset.h"
 
+struct ahead;
 struct mtree;
 
 /* struct mbox's magic: set when the tree makes an entry and overwritten
@@ -69,15 +64,7 @@ struct mbox {
 	bool refreshing;
 	bool changed_meanwhile;  /* the write path changed it during a refresh */
 	pthread_cond_t refreshed;
-	/* read-ahead (prefetch.c) */
-	size_t last_index;
-	unsigned window;
-	size_t ahead_end;
-	size_t scan_start;       /* where the current sequential run began */
-	bool next_planned;       /* a scan reached the end: the next folder is on its way */
-	struct uidset inflight;  /* bodies asked for and not yet arrived */
-	unsigned waiters;        /* readers waiting for a body */
-	uint32_t waited_uid;     /* the body the (only) waiting reader wants */
+	struct ahead *ahead;     /* read-ahead's own (prefetch.c), NULL until it reads here */
 	/* the tree's (mtree.c), under tree->lock but refs */
 	atomic_uint refs;        /* references held outside the tree */
 	struct mbox *parent;     /* NULL while not in the directory tree */
@@ -118,6 +105,8 @@ struct mtree {
 	 * UIDVALIDITY), so the kernel forgets its name */
 	void (*msg_gone)(void *ctx, struct mbox *m, uint32_t uid);
 	void *hook_ctx;
+	/* frees an entry's read-ahead state (set by read-ahead, which owns it) */
+	void (*ahead_free)(struct ahead *a);
 };
 
 /* One mailbox of a LIST answer. */
@@ -130,8 +119,6 @@ struct mtree_listed {
 void mtree_init(struct mtree *t);
 /* Frees every entry, references or not: nothing may use the tree after. */
 void mtree_free(struct mtree *t);
-/* LIST "" "*" and merge; at most every max_age seconds unless force. */
-int mtree_refresh(struct mtree *t, struct pool *p, int max_age, bool force);
 /* Makes the tree what a LIST answered (v is sorted in place; the caller
  * keeps the names).  Two names that map to one path both show: the one
  * the mount's delimiter maps that path back to (else the smallest name)
@@ -181,37 +168,11 @@ struct mbox *mtree_scan_next(struct mtree *t, const struct mbox *m);
  * count of entries looked at so far. */
 size_t mtree_entries(struct mtree *t);
 uint64_t mtree_steps(struct mtree *t);
-/* Whether m has a listing (from the cache or the server); takes m->lock. */
-bool mbox_loaded(struct mbox *m);
-
-/* Makes m->listing current (see above), and marks m used.  A connection
- * that dies under it is replaced and the refresh tried once more; when the
- * server cannot be had a loaded listing is kept and 0 returned.  Call
- * without m->lock held. */
-int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_age);
-/* The same for read-ahead: m is not marked used (the watcher IDLEs on the
- * mailbox used last, which must stay the one the user is in). */
-int mbox_refresh_ahead(struct mbox *m, struct pool *p, struct cache *cache, int max_age);
-/* Rebuilds order and rank after the listing changed (m->lock held). */
-void mbox_build_order(struct mbox *m);
-/* Index of uid in the listing, or -1.  Call with m->lock held. */
-long mbox_find(const struct mbox *m, uint32_t uid);
-/* A copy of uid's listing entry and the listing's UIDVALIDITY, or -ENOENT;
- * takes m->lock itself. */
-int mbox_msg(struct mbox *m, uint32_t uid, struct cache_msg *msg, uint32_t *uidvalidity);
-
-/* The write path's own changes, applied without asking the server again:
- * a message this mount expunged or moved away, one it appended or moved in
- * (placed only when the listing is loaded and of that UIDVALIDITY; otherwise
- * the listing is just marked stale), and "ask the server next time". */
-void mbox_msg_removed(struct mbox *m, struct cache *cache, uint32_t uid);
-void mbox_msg_added(struct mbox *m, struct cache *cache, uint32_t uidvalidity, const struct cache_msg *msg);
-void mbox_mark_stale(struct mbox *m);
+/* Tells the tree's msg_gone hook (if any) that uid left m's listing. */
+void mtree_msg_gone(struct mbox *m, uint32_t uid);
 /* After a confirmed RENAME: m and everything below it take the new path
  * and server name, keeping their inode numbers (the kernel moved them);
  * m moves under the directory at newpath's parent. */
 void mtree_rename(struct mtree *t, struct mbox *m, const char *newpath, const char *newname);
-
-uint64_t fs_hash_ino(const char *kind, const char *a, uint32_t x, uint32_t y);
 
 #endif

@@ -1,6 +1,6 @@
 /* tree.c: server mailbox names <-> path components (rules in tree.h). */
 #include "config.h"
-#include "tree.h"
+#include "model/tree.h"
 
 #include <string.h>
 

@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pagepush.h"
+#include "fuse/pagepush.h"
 
 /* A window of bodies arrives faster than it is pushed only briefly; what
  * does not fit is read through FUSE instead. */

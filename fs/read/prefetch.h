@@ -11,7 +11,7 @@
 #define IMAPFS_PREFETCH_H
 
 #include "cache/cache.h"
-#include "mailbox.h"
+#include "model/mailbox.h"
 #include "remote/pool.h"
 
 struct prefetch;
@@ -37,5 +37,7 @@ void prefetch_free(struct prefetch *pf);
  * with *out filled (out->fd is the caller's to close), or negative errno. */
 int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uint32_t uid,
 		  struct cache_span *out);
+/* Whether uid's body of m is asked for and not yet in (m->lock held). */
+bool prefetch_in_flight(struct mbox *m, uint32_t uid);
 
 #endif

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "fs.h"
-#include "ops.h"
+#include "fuse/ops.h"
 #include "url.h"
 
 struct cmdline {

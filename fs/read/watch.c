@@ -13,7 +13,7 @@
 #include "clock.h"
 #include "remote/run.h"
 #include "remote/select.h"
-#include "watch.h"
+#include "read/watch.h"
 
 /* RFC 2177: servers may drop an IDLE after 30 minutes. */
 #define IDLE_MAX_MS (25 * 60 * 1000)

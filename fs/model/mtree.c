@@ -1,4 +1,4 @@
-/* mtree.c: the mailbox tree (mailbox.h): entries found by path, server
+/* mtree.c: the mailbox tree (mtree.h): entries found by path, server
  * name and inode number through hash tables, directories as lists of
  * children, the LIST merge, renames, the walk read-ahead follows, and the
  * reference counts that decide when an entry of a vanished mailbox goes. */
@@ -12,9 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mailbox.h"
+#include "buf.h"
+#include "fs.h"
+#include "model/ino.h"
+#include "model/mtree.h"
+#include "model/tree.h"
 #include "siphash.h"
-#include "tree.h"
 
 enum { BY_PATH, BY_NAME, BY_INO };
 
@@ -180,7 +183,6 @@ static struct mbox *entry_new(struct mtree *t, const char *path)
 	for (uint32_t salt = 1; entry_of_ino(t, m->ino); salt++)
 		m->ino = fs_hash_ino("dir", path, salt, 0);
 	m->exists = true;
-	m->window = 8;  /* prefetch.c's first window */
 	atomic_init(&m->refs, 0);
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->changed, NULL);
@@ -202,7 +204,8 @@ static void entry_free(struct mbox *m)
 	for (size_t i = 0; i < m->nold; i++)
 		free(m->old[i]);
 	free(m->old);
-	uidset_free(&m->inflight);
+	if (m->ahead && m->tree->ahead_free)
+		m->tree->ahead_free(m->ahead);
 	free(m->order);
 	free(m->rank);
 	cache_listing_free(&m->listing);
@@ -725,6 +728,12 @@ static struct mbox *subtree_next(const struct mbox *top, struct mbox *m)
 	while (m != top && !m->next_sibling)
 		m = m->parent;
 	return m == top ? NULL : m->next_sibling;
+}
+
+void mtree_msg_gone(struct mbox *m, uint32_t uid)
+{
+	if (m->tree->msg_gone)
+		m->tree->msg_gone(m->tree->hook_ctx, m, uid);
 }
 
 void mtree_rename(struct mtree *t, struct mbox *m, const char *newpath, const char *newname)

@@ -1,0 +1,70 @@
+/* patch.c: the write path's own changes to listings (mailbox.h), applied
+ * without asking the server again. */
+#include "config.h"
+
+#include <string.h>
+#include <syslog.h>
+
+#include "model/mailbox.h"
+
+static void save_listing_locked(struct mbox *m, struct cache *cache)
+{
+	struct buf err = BUF_INIT;
+	if (cache_listing_save(cache, m->name, &m->listing, &err) < 0)
+		fs_log(LOG_WARNING, "cannot save the listing of %s: %s", m->path, err.data);
+	buf_free(&err);
+}
+
+void mbox_msg_removed(struct mbox *m, struct cache *cache, uint32_t uid)
+{
+	pthread_mutex_lock(&m->lock);
+	if (m->refreshing)
+		m->changed_meanwhile = true;
+	long i = mbox_find(m, uid);
+	if (i >= 0) {
+		struct cache_listing *l = &m->listing;
+		memmove(&l->msgs[i], &l->msgs[i + 1], (l->n - (size_t)i - 1) * sizeof *l->msgs);
+		l->n--;
+		if (l->messages)
+			l->messages--;
+		mbox_build_order(m);
+		save_listing_locked(m, cache);
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (i >= 0)
+		mtree_msg_gone(m, uid);
+}
+
+void mbox_msg_added(struct mbox *m, struct cache *cache, uint32_t uidvalidity, const struct cache_msg *msg)
+{
+	pthread_mutex_lock(&m->lock);
+	if (m->refreshing)
+		m->changed_meanwhile = true;
+	struct cache_listing *l = &m->listing;
+	if (!m->loaded || !uidvalidity || !msg->uid || l->uidvalidity != uidvalidity) {
+		m->checked = 0;  /* cannot place it: the next access asks the server */
+	} else if (mbox_find(m, msg->uid) < 0) {
+		size_t at = 0;
+		while (at < l->n && l->msgs[at].uid < msg->uid)
+			at++;
+		l->msgs = xrealloc(l->msgs, (l->n + 1) * sizeof *l->msgs);
+		memmove(&l->msgs[at + 1], &l->msgs[at], (l->n - at) * sizeof *l->msgs);
+		l->msgs[at] = *msg;
+		l->n++;
+		l->messages++;
+		if (l->uidnext <= msg->uid)
+			l->uidnext = msg->uid + 1;
+		mbox_build_order(m);
+		save_listing_locked(m, cache);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mbox_mark_stale(struct mbox *m)
+{
+	pthread_mutex_lock(&m->lock);
+	if (m->refreshing)
+		m->changed_meanwhile = true;
+	m->checked = 0;
+	pthread_mutex_unlock(&m->lock);
+}

@@ -1,0 +1,86 @@
+/* open.c: opening a message file: its body from the cache or through
+ * read-ahead (prefetch.h); a new file of the write path opens its staged
+ * bytes instead. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+
+#include "cache/cache.h"
+#include "fs.h"
+#include "model/mailbox.h"
+#include "read/prefetch.h"
+#include "fs_impl.h"
+
+static int open_message(struct fs *fs, struct mbox *m, uint32_t uidvalidity, uint32_t uid, int flags,
+			struct cache_span *body)
+{
+	/* a message never changes: it can be read, deleted or moved, not written */
+	if ((flags & O_ACCMODE) != O_RDONLY)
+		return fs->cfg.readonly ? -EROFS : -EPERM;
+	if (!fs->prefetch)
+		return -EIO;
+	/* A moved message's node points to a mailbox whose listing may never
+	 * have been asked for (fs_node_moved). */
+	if (!mbox_loaded(m) && mbox_refresh(m, fs->pool, fs->cache, fs->cfg.poll_s) < 0)
+		return -EIO;
+	/* A name the kernel kept from an older generation of the mailbox:
+	 * ESTALE makes it look the name up again and retry. */
+	pthread_mutex_lock(&m->lock);
+	bool stale = m->listing.uidvalidity != uidvalidity;
+	pthread_mutex_unlock(&m->lock);
+	if (stale)
+		return -ESTALE;
+	return prefetch_open(fs->prefetch, m, uidvalidity, uid, body);
+}
+
+int fs_open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body, bool *keep_cache)
+{
+	pthread_mutex_lock(&fs->nodes_lock);
+	struct mnode *n = fs_node_find_locked(fs, ino);
+	if (n && n->staged && !fs_newfiles(fs)->reads_message_locked(n, flags)) {
+		int rc = fs_newfiles(fs)->open_locked(n);
+		pthread_mutex_unlock(&fs->nodes_lock);
+		if (rc < 0)
+			return rc;
+		*body = (struct cache_span){ .fd = rc, .offset = 0, .size = UINT64_MAX };
+		*keep_cache = false;
+		return 0;
+	}
+	struct mbox *m = n ? n->m : NULL;
+	uint32_t uidvalidity = n ? n->uidvalidity : 0, uid = n ? n->uid : 0;
+	mbox_get(m);  /* a move may point the node elsewhere meanwhile */
+	pthread_mutex_unlock(&fs->nodes_lock);
+	if (!m)
+		return -ENOENT;
+	int rc = open_message(fs, m, uidvalidity, uid, flags, body);
+	mbox_put(m);
+	if (rc < 0)
+		return rc;
+	*keep_cache = true;
+	return 0;
+}
+
+int fs_cached_body(struct fs *fs, uint64_t ino, struct cache_span *body)
+{
+	pthread_mutex_lock(&fs->nodes_lock);
+	struct mnode *n = fs_node_find_locked(fs, ino);
+	struct mbox *m = n && !n->staged ? n->m : NULL;
+	uint32_t uidvalidity = n ? n->uidvalidity : 0, uid = n ? n->uid : 0;
+	mbox_get(m);
+	pthread_mutex_unlock(&fs->nodes_lock);
+	int rc = m && cache_body_get(fs->cache, m->name, uidvalidity, uid, body) == 0 ? 0 : -ENOENT;
+	mbox_put(m);
+	return rc;
+}
+
+int fs_open(struct fs *fs, uint64_t ino, int flags, int *fd, bool *keep_cache)
+{
+	struct cache_span body;
+	int rc = fs_open_body(fs, ino, flags, &body, keep_cache);
+	if (rc < 0)
+		return rc;
+	*fd = cache_span_detach(&body);
+	return *fd < 0 ? -errno : 0;
+}
