@@ -19,6 +19,7 @@
 
 #include "buf.h"
 #include "cache/cache.h"
+#include "log.h"  /* its users log */
 #include "transport.h"
 #include "url.h"
 
@@ -151,10 +152,6 @@ int fs_listxattr(struct fs *fs, uint64_t ino, struct buf *out);
 int fs_flags_normalise(const char *in, size_t len, struct buf *out);
 const struct fs_config *fs_config(const struct fs *fs);
 
-/* Logging: one line, to syslog when daemonised and to stderr otherwise. */
-void fs_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void fs_log_to_stderr(bool yes);
-void fs_log_debug(bool yes);
 /* Starts the worker threads: after daemonising (fork keeps no threads). */
 int fs_start(struct fs *fs);
 /* Stops the background threads (watcher, read-ahead): before the notifier

@@ -11,7 +11,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "fs.h"
+#include "buf.h"
+#include "log.h"
 
 static bool to_stderr = true;
 static bool debug_on;

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "fs.h"
+#include "log.h"
 #include "model/ino.h"
 #include "model/mtree.h"
 #include "model/tree.h"
