@@ -23,5 +23,5 @@ examples/include/imap4.stamp: $(imap4include_HEADERS)
 	touch $@
 $(examples_list_OBJECTS) $(examples_fetch_OBJECTS) $(examples_idle_OBJECTS): examples/include/imap4.stamp
 CLEANFILES += examples/include/imap4.stamp examples/include/imap4/imap.h examples/include/imap4/imaplib.h \
-	examples/include/imap4/buf.h \
+	examples/include/imap4/buf.h examples/include/imap4/date.h examples/include/imap4/tag.h \
 	examples/include/imap4/parser.h examples/include/imap4/transport.h

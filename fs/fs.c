@@ -1,6 +1,6 @@
 /* fs.c: the filesystem core: directories are mailboxes (model/), files
  * are messages (nodes kept here while the kernel knows them), opened by
- * read/open.c. */
+ * open.c. */
 #include "config.h"
 
 #include <errno.h>
@@ -20,6 +20,7 @@
 #include "remote/pool.h"
 #include "remote/run.h"
 #include "fs_impl.h"
+#include "xalloc.h"
 
 const struct fs_config *fs_config(const struct fs *fs)
 {

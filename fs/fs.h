@@ -20,30 +20,10 @@
 #include "buf.h"
 #include "cache/cache.h"
 #include "log.h"  /* its users log */
-#include "transport.h"
-#include "url.h"
+#include "options.h"
 
 #define FS_ROOT_INO 1
 #define FS_DIR_DOTS 2
-
-struct fs_config {
-	struct imap_url url;
-	struct tls_opts tls;
-	bool tls_none;           /* imap:// without STARTTLS allowed */
-	char *command;           /* spawned server */
-	char *cachedir;
-	uint64_t cache_size;
-	unsigned connections;
-	int timeout_s;
-	int poll_s;
-	bool watch;              /* keep fresh in the background (watch.c): IDLE, polling */
-	bool readonly;
-	bool plain_expunge;      /* without UIDPLUS, rm may use a plain EXPUNGE */
-	int debug;
-	uid_t uid;
-	gid_t gid;
-	mode_t umask;            /* applied to the modes shown */
-};
 
 struct fs;
 

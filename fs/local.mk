@@ -3,13 +3,13 @@
 # The core (no FUSE): tests drive it directly.
 noinst_LTLIBRARIES += fs/libfscore.la
 # One line per concern, so that work on one does not touch another's line.
-fs_libfscore_la_SOURCES = fs/fs.c fs/fs.h fs/fs_impl.h fs/log.c fs/log.h fs/cancel.c fs/cancel.h
+fs_libfscore_la_SOURCES = fs/fs.c fs/fs.h fs/options.h fs/fs_impl.h fs/log.c fs/log.h fs/cancel.c fs/cancel.h
 fs_libfscore_la_SOURCES += fs/model/ino.c fs/model/ino.h fs/model/mtree.c fs/model/mtree.h fs/model/mailbox.h \
 	fs/model/list.c fs/model/refresh.c fs/model/patch.c
 fs_libfscore_la_SOURCES += fs/remote/pool.c fs/remote/pool.h fs/remote/fetch.c fs/remote/fetch.h
 fs_libfscore_la_SOURCES += fs/remote/run.c fs/remote/run.h fs/remote/select.c fs/remote/select.h
 fs_libfscore_la_SOURCES += fs/remote/mutate.c fs/remote/mutate.h
-fs_libfscore_la_SOURCES += fs/read/open.c fs/read/prefetch.c fs/read/prefetch.h fs/read/watch.c fs/read/watch.h
+fs_libfscore_la_SOURCES += fs/open.c fs/read/prefetch.c fs/read/prefetch.h fs/read/watch.c fs/read/watch.h
 fs_libfscore_la_SOURCES += fs/write/fswrite.c fs/write/staged.h fs/write/staging.c fs/write/deliver.c fs/write/xattr.c
 fs_libfscore_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
 # the subfolders' files include each other as "remote/pool.h", "fs.h"

@@ -1,56 +1,13 @@
-/* buf.c: growable byte buffers and aborting allocators. */
+/* buf.c: growable byte buffers. */
 #include "config.h"
 #include "buf.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 const char buf_empty_[1];
-
-static void out_of_memory(size_t n)
-{
-	fprintf(stderr, "imapfs: out of memory allocating %zu bytes\n", n);
-	abort();
-}
-
-void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-	if (!p)
-		out_of_memory(n);
-	return p;
-}
-
-void *xcalloc(size_t nmemb, size_t size)
-{
-	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
-	if (!p)
-		out_of_memory(nmemb * size);
-	return p;
-}
-
-void *xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n ? n : 1);
-	if (!q)
-		out_of_memory(n);
-	return q;
-}
-
-char *xstrdup(const char *s)
-{
-	return xmemdup(s, strlen(s));
-}
-
-char *xmemdup(const void *p, size_t n)
-{
-	char *q = xmalloc(n + 1);
-	if (n)
-		memcpy(q, p, n);
-	q[n] = '\0';
-	return q;
-}
 
 void buf_init(struct buf *b)
 {
@@ -81,7 +38,7 @@ void buf_reset(struct buf *b)
 void buf_grow(struct buf *b, size_t extra)
 {
 	if (extra >= (size_t)-1 - b->len - 1)
-		out_of_memory((size_t)-1);
+		xalloc_fail((size_t)-1);
 	size_t need = b->len + extra + 1;
 	if (need <= b->cap)
 		return;

@@ -3,8 +3,8 @@
  *
  * Ownership: a buf owns its storage; buf_free() releases it and leaves an
  * empty, reusable buffer.  buf_detach() hands the storage to the caller.
- * Allocation failure aborts the process (see xalloc below): the library
- * never reports ENOMEM through return values. */
+ * Allocation failure aborts the process: the library never reports ENOMEM
+ * through return values. */
 #ifndef IMAPFS_BUF_H
 #define IMAPFS_BUF_H
 
@@ -42,12 +42,5 @@ void buf_set(struct buf *b, const void *p, size_t n); /* replace contents */
 void buf_consume(struct buf *b, size_t n);     /* drop the first n bytes */
 void buf_truncate(struct buf *b, size_t len);
 char *buf_detach(struct buf *b, size_t *len);  /* caller frees; b is reset */
-
-/* Allocation wrappers that abort with a message on failure. */
-void *xmalloc(size_t n);
-void *xcalloc(size_t nmemb, size_t size);
-void *xrealloc(void *p, size_t n);
-char *xstrdup(const char *s);
-char *xmemdup(const void *p, size_t n);        /* adds a trailing NUL */
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "uidset.h"
 #include "buf.h"
+#include "xalloc.h"
 
 #define FREE UINT32_MAX
 

@@ -39,12 +39,20 @@ proto_libimap_la_LIBADD = proto/libimapcore.la $(GNUTLS_LIBS)
 lib_LTLIBRARIES = proto/libimap4.la
 proto_libimap4_la_SOURCES =
 proto_libimap4_la_LIBADD = proto/libimap.la $(GNUTLS_LIBS)
-# Only the public names: imap_* (imap.h, imaplib.h, parser.h), imaplib's capabilities,
-# the buffers (buf.h) and the transport (transport.h) the API hands out.
+# Only the public names: every function and variable the installed headers
+# declare (proto/exports.sh reads them), so a helper shared between the
+# library's files (imap_fail, xmalloc...) stays internal.
 proto_libimap4_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 -no-undefined \
-	-export-symbols-regex '^(imap_|imaplib_cap$$|imaplib_ncaps$$|buf_|x(malloc|calloc|realloc|strdup|memdup)$$|transport_)'
+	-export-symbols proto/libimap4.sym
+EXTRA_proto_libimap4_la_DEPENDENCIES = proto/libimap4.sym
 imap4includedir = $(includedir)/imap4
-imap4include_HEADERS = proto/client/imap.h proto/imaplib/imaplib.h lib/buf.h proto/parser.h proto/client/transport.h
+imap4include_HEADERS = proto/client/imap.h proto/imaplib/imaplib.h lib/buf.h proto/parser.h \
+	proto/client/transport.h proto/date.h proto/tag.h
+proto/libimap4.sym: $(imap4include_HEADERS) proto/exports.sh
+	$(AM_V_GEN)$(MKDIR_P) proto && \
+	(cd $(srcdir) && $(SHELL) proto/exports.sh "$(CC)" $(imap4include_HEADERS)) >$@.tmp && mv $@.tmp $@
+CLEANFILES += proto/libimap4.sym
+EXTRA_DIST += proto/exports.sh
 pkgconfigdir = $(libdir)/pkgconfig
 pkgconfig_DATA = proto/imap4.pc
 EXTRA_DIST += proto/imap4.pc.in

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "xalloc.h"
 #include "parser_int.h"
 #include "store.h"
 

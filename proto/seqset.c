@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "buf.h"
+#include "xalloc.h"
 #include "seqset.h"
 
 /* One seq-number at s[*pos]; false when there is none (or '*' is not

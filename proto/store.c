@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "xalloc.h"
 
 /* An arena block kept for the next parse is at most this big. */
 #define KEEP_MAX ((size_t)1 << 20)

@@ -13,6 +13,7 @@
 
 #include "cache/cache_impl.h"
 #include "fdio.h"
+#include "xalloc.h"
 
 const char cache_rec_magic[4] = { 'I', 'M', 'B', '1' };
 

@@ -14,6 +14,7 @@
 
 #include "cache/cache_impl.h"
 #include "fdio.h"
+#include "xalloc.h"
 
 /* The marker's first line; the rest is for people. */
 #define CACHE_MARK_MAGIC "imapfs cache\n"

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cache/cache_impl.h"
+#include "xalloc.h"
 
 struct cache_rec **cache_rec_slot(struct cache *c, const struct cache_box *b, uint32_t uidvalidity,
 				  uint32_t uid)

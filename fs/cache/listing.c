@@ -11,6 +11,7 @@
 
 #include "cache/cache_impl.h"
 #include "fdio.h"
+#include "xalloc.h"
 
 const char cache_listing_magic[8] = { 'I', 'M', 'A', 'P', 'F', 'S', 'L', '\n' };
 

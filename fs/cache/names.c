@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cache/cache_impl.h"
+#include "xalloc.h"
 
 static bool cache_byte_is_safe(unsigned char ch)
 {

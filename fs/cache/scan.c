@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cache/cache_impl.h"
+#include "xalloc.h"
 
 struct cache_found {
 	struct cache_pack *pack;

@@ -227,7 +227,8 @@ static char *default_cachedir(const struct imap_url *u)
 		struct passwd *pw = home ? NULL : getpwuid(getuid());
 		buf_addf(&b, "%s/.cache", home ? home : pw ? pw->pw_dir : "/tmp");
 	}
-	/* one cache per account; cache.c escapes nothing here, so keep it tame */
+	/* one cache per account; the cache escapes mailbox names (cache/names.c)
+	 * but not its own directory, so keep this part tame */
 	buf_addstr(&b, "/imapfs/");
 	for (const char *p = u->user ? u->user : "anonymous"; *p; p++)
 		buf_addch(&b, (*p == '/' ? '_' : *p));

@@ -19,6 +19,8 @@
 #include "fs.h"
 #include "fuse/ops.h"
 #include "fuse/pagepush.h"
+#include "worker.h"
+#include "xalloc.h"
 
 /* The session's userdata is the address of the struct fs pointer, so the
  * session can be made (and FUSE options checked) before connecting. */
@@ -472,65 +474,63 @@ struct inval {
 
 struct notifier {
 	struct fuse_session *se;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;        /* work queued, or stop */
+	struct worker w;            /* its lock guards the fields below */
 	pthread_cond_t delivered;   /* done moved */
 	struct inval *head, *tail;  /* in the order queued */
 	uint64_t queued, done;
-	bool stop;
-	pthread_t thread;
 	struct pagepush *push;      /* bodies offered to the page cache */
 };
 
-static void *notifier_main(void *arg)
+static bool inval_queued(void *ctx)
 {
+	return ((struct notifier *)ctx)->head != NULL;
+}
+
+static void notifier_main(void *arg, unsigned self)
+{
+	(void)self;
 	struct notifier *n = arg;
-	pthread_mutex_lock(&n->lock);
-	while (!n->stop) {
-		if (!n->head) {
-			pthread_cond_wait(&n->cond, &n->lock);
-			continue;
-		}
+	pthread_mutex_lock(&n->w.lock);
+	while (worker_wait_until(&n->w, inval_queued, n)) {
 		struct inval *iv = n->head;
 		n->head = iv->next;
 		if (!n->head)
 			n->tail = NULL;
-		pthread_mutex_unlock(&n->lock);
+		pthread_mutex_unlock(&n->w.lock);
 		if (iv->name)
 			fuse_lowlevel_notify_inval_entry(n->se, iv->parent, iv->name, strlen(iv->name));
 		else
 			fuse_lowlevel_notify_inval_inode(n->se, iv->ino, 0, 0);
 		free(iv->name);
 		free(iv);
-		pthread_mutex_lock(&n->lock);
+		pthread_mutex_lock(&n->w.lock);
 		n->done++;
 		pthread_cond_broadcast(&n->delivered);
 	}
-	pthread_mutex_unlock(&n->lock);
-	return NULL;
+	pthread_mutex_unlock(&n->w.lock);
 }
 
 static void queue(struct notifier *n, struct inval *iv)
 {
-	pthread_mutex_lock(&n->lock);
+	pthread_mutex_lock(&n->w.lock);
 	if (n->tail)
 		n->tail->next = iv;
 	else
 		n->head = iv;
 	n->tail = iv;
 	n->queued++;
-	pthread_cond_signal(&n->cond);
-	pthread_mutex_unlock(&n->lock);
+	worker_wake(&n->w);
+	pthread_mutex_unlock(&n->w.lock);
 }
 
 static void flush_queue(void *ctx)
 {
 	struct notifier *n = ctx;
-	pthread_mutex_lock(&n->lock);
+	pthread_mutex_lock(&n->w.lock);
 	uint64_t target = n->queued;
-	while (n->done < target && !n->stop)
-		pthread_cond_wait(&n->delivered, &n->lock);
-	pthread_mutex_unlock(&n->lock);
+	while (n->done < target && !n->w.stop)
+		pthread_cond_wait(&n->delivered, &n->w.lock);
+	pthread_mutex_unlock(&n->w.lock);
 }
 
 static void queue_inval_inode(void *ctx, uint64_t ino)
@@ -558,14 +558,15 @@ struct notifier *notifier_start(struct fs *fs, struct fuse_session *se)
 {
 	struct notifier *n = xcalloc(1, sizeof *n);
 	n->se = se;
-	pthread_mutex_init(&n->lock, NULL);
-	pthread_cond_init(&n->cond, NULL);
+	worker_init(&n->w, n, NULL);
 	pthread_cond_init(&n->delivered, NULL);
-	if (pthread_create(&n->thread, NULL, notifier_main, n) != 0) {
+	/* named for top -H and ps -L */
+	if (worker_start(&n->w, 1, "imapfs-inval", notifier_main) < 0) {
+		worker_destroy(&n->w);
+		pthread_cond_destroy(&n->delivered);
 		free(n);
 		return NULL;
 	}
-	pthread_setname_np(n->thread, "imapfs-inval");  /* for top -H and ps -L */
 	n->push = pagepush_start(fs, se);
 	struct fs_notifier hooks = { queue_inval_inode, queue_inval_entry, flush_queue,
 				     n->push ? queue_push : NULL, n };
@@ -592,19 +593,16 @@ static bool notifier_stop(struct fs *fs, struct notifier *n)
 	bool push_gone = pagepush_stop(push);
 	if (!push_gone)
 		kept.push = push;
-	pthread_mutex_lock(&n->lock);
-	n->stop = true;
-	pthread_cond_signal(&n->cond);
+	/* a flush waiting for deliveries gives up too */
+	pthread_mutex_lock(&n->w.lock);
+	n->w.stop = true;
 	pthread_cond_broadcast(&n->delivered);
-	pthread_mutex_unlock(&n->lock);
+	pthread_mutex_unlock(&n->w.lock);
 	/* An invalidation can wait for a directory lock that a request still
 	 * queued in the kernel holds, and after a SIGTERM nobody answers that
 	 * request until the session goes: like pagepush_stop, give the thread
 	 * a moment, then leave it n (and the session). */
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += NOTIFIER_STOP_WAIT_S;
-	if (pthread_timedjoin_np(n->thread, NULL, &until) != 0) {
+	if (!worker_stop(&n->w, NOTIFIER_STOP_WAIT_S)) {
 		fs_log(LOG_WARNING, "a kernel cache invalidation still waits on the kernel: leaving it behind");
 		kept.n = n;
 		return false;
@@ -615,8 +613,7 @@ static bool notifier_stop(struct fs *fs, struct notifier *n)
 		free(iv->name);
 		free(iv);
 	}
-	pthread_mutex_destroy(&n->lock);
-	pthread_cond_destroy(&n->cond);
+	worker_destroy(&n->w);
 	pthread_cond_destroy(&n->delivered);
 	free(n);
 	return push_gone;

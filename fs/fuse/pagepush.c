@@ -6,10 +6,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fuse/pagepush.h"
+#include "log.h"
+#include "worker.h"
+#include "xalloc.h"
 
 /* A window of bodies arrives faster than it is pushed only briefly; what
  * does not fit is read through FUSE instead. */
@@ -18,12 +20,9 @@
 struct pagepush {
 	struct fs *fs;
 	struct fuse_session *se;
-	pthread_mutex_t lock;
-	pthread_cond_t work;
+	struct worker w;         /* its lock guards the ring */
 	uint64_t ring[PUSH_QUEUE];
 	size_t head, n;
-	bool stop;
-	pthread_t thread;
 };
 
 static void push_one(struct pagepush *p, uint64_t ino)
@@ -40,24 +39,25 @@ static void push_one(struct pagepush *p, uint64_t ino)
 	close(body.fd);
 }
 
-static void *pagepush_main(void *arg)
+static bool queued(void *ctx)
 {
+	return ((struct pagepush *)ctx)->n > 0;
+}
+
+static void pagepush_main(void *arg, unsigned self)
+{
+	(void)self;
 	struct pagepush *p = arg;
-	pthread_mutex_lock(&p->lock);
-	while (!p->stop) {
-		if (!p->n) {
-			pthread_cond_wait(&p->work, &p->lock);
-			continue;
-		}
+	pthread_mutex_lock(&p->w.lock);
+	while (worker_wait_until(&p->w, queued, p)) {
 		uint64_t ino = p->ring[p->head];
 		p->head = (p->head + 1) % PUSH_QUEUE;
 		p->n--;
-		pthread_mutex_unlock(&p->lock);
+		pthread_mutex_unlock(&p->w.lock);
 		push_one(p, ino);
-		pthread_mutex_lock(&p->lock);
+		pthread_mutex_lock(&p->w.lock);
 	}
-	pthread_mutex_unlock(&p->lock);
-	return NULL;
+	pthread_mutex_unlock(&p->w.lock);
 }
 
 struct pagepush *pagepush_start(struct fs *fs, struct fuse_session *se)
@@ -65,27 +65,25 @@ struct pagepush *pagepush_start(struct fs *fs, struct fuse_session *se)
 	struct pagepush *p = xcalloc(1, sizeof *p);
 	p->fs = fs;
 	p->se = se;
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->work, NULL);
-	if (pthread_create(&p->thread, NULL, pagepush_main, p) != 0) {
-		pthread_mutex_destroy(&p->lock);
-		pthread_cond_destroy(&p->work);
+	worker_init(&p->w, p, NULL);
+	/* named for top -H and ps -L */
+	if (worker_start(&p->w, 1, "imapfs-push", pagepush_main) < 0) {
+		worker_destroy(&p->w);
 		free(p);
 		return NULL;
 	}
-	pthread_setname_np(p->thread, "imapfs-push");  /* for top -H and ps -L */
 	return p;
 }
 
 void pagepush_queue(struct pagepush *p, uint64_t ino)
 {
-	pthread_mutex_lock(&p->lock);
+	pthread_mutex_lock(&p->w.lock);
 	if (p->n < PUSH_QUEUE) {
 		p->ring[(p->head + p->n) % PUSH_QUEUE] = ino;
 		p->n++;
-		pthread_cond_signal(&p->work);
+		worker_wake(&p->w);
 	}
-	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&p->w.lock);
 }
 
 /* A store can wait for a page that a read the kernel still has queued
@@ -99,19 +97,11 @@ bool pagepush_stop(struct pagepush *p)
 {
 	if (!p)
 		return true;
-	pthread_mutex_lock(&p->lock);
-	p->stop = true;
-	pthread_cond_signal(&p->work);
-	pthread_mutex_unlock(&p->lock);
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += PUSH_STOP_WAIT_S;
-	if (pthread_timedjoin_np(p->thread, NULL, &until) != 0) {
+	if (!worker_stop(&p->w, PUSH_STOP_WAIT_S)) {
 		fs_log(LOG_WARNING, "a page-cache store still waits on the kernel: leaving it behind");
 		return false;
 	}
-	pthread_mutex_destroy(&p->lock);
-	pthread_cond_destroy(&p->work);
+	worker_destroy(&p->w);
 	free(p);
 	return true;
 }

@@ -8,6 +8,7 @@
 
 #include "model/mailbox.h"
 #include "remote/run.h"
+#include "xalloc.h"
 
 struct list_ctx {
 	struct mtree_listed *v;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "xalloc.h"
 #include "log.h"
 #include "model/ino.h"
 #include "model/mtree.h"

@@ -5,7 +5,9 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "log.h"
 #include "model/mailbox.h"
+#include "xalloc.h"
 
 static void save_listing_locked(struct mbox *m, struct cache *cache)
 {

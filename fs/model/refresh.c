@@ -8,11 +8,13 @@
 #include <syslog.h>
 
 #include "cancel.h"
+#include "log.h"
 #include "model/mailbox.h"
 #include "remote/fetch.h"
 #include "remote/run.h"
 #include "remote/select.h"
 #include "seqset.h"
+#include "xalloc.h"
 
 bool mbox_loaded(struct mbox *m)
 {

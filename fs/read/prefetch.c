@@ -10,10 +10,13 @@
 #include <unistd.h>
 
 #include "cancel.h"
+#include "log.h"
 #include "remote/fetch.h"
 #include "remote/select.h"
 #include "read/prefetch.h"
 #include "uidset.h"
+#include "worker.h"
+#include "xalloc.h"
 
 /* WINDOW_SCAN: the first window of a folder a scan is about to enter */
 enum { WINDOW_FIRST = 8, WINDOW_SCAN = 256, WINDOW_MAX = 1024 };
@@ -39,13 +42,10 @@ struct prefetch {
 	int listing_max_age;
 	prefetch_arrived_fn on_arrival;
 	void *ctx;
-	pthread_mutex_t lock;
-	pthread_cond_t work;
+	struct worker w;         /* its lock (pf->w.lock) guards the fields below; no job
+				    is queued once it stops */
 	struct job *head, *tail;
-	bool stopping;           /* no job is queued any more */
-	bool joined;             /* the workers are gone (prefetch_stop) */
 	unsigned nworkers;
-	pthread_t *workers;
 	struct mbox **streaming;    /* per worker: the mailbox it streams, or NULL */
 };
 
@@ -120,7 +120,7 @@ static void job_free(struct job *job)
 	free(job);
 }
 
-/* pf->lock held.  Unlinks and returns the first queued job of mailbox m
+/* pf->w.lock held.  Unlinks and returns the first queued job of mailbox m
  * and generation uidvalidity, or when m is NULL the first listing job or
  * the first one of a mailbox no worker streams; NULL when there is none. */
 static struct job *take_job(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity)
@@ -149,7 +149,7 @@ static struct job *take_job(struct prefetch *pf, struct mbox *m, uint32_t uidval
  * it meanwhile are pipelined behind the FETCH in flight, so its bodies
  * come in the order they are wanted, with no round trip between windows,
  * and no other worker's FETCH of the same mailbox competes with the one
- * the reader waits for.  Returns with pf->lock held and the mailbox no
+ * the reader waits for.  Returns with pf->w.lock held and the mailbox no
  * longer streamed by self. */
 static void run_stream(struct prefetch *pf, unsigned self, struct job *job)
 {
@@ -179,15 +179,15 @@ static void run_stream(struct prefetch *pf, unsigned self, struct job *job)
 	job_free(job);
 	while (st && rc == 0) {
 		struct job *more = NULL, **tail = &more;
-		pthread_mutex_lock(&pf->lock);
+		pthread_mutex_lock(&pf->w.lock);
 		while ((*tail = take_job(pf, m, uidvalidity)))
 			tail = &(*tail)->next;
 		if (!more && !fetch_stream_pending(st) && !sel) {
 			pf->streaming[self] = NULL;
-			pthread_mutex_unlock(&pf->lock);
+			pthread_mutex_unlock(&pf->w.lock);
 			break;
 		}
-		pthread_mutex_unlock(&pf->lock);
+		pthread_mutex_unlock(&pf->w.lock);
 		while (more) {
 			struct job *j = more;
 			more = j->next;
@@ -223,31 +223,31 @@ static void run_stream(struct prefetch *pf, unsigned self, struct job *job)
 		pool_put(pf->pool, c);
 	cache_trim(pf->cache);
 	fs_log(LOG_DEBUG, "prefetch %s: %zu bodies in %lld us", m->path, nbodies, job_clock_us() - t0);
-	pthread_mutex_lock(&pf->lock);
+	pthread_mutex_lock(&pf->w.lock);
 	/* jobs of the mailbox left behind (another generation, or queued after
 	 * a failure) are anyone's now; the slot is cleared before the
 	 * reference goes, as take_job compares queued jobs' mailboxes with it */
 	pf->streaming[self] = NULL;
 	mbox_put(m);
 	if (pf->head)
-		pthread_cond_broadcast(&pf->work);
+		worker_wake_all(&pf->w);
 }
 
 /* false (nothing queued) once stopping: no worker would take it, and the
  * queue was emptied for the last time */
 static bool enqueue(struct prefetch *pf, struct job *job)
 {
-	pthread_mutex_lock(&pf->lock);
-	bool queued = !pf->stopping;
+	pthread_mutex_lock(&pf->w.lock);
+	bool queued = !pf->w.stop;
 	if (queued) {
 		if (pf->tail)
 			pf->tail->next = job;
 		else
 			pf->head = job;
 		pf->tail = job;
-		pthread_cond_signal(&pf->work);
+		worker_wake(&pf->w);
 	}
-	pthread_mutex_unlock(&pf->lock);
+	pthread_mutex_unlock(&pf->w.lock);
 	return queued;
 }
 
@@ -280,35 +280,35 @@ static void run_listing(struct prefetch *pf, struct job *job)
 	mbox_put(m);
 }
 
-struct worker_arg {
+struct take {
 	struct prefetch *pf;
-	unsigned self;
+	struct job *job;
 };
 
-static void *worker(void *arg)
+static bool job_taken(void *ctx)
 {
-	struct prefetch *pf = ((struct worker_arg *)arg)->pf;
-	unsigned self = ((struct worker_arg *)arg)->self;
-	free(arg);
-	pthread_mutex_lock(&pf->lock);
-	for (;;) {
-		struct job *job = NULL;
-		while (!pf->stopping && !(job = take_job(pf, NULL, 0)))
-			pthread_cond_wait(&pf->work, &pf->lock);
-		if (pf->stopping)
-			break;
+	struct take *t = ctx;
+	return (t->job = take_job(t->pf, NULL, 0)) != NULL;
+}
+
+static void worker(void *arg, unsigned self)
+{
+	struct take t = { arg, NULL };
+	struct prefetch *pf = t.pf;
+	pthread_mutex_lock(&pf->w.lock);
+	while (worker_wait_until(&pf->w, job_taken, &t)) {
+		struct job *job = t.job;
 		if (job->listing) {
-			pthread_mutex_unlock(&pf->lock);
+			pthread_mutex_unlock(&pf->w.lock);
 			run_listing(pf, job);
-			pthread_mutex_lock(&pf->lock);
+			pthread_mutex_lock(&pf->w.lock);
 			continue;
 		}
 		pf->streaming[self] = job->m;
-		pthread_mutex_unlock(&pf->lock);
+		pthread_mutex_unlock(&pf->w.lock);
 		run_stream(pf, self, job);
 	}
-	pthread_mutex_unlock(&pf->lock);
-	return NULL;
+	pthread_mutex_unlock(&pf->w.lock);
 }
 
 int prefetch_new(struct prefetch **out, struct pool *p, struct cache *cache, struct mtree *tree,
@@ -322,22 +322,14 @@ int prefetch_new(struct prefetch **out, struct pool *p, struct cache *cache, str
 	pf->listing_max_age = listing_max_age;
 	pf->on_arrival = on_arrival;
 	pf->ctx = ctx;
-	pthread_mutex_init(&pf->lock, NULL);
-	pthread_cond_init(&pf->work, NULL);
+	worker_init(&pf->w, pf, NULL);
 	pf->nworkers = workers ? workers : 1;
-	pf->workers = xcalloc(pf->nworkers, sizeof *pf->workers);
 	pf->streaming = xcalloc(pf->nworkers, sizeof *pf->streaming);
-	for (unsigned i = 0; i < pf->nworkers; i++) {
-		struct worker_arg *wa = xcalloc(1, sizeof *wa);
-		wa->pf = pf;
-		wa->self = i;
-		if (pthread_create(&pf->workers[i], NULL, worker, wa) != 0) {
-			free(wa);
-			pf->nworkers = i;
-			prefetch_free(pf);
-			return -EAGAIN;
-		}
-		pthread_setname_np(pf->workers[i], "imapfs-fetch");  /* for top -H and ps -L */
+	/* named for top -H and ps -L */
+	int rc = worker_start(&pf->w, pf->nworkers, "imapfs-fetch", worker);
+	if (rc < 0) {
+		prefetch_free(pf);
+		return rc;
 	}
 	*out = pf;
 	return 0;
@@ -347,16 +339,7 @@ void prefetch_stop(struct prefetch *pf)
 {
 	if (!pf)
 		return;
-	pthread_mutex_lock(&pf->lock);
-	bool joined = pf->joined;
-	pf->stopping = true;
-	pthread_cond_broadcast(&pf->work);
-	pthread_mutex_unlock(&pf->lock);
-	if (joined)
-		return;
-	for (unsigned i = 0; i < pf->nworkers; i++)
-		pthread_join(pf->workers[i], NULL);
-	pf->joined = true;
+	worker_stop(&pf->w, 0);
 	/* what nobody fetched any more is no longer in flight: a reader still
 	 * waiting for it gets its answer (-EIO) instead of waiting for ever
 	 * (nothing is queued after stopping) */
@@ -376,10 +359,8 @@ void prefetch_free(struct prefetch *pf)
 	if (!pf)
 		return;
 	prefetch_stop(pf);
-	free(pf->workers);
 	free(pf->streaming);
-	pthread_mutex_destroy(&pf->lock);
-	pthread_cond_destroy(&pf->work);
+	worker_destroy(&pf->w);
 	free(pf);
 }
 

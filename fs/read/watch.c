@@ -11,9 +11,12 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "log.h"
 #include "remote/run.h"
 #include "remote/select.h"
 #include "read/watch.h"
+#include "worker.h"
+#include "xalloc.h"
 
 /* RFC 2177: servers may drop an IDLE after 30 minutes. */
 #define IDLE_MAX_MS (25 * 60 * 1000)
@@ -29,10 +32,8 @@ struct watch {
 	struct cache *cache;
 	int poll_s;
 	int timeout_ms;
-	pthread_t thread;
 	int wake[2];              /* self-pipe: poll() in the thread wakes on it */
-	pthread_mutex_t lock;     /* a leaf lock: the fields below */
-	bool stop;
+	struct worker w;          /* its lock is a leaf lock: the fields below */
 	bool woken;
 	char *dirty[DIRTY_MAX];   /* mailboxes seen changing, by server name */
 	size_t ndirty;
@@ -41,20 +42,28 @@ struct watch {
 	bool no_idle;             /* the server refused IDLE */
 };
 
-static void wake(struct watch *w)
+/* The worker's wake-up: the thread waits in poll(), not on a condition. */
+static void poke(void *arg)
 {
-	w->woken = true;
+	struct watch *w = arg;
 	char b = 1;
 	if (write(w->wake[1], &b, 1) < 0) {
 		/* full pipe: a wake-up is pending anyway */
 	}
 }
 
+/* w->w.lock held */
+static void wake(struct watch *w)
+{
+	w->woken = true;
+	worker_wake(&w->w);
+}
+
 /* The pool's change hook: any thread, no lock of the caller's held. */
 static void changed(void *ctx, const char *mailbox)
 {
 	struct watch *w = ctx;
-	pthread_mutex_lock(&w->lock);
+	pthread_mutex_lock(&w->w.lock);
 	bool known = false;
 	for (size_t i = 0; i < w->ndirty && !known; i++)
 		known = !strcmp(w->dirty[i], mailbox);
@@ -63,23 +72,20 @@ static void changed(void *ctx, const char *mailbox)
 	else if (!known)
 		w->overflow = true;
 	wake(w);
-	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_unlock(&w->w.lock);
 }
 
 static bool should_wake(struct watch *w)
 {
-	pthread_mutex_lock(&w->lock);
-	bool r = w->woken || w->stop;
-	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_lock(&w->w.lock);
+	bool r = w->woken || w->w.stop;
+	pthread_mutex_unlock(&w->w.lock);
 	return r;
 }
 
 static bool stopping(struct watch *w)
 {
-	pthread_mutex_lock(&w->lock);
-	bool r = w->stop;
-	pthread_mutex_unlock(&w->lock);
-	return r;
+	return worker_stopping(&w->w);
 }
 
 /* Empties the self-pipe: the flags under the lock say what woke us. */
@@ -103,14 +109,14 @@ static void sleep_on(struct watch *w, int ms)
 static void refresh_dirty(struct watch *w)
 {
 	char *names[DIRTY_MAX];
-	pthread_mutex_lock(&w->lock);
+	pthread_mutex_lock(&w->w.lock);
 	size_t n = w->ndirty;
 	memcpy(names, w->dirty, n * sizeof *names);
 	w->ndirty = 0;
 	bool all = w->overflow;
 	w->overflow = false;
 	w->woken = false;
-	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_unlock(&w->w.lock);
 	for (size_t i = 0; i < n; i++) {
 		struct mbox *m = mtree_by_name(w->tree, names[i]);
 		if (m && !stopping(w)) {
@@ -248,8 +254,9 @@ static void idle_round(struct watch *w, long long until_ms)
 	mbox_put(m);
 }
 
-static void *watch_main(void *arg)
+static void watch_main(void *arg, unsigned self)
 {
+	(void)self;
 	struct watch *w = arg;
 	long long next_poll = clock_ms() + w->poll_s * 1000LL;
 	while (!stopping(w)) {
@@ -270,7 +277,6 @@ static void *watch_main(void *arg)
 		else
 			sleep_on(w, (int)(until - clock_ms()));
 	}
-	return NULL;
 }
 
 int watch_start(struct watch **out, struct mtree *tree, struct pool *pool, struct cache *cache,
@@ -287,20 +293,21 @@ int watch_start(struct watch **out, struct mtree *tree, struct pool *pool, struc
 		free(w);
 		return -e;
 	}
-	pthread_mutex_init(&w->lock, NULL);
+	worker_init(&w->w, w, poke);
 	w->idle = pool_private_new(pool);
 	/* before the thread: the pool's connections call it from now on */
 	pool_set_change_hook(pool, changed, w);
-	if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
+	/* named for top -H and ps -L */
+	int rc = worker_start(&w->w, 1, "imapfs-watch", watch_main);
+	if (rc < 0) {
 		pool_set_change_hook(pool, NULL, NULL);
 		pool_private_free(w->idle);
 		close(w->wake[0]);
 		close(w->wake[1]);
-		pthread_mutex_destroy(&w->lock);
+		worker_destroy(&w->w);
 		free(w);
-		return -EAGAIN;
+		return rc;
 	}
-	pthread_setname_np(w->thread, "imapfs-watch");  /* for top -H and ps -L */
 	*out = w;
 	return 0;
 }
@@ -309,17 +316,13 @@ void watch_stop(struct watch *w)
 {
 	if (!w)
 		return;
-	pthread_mutex_lock(&w->lock);
-	w->stop = true;
-	wake(w);
-	pthread_mutex_unlock(&w->lock);
-	pthread_join(w->thread, NULL);
+	worker_stop(&w->w, 0);
 	pool_set_change_hook(w->pool, NULL, NULL);
 	pool_private_free(w->idle);
 	for (size_t i = 0; i < w->ndirty; i++)
 		free(w->dirty[i]);
 	close(w->wake[0]);
 	close(w->wake[1]);
-	pthread_mutex_destroy(&w->lock);
+	worker_destroy(&w->w);
 	free(w);
 }

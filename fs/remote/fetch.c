@@ -8,9 +8,11 @@
 #include <syslog.h>
 
 #include "date.h"
+#include "log.h"
 #include "remote/fetch.h"
 #include "remote/run.h"
 #include "seqset.h"
+#include "xalloc.h"
 
 bool status_decode(const struct imap_resp *r, struct status_item *out)
 {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "date.h"
+#include "log.h"
 #include "remote/fetch.h"
 #include "remote/mutate.h"
 #include "remote/run.h"

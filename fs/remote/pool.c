@@ -12,7 +12,9 @@
 
 #include "cancel.h"
 #include "clock.h"
+#include "log.h"
 #include "remote/pool.h"
+#include "xalloc.h"
 
 /* Reconnects after a failure wait 1 s, 2 s, 4 s ... up to this. */
 #define BACKOFF_FIRST_MS 1000

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "fs.h"
+#include "options.h"
 #include "imap.h"
 
 struct pool;

@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <syslog.h>
 
+#include "log.h"
 #include "remote/run.h"
 
 static const struct {

@@ -6,8 +6,10 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "log.h"
 #include "remote/run.h"
 #include "remote/select.h"
+#include "xalloc.h"
 
 /* Queues SELECT/EXAMINE; commands submitted after it run in mailbox. */
 static int queue_select(struct pool_conn *c, const char *mailbox, bool rw, struct imap_cmd **out)

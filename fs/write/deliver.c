@@ -21,8 +21,10 @@
 #include <unistd.h>
 
 #include "fdio.h"
+#include "log.h"
 #include "remote/mutate.h"
 #include "write/staged.h"
+#include "xalloc.h"
 
 /* The bytes to APPEND: the file as written, or, when it has a bare LF
  * (Unix line ends), a copy with every bare LF made CRLF, as IMAP wants. */

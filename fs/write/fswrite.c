@@ -9,11 +9,13 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "log.h"
 #include "write/staged.h"
 #include "model/tree.h"
 #include "remote/mutate.h"
+#include "xalloc.h"
 
-/* Both give a reference (mailbox.h), or NULL. */
+/* Both give a reference (model/mtree.h), or NULL. */
 static struct mbox *live_dir(struct fs *fs, uint64_t ino)
 {
 	struct mbox *m = mtree_by_ino(&fs->tree, ino);

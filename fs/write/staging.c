@@ -13,8 +13,10 @@
 #include <unistd.h>
 
 #include "fdio.h"
+#include "log.h"
 #include "model/ino.h"
 #include "write/staged.h"
+#include "xalloc.h"
 
 /* What the core asks of the new files; see the end of this file. */
 static const struct fs_newfiles staging_newfiles;

@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "quote.h"
 #include "tag.h"
+#include "xalloc.h"
 
 
 /* ---------------- commands ---------------- */

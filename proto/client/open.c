@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "quote.h"
 #include "tag.h"
+#include "xalloc.h"
 
 
 /* ---------------- STARTTLS ---------------- */

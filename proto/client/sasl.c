@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "xalloc.h"
 
 enum sasl_kind { SASL_PLAIN, SASL_LOGIN, SASL_CRAM_MD5, SASL_XOAUTH2 };
 

@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "quote.h"
 #include "tag.h"
+#include "xalloc.h"
 
 
 /* ---------------- errors and traces ---------------- */

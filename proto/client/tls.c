@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "xalloc.h"
 #include "transport.h"
 #include "clock.h"
 

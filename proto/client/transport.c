@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "xalloc.h"
 #include "tls.h"
 #include "clock.h"
 

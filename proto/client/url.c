@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "xalloc.h"
 #include "url.h"
 
 static char *dup_range(const char *a, const char *b)

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "imaplib_int.h"
+#include "xalloc.h"
 
 static void item_free(struct imap_item *it)
 {

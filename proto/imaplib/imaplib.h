@@ -33,7 +33,9 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "date.h"
 #include "imap.h"
+#include "tag.h"
 #include "transport.h"
 
 /* imaplib's IMAP4.readonly exception, next to the core's IMAP_ERROR and
@@ -145,5 +147,17 @@ int imap_unselect(struct imap *s, struct imap_result *r);
 int imap_idle_collect(struct imap *s, int duration_ms, struct imap_result *r);
 int imap_xatom(struct imap *s, const char *name, const char *const *args, size_t n,
 	       struct imap_result *r);
+
+/* imaplib's module helpers: Int2AP is imap_int2ap (tag.h),
+ * Internaldate2tuple and Time2Internaldate are imap_internaldate2tuple and
+ * imap_time2internaldate (date.h). */
+/* imaplib.ParseFlags: the regex `.*FLAGS \((?P<flags>[^\)]*)\)` matched at
+ * the start (so '.' stops at the first LF and the last matching "FLAGS ("
+ * wins, "PERMANENTFLAGS (" included), then bytes.split() on ASCII
+ * whitespace.  Appends each flag followed by a NUL to flags_out and sets
+ * *count.  Returns 1 when the regex matched (possibly 0 flags), 0 when it
+ * did not (count 0), -1 when a flag would contain a NUL byte, which the
+ * NUL-separated output cannot carry (nothing appended, count 0). */
+int imap_parse_flags(const char *resp, size_t len, struct buf *flags_out, size_t *count);
 
 #endif

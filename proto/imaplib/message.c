@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "imaplib_int.h"
+#include "xalloc.h"
 
 int imap_append(struct imap *s, const char *mailbox, const char *flags, const char *date_time,
 		const void *msg, size_t len, struct imap_result *r)

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "imaplib_int.h"
+#include "xalloc.h"
 
 static int imaplib_get_capabilities(struct imap *s, struct imap_result *r);
 

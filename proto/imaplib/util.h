@@ -1,8 +1,7 @@
-/* util.h: imaplib's small helpers (Int2AP from tag.h, ParseFlags) and
- * imaplib's rule that turns a caller's argument into command text (for the
- * imaplib emulation only: everything else sends strings by quote.h's RFC
- * 3501 rule).  Includes clock.h for the programs that measured time with
- * this header before the clock moved to lib/.
+/* util.h: imaplib's rule that turns a caller's argument into command text
+ * (for the imaplib emulation only: everything else sends strings by
+ * quote.h's RFC 3501 rule).  imaplib's helpers are public: ParseFlags in
+ * imaplib.h, Int2AP in tag.h, the dates in date.h.
  *
  * Conventions: inputs are (pointer, length), not necessarily NUL-terminated,
  * and may hold any bytes.  Output is appended to the given buffer.  The only
@@ -15,20 +14,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "clock.h"
+#include "imaplib.h"
 #include "quote.h"
-#include "tag.h"
 
 struct buf;
-
-/* imaplib.ParseFlags: the regex `.*FLAGS \((?P<flags>[^\)]*)\)` matched at
- * the start (so '.' stops at the first LF and the last matching "FLAGS ("
- * wins, "PERMANENTFLAGS (" included), then bytes.split() on ASCII
- * whitespace.  Appends each flag followed by a NUL to flags_out and sets
- * *count.  Returns 1 when the regex matched (possibly 0 flags), 0 when it
- * did not (count 0), -1 when a flag would contain a NUL byte, which the
- * NUL-separated output cannot carry (nothing appended, count 0). */
-int imap_parse_flags(const char *resp, size_t len, struct buf *flags_out, size_t *count);
 
 /* No CR, LF or NUL: the argument cannot break out of its command line. */
 bool imap_arg_is_safe(const char *arg, size_t len);

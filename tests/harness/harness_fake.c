@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "xalloc.h"
 
 #define FAKE_MAX_TAGS 32
 #define FAKE_MAX_LINE (1024 * 1024)

@@ -8,8 +8,9 @@
 #include <string.h>
 
 #include "buf.h"
+#include "xalloc.h"
 #include "harness_os.h"
-#include "util.h"
+#include "remote/pool.h"
 
 void fakefs_account(struct fs_config *cfg, const char *user, const char *port)
 {
@@ -21,6 +22,25 @@ void fakefs_account(struct fs_config *cfg, const char *user, const char *port)
 	cfg->url.password = xstrdup("secret");
 	cfg->tls_none = true;
 	buf_free(&err);
+}
+
+struct pool *fakefs_pool_new(const char *user, const char *port, struct fs_config *cfg)
+{
+	fakefs_account(cfg, user, port);
+	struct buf err = BUF_INIT;
+	cfg->connections = 2;
+	cfg->timeout_s = 30;
+	cfg->debug = getenv("CHECK_WRITE_DEBUG") != NULL;
+	struct pool *p;
+	ck_assert_msg(pool_new(&p, cfg, &err) == 0, "pool_new: %s", err.data);
+	buf_free(&err);
+	return p;
+}
+
+void fakefs_pool_free(struct pool *p, struct fs_config *cfg)
+{
+	pool_free(p);
+	url_free(&cfg->url);
 }
 
 struct fake_server *fakefs_server_start(const char *script, int timeout_ms)

@@ -17,6 +17,8 @@
 #include "fake.h"
 #include "fs.h"
 
+struct pool;
+
 /* What differs from test to test; zero for the defaults. */
 struct fakefs_opts {
 	int timeout_s;           /* the core's timeout; 0: 10 */
@@ -40,6 +42,11 @@ struct fakefs {
  * FAKE_LOGIN and the private Dovecot), plaintext; the rest zero.  The
  * caller frees cfg->url (url_free). */
 void fakefs_account(struct fs_config *cfg, const char *user, const char *port);
+/* A connection pool alone for user on 127.0.0.1:port (fakefs_account, two
+ * connections, 30 s deadlines; CHECK_WRITE_DEBUG traces it), for the tests
+ * of the remote side.  fakefs_pool_free frees it and cfg->url. */
+struct pool *fakefs_pool_new(const char *user, const char *port, struct fs_config *cfg);
+void fakefs_pool_free(struct pool *p, struct fs_config *cfg);
 /* Starts the server on script and configures the core (o may be NULL),
  * without making it: for a test that calls fs_new itself. */
 void fakefs_config(struct fakefs *ff, const char *script, const struct fakefs_opts *o);

@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "util.h"
+#include "clock.h"
 
 #define OS_RUN_TIMEOUT_MS 60000
 

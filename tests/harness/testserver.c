@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "xalloc.h"
 #include "harness.h"
 
 #define MAX_USERS 32

@@ -29,7 +29,7 @@
 #include "harness_os.h"
 #include "imap.h"
 #include "imaplib.h"
-#include "util.h"
+#include "clock.h"
 
 /* "Seen within a few seconds": generous, since the sanitizer builds are slow. */
 #define SEEN_WITHIN_MS 10000

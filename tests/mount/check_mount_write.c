@@ -22,6 +22,7 @@
 #include "harness_mount.h"
 #include "imap.h"
 #include "imaplib.h"
+#include "xalloc.h"
 
 static struct dovecot dc;
 static struct mount_env env;

@@ -17,6 +17,7 @@
 #include "imaplib.h"
 #include "mutf7.h"
 #include "sasl.h"
+#include "xalloc.h"
 
 static struct dovecot dc;
 

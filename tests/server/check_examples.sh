@@ -61,6 +61,18 @@ printf '#include <imap4/imap.h>\nstruct imap_result r;\n' >"$work/h.c"
 $CC -std=c11 -Wall -Wextra -Werror $cflags -c "$work/h.c" -o "$work/h.o" 2>/dev/null &&
 	fail "<imap4/imap.h> declares the imaplib-style API"
 
+# 3. the library exports exactly what the installed headers declare: no
+# internal helper (imap_fail, xmalloc...) leaks into a program's namespace,
+# and nothing declared is missing
+sh "$srcdir/proto/exports.sh" "$CC" "$incdir"/*.h >"$work/declared" ||
+	fail "proto/exports.sh"
+nm -D --defined-only "$so" | awk '{ print $3 }' | sort -u >"$work/exported"
+[ -s "$work/declared" ] || fail "no declarations found in the installed headers"
+if ! cmp -s "$work/declared" "$work/exported"; then
+	diff "$work/declared" "$work/exported" | sed 's/^/  /'
+	fail "libimap4's exports differ from its headers' declarations (< declared only, > exported only)"
+fi
+
 # a program on the imaplib-style API, from the installed files alone
 cat >"$work/pylib.c" <<'PYLIB'
 #include <stdio.h>

@@ -21,6 +21,7 @@
 #include "harness_os.h"
 #include "imap.h"
 #include "imaplib.h"
+#include "xalloc.h"
 
 static struct dovecot dc;
 static char cachedir[64];

@@ -28,30 +28,11 @@ static struct dovecot dc;
 
 /* ---- helpers: the pool under test and a second, independent client ---- */
 
-static struct pool *make_pool(const char *user, const char *port, struct fs_config *cfg)
-{
-	fakefs_account(cfg, user, port);
-	struct buf err = BUF_INIT;
-	cfg->connections = 2;
-	cfg->timeout_s = 30;
-	cfg->debug = getenv("CHECK_WRITE_DEBUG") != NULL;
-	struct pool *p;
-	ck_assert_msg(pool_new(&p, cfg, &err) == 0, "pool_new: %s", err.data);
-	buf_free(&err);
-	return p;
-}
-
 static struct pool *dovecot_pool(const char *user, struct fs_config *cfg)
 {
 	char port[16];
 	snprintf(port, sizeof port, "%d", dc.imap_port);
-	return make_pool(user, port, cfg);
-}
-
-static void drop_pool(struct pool *p, struct fs_config *cfg)
-{
-	pool_free(p);
-	url_free(&cfg->url);
+	return fakefs_pool_new(user, port, cfg);
 }
 
 static uint32_t number_after(const char *text, const char *key)
@@ -185,7 +166,7 @@ START_TEST(test_expunge_removes_only_that_uid)
 	ck_assert_int_eq(mutate_expunge(p, "Exp", v, b, false), -ENOENT);
 	ck_assert(fetch_message(s, "Exp", c, NULL, NULL));
 	ck_assert_int_eq(mutate_expunge(p, "NoSuchBox", v, b, false), -ENOENT);
-	drop_pool(p, &cfg);
+	fakefs_pool_free(p, &cfg);
 	imap_close(s);
 }
 END_TEST
@@ -218,7 +199,7 @@ START_TEST(test_move_keeps_the_bytes)
 	/* a UID that is not there */
 	ck_assert_int_eq(mutate_move(p, "MvSrc", vs, a, "MvDst", false, &nv, &nu), -ENOENT);
 	buf_free(&body);
-	drop_pool(p, &cfg);
+	fakefs_pool_free(p, &cfg);
 	imap_close(s);
 }
 END_TEST
@@ -282,7 +263,7 @@ START_TEST(test_append_small_and_large)
 	ck_assert_int_eq(mutate_append(p, "App", fd, strlen(msg_b), 0, "(bad", NULL, NULL), -EINVAL);
 	close(fd);
 	buf_free(&m);
-	drop_pool(p, &cfg);
+	fakefs_pool_free(p, &cfg);
 	imap_close(s);
 }
 END_TEST
@@ -306,7 +287,7 @@ START_TEST(test_append_over_quota)
 	ck_assert_uint_eq(number_after(r.items[0].text.data, "MESSAGES "), 0);
 	imap_result_free(&r);
 	buf_free(&m);
-	drop_pool(p, &cfg);
+	fakefs_pool_free(p, &cfg);
 	imap_close(s);
 }
 END_TEST
@@ -355,7 +336,7 @@ START_TEST(test_create_rename_delete)
 	buf_free(&name);
 	buf_free(&renamed);
 	buf_free(&err);
-	drop_pool(p, &cfg);
+	fakefs_pool_free(p, &cfg);
 	imap_close(s);
 }
 END_TEST
@@ -394,7 +375,7 @@ START_TEST(test_flags_round_trip)
 	ck_assert_int_eq(mutate_fetch_flags(p, "Flg", v + 1, a, &flags, NULL), -ESTALE);
 	ck_assert_int_eq(mutate_store_flags(p, "Flg", v, a, "\\Seen)", 0), -EINVAL);
 	buf_free(&flags);
-	drop_pool(p, &cfg);
+	fakefs_pool_free(p, &cfg);
 	imap_close(s);
 }
 END_TEST

@@ -21,6 +21,7 @@
 #include "harness_fakefs.h"
 #include "harness_os.h"
 #include "read/prefetch.h"
+#include "xalloc.h"
 
 static long peak_rss_kib(void)
 {

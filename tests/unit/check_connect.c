@@ -24,7 +24,7 @@
 #include "check_run.h"
 #include "fake.h"
 #include "imap.h"
-#include "util.h"
+#include "clock.h"
 
 struct scene {
 	struct fake_server *fake;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "xalloc.h"
 #include "check_run.h"
 #include "harness.h"
 #include "harness_os.h"

@@ -20,6 +20,7 @@
 #include "fs_impl.h"  /* the tree: its entries and its work counter */
 #include "harness_fakefs.h"
 #include "model/tree.h"
+#include "xalloc.h"
 
 /* The core over a scripted server.  timeout_s: the server's and the
  * core's, 0 for the defaults (a bound that proves nothing hung; valgrind

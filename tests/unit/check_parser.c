@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "xalloc.h"
 #include "check_run.h"
 #include "parser.h"
 

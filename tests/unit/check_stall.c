@@ -53,7 +53,8 @@
 #include "imap.h"
 #include "fuse/ops.h"
 #include "imaplib.h"
-#include "util.h"
+#include "clock.h"
+#include "xalloc.h"
 
 /* How long the hostile servers keep it up, and the bound that proves no
  * wait lasted that long (generous: two loaded cores, sanitizers). */

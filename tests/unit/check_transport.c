@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "xalloc.h"
 #include "check_run.h"
 #include "fake.h"
 #include "harness_cert.h"

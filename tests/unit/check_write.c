@@ -24,25 +24,6 @@
 
 /* ---- helpers: the pool under test ---- */
 
-static struct pool *make_pool(const char *user, const char *port, struct fs_config *cfg)
-{
-	fakefs_account(cfg, user, port);
-	struct buf err = BUF_INIT;
-	cfg->connections = 2;
-	cfg->timeout_s = 30;
-	cfg->debug = getenv("CHECK_WRITE_DEBUG") != NULL;
-	struct pool *p;
-	ck_assert_msg(pool_new(&p, cfg, &err) == 0, "pool_new: %s", err.data);
-	buf_free(&err);
-	return p;
-}
-
-static void drop_pool(struct pool *p, struct fs_config *cfg)
-{
-	pool_free(p);
-	url_free(&cfg->url);
-}
-
 static int temp_file(const void *p, size_t n)
 {
 	char path[] = "/tmp/imapfs-write-XXXXXX";
@@ -107,7 +88,7 @@ END_TEST
 
 static struct pool *fake_pool(struct fake_server *f, struct fs_config *cfg)
 {
-	struct pool *p = make_pool("alice", fake_port_str(f), cfg);
+	struct pool *p = fakefs_pool_new("alice", fake_port_str(f), cfg);
 	return p;
 }
 
@@ -118,13 +99,13 @@ START_TEST(test_fake_no_uidplus_refuses)
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
 	ck_assert_int_eq(mutate_expunge(p, "INBOX", 5, 7, false), -EOPNOTSUPP);
-	drop_pool(p, &cfg);
+	fakefs_pool_free(p, &cfg);
 	fakefs_server_finish(f);
 	f = fakefs_server_start(FAKE_LOGIN("") FAKE_LOGOUT, 0);
 	p = fake_pool(f, &cfg);
 	uint32_t nv, nu;
 	ck_assert_int_eq(mutate_move(p, "INBOX", 5, 7, "Dst", false, &nv, &nu), -EOPNOTSUPP);
-	drop_pool(p, &cfg);
+	fakefs_pool_free(p, &cfg);
 	fakefs_server_finish(f);
 }
 END_TEST
@@ -149,7 +130,7 @@ START_TEST(test_fake_plain_expunge_when_allowed)
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
 	ck_assert_int_eq(mutate_expunge(p, "INBOX", 5, 7, true), 0);
-	drop_pool(p, &cfg);
+	fakefs_pool_free(p, &cfg);
 	fakefs_server_finish(f);
 }
 END_TEST
@@ -187,7 +168,7 @@ START_TEST(test_fake_plain_expunge_mailutils_words)
 	struct pool *p = fake_pool(f, &cfg);
 	ck_assert_int_eq(mutate_expunge(p, "INBOX", 5, 7, true), 0);
 	ck_assert_int_eq(mutate_expunge(p, "INBOX", 5, 8, true), -ENOENT);
-	drop_pool(p, &cfg);
+	fakefs_pool_free(p, &cfg);
 	fakefs_server_finish(f);
 }
 END_TEST
@@ -225,7 +206,7 @@ START_TEST(test_fake_expunge_of_mail_new_to_the_session)
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
 	ck_assert_int_eq(mutate_expunge(p, "INBOX", 5, 9, false), 0);
-	drop_pool(p, &cfg);
+	fakefs_pool_free(p, &cfg);
 	fakefs_server_finish(f);
 }
 END_TEST
@@ -275,7 +256,7 @@ START_TEST(test_fake_create_refused_without_code)
 	/* the LIST that would tell failed: still the refusal, not EEXIST */
 	ck_assert_int_eq(mutate_create(p, "Unsure"), -EACCES);
 	buf_free(&log);
-	drop_pool(p, &cfg);
+	fakefs_pool_free(p, &cfg);
 	fakefs_server_finish(f);
 }
 END_TEST
@@ -308,7 +289,7 @@ START_TEST(test_fake_refused_expunge_unmarks)
 	struct pool *p = fake_pool(f, &cfg);
 	ck_assert_int_eq(mutate_expunge(p, "INBOX", 5, 7, false), -EACCES);
 	ck_assert_int_eq(mutate_expunge(p, "INBOX", 5, 8, false), -EACCES);
-	drop_pool(p, &cfg);
+	fakefs_pool_free(p, &cfg);
 	fakefs_server_finish(f);
 }
 END_TEST
@@ -338,7 +319,7 @@ START_TEST(test_fake_move_without_move)
 	ck_assert_int_eq(mutate_move(p, "Src", 5, 7, "Dst", false, &nv, &nu), 0);
 	ck_assert_uint_eq(nv, 11);
 	ck_assert_uint_eq(nu, 4);
-	drop_pool(p, &cfg);
+	fakefs_pool_free(p, &cfg);
 	fakefs_server_finish(f);
 }
 END_TEST
@@ -356,7 +337,7 @@ START_TEST(test_fake_copy_refused_deletes_nothing)
 	uint32_t nv = 1, nu = 1;
 	ck_assert_int_eq(mutate_move(p, "Src", 5, 7, "Dst", false, &nv, &nu), -EDQUOT);
 	ck_assert_uint_eq(nu, 0);
-	drop_pool(p, &cfg);
+	fakefs_pool_free(p, &cfg);
 	fakefs_server_finish(f);
 }
 END_TEST
@@ -377,7 +358,7 @@ START_TEST(test_fake_move_untagged_copyuid)
 	ck_assert_int_eq(mutate_move(p, "Src", 5, 7, "Dst Box", false, &nv, &nu), 0);
 	ck_assert_uint_eq(nv, 12);
 	ck_assert_uint_eq(nu, 40);
-	drop_pool(p, &cfg);
+	fakefs_pool_free(p, &cfg);
 	fakefs_server_finish(f);
 }
 END_TEST
@@ -431,7 +412,7 @@ START_TEST(test_fake_names_by_their_bytes)
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		ck_assert_msg(mutate_create(p, names[i]) == 0, "%s", names[i]);
 	ck_assert_int_eq(mutate_rename(p, "Proj", "\"Proj\""), -EEXIST);
-	drop_pool(p, &cfg);
+	fakefs_pool_free(p, &cfg);
 	fakefs_server_finish(f);
 }
 END_TEST
@@ -454,7 +435,7 @@ START_TEST(test_fake_lost_move_not_repeated)
 	struct pool *p = fake_pool(f, &cfg);
 	ck_assert_int_eq(mutate_move(p, "INBOX", 5, 7, "Archive", false, NULL, NULL), -EIO);
 	ck_assert_int_eq(mutate_create(p, "New"), 0);
-	drop_pool(p, &cfg);
+	fakefs_pool_free(p, &cfg);
 	fakefs_server_finish(f);
 }
 END_TEST
@@ -498,7 +479,7 @@ START_TEST(test_fake_lost_connection)
 	ck_assert_int_eq(mutate_append(p, "INBOX", fd, 5, 0, NULL, NULL, NULL), -EIO);
 	close(fd);
 	ck_assert_int_eq(mutate_create(p, "New"), 0);
-	drop_pool(p, &cfg);
+	fakefs_pool_free(p, &cfg);
 	fakefs_server_finish(f);
 }
 END_TEST

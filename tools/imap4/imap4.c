@@ -19,6 +19,7 @@
 #include "sasl.h"
 #include "url.h"
 #include "words.h"
+#include "xalloc.h"
 
 struct tool {
 	struct imap *s;

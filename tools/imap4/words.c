@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "buf.h"
+#include "xalloc.h"
 #include "words.h"
 
 static void push(struct words *w, struct buf *word)
