@@ -75,6 +75,7 @@ void fs_node_ref(struct fs *fs, struct mbox *m, uint32_t uidvalidity, const stru
 	n->uid = msg->uid;
 	n->size = msg->size;
 	n->date = msg->internaldate;
+	n->changed = msg->changed;
 	n->nlookup++;
 	pthread_mutex_unlock(&fs->nodes_lock);
 }
@@ -176,6 +177,21 @@ static void msg_gone(void *ctx, struct mbox *m, uint32_t uid)
 	fs_inval_entry(fs, m->ino, name);
 }
 
+/* A message's flags were seen changing: its ctime moves, and the kernel
+ * asks for its attributes again (its bytes stay valid). */
+static void msg_changed(void *ctx, struct mbox *m, uint32_t uidvalidity, uint32_t uid, int64_t when)
+{
+	struct fs *fs = ctx;
+	uint64_t ino = fs_msg_ino(m, uidvalidity, uid);
+	pthread_mutex_lock(&fs->nodes_lock);
+	struct mnode *n = fs_node_find_locked(fs, ino);
+	if (n && !n->staged)
+		n->changed = when;
+	pthread_mutex_unlock(&fs->nodes_lock);
+	if (n && fs->notify.inval_attr)
+		fs->notify.inval_attr(fs->notify.ctx, ino);
+}
+
 void fs_inval_entry(struct fs *fs, uint64_t parent, const char *name)
 {
 	if (fs->notify.inval_entry)
@@ -190,19 +206,23 @@ void fs_inval_inode(struct fs *fs, uint64_t ino)
 
 /* ---- attributes ---- */
 
-static void dir_stat(struct fs *fs, const struct mbox *m, struct stat *st)
+/* A folder's times move only when a message arrives or goes (tar, restic
+ * and borg take any other change for new content); a level that is no
+ * mailbox shows when the cache was made. */
+static void dir_stat(struct fs *fs, struct mbox *m, struct stat *st)
 {
+	int64_t t = m->name && m->selectable ? mbox_mtime(m, fs->cache) : cache_created(fs->cache);
 	memset(st, 0, sizeof *st);
 	st->st_ino = m->ino;
 	st->st_mode = S_IFDIR | ((fs->cfg.readonly ? 0555 : 0777) & ~fs->cfg.umask);
 	st->st_nlink = 2;
 	st->st_uid = fs->cfg.uid;
 	st->st_gid = fs->cfg.gid;
-	st->st_mtime = st->st_ctime = st->st_atime = m->loaded ? m->checked : fs->started;
+	st->st_mtime = st->st_ctime = st->st_atime = (time_t)t;
 	st->st_blksize = 4096;
 }
 
-void fs_msg_stat(struct fs *fs, uint64_t ino, uint64_t size, int64_t date, struct stat *st)
+void fs_msg_stat(struct fs *fs, uint64_t ino, uint64_t size, int64_t date, int64_t changed, struct stat *st)
 {
 	/* An RFC822.SIZE no file can have (the kernel refuses a size beyond
 	 * off_t, and stat would fail) says nothing: 0, until the message is
@@ -218,11 +238,13 @@ void fs_msg_stat(struct fs *fs, uint64_t ino, uint64_t size, int64_t date, struc
 	st->st_size = (off_t)size;
 	st->st_blocks = (blkcnt_t)((size + 511) / 512);
 	st->st_blksize = 4096;
-	/* ctime too: stable across remounts, for backup tools that compare it */
-	st->st_mtime = st->st_ctime = st->st_atime = (time_t)date;
+	/* stable across remounts, for backup tools that compare them; ctime
+	 * moves when the flags were seen changing */
+	st->st_mtime = st->st_atime = (time_t)date;
+	st->st_ctime = (time_t)(changed > date ? changed : date);
 }
 
-void fs_entry_dir(struct fs *fs, const struct mbox *m, struct fs_entry *e)
+void fs_entry_dir(struct fs *fs, struct mbox *m, struct fs_entry *e)
 {
 	e->ino = m->ino;
 	dir_stat(fs, m, &e->st);
@@ -232,7 +254,7 @@ void fs_entry_dir(struct fs *fs, const struct mbox *m, struct fs_entry *e)
 void fs_entry_msg(struct fs *fs, uint64_t ino, const struct cache_msg *msg, struct fs_entry *e)
 {
 	e->ino = ino;
-	fs_msg_stat(fs, ino, msg->size, msg->internaldate, &e->st);
+	fs_msg_stat(fs, ino, msg->size, msg->internaldate, msg->changed, &e->st);
 	e->entry_timeout = e->attr_timeout = MSG_TIMEOUT;
 }
 
@@ -317,7 +339,7 @@ int fs_getattr(struct fs *fs, uint64_t ino, struct stat *st, double *timeout)
 	if (staged)
 		fs_newfiles(fs)->stat_locked(fs, n, st);
 	else if (n && n->m)
-		fs_msg_stat(fs, ino, n->size, n->date, st);
+		fs_msg_stat(fs, ino, n->size, n->date, n->changed, st);
 	else
 		n = NULL;  /* named a message that is gone */
 	pthread_mutex_unlock(&fs->nodes_lock);
@@ -526,11 +548,11 @@ int fs_new(struct fs **out, const struct fs_config *cfg, struct buf *err)
 {
 	struct fs *fs = xcalloc(1, sizeof *fs);
 	fs->cfg = *cfg;
-	fs->started = time(NULL);
 	pthread_mutex_init(&fs->nodes_lock, NULL);
 	pthread_mutex_init(&fs->statfs_lock, NULL);
 	mtree_init(&fs->tree);
 	fs->tree.msg_gone = msg_gone;
+	fs->tree.msg_changed = msg_changed;
 	fs->tree.hook_ctx = fs;
 	if (pool_new(&fs->pool, &fs->cfg, err) < 0) {
 		mtree_free(&fs->tree);

@@ -60,6 +60,8 @@ void fs_free(struct fs *fs);
 struct fs_notifier {
 	void (*inval_inode)(void *ctx, uint64_t ino);
 	void (*inval_entry)(void *ctx, uint64_t parent, const char *name);
+	/* the attributes alone (the cached bytes stay) */
+	void (*inval_attr)(void *ctx, uint64_t ino);
 	void (*flush)(void *ctx);
 	/* message ino, whose inode the kernel has, is now in the cache: may be
 	 * offered to the kernel's page cache (fs_cached_body) */

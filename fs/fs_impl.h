@@ -41,6 +41,7 @@ struct mnode {
 	uint32_t uidvalidity, uid;
 	uint64_t size;
 	int64_t date;
+	int64_t changed;         /* when its flags were seen changing (its ctime), or 0 */
 	uint64_t modseq;         /* as last read through user.imap.modseq/flags */
 	uint64_t nlookup;
 	struct staged *staged;
@@ -62,7 +63,6 @@ struct fs {
 	uint64_t staged_seq;
 	_Atomic(const struct fs_newfiles *) newfiles;  /* NULL until the first new file */
 	struct fs_notifier notify;   /* all NULL without a mount */
-	time_t started;
 	pthread_mutex_t statfs_lock;
 	time_t statfs_at;
 	uint64_t quota_used_kb, quota_limit_kb;
@@ -83,10 +83,10 @@ void fs_node_ref(struct fs *fs, struct mbox *m, uint32_t uidvalidity, const stru
 		 uint64_t ino);
 /* The node ino (a message's) now stands for message uid of mailbox to. */
 void fs_node_moved(struct fs *fs, uint64_t ino, struct mbox *to, uint32_t uidvalidity, uint32_t uid);
-void fs_entry_dir(struct fs *fs, const struct mbox *m, struct fs_entry *e);
+void fs_entry_dir(struct fs *fs, struct mbox *m, struct fs_entry *e);
 void fs_entry_msg(struct fs *fs, uint64_t ino, const struct cache_msg *msg, struct fs_entry *e);
 void fs_entry_negative(struct fs_entry *e);
-void fs_msg_stat(struct fs *fs, uint64_t ino, uint64_t size, int64_t date, struct stat *st);
+void fs_msg_stat(struct fs *fs, uint64_t ino, uint64_t size, int64_t date, int64_t changed, struct stat *st);
 void fs_child_path(const struct mbox *dir, const char *name, struct buf *out);
 void fs_inval_entry(struct fs *fs, uint64_t parent, const char *name);
 void fs_inval_inode(struct fs *fs, uint64_t ino);

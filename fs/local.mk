@@ -26,7 +26,7 @@ noinst_LTLIBRARIES += fs/libfsunits.la
 fs_libfsunits_la_SOURCES = fs/model/tree.c fs/model/tree.h
 fs_libfsunits_la_SOURCES += fs/cache/cache.h fs/cache/cache_impl.h fs/cache/util.c fs/cache/names.c \
 	fs/cache/index.c fs/cache/scan.c fs/cache/dir.c fs/cache/budget.c fs/cache/body.c \
-	fs/cache/listing.c fs/cache/drop.c fs/cache/recovery.c
+	fs/cache/listing.c fs/cache/flags.c fs/cache/drop.c fs/cache/recovery.c
 fs_libfsunits_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
 # the subfolders' files include each other as "cache/cache.h", "fdio.h"
 fs_libfsunits_la_CFLAGS += -I$(top_srcdir)/fs

@@ -4,6 +4,11 @@
 #include "config.h"
 #include "siphash.h"
 
+#include <stdint.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
 static inline uint64_t rotl64(uint64_t x, int b)
 {
 	return (x << b) | (x >> (64 - b));
@@ -46,4 +51,13 @@ uint64_t siphash13(const uint64_t key[2], const void *data, size_t len)
 	for (int i = 0; i < 3; i++)
 		sipround(v);
 	return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+void siphash_key_random(uint64_t key[2], const void *seed)
+{
+	if (getrandom(key, 2 * sizeof *key, GRND_NONBLOCK) == (ssize_t)(2 * sizeof *key))
+		return;
+	/* no entropy yet: still unlike any other process */
+	key[0] = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	key[1] = (uint64_t)(uintptr_t)seed ^ (uint64_t)clock();
 }

@@ -24,7 +24,8 @@ tests_harness_libharness_la_SOURCES = \
 	tests/harness/harness_os.c tests/harness/harness_os.h \
 	tests/harness/harness_dovecot_conf.c tests/harness/harness_dovecot_conf.h \
 	tests/harness/harness_cyrus.c tests/harness/harness_cyrus.h \
-	tests/harness/harness_mount.c tests/harness/harness_mount.h
+	tests/harness/harness_mount.c tests/harness/harness_mount.h \
+	tests/harness/harness_srv.c tests/harness/harness_srv.h
 tests_harness_libharness_la_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(GNUTLS_CFLAGS)
 tests_harness_libharness_la_LIBADD = proto/libimap.la $(GNUTLS_LIBS)
 noinst_HEADERS = tests/harness/check_run.h tests/harness/check_rng.h tests/harness/check_du.h
@@ -194,7 +195,13 @@ check_PROGRAMS += tests/mount/check_fresh
 tests_mount_check_fresh_SOURCES = tests/mount/check_fresh.c
 tests_mount_check_fresh_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_mount_check_fresh_LDADD = $(FAKEFS_LIBS)
-MOUNT_TESTS += tests/mount/check_fresh tests/mount/check_mount tests/mount/check_mount_write
+check_PROGRAMS += tests/mount/check_backup
+tests_mount_check_backup_SOURCES = tests/mount/check_backup.c
+tests_mount_check_backup_CFLAGS = $(TEST_CFLAGS)
+tests_mount_check_backup_LDADD = $(TEST_LIBS)
+
+MOUNT_TESTS += tests/mount/check_fresh tests/mount/check_mount tests/mount/check_mount_write \
+	tests/mount/check_backup
 
 # ---- tests/fuzz ----
 EXTRA_DIST += tests/fuzz/corpus
@@ -203,7 +210,7 @@ if FUZZING
 # `make fuzz-run` (or fuzz-parser) runs it over the seed corpus for FUZZ_RUNS
 # inputs; what it finds goes to tests/fuzz/work-parser in the build tree.
 noinst_PROGRAMS += tests/fuzz/fuzz_parser
-tests_fuzz_fuzz_parser_SOURCES = tests/fuzz/fuzz_parser.c proto/parser.c proto/resp.c proto/store.c lib/buf.c
+tests_fuzz_fuzz_parser_SOURCES = tests/fuzz/fuzz_parser.c proto/parser.c proto/resp.c proto/store.c lib/buf.c lib/xalloc.c
 tests_fuzz_fuzz_parser_CFLAGS = $(AM_CFLAGS) -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 tests_fuzz_fuzz_parser_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer,address,undefined
 FUZZ_RUNS = 20000

@@ -422,6 +422,16 @@ fs_rsync() {  # fs_rsync COL
 				fail fs_rsync_noop "$col" WRONG "the second rsync: $(grep '^Number of regular files transferred' "$OUT")"
 			fi
 		fi
+		# with the flags (user.imap.* xattrs): the first -aX run adds them
+		# to the copy, the second must find nothing to do
+		if rsync -aX "$FS_MNT/" "$dest/" >/dev/null 2>&1 &&
+			timed fs_rsyncx_noop "$col" rsync -aXi "$FS_MNT/" "$dest/"; then
+			if [ ! -s "$OUT" ]; then
+				record fs_rsyncx_noop "$col" "$ELAPSED"
+			else
+				fail fs_rsyncx_noop "$col" WRONG "the second rsync -aX changed $(wc -l <"$OUT") entries"
+			fi
+		fi
 	fi
 	rm -rf "$dest"
 }
@@ -519,6 +529,7 @@ if [ -n "$imapfs" ]; then
 	row fs_ls_warm "imapfs ls -l INBOX ($inbox_count) warm"
 	row fs_rsync "imapfs rsync -a full (fresh mount and cache)"
 	row fs_rsync_noop "imapfs rsync -a no-change"
+	row fs_rsyncx_noop "imapfs rsync -aX no-change (flags as xattrs)"
 	row fs_rss "imapfs peak RSS (VmHWM, MB)"
 else
 	printf '%-48s %9s %9s\n' "imapfs: not built" "not built" "not built"
@@ -553,6 +564,7 @@ tracked "cold grep / bulk fetch" fs_grep_cold bulk.COL 1.5
 tracked "cold grep (-o ro) / bulk fetch" fs_grep_ro_cold bulk.COL 1.5
 tracked "warm grep / local grep" fs_grep_warm local_grep.direct 2
 tracked "warm grep (-o ro) / local grep" fs_grep_ro_warm local_grep.direct 2
+tracked "no-change rsync -aX / rsync -a" fs_rsyncx_noop fs_rsync_noop.COL 1.5
 if num fs_rsync_noop.rtt; then v=$(fmt2 "${R[fs_rsync_noop.rtt]}"); else v=-; fi
 printf '  %-36s %-8s %6s  target < 1      %s\n' "imapfs no-change rsync (s)" "${rtt} ms" "$v" \
 	"$(verdict "$v" "<" 1)"

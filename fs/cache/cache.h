@@ -150,15 +150,30 @@ bool cache_body_fits(const struct cache *c, uint64_t size);
 /* Listings: the metadata of one mailbox generation. */
 struct cache_msg {
 	uint32_t uid;
+	uint32_t flags;                  /* cache_flags_id of its flags; 0: not known */
 	uint64_t size;
 	int64_t internaldate;
+	uint64_t modseq;                 /* 0 when not known (or no CONDSTORE) */
+	int64_t changed;                 /* when its flags were seen changing; 0: never */
 };
 struct cache_listing {
 	uint32_t uidvalidity, uidnext, messages;
 	uint64_t highestmodseq;          /* 0 when the server has no CONDSTORE */
+	int64_t mtime;                   /* the folder's: when a message was last seen
+					    arriving or going */
 	size_t n;
 	struct cache_msg *msgs;          /* sorted by uid, strictly increasing; owned */
 };
+
+/* Flag lists ("\Seen $Label", as the server gave them) as small numbers
+ * from 1, the same for the same bytes while the cache is open; listings
+ * store the text.  cache_flags_text gives it back (NULL for 0 or a number
+ * never given); it stays valid until cache_close. */
+uint32_t cache_flags_id(struct cache *c, const char *flags, size_t len);
+const char *cache_flags_text(struct cache *c, uint32_t id);
+/* When the cache was made (its marker's mtime): the time a folder shows
+ * until its content is seen changing, the same across remounts. */
+int64_t cache_created(const struct cache *c);
 
 /* Fills *out (freed with cache_listing_free) and returns 0; -1 when there
  * is no listing (ENOENT) or it is corrupt (EBADMSG: wrong magic or version,

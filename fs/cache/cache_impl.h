@@ -37,15 +37,34 @@ extern const char cache_rec_magic[4];
 #define CACHE_REC_HEADER 16
 #define CACHE_REC_PENDING UINT64_MAX
 
-/* Listing file: fixed header, mailbox name, records (UID, 4 unused bytes
- * written as 0, size, INTERNALDATE), checksum; all integers little-endian. */
+/* Listing file: fixed header (magic, version, name length, UIDVALIDITY,
+ * UIDNEXT, MESSAGES, the count of flag lists, HIGHESTMODSEQ, the count of
+ * messages, the folder's mtime), mailbox name, the flag lists (each a
+ * 32-bit length and its bytes), records (UID, flag list number from 1, 0
+ * when not known; size, INTERNALDATE, MODSEQ, the time its flags were
+ * seen changing), checksum; all integers little-endian.  Version 1 files
+ * (no flags) are read as corrupt: their mailbox is listed again. */
 extern const char cache_listing_magic[8];
-#define CACHE_LISTING_VERSION 1u
-#define CACHE_LISTING_HEADER 48
-#define CACHE_LISTING_RECORD 24
+#define CACHE_LISTING_VERSION 2u
+#define CACHE_LISTING_HEADER 56
+#define CACHE_LISTING_RECORD 40
 #define CACHE_LISTING_TRAILER 8
 #define CACHE_LISTING_NAME_MAX 65536u
 #define CACHE_LISTING_MSGS_MAX (1u << 24)  /* far above any real mailbox */
+#define CACHE_LISTING_FLAG_MAX 65536u      /* bytes of one flag list */
+
+/* flags.c: the interned flag lists (ids from 1), under their own lock. */
+struct cache_flags {
+	pthread_mutex_t mu;
+	char **text;
+	size_t *len;
+	uint32_t n, cap;
+	uint32_t *slot;             /* open addressing: ids, 0 = free */
+	size_t nslots;              /* a power of two, or 0 */
+	uint64_t key[2];            /* of the hash: a server cannot aim at one chain */
+};
+void cache_flags_init(struct cache_flags *f);
+void cache_flags_free(struct cache_flags *f);
 
 struct cache_box {              /* one mailbox directory, interned until close */
 	char *dirname;
@@ -98,6 +117,8 @@ struct cache {
 	struct cache_box **boxes;
 	size_t nbox_buckets, nboxes;
 	bool state_written;         /* "running" is on disk: close writes "clean" */
+	struct cache_flags flags;
+	int64_t created;            /* the marker's mtime (cache_created) */
 };
 
 /* util.c: errors, the lock, numbers, directories (never through a link). */

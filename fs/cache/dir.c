@@ -254,6 +254,7 @@ int cache_open(struct cache **out, const char *dir, uint64_t max_bytes, struct b
 	c->nbox_buckets = 64;
 	c->boxes = xcalloc(c->nbox_buckets, sizeof *c->boxes);
 	pthread_mutex_init(&c->mu, NULL);
+	cache_flags_init(&c->flags);
 
 	c->rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (c->rootfd < 0) {
@@ -264,6 +265,9 @@ int cache_open(struct cache **out, const char *dir, uint64_t max_bytes, struct b
 	mode_t mode;
 	if (cache_check_owner(c->rootfd, c->dir, &mode, err) < 0 || cache_claim(c, err) < 0)
 		goto fail;
+	struct stat mark;
+	c->created = fstatat(c->rootfd, CACHE_MARK, &mark, AT_SYMLINK_NOFOLLOW) == 0 ? (int64_t)mark.st_mtime
+										: (int64_t)time(NULL);
 	if (mode != 0700 && fchmod(c->rootfd, 0700) < 0) {
 		cache_fail(err, errno, "cache %s: chmod 700: %s", c->dir, strerror(errno));
 		goto fail;
@@ -335,6 +339,12 @@ void cache_close(struct cache *c)
 	if (c->rootfd >= 0)
 		close(c->rootfd);
 	pthread_mutex_destroy(&c->mu);
+	cache_flags_free(&c->flags);
 	free(c->dir);
 	free(c);
+}
+
+int64_t cache_created(const struct cache *c)
+{
+	return c->created;
 }

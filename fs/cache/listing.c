@@ -48,8 +48,60 @@ static int cache_read_all(int fd, struct buf *out, size_t size)
 	return 0;
 }
 
+/* A cursor over a listing file's bytes: take() fails once it would pass
+ * the end, so a corrupt length can never read outside the file. */
+struct cursor {
+	const unsigned char *p;
+	size_t left;
+};
+
+static const unsigned char *take(struct cursor *cur, size_t n)
+{
+	if (n > cur->left)
+		return NULL;
+	const unsigned char *p = cur->p;
+	cur->p += n;
+	cur->left -= n;
+	return p;
+}
+
+/* The file's flag lists as ids of c's table, ids[k] for list k + 1. */
+static bool parse_flag_lists(struct cache *c, struct cursor *cur, uint32_t count, uint32_t *ids)
+{
+	for (uint32_t k = 0; k < count; k++) {
+		const unsigned char *lenp = take(cur, 4);
+		uint32_t len = lenp ? cache_get_u32(lenp) : 0;
+		const unsigned char *text = lenp && len <= CACHE_LISTING_FLAG_MAX ? take(cur, len) : NULL;
+		if (!text)
+			return false;
+		ids[k] = cache_flags_id(c, (const char *)text, len);
+	}
+	return true;
+}
+
+static bool parse_records(struct cursor *cur, const uint32_t *ids, uint32_t nids, struct cache_listing *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const unsigned char *r = take(cur, CACHE_LISTING_RECORD);
+		if (!r)
+			return false;
+		struct cache_msg *m = &l->msgs[i];
+		m->uid = cache_get_u32(r);
+		uint32_t k = cache_get_u32(r + 4);
+		m->size = cache_get_u64(r + 8);
+		m->internaldate = (int64_t)cache_get_u64(r + 16);
+		m->modseq = cache_get_u64(r + 24);
+		m->changed = (int64_t)cache_get_u64(r + 32);
+		if (k > nids || m->uid == 0 || (i > 0 && m->uid <= l->msgs[i - 1].uid))
+			return false;
+		m->flags = k ? ids[k - 1] : 0;
+	}
+	return true;
+}
+
 /* Checks the bytes of a listing file and fills *out; false when corrupt. */
-static bool cache_listing_parse(const struct buf *file, const char *mailbox, struct cache_listing *out)
+static bool cache_listing_parse(struct cache *c, const struct buf *file, const char *mailbox,
+				struct cache_listing *out)
 {
 	const unsigned char *p = (const unsigned char *)file->data;
 	size_t len = file->len, name_len = strlen(mailbox);
@@ -58,32 +110,31 @@ static bool cache_listing_parse(const struct buf *file, const char *mailbox, str
 	    memcmp(p, cache_listing_magic, sizeof cache_listing_magic) != 0 ||
 	    cache_get_u32(p + 8) != CACHE_LISTING_VERSION)
 		return false;
-	uint64_t stored_name_len = cache_get_u32(p + 12), n = cache_get_u64(p + 40);
-	size_t body = len - CACHE_LISTING_HEADER - CACHE_LISTING_TRAILER;
-	if (stored_name_len != name_len || name_len > body || n != (body - name_len) / CACHE_LISTING_RECORD ||
-	    (body - name_len) % CACHE_LISTING_RECORD != 0)
-		return false;
 	if (cache_get_u64(p + len - CACHE_LISTING_TRAILER) != cache_checksum(p, len - CACHE_LISTING_TRAILER))
 		return false;
-	if (memcmp(p + CACHE_LISTING_HEADER, mailbox, name_len) != 0)
+	uint64_t n = cache_get_u64(p + 40);
+	uint32_t nlists = cache_get_u32(p + 28);
+	struct cursor cur = { p + CACHE_LISTING_HEADER, len - CACHE_LISTING_HEADER - CACHE_LISTING_TRAILER };
+	const unsigned char *name = cache_get_u32(p + 12) == name_len ? take(&cur, name_len) : NULL;
+	/* every list and record takes at least 4 bytes: counts beyond that are lies */
+	if (!name || memcmp(name, mailbox, name_len) != 0 || n > CACHE_LISTING_MSGS_MAX ||
+	    nlists > cur.left / 4 || n * CACHE_LISTING_RECORD > cur.left)
 		return false;
 	struct cache_listing l = {
 		.uidvalidity = cache_get_u32(p + 16),
 		.uidnext = cache_get_u32(p + 20),
 		.messages = cache_get_u32(p + 24),
 		.highestmodseq = cache_get_u64(p + 32),
+		.mtime = (int64_t)cache_get_u64(p + 48),
 		.n = (size_t)n,
 	};
+	uint32_t *ids = xcalloc(nlists ? nlists : 1, sizeof *ids);
 	l.msgs = xcalloc(l.n ? l.n : 1, sizeof *l.msgs);
-	const unsigned char *r = p + CACHE_LISTING_HEADER + name_len;
-	for (size_t i = 0; i < l.n; i++, r += CACHE_LISTING_RECORD) {
-		l.msgs[i].uid = cache_get_u32(r);
-		l.msgs[i].size = cache_get_u64(r + 8);
-		l.msgs[i].internaldate = (int64_t)cache_get_u64(r + 16);
-		if (l.msgs[i].uid == 0 || (i > 0 && l.msgs[i].uid <= l.msgs[i - 1].uid)) {
-			free(l.msgs);
-			return false;
-		}
+	bool ok = parse_flag_lists(c, &cur, nlists, ids) && parse_records(&cur, ids, nlists, &l) && !cur.left;
+	free(ids);
+	if (!ok) {
+		free(l.msgs);
+		return false;
 	}
 	*out = l;
 	return true;
@@ -118,8 +169,9 @@ int cache_listing_load(struct cache *c, const char *mailbox, struct cache_listin
 		goto out;
 	}
 	struct stat st;
+	/* each message's flags may be a list of their own */
 	size_t limit = CACHE_LISTING_HEADER + CACHE_LISTING_NAME_MAX + CACHE_LISTING_TRAILER +
-		       (size_t)CACHE_LISTING_RECORD * CACHE_LISTING_MSGS_MAX;
+		       (size_t)(CACHE_LISTING_RECORD + 4 + 1024) * CACHE_LISTING_MSGS_MAX;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > limit) {
 		cache_remove_if_same(c, path.data, fd);
 		goto out;
@@ -128,7 +180,7 @@ int cache_listing_load(struct cache *c, const char *mailbox, struct cache_listin
 		e = errno;
 		goto out;
 	}
-	if (cache_listing_parse(&file, mailbox, out))
+	if (cache_listing_parse(c, &file, mailbox, out))
 		rc = 0;
 	else
 		cache_remove_if_same(c, path.data, fd);
@@ -157,22 +209,49 @@ int cache_listing_save(struct cache *c, const char *mailbox, const struct cache_
 
 	struct buf dirname = BUF_INIT, file = BUF_INIT, tmp = BUF_INIT, path = BUF_INIT;
 	cache_box_dirname(mailbox, &dirname);
+	/* the flag lists this listing uses, numbered from 1 in order of use */
+	uint32_t *number = NULL, *used = NULL, nused = 0, maxid = 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->msgs[i].flags > maxid)
+			maxid = l->msgs[i].flags;
+	number = xcalloc((size_t)maxid + 1, sizeof *number);
+	used = xcalloc((size_t)maxid + 1, sizeof *used);
+	for (size_t i = 0; i < l->n; i++) {
+		uint32_t id = l->msgs[i].flags;
+		const char *text = id && !number[id] ? cache_flags_text(c, id) : NULL;
+		if (text && strlen(text) <= CACHE_LISTING_FLAG_MAX) {  /* else saved as not known */
+			used[nused] = id;
+			number[id] = ++nused;
+		}
+	}
 	buf_add(&file, cache_listing_magic, sizeof cache_listing_magic);
 	cache_put_u32(&file, CACHE_LISTING_VERSION);
 	cache_put_u32(&file, (uint32_t)name_len);
 	cache_put_u32(&file, l->uidvalidity);
 	cache_put_u32(&file, l->uidnext);
 	cache_put_u32(&file, l->messages);
-	cache_put_u32(&file, 0);
+	cache_put_u32(&file, nused);
 	cache_put_u64(&file, l->highestmodseq);
 	cache_put_u64(&file, (uint64_t)l->n);
+	cache_put_u64(&file, (uint64_t)l->mtime);
 	buf_add(&file, mailbox, name_len);
-	for (size_t i = 0; i < l->n; i++) {
-		cache_put_u32(&file, l->msgs[i].uid);
-		cache_put_u32(&file, 0);  /* unused: flags are not cached */
-		cache_put_u64(&file, l->msgs[i].size);
-		cache_put_u64(&file, (uint64_t)l->msgs[i].internaldate);
+	for (uint32_t k = 0; k < nused; k++) {
+		const char *text = cache_flags_text(c, used[k]);
+		size_t tlen = strlen(text);
+		cache_put_u32(&file, (uint32_t)tlen);
+		buf_add(&file, text, tlen);
 	}
+	for (size_t i = 0; i < l->n; i++) {
+		const struct cache_msg *m = &l->msgs[i];
+		cache_put_u32(&file, m->uid);
+		cache_put_u32(&file, m->flags ? number[m->flags] : 0);
+		cache_put_u64(&file, m->size);
+		cache_put_u64(&file, (uint64_t)m->internaldate);
+		cache_put_u64(&file, m->modseq);
+		cache_put_u64(&file, (uint64_t)m->changed);
+	}
+	free(number);
+	free(used);
 	cache_put_u64(&file, cache_checksum(file.data, file.len));
 
 	buf_addf(&tmp, "mail/%s", dirname.data);

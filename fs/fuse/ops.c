@@ -466,7 +466,8 @@ const struct fuse_lowlevel_ops *ops_table(void)
 /* ---- kernel cache invalidation, from a thread of its own ---- */
 
 struct inval {
-	uint64_t ino;        /* an inode's data and attributes, or */
+	uint64_t ino;        /* an inode's data and attributes (or only those), or */
+	bool attr_only;
 	uint64_t parent;     /* a name in a directory */
 	char *name;
 	struct inval *next;
@@ -500,7 +501,7 @@ static void notifier_main(void *arg, unsigned self)
 		if (iv->name)
 			fuse_lowlevel_notify_inval_entry(n->se, iv->parent, iv->name, strlen(iv->name));
 		else
-			fuse_lowlevel_notify_inval_inode(n->se, iv->ino, 0, 0);
+			fuse_lowlevel_notify_inval_inode(n->se, iv->ino, iv->attr_only ? -1 : 0, 0);
 		free(iv->name);
 		free(iv);
 		pthread_mutex_lock(&n->w.lock);
@@ -540,6 +541,14 @@ static void queue_inval_inode(void *ctx, uint64_t ino)
 	queue(ctx, iv);
 }
 
+static void queue_inval_attr(void *ctx, uint64_t ino)
+{
+	struct inval *iv = xcalloc(1, sizeof *iv);
+	iv->ino = ino;
+	iv->attr_only = true;
+	queue(ctx, iv);
+}
+
 static void queue_inval_entry(void *ctx, uint64_t parent, const char *name)
 {
 	struct inval *iv = xcalloc(1, sizeof *iv);
@@ -568,8 +577,12 @@ struct notifier *notifier_start(struct fs *fs, struct fuse_session *se)
 		return NULL;
 	}
 	n->push = pagepush_start(fs, se);
-	struct fs_notifier hooks = { queue_inval_inode, queue_inval_entry, flush_queue,
-				     n->push ? queue_push : NULL, n };
+	struct fs_notifier hooks = { .inval_inode = queue_inval_inode,
+				     .inval_entry = queue_inval_entry,
+				     .inval_attr = queue_inval_attr,
+				     .flush = flush_queue,
+				     .push = n->push ? queue_push : NULL,
+				     .ctx = n };
 	fs_set_notifier(fs, &hooks);
 	return n;
 }

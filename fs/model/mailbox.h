@@ -1,4 +1,4 @@
-/* mailbox.h: each mailbox's listing of messages (UID, size, date), kept
+/* mailbox.h: each mailbox's listing of messages (UID, size, date, flags), kept
  * fresh cheaply (refresh.c): a listing younger than max_age is used as it
  * is; an older one is checked with one STATUS and only what changed is
  * fetched (new UIDs, vanished UIDs); a changed UIDVALIDITY drops the
@@ -31,6 +31,15 @@ int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_ag
 /* The same for read-ahead: m is not marked used (the watcher IDLEs on the
  * mailbox used last, which must stay the one the user is in). */
 int mbox_refresh_ahead(struct mbox *m, struct pool *p, struct cache *cache, int max_age);
+/* The same, and without CONDSTORE every message's flags asked again
+ * when they are older than max_age (with it every refresh brings what
+ * changed): for the flags of a listing's messages. */
+int mbox_refresh_flags(struct mbox *m, struct pool *p, struct cache *cache, int max_age);
+/* The folder's mtime: when a message was last seen arriving or going
+ * (kept in the cached listing, so the same across remounts), or until
+ * then the cache's creation.  Loads a cached listing if it has none yet;
+ * asks no server.  Takes m->lock. */
+int64_t mbox_mtime(struct mbox *m, struct cache *cache);
 /* Rebuilds order and rank after the listing changed (m->lock held). */
 void mbox_build_order(struct mbox *m);
 /* Index of uid in the listing, or -1.  Call with m->lock held. */
@@ -45,6 +54,9 @@ int mbox_msg(struct mbox *m, uint32_t uid, struct cache_msg *msg, uint32_t *uidv
  * the listing is just marked stale), and "ask the server next time". */
 void mbox_msg_removed(struct mbox *m, struct cache *cache, uint32_t uid);
 void mbox_msg_added(struct mbox *m, struct cache *cache, uint32_t uidvalidity, const struct cache_msg *msg);
+/* Flags this mount stored (flags a cache_flags_id; modseq 0 when not
+ * known), placed when uid is in the listing of that UIDVALIDITY. */
+void mbox_msg_flags(struct mbox *m, uint32_t uidvalidity, uint32_t uid, uint32_t flags, uint64_t modseq);
 void mbox_mark_stale(struct mbox *m);
 
 #endif

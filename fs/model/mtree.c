@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -296,11 +295,7 @@ void mtree_init(struct mtree *t)
 {
 	memset(t, 0, sizeof *t);
 	pthread_mutex_init(&t->lock, NULL);
-	if (getrandom(t->key, sizeof t->key, GRND_NONBLOCK) != (ssize_t)sizeof t->key) {
-		/* no entropy yet (early boot): still unlike any other process */
-		t->key[0] = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-		t->key[1] = (uint64_t)(uintptr_t)t ^ (uint64_t)clock();
-	}
+	siphash_key_random(t->key, t);
 	t->root = entry_new(t, "");
 }
 
@@ -735,6 +730,12 @@ void mtree_msg_gone(struct mbox *m, uint32_t uid)
 {
 	if (m->tree->msg_gone)
 		m->tree->msg_gone(m->tree->hook_ctx, m, uid);
+}
+
+void mtree_msg_changed(struct mbox *m, uint32_t uidvalidity, uint32_t uid, int64_t when)
+{
+	if (m->tree->msg_changed)
+		m->tree->msg_changed(m->tree->hook_ctx, m, uidvalidity, uid, when);
 }
 
 void mtree_rename(struct mtree *t, struct mbox *m, const char *newpath, const char *newname)

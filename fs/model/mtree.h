@@ -58,6 +58,7 @@ struct mbox {
 	uint32_t *order, *rank;
 	bool loaded;
 	time_t checked;
+	time_t flags_checked;    /* without CONDSTORE: every message's flags last asked */
 	time_t used;             /* last asked for (mbox_refresh): the watcher polls those of the last hour */
 	/* one refresh at a time: a slower one that began earlier must not
 	 * put back what a later one removed */
@@ -104,6 +105,9 @@ struct mtree {
 	/* told of every message that left a listing (expunged, or a new
 	 * UIDVALIDITY), so the kernel forgets its name */
 	void (*msg_gone)(void *ctx, struct mbox *m, uint32_t uid);
+	/* told of a message whose flags were seen changing at when, so its
+	 * node's ctime moves and the kernel asks for it again */
+	void (*msg_changed)(void *ctx, struct mbox *m, uint32_t uidvalidity, uint32_t uid, int64_t when);
 	void *hook_ctx;
 	/* frees an entry's read-ahead state (set by read-ahead, which owns it) */
 	void (*ahead_free)(struct ahead *a);
@@ -170,6 +174,8 @@ size_t mtree_entries(struct mtree *t);
 uint64_t mtree_steps(struct mtree *t);
 /* Tells the tree's msg_gone hook (if any) that uid left m's listing. */
 void mtree_msg_gone(struct mbox *m, uint32_t uid);
+/* Tells the tree's msg_changed hook (if any) that uid's flags changed. */
+void mtree_msg_changed(struct mbox *m, uint32_t uidvalidity, uint32_t uid, int64_t when);
 /* After a confirmed RENAME: m and everything below it take the new path
  * and server name, keeping their inode numbers (the kernel moved them);
  * m moves under the directory at newpath's parent. */

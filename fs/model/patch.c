@@ -4,6 +4,7 @@
 
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "log.h"
 #include "model/mailbox.h"
@@ -29,6 +30,7 @@ void mbox_msg_removed(struct mbox *m, struct cache *cache, uint32_t uid)
 		l->n--;
 		if (l->messages)
 			l->messages--;
+		l->mtime = (int64_t)time(NULL);
 		mbox_build_order(m);
 		save_listing_locked(m, cache);
 	}
@@ -54,6 +56,7 @@ void mbox_msg_added(struct mbox *m, struct cache *cache, uint32_t uidvalidity, c
 		l->msgs[at] = *msg;
 		l->n++;
 		l->messages++;
+		l->mtime = (int64_t)time(NULL);
 		if (l->uidnext <= msg->uid)
 			l->uidnext = msg->uid + 1;
 		mbox_build_order(m);
@@ -62,11 +65,30 @@ void mbox_msg_added(struct mbox *m, struct cache *cache, uint32_t uidvalidity, c
 	pthread_mutex_unlock(&m->lock);
 }
 
+void mbox_msg_flags(struct mbox *m, uint32_t uidvalidity, uint32_t uid, uint32_t flags, uint64_t modseq)
+{
+	int64_t changed = 0;
+	pthread_mutex_lock(&m->lock);
+	long i = m->loaded && m->listing.uidvalidity == uidvalidity ? mbox_find(m, uid) : -1;
+	if (i >= 0) {
+		struct cache_msg *msg = &m->listing.msgs[i];
+		if (msg->flags && msg->flags != flags)
+			changed = msg->changed = (int64_t)time(NULL);
+		msg->flags = flags;
+		msg->modseq = modseq;
+		/* not saved: the next refresh brings the server's word on it anyway */
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (changed)  /* the hook takes the node table's lock: not under ours */
+		mtree_msg_changed(m, uidvalidity, uid, changed);
+}
+
 void mbox_mark_stale(struct mbox *m)
 {
 	pthread_mutex_lock(&m->lock);
 	if (m->refreshing)
 		m->changed_meanwhile = true;
 	m->checked = 0;
+	m->flags_checked = 0;  /* without CONDSTORE only a full look finds changed flags */
 	pthread_mutex_unlock(&m->lock);
 }

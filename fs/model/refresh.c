@@ -1,5 +1,7 @@
 /* refresh.c: each mailbox's listing kept fresh (mailbox.h): STATUS, then
- * only what changed (new UIDs, QRESYNC's vanished ones, else every UID). */
+ * only what changed (new UIDs; with CONDSTORE the flags changed since the
+ * listing's modseq, with QRESYNC the vanished UIDs too; else every UID,
+ * and every message's flags when they are asked for). */
 #include "config.h"
 
 #include <errno.h>
@@ -99,9 +101,10 @@ static bool listing_current(const struct cache_listing *l, const struct status_i
 	       l->messages == st->messages && l->highestmodseq == st->highestmodseq;
 }
 
-/* Keeps the UIDs present in uids (both ascending). */
-static void keep_only(struct mbox *m, struct cache_listing *l, const uint32_t *uids, size_t n)
+/* Keeps the UIDs present in uids (both ascending); how many went. */
+static size_t keep_only(struct mbox *m, struct cache_listing *l, const uint32_t *uids, size_t n)
 {
+	size_t before = l->n;
 	size_t w = 0, j = 0;
 	for (size_t i = 0; i < l->n; i++) {
 		while (j < n && uids[j] < l->msgs[i].uid)
@@ -112,23 +115,74 @@ static void keep_only(struct mbox *m, struct cache_listing *l, const uint32_t *u
 			mtree_msg_gone(m, l->msgs[i].uid);
 	}
 	l->n = w;
+	return before - w;
 }
 
-/* ---- QRESYNC: which UIDs vanished since a modseq ---- */
+/* ---- CONDSTORE: what changed since a modseq ---- */
 
-static void on_vanished(void *ctx, struct pool_conn *c, const struct imap_response *raw,
-			const struct imap_resp *r)
+/* A message's flags as the server says them now: a change of flags it
+ * had known shows as the message's ctime. */
+static void set_flags(struct mbox *m, const struct cache_listing *l, struct cache_msg *msg, uint32_t flags,
+		      uint64_t modseq, time_t now)
+{
+	if (msg->flags && msg->flags != flags) {
+		msg->changed = (int64_t)now;
+		mtree_msg_changed(m, l->uidvalidity, msg->uid, msg->changed);
+	}
+	msg->flags = flags;
+	if (modseq)
+		msg->modseq = modseq;
+}
+
+static struct cache_msg *find_msg(struct cache_listing *l, uint32_t uid)
+{
+	size_t lo = 0, hi = l->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (l->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else if (l->msgs[mid].uid > uid)
+			hi = mid;
+		else
+			return &l->msgs[mid];
+	}
+	return NULL;
+}
+
+struct changes {
+	struct mbox *m;
+	struct cache *cache;
+	struct cache_listing *l;
+	struct seqset vanished;
+	struct buf flags;
+	time_t now;
+};
+
+/* "* n FETCH (UID u FLAGS (...) MODSEQ (m))" for a message of the listing,
+ * or "* VANISHED (EARLIER) set" (a plain one is an expunge of now: both
+ * are gone). */
+static void on_change(void *ctx, struct pool_conn *c, const struct imap_response *raw,
+		      const struct imap_resp *r)
 {
 	(void)c;
 	(void)raw;
+	struct changes *ch = ctx;
+	struct fetch_item it;
+	if (fetch_decode(r, &it)) {
+		struct cache_msg *msg = it.flags ? find_msg(ch->l, it.uid) : NULL;
+		if (msg) {
+			fetch_flags_text(it.flags, &ch->flags);
+			set_flags(ch->m, ch->l, msg, cache_flags_id(ch->cache, ch->flags.data, ch->flags.len),
+				  it.has_modseq ? it.modseq : 0, ch->now);
+		}
+		return;
+	}
 	if (!r || strcmp(r->name, "VANISHED") || !r->nargs)
 		return;
-	/* "* VANISHED (EARLIER) set" answers us; a plain one is an expunge of
-	 * now: both are gone */
 	const struct imap_arg *set = &r->args[r->nargs - 1];
 	/* a malformed set still drops what came before the fault */
 	if (set->type == IMAP_ARG_ATOM)
-		(void)seqset_parse(ctx, set->str, set->len, 0);
+		(void)seqset_parse(&ch->vanished, set->str, set->len, 0);
 }
 
 static int cmp_range(const void *a, const void *b)
@@ -137,11 +191,13 @@ static int cmp_range(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Drops the UIDs in v (any order) from the listing. */
-static void drop_vanished(struct mbox *m, struct cache_listing *l, struct seqset *v)
+/* Drops the UIDs in v (any order) from the listing; how many went. */
+static size_t drop_vanished(struct mbox *m, struct cache_listing *l, struct seqset *v)
 {
+	if (!v->n)
+		return 0;  /* also: v->r is NULL, which qsort must not get */
 	qsort(v->r, v->n, sizeof *v->r, cmp_range);
-	size_t w = 0, j = 0;
+	size_t w = 0, j = 0, before = l->n;
 	for (size_t i = 0; i < l->n; i++) {
 		uint32_t uid = l->msgs[i].uid;
 		while (j < v->n && v->r[j].hi < uid)
@@ -152,25 +208,43 @@ static void drop_vanished(struct mbox *m, struct cache_listing *l, struct seqset
 			l->msgs[w++] = l->msgs[i];
 	}
 	l->n = w;
+	return before - w;
 }
 
-/* UID FETCH 1:LAST (UID) (CHANGEDSINCE modseq VANISHED): the server names
- * what was expunged since the listing's modseq, instead of us asking for
- * every UID.  (Flag changes come back too: listings do not hold flags.) */
-static int resync_vanished(struct mbox *m, struct pool_conn *c, struct cache_listing *l,
-			   uint64_t modseq, uint32_t last_uid)
+/* UID FETCH 1:LAST (UID FLAGS MODSEQ) (CHANGEDSINCE modseq [VANISHED]):
+ * the flags that changed since the listing's modseq and, with QRESYNC,
+ * what was expunged, instead of asking for every message.  *gone counts
+ * the messages dropped. */
+static int resync_changes(struct mbox *m, struct pool_conn *c, struct cache *cache, struct cache_listing *l,
+			  uint64_t modseq, uint32_t last_uid, size_t *gone)
 {
-	struct seqset v = SEQSET_INIT;
+	struct changes ch = { m, cache, l, SEQSET_INIT, BUF_INIT, time(NULL) };
 	struct imap_cmd *cmd = imap_cmd_new("UID FETCH");
-	imap_cmd_addf(cmd, " 1:%u (UID) (CHANGEDSINCE %llu VANISHED)", last_uid,
-		      (unsigned long long)modseq);
-	struct run_opts o = { .verb = "UID FETCH", .mailbox = m->name, .on_untagged = on_vanished,
-			      .ctx = &v, .quiet = true, .refused = -EIO };
+	imap_cmd_addf(cmd, " 1:%u (UID FLAGS MODSEQ) (CHANGEDSINCE %llu%s)", last_uid,
+		      (unsigned long long)modseq, c->qresync ? " VANISHED" : "");
+	struct run_opts o = { .verb = "UID FETCH", .mailbox = m->name, .on_untagged = on_change,
+			      .ctx = &ch, .quiet = true, .refused = -EIO };
 	int rc = run_on(c, cmd, &o);
 	imap_cmd_free(cmd);
 	if (rc == 0)
-		drop_vanished(m, l, &v);
-	seqset_free(&v);
+		*gone += drop_vanished(m, l, &ch.vanished);
+	seqset_free(&ch.vanished);
+	buf_free(&ch.flags);
+	return rc;
+}
+
+/* Without CONDSTORE: UID FETCH 1:* (UID FLAGS), every message's flags. */
+static int fetch_every_flag(struct mbox *m, struct pool_conn *c, struct cache *cache, struct cache_listing *l)
+{
+	struct changes ch = { m, cache, l, SEQSET_INIT, BUF_INIT, time(NULL) };
+	struct imap_cmd *cmd = imap_cmd_new("UID FETCH");
+	imap_cmd_addf(cmd, " 1:* (UID FLAGS)");
+	struct run_opts o = { .verb = "UID FETCH", .mailbox = c->selected, .on_untagged = on_change,
+			      .ctx = &ch, .quiet = true, .refused = -EIO };
+	int rc = run_on(c, cmd, &o);
+	imap_cmd_free(cmd);
+	seqset_free(&ch.vanished);
+	buf_free(&ch.flags);
 	return rc;
 }
 
@@ -181,6 +255,8 @@ static int update_listing(struct mbox *m, struct pool_conn *c, struct cache_list
 	struct msgvec fresh = { 0, 0, NULL };
 	char range[32];
 	int rc;
+	size_t gone = 0;    /* messages seen going, and below, arriving: the folder's mtime */
+	bool new_generation = l->uidvalidity != st->uidvalidity;
 	/* what the listing knew: only the same generation's modseq means anything */
 	uint64_t old_modseq = l->uidvalidity == st->uidvalidity ? l->highestmodseq : 0;
 	if (l->uidvalidity != st->uidvalidity || !l->n) {
@@ -192,24 +268,27 @@ static int update_listing(struct mbox *m, struct pool_conn *c, struct cache_list
 		for (size_t i = 0; i < l->n; i++)
 			mtree_msg_gone(m, l->msgs[i].uid);
 		cache_listing_free(l);
-		rc = fetch_listing(c, "1:*", 1, &fresh);
+		rc = fetch_listing(c, cache, "1:*", 1, &fresh);
 	} else {
 		snprintf(range, sizeof range, "%u:*", l->uidnext ? l->uidnext : 1);
-		rc = l->uidnext < st->uidnext ? fetch_listing(c, range, l->uidnext, &fresh) : 0;
+		rc = l->uidnext < st->uidnext ? fetch_listing(c, cache, range, l->uidnext, &fresh) : 0;
 	}
 	if (rc < 0) {
 		msgvec_free(&fresh);
 		return rc;
 	}
 	/* merge: fresh UIDs are all above the kept ones */
+	uint32_t last_known = l->n ? l->msgs[l->n - 1].uid : 0;
+	size_t before = l->n;
 	l->msgs = xrealloc(l->msgs, (l->n + fresh.n + 1) * sizeof *l->msgs);
 	for (size_t i = 0; i < fresh.n; i++)
 		if (!l->n || fresh.v[i].uid > l->msgs[l->n - 1].uid)
 			l->msgs[l->n++] = fresh.v[i];
 	msgvec_free(&fresh);
-	uint32_t last_known = l->n ? l->msgs[l->n - 1].uid : 0;
-	if (l->n != st->messages && c->qresync && old_modseq && last_known) {
-		if ((rc = resync_vanished(m, c, l, old_modseq, last_known)) < 0)
+	bool arrived = l->n > before;
+	if (pool_has_cap(c->pool, "CONDSTORE") && old_modseq && last_known &&
+	    st->highestmodseq != old_modseq) {
+		if ((rc = resync_changes(m, c, cache, l, old_modseq, last_known, &gone)) < 0)
 			return rc;
 	}
 	if (l->n != st->messages) {  /* no QRESYNC, or it left a doubt */
@@ -217,9 +296,11 @@ static int update_listing(struct mbox *m, struct pool_conn *c, struct cache_list
 		size_t n;
 		if ((rc = fetch_all_uids(c, &uids, &n)) < 0)
 			return rc;
-		keep_only(m, l, uids, n);
+		gone += keep_only(m, l, uids, n);
 		free(uids);
 	}
+	if (new_generation || arrived || gone)
+		l->mtime = (int64_t)time(NULL);
 	l->uidvalidity = st->uidvalidity;
 	l->uidnext = st->uidnext;
 	l->messages = st->messages;
@@ -237,7 +318,7 @@ static int first_listing(struct pool *p, struct pool_conn *c, struct mbox *m,
 	int rc = select_begin(c, m->name, false, &sel);
 	if (rc < 0)
 		return rc;
-	int frc = fetch_listing(c, "1:*", 1, &fresh);
+	int frc = fetch_listing(c, cache, "1:*", 1, &fresh);
 	rc = c->s ? select_end(c, sel, m->name, false) : -EIO;
 	if (rc == 0)
 		rc = frc;
@@ -249,6 +330,8 @@ static int first_listing(struct pool *p, struct pool_conn *c, struct mbox *m,
 	cache_listing_free(l);
 	l->msgs = fresh.v;
 	l->n = fresh.n;
+	/* what the folder showed before it was listed: the same after */
+	l->mtime = cache_created(cache);
 	st->uidvalidity = l->uidvalidity = c->uidvalidity;
 	st->uidnext = l->uidnext = c->uidnext;
 	st->messages = l->messages = c->exists;
@@ -265,6 +348,8 @@ struct refresh_ctx {
 	struct mbox *m;
 	struct cache *cache;
 	bool loaded;
+	bool want_flags;             /* every message's flags asked again (no CONDSTORE) */
+	bool flags_fetched;          /* work has every message's flags as of now */
 	struct cache_listing work;   /* the listing being brought up to date */
 };
 
@@ -295,29 +380,35 @@ static int refresh_attempt(struct pool_conn *c, void *ctx, bool again)
 	}
 	int rc = 0;
 	struct status_item st = { 0 };
+	r->flags_fetched = false;
 	if (!loaded) {
 		rc = first_listing(p, c, m, work, &st, cache);
+		r->flags_fetched = rc == 0;
 	} else {
 		if (c->selected && !strcmp(c->selected, m->name))
 			rc = select_none(c);
 		if (rc == 0)
 			rc = status(p, c, m->name, &st);
 	}
-	if (rc == 0 && !(loaded && listing_current(work, &st))) {
-		rc = select_mailbox(c, m->name, false);
-		if (rc == 0)
+	bool update = rc == 0 && !(loaded && listing_current(work, &st));
+	bool flags = rc == 0 && r->want_flags && !r->flags_fetched;
+	if ((update || flags) && (rc = select_mailbox(c, m->name, false)) == 0) {
+		if (update)
 			rc = update_listing(m, c, work, &st, cache);
-		if (rc == 0) {
-			struct buf err = BUF_INIT;
-			if (cache_listing_save(cache, m->name, work, &err) < 0)
-				fs_log(LOG_WARNING, "cannot save the listing of %s: %s", m->path, err.data);
-			buf_free(&err);
-		}
+		if (rc == 0 && flags && (rc = fetch_every_flag(m, c, cache, work)) == 0)
+			r->flags_fetched = true;
+	}
+	if (rc == 0 && (update || flags)) {
+		struct buf err = BUF_INIT;
+		if (cache_listing_save(cache, m->name, work, &err) < 0)
+			fs_log(LOG_WARNING, "cannot save the listing of %s: %s", m->path, err.data);
+		buf_free(&err);
 	}
 	return rc;
 }
 
-static int refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_age, bool use)
+static int refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_age, bool use,
+		   bool want_flags)
 {
 	if (!m->name || !m->selectable)
 		return 0;
@@ -332,7 +423,8 @@ static int refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_
 	}
 	/* after the wait: what the other refresh found may be enough */
 	time_t now = time(NULL);
-	if (m->loaded && now - m->checked < max_age) {
+	want_flags = want_flags && now - m->flags_checked >= max_age;
+	if (m->loaded && now - m->checked < max_age && !want_flags) {
 		pthread_mutex_unlock(&m->lock);
 		return 0;
 	}
@@ -341,7 +433,7 @@ static int refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_
 		m->loaded = true;
 		mbox_build_order(m);
 	}
-	struct refresh_ctx r = { m, cache, m->loaded, listing_copy_locked(m) };
+	struct refresh_ctx r = { m, cache, m->loaded, want_flags, false, listing_copy_locked(m) };
 	pthread_mutex_unlock(&m->lock);
 
 	int rc = run_retry(p, m->name, refresh_attempt, &r);
@@ -354,6 +446,8 @@ static int refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_
 		m->loaded = true;
 		/* our copy predates what the write path did meanwhile: ask again */
 		m->checked = m->changed_meanwhile ? 0 : now;
+		if (r.flags_fetched)
+			m->flags_checked = m->changed_meanwhile ? 0 : now;
 	} else {
 		cache_listing_free(&work);
 		if (m->loaded)  /* offline: the cached listing still serves */
@@ -366,22 +460,49 @@ static int refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_
 	return rc;
 }
 
-int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_age)
+/* A refresh for the user: m becomes the mailbox in use (the watcher IDLEs
+ * there).  A mailbox loaded already is the one in use at once, not only
+ * after a slow server answered; one loaded now, once it is. */
+static int refresh_in_use(struct mbox *m, struct pool *p, struct cache *cache, int max_age, bool want_flags)
 {
 	if (!m->name || !m->selectable)
 		return 0;
-	/* a mailbox loaded already is the one in use at once, not only after
-	 * a slow server answered; one loaded now, once it is */
 	uint64_t use = mtree_use_begin(m->tree);
 	if (mbox_loaded(m))
 		mtree_use_loaded(m->tree, m, use);
-	int rc = refresh(m, p, cache, max_age, true);
+	int rc = refresh(m, p, cache, max_age, true, want_flags);
 	if (mbox_loaded(m))
 		mtree_use_loaded(m->tree, m, use);
 	return rc;
 }
 
+int mbox_refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_age)
+{
+	return refresh_in_use(m, p, cache, max_age, false);
+}
+
 int mbox_refresh_ahead(struct mbox *m, struct pool *p, struct cache *cache, int max_age)
 {
-	return refresh(m, p, cache, max_age, false);
+	return refresh(m, p, cache, max_age, false, false);
+}
+
+int mbox_refresh_flags(struct mbox *m, struct pool *p, struct cache *cache, int max_age)
+{
+	/* with CONDSTORE every refresh brings the flags that changed */
+	return refresh_in_use(m, p, cache, max_age, !pool_has_cap(p, "CONDSTORE"));
+}
+
+int64_t mbox_mtime(struct mbox *m, struct cache *cache)
+{
+	pthread_mutex_lock(&m->lock);
+	/* a listing the cache holds costs no round trip, and the time it
+	 * keeps is the one to show from the start (a backup compares it) */
+	if (!m->loaded && !m->refreshing && m->name && m->selectable &&
+	    cache_listing_load(cache, m->name, &m->listing) == 0) {
+		m->loaded = true;  /* m->checked stays: the next use asks the server */
+		mbox_build_order(m);
+	}
+	int64_t t = m->loaded && m->listing.mtime ? m->listing.mtime : cache_created(cache);
+	pthread_mutex_unlock(&m->lock);
+	return t;
 }

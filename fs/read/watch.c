@@ -213,7 +213,9 @@ static int idle_on(struct watch *w, struct mbox *m, long long until_ms)
 	o.wake_fd = w->wake[0];
 	o.end_now = idle_should_end;
 	o.ctx = &iw;
+	c->idling = true;
 	int rc = imap_idle_run(c->s, &o);
+	c->idling = false;
 	if (rc == IMAP_ERROR) {
 		fs_log(LOG_INFO, "IDLE refused (%s): polling every %d s instead", imap_errmsg(c->s),
 		       w->poll_s);

@@ -63,9 +63,24 @@ bool fetch_decode(const struct imap_resp *r, struct fetch_item *out)
 			   imap_arg_number(&v->list[0], &num)) {
 			out->modseq = num;
 			out->has_modseq = true;
+		} else if (imap_arg_is_atom(k, "FLAGS") && v->type == IMAP_ARG_LIST) {
+			out->flags = v;
 		}
 	}
 	return has_uid;
+}
+
+void fetch_flags_text(const struct imap_arg *flags, struct buf *out)
+{
+	buf_reset(out);
+	for (size_t i = 0; i < flags->count; i++) {
+		const struct imap_arg *f = &flags->list[i];
+		if (f->type != IMAP_ARG_ATOM || !f->len || imap_arg_is_atom(f, "\\RECENT"))
+			continue;
+		if (out->len)
+			buf_addch(out, ' ');
+		buf_add(out, f->str, f->len);
+	}
 }
 
 void msgvec_free(struct msgvec *v)
@@ -139,6 +154,8 @@ int fetch_status(struct pool_conn *c, const char *mailbox, const char *items, in
 struct listing_ctx {
 	struct msgvec *out;
 	uint32_t min_uid;
+	struct cache *cache;
+	struct buf flags;
 };
 
 static void on_listing(void *ctx, struct pool_conn *c, const struct imap_response *raw,
@@ -150,17 +167,24 @@ static void on_listing(void *ctx, struct pool_conn *c, const struct imap_respons
 	struct fetch_item it;
 	if (!fetch_decode(r, &it) || it.uid < l->min_uid)
 		return;
-	struct cache_msg m = { .uid = it.uid, .size = it.size, .internaldate = it.date };
+	struct cache_msg m = { .uid = it.uid, .size = it.size, .internaldate = it.date, .modseq = it.modseq };
+	if (it.flags) {
+		fetch_flags_text(it.flags, &l->flags);
+		m.flags = cache_flags_id(l->cache, l->flags.data, l->flags.len);
+	}
 	msgvec_push(l->out, &m);
 }
 
-int fetch_listing(struct pool_conn *c, const char *range, uint32_t min_uid, struct msgvec *out)
+int fetch_listing(struct pool_conn *c, struct cache *cache, const char *range, uint32_t min_uid,
+		  struct msgvec *out)
 {
-	struct listing_ctx l = { out, min_uid };
+	struct listing_ctx l = { out, min_uid, cache, BUF_INIT };
 	struct imap_cmd *cmd = imap_cmd_new("UID FETCH");
-	imap_cmd_addf(cmd, " %s (UID RFC822.SIZE INTERNALDATE)", range);
+	imap_cmd_addf(cmd, " %s (UID RFC822.SIZE INTERNALDATE FLAGS%s)", range,
+		      pool_has_cap(c->pool, "CONDSTORE") ? " MODSEQ" : "");
 	int rc = run_read(c, cmd, "UID FETCH", on_listing, &l);
 	imap_cmd_free(cmd);
+	buf_free(&l.flags);
 	msgvec_normalize(out);
 	return rc;
 }

@@ -17,11 +17,16 @@ struct fetch_item {
 	uint64_t size;
 	int64_t date;
 	uint64_t modseq;
+	const struct imap_arg *flags;   /* the FLAGS list, NULL when not named; the response's */
 };
 
 /* Decodes the attributes of a FETCH response; false when it is not one or
  * carries no UID. */
 bool fetch_decode(const struct imap_resp *r, struct fetch_item *out);
+/* A FLAGS list as text: the flags space separated in the server's order,
+ * \Recent left out (it belongs to the session: it can be neither stored
+ * nor kept).  out is replaced. */
+void fetch_flags_text(const struct imap_arg *flags, struct buf *out);
 
 /* What a STATUS response said; fields it did not name are left alone. */
 struct status_item {
@@ -45,10 +50,12 @@ struct msgvec {
 };
 void msgvec_free(struct msgvec *v);
 
-/* UID FETCH range (UID RFC822.SIZE INTERNALDATE): appends to out, sorted by
- * UID on return; only UIDs >= min_uid are kept (a "N:*" range returns the
- * last message even when its UID is lower). */
-int fetch_listing(struct pool_conn *c, const char *range, uint32_t min_uid, struct msgvec *out);
+/* UID FETCH range (UID RFC822.SIZE INTERNALDATE FLAGS, and MODSEQ with
+ * CONDSTORE): appends to out, sorted by UID on return, flags as cache's
+ * ids; only UIDs >= min_uid are kept (a "N:*" range returns the last
+ * message even when its UID is lower). */
+int fetch_listing(struct pool_conn *c, struct cache *cache, const char *range, uint32_t min_uid,
+		  struct msgvec *out);
 /* UID SEARCH ALL: every UID of the selected mailbox, ascending. */
 int fetch_all_uids(struct pool_conn *c, uint32_t **uids, size_t *n);
 

@@ -103,16 +103,7 @@ static void collect_fetch(struct collect *col, const struct imap_resp *r)
 	if (!flags)
 		return;
 	col->has_flags = true;
-	buf_reset(&col->flags);
-	for (size_t i = 0; i < flags->count; i++) {
-		const struct imap_arg *f = &flags->list[i];
-		/* \Recent belongs to the session: it can be neither stored nor kept */
-		if (f->type != IMAP_ARG_ATOM || !f->len || imap_arg_is_atom(f, "\\RECENT"))
-			continue;
-		if (col->flags.len)
-			buf_addch(&col->flags, ' ');
-		buf_add(&col->flags, f->str, f->len);
-	}
+	fetch_flags_text(flags, &col->flags);
 }
 
 /* Whether a LIST response names mailbox: the pattern a LIST is given can

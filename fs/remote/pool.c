@@ -53,10 +53,11 @@ static void log_server_text(struct pool_conn *c, const struct imap_resp *r)
 		fs_log(LOG_DEBUG, "imap[%u] closed by the server: %s", c->index, r->text);
 }
 
-/* Mail that arrived or left the selected mailbox while this connection
- * did something else: its listing is stale.  Only after the selection is
- * complete (c->selected set), so EXAMINE's own EXISTS does not count;
- * VANISHED (EARLIER) answers a question we asked. */
+/* Mail that arrived or left the selected mailbox, or flags another client
+ * changed, while this connection did something else: its listing is
+ * stale.  Only after the selection is complete (c->selected set), so
+ * EXAMINE's own EXISTS does not count; VANISHED (EARLIER) answers a
+ * question we asked, and so may any FETCH but one heard in IDLE. */
 static void note_change(struct pool_conn *c, const struct imap_resp *r, uint32_t old_exists)
 {
 	if (!c->selected || !c->pool || !c->pool->on_change)
@@ -68,6 +69,8 @@ static void note_change(struct pool_conn *c, const struct imap_resp *r, uint32_t
 		changed = true;
 	else if (!strcmp(r->name, "VANISHED"))
 		changed = !(r->nargs >= 1 && r->args[0].type == IMAP_ARG_LIST);
+	else if (!strcmp(r->name, "FETCH"))
+		changed = c->idling;
 	if (changed)
 		c->pool->on_change(c->pool->change_ctx, c->selected);
 }

@@ -197,7 +197,7 @@ static int rename_mailbox(struct fs *fs, struct mbox *sub, struct mbox *newdir, 
 }
 
 static int move_message(struct fs *fs, struct mbox *dir, const char *name, struct mbox *newdir,
-			const struct staged_alias *alias)
+			const char *newname, const struct staged_alias *alias)
 {
 	if (newdir == dir)
 		return -EPERM;  /* UIDs are not names: a message cannot be renamed */
@@ -221,11 +221,15 @@ static int move_message(struct fs *fs, struct mbox *dir, const char *name, struc
 	if (rc < 0)
 		return rc;
 	mbox_msg_removed(dir, fs->cache, msg.uid);
-	struct cache_msg moved = msg;
+	struct cache_msg moved = msg;  /* a move keeps the flags; the MODSEQ is the new folder's */
 	moved.uid = new_uid;
+	moved.modseq = 0;
 	mbox_msg_added(newdir, fs->cache, new_uidvalidity, &moved);
-	if (new_uidvalidity && new_uid)
-		fs_node_moved(fs, fs_msg_ino(dir, uidvalidity, msg.uid), newdir, new_uidvalidity, new_uid);
+	if (new_uidvalidity && new_uid) {
+		uint64_t ino = fs_msg_ino(dir, uidvalidity, msg.uid);
+		fs_node_moved(fs, ino, newdir, new_uidvalidity, new_uid);
+		staging_moved(fs, newdir, newname, ino, new_uidvalidity, &moved);
+	}
 	return 0;
 }
 
@@ -258,11 +262,11 @@ static int rename_in(struct fs *fs, struct mbox *dir, const char *name, struct m
 		return rc;
 	struct mbox *sub = NULL;
 	if (rc == 2)
-		rc = move_message(fs, dir, name, newdir, &alias);
+		rc = move_message(fs, dir, name, newdir, newname, &alias);
 	else if ((sub = child_dir(fs, dir, name)))
 		rc = rename_mailbox(fs, sub, newdir, newname);
 	else
-		rc = move_message(fs, dir, name, newdir, NULL);
+		rc = move_message(fs, dir, name, newdir, newname, NULL);
 	mbox_put(sub);
 	mbox_put(alias.m);
 	/* The kernel now thinks newname is what name was; the server chose

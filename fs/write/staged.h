@@ -65,6 +65,12 @@ struct staged_alias {
 int staging_unlink(struct fs *fs, struct mbox *dir, const char *name, struct staged_alias *alias);
 int staging_rename(struct fs *fs, struct mbox *dir, const char *name, struct mbox *newdir,
 		   const char *newname, struct staged_alias *alias);
+/* A message moved into newdir under newname (now uid of uidvalidity there,
+ * on the kernel's inode ino): that name answers for it for ALIAS_SECONDS,
+ * so whoever moved it finds it where they put it (mv of several files
+ * looks at each name it moved to), while the listing shows <UID>.eml. */
+void staging_moved(struct fs *fs, struct mbox *newdir, const char *newname, uint64_t ino,
+		   uint32_t uidvalidity, const struct cache_msg *msg);
 /* setattr of a staged node: size and mtime; 1 when n is not staged. */
 int staging_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set);
 int staging_set_flags(struct fs *fs, uint64_t ino, const char *flags, bool *was_staged);

@@ -101,7 +101,7 @@ static void staging_stat_locked(struct fs *fs, struct mnode *n, struct stat *st)
 	struct staged *s = n->staged;
 	/* what a read gives: the message once delivered (see below) */
 	uint64_t size = delivered(s) ? s->size : staged_size(s);
-	fs_msg_stat(fs, n->ino, size, s->mtime_set ? s->mtime : s->created, st);
+	fs_msg_stat(fs, n->ino, size, s->mtime_set ? s->mtime : s->created, 0, st);
 }
 
 /* A server may store other bytes than those written (Cyrus turns 8-bit
@@ -150,6 +150,25 @@ static struct staged *staged_new(struct fs *fs, struct mbox *dir, const char *na
 	/* from the first new file on, the core asks about them */
 	atomic_store_explicit(&fs->newfiles, &staging_newfiles, memory_order_release);
 	return s;
+}
+
+void staging_moved(struct fs *fs, struct mbox *newdir, const char *newname, uint64_t ino,
+		   uint32_t uidvalidity, const struct cache_msg *msg)
+{
+	pthread_mutex_lock(&fs->nodes_lock);
+	if (!find_locked(fs, newdir, newname)) {  /* a file being written keeps its name */
+		struct staged *s = staged_new(fs, newdir, newname, -1);
+		s->ino = ino;
+		s->finished = true;
+		s->alias_until = s->active + ALIAS_SECONDS;
+		s->uid_m = newdir;
+		mbox_get(newdir);
+		s->uidvalidity = uidvalidity;
+		s->uid = msg->uid;
+		s->size = msg->size;
+		s->date = msg->internaldate;
+	}
+	pthread_mutex_unlock(&fs->nodes_lock);
 }
 
 static int create_in(struct fs *fs, struct mbox *dir, const char *name, struct fs_entry *e);

@@ -3,9 +3,14 @@
  *   user.imap.uid           read-only
  *   user.imap.internaldate  read-only, "dd-Mon-yyyy hh:mm:ss +0000"
  *   user.imap.modseq        read-only, with CONDSTORE only
- * Flags are asked of the server each time (another client may have
- * changed them); a write is conditional on the MODSEQ last seen, so it
- * never silently undoes someone else's change (EAGAIN: read and retry). */
+ * Flags and MODSEQ come from the folder's listing, kept as fresh as the
+ * listing itself (mailbox.h: with CONDSTORE each refresh brings the flags
+ * that changed, without it every message's flags are asked again once
+ * they are older than the poll interval), so reading them for a whole
+ * tree (rsync -X, restic, borg) costs no round trip per file; a message
+ * the listing knows no flags of is asked about alone.  A write is
+ * conditional on the MODSEQ last seen, so it never silently undoes
+ * someone else's change (EAGAIN: read and retry). */
 #include "config.h"
 
 #include <ctype.h>
@@ -17,6 +22,7 @@
 #include "date.h"
 #include "write/staged.h"
 #include "fs_impl.h"
+#include "model/mailbox.h"
 #include "remote/mutate.h"
 
 #define X_FLAGS "user.imap.flags"
@@ -107,6 +113,40 @@ static bool condstore(struct fs *fs)
 static int getxattr_of(struct fs *fs, uint64_t ino, const struct target *t, const char *name,
 		       struct buf *out);
 
+/* The flags and MODSEQ of t's message as its folder's listing has them;
+ * false when it cannot say (another generation, flags not known yet, no
+ * MODSEQ where one is wanted). */
+static bool listed_flags(struct fs *fs, const struct target *t, bool want_modseq, struct buf *flags,
+			 uint64_t *modseq)
+{
+	if (mbox_refresh_flags(t->m, fs->pool, fs->cache, fs->cfg.poll_s) < 0)
+		return false;
+	struct cache_msg msg;
+	uint32_t uidvalidity;
+	if (mbox_msg(t->m, t->uid, &msg, &uidvalidity) < 0 || uidvalidity != t->uidvalidity || !msg.flags ||
+	    (want_modseq && !msg.modseq))
+		return false;
+	const char *text = cache_flags_text(fs->cache, msg.flags);
+	if (!text)
+		return false;
+	buf_set(flags, text, strlen(text));
+	*modseq = msg.modseq;
+	return true;
+}
+
+/* From the listing, else from the server (and then into the listing). */
+static int flags_of(struct fs *fs, const struct target *t, bool want_modseq, struct buf *flags,
+		    uint64_t *modseq)
+{
+	if (listed_flags(fs, t, want_modseq, flags, modseq))
+		return 0;
+	int rc = mutate_fetch_flags(fs->pool, t->m->name, t->uidvalidity, t->uid, flags, modseq);
+	if (rc == 0)
+		mbox_msg_flags(t->m, t->uidvalidity, t->uid, cache_flags_id(fs->cache, flags->data, flags->len),
+			       *modseq);
+	return rc;
+}
+
 int fs_getxattr(struct fs *fs, uint64_t ino, const char *name, struct buf *out)
 {
 	struct target t;
@@ -139,7 +179,7 @@ static int getxattr_of(struct fs *fs, uint64_t ino, const struct target *t, cons
 	} else if (!strcmp(name, X_FLAGS) || (!strcmp(name, X_MODSEQ) && condstore(fs))) {
 		uint64_t modseq = 0;
 		struct buf flags = BUF_INIT;
-		rc = mutate_fetch_flags(fs->pool, t->m->name, t->uidvalidity, t->uid, &flags, &modseq);
+		rc = flags_of(fs, t, condstore(fs), &flags, &modseq);
 		if (rc == 0) {
 			remember_modseq(fs, ino, modseq);
 			if (!strcmp(name, X_FLAGS))
@@ -164,15 +204,17 @@ static int store_flags(struct fs *fs, uint64_t ino, const struct target *t, cons
 {
 	uint64_t since = t->modseq;
 	if (!since && condstore(fs)) {
-		/* nothing read yet: the state right now is what is replaced */
+		/* nothing read yet: the state the listing knows is what is replaced */
 		struct buf cur = BUF_INIT;
-		int rc = mutate_fetch_flags(fs->pool, t->m->name, t->uidvalidity, t->uid, &cur, &since);
+		int rc = flags_of(fs, t, true, &cur, &since);
 		buf_free(&cur);
 		if (rc < 0)
 			return rc;
 	}
 	int rc = mutate_store_flags(fs->pool, t->m->name, t->uidvalidity, t->uid, flags, since);
 	remember_modseq(fs, ino, 0);  /* the next write compares with a fresh read */
+	if (rc == 0)  /* the new MODSEQ is not known: a read of it asks the server */
+		mbox_msg_flags(t->m, t->uidvalidity, t->uid, cache_flags_id(fs->cache, flags, strlen(flags)), 0);
 	return rc;
 }
 

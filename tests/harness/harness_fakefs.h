@@ -73,13 +73,14 @@ void fakefs_server_finish(struct fake_server *f);
  * (fetched: FAKEFS_MSG lines). */
 #define FAKEFS_LISTING(name, exists, uidvalidity, uidnext, fetched)          \
 	"C: <tag3> EXAMINE " name "\n"                                       \
-	"C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"           \
+	"C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE FLAGS)\n"     \
 	"S: * " exists " EXISTS\n"                                           \
 	"S: * OK [UIDVALIDITY " uidvalidity "] ok\n"                         \
 	"S: * OK [UIDNEXT " uidnext "] ok\n"                                 \
 	"S: <tag3> OK [READ-ONLY] done\n" fetched "S: <tag4> OK done\n"
-/* One message of such a listing, of 1 January 2020. */
-#define FAKEFS_MSG(seq, uid, size) \
-	"S: * " seq " FETCH (UID " uid " RFC822.SIZE " size " INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n"
+/* One message of such a listing, of 1 January 2020, seen. */
+#define FAKEFS_MSG(seq, uid, size)                                                                   \
+	"S: * " seq " FETCH (UID " uid " RFC822.SIZE " size " INTERNALDATE \"01-Jan-2020 00:00:00 +0000\"" \
+	" FLAGS (\\\\Seen))\n"
 
 #endif

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,17 @@ bool fsmount_log_has(const struct fsmount *m, const char *text)
 	bool has = log.data && strstr(log.data, text);
 	buf_free(&log);
 	return has;
+}
+
+size_t fsmount_log_count(const struct fsmount *m, const char *text)
+{
+	struct buf log = BUF_INIT;
+	os_read_tail(m->log, 1u << 20, &log);
+	size_t n = 0;
+	for (const char *p = log.data; p && *text && (p = strstr(p, text)); p += strlen(text))
+		n++;
+	buf_free(&log);
+	return n;
 }
 
 unsigned long fsmount_peak_kb(const struct fsmount *m)
@@ -283,4 +295,23 @@ int mount_test_main(const char *name, struct dovecot *dc, struct mount_env *env,
 	dovecot_stop(dc, NULL);
 	failed += mount_env_cleanup(env);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int mount_sh(struct buf *out, const char *fmt, ...)
+{
+	struct buf cmd = BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vaddf(&cmd, fmt, ap);
+	va_end(ap);
+	FILE *f = popen(cmd.data, "r");
+	buf_free(&cmd);
+	ck_assert_ptr_nonnull(f);
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		if (out)
+			buf_add(out, chunk, n);
+	int st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

@@ -82,6 +82,11 @@ int mount_test_main(const char *name, struct dovecot *dc, struct mount_env *env,
 struct imap *harness_login(int port, const char *user);
 struct imap *mount_second(const struct mount_env *env, const char *user);
 int mount_slurp(const char *path, struct buf *out);
+/* Runs a shell command built printf-style (sh -c); its stdout is appended
+ * to out (may be NULL).  Its exit status, or -1 when it did not exit. */
+int mount_sh(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* How many times text occurs in imapfs's log (the last MiB of it). */
+size_t fsmount_log_count(const struct fsmount *m, const char *text);
 /* How many regular files dir holds (the test fails if it cannot be read). */
 size_t mount_count_files(const char *dir);
 

@@ -706,7 +706,7 @@ START_TEST(test_stall_mid_literal)
 		"S: * OK [ALERT] down for maintenance at noon\n"
 		"S: <tag2> OK listed\n"
 		"C: <tag3> EXAMINE INBOX\n"
-		"C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"
+		"C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE FLAGS)\n"
 		"S: * 1 EXISTS\n"
 		"S: * OK [UIDVALIDITY 7] ok\n"
 		"S: * OK [UIDNEXT 2] ok\n"

@@ -125,34 +125,13 @@ START_TEST(test_tree_bytes_sizes_mtimes)
 }
 END_TEST
 
-/* Runs a shell command built printf-style; its stdout goes to out. */
-static int run_cmd(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int run_cmd(struct buf *out, const char *fmt, ...)
-{
-	struct buf cmd = BUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	buf_vaddf(&cmd, fmt, ap);
-	va_end(ap);
-	FILE *f = popen(cmd.data, "r");
-	buf_free(&cmd);
-	ck_assert_ptr_nonnull(f);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		if (out)
-			buf_add(out, chunk, n);
-	int st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 START_TEST(test_grep_and_rsync)
 {
 	struct fsmount m = { .pid = 0 };
 	mount_start(&env, &m, "grep", NULL);
 	struct buf out = BUF_INIT;
 	/* every corpus message carries the marker once per part: count files */
-	ck_assert_int_eq(run_cmd(&out, "grep -r -l imapfs-corpus- '%s' | wc -l", m.dir), 0);
+	ck_assert_int_eq(mount_sh(&out, "grep -r -l imapfs-corpus- '%s' | wc -l", m.dir), 0);
 	unsigned files = (unsigned)strtoul(out.data, NULL, 10);
 	unsigned expect = CORPUS_DEMO_INBOX;
 	for (size_t i = 0; i < corpus_demo_nfolders; i++)
@@ -161,13 +140,13 @@ START_TEST(test_grep_and_rsync)
 	char dest[128];
 	snprintf(dest, sizeof dest, "%s/rsync-copy", env.work);
 	buf_reset(&out);
-	ck_assert_int_eq(run_cmd(NULL, "rsync -a '%s/' '%s/'", m.dir, dest), 0);
-	ck_assert_int_eq(run_cmd(&out, "rsync -a --stats '%s/' '%s/' | grep 'files transferred'", m.dir, dest), 0);
+	ck_assert_int_eq(mount_sh(NULL, "rsync -a '%s/' '%s/'", m.dir, dest), 0);
+	ck_assert_int_eq(mount_sh(&out, "rsync -a --stats '%s/' '%s/' | grep 'files transferred'", m.dir, dest), 0);
 	ck_assert_msg(strstr(out.data, "transferred: 0") != NULL, "second rsync: %s", out.data);
 	buf_reset(&out);
-	ck_assert_int_eq(run_cmd(&out, "diff -r '%s' '%s' && echo same", m.dir, dest), 0);
+	ck_assert_int_eq(mount_sh(&out, "diff -r '%s' '%s' && echo same", m.dir, dest), 0);
 	ck_assert_str_eq(out.data, "same\n");
-	ck_assert_int_eq(run_cmd(NULL, "rm -rf '%s'", dest), 0);
+	ck_assert_int_eq(mount_sh(NULL, "rm -rf '%s'", dest), 0);
 	buf_free(&out);
 	mount_stop(&m);
 }
@@ -190,7 +169,7 @@ START_TEST(test_remount_keeps_inodes_and_cache)
 	ck_assert_int_eq(stat(m.cache, &cst), 0);
 	ck_assert_int_eq(cst.st_mode & 0777, 0700);
 	struct buf find = BUF_INIT;
-	ck_assert_int_eq(run_cmd(&find, "find '%s/mail/INBOX' -type f -name '1.p' -size +%lldc | head -1",
+	ck_assert_int_eq(mount_sh(&find, "find '%s/mail/INBOX' -type f -name '1.p' -size +%lldc | head -1",
 				 m.cache, (long long)a.st_size), 0);
 	ck_assert_uint_gt(find.len, 1);
 	find.data[find.len - 1] = '\0';

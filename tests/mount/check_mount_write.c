@@ -20,111 +20,13 @@
 #include "date.h"
 #include "harness.h"
 #include "harness_mount.h"
+#include "harness_srv.h"
 #include "imap.h"
 #include "imaplib.h"
 #include "xalloc.h"
 
 static struct dovecot dc;
 static struct mount_env env;
-
-/* ---- what the server holds (second connection) ---- */
-
-static void srv_ok(int rc, const struct imap_result *r, const char *what)
-{
-	ck_assert_msg(rc == 0 && !strcmp(r->type, "OK"), "%s: %d %s", what, rc, r->type);
-}
-
-static void srv_select(struct imap *s, const char *mailbox, bool readonly)
-{
-	struct imap_result r = { .n = 0 };
-	srv_ok(imap_select(s, mailbox, readonly, &r), &r, mailbox);
-	imap_result_free(&r);
-}
-
-/* The UIDs of mailbox, ascending; returns how many. */
-static size_t srv_uids(struct imap *s, const char *mailbox, uint32_t *uids, size_t max)
-{
-	srv_select(s, mailbox, true);
-	struct imap_result r = { .n = 0 };
-	const char *args[] = { "ALL" };
-	srv_ok(imap_uid(s, "SEARCH", args, 1, &r), &r, "UID SEARCH");
-	size_t n = 0;
-	for (size_t i = 0; i < r.n; i++) {
-		const char *p = r.items[i].text.data ? r.items[i].text.data : "";
-		while (*p) {
-			char *end;
-			unsigned long v = strtoul(p, &end, 10);
-			if (end == p) {
-				p++;
-				continue;
-			}
-			if (n < max)
-				uids[n] = (uint32_t)v;
-			n++;
-			p = end;
-		}
-	}
-	imap_result_free(&r);
-	return n;
-}
-
-static void srv_fetch(struct imap *s, const char *mailbox, uint32_t uid, const char *item,
-		      struct buf *text, struct buf *lit)
-{
-	srv_select(s, mailbox, true);
-	char set[16];
-	snprintf(set, sizeof set, "%u", uid);
-	const char *args[] = { "FETCH", set, item };
-	struct imap_result r = { .n = 0 };
-	srv_ok(imap_uid(s, args[0], args + 1, 2, &r), &r, "UID FETCH");
-	ck_assert_uint_ge(r.n, 1);
-	if (text)
-		buf_addstr(text, r.items[0].text.data ? r.items[0].text.data : "");
-	if (lit) {
-		ck_assert(r.items[0].has_lit);
-		buf_add(lit, r.items[0].lit.data, r.items[0].lit.len);
-	}
-	imap_result_free(&r);
-}
-
-static void srv_list(struct imap *s, struct buf *out)
-{
-	struct imap_result r = { .n = 0 };
-	srv_ok(imap_list(s, "\"\"", "*", &r), &r, "LIST");
-	for (size_t i = 0; i < r.n; i++)
-		buf_addf(out, "%s\n", r.items[i].text.data ? r.items[i].text.data : "");
-	imap_result_free(&r);
-}
-
-/* Whether a LIST (srv_list) names mailbox, quoted or as an atom. */
-static bool listed(const struct buf *list, const char *mailbox)
-{
-	char atom[256], quoted[256];
-	snprintf(atom, sizeof atom, "\" %s\n", mailbox);
-	snprintf(quoted, sizeof quoted, "\"%s\"\n", mailbox);
-	return strstr(list->data, atom) || strstr(list->data, quoted);
-}
-
-static void srv_append(struct imap *s, const char *mailbox, const char *msg)
-{
-	struct imap_result r = { .n = 0 };
-	srv_ok(imap_append(s, mailbox, NULL, NULL, msg, strlen(msg), &r), &r, "APPEND");
-	imap_result_free(&r);
-}
-
-/* A folder of its own for one test, with n small messages. */
-static void srv_folder(struct imap *s, const char *mailbox, unsigned n)
-{
-	struct imap_result r = { .n = 0 };
-	srv_ok(imap_create(s, mailbox, &r), &r, "CREATE");
-	imap_result_free(&r);
-	char msg[256];
-	for (unsigned i = 1; i <= n; i++) {
-		snprintf(msg, sizeof msg, "Subject: %s %u\r\nFrom: t@example.org\r\n\r\nbody %u of %s\r\n",
-			 mailbox, i, i, mailbox);
-		srv_append(s, mailbox, msg);
-	}
-}
 
 static void path_of(struct buf *out, const struct fsmount *m, const char *rel)
 {
@@ -231,8 +133,8 @@ START_TEST(test_mkdir_rmdir_rename_utf8)
 	path_of(&p, &m, "Zürich Neu/Unter");
 	ck_assert_int_eq(mkdir(p.data, 0755), 0);
 	srv_list(s, &list);
-	ck_assert_msg(listed(&list, "Z&APw-rich Neu"), "%s", list.data);
-	ck_assert_msg(listed(&list, "Z&APw-rich Neu.Unter"), "%s", list.data);
+	ck_assert_msg(srv_listed(&list, "Z&APw-rich Neu"), "%s", list.data);
+	ck_assert_msg(srv_listed(&list, "Z&APw-rich Neu.Unter"), "%s", list.data);
 	/* a message inside keeps its folder from going */
 	srv_append(s, "Z&APw-rich Neu.Unter", "Subject: inside\r\n\r\nx\r\n");
 	path_of(&p, &m, "Zürich Neu");
@@ -247,8 +149,8 @@ START_TEST(test_mkdir_rmdir_rename_utf8)
 	ck_assert_msg(rename(p.data, q.data) == 0, "rename: %s", strerror(errno));
 	buf_reset(&list);
 	srv_list(s, &list);
-	ck_assert_msg(listed(&list, "Reisen.Gen&AOg-ve"), "%s", list.data);
-	ck_assert_msg(listed(&list, "Reisen.Gen&AOg-ve.Unter"), "%s", list.data);
+	ck_assert_msg(srv_listed(&list, "Reisen.Gen&AOg-ve"), "%s", list.data);
+	ck_assert_msg(srv_listed(&list, "Reisen.Gen&AOg-ve.Unter"), "%s", list.data);
 	ck_assert_msg(!strstr(list.data, "Z&APw-rich Neu"), "%s", list.data);
 	ck_assert(!exists(p.data));
 	path_of(&p, &m, "Reisen/Genève/Unter/1.eml");
@@ -265,7 +167,7 @@ START_TEST(test_mkdir_rmdir_rename_utf8)
 	buf_reset(&list);
 	srv_list(s, &list);
 	ck_assert_msg(!strstr(list.data, "Gen&AOg-ve"), "%s", list.data);
-	ck_assert_msg(listed(&list, "Reisen"), "%s", list.data);
+	ck_assert_msg(srv_listed(&list, "Reisen"), "%s", list.data);
 	buf_free(&body);
 	buf_free(&p);
 	buf_free(&q);
@@ -619,15 +521,29 @@ START_TEST(test_flags_as_xattrs)
 	ck_assert_msg(strstr(text.data, "\\Seen") && strstr(text.data, "\\Answered") &&
 			      strstr(text.data, "$Label1"),
 		      "%s", text.data);
-	/* another client changes them: the xattr says so */
+	/* another client changes them: the xattr says so once the mount hears
+	 * of it (IDLE on the folder in use: about a second), and the file's
+	 * ctime moves, its mtime (the INTERNALDATE) stays */
+	struct stat before, after;
+	ck_assert_int_eq(stat(p.data, &before), 0);
+	usleep(1100 * 1000);  /* the change falls in a later second than the APPEND */
+	time_t stored = time(NULL);
 	srv_select(s, "FlagTest", false);
 	struct imap_result r = { .n = 0 };
 	srv_ok(imap_store(s, "1", "FLAGS", "(\\Flagged)", &r), &r, "STORE");
 	imap_result_free(&r);
-	n = getxattr(p.data, "user.imap.flags", v, sizeof v - 1);
-	ck_assert_int_gt(n, 0);
-	v[n] = '\0';
+	for (int tries = 0; tries < 300; tries++) {  /* 30 s at most */
+		n = getxattr(p.data, "user.imap.flags", v, sizeof v - 1);
+		ck_assert_int_ge(n, 0);
+		v[n] = '\0';
+		if (!strcmp(v, "\\Flagged"))
+			break;
+		usleep(100 * 1000);
+	}
 	ck_assert_str_eq(v, "\\Flagged");
+	ck_assert_int_eq(stat(p.data, &after), 0);
+	ck_assert_int_eq(after.st_mtime, before.st_mtime);
+	ck_assert_int_ge(after.st_ctime, stored);
 	/* read-only attributes */
 	n = getxattr(p.data, "user.imap.uid", v, sizeof v - 1);
 	ck_assert_int_gt(n, 0);

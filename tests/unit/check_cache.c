@@ -742,12 +742,15 @@ static void make_listing(struct cache_listing *l, uint32_t uidvalidity, size_t n
 	l->uidnext = (uint32_t)(3 * n + 10);
 	l->messages = (uint32_t)n;
 	l->highestmodseq = 0x123456789abcdefULL;
+	l->mtime = 1700000000 + (int64_t)n;
 	l->n = n;
 	l->msgs = calloc(n ? n : 1, sizeof *l->msgs);
 	for (size_t i = 0; i < n; i++) {
 		l->msgs[i].uid = (uint32_t)(3 * i + 1);
 		l->msgs[i].size = ((uint64_t)i << 33) + i;
 		l->msgs[i].internaldate = i % 2 ? -(int64_t)i * 86400 : (int64_t)i * 1000000007;
+		l->msgs[i].modseq = (uint64_t)i * 0x100000001ULL;
+		l->msgs[i].changed = i % 3 ? 0 : 1600000000 + (int64_t)i;
 	}
 }
 
@@ -757,13 +760,79 @@ static void assert_listing_eq(const struct cache_listing *a, const struct cache_
 	ck_assert_uint_eq(a->uidnext, b->uidnext);
 	ck_assert_uint_eq(a->messages, b->messages);
 	ck_assert_uint_eq(a->highestmodseq, b->highestmodseq);
+	ck_assert_int_eq(a->mtime, b->mtime);
 	ck_assert_uint_eq(a->n, b->n);
 	for (size_t i = 0; i < a->n; i++) {
 		ck_assert_uint_eq(a->msgs[i].uid, b->msgs[i].uid);
 		ck_assert_uint_eq(a->msgs[i].size, b->msgs[i].size);
 		ck_assert_int_eq(a->msgs[i].internaldate, b->msgs[i].internaldate);
+		ck_assert_uint_eq(a->msgs[i].flags, b->msgs[i].flags);
+		ck_assert_uint_eq(a->msgs[i].modseq, b->msgs[i].modseq);
+		ck_assert_int_eq(a->msgs[i].changed, b->msgs[i].changed);
 	}
 }
+
+/* Flag lists survive a save and a new cache_open (another table of ids):
+ * the same texts come back, one list shared by many messages is stored
+ * once, and "not known" stays apart from "no flags". */
+START_TEST(test_listing_keeps_flags)
+{
+	struct cache *c = open_cache(0);
+	struct cache_listing l, got;
+	const char *texts[] = { "\\Seen", "", "\\Seen $Label \\Flagged", NULL };
+	make_listing(&l, 9, 400);
+	for (size_t i = 0; i < l.n; i++) {
+		const char *t = texts[i % 4];
+		l.msgs[i].flags = t ? cache_flags_id(c, t, strlen(t)) : 0;
+	}
+	ck_assert_uint_eq(cache_flags_id(c, "\\Seen", 5), l.msgs[0].flags);  /* interned */
+	ck_assert_uint_ne(l.msgs[0].flags, l.msgs[1].flags);
+	ck_assert_int_eq(cache_listing_save(c, "INBOX", &l, NULL), 0);
+	cache_close(c);
+	char path[512];
+	snprintf(path, sizeof path, "%s/mail/INBOX/listing", cdir);
+	struct stat st;
+	ck_assert_int_eq(stat(path, &st), 0);
+	/* three lists, once each: header, name, lists, records, checksum */
+	ck_assert_int_eq(st.st_size, 56 + 5 + (4 + 5) + 4 + (4 + 21) + 400 * 40 + 8);
+	c = open_cache(0);
+	cache_flags_id(c, "$Other", 6);  /* the ids of the new table differ */
+	ck_assert_int_eq(cache_listing_load(c, "INBOX", &got), 0);
+	ck_assert_uint_eq(got.n, l.n);
+	for (size_t i = 0; i < got.n; i++) {
+		const char *t = texts[i % 4];
+		if (!t) {
+			ck_assert_uint_eq(got.msgs[i].flags, 0);
+			continue;
+		}
+		ck_assert_str_eq(cache_flags_text(c, got.msgs[i].flags), t);
+		got.msgs[i].flags = l.msgs[i].flags;  /* for the comparison of the rest */
+	}
+	assert_listing_eq(&l, &got);
+	ck_assert_ptr_null(cache_flags_text(c, 0));
+	ck_assert_ptr_null(cache_flags_text(c, 1000));
+	cache_listing_free(&got);
+	cache_listing_free(&l);
+	cache_close(c);
+}
+END_TEST
+
+/* The cache's creation time is its marker's, the same at every open. */
+START_TEST(test_created_is_kept)
+{
+	struct cache *c = open_cache(0);
+	int64_t t = cache_created(c);
+	ck_assert_int_gt(t, 0);
+	cache_close(c);
+	char path[512];
+	snprintf(path, sizeof path, "%s/imapfs-cache", cdir);
+	struct timespec old[2] = { { 1500000000, 0 }, { 1500000000, 0 } };
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, old, 0), 0);
+	c = open_cache(0);
+	ck_assert_int_eq(cache_created(c), 1500000000);
+	cache_close(c);
+}
+END_TEST
 
 START_TEST(test_listing_round_trip)
 {
@@ -851,18 +920,32 @@ static void truncate_record(struct buf *f) { buf_truncate(f, f->len - 9); }
 static void truncate_header(struct buf *f) { buf_truncate(f, 20); }
 static void empty_file(struct buf *f) { buf_truncate(f, 0); }
 static void append_garbage(struct buf *f) { buf_add(f, "garbage!", 8); }
-static void bad_version(struct buf *f) { f->data[8] = 2; }
+static void bad_version(struct buf *f) { f->data[8] = 1; }  /* no flags: listed again */
+/* a flag list's length that runs past the file, with the checksum fixed */
+static void fix_checksum(struct buf *f);
+static void long_flag_list(struct buf *f)
+{
+	size_t at = 56 + 5;
+	f->data[28] = 1;  /* one list, of 2 GiB */
+	memcpy(f->data + at, "\xff\xff\xff\x7f", 4);
+	fix_checksum(f);
+}
 static void bad_magic(struct buf *f) { f->data[0] = 'X'; }
 
 /* Records moved around but checksum recomputed is still caught by the
  * sortedness check: swap two records and fix the FNV-1a sum. */
 static void swap_records(struct buf *f)
 {
-	size_t name_len = 5, rec = 48 + name_len;
-	char tmp[24];
-	memcpy(tmp, f->data + rec, 24);
-	memcpy(f->data + rec, f->data + rec + 24, 24);
-	memcpy(f->data + rec + 24, tmp, 24);
+	size_t name_len = 5, rec = 56 + name_len;
+	char tmp[40];
+	memcpy(tmp, f->data + rec, 40);
+	memcpy(f->data + rec, f->data + rec + 40, 40);
+	memcpy(f->data + rec + 40, tmp, 40);
+	fix_checksum(f);
+}
+
+static void fix_checksum(struct buf *f)
+{
 	uint64_t h = 0xcbf29ce484222325u;
 	for (size_t i = 0; i < f->len - 8; i++)
 		h = (h ^ (unsigned char)f->data[i]) * 0x100000001b3u;
@@ -883,6 +966,7 @@ START_TEST(test_corrupt_listing_rejected_and_removed)
 	corrupt_and_check(c, bad_version);
 	corrupt_and_check(c, bad_magic);
 	corrupt_and_check(c, swap_records);
+	corrupt_and_check(c, long_flag_list);
 	cache_close(c);
 }
 END_TEST
@@ -1589,6 +1673,8 @@ int main(void)
 	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_listing_round_trip);
+	tcase_add_test(tc, test_listing_keeps_flags);
+	tcase_add_test(tc, test_created_is_kept);
 	tcase_add_test(tc, test_corrupt_listing_rejected_and_removed);
 	tcase_add_test(tc, test_listing_of_another_mailbox_rejected);
 	suite_add_tcase(s, tc);

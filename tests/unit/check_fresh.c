@@ -10,7 +10,9 @@
 #include "check_run.h"
 #include "fake.h"
 #include "fs.h"
+#include "fs_impl.h"
 #include "harness_fakefs.h"
+#include "model/mailbox.h"
 
 /* With QRESYNC a resync asks which UIDs vanished since the listing's
  * modseq (one command, answered with ranges) instead of listing every UID. */
@@ -25,7 +27,7 @@ START_TEST(test_qresync_names_the_vanished)
 		"S: <tag2> OK enabled\n"
 		FAKEFS_LIST "S: * LIST () \"/\" INBOX\n" FAKEFS_LISTED
 		"C: <tag4> EXAMINE INBOX\n"
-		"C: <tag5> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE)\n"
+		"C: <tag5> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE FLAGS MODSEQ)\n"
 		"S: * 5 EXISTS\n"
 		"S: * OK [UIDVALIDITY 7] ok\n"
 		"S: * OK [UIDNEXT 6] ok\n"
@@ -46,7 +48,7 @@ START_TEST(test_qresync_names_the_vanished)
 		"S: * OK [UIDNEXT 6] ok\n"
 		"S: * OK [HIGHESTMODSEQ 20] ok\n"
 		"S: <tag8> OK [READ-ONLY] done\n"
-		"C: <tag9> UID FETCH 1:5 (UID) (CHANGEDSINCE 10 VANISHED)\n"
+		"C: <tag9> UID FETCH 1:5 (UID FLAGS MODSEQ) (CHANGEDSINCE 10 VANISHED)\n"
 		"S: * VANISHED (EARLIER) 4,1:2\n"
 		"S: <tag9> OK done\n"
 		FAKE_LOGOUT, &o);
@@ -68,6 +70,83 @@ START_TEST(test_qresync_names_the_vanished)
 }
 END_TEST
 
+static void get_xattr(struct fs *fs, uint64_t ino, const char *name, const char *want)
+{
+	struct buf v = BUF_INIT;
+	ck_assert_int_eq(fs_getxattr(fs, ino, name, &v), 0);
+	ck_assert_str_eq(v.data, want);
+	buf_free(&v);
+}
+
+/* The flags and MODSEQ come with the listing, and a resync brings the
+ * ones that changed (CHANGEDSINCE): reading user.imap.flags and
+ * user.imap.modseq of every message sends nothing (the script has no
+ * command for it), a changed message's ctime moves, its folder's mtime
+ * does not (nothing arrived or went). */
+START_TEST(test_flags_come_with_the_listing)
+{
+	struct fakefs ff;
+	fakefs_open(&ff,
+		FAKE_LOGIN("CONDSTORE UNSELECT")
+		FAKEFS_LIST "S: * LIST () \"/\" INBOX\n" FAKEFS_LISTED
+		"C: <tag3> EXAMINE INBOX\n"
+		"C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE FLAGS MODSEQ)\n"
+		"S: * 2 EXISTS\n"
+		"S: * OK [UIDVALIDITY 7] ok\n"
+		"S: * OK [UIDNEXT 3] ok\n"
+		"S: * OK [HIGHESTMODSEQ 6] ok\n"
+		"S: <tag3> OK [READ-ONLY] done\n"
+		"S: * 1 FETCH (UID 1 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\" FLAGS (\\\\Seen \\\\Recent) MODSEQ (5))\n"
+		"S: * 2 FETCH (UID 2 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\" FLAGS () MODSEQ (6))\n"
+		"S: <tag4> OK done\n"
+		"# another client flags message 1\n"
+		"C: <tag5> UNSELECT\n"
+		"S: <tag5> OK done\n"
+		"C: <tag6> STATUS INBOX (UIDVALIDITY UIDNEXT MESSAGES HIGHESTMODSEQ)\n"
+		"S: * STATUS INBOX (MESSAGES 2 UIDNEXT 3 UIDVALIDITY 7 HIGHESTMODSEQ 9)\n"
+		"S: <tag6> OK done\n"
+		"C: <tag7> EXAMINE INBOX\n"
+		"S: * 2 EXISTS\n"
+		"S: * OK [UIDVALIDITY 7] ok\n"
+		"S: * OK [UIDNEXT 3] ok\n"
+		"S: * OK [HIGHESTMODSEQ 9] ok\n"
+		"S: <tag7> OK [READ-ONLY] done\n"
+		"C: <tag8> UID FETCH 1:2 (UID FLAGS MODSEQ) (CHANGEDSINCE 6)\n"
+		"S: * 1 FETCH (UID 1 FLAGS (\\\\Seen \\\\Flagged) MODSEQ (9))\n"
+		"S: <tag8> OK done\n"
+		FAKE_LOGOUT, NULL);
+	struct fs *fs = ff.fs;
+	struct fs_entry inbox, one, two;
+	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "INBOX", &inbox), 0);
+	ck_assert_int_eq(fs_lookup(fs, inbox.ino, "1.eml", &one), 0);
+	ck_assert_int_eq(fs_lookup(fs, inbox.ino, "2.eml", &two), 0);
+	get_xattr(fs, one.ino, "user.imap.flags", "\\Seen");  /* \Recent is the session's */
+	get_xattr(fs, one.ino, "user.imap.modseq", "5");
+	get_xattr(fs, two.ino, "user.imap.flags", "");
+	get_xattr(fs, two.ino, "user.imap.modseq", "6");
+	struct stat st;
+	double timeout;
+	ck_assert_int_eq(fs_getattr(fs, inbox.ino, &st, &timeout), 0);
+	time_t dir_mtime = st.st_mtime;
+	ck_assert_int_eq(fs_getattr(fs, one.ino, &st, &timeout), 0);
+	ck_assert_int_eq(st.st_ctime, st.st_mtime);
+
+	struct mbox *m = mtree_by_name(&fs->tree, "INBOX");
+	mbox_mark_stale(m);
+	mbox_put(m);
+	get_xattr(fs, one.ino, "user.imap.flags", "\\Seen \\Flagged");
+	get_xattr(fs, one.ino, "user.imap.modseq", "9");
+	get_xattr(fs, two.ino, "user.imap.flags", "");
+	ck_assert_int_eq(fs_getattr(fs, one.ino, &st, &timeout), 0);
+	ck_assert_int_gt(st.st_ctime, st.st_mtime);  /* 2020, and now */
+	ck_assert_int_eq(fs_getattr(fs, two.ino, &st, &timeout), 0);
+	ck_assert_int_eq(st.st_ctime, st.st_mtime);
+	ck_assert_int_eq(fs_getattr(fs, inbox.ino, &st, &timeout), 0);
+	ck_assert_int_eq(st.st_mtime, dir_mtime);
+	fakefs_close(&ff);
+}
+END_TEST
+
 int main(void)
 {
 	fs_log_to_stderr(true);
@@ -75,6 +154,7 @@ int main(void)
 	TCase *tc = tcase_create("fake");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_qresync_names_the_vanished);
+	tcase_add_test(tc, test_flags_come_with_the_listing);
 	suite_add_tcase(su, tc);
 	int failed = check_run_suite(su);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -1,0 +1,212 @@
+/* check_backup.c: backups through a real mount over a private Dovecot, as
+ * users take them (rsync -aX, tar), checked against what the server holds
+ * (a second IMAP connection) and against what the mount sent it (its
+ * protocol trace, -o debug):
+ * - the flags and MODSEQ of every message (user.imap.flags,
+ *   user.imap.modseq) come with the folder's listing: a backup with
+ *   xattrs asks the server nothing per file, and a second one changes
+ *   nothing;
+ * - a folder's times move only when a message arrives or goes, and stay
+ *   the same across a remount, so tar of a fresh mount does not find a
+ *   folder "changed as we read it" and a second backup sees none changed;
+ * - mv of several messages exits 0 (the names moved to answer). */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "harness_mount.h"
+#include "harness_os.h"
+#include "harness_srv.h"
+#include "imap.h"
+#include "imaplib.h"
+
+static struct dovecot dc;
+static struct mount_env env;
+
+/* What the mount asks the server about one message's flags: a UID FETCH
+ * of FLAGS (alone, or CHANGEDSINCE) as its trace shows it. */
+#define FLAGS_ASKED "(UID FLAGS"
+
+static void store_flags(struct imap *s, const char *mailbox, const char *set, const char *flags)
+{
+	srv_select(s, mailbox, false);
+	const char *args[] = { "STORE", set, "+FLAGS", flags };
+	struct imap_result r = { .n = 0 };
+	srv_ok(imap_uid(s, args[0], args + 1, 3, &r), &r, "UID STORE");
+	imap_result_free(&r);
+}
+
+static void xattr_of(const char *path, const char *name, struct buf *out)
+{
+	char v[512];
+	ssize_t n = getxattr(path, name, v, sizeof v - 1);
+	ck_assert_msg(n >= 0, "getxattr %s %s", path, name);
+	buf_reset(out);
+	buf_add(out, v, (size_t)n);
+}
+
+/* rsync -aX of a folder twice: the copies carry the server's flags, the
+ * second run transfers nothing, and neither made the mount ask the server
+ * for any message's flags (they came with the listing). */
+START_TEST(test_rsync_xattrs_cost_no_round_trip_per_file)
+{
+	struct imap *s = mount_second(&env, "alice");
+	srv_folder(s, "XBackup", 20);
+	store_flags(s, "XBackup", "1:10", "(\\Seen)");
+	store_flags(s, "XBackup", "5", "($Work)");
+	struct fsmount m = { .pid = 0 };
+	mount_start(&env, &m, "xbackup", "debug");
+	char dest[128];
+	snprintf(dest, sizeof dest, "%s/xbackup-copy", env.work);
+	struct buf out = BUF_INIT, v = BUF_INIT, path = BUF_INIT;
+	ck_assert_int_eq(mount_sh(NULL, "rsync -aX '%s/XBackup/' '%s/'", m.dir, dest), 0);
+	ck_assert_int_eq(mount_sh(&out, "rsync -aXi '%s/XBackup/' '%s/'", m.dir, dest), 0);
+	ck_assert_msg(out.len == 0, "the second rsync changed: %s", out.data);
+	ck_assert_uint_eq(fsmount_log_count(&m, FLAGS_ASKED), 0);
+	ck_assert_uint_gt(fsmount_log_count(&m, "UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE FLAGS"), 0);
+
+	buf_addf(&path, "%s/5.eml", dest);
+	xattr_of(path.data, "user.imap.flags", &v);
+	ck_assert_msg(strstr(v.data, "\\Seen") && strstr(v.data, "$Work"), "5.eml: %s", v.data);
+	buf_reset(&path);
+	buf_addf(&path, "%s/15.eml", dest);
+	xattr_of(path.data, "user.imap.flags", &v);
+	ck_assert_str_eq(v.data, "");
+	/* the MODSEQ of the copy is the server's */
+	struct buf text = BUF_INIT;
+	srv_fetch(s, "XBackup", 5, "(MODSEQ)", &text, NULL);
+	buf_reset(&path);
+	buf_addf(&path, "%s/5.eml", dest);
+	xattr_of(path.data, "user.imap.modseq", &v);
+	char want[64];
+	snprintf(want, sizeof want, "MODSEQ (%s)", v.data);
+	ck_assert_msg(strstr(text.data, want), "server: %s, copy: %s", text.data, v.data);
+
+	ck_assert_int_eq(mount_sh(NULL, "rm -rf '%s'", dest), 0);
+	buf_free(&text);
+	buf_free(&out);
+	buf_free(&v);
+	buf_free(&path);
+	imap_close(s);
+	mount_stop(&m);
+}
+END_TEST
+
+static time_t mtime_of(const char *path)
+{
+	struct stat st;
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_ctime, st.st_mtime);
+	return st.st_mtime;
+}
+
+/* How many entries the folder shows, once it shows n (30 s at most). */
+static size_t wait_for_files(const char *dir, size_t n)
+{
+	size_t have = 0;
+	for (int tries = 0; tries < 300 && (have = mount_count_files(dir)) != n; tries++)
+		os_sleep_ms(100);
+	return have;
+}
+
+/* A folder's mtime is the same before and after it is listed, after a
+ * read of every message, after a remount (cache kept), and through tar of
+ * the fresh mount (exit 0); a message another client delivers moves it. */
+START_TEST(test_folder_times_move_only_with_content)
+{
+	struct imap *s = mount_second(&env, "alice");
+	srv_folder(s, "Times", 3);
+	struct fsmount m = { .pid = 0 };
+	mount_start(&env, &m, "times", NULL);
+	struct buf dir = BUF_INIT;
+	buf_addf(&dir, "%s/Times", m.dir);
+	time_t before = mtime_of(dir.data);
+	ck_assert_uint_eq(mount_count_files(dir.data), 3);
+	ck_assert_int_eq(mtime_of(dir.data), before);
+	ck_assert_int_eq(mount_sh(NULL, "cat '%s'/* >/dev/null", dir.data), 0);
+	ck_assert_int_eq(mtime_of(dir.data), before);
+	char cache[sizeof m.cache];
+	snprintf(cache, sizeof cache, "%s", m.cache);
+	mount_stop(&m);
+
+	struct fsmount again = { .pid = 0 };
+	snprintf(again.cache, sizeof again.cache, "%s", cache);
+	mount_start(&env, &again, "times", NULL);
+	buf_reset(&dir);
+	buf_addf(&dir, "%s/Times", again.dir);
+	ck_assert_int_eq(mtime_of(dir.data), before);
+	ck_assert_int_eq(mount_sh(NULL, "tar -cf /dev/null -C '%s' Times", again.dir), 0);
+	ck_assert_int_eq(mtime_of(dir.data), before);
+
+	os_sleep_ms(1100);  /* the delivery falls in a later second */
+	time_t delivered = time(NULL);
+	srv_append(s, "Times", "Subject: new\r\n\r\nnew\r\n");
+	ck_assert_uint_eq(wait_for_files(dir.data, 4), 4);
+	time_t after = mtime_of(dir.data);
+	for (int tries = 0; tries < 300 && after == before; tries++) {  /* the kernel keeps it 1 s */
+		os_sleep_ms(100);
+		after = mtime_of(dir.data);
+	}
+	ck_assert_int_ge(after, delivered);
+	buf_free(&dir);
+	imap_close(s);
+	mount_stop(&again);
+}
+END_TEST
+
+/* mv of several messages into another folder exits 0: mv looks at each
+ * name it moved to, and that name answers for a while although the
+ * message shows under its new UID.  On the server each one left its
+ * folder and arrived, bytes intact. */
+START_TEST(test_mv_of_several_messages)
+{
+	struct imap *s = mount_second(&env, "alice");
+	srv_folder(s, "MvMany", 13);
+	srv_folder(s, "MvInto", 2);
+	struct fsmount m = { .pid = 0 };
+	mount_start(&env, &m, "mvmany", NULL);
+	struct buf out = BUF_INIT, text = BUF_INIT;
+	int rc = mount_sh(&out, "cd '%s' && mv MvMany/11.eml MvMany/12.eml MvMany/13.eml MvInto/ 2>&1", m.dir);
+	ck_assert_msg(rc == 0, "mv: %d %s", rc, out.data);
+	uint32_t uids[16];
+	ck_assert_uint_eq(srv_uids(s, "MvMany", uids, 16), 10);
+	ck_assert_uint_eq(uids[9], 10);
+	ck_assert_uint_eq(srv_uids(s, "MvInto", uids, 16), 5);
+	for (unsigned i = 0; i < 3; i++) {
+		char want[64];
+		snprintf(want, sizeof want, "Subject: MvMany %u\r\n", 11 + i);
+		buf_reset(&text);
+		srv_fetch(s, "MvInto", uids[2 + i], "(BODY.PEEK[])", NULL, &text);
+		ck_assert_msg(strstr(text.data, want), "UID %u: %s", uids[2 + i], text.data);
+	}
+	/* the listing shows them by their UIDs */
+	struct buf dir = BUF_INIT;
+	buf_addf(&dir, "%s/MvInto", m.dir);
+	ck_assert_uint_eq(mount_count_files(dir.data), 5);
+	buf_free(&dir);
+	buf_free(&out);
+	buf_free(&text);
+	imap_close(s);
+	mount_stop(&m);
+}
+END_TEST
+
+static void add_tests(TCase *tc)
+{
+	tcase_add_test(tc, test_rsync_xattrs_cost_no_round_trip_per_file);
+	tcase_add_test(tc, test_folder_times_move_only_with_content);
+	tcase_add_test(tc, test_mv_of_several_messages);
+}
+
+int main(void)
+{
+	return mount_test_main("check_backup", &dc, &env, add_tests, 240);
+}
