@@ -55,7 +55,10 @@ check_PROGRAMS += tests/unit/check_tree tests/unit/check_cache tests/unit/check_
 tests_unit_check_tree_SOURCES = tests/unit/check_tree.c
 tests_unit_check_tree_CFLAGS = $(FSUNITS_TEST_CFLAGS)
 tests_unit_check_tree_LDADD = $(FSUNITS_TEST_LIBS)
-tests_unit_check_cache_SOURCES = tests/unit/check_cache.c
+tests_unit_check_cache_SOURCES = tests/unit/check_cache.c tests/unit/check_cache_util.c \
+	tests/unit/check_cache_util.h tests/unit/check_cache_bodies.c tests/unit/check_cache_budget.c \
+	tests/unit/check_cache_packs.c tests/unit/check_cache_mailboxes.c tests/unit/check_cache_listings.c \
+	tests/unit/check_cache_directory.c tests/unit/check_cache_restarts.c tests/unit/check_cache_threads.c
 tests_unit_check_cache_CFLAGS = $(FSUNITS_TEST_CFLAGS)
 tests_unit_check_cache_LDADD = $(FSUNITS_TEST_LIBS)
 tests_unit_check_uidset_SOURCES = tests/unit/check_uidset.c
