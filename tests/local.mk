@@ -74,7 +74,10 @@ tests_unit_check_parser_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_parser_LDADD = $(TEST_LIBS)
 
 check_PROGRAMS += tests/unit/check_text
-tests_unit_check_text_SOURCES = tests/unit/check_text.c
+tests_unit_check_text_SOURCES = tests/unit/check_text.c \
+	tests/unit/check_text_util.c tests/unit/check_text_util.h \
+	tests/unit/check_text_mutf7.c tests/unit/check_text_date.c tests/unit/check_text_quote.c \
+	tests/unit/check_text_seqset.c tests/unit/check_text_pyrepr.c
 tests_unit_check_text_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_text_LDADD = $(TEST_LIBS)
 
