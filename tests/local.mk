@@ -82,7 +82,11 @@ tests_unit_check_text_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_text_LDADD = $(TEST_LIBS)
 
 check_PROGRAMS += tests/unit/check_transport
-tests_unit_check_transport_SOURCES = tests/unit/check_transport.c
+tests_unit_check_transport_SOURCES = tests/unit/check_transport.c \
+	tests/unit/check_transport_util.c tests/unit/check_transport_util.h \
+	tests/unit/check_transport_tcp.c tests/unit/check_transport_spawn.c \
+	tests/unit/check_transport_tls.c tests/unit/check_transport_sasl.c \
+	tests/unit/check_transport_fake.c
 tests_unit_check_transport_CFLAGS = $(TEST_CFLAGS) $(GNUTLS_CFLAGS)
 tests_unit_check_transport_LDADD = $(TEST_LIBS)
 
