@@ -96,7 +96,11 @@ tests_unit_check_connect_CFLAGS = $(TEST_CFLAGS) $(GNUTLS_CFLAGS)
 tests_unit_check_connect_LDADD = $(TEST_LIBS)
 
 check_PROGRAMS += tests/unit/check_imaplib
-tests_unit_check_imaplib_SOURCES = tests/unit/check_imaplib.c
+tests_unit_check_imaplib_SOURCES = tests/unit/check_imaplib.c \
+	tests/unit/check_imaplib_scene.c tests/unit/check_imaplib_scene.h \
+	tests/unit/check_imaplib_login.c tests/unit/check_imaplib_commands.c \
+	tests/unit/check_imaplib_idle.c tests/unit/check_imaplib_starttls.c \
+	tests/unit/check_imaplib_pipeline.c
 tests_unit_check_imaplib_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_imaplib_LDADD = $(TEST_LIBS)
 UNIT_TESTS += tests/unit/check_buf tests/unit/check_parser tests/unit/check_text \
