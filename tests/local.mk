@@ -79,12 +79,19 @@ tests_unit_check_parser_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_parser_LDADD = $(TEST_LIBS)
 
 check_PROGRAMS += tests/unit/check_text
-tests_unit_check_text_SOURCES = tests/unit/check_text.c
+tests_unit_check_text_SOURCES = tests/unit/check_text.c \
+	tests/unit/check_text_util.c tests/unit/check_text_util.h \
+	tests/unit/check_text_mutf7.c tests/unit/check_text_date.c tests/unit/check_text_quote.c \
+	tests/unit/check_text_seqset.c tests/unit/check_text_pyrepr.c
 tests_unit_check_text_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_text_LDADD = $(TEST_LIBS)
 
 check_PROGRAMS += tests/unit/check_transport
-tests_unit_check_transport_SOURCES = tests/unit/check_transport.c
+tests_unit_check_transport_SOURCES = tests/unit/check_transport.c \
+	tests/unit/check_transport_util.c tests/unit/check_transport_util.h \
+	tests/unit/check_transport_tcp.c tests/unit/check_transport_spawn.c \
+	tests/unit/check_transport_tls.c tests/unit/check_transport_sasl.c \
+	tests/unit/check_transport_fake.c
 tests_unit_check_transport_CFLAGS = $(TEST_CFLAGS) $(GNUTLS_CFLAGS)
 tests_unit_check_transport_LDADD = $(TEST_LIBS)
 
@@ -94,7 +101,11 @@ tests_unit_check_connect_CFLAGS = $(TEST_CFLAGS) $(GNUTLS_CFLAGS)
 tests_unit_check_connect_LDADD = $(TEST_LIBS)
 
 check_PROGRAMS += tests/unit/check_imaplib
-tests_unit_check_imaplib_SOURCES = tests/unit/check_imaplib.c
+tests_unit_check_imaplib_SOURCES = tests/unit/check_imaplib.c \
+	tests/unit/check_imaplib_scene.c tests/unit/check_imaplib_scene.h \
+	tests/unit/check_imaplib_login.c tests/unit/check_imaplib_commands.c \
+	tests/unit/check_imaplib_idle.c tests/unit/check_imaplib_starttls.c \
+	tests/unit/check_imaplib_pipeline.c
 tests_unit_check_imaplib_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_imaplib_LDADD = $(TEST_LIBS)
 UNIT_TESTS += tests/unit/check_buf tests/unit/check_parser tests/unit/check_text \
