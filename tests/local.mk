@@ -20,10 +20,14 @@ check_LTLIBRARIES += tests/harness/libharness.la
 tests_harness_libharness_la_SOURCES = \
 	tests/harness/harness.h tests/harness/harness_cert.h tests/harness/harness_cert.c \
 	tests/harness/harness_dovecot.c tests/harness/harness_fake.c tests/harness/fake.h \
+	tests/harness/harness_fake_impl.h tests/harness/harness_fake_script.c \
+	tests/harness/harness_fake_conn.c tests/harness/harness_fake_steps.c \
 	tests/harness/harness_maildir.c tests/harness/harness_corpus.c \
 	tests/harness/harness_os.c tests/harness/harness_os.h \
 	tests/harness/harness_dovecot_conf.c tests/harness/harness_dovecot_conf.h \
 	tests/harness/harness_cyrus.c tests/harness/harness_cyrus.h \
+	tests/harness/harness_cyrus_impl.h tests/harness/harness_cyrus_files.c \
+	tests/harness/harness_cyrus_proc.c tests/harness/harness_cyrus_watchdog.c \
 	tests/harness/harness_mount.c tests/harness/harness_mount.h \
 	tests/harness/harness_srv.c tests/harness/harness_srv.h
 tests_harness_libharness_la_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(GNUTLS_CFLAGS)
