@@ -120,7 +120,10 @@ UNIT_TESTS += tests/unit/check_secret
 
 check_PROGRAMS += tests/unit/check_stall
 # with the FUSE side (ops.c, pagepush.c) for the end of a session
-tests_unit_check_stall_SOURCES = tests/unit/check_stall.c fs/fuse/ops.c fs/fuse/pagepush.c
+tests_unit_check_stall_SOURCES = tests/unit/check_stall.c tests/unit/check_stall_util.c \
+	tests/unit/check_stall_util.h tests/unit/check_stall_core.c tests/unit/check_stall_fs.c \
+	tests/unit/check_stall_fire.c tests/unit/check_stall_session.c tests/unit/check_stall_mount.c \
+	fs/fuse/ops.c fs/fuse/pagepush.c
 tests_unit_check_stall_CFLAGS = $(TEST_CFLAGS) $(FUSE_CFLAGS) -I$(top_srcdir)/fs
 tests_unit_check_stall_LDADD = $(FAKEFS_LIBS) $(FUSE_LIBS)
 UNIT_TESTS += tests/unit/check_stall
