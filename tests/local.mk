@@ -189,7 +189,8 @@ SERVER_TESTS += tests/server/check_cyrus tests/server/check_harness tests/server
 
 # ---- tests/mount ----
 check_PROGRAMS += tests/mount/check_mount
-tests_mount_check_mount_SOURCES = tests/mount/check_mount.c
+tests_mount_check_mount_SOURCES = tests/mount/check_mount.c tests/mount/check_mount.h \
+	tests/mount/check_mount_privacy.c
 tests_mount_check_mount_CFLAGS = $(TEST_CFLAGS)
 tests_mount_check_mount_LDADD = $(TEST_LIBS)
 
