@@ -200,7 +200,9 @@ tests_mount_check_mount_write_CFLAGS = $(TEST_CFLAGS)
 tests_mount_check_mount_write_LDADD = $(TEST_LIBS)
 
 check_PROGRAMS += tests/mount/check_fresh
-tests_mount_check_fresh_SOURCES = tests/mount/check_fresh.c
+tests_mount_check_fresh_SOURCES = tests/mount/check_fresh.c tests/mount/check_fresh_util.c \
+	tests/mount/check_fresh_util.h tests/mount/check_fresh_live.c tests/mount/check_fresh_faults.c \
+	tests/mount/check_fresh_load.c
 tests_mount_check_fresh_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_mount_check_fresh_LDADD = $(FAKEFS_LIBS)
 check_PROGRAMS += tests/mount/check_backup
