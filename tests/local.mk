@@ -20,10 +20,14 @@ check_LTLIBRARIES += tests/harness/libharness.la
 tests_harness_libharness_la_SOURCES = \
 	tests/harness/harness.h tests/harness/harness_cert.h tests/harness/harness_cert.c \
 	tests/harness/harness_dovecot.c tests/harness/harness_fake.c tests/harness/fake.h \
+	tests/harness/harness_fake_impl.h tests/harness/harness_fake_script.c \
+	tests/harness/harness_fake_conn.c tests/harness/harness_fake_steps.c \
 	tests/harness/harness_maildir.c tests/harness/harness_corpus.c \
 	tests/harness/harness_os.c tests/harness/harness_os.h \
 	tests/harness/harness_dovecot_conf.c tests/harness/harness_dovecot_conf.h \
 	tests/harness/harness_cyrus.c tests/harness/harness_cyrus.h \
+	tests/harness/harness_cyrus_impl.h tests/harness/harness_cyrus_files.c \
+	tests/harness/harness_cyrus_proc.c tests/harness/harness_cyrus_watchdog.c \
 	tests/harness/harness_mount.c tests/harness/harness_mount.h \
 	tests/harness/harness_srv.c tests/harness/harness_srv.h
 tests_harness_libharness_la_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(GNUTLS_CFLAGS)
@@ -132,7 +136,10 @@ UNIT_TESTS += tests/unit/check_secret
 
 check_PROGRAMS += tests/unit/check_stall
 # with the FUSE side (ops.c, pagepush.c) for the end of a session
-tests_unit_check_stall_SOURCES = tests/unit/check_stall.c fs/fuse/ops.c fs/fuse/pagepush.c
+tests_unit_check_stall_SOURCES = tests/unit/check_stall.c tests/unit/check_stall_util.c \
+	tests/unit/check_stall_util.h tests/unit/check_stall_core.c tests/unit/check_stall_fs.c \
+	tests/unit/check_stall_fire.c tests/unit/check_stall_session.c tests/unit/check_stall_mount.c \
+	fs/fuse/ops.c fs/fuse/pagepush.c
 tests_unit_check_stall_CFLAGS = $(TEST_CFLAGS) $(FUSE_CFLAGS) -I$(top_srcdir)/fs
 tests_unit_check_stall_LDADD = $(FAKEFS_LIBS) $(FUSE_LIBS)
 UNIT_TESTS += tests/unit/check_stall
@@ -198,7 +205,8 @@ SERVER_TESTS += tests/server/check_cyrus tests/server/check_harness tests/server
 
 # ---- tests/mount ----
 check_PROGRAMS += tests/mount/check_mount
-tests_mount_check_mount_SOURCES = tests/mount/check_mount.c
+tests_mount_check_mount_SOURCES = tests/mount/check_mount.c tests/mount/check_mount.h \
+	tests/mount/check_mount_privacy.c
 tests_mount_check_mount_CFLAGS = $(TEST_CFLAGS)
 tests_mount_check_mount_LDADD = $(TEST_LIBS)
 
@@ -208,7 +216,9 @@ tests_mount_check_mount_write_CFLAGS = $(TEST_CFLAGS)
 tests_mount_check_mount_write_LDADD = $(TEST_LIBS)
 
 check_PROGRAMS += tests/mount/check_fresh
-tests_mount_check_fresh_SOURCES = tests/mount/check_fresh.c
+tests_mount_check_fresh_SOURCES = tests/mount/check_fresh.c tests/mount/check_fresh_util.c \
+	tests/mount/check_fresh_util.h tests/mount/check_fresh_live.c tests/mount/check_fresh_faults.c \
+	tests/mount/check_fresh_load.c
 tests_mount_check_fresh_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_mount_check_fresh_LDADD = $(FAKEFS_LIBS)
 check_PROGRAMS += tests/mount/check_backup
