@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -76,4 +77,42 @@ int fd_copy(int from, uint64_t off, uint64_t n, int to, uint64_t *copied)
 		*copied += (uint64_t)r;
 	}
 	return 0;
+}
+
+/* Reads up to n bytes at off; the count, 0 at the end, -1 with errno. */
+static ssize_t pread_some(int fd, void *p, size_t n, uint64_t off)
+{
+	ssize_t r;
+	do
+		r = pread(fd, p, n, (off_t)off);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+int fd_same(int a, uint64_t aoff, int b, uint64_t boff, uint64_t n)
+{
+	char x[32768], y[32768];
+	while (n) {
+		size_t want = n < sizeof x ? (size_t)n : sizeof x;
+		ssize_t ra = pread_some(a, x, want, aoff);
+		if (ra < 0)
+			return -1;
+		if (ra == 0)
+			return 0;
+		size_t got = 0;
+		while (got < (size_t)ra) {
+			ssize_t rb = pread_some(b, y + got, (size_t)ra - got, boff + got);
+			if (rb < 0)
+				return -1;
+			if (rb == 0)
+				return 0;
+			got += (size_t)rb;
+		}
+		if (memcmp(x, y, (size_t)ra))
+			return 0;
+		aoff += (uint64_t)ra;
+		boff += (uint64_t)ra;
+		n -= (uint64_t)ra;
+	}
+	return 1;
 }

@@ -199,9 +199,29 @@ static bool mailbox_missing(struct pool_conn *c, const char *mailbox)
 	return mailbox_presence(c, mailbox) == PRESENCE_MISSING;
 }
 
-/* Selects mailbox on c (read-write when rw) and checks its UIDVALIDITY
- * (0 = any).  A SELECT answered OK [READ-ONLY] is -EROFS. */
-static int select_checked(struct pool_conn *c, const char *mailbox, bool rw, uint32_t uidvalidity)
+/* A message appended (or moved in) through another connection after c
+ * selected its mailbox is not in c's view yet: the server shows new mail
+ * only at the end of a command (Dovecot), and a UID STORE, FETCH or SEARCH
+ * of it meanwhile finds nothing.  A NOOP first, for a UID at or above what
+ * c knows as UIDNEXT; from then on c has seen up to it. */
+static int see_uid(struct pool_conn *c, const char *mailbox, uint32_t uid)
+{
+	if (!uid || uid < c->uidnext)
+		return 0;
+	struct imap_cmd *cmd = imap_cmd_new("NOOP");
+	struct run_opts o = { .verb = "NOOP", .mailbox = mailbox, .idempotent = true, .refused = -EIO };
+	int rc = run_on(c, cmd, &o);
+	imap_cmd_free(cmd);
+	if (rc == 0)
+		c->uidnext = uid + 1;
+	return rc;
+}
+
+/* Selects mailbox on c (read-write when rw), checks its UIDVALIDITY
+ * (0 = any) and makes sure c's view has uid (0 = none in particular).  A
+ * SELECT answered OK [READ-ONLY] is -EROFS. */
+static int select_checked(struct pool_conn *c, const char *mailbox, bool rw, uint32_t uidvalidity,
+			  uint32_t uid)
 {
 	int rc = select_mailbox(c, mailbox, rw);
 	/* some servers refuse a SELECT of a missing mailbox without a code */
@@ -218,7 +238,7 @@ static int select_checked(struct pool_conn *c, const char *mailbox, bool rw, uin
 		       c->uidvalidity, uidvalidity);
 		return -ESTALE;
 	}
-	return 0;
+	return see_uid(c, mailbox, uid);
 }
 
 /* UID SEARCH UID uid: whether the selected mailbox still holds it. */
@@ -330,7 +350,7 @@ static int mark_and_expunge(struct pool_conn *c, struct expunge_args *a, unsigne
 static int expunge_attempt(struct pool_conn *c, void *ctx, bool retry)
 {
 	struct expunge_args *a = ctx;
-	int rc = select_checked(c, a->mailbox, true, a->uidvalidity);
+	int rc = select_checked(c, a->mailbox, true, a->uidvalidity, a->uid);
 	if (rc < 0)
 		return rc;
 	unsigned expunged;
@@ -385,7 +405,7 @@ static int move_attempt(struct pool_conn *c, void *ctx, bool again)
 {
 	(void)again;
 	struct move_args *a = ctx;
-	int rc = select_checked(c, a->from, true, a->uidvalidity);
+	int rc = select_checked(c, a->from, true, a->uidvalidity, a->uid);
 	if (rc < 0)
 		return rc;
 	struct imap_cmd *cmd = imap_cmd_new(a->verb);
@@ -589,7 +609,7 @@ static int store_attempt(struct pool_conn *c, void *ctx, bool again)
 {
 	(void)again;
 	struct flags_args *a = ctx;
-	int rc = select_checked(c, a->mailbox, true, a->uidvalidity);
+	int rc = select_checked(c, a->mailbox, true, a->uidvalidity, a->uid);
 	if (rc < 0)
 		return rc;
 	struct imap_cmd *cmd = imap_cmd_new("UID STORE");
@@ -634,7 +654,7 @@ static int fetch_flags_attempt(struct pool_conn *c, void *ctx, bool again)
 {
 	(void)again;
 	struct flags_args *a = ctx;
-	int rc = select_checked(c, a->mailbox, false, a->uidvalidity);
+	int rc = select_checked(c, a->mailbox, false, a->uidvalidity, a->uid);
 	if (rc < 0)
 		return rc;
 	struct imap_cmd *cmd = imap_cmd_new("UID FETCH");

@@ -7,6 +7,12 @@
  * ever lost: an APPEND the server refuses leaves the bytes in the cache's
  * recovery folder, named in the log.
  *
+ * A file whose bytes (and date, when one was set) are a message its folder
+ * holds already is not sent again: it stands for that message.  So copying
+ * a backup into the mount a second time (rsync, cp -a, restic) adds
+ * nothing.  (Two messages with the same bytes and date in one backup come
+ * back as one.)
+ *
  * The bytes written never go into the cache of bodies: a server may store
  * others (Cyrus turns 8-bit header bytes into 'X', some servers add a
  * header), and the cache must hold what the server holds.  A delivered
@@ -22,6 +28,7 @@
 
 #include "fdio.h"
 #include "log.h"
+#include "read/prefetch.h"
 #include "remote/mutate.h"
 #include "write/staged.h"
 #include "xalloc.h"
@@ -87,12 +94,65 @@ struct delivery {
 	struct buf shown;            /* "folder/name" for the log */
 	struct mbox *prev_m;         /* the copy this one replaces, if any */
 	uint32_t prev_uidvalidity, prev_uid;
+	bool held;                   /* the folder had these bytes already: not sent */
 };
 
-/* The older copy goes only now that the new one is confirmed. */
-static void replace_previous(struct fs *fs, const struct delivery *d)
+/* ---- a copy the folder holds already ---- */
+
+/* At most this many messages of the same size are compared with a new
+ * file (each may be fetched): a folder of many same-sized messages costs
+ * a few reads, not one per message. */
+#define SAME_SIZE_MAX 4
+
+/* Messages of d's folder with len bytes (and d's date, when the writer set
+ * one), at most max, into uids; how many. */
+static size_t same_size(const struct delivery *d, bool dated, uint64_t len, uint32_t *uids, size_t max,
+			uint32_t *uidvalidity, int64_t *dates)
 {
-	if (!d->prev_uid)
+	struct mbox *m = d->m;
+	size_t n = 0;
+	pthread_mutex_lock(&m->lock);
+	*uidvalidity = m->listing.uidvalidity;
+	for (size_t i = 0; m->loaded && i < m->listing.n && n < max; i++) {
+		const struct cache_msg *msg = &m->listing.msgs[i];
+		if (msg->size == len && (!dated || msg->internaldate == d->date)) {
+			dates[n] = msg->internaldate;
+			uids[n++] = msg->uid;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}
+
+/* A message of d's folder with exactly the bytes of afd (len of them):
+ * its UID and date, or false. */
+static bool held_already(struct fs *fs, const struct delivery *d, int afd, uint64_t len, uint32_t *uidvalidity,
+			 uint32_t *uid, int64_t *date)
+{
+	uint32_t uids[SAME_SIZE_MAX];
+	int64_t dates[SAME_SIZE_MAX];
+	if (!fs->prefetch)
+		return false;
+	size_t n = same_size(d, d->s->mtime_set, len, uids, SAME_SIZE_MAX, uidvalidity, dates);
+	for (size_t i = 0; i < n; i++) {
+		struct cache_span body;
+		if (prefetch_open(fs->prefetch, d->m, *uidvalidity, uids[i], &body) < 0)
+			continue;
+		bool same = body.size == len && fd_same(body.fd, body.offset, afd, 0, len) == 1;
+		close(body.fd);
+		if (same) {
+			*uid = uids[i];
+			*date = dates[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The older copy goes only now that the new one is confirmed. */
+static void replace_previous(struct fs *fs, const struct delivery *d, uint32_t uid)
+{
+	if (!d->prev_uid || (d->prev_m == d->m && d->prev_uid == uid))
 		return;
 	int rc = mutate_expunge(fs->pool, d->prev_m->name, d->prev_uidvalidity, d->prev_uid,
 				fs->cfg.plain_expunge);
@@ -112,7 +172,9 @@ static int append(struct fs *fs, struct delivery *d, uint32_t *uidvalidity, uint
 	bool copied;
 	int afd = append_source(fs, s->fd, len, &copied);
 	int rc = afd < 0 ? afd : 0;
-	if (rc == 0)
+	if (rc == 0 && held_already(fs, d, afd, *len, uidvalidity, uid, &d->date))
+		d->held = true;
+	else if (rc == 0)
 		rc = mutate_append(fs->pool, d->m->name, afd, *len, (time_t)d->date, d->flags, uidvalidity,
 				   uid);
 	if (copied)
@@ -212,11 +274,16 @@ int fs_flush(struct fs *fs, uint64_t ino)
 	uint32_t uidvalidity = 0, uid = 0;
 	uint64_t len = 0;
 	rc = append(fs, &d, &uidvalidity, &uid, &len);
-	if (rc == 0) {
+	if (rc == 0 && d.held) {
+		fs_log(LOG_INFO, "%s: the folder holds these bytes already as %u.eml: not sent again",
+		       d.shown.data, uid);
+		replace_previous(fs, &d, uid);
+		fs_inval_inode(fs, ino);  /* it reads as that message now */
+	} else if (rc == 0) {
 		struct cache_msg msg = { .uid = uid, .size = len, .internaldate = d.date };
 		mbox_msg_added(d.m, fs->cache, uidvalidity, &msg);
 		fs_log(LOG_INFO, "%s: appended as %u.eml", d.shown.data, uid);
-		replace_previous(fs, &d);
+		replace_previous(fs, &d, uid);
 		char name[32];
 		snprintf(name, sizeof name, "%u.eml", uid);
 		fs_inval_entry(fs, d.m->ino, name);  /* it may have been looked up as missing */

@@ -282,6 +282,8 @@ int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 	if (fs->cfg.readonly)
 		return -EROFS;
 	int rc = staging_setattr(fs, ino, attr, to_set);
+	if (rc == 2)  /* sent already with another date: utimes answers the new APPEND */
+		rc = fs_flush(fs, ino);
 	if (rc < 0)
 		return rc;
 	bool staged = rc == 0;

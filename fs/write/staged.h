@@ -71,7 +71,9 @@ int staging_rename(struct fs *fs, struct mbox *dir, const char *name, struct mbo
  * looks at each name it moved to), while the listing shows <UID>.eml. */
 void staging_moved(struct fs *fs, struct mbox *newdir, const char *newname, uint64_t ino,
 		   uint32_t uidvalidity, const struct cache_msg *msg);
-/* setattr of a staged node: size and mtime; 1 when n is not staged. */
+/* setattr of a staged node: size and mtime; 1 when n is not staged, 2
+ * when its message was sent already with another date (it is to go again:
+ * fs_flush). */
 int staging_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set);
 int staging_set_flags(struct fs *fs, uint64_t ino, const char *flags, bool *was_staged);
 int staging_get_flags(struct fs *fs, uint64_t ino, struct buf *out, bool *was_staged);

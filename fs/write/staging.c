@@ -399,8 +399,15 @@ int staging_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to
 	if (rc == 0 && (to_set & FS_SET_MTIME)) {
 		s->mtime = attr->st_mtime;
 		s->mtime_set = true;
+		/* rsync and restic date a file after closing it: the message
+		 * sent at the close goes again with that date (and the older
+		 * copy once the server has the new one) */
+		if (s->uid && !s->finished && s->gen == s->delivered_gen && s->date != (int64_t)s->mtime) {
+			s->gen++;
+			rc = 2;
+		}
 	}
-	if (rc == 0)
+	if (rc >= 0 && s)
 		s->active = time(NULL);
 	pthread_mutex_unlock(&fs->nodes_lock);
 	return rc;
@@ -410,10 +417,9 @@ int staging_set_flags(struct fs *fs, uint64_t ino, const char *flags, bool *was_
 {
 	pthread_mutex_lock(&fs->nodes_lock);
 	struct staged *s = staged_by_ino_locked(fs, ino);
-	/* once delivered (and not changed since) its message takes them */
-	if (s && s->uid && s->gen == s->delivered_gen)
-		s = NULL;
-	*was_staged = s != NULL;
+	/* once delivered (and not changed since) its message takes them, and
+	 * a later delivery (a new date, new bytes) carries them too */
+	*was_staged = s && !(s->uid && s->gen == s->delivered_gen);
 	if (s) {
 		free(s->flags);
 		s->flags = flags ? xstrdup(flags) : NULL;

@@ -199,11 +199,117 @@ START_TEST(test_mv_of_several_messages)
 }
 END_TEST
 
+/* ---- restores ---- */
+
+#define RESTORE_N 12
+
+/* Source folder: RESTORE_N messages of distinct days of 2021, flags on
+ * some (keywords too). */
+static void restore_source(struct imap *s, const char *mailbox)
+{
+	struct imap_result r = { .n = 0 };
+	srv_ok(imap_create(s, mailbox, &r), &r, "CREATE");
+	imap_result_free(&r);
+	for (unsigned i = 1; i <= RESTORE_N; i++) {
+		char msg[256], date[64];
+		snprintf(msg, sizeof msg, "Subject: %s %u\r\nFrom: t@example.org\r\n\r\nbody %u\r\n", mailbox, i, i);
+		snprintf(date, sizeof date, "\"%02u-Mar-2021 10:%02u:00 +0000\"", i, i);
+		const char *flags = i % 3 == 0 ? "(\\Seen $Work)" : i % 3 == 1 ? "(\\Seen)" : NULL;
+		srv_ok(imap_append(s, mailbox, flags, date, msg, strlen(msg), &r), &r, "APPEND");
+		imap_result_free(&r);
+	}
+}
+
+/* What the server holds of one message, to compare restores by. */
+static void message_facts(struct imap *s, const char *mailbox, uint32_t uid, struct buf *out)
+{
+	struct buf text = BUF_INIT, body = BUF_INIT;
+	srv_fetch(s, mailbox, uid, "(FLAGS INTERNALDATE BODY.PEEK[])", &text, &body);
+	const char *f = strstr(text.data, "FLAGS (");
+	const char *d = strstr(text.data, "INTERNALDATE \"");
+	ck_assert(f && d);
+	const char *fe = strchr(f, ')');
+	buf_reset(out);
+	buf_addstr(out, "FLAGS (");
+	/* \Recent is the session's, not the message's */
+	for (const char *p = f + 7; p < fe;) {
+		const char *e = p;
+		while (e < fe && *e != ' ')
+			e++;
+		if (e > p && !(e - p == 7 && !strncmp(p, "\\Recent", 7))) {
+			if (out->data[out->len - 1] != '(')
+				buf_addch(out, ' ');
+			buf_add(out, p, (size_t)(e - p));
+		}
+		p = e + 1;
+	}
+	buf_addch(out, ')');
+	buf_addch(out, ' ');
+	buf_add(out, d, 41);
+	buf_addch(out, '\n');
+	buf_add(out, body.data, body.len);
+	buf_free(&text);
+	buf_free(&body);
+}
+
+/* Every message of from is in to, byte for byte with its flags and
+ * INTERNALDATE, and to holds nothing else. */
+static void assert_restored(struct imap *s, const char *from, const char *to)
+{
+	uint32_t a[64], b[64];
+	size_t na = srv_uids(s, from, a, 64), nb = srv_uids(s, to, b, 64);
+	ck_assert_uint_eq(nb, na);
+	struct buf fa = BUF_INIT, fb = BUF_INIT;
+	bool *used = calloc(nb, sizeof *used);
+	for (size_t i = 0; i < na; i++) {
+		message_facts(s, from, a[i], &fa);
+		bool found = false;
+		for (size_t j = 0; j < nb && !found; j++) {
+			if (used[j])
+				continue;
+			message_facts(s, to, b[j], &fb);
+			found = used[j] = fa.len == fb.len && !memcmp(fa.data, fb.data, fa.len);
+		}
+		ck_assert_msg(found, "%s UID %u has no copy in %s: %s", from, a[i], to, fa.data);
+	}
+	free(used);
+	buf_free(&fa);
+	buf_free(&fb);
+}
+
+/* rsync -aX of a backup into a new folder: exit 0, every message back
+ * with its bytes, flags and INTERNALDATE; a second run adds nothing. */
+START_TEST(test_rsync_restore_into_a_new_folder)
+{
+	struct imap *s = mount_second(&env, "alice");
+	restore_source(s, "RsSrc");
+	struct fsmount m = { .pid = 0 };
+	mount_start(&env, &m, "rsrestore", NULL);
+	char bak[128];
+	snprintf(bak, sizeof bak, "%s/rs-backup", env.work);
+	struct buf out = BUF_INIT;
+	ck_assert_int_eq(mount_sh(NULL, "rsync -aX '%s/RsSrc/' '%s/'", m.dir, bak), 0);
+	ck_assert_int_eq(mount_sh(NULL, "mkdir '%s/RsDst'", m.dir), 0);
+	int rc = mount_sh(&out, "rsync -aX '%s/' '%s/RsDst/' 2>&1", bak, m.dir);
+	ck_assert_msg(rc == 0, "restore: %d %s", rc, out.data);
+	assert_restored(s, "RsSrc", "RsDst");
+	buf_reset(&out);
+	rc = mount_sh(&out, "rsync -aXi '%s/' '%s/RsDst/' 2>&1", bak, m.dir);
+	ck_assert_msg(rc == 0, "second restore: %d %s", rc, out.data);
+	assert_restored(s, "RsSrc", "RsDst");
+	ck_assert_int_eq(mount_sh(NULL, "rm -rf '%s'", bak), 0);
+	buf_free(&out);
+	imap_close(s);
+	mount_stop(&m);
+}
+END_TEST
+
 static void add_tests(TCase *tc)
 {
 	tcase_add_test(tc, test_rsync_xattrs_cost_no_round_trip_per_file);
 	tcase_add_test(tc, test_folder_times_move_only_with_content);
 	tcase_add_test(tc, test_mv_of_several_messages);
+	tcase_add_test(tc, test_rsync_restore_into_a_new_folder);
 }
 
 int main(void)

@@ -460,11 +460,18 @@ START_TEST(test_cp_in_small_and_large)
 	/* write a temp name, then rename it (rsync, editors): works, and the
 	 * message is there once */
 	path_of(&p, &m, "CpTest/.tmp.x1234");
-	write_file(p.data, crlf, strlen(crlf));
+	const char *renamed = "Subject: renamed\r\n\r\nwritten as a temp file\r\n";
+	write_file(p.data, renamed, strlen(renamed));
 	struct buf q = BUF_INIT;
 	path_of(&q, &m, "CpTest/final.eml");
 	ck_assert_msg(rename(p.data, q.data) == 0, "rename: %s", strerror(errno));
 	new_uid(s, "CpTest", 3);
+	/* the bytes of a message the folder holds (a backup copied in again):
+	 * no second copy */
+	path_of(&p, &m, "CpTest/again.eml");
+	write_file(p.data, crlf, strlen(crlf));
+	uint32_t uids[8];
+	ck_assert_uint_eq(srv_uids(s, "CpTest", uids, 8), 4);
 	buf_free(&q);
 	buf_free(&p);
 	buf_free(&got);

@@ -175,33 +175,64 @@ END_TEST
 
 /* A message appended through another connection a moment ago is not yet
  * in this session's view (Dovecot shows new mail at the end of a command):
- * the FETCH does not name it and the STORE and EXPUNGE miss it, then the
- * SEARCH sees it.  The expunge is made once more, now that it is seen. */
+ * a UID at or above the UIDNEXT the session knows gets a NOOP first, which
+ * brings it into view, so the STORE and EXPUNGE find it the first time. */
 START_TEST(test_fake_expunge_of_mail_new_to_the_session)
 {
 	struct fake_server *f = fakefs_server_start(FAKE_LOGIN("UIDPLUS")
 		FAKE_SELECT("tag2", "INBOX")
-		"C: <tag3> UID FETCH 9 (FLAGS)\n"
-		"C: <tag4> UID STORE 9 +FLAGS.SILENT (\\\\Deleted)\n"
-		"S: <tag3> OK fetched\n"
-		"S: <tag4> OK stored\n"
-		"C: <tag5> UID EXPUNGE 9\n"
+		"C: <tag3> NOOP\n"
 		"S: * 4 EXISTS\n"
-		"S: <tag5> OK expunged\n"
-		"C: <tag6> UID SEARCH UID 9\n"
-		"S: * SEARCH 9\n"
-		"S: <tag6> OK searched\n"
-		"C: <tag7> UID FETCH 9 (FLAGS)\n"
-		"C: <tag8> UID STORE 9 +FLAGS.SILENT (\\\\Deleted)\n"
+		"S: <tag3> OK noop\n"
+		"C: <tag4> UID FETCH 9 (FLAGS)\n"
+		"C: <tag5> UID STORE 9 +FLAGS.SILENT (\\\\Deleted)\n"
 		"S: * 4 FETCH (UID 9 FLAGS ())\n"
-		"S: <tag7> OK fetched\n"
-		"S: <tag8> OK stored\n"
-		"C: <tag10> UID EXPUNGE 9\n"
+		"S: <tag4> OK fetched\n"
+		"S: <tag5> OK stored\n"
+		"C: <tag6> UID EXPUNGE 9\n"
 		"S: * 4 EXPUNGE\n"
-		"S: <tag10> OK expunged\n"
-		"C: <tag11> UID SEARCH UID 9\n"
+		"S: <tag6> OK expunged\n"
+		"C: <tag7> UID SEARCH UID 9\n"
 		"S: * SEARCH\n"
-		"S: <tag11> OK searched\n"
+		"S: <tag7> OK searched\n"
+		FAKE_LOGOUT, 0);
+	struct fs_config cfg;
+	struct pool *p = fake_pool(f, &cfg);
+	ck_assert_int_eq(mutate_expunge(p, "INBOX", 5, 9, false), 0);
+	fakefs_pool_free(p, &cfg);
+	fakefs_server_finish(f);
+}
+END_TEST
+
+/* A server that does not show new mail even after a NOOP: the expunge's
+ * own SEARCH sees the message, and it is made once more. */
+START_TEST(test_fake_expunge_of_mail_the_noop_did_not_show)
+{
+	struct fake_server *f = fakefs_server_start(FAKE_LOGIN("UIDPLUS")
+		FAKE_SELECT("tag2", "INBOX")
+		"C: <tag3> NOOP\n"
+		"S: <tag3> OK noop\n"
+		"C: <tag4> UID FETCH 9 (FLAGS)\n"
+		"C: <tag5> UID STORE 9 +FLAGS.SILENT (\\\\Deleted)\n"
+		"S: <tag4> OK fetched\n"
+		"S: <tag5> OK stored\n"
+		"C: <tag6> UID EXPUNGE 9\n"
+		"S: * 4 EXISTS\n"
+		"S: <tag6> OK expunged\n"
+		"C: <tag7> UID SEARCH UID 9\n"
+		"S: * SEARCH 9\n"
+		"S: <tag7> OK searched\n"
+		"C: <tag8> UID FETCH 9 (FLAGS)\n"
+		"C: <tag10> UID STORE 9 +FLAGS.SILENT (\\\\Deleted)\n"
+		"S: * 4 FETCH (UID 9 FLAGS ())\n"
+		"S: <tag8> OK fetched\n"
+		"S: <tag10> OK stored\n"
+		"C: <tag11> UID EXPUNGE 9\n"
+		"S: * 4 EXPUNGE\n"
+		"S: <tag11> OK expunged\n"
+		"C: <tag12> UID SEARCH UID 9\n"
+		"S: * SEARCH\n"
+		"S: <tag12> OK searched\n"
 		FAKE_LOGOUT, 0);
 	struct fs_config cfg;
 	struct pool *p = fake_pool(f, &cfg);
@@ -499,6 +530,7 @@ int main(void)
 	tcase_add_test(tf, test_fake_plain_expunge_when_allowed);
 	tcase_add_test(tf, test_fake_plain_expunge_mailutils_words);
 	tcase_add_test(tf, test_fake_expunge_of_mail_new_to_the_session);
+	tcase_add_test(tf, test_fake_expunge_of_mail_the_noop_did_not_show);
 	tcase_add_test(tf, test_fake_create_refused_without_code);
 	tcase_add_test(tf, test_fake_move_without_move);
 	tcase_add_test(tf, test_fake_refused_expunge_unmarks);
