@@ -50,7 +50,7 @@ imap4include_HEADERS = proto/client/imap.h proto/imaplib/imaplib.h lib/buf.h pro
 	proto/client/transport.h proto/date.h proto/tag.h
 proto/libimap4.sym: $(imap4include_HEADERS) proto/exports.sh
 	$(AM_V_GEN)$(MKDIR_P) proto && \
-	(cd $(srcdir) && $(SHELL) proto/exports.sh "$(CC)" $(imap4include_HEADERS)) >$@.tmp && mv $@.tmp $@
+	(cd $(srcdir) && $(SHELL) proto/exports.sh $(imap4include_HEADERS)) >$@.tmp && mv $@.tmp $@
 CLEANFILES += proto/libimap4.sym
 EXTRA_DIST += proto/exports.sh
 pkgconfigdir = $(libdir)/pkgconfig

@@ -64,7 +64,7 @@ $CC -std=c11 -Wall -Wextra -Werror $cflags -c "$work/h.c" -o "$work/h.o" 2>/dev/
 # 3. the library exports exactly what the installed headers declare: no
 # internal helper (imap_fail, xmalloc...) leaks into a program's namespace,
 # and nothing declared is missing
-sh "$srcdir/proto/exports.sh" "$CC" "$incdir"/*.h >"$work/declared" ||
+sh "$srcdir/proto/exports.sh" "$incdir"/*.h >"$work/declared" ||
 	fail "proto/exports.sh"
 nm -D --defined-only "$so" | awk '{ print $3 }' | sort -u >"$work/exported"
 [ -s "$work/declared" ] || fail "no declarations found in the installed headers"
