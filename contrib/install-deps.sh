@@ -17,6 +17,7 @@ libfuse3-dev fuse3 libgnutls28-dev gnutls-bin check
 dovecot-core cyrus-imapd cyrus-admin sasl2-bin
 python3 valgrind clang libclang-rt-dev
 attr rsync isync procps passwd
+restic borgbackup tar
 "
 imapd_copy=/var/lib/imapfs/dovecot-imapd
 

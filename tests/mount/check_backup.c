@@ -9,7 +9,11 @@
  * - a folder's times move only when a message arrives or goes, and stay
  *   the same across a remount, so tar of a fresh mount does not find a
  *   folder "changed as we read it" and a second backup sees none changed;
- * - mv of several messages exits 0 (the names moved to answer). */
+ * - mv of several messages exits 0 (the names moved to answer);
+ * - restic and borg find nothing changed in a second backup, nor after a
+ *   remount;
+ * - rsync -aX restores a backup into a new folder exactly, and a second
+ *   run adds nothing. */
 #include "config.h"
 
 #include <check.h>
@@ -199,6 +203,66 @@ START_TEST(test_mv_of_several_messages)
 }
 END_TEST
 
+/* ---- backup tools: an unchanged mount is unchanged to them ---- */
+
+static void restore_source(struct imap *s, const char *mailbox);
+
+/* restic (its password in the environment of that command alone: the
+ * repository is the test's) and borg back a folder up three times: after
+ * the first, nothing is new or changed, not even after a remount with the
+ * same cache (restic compares ctime and inode too, borg ctime, size and
+ * inode). */
+START_TEST(test_restic_and_borg_see_no_change)
+{
+	struct imap *s = mount_second(&env, "alice");
+	/* dated 2021: borg caches no file whose times are of the last seconds */
+	restore_source(s, "Tools");
+	struct fsmount m = { .pid = 0 };
+	mount_start(&env, &m, "tools", NULL);
+	char restic[160], borg[160], cache[sizeof m.cache];
+	snprintf(restic, sizeof restic, "RESTIC_PASSWORD=test restic --no-cache --repo '%s/restic-repo'",
+		 env.work);
+	snprintf(borg, sizeof borg, "BORG_BASE_DIR='%s/borg-base' borg", env.work);
+	struct buf out = BUF_INIT;
+	ck_assert_int_eq(mount_sh(&out, "%s init 2>&1", restic), 0);
+	ck_assert_int_eq(mount_sh(&out, "%s init --encryption=none '%s/borg-repo' 2>&1", borg, env.work), 0);
+	for (int round = 0; round < 3; round++) {
+		if (round == 2) {  /* the same cache after a remount */
+			snprintf(cache, sizeof cache, "%s", m.cache);
+			mount_stop(&m);
+			memset(&m, 0, sizeof m);
+			snprintf(m.cache, sizeof m.cache, "%s", cache);
+			mount_start(&env, &m, "tools", NULL);
+		}
+		/* what restic calls new or modified below the mount (the
+		 * directories above it are the test's, which change) */
+		buf_reset(&out);
+		mount_sh(&out, "%s backup -vv '%s/Tools' 2>&1 | grep -E '^(new|modified) +%s'", restic, m.dir,
+			 m.dir);
+		if (round == 0)
+			ck_assert_msg(strstr(out.data, "/Tools/12.eml"), "restic: %s", out.data);
+		else
+			ck_assert_msg(out.len == 0, "restic, round %d: %s", round, out.data);
+		buf_reset(&out);
+		ck_assert_int_eq(mount_sh(&out, "%s create --list --filter=AME '%s/borg-repo::r%d' '%s/Tools' 2>&1",
+					  borg, env.work, round, m.dir), 0);
+		/* borg never keeps the files of the newest ctime in its cache (they
+		 * could change within the clock's tick), so it reads 12.eml (of
+		 * 12 March) each time, on any file system; nothing else */
+		char newest[256];
+		snprintf(newest, sizeof newest, "A %s/Tools/12.eml\n", m.dir);
+		if (round > 0)
+			ck_assert_msg(out.len == 0 || !strcmp(out.data, newest), "borg, round %d: %s", round,
+				      out.data);
+	}
+	ck_assert_int_eq(mount_sh(NULL, "rm -rf '%s/restic-repo' '%s/borg-repo' '%s/borg-base'", env.work,
+				  env.work, env.work), 0);
+	buf_free(&out);
+	imap_close(s);
+	mount_stop(&m);
+}
+END_TEST
+
 /* ---- restores ---- */
 
 #define RESTORE_N 12
@@ -310,6 +374,7 @@ static void add_tests(TCase *tc)
 	tcase_add_test(tc, test_folder_times_move_only_with_content);
 	tcase_add_test(tc, test_mv_of_several_messages);
 	tcase_add_test(tc, test_rsync_restore_into_a_new_folder);
+	tcase_add_test(tc, test_restic_and_borg_see_no_change);
 }
 
 int main(void)
