@@ -241,8 +241,11 @@ START_TEST(test_restic_and_borg_see_no_change)
 			 m.dir);
 		if (round == 0)
 			ck_assert_msg(strstr(out.data, "/Tools/12.eml"), "restic: %s", out.data);
-		else
+		else if (round == 1)
 			ck_assert_msg(out.len == 0, "restic, round %d: %s", round, out.data);
+		else  /* a remount may get another st_dev from the kernel, which restic
+		       * keeps with directories: no file may be new or modified */
+			ck_assert_msg(!strstr(out.data, ".eml"), "restic, round %d: %s", round, out.data);
 		buf_reset(&out);
 		ck_assert_int_eq(mount_sh(&out, "%s create --list --filter=AME '%s/borg-repo::r%d' '%s/Tools' 2>&1",
 					  borg, env.work, round, m.dir), 0);
