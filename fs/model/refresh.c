@@ -58,12 +58,13 @@ void mbox_build_order(struct mbox *m)
 	free(keys);
 }
 
-long mbox_find(const struct mbox *m, uint32_t uid)
+/* Index of uid in l (sorted by UID), or -1. */
+static long listing_find(const struct cache_listing *l, uint32_t uid)
 {
-	size_t lo = 0, hi = m->listing.n;
+	size_t lo = 0, hi = l->n;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		uint32_t u = m->listing.msgs[mid].uid;
+		uint32_t u = l->msgs[mid].uid;
 		if (u < uid)
 			lo = mid + 1;
 		else if (u > uid)
@@ -72,6 +73,11 @@ long mbox_find(const struct mbox *m, uint32_t uid)
 			return (long)mid;
 	}
 	return -1;
+}
+
+long mbox_find(const struct mbox *m, uint32_t uid)
+{
+	return listing_find(&m->listing, uid);
 }
 
 int mbox_msg(struct mbox *m, uint32_t uid, struct cache_msg *msg, uint32_t *uidvalidity)
@@ -136,17 +142,8 @@ static void set_flags(struct mbox *m, const struct cache_listing *l, struct cach
 
 static struct cache_msg *find_msg(struct cache_listing *l, uint32_t uid)
 {
-	size_t lo = 0, hi = l->n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (l->msgs[mid].uid < uid)
-			lo = mid + 1;
-		else if (l->msgs[mid].uid > uid)
-			hi = mid;
-		else
-			return &l->msgs[mid];
-	}
-	return NULL;
+	long i = listing_find(l, uid);
+	return i >= 0 ? &l->msgs[i] : NULL;
 }
 
 struct changes {

@@ -105,11 +105,7 @@ int fsmount_stop(struct fsmount *m, struct buf *err)
 
 bool fsmount_log_has(const struct fsmount *m, const char *text)
 {
-	struct buf log = BUF_INIT;
-	os_read_tail(m->log, 1u << 20, &log);
-	bool has = log.data && strstr(log.data, text);
-	buf_free(&log);
-	return has;
+	return fsmount_log_count(m, text) > 0;
 }
 
 size_t fsmount_log_count(const struct fsmount *m, const char *text)
