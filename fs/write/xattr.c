@@ -276,19 +276,25 @@ int fs_removexattr(struct fs *fs, uint64_t ino, const char *name)
 	return is_ours(name) ? -EPERM : -ENODATA;
 }
 
+/* Only the flags are listed, and only when there are some: they are the one
+ * attribute a copy can carry back, and a backup tool (rsync -X, restic,
+ * borg) asks for every listed name of every file, one FUSE round trip each.
+ * The others answer when asked by name. */
 int fs_listxattr(struct fs *fs, uint64_t ino, struct buf *out)
 {
 	struct target t;
 	buf_reset(out);
 	if (target_of(fs, ino, &t) < 0)
 		return 0;
-	target_done(&t);  /* only its fields are needed */
-	buf_add(out, X_FLAGS, sizeof X_FLAGS);
-	if (t.staged && !t.uid)
-		return 0;
-	buf_add(out, X_UID, sizeof X_UID);
-	buf_add(out, X_DATE, sizeof X_DATE);
-	if (condstore(fs))
-		buf_add(out, X_MODSEQ, sizeof X_MODSEQ);
+	bool listed = true;
+	if (t.m && (!t.staged || t.uid)) {
+		struct buf flags = BUF_INIT;
+		uint64_t modseq;
+		listed = flags_of(fs, &t, false, &flags, &modseq) < 0 || flags.len > 0;
+		buf_free(&flags);
+	}
+	target_done(&t);
+	if (listed)
+		buf_add(out, X_FLAGS, sizeof X_FLAGS);
 	return 0;
 }
