@@ -169,11 +169,18 @@ static void body_cached(void *ctx, struct mbox *m, uint32_t uidvalidity, uint32_
 
 /* A message left its mailbox: the kernel must forget the name, and the
  * node no longer opens. */
-static void msg_gone(void *ctx, struct mbox *m, uint32_t uid)
+static void msg_gone(void *ctx, struct mbox *m, const struct cache_msg *msg)
 {
 	struct fs *fs = ctx;
-	char name[32];
-	snprintf(name, sizeof name, "%u.eml", uid);
+	const char *kept = msg->name ? cache_name_text(fs->cache, msg->name) : NULL;
+	char name[MBOX_UID_NAME];
+	if (kept) {
+		fs_inval_entry(fs, m->ino, kept);
+		return;
+	}
+	snprintf(name, sizeof name, "%u.eml", msg->uid);
+	fs_inval_entry(fs, m->ino, name);
+	snprintf(name, sizeof name, "%u~.eml", msg->uid);  /* the kernel may know it so */
 	fs_inval_entry(fs, m->ino, name);
 }
 
@@ -275,11 +282,11 @@ void fs_child_path(const struct mbox *dir, const char *name, struct buf *out)
 int fs_find_message(struct fs *fs, struct mbox *dir, const char *name, struct cache_msg *msg,
 		    uint32_t *uidvalidity)
 {
-	uint32_t uid;
-	if (!dir->name || !dir->selectable || !tree_is_message_name(name, &uid))
+	/* editor swap files, .git, library probes: no round trip */
+	if (!dir->name || !dir->selectable || !mbox_may_hold_name(dir, fs->cache, name))
 		return -ENOENT;
 	int rc = mbox_refresh(dir, fs->pool, fs->cache, fs->cfg.poll_s);
-	return rc < 0 ? rc : mbox_msg(dir, uid, msg, uidvalidity);
+	return rc < 0 ? rc : mbox_msg_by_name(dir, name, msg, uidvalidity);
 }
 
 static int lookup_in(struct fs *fs, struct mbox *dir, const char *name, struct fs_entry *e)
@@ -296,11 +303,6 @@ static int lookup_in(struct fs *fs, struct mbox *dir, const char *name, struct f
 	const struct fs_newfiles *nf = fs_newfiles(fs);
 	if (nf && nf->lookup(fs, dir, name, e))
 		return 0;
-	/* editor swap files, .git, library probes: no round trip */
-	if (!dir->name || !dir->selectable || !tree_is_message_name(name, NULL)) {
-		fs_entry_negative(e);
-		return 0;
-	}
 	struct cache_msg msg;
 	uint32_t uidvalidity;
 	int rc = fs_find_message(fs, dir, name, &msg, &uidvalidity);
@@ -411,10 +413,10 @@ static int opendir_of(struct fs *fs, struct mbox *dir, struct fs_dir **out)
 	mbox_put_all(kids, nk);
 	if (dir->name && dir->selectable) {
 		pthread_mutex_lock(&dir->lock);
-		char name[32];
+		char buf[MBOX_UID_NAME];
 		for (size_t k = 0; k < dir->listing.n; k++) {
 			const struct cache_msg *msg = &dir->listing.msgs[dir->order[k]];
-			snprintf(name, sizeof name, "%u.eml", msg->uid);
+			const char *name = mbox_shown_name(dir, dir->order[k], buf);
 			uint64_t mino = fs_msg_ino(dir, dir->listing.uidvalidity, msg->uid);
 			struct fs_dirent *de = dir_add(d, &cap, name);
 			fs_entry_msg(fs, mino, msg, &de->e);
@@ -565,6 +567,7 @@ int fs_new(struct fs **out, const struct fs_config *cfg, struct buf *err)
 		free(fs);
 		return -1;
 	}
+	fs->tree.cache = fs->cache;
 	int rc = mtree_refresh(&fs->tree, fs->pool, 0, true);
 	if (rc < 0) {
 		buf_addf(err, "cannot list the mailboxes: %s", strerror(-rc));

@@ -5,7 +5,7 @@ noinst_LTLIBRARIES += fs/libfscore.la
 # One line per concern, so that work on one does not touch another's line.
 fs_libfscore_la_SOURCES = fs/fs.c fs/fs.h fs/options.h fs/fs_impl.h fs/log.c fs/log.h fs/cancel.c fs/cancel.h
 fs_libfscore_la_SOURCES += fs/model/ino.c fs/model/ino.h fs/model/mtree.c fs/model/mtree.h fs/model/mailbox.h \
-	fs/model/list.c fs/model/refresh.c fs/model/patch.c
+	fs/model/list.c fs/model/refresh.c fs/model/patch.c fs/model/names.c
 fs_libfscore_la_SOURCES += fs/remote/pool.c fs/remote/pool.h fs/remote/fetch.c fs/remote/fetch.h
 fs_libfscore_la_SOURCES += fs/remote/run.c fs/remote/run.h fs/remote/select.c fs/remote/select.h
 fs_libfscore_la_SOURCES += fs/remote/mutate.c fs/remote/mutate.h

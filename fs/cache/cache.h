@@ -155,6 +155,8 @@ struct cache_msg {
 	int64_t internaldate;
 	uint64_t modseq;                 /* 0 when not known (or no CONDSTORE) */
 	int64_t changed;                 /* when its flags were seen changing; 0: never */
+	uint32_t name;                   /* cache_name_id of the name it was written or
+					    moved under; 0: none, it shows as <UID>.eml */
 };
 struct cache_listing {
 	uint32_t uidvalidity, uidnext, messages;
@@ -171,6 +173,13 @@ struct cache_listing {
  * never given); it stays valid until cache_close. */
 uint32_t cache_flags_id(struct cache *c, const char *flags, size_t len);
 const char *cache_flags_text(struct cache *c, uint32_t id);
+/* The same for the names messages keep (cache_msg.name). */
+uint32_t cache_name_id(struct cache *c, const char *name);
+const char *cache_name_text(struct cache *c, uint32_t id);
+#define CACHE_MSG_NAME_MAX 255u  /* NAME_MAX */
+/* A name a message can keep: 1 to CACHE_MSG_NAME_MAX bytes, no '/', not
+ * "." or "..". */
+bool cache_name_ok(const char *name, size_t len);
 /* When the cache was made (its marker's mtime): the time a folder shows
  * until its content is seen changing, the same across remounts. */
 int64_t cache_created(const struct cache *c);

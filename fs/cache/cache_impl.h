@@ -42,10 +42,12 @@ extern const char cache_rec_magic[4];
  * messages, the folder's mtime), mailbox name, the flag lists (each a
  * 32-bit length and its bytes), records (UID, flag list number from 1, 0
  * when not known; size, INTERNALDATE, MODSEQ, the time its flags were
- * seen changing), checksum; all integers little-endian.  Version 1 files
- * (no flags) are read as corrupt: their mailbox is listed again. */
+ * seen changing), the kept names (their count, then each: the record's
+ * index, a 32-bit length and the name's bytes), checksum; all integers
+ * little-endian.  Older versions are read as corrupt: their mailbox is
+ * listed again. */
 extern const char cache_listing_magic[8];
-#define CACHE_LISTING_VERSION 2u
+#define CACHE_LISTING_VERSION 3u
 #define CACHE_LISTING_HEADER 56
 #define CACHE_LISTING_RECORD 40
 #define CACHE_LISTING_TRAILER 8
@@ -53,7 +55,7 @@ extern const char cache_listing_magic[8];
 #define CACHE_LISTING_MSGS_MAX (1u << 24)  /* far above any real mailbox */
 #define CACHE_LISTING_FLAG_MAX 65536u      /* bytes of one flag list */
 
-/* flags.c: the interned flag lists (ids from 1), under their own lock. */
+/* flags.c: an intern table (ids from 1), under its own lock. */
 struct cache_flags {
 	pthread_mutex_t mu;
 	char **text;
@@ -118,6 +120,7 @@ struct cache {
 	size_t nbox_buckets, nboxes;
 	bool state_written;         /* "running" is on disk: close writes "clean" */
 	struct cache_flags flags;
+	struct cache_flags names;   /* messages' kept names (cache_name_id) */
 	int64_t created;            /* the marker's mtime (cache_created) */
 };
 

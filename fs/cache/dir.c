@@ -255,6 +255,7 @@ int cache_open(struct cache **out, const char *dir, uint64_t max_bytes, struct b
 	c->boxes = xcalloc(c->nbox_buckets, sizeof *c->boxes);
 	pthread_mutex_init(&c->mu, NULL);
 	cache_flags_init(&c->flags);
+	cache_flags_init(&c->names);
 
 	c->rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (c->rootfd < 0) {
@@ -340,6 +341,7 @@ void cache_close(struct cache *c)
 		close(c->rootfd);
 	pthread_mutex_destroy(&c->mu);
 	cache_flags_free(&c->flags);
+	cache_flags_free(&c->names);
 	free(c->dir);
 	free(c);
 }

@@ -1,6 +1,8 @@
-/* flags.c: flag lists interned (cache.h): a listing keeps a number per
- * message instead of a string, and the few distinct lists of an account
- * (most messages share "\Seen" or nothing) are kept once. */
+/* flags.c: strings interned (cache.h): a listing keeps a number per
+ * message instead of a string.  Two tables: flag lists (the few distinct
+ * lists of an account, most messages share "\Seen" or nothing, are kept
+ * once) and the names messages were written or moved under, which keeps
+ * struct cache_msg a plain value that owns nothing. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -50,9 +52,8 @@ static void grow(struct cache_flags *f)
 	free(slots);
 }
 
-uint32_t cache_flags_id(struct cache *c, const char *flags, size_t len)
+static uint32_t intern(struct cache_flags *f, const char *flags, size_t len)
 {
-	struct cache_flags *f = &c->flags;
 	pthread_mutex_lock(&f->mu);
 	if ((f->n + 1) * 2 > f->nslots)
 		grow(f);
@@ -72,11 +73,30 @@ uint32_t cache_flags_id(struct cache *c, const char *flags, size_t len)
 	return id;
 }
 
-const char *cache_flags_text(struct cache *c, uint32_t id)
+static const char *text_of(struct cache_flags *f, uint32_t id)
 {
-	struct cache_flags *f = &c->flags;
 	pthread_mutex_lock(&f->mu);
 	const char *s = id && id <= f->n ? f->text[id - 1] : NULL;
 	pthread_mutex_unlock(&f->mu);
 	return s;
+}
+
+uint32_t cache_flags_id(struct cache *c, const char *flags, size_t len)
+{
+	return intern(&c->flags, flags, len);
+}
+
+const char *cache_flags_text(struct cache *c, uint32_t id)
+{
+	return text_of(&c->flags, id);
+}
+
+uint32_t cache_name_id(struct cache *c, const char *name)
+{
+	return intern(&c->names, name, strlen(name));
+}
+
+const char *cache_name_text(struct cache *c, uint32_t id)
+{
+	return text_of(&c->names, id);
 }

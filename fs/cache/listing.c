@@ -99,6 +99,34 @@ static bool parse_records(struct cursor *cur, const uint32_t *ids, uint32_t nids
 	return true;
 }
 
+bool cache_name_ok(const char *name, size_t len)
+{
+	return len > 0 && len <= CACHE_MSG_NAME_MAX && !memchr(name, '/', len) && !memchr(name, '\0', len) &&
+	       !(len == 1 && name[0] == '.') && !(len == 2 && name[0] == '.' && name[1] == '.');
+}
+
+/* The kept names: each names one record, at most once. */
+static bool parse_names(struct cache *c, struct cursor *cur, struct cache_listing *l)
+{
+	const unsigned char *countp = take(cur, 4);
+	uint32_t count = countp ? cache_get_u32(countp) : 0;
+	if (!countp || count > l->n)
+		return false;
+	for (uint32_t k = 0; k < count; k++) {
+		const unsigned char *head = take(cur, 8);
+		uint32_t i = head ? cache_get_u32(head) : 0, len = head ? cache_get_u32(head + 4) : 0;
+		const char *text = head && i < l->n && !l->msgs[i].name && len <= CACHE_MSG_NAME_MAX
+					   ? (const char *)take(cur, len) : NULL;
+		if (!text || !cache_name_ok(text, len))
+			return false;
+		char name[CACHE_MSG_NAME_MAX + 1];
+		memcpy(name, text, len);
+		name[len] = '\0';
+		l->msgs[i].name = cache_name_id(c, name);
+	}
+	return true;
+}
+
 /* Checks the bytes of a listing file and fills *out; false when corrupt. */
 static bool cache_listing_parse(struct cache *c, const struct buf *file, const char *mailbox,
 				struct cache_listing *out)
@@ -130,7 +158,8 @@ static bool cache_listing_parse(struct cache *c, const struct buf *file, const c
 	};
 	uint32_t *ids = xcalloc(nlists ? nlists : 1, sizeof *ids);
 	l.msgs = xcalloc(l.n ? l.n : 1, sizeof *l.msgs);
-	bool ok = parse_flag_lists(c, &cur, nlists, ids) && parse_records(&cur, ids, nlists, &l) && !cur.left;
+	bool ok = parse_flag_lists(c, &cur, nlists, ids) && parse_records(&cur, ids, nlists, &l) &&
+		  parse_names(c, &cur, &l) && !cur.left;
 	free(ids);
 	if (!ok) {
 		free(l.msgs);
@@ -171,7 +200,7 @@ int cache_listing_load(struct cache *c, const char *mailbox, struct cache_listin
 	struct stat st;
 	/* each message's flags may be a list of their own */
 	size_t limit = CACHE_LISTING_HEADER + CACHE_LISTING_NAME_MAX + CACHE_LISTING_TRAILER +
-		       (size_t)(CACHE_LISTING_RECORD + 4 + 1024) * CACHE_LISTING_MSGS_MAX;
+		       (size_t)(CACHE_LISTING_RECORD + 4 + 1024 + 8 + CACHE_MSG_NAME_MAX) * CACHE_LISTING_MSGS_MAX;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > limit) {
 		cache_remove_if_same(c, path.data, fd);
 		goto out;
@@ -193,6 +222,22 @@ out:
 	if (rc < 0)
 		errno = e;
 	return rc;
+}
+
+static void put_names(struct cache *c, const struct cache_listing *l, struct buf *file)
+{
+	uint32_t count = 0;
+	for (size_t i = 0; i < l->n; i++)
+		count += l->msgs[i].name && cache_name_text(c, l->msgs[i].name);
+	cache_put_u32(file, count);
+	for (size_t i = 0; i < l->n; i++) {
+		const char *name = l->msgs[i].name ? cache_name_text(c, l->msgs[i].name) : NULL;
+		if (!name)
+			continue;
+		cache_put_u32(file, (uint32_t)i);
+		cache_put_u32(file, (uint32_t)strlen(name));
+		buf_addstr(file, name);
+	}
 }
 
 int cache_listing_save(struct cache *c, const char *mailbox, const struct cache_listing *l, struct buf *err)
@@ -250,6 +295,7 @@ int cache_listing_save(struct cache *c, const char *mailbox, const struct cache_
 		cache_put_u64(&file, m->modseq);
 		cache_put_u64(&file, (uint64_t)m->changed);
 	}
+	put_names(c, l, &file);
 	free(number);
 	free(used);
 	cache_put_u64(&file, cache_checksum(file.data, file.len));

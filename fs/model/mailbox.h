@@ -40,8 +40,36 @@ int mbox_refresh_flags(struct mbox *m, struct pool *p, struct cache *cache, int 
  * then the cache's creation.  Loads a cached listing if it has none yet;
  * asks no server.  Takes m->lock. */
 int64_t mbox_mtime(struct mbox *m, struct cache *cache);
-/* Rebuilds order and rank after the listing changed (m->lock held). */
+/* names.c: the names messages show under.  One written or moved through
+ * the mount keeps that name (saved with the listing, so it lasts while
+ * the cache does); any other is <UID>.eml, or <UID>~.eml while a kept
+ * name is that string.  Rebuilds order, rank and the shown names after
+ * the listing changed (m->lock held). */
 void mbox_build_order(struct mbox *m);
+#define MBOX_UID_NAME 24   /* "<UID>~.eml" and its NUL */
+/* The name listing index i shows (m->lock held; buf may be used). */
+const char *mbox_shown_name(const struct mbox *m, size_t i, char buf[MBOX_UID_NAME]);
+/* The listing index that shows name, or -1 (m->lock held). */
+long mbox_find_name(const struct mbox *m, const char *name);
+/* A copy of the entry that shows name, or -ENOENT; takes m->lock. */
+int mbox_msg_by_name(struct mbox *m, const char *name, struct cache_msg *msg, uint32_t *uidvalidity);
+/* Whether name can be a message's here at all (a <UID>.eml form, or the
+ * folder keeps names): other names need no round trip.  Asks no server. */
+bool mbox_may_hold_name(struct mbox *m, struct cache *cache, const char *name);
+/* Gives uid's message name (NULL: none, it shows as <UID>.eml again),
+ * taking it from any other message of the folder; saved with the
+ * listing.  A message not listed yet takes it once it is. */
+void mbox_msg_named(struct mbox *m, struct cache *cache, uint32_t uidvalidity, uint32_t uid, const char *name);
+/* Names given to messages the listing does not have yet are kept only
+ * in memory: when there are any, a refresh now fetches the messages and
+ * saves the listing with their names (an unmount would lose them). */
+void mbox_settle_names(struct mbox *m, struct pool *p, struct cache *cache);
+/* Gives listing index i the name id, taking it from any other message
+ * (m->lock held; the order is the caller's to rebuild). */
+void mbox_name_locked(struct mbox *m, long i, uint32_t id);
+/* The name id for uid once a listing of uidvalidity has it (m->lock held):
+ * a refresh working on a copy, or a listing not loaded, would lose it. */
+void mbox_name_later_locked(struct mbox *m, uint32_t uidvalidity, uint32_t uid, uint32_t id);
 /* Index of uid in the listing, or -1.  Call with m->lock held. */
 long mbox_find(const struct mbox *m, uint32_t uid);
 /* A copy of uid's listing entry and the listing's UIDVALIDITY, or -ENOENT;
@@ -51,7 +79,8 @@ int mbox_msg(struct mbox *m, uint32_t uid, struct cache_msg *msg, uint32_t *uidv
 /* The write path's own changes, applied without asking the server again:
  * a message this mount expunged or moved away, one it appended or moved in
  * (placed only when the listing is loaded and of that UIDVALIDITY; otherwise
- * the listing is just marked stale), and "ask the server next time". */
+ * the listing is just marked stale, and its kept name waits for it), and
+ * "ask the server next time". */
 void mbox_msg_removed(struct mbox *m, struct cache *cache, uint32_t uid);
 void mbox_msg_added(struct mbox *m, struct cache *cache, uint32_t uidvalidity, const struct cache_msg *msg);
 /* Flags this mount stored (flags a cache_flags_id; modseq 0 when not

@@ -208,6 +208,8 @@ static void entry_free(struct mbox *m)
 		m->tree->ahead_free(m->ahead);
 	free(m->order);
 	free(m->rank);
+	free(m->displaced);
+	free(m->pending);
 	cache_listing_free(&m->listing);
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->changed);
@@ -726,10 +728,10 @@ static struct mbox *subtree_next(const struct mbox *top, struct mbox *m)
 	return m == top ? NULL : m->next_sibling;
 }
 
-void mtree_msg_gone(struct mbox *m, uint32_t uid)
+void mtree_msg_gone(struct mbox *m, const struct cache_msg *msg)
 {
 	if (m->tree->msg_gone)
-		m->tree->msg_gone(m->tree->hook_ctx, m, uid);
+		m->tree->msg_gone(m->tree->hook_ctx, m, msg);
 }
 
 void mtree_msg_changed(struct mbox *m, uint32_t uidvalidity, uint32_t uid, int64_t when)

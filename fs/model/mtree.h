@@ -40,6 +40,10 @@ struct mtree;
 #define MBOX_MAGIC 0x6d626f78u
 #define MBOX_FREED 0x66726565u
 
+struct mbox_pending_name {
+	uint32_t uidvalidity, uid, name;
+};
+
 struct mbox {
 	struct mtree *tree;
 	uint32_t magic;          /* MBOX_MAGIC while the entry lives */
@@ -56,6 +60,10 @@ struct mbox {
 	 * and read-ahead follows it.  order[k] is the listing index of the k-th
 	 * name, rank[i] the position of listing index i. */
 	uint32_t *order, *rank;
+	bool *displaced;         /* by listing index: shows as <UID>~.eml (names.c) */
+	size_t nkept;            /* messages with a kept name */
+	struct mbox_pending_name *pending;  /* names.c */
+	size_t npending;
 	bool loaded;
 	time_t checked;
 	time_t flags_checked;    /* without CONDSTORE: every message's flags last asked */
@@ -102,9 +110,10 @@ struct mtree {
 	uint64_t uses;
 	char delim;
 	time_t listed;
+	struct cache *cache;     /* where kept names are interned (NULL: none) */
 	/* told of every message that left a listing (expunged, or a new
 	 * UIDVALIDITY), so the kernel forgets its name */
-	void (*msg_gone)(void *ctx, struct mbox *m, uint32_t uid);
+	void (*msg_gone)(void *ctx, struct mbox *m, const struct cache_msg *msg);
 	/* told of a message whose flags were seen changing at when, so its
 	 * node's ctime moves and the kernel asks for it again */
 	void (*msg_changed)(void *ctx, struct mbox *m, uint32_t uidvalidity, uint32_t uid, int64_t when);
@@ -172,8 +181,8 @@ struct mbox *mtree_scan_next(struct mtree *t, const struct mbox *m);
  * count of entries looked at so far. */
 size_t mtree_entries(struct mtree *t);
 uint64_t mtree_steps(struct mtree *t);
-/* Tells the tree's msg_gone hook (if any) that uid left m's listing. */
-void mtree_msg_gone(struct mbox *m, uint32_t uid);
+/* Tells the tree's msg_gone hook (if any) that msg left m's listing. */
+void mtree_msg_gone(struct mbox *m, const struct cache_msg *msg);
 /* Tells the tree's msg_changed hook (if any) that uid's flags changed. */
 void mtree_msg_changed(struct mbox *m, uint32_t uidvalidity, uint32_t uid, int64_t when);
 /* After a confirmed RENAME: m and everything below it take the new path

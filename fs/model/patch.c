@@ -24,8 +24,10 @@ void mbox_msg_removed(struct mbox *m, struct cache *cache, uint32_t uid)
 	if (m->refreshing)
 		m->changed_meanwhile = true;
 	long i = mbox_find(m, uid);
+	struct cache_msg gone = { .uid = uid };
 	if (i >= 0) {
 		struct cache_listing *l = &m->listing;
+		gone = l->msgs[i];
 		memmove(&l->msgs[i], &l->msgs[i + 1], (l->n - (size_t)i - 1) * sizeof *l->msgs);
 		l->n--;
 		if (l->messages)
@@ -36,7 +38,7 @@ void mbox_msg_removed(struct mbox *m, struct cache *cache, uint32_t uid)
 	}
 	pthread_mutex_unlock(&m->lock);
 	if (i >= 0)
-		mtree_msg_gone(m, uid);
+		mtree_msg_gone(m, &gone);
 }
 
 void mbox_msg_added(struct mbox *m, struct cache *cache, uint32_t uidvalidity, const struct cache_msg *msg)
@@ -45,6 +47,8 @@ void mbox_msg_added(struct mbox *m, struct cache *cache, uint32_t uidvalidity, c
 	if (m->refreshing)
 		m->changed_meanwhile = true;
 	struct cache_listing *l = &m->listing;
+	if (msg->name && uidvalidity && (m->refreshing || !m->loaded || l->uidvalidity != uidvalidity))
+		mbox_name_later_locked(m, uidvalidity, msg->uid, msg->name);
 	if (!m->loaded || !uidvalidity || !msg->uid || l->uidvalidity != uidvalidity) {
 		m->checked = 0;  /* cannot place it: the next access asks the server */
 	} else if (mbox_find(m, msg->uid) < 0) {
@@ -54,7 +58,9 @@ void mbox_msg_added(struct mbox *m, struct cache *cache, uint32_t uidvalidity, c
 		l->msgs = xrealloc(l->msgs, (l->n + 1) * sizeof *l->msgs);
 		memmove(&l->msgs[at + 1], &l->msgs[at], (l->n - at) * sizeof *l->msgs);
 		l->msgs[at] = *msg;
+		l->msgs[at].name = 0;
 		l->n++;
+		mbox_name_locked(m, (long)at, msg->name);
 		l->messages++;
 		l->mtime = (int64_t)time(NULL);
 		if (l->uidnext <= msg->uid)

@@ -28,36 +28,6 @@ bool mbox_loaded(struct mbox *m)
 
 /* ---- listings ---- */
 
-struct name_key {
-	char name[11];   /* the UID in decimal */
-	uint32_t index;
-};
-
-static int cmp_name_key(const void *a, const void *b)
-{
-	return strcmp(((const struct name_key *)a)->name, ((const struct name_key *)b)->name);
-}
-
-void mbox_build_order(struct mbox *m)
-{
-	size_t n = m->listing.n;
-	struct name_key *keys = xcalloc(n ? n : 1, sizeof *keys);
-	for (size_t i = 0; i < n; i++) {
-		snprintf(keys[i].name, sizeof keys[i].name, "%u", m->listing.msgs[i].uid);
-		keys[i].index = (uint32_t)i;
-	}
-	qsort(keys, n, sizeof *keys, cmp_name_key);
-	free(m->order);
-	free(m->rank);
-	m->order = xcalloc(n ? n : 1, sizeof *m->order);
-	m->rank = xcalloc(n ? n : 1, sizeof *m->rank);
-	for (size_t k = 0; k < n; k++) {
-		m->order[k] = keys[k].index;
-		m->rank[keys[k].index] = (uint32_t)k;
-	}
-	free(keys);
-}
-
 /* Index of uid in l (sorted by UID), or -1. */
 static long listing_find(const struct cache_listing *l, uint32_t uid)
 {
@@ -118,7 +88,7 @@ static size_t keep_only(struct mbox *m, struct cache_listing *l, const uint32_t 
 		if (j < n && uids[j] == l->msgs[i].uid)
 			l->msgs[w++] = l->msgs[i];
 		else
-			mtree_msg_gone(m, l->msgs[i].uid);
+			mtree_msg_gone(m, &l->msgs[i]);
 	}
 	l->n = w;
 	return before - w;
@@ -200,7 +170,7 @@ static size_t drop_vanished(struct mbox *m, struct cache_listing *l, struct seqs
 		while (j < v->n && v->r[j].hi < uid)
 			j++;
 		if (j < v->n && v->r[j].lo <= uid)
-			mtree_msg_gone(m, uid);
+			mtree_msg_gone(m, &l->msgs[i]);
 		else
 			l->msgs[w++] = l->msgs[i];
 	}
@@ -263,7 +233,7 @@ static int update_listing(struct mbox *m, struct pool_conn *c, struct cache_list
 		}
 		cache_drop_mailbox(cache, m->name, st->uidvalidity);
 		for (size_t i = 0; i < l->n; i++)
-			mtree_msg_gone(m, l->msgs[i].uid);
+			mtree_msg_gone(m, &l->msgs[i]);
 		cache_listing_free(l);
 		rc = fetch_listing(c, cache, "1:*", 1, &fresh);
 	} else {
@@ -436,6 +406,7 @@ static int refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_
 	int rc = run_retry(p, m->name, refresh_attempt, &r);
 	struct cache_listing work = r.work;
 	pthread_mutex_lock(&m->lock);
+	m->refreshing = false;  /* before the order is built: pending names settle */
 	if (rc == 0) {
 		cache_listing_free(&m->listing);
 		m->listing = work;
@@ -450,7 +421,6 @@ static int refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_
 		if (m->loaded)  /* offline: the cached listing still serves */
 			rc = 0;
 	}
-	m->refreshing = false;
 	m->changed_meanwhile = false;
 	pthread_cond_broadcast(&m->refreshed);
 	pthread_mutex_unlock(&m->lock);

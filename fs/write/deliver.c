@@ -92,6 +92,7 @@ struct delivery {
 	int64_t date;
 	char *flags;
 	struct buf shown;            /* "folder/name" for the log */
+	char *name;                  /* the message keeps it */
 	struct mbox *prev_m;         /* the copy this one replaces, if any */
 	uint32_t prev_uidvalidity, prev_uid;
 	bool held;                   /* the folder had these bytes already: not sent */
@@ -159,7 +160,7 @@ static void replace_previous(struct fs *fs, const struct delivery *d, uint32_t u
 	if (rc == 0 || rc == -ENOENT)
 		mbox_msg_removed(d->prev_m, fs->cache, d->prev_uid);
 	else
-		fs_log(LOG_WARNING, "%s: the copy delivered before stays as %s/%u.eml (%s)", d->shown.data,
+		fs_log(LOG_WARNING, "%s: the copy delivered before stays in %s as UID %u (%s)", d->shown.data,
 		       d->prev_m->path, d->prev_uid, strerror(-rc));
 }
 
@@ -224,6 +225,7 @@ static bool begin_locked(struct fs *fs, struct staged *s, struct delivery *d, in
 	d->date = s->mtime_set ? s->mtime : time(NULL);
 	d->flags = s->flags ? xstrdup(s->flags) : NULL;
 	buf_addf(&d->shown, "%s/%s", s->m->path, s->name);
+	d->name = xstrdup(s->name);
 	d->prev_m = s->uid_m;
 	d->prev_uidvalidity = s->uidvalidity;
 	d->prev_uid = s->uid;
@@ -275,18 +277,17 @@ int fs_flush(struct fs *fs, uint64_t ino)
 	uint64_t len = 0;
 	rc = append(fs, &d, &uidvalidity, &uid, &len);
 	if (rc == 0 && d.held) {
-		fs_log(LOG_INFO, "%s: the folder holds these bytes already as %u.eml: not sent again",
+		fs_log(LOG_INFO, "%s: the folder holds these bytes already (UID %u): not sent again",
 		       d.shown.data, uid);
 		replace_previous(fs, &d, uid);
 		fs_inval_inode(fs, ino);  /* it reads as that message now */
 	} else if (rc == 0) {
-		struct cache_msg msg = { .uid = uid, .size = len, .internaldate = d.date };
+		struct cache_msg msg = { .uid = uid, .size = len, .internaldate = d.date,
+					 .name = cache_name_id(fs->cache, d.name) };
 		mbox_msg_added(d.m, fs->cache, uidvalidity, &msg);
-		fs_log(LOG_INFO, "%s: appended as %u.eml", d.shown.data, uid);
+		fs_log(LOG_INFO, "%s: appended as UID %u", d.shown.data, uid);
 		replace_previous(fs, &d, uid);
-		char name[32];
-		snprintf(name, sizeof name, "%u.eml", uid);
-		fs_inval_entry(fs, d.m->ino, name);  /* it may have been looked up as missing */
+		mbox_settle_names(d.m, fs->pool, fs->cache);
 		fs_inval_inode(fs, ino);  /* pages of the local bytes: it reads as the message now */
 	} else {
 		rescue(fs, &d, rc);
@@ -295,6 +296,7 @@ int fs_flush(struct fs *fs, uint64_t ino)
 	end_locked(fs, &d, rc, uidvalidity, uid, len);
 	pthread_mutex_unlock(&fs->nodes_lock);
 	free(d.flags);
+	free(d.name);
 	buf_free(&d.shown);
 	return rc;
 }

@@ -196,11 +196,26 @@ static int rename_mailbox(struct fs *fs, struct mbox *sub, struct mbox *newdir, 
 	return rc;
 }
 
+/* The message keeps newname in its folder (names.c): a rename there asks
+ * the server nothing.  A message that showed newname before is not
+ * replaced (it is never expunged for a name): it shows as <UID>.eml. */
+static int rename_message(struct fs *fs, struct mbox *dir, const char *name, const char *newname)
+{
+	struct cache_msg msg;
+	uint32_t uidvalidity;
+	int rc = fs_find_message(fs, dir, name, &msg, &uidvalidity);
+	if (rc == 0) {
+		mbox_msg_named(dir, fs->cache, uidvalidity, msg.uid, newname);
+		mbox_settle_names(dir, fs->pool, fs->cache);
+	}
+	return rc;
+}
+
 static int move_message(struct fs *fs, struct mbox *dir, const char *name, struct mbox *newdir,
 			const char *newname, const struct staged_alias *alias)
 {
-	if (newdir == dir)
-		return -EPERM;  /* UIDs are not names: a message cannot be renamed */
+	if (newdir == dir && !alias)
+		return rename_message(fs, dir, name, newname);
 	if (!newdir->name || !newdir->selectable)
 		return -EPERM;
 	struct cache_msg msg;
@@ -224,7 +239,9 @@ static int move_message(struct fs *fs, struct mbox *dir, const char *name, struc
 	struct cache_msg moved = msg;  /* a move keeps the flags; the MODSEQ is the new folder's */
 	moved.uid = new_uid;
 	moved.modseq = 0;
+	moved.name = cache_name_id(fs->cache, newname);
 	mbox_msg_added(newdir, fs->cache, new_uidvalidity, &moved);
+	mbox_settle_names(newdir, fs->pool, fs->cache);
 	if (new_uidvalidity && new_uid) {
 		uint64_t ino = fs_msg_ino(dir, uidvalidity, msg.uid);
 		fs_node_moved(fs, ino, newdir, new_uidvalidity, new_uid);
@@ -261,7 +278,11 @@ static int rename_in(struct fs *fs, struct mbox *dir, const char *name, struct m
 	if (rc <= 0)
 		return rc;
 	struct mbox *sub = NULL;
-	if (rc == 2)
+	if (rc == 3) {  /* a new file renamed in its folder: its message takes the name */
+		mbox_msg_named(alias.m, fs->cache, alias.uidvalidity, alias.uid, newname);
+		mbox_settle_names(alias.m, fs->pool, fs->cache);
+		rc = 0;
+	} else if (rc == 2)
 		rc = move_message(fs, dir, name, newdir, newname, &alias);
 	else if ((sub = child_dir(fs, dir, name)))
 		rc = rename_mailbox(fs, sub, newdir, newname);

@@ -57,7 +57,9 @@ struct staged {
 bool staging_any_in(struct fs *fs, const struct mbox *dir);
 /* unlink/rename of a staged name: 0 done, 1 not a staged name, 2 the name
  * stood for a delivered message, *alias, which the caller removes or
- * moves like any message (and then puts alias->m, a reference). */
+ * moves like any message (and then puts alias->m, a reference); rename
+ * only: 3 the same, renamed within its folder (the message takes the new
+ * name). */
 struct staged_alias {
 	struct mbox *m;
 	uint32_t uidvalidity, uid;

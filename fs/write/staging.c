@@ -187,6 +187,10 @@ static int create_in(struct fs *fs, struct mbox *dir, const char *name, struct f
 {
 	if (!dir->name || !dir->selectable)
 		return -EPERM;  /* no messages can live here */
+	/* a listing to place the message in, with the name it keeps */
+	int rc = mbox_refresh(dir, fs->pool, fs->cache, fs->cfg.poll_s);
+	if (rc < 0)
+		return rc;
 	struct buf path = BUF_INIT;
 	fs_child_path(dir, name, &path);
 	struct mbox *sub = mtree_by_path(&fs->tree, path.data);
@@ -327,13 +331,12 @@ int staging_rename(struct fs *fs, struct mbox *dir, const char *name, struct mbo
 	} else if (s->delivering || (old && old != s && old->delivering)) {
 		rc = -EBUSY;
 	} else if (s->finished || (s->uid && s->gen == s->delivered_gen)) {
-		/* "write a temp file, rename it": its message is in place already
-		 * as <UID>.eml; to another folder, the message itself moves */
+		/* "write a temp file, rename it": its message is in place
+		 * already and takes the new name; to another folder, the
+		 * message itself moves */
 		s->visible = false;
-		if (newdir != dir) {
-			alias_of(s, alias);
-			rc = 2;
-		}
+		alias_of(s, alias);
+		rc = newdir != dir ? 2 : 3;
 	} else if (!newdir->name || !newdir->selectable) {
 		rc = -EPERM;
 	} else {

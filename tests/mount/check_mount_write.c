@@ -96,21 +96,32 @@ START_TEST(test_mv_between_folders)
 	srv_fetch(s, "MvTo", uids[1], "(BODY.PEEK[])", NULL, &moved);
 	ck_assert_uint_eq(moved.len, orig.len);
 	ck_assert(!memcmp(moved.data, orig.data, orig.len));
-	/* it shows in the target under its new UID, with the same bytes */
-	char name[64];
-	snprintf(name, sizeof name, "MvTo/%u.eml", uids[1]);
-	path_of(&q, &m, name);
+	/* it shows in the target under the name it was moved to, with the
+	 * same bytes, and user.imap.uid tells its new UID */
+	path_of(&q, &m, "MvTo/2.eml");
 	buf_reset(&moved);
 	ck_assert_msg(mount_slurp(q.data, &moved) == 0, "%s: %s", q.data, strerror(errno));
 	ck_assert_uint_eq(moved.len, orig.len);
 	ck_assert(!memcmp(moved.data, orig.data, orig.len));
-	/* UIDs are not names: no rename within a folder */
+	char v[32];
+	ssize_t vn = getxattr(q.data, "user.imap.uid", v, sizeof v - 1);
+	ck_assert_int_gt(vn, 0);
+	v[vn] = '\0';
+	ck_assert_uint_eq(strtoul(v, NULL, 10), uids[1]);
+	/* a rename within a folder only names the message: the server keeps
+	 * it as it was, and the old name goes */
 	path_of(&p, &m, "MvFrom/1.eml");
-	path_of(&q, &m, "MvFrom/100.eml");
-	ck_assert_int_eq(rename(p.data, q.data), -1);
-	ck_assert_int_eq(errno, EPERM);
+	path_of(&q, &m, "MvFrom/Kept name.eml");
+	ck_assert_msg(rename(p.data, q.data) == 0, "rename: %s", strerror(errno));
+	ck_assert(!exists(p.data));
 	ck_assert_uint_eq(srv_uids(s, "MvFrom", uids, 8), 2);
 	ck_assert_uint_eq(uids[0], 1);
+	buf_reset(&moved);
+	ck_assert_int_eq(mount_slurp(q.data, &moved), 0);
+	struct buf first = BUF_INIT;
+	srv_fetch(s, "MvFrom", 1, "(BODY.PEEK[])", NULL, &first);
+	ck_assert(moved.len == first.len && !memcmp(moved.data, first.data, first.len));
+	buf_free(&first);
 	buf_free(&orig);
 	buf_free(&moved);
 	buf_free(&p);
@@ -404,10 +415,12 @@ START_TEST(test_cp_in_small_and_large)
 	const char *crlf = "Subject: small\r\nFrom: me@example.org\r\n\r\nline one\r\nline two\r\n";
 	ck_assert_uint_eq(got.len, strlen(crlf));
 	ck_assert(!memcmp(got.data, crlf, got.len));
-	/* the new message shows under its UID; the name written goes */
+	/* the new message keeps the name written (no <UID>.eml besides) */
 	char name[64];
 	snprintf(name, sizeof name, "CpTest/%u.eml", uid);
 	path_of(&p, &m, name);
+	ck_assert(!exists(p.data));
+	path_of(&p, &m, "CpTest/note.eml");
 	buf_reset(&got);
 	ck_assert_int_eq(mount_slurp(p.data, &got), 0);
 	ck_assert_uint_eq(got.len, strlen(crlf));
@@ -446,8 +459,7 @@ START_TEST(test_cp_in_small_and_large)
 	time_t when;
 	ck_assert_int_eq(imap_internaldate_parse(d + 14, 26, &when), 0);
 	ck_assert_int_eq(when, 1700000000);
-	snprintf(name, sizeof name, "CpTest/%u.eml", uid);
-	path_of(&p, &m, name);
+	path_of(&p, &m, "CpTest/big.eml");
 	struct stat st;
 	ck_assert_int_eq(stat(p.data, &st), 0);
 	ck_assert_int_eq(st.st_size, (off_t)big);
@@ -466,6 +478,10 @@ START_TEST(test_cp_in_small_and_large)
 	path_of(&q, &m, "CpTest/final.eml");
 	ck_assert_msg(rename(p.data, q.data) == 0, "rename: %s", strerror(errno));
 	new_uid(s, "CpTest", 3);
+	ck_assert(!exists(p.data));
+	buf_reset(&got);
+	ck_assert_int_eq(mount_slurp(q.data, &got), 0);
+	ck_assert(got.len == strlen(renamed) && !memcmp(got.data, renamed, got.len));
 	/* the bytes of a message the folder holds (a backup copied in again):
 	 * no second copy */
 	path_of(&p, &m, "CpTest/again.eml");

@@ -39,8 +39,9 @@ START_TEST(test_listing_keeps_flags)
 	snprintf(path, sizeof path, "%s/mail/INBOX/listing", cdir);
 	struct stat st;
 	ck_assert_int_eq(stat(path, &st), 0);
-	/* three lists, once each: header, name, lists, records, checksum */
-	ck_assert_int_eq(st.st_size, 56 + 5 + (4 + 5) + 4 + (4 + 21) + 400 * 40 + 8);
+	/* three lists, once each: header, name, lists, records, no kept
+	 * names, checksum */
+	ck_assert_int_eq(st.st_size, 56 + 5 + (4 + 5) + 4 + (4 + 21) + 400 * 40 + 4 + 8);
 	c = open_cache(0);
 	cache_flags_id(c, "$Other", 6);  /* the ids of the new table differ */
 	ck_assert_int_eq(cache_listing_load(c, "INBOX", &got), 0);
@@ -58,6 +59,72 @@ START_TEST(test_listing_keeps_flags)
 	ck_assert_ptr_null(cache_flags_text(c, 0));
 	ck_assert_ptr_null(cache_flags_text(c, 1000));
 	cache_listing_free(&got);
+	cache_listing_free(&l);
+	cache_close(c);
+}
+END_TEST
+
+static void fix_checksum(struct buf *f);
+
+/* Replaces the last occurrence of from in the file at path (same length)
+ * and fixes the checksum: a listing that only its names make wrong. */
+static void corrupt_name(const char *path, const char *from, const char *to)
+{
+	struct buf file = BUF_INIT;
+	int fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	read_fd(fd, &file);
+	close(fd);
+	size_t n = strlen(from);
+	char *at = NULL;
+	for (size_t i = 0; i + n <= file.len; i++)
+		if (!memcmp(file.data + i, from, n))
+			at = file.data + i;
+	ck_assert_ptr_nonnull(at);
+	memcpy(at, to, n);
+	fix_checksum(&file);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, file.data, file.len), (ssize_t)file.len);
+	close(fd);
+	buf_free(&file);
+}
+
+/* Kept names survive a save and a new cache_open; a listing whose names
+ * could reach a path ('/', "..") is corrupt and goes. */
+START_TEST(test_listing_keeps_names)
+{
+	struct cache *c = open_cache(0);
+	struct cache_listing l, got;
+	make_listing(&l, 9, 5);
+	l.msgs[1].name = cache_name_id(c, "12.eml");
+	l.msgs[3].name = cache_name_id(c, "Rechnung M\xc3\xa4rz.eml");
+	ck_assert_uint_eq(cache_name_id(c, "12.eml"), l.msgs[1].name);
+	ck_assert_int_eq(cache_listing_save(c, "INBOX", &l, NULL), 0);
+	cache_close(c);
+	c = open_cache(0);
+	cache_name_id(c, "other");  /* the ids of the new table differ */
+	ck_assert_int_eq(cache_listing_load(c, "INBOX", &got), 0);
+	ck_assert_uint_eq(got.n, 5);
+	ck_assert_str_eq(cache_name_text(c, got.msgs[1].name), "12.eml");
+	ck_assert_str_eq(cache_name_text(c, got.msgs[3].name), "Rechnung M\xc3\xa4rz.eml");
+	ck_assert_uint_eq(got.msgs[0].name, 0);
+	ck_assert_uint_eq(got.msgs[4].name, 0);
+	cache_listing_free(&got);
+	ck_assert(!cache_name_ok("a/b", 3));
+	ck_assert(!cache_name_ok("..", 2));
+	ck_assert(!cache_name_ok("", 0));
+	ck_assert(cache_name_ok("...", 3));
+	/* a name with a '/' written into the file by hand is refused */
+	l.msgs[1].name = cache_name_id(c, "ab");
+	l.msgs[3].name = 0;
+	ck_assert_int_eq(cache_listing_save(c, "INBOX", &l, NULL), 0);
+	cache_close(c);
+	char path[512];
+	snprintf(path, sizeof path, "%s/mail/INBOX/listing", cdir);
+	corrupt_name(path, "ab", "a/");
+	c = open_cache(0);
+	ck_assert_int_eq(cache_listing_load(c, "INBOX", &got), -1);
 	cache_listing_free(&l);
 	cache_close(c);
 }
@@ -241,6 +308,7 @@ void check_cache_add_listings(TCase *tc)
 {
 	tcase_add_test(tc, test_listing_round_trip);
 	tcase_add_test(tc, test_listing_keeps_flags);
+	tcase_add_test(tc, test_listing_keeps_names);
 	tcase_add_test(tc, test_created_is_kept);
 	tcase_add_test(tc, test_corrupt_listing_rejected_and_removed);
 	tcase_add_test(tc, test_listing_of_another_mailbox_rejected);

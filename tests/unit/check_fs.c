@@ -151,7 +151,7 @@ END_TEST
 /* Without UIDPLUS, rm must not EXPUNGE (it would also remove what other
  * clients marked \Deleted): refused, and nothing is sent (the script's
  * next command is LOGOUT).  Renaming a message in its folder costs no
- * round trip either. */
+ * round trip either: the message keeps the new name. */
 START_TEST(test_rm_without_uidplus_sends_nothing)
 {
 	struct fakefs ff;
@@ -165,7 +165,13 @@ START_TEST(test_rm_without_uidplus_sends_nothing)
 	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "INBOX", &inbox), 0);
 	ck_assert_int_eq(fs_lookup(fs, inbox.ino, "1.eml", &e), 0);
 	ck_assert_int_eq(fs_unlink(fs, inbox.ino, "1.eml"), -EOPNOTSUPP);
-	ck_assert_int_eq(fs_rename(fs, inbox.ino, "2.eml", inbox.ino, "3.eml", 0), -EPERM);
+	struct fs_entry two;
+	ck_assert_int_eq(fs_lookup(fs, inbox.ino, "2.eml", &two), 0);
+	ck_assert_int_eq(fs_rename(fs, inbox.ino, "2.eml", inbox.ino, "Renamed.eml", 0), 0);
+	ck_assert_int_eq(fs_lookup(fs, inbox.ino, "Renamed.eml", &e), 0);
+	ck_assert_uint_eq(e.ino, two.ino);
+	ck_assert_int_eq(fs_lookup(fs, inbox.ino, "2.eml", &e), 0);
+	ck_assert_uint_eq(e.ino, 0);  /* the old name is gone */
 	ck_assert_int_eq(fs_lookup(fs, inbox.ino, "1.eml", &e), 0);
 	ck_assert_uint_ne(e.ino, 0);  /* still there */
 	fakefs_close(&ff);

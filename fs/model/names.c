@@ -1,0 +1,228 @@
+/* names.c: the names a folder's messages show under (mailbox.h).  A
+ * message written or moved through the mount keeps the name it was given
+ * (cache_msg.name, saved with the listing); any other shows as <UID>.eml,
+ * or <UID>~.eml while a kept name is that very string, because the kept
+ * name is the one a restore and its rerun look for. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "log.h"
+#include "model/mailbox.h"
+#include "model/tree.h"
+#include "xalloc.h"
+
+/* Names given while the message was not in the listing yet (or while a
+ * refresh worked on a copy of it), applied when it is: bounded, the
+ * oldest go first. */
+#define PENDING_MAX 4096
+
+struct name_key {
+	const char *kept;
+	char uid_name[MBOX_UID_NAME];
+	uint32_t index;
+};
+
+static const char *key_name(const struct name_key *k)
+{
+	return k->kept ? k->kept : k->uid_name;
+}
+
+static int cmp_name_key(const void *a, const void *b)
+{
+	return strcmp(key_name(a), key_name(b));
+}
+
+static const char *kept_text(const struct mbox *m, uint32_t id)
+{
+	return id && m->tree->cache ? cache_name_text(m->tree->cache, id) : NULL;
+}
+
+void mbox_name_locked(struct mbox *m, long i, uint32_t id)
+{
+	struct cache_listing *l = &m->listing;
+	if (id)
+		for (size_t j = 0; j < l->n; j++)
+			if (l->msgs[j].name == id)
+				l->msgs[j].name = 0;
+	l->msgs[i].name = id;
+}
+
+static void save_locked(struct mbox *m, struct cache *cache);
+
+/* True when it named a message.  While a refresh works on a copy of the
+ * listing the names stay pending too: its result replaces this one. */
+static bool apply_pending_locked(struct mbox *m)
+{
+	size_t w = 0;
+	bool named = false;
+	for (size_t k = 0; k < m->npending; k++) {
+		struct mbox_pending_name *p = &m->pending[k];
+		long i = p->uidvalidity == m->listing.uidvalidity ? mbox_find(m, p->uid) : -1;
+		if (i >= 0 && m->listing.msgs[i].name != p->name) {
+			mbox_name_locked(m, i, p->name);
+			named = true;
+		}
+		if (i < 0 ? !m->listing.uidvalidity || p->uidvalidity == m->listing.uidvalidity : m->refreshing)
+			m->pending[w++] = *p;
+	}
+	m->npending = w;
+	return named;
+}
+
+void mbox_build_order(struct mbox *m)
+{
+	/* the names must outlive the mount, like the listing they are in */
+	if (apply_pending_locked(m) && m->tree->cache && m->listing.uidvalidity)
+		save_locked(m, m->tree->cache);
+	size_t n = m->listing.n;
+	struct name_key *keys = xcalloc(n ? n : 1, sizeof *keys);
+	m->nkept = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct cache_msg *msg = &m->listing.msgs[i];
+		keys[i].kept = kept_text(m, msg->name);
+		snprintf(keys[i].uid_name, sizeof keys[i].uid_name, "%u.eml", msg->uid);
+		keys[i].index = (uint32_t)i;
+		m->nkept += keys[i].kept != NULL;
+	}
+	qsort(keys, n, sizeof *keys, cmp_name_key);
+	bool displaced = false;
+	for (size_t k = 0; k + 1 < n; k++) {
+		struct name_key *a = &keys[k], *b = &keys[k + 1];
+		if (strcmp(key_name(a), key_name(b)))
+			continue;
+		struct name_key *plain = !a->kept ? a : !b->kept ? b : NULL;
+		if (plain) {
+			snprintf(plain->uid_name, sizeof plain->uid_name, "%u~.eml",
+				 m->listing.msgs[plain->index].uid);
+			displaced = true;
+		}
+	}
+	if (displaced)
+		qsort(keys, n, sizeof *keys, cmp_name_key);
+	free(m->order);
+	free(m->rank);
+	free(m->displaced);
+	m->order = xcalloc(n ? n : 1, sizeof *m->order);
+	m->rank = xcalloc(n ? n : 1, sizeof *m->rank);
+	m->displaced = xcalloc(n ? n : 1, sizeof *m->displaced);
+	for (size_t k = 0; k < n; k++) {
+		m->order[k] = keys[k].index;
+		m->rank[keys[k].index] = (uint32_t)k;
+		m->displaced[keys[k].index] = !keys[k].kept && strchr(keys[k].uid_name, '~');
+	}
+	free(keys);
+}
+
+const char *mbox_shown_name(const struct mbox *m, size_t i, char buf[MBOX_UID_NAME])
+{
+	const struct cache_msg *msg = &m->listing.msgs[i];
+	const char *kept = kept_text(m, msg->name);
+	if (kept)
+		return kept;
+	snprintf(buf, MBOX_UID_NAME, m->displaced && m->displaced[i] ? "%u~.eml" : "%u.eml", msg->uid);
+	return buf;
+}
+
+long mbox_find_name(const struct mbox *m, const char *name)
+{
+	size_t lo = 0, hi = m->listing.n;
+	char buf[MBOX_UID_NAME];
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(mbox_shown_name(m, m->order[mid], buf), name);
+		if (c < 0)
+			lo = mid + 1;
+		else if (c > 0)
+			hi = mid;
+		else
+			return (long)m->order[mid];
+	}
+	return -1;
+}
+
+int mbox_msg_by_name(struct mbox *m, const char *name, struct cache_msg *msg, uint32_t *uidvalidity)
+{
+	pthread_mutex_lock(&m->lock);
+	long i = m->order ? mbox_find_name(m, name) : -1;
+	if (i >= 0) {
+		*msg = m->listing.msgs[i];
+		*uidvalidity = m->listing.uidvalidity;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return i >= 0 ? 0 : -ENOENT;
+}
+
+bool mbox_may_hold_name(struct mbox *m, struct cache *cache, const char *name)
+{
+	if (tree_is_message_name(name, NULL) || (strstr(name, "~.eml") && strlen(name) <= MBOX_UID_NAME))
+		return true;
+	mbox_mtime(m, cache);  /* loads a cached listing: no round trip */
+	pthread_mutex_lock(&m->lock);
+	bool any = m->nkept > 0 || m->npending > 0;
+	pthread_mutex_unlock(&m->lock);
+	return any;
+}
+
+static void save_locked(struct mbox *m, struct cache *cache)
+{
+	struct buf err = BUF_INIT;
+	if (cache_listing_save(cache, m->name, &m->listing, &err) < 0)
+		fs_log(LOG_WARNING, "cannot save the listing of %s: %s", m->path, err.data);
+	buf_free(&err);
+}
+
+void mbox_name_later_locked(struct mbox *m, uint32_t uidvalidity, uint32_t uid, uint32_t id)
+{
+	for (size_t k = 0; k < m->npending; k++)
+		if (m->pending[k].uid == uid && m->pending[k].uidvalidity == uidvalidity) {
+			m->pending[k].name = id;
+			return;
+		}
+	if (m->npending == PENDING_MAX) {
+		memmove(m->pending, m->pending + 1, (PENDING_MAX - 1) * sizeof *m->pending);
+		m->npending--;
+	}
+	m->pending = xrealloc(m->pending, (m->npending + 1) * sizeof *m->pending);
+	m->pending[m->npending++] = (struct mbox_pending_name){ uidvalidity, uid, id };
+}
+
+static void forget_pending_locked(struct mbox *m, uint32_t uidvalidity, uint32_t uid)
+{
+	size_t w = 0;
+	for (size_t k = 0; k < m->npending; k++)
+		if (m->pending[k].uid != uid || m->pending[k].uidvalidity != uidvalidity)
+			m->pending[w++] = m->pending[k];
+	m->npending = w;
+}
+
+void mbox_msg_named(struct mbox *m, struct cache *cache, uint32_t uidvalidity, uint32_t uid, const char *name)
+{
+	uint32_t id = name && cache_name_ok(name, strlen(name)) ? cache_name_id(cache, name) : 0;
+	pthread_mutex_lock(&m->lock);
+	long i = m->loaded && m->listing.uidvalidity == uidvalidity ? mbox_find(m, uid) : -1;
+	/* a refresh working on a copy would put the old name back */
+	if (i < 0 || m->refreshing)
+		mbox_name_later_locked(m, uidvalidity, uid, id);
+	else
+		forget_pending_locked(m, uidvalidity, uid);
+	if (i >= 0) {
+		mbox_name_locked(m, i, id);
+		mbox_build_order(m);
+		save_locked(m, cache);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mbox_settle_names(struct mbox *m, struct pool *p, struct cache *cache)
+{
+	pthread_mutex_lock(&m->lock);
+	bool waiting = m->npending > 0;
+	pthread_mutex_unlock(&m->lock);
+	if (waiting)  /* the listing gets the message, and the name with it */
+		(void)mbox_refresh(m, p, cache, 0);
+}
