@@ -63,6 +63,11 @@ void fs_node_ref(struct fs *fs, struct mbox *m, uint32_t uidvalidity, const stru
 {
 	pthread_mutex_lock(&fs->nodes_lock);
 	struct mnode *n = fs_node_find_locked(fs, ino);
+	if (n && n->staged) {  /* being written over (over.c): it stays the new version */
+		n->nlookup++;
+		pthread_mutex_unlock(&fs->nodes_lock);
+		return;
+	}
 	if (!n) {
 		n = xcalloc(1, sizeof *n);
 		n->ino = ino;

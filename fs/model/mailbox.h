@@ -70,6 +70,9 @@ void mbox_name_locked(struct mbox *m, long i, uint32_t id);
 /* The name id for uid once a listing of uidvalidity has it (m->lock held):
  * a refresh working on a copy, or a listing not loaded, would lose it. */
 void mbox_name_later_locked(struct mbox *m, uint32_t uidvalidity, uint32_t uid, uint32_t id);
+/* Drops what waits for uid, and for the name id elsewhere: a name given
+ * now must not be undone by an older one still waiting (m->lock held). */
+void mbox_forget_pending_locked(struct mbox *m, uint32_t uidvalidity, uint32_t uid, uint32_t id);
 /* Index of uid in the listing, or -1.  Call with m->lock held. */
 long mbox_find(const struct mbox *m, uint32_t uid);
 /* A copy of uid's listing entry and the listing's UIDVALIDITY, or -ENOENT;

@@ -54,6 +54,15 @@ void mbox_name_locked(struct mbox *m, long i, uint32_t id)
 
 static void save_locked(struct mbox *m, struct cache *cache);
 
+/* A name for a message the listing does not have: it may still come (no
+ * listing yet, a refresh under way, a UID the listing has not reached),
+ * or it is gone. */
+static bool waits_for(const struct mbox *m, const struct mbox_pending_name *p)
+{
+	const struct cache_listing *l = &m->listing;
+	return !l->uidvalidity || (p->uidvalidity == l->uidvalidity && (m->refreshing || p->uid >= l->uidnext));
+}
+
 /* True when it named a message.  While a refresh works on a copy of the
  * listing the names stay pending too: its result replaces this one. */
 static bool apply_pending_locked(struct mbox *m)
@@ -67,7 +76,7 @@ static bool apply_pending_locked(struct mbox *m)
 			mbox_name_locked(m, i, p->name);
 			named = true;
 		}
-		if (i < 0 ? !m->listing.uidvalidity || p->uidvalidity == m->listing.uidvalidity : m->refreshing)
+		if (i >= 0 ? m->refreshing : waits_for(m, p))
 			m->pending[w++] = *p;
 	}
 	m->npending = w;
@@ -176,28 +185,26 @@ static void save_locked(struct mbox *m, struct cache *cache)
 	buf_free(&err);
 }
 
+void mbox_forget_pending_locked(struct mbox *m, uint32_t uidvalidity, uint32_t uid, uint32_t id)
+{
+	size_t w = 0;
+	for (size_t k = 0; k < m->npending; k++) {
+		const struct mbox_pending_name *p = &m->pending[k];
+		if (!(p->uid == uid && p->uidvalidity == uidvalidity) && !(id && p->name == id))
+			m->pending[w++] = *p;
+	}
+	m->npending = w;
+}
+
 void mbox_name_later_locked(struct mbox *m, uint32_t uidvalidity, uint32_t uid, uint32_t id)
 {
-	for (size_t k = 0; k < m->npending; k++)
-		if (m->pending[k].uid == uid && m->pending[k].uidvalidity == uidvalidity) {
-			m->pending[k].name = id;
-			return;
-		}
+	mbox_forget_pending_locked(m, uidvalidity, uid, id);  /* the last word wins */
 	if (m->npending == PENDING_MAX) {
 		memmove(m->pending, m->pending + 1, (PENDING_MAX - 1) * sizeof *m->pending);
 		m->npending--;
 	}
 	m->pending = xrealloc(m->pending, (m->npending + 1) * sizeof *m->pending);
 	m->pending[m->npending++] = (struct mbox_pending_name){ uidvalidity, uid, id };
-}
-
-static void forget_pending_locked(struct mbox *m, uint32_t uidvalidity, uint32_t uid)
-{
-	size_t w = 0;
-	for (size_t k = 0; k < m->npending; k++)
-		if (m->pending[k].uid != uid || m->pending[k].uidvalidity != uidvalidity)
-			m->pending[w++] = m->pending[k];
-	m->npending = w;
 }
 
 void mbox_msg_named(struct mbox *m, struct cache *cache, uint32_t uidvalidity, uint32_t uid, const char *name)
@@ -209,7 +216,7 @@ void mbox_msg_named(struct mbox *m, struct cache *cache, uint32_t uidvalidity, u
 	if (i < 0 || m->refreshing)
 		mbox_name_later_locked(m, uidvalidity, uid, id);
 	else
-		forget_pending_locked(m, uidvalidity, uid);
+		mbox_forget_pending_locked(m, uidvalidity, uid, id);
 	if (i >= 0) {
 		mbox_name_locked(m, i, id);
 		mbox_build_order(m);

@@ -49,9 +49,20 @@ void mbox_msg_added(struct mbox *m, struct cache *cache, uint32_t uidvalidity, c
 	struct cache_listing *l = &m->listing;
 	if (msg->name && uidvalidity && (m->refreshing || !m->loaded || l->uidvalidity != uidvalidity))
 		mbox_name_later_locked(m, uidvalidity, msg->uid, msg->name);
+	else if (msg->name)
+		mbox_forget_pending_locked(m, uidvalidity, msg->uid, msg->name);
+	long i = -1;
 	if (!m->loaded || !uidvalidity || !msg->uid || l->uidvalidity != uidvalidity) {
 		m->checked = 0;  /* cannot place it: the next access asks the server */
-	} else if (mbox_find(m, msg->uid) < 0) {
+	} else if ((i = mbox_find(m, msg->uid)) >= 0) {
+		/* a refresh heard of it first (EXISTS during the APPEND): the name
+		 * is still this mount's to give */
+		if (msg->name && l->msgs[i].name != msg->name) {
+			mbox_name_locked(m, i, msg->name);
+			mbox_build_order(m);
+			save_listing_locked(m, cache);
+		}
+	} else {
 		size_t at = 0;
 		while (at < l->n && l->msgs[at].uid < msg->uid)
 			at++;

@@ -231,7 +231,8 @@ int fetch_all_uids(struct pool_conn *c, uint32_t **uids, size_t *n)
 		free(s.v);
 		return rc;
 	}
-	qsort(s.v, s.n, sizeof *s.v, cmp_u32);
+	if (s.n)  /* an empty folder: s.v is NULL, which qsort must not get */
+		qsort(s.v, s.n, sizeof *s.v, cmp_u32);
 	*uids = s.v;
 	*n = s.n;
 	return 0;

@@ -96,6 +96,8 @@ struct delivery {
 	struct mbox *prev_m;         /* the copy this one replaces, if any */
 	uint32_t prev_uidvalidity, prev_uid;
 	bool held;                   /* the folder had these bytes already: not sent */
+	bool over;                   /* a new version of a message (over.c) */
+	uint32_t over_uid;           /* that message: the likeliest to hold the bytes */
 };
 
 /* ---- a copy the folder holds already ---- */
@@ -106,7 +108,8 @@ struct delivery {
 #define SAME_SIZE_MAX 4
 
 /* Messages of d's folder with len bytes (and d's date, when the writer set
- * one), at most max, into uids; how many. */
+ * one), at most max, into uids, the one written over first (a restore run
+ * again writes every message over with its own bytes); how many. */
 static size_t same_size(const struct delivery *d, bool dated, uint64_t len, uint32_t *uids, size_t max,
 			uint32_t *uidvalidity, int64_t *dates)
 {
@@ -114,7 +117,12 @@ static size_t same_size(const struct delivery *d, bool dated, uint64_t len, uint
 	size_t n = 0;
 	pthread_mutex_lock(&m->lock);
 	*uidvalidity = m->listing.uidvalidity;
-	for (size_t i = 0; m->loaded && i < m->listing.n && n < max; i++) {
+	long over = m->loaded && d->over_uid ? mbox_find(m, d->over_uid) : -1;
+	for (size_t k = 0; m->loaded && k <= m->listing.n && n < max; k++) {
+		/* k == 0 is the message written over, then the others in order */
+		long i = k == 0 ? over : (long)k - 1;
+		if (i < 0 || (k > 0 && i == over))
+			continue;
 		const struct cache_msg *msg = &m->listing.msgs[i];
 		if (msg->size == len && (!dated || msg->internaldate == d->date)) {
 			dates[n] = msg->internaldate;
@@ -226,6 +234,8 @@ static bool begin_locked(struct fs *fs, struct staged *s, struct delivery *d, in
 	d->flags = s->flags ? xstrdup(s->flags) : NULL;
 	buf_addf(&d->shown, "%s/%s", s->m->path, s->name);
 	d->name = xstrdup(s->name);
+	d->over = s->over_m != NULL;
+	d->over_uid = s->over_m == s->m ? s->over_uid : 0;
 	d->prev_m = s->uid_m;
 	d->prev_uidvalidity = s->uidvalidity;
 	d->prev_uid = s->uid;
@@ -279,6 +289,9 @@ int fs_flush(struct fs *fs, uint64_t ino)
 	if (rc == 0 && d.held) {
 		fs_log(LOG_INFO, "%s: the folder holds these bytes already (UID %u): not sent again",
 		       d.shown.data, uid);
+		/* the copy sent before had the name, and goes: the name stays */
+		if (d.prev_uid && d.prev_m == d.m && d.prev_uid != uid)
+			mbox_msg_named(d.m, fs->cache, uidvalidity, uid, d.name);
 		replace_previous(fs, &d, uid);
 		fs_inval_inode(fs, ino);  /* it reads as that message now */
 	} else if (rc == 0) {
@@ -288,6 +301,8 @@ int fs_flush(struct fs *fs, uint64_t ino)
 		fs_log(LOG_INFO, "%s: appended as UID %u", d.shown.data, uid);
 		replace_previous(fs, &d, uid);
 		mbox_settle_names(d.m, fs->pool, fs->cache);
+		if (d.over)  /* the name is the new message's: the kernel held the old one's inode */
+			fs_inval_entry(fs, d.m->ino, d.name);
 		fs_inval_inode(fs, ino);  /* pages of the local bytes: it reads as the message now */
 	} else {
 		rescue(fs, &d, rc);

@@ -303,6 +303,8 @@ int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 	if (fs->cfg.readonly)
 		return -EROFS;
 	int rc = staging_setattr(fs, ino, attr, to_set);
+	if (rc == 1)  /* a message: truncated, its new version follows; redated */
+		rc = staging_over_message(fs, ino, attr, to_set);
 	if (rc == 2)  /* sent already with another date: utimes answers the new APPEND */
 		rc = fs_flush(fs, ino);
 	if (rc < 0)
@@ -310,9 +312,10 @@ int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 	bool staged = rc == 0;
 	if ((rc = fs_getattr(fs, ino, out, timeout)) < 0)
 		return rc;
-	/* Modes, owners and times of mailboxes and messages are not the
-	 * server's to keep: accepted and left as they are, so cp -p and
-	 * rsync -a work.  Sizes are theirs: messages never change. */
+	/* Modes and owners of mailboxes and messages, and times of
+	 * mailboxes, are not the server's to keep: accepted and left as they
+	 * are, so cp -p and rsync -a work.  A message's size changes only by
+	 * a new version (over.c). */
 	if (!staged && (to_set & FS_SET_SIZE) && (S_ISDIR(out->st_mode) || out->st_size != attr->st_size))
 		return S_ISDIR(out->st_mode) ? -EISDIR : -EPERM;
 	return 0;

@@ -47,6 +47,13 @@ struct staged {
 	uint64_t size;
 	int64_t date;
 	time_t alias_until;
+	/* A new version of a message, on that message's node (over.c): the
+	 * node stands for it again once this is finished.  over_m: a
+	 * reference, NULL for a new file. */
+	struct mbox *over_m;
+	uint32_t over_uidvalidity, over_uid;
+	uint64_t over_size;
+	int64_t over_date, over_changed;
 	pthread_mutex_t io;      /* held while bytes are written or sent */
 	pthread_cond_t delivered;
 	struct staged *next;
@@ -87,5 +94,14 @@ uint64_t staged_size(const struct staged *s);
 int staged_unnamed_file(struct fs *fs);
 /* Idle (or forgotten): the node, if any, becomes the message node. */
 void staged_finish_locked(struct fs *fs, struct staged *s, struct mnode *n);
+/* A new staged file named name in dir, its bytes in fd (taken), on node n
+ * (which a new file has to be made for: n NULL). */
+struct staged *staged_attach_locked(struct fs *fs, struct mbox *dir, const char *name, int fd, struct mnode *n);
+
+/* over.c: a message written over (truncated to 0: its new bytes follow)
+ * or redated (utimes: its bytes again with that INTERNALDATE).  1 when
+ * ino is no message or neither applies, 2 when the new version is ready
+ * to go (fs_flush), else 0 or a negative errno. */
+int staging_over_message(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set);
 
 #endif

@@ -29,6 +29,7 @@ static void staged_free(struct staged *s)
 	pthread_cond_destroy(&s->delivered);
 	mbox_put(s->m);
 	mbox_put(s->uid_m);
+	mbox_put(s->over_m);
 	free(s->name);
 	free(s->flags);
 	free(s);
@@ -213,20 +214,36 @@ static int create_in(struct fs *fs, struct mbox *dir, const char *name, struct f
 		close(fd);
 		return -EEXIST;
 	}
+	struct staged *s = staged_attach_locked(fs, dir, name, fd, NULL);
+	staged_entry(fs, fs_node_find_locked(fs, s->ino), e);
+	pthread_mutex_unlock(&fs->nodes_lock);
+	return 0;
+}
+
+struct staged *staged_attach_locked(struct fs *fs, struct mbox *dir, const char *name, int fd, struct mnode *n)
+{
+	/* the name is this one's now (an older version's record keeps
+	 * answering otherwise, and an rm would reach only one of them) */
+	for (struct staged *old = fs->staged; old; old = old->next)
+		if (old->visible && old->m == dir && !strcmp(old->name, name))
+			old->visible = false;
 	struct staged *s = staged_new(fs, dir, name, fd);
+	s->on_node = true;
+	if (n) {
+		s->ino = n->ino;
+		n->staged = s;
+		return s;
+	}
 	uint64_t seq = ++fs->staged_seq;
 	s->ino = fs_hash_ino("new", dir->name, (uint32_t)(seq >> 32), (uint32_t)seq);
-	s->on_node = true;
-	struct mnode *n = xcalloc(1, sizeof *n);
+	n = xcalloc(1, sizeof *n);
 	n->ino = s->ino;
 	fs_node_set_mbox(n, dir);
 	n->staged = s;
 	n->nlookup = 1;
 	n->next = fs->buckets[n->ino % NODE_BUCKETS];
 	fs->buckets[n->ino % NODE_BUCKETS] = n;
-	staged_entry(fs, n, e);
-	pthread_mutex_unlock(&fs->nodes_lock);
-	return 0;
+	return s;
 }
 
 static bool staging_lookup(struct fs *fs, struct mbox *dir, const char *name, struct fs_entry *e)
@@ -468,7 +485,16 @@ void staged_finish_locked(struct fs *fs, struct staged *s, struct mnode *n)
 	s->alias_until = s->active + ALIAS_SECONDS;
 	if (!s->uid || s->failed)
 		s->visible = false;
-	if (n && n->staged == s) {
+	if (n && n->staged == s && s->over_m) {
+		/* the node is the message's it was written over, whatever came of it */
+		n->staged = NULL;
+		fs_node_set_mbox(n, s->over_m);
+		n->uidvalidity = s->over_uidvalidity;
+		n->uid = s->over_uid;
+		n->size = s->over_size;
+		n->date = s->over_date;
+		n->changed = s->over_changed;
+	} else if (n && n->staged == s) {
 		n->staged = NULL;
 		fs_node_set_mbox(n, s->uid ? s->uid_m : NULL);
 		n->uidvalidity = s->uidvalidity;

@@ -348,8 +348,21 @@ static void assert_restored(struct imap *s, const char *from, const char *to)
 	buf_free(&fb);
 }
 
+/* The restored folder shows the backup's names (the messages keep them). */
+static void assert_same_names(const char *bak, const char *dir)
+{
+	struct buf a = BUF_INIT, b = BUF_INIT;
+	ck_assert_int_eq(mount_sh(&a, "ls -A '%s'", bak), 0);
+	ck_assert_int_eq(mount_sh(&b, "ls -A '%s'", dir), 0);
+	ck_assert_msg(a.len > 0 && a.len == b.len && !memcmp(a.data, b.data, a.len), "backup:\n%s\nrestored:\n%s",
+		      a.data, b.data);
+	buf_free(&a);
+	buf_free(&b);
+}
+
 /* rsync -aX of a backup into a new folder: exit 0, every message back
- * with its bytes, flags and INTERNALDATE; a second run adds nothing. */
+ * with its bytes, flags and INTERNALDATE under its backup name; a second
+ * run finds every file in place and sends nothing. */
 START_TEST(test_rsync_restore_into_a_new_folder)
 {
 	struct imap *s = mount_second(&env, "alice");
@@ -364,11 +377,106 @@ START_TEST(test_rsync_restore_into_a_new_folder)
 	int rc = mount_sh(&out, "rsync -aX '%s/' '%s/RsDst/' 2>&1", bak, m.dir);
 	ck_assert_msg(rc == 0, "restore: %d %s", rc, out.data);
 	assert_restored(s, "RsSrc", "RsDst");
+	char dst[256];
+	snprintf(dst, sizeof dst, "%s/RsDst", m.dir);
+	assert_same_names(bak, dst);
 	buf_reset(&out);
 	rc = mount_sh(&out, "rsync -aXi '%s/' '%s/RsDst/' 2>&1", bak, m.dir);
 	ck_assert_msg(rc == 0, "second restore: %d %s", rc, out.data);
+	ck_assert_msg(!strstr(out.data, ".eml"), "the second restore sent: %s", out.data);
 	assert_restored(s, "RsSrc", "RsDst");
 	ck_assert_int_eq(mount_sh(NULL, "rm -rf '%s'", bak), 0);
+	buf_free(&out);
+	imap_close(s);
+	mount_stop(&m);
+}
+END_TEST
+
+/* cp -a of a backup into a new folder, whole and again (each name now
+ * exists: written over with the same bytes, nothing is added), then file
+ * by file into the emptied folder: every time exit 0 and the folder
+ * exactly the source, under the backup's names. */
+START_TEST(test_cp_restore_whole_and_file_by_file)
+{
+	struct imap *s = mount_second(&env, "alice");
+	restore_source(s, "CpSrc");
+	struct fsmount m = { .pid = 0 };
+	mount_start(&env, &m, "cprestore", NULL);
+	char bak[128], dst[256];
+	snprintf(bak, sizeof bak, "%s/cp-backup", env.work);
+	snprintf(dst, sizeof dst, "%s/CpDst", m.dir);
+	struct buf out = BUF_INIT;
+	ck_assert_int_eq(mount_sh(NULL, "cp -a '%s/CpSrc' '%s'", m.dir, bak), 0);
+	ck_assert_int_eq(mount_sh(NULL, "mkdir '%s'", dst), 0);
+	for (int round = 0; round < 2; round++) {
+		buf_reset(&out);
+		int rc = mount_sh(&out, "cp -a '%s/.' '%s/' 2>&1", bak, dst);
+		ck_assert_msg(rc == 0, "cp -a, round %d: %d %s", round, rc, out.data);
+		assert_restored(s, "CpSrc", "CpDst");
+		assert_same_names(bak, dst);
+	}
+	ck_assert_int_eq(mount_sh(NULL, "rm '%s'/*", dst), 0);
+	uint32_t uids[4];
+	ck_assert_uint_eq(srv_uids(s, "CpDst", uids, 4), 0);
+	buf_reset(&out);
+	int rc = mount_sh(&out, "for f in '%s'/*; do cp -a \"$f\" '%s/' || exit 1; done 2>&1", bak, dst);
+	ck_assert_msg(rc == 0, "file by file: %d %s", rc, out.data);
+	assert_restored(s, "CpSrc", "CpDst");
+	assert_same_names(bak, dst);
+	ck_assert_int_eq(mount_sh(NULL, "rm -rf '%s'", bak), 0);
+	buf_free(&out);
+	imap_close(s);
+	mount_stop(&m);
+}
+END_TEST
+
+/* restic restore of a backup into the mount, twice, and borg extract:
+ * restic sets times and xattrs by name after closing each file, so the
+ * names must lead to the messages written.  restic restores the backup's
+ * whole path (TARGET/tmp/.../rt-backup), borg strips it. */
+START_TEST(test_restic_and_borg_restore)
+{
+	struct imap *s = mount_second(&env, "alice");
+	restore_source(s, "RtSrc");
+	struct fsmount m = { .pid = 0 };
+	mount_start(&env, &m, "rtrestore", NULL);
+	char bak[128], restic[192], borg[160];
+	snprintf(bak, sizeof bak, "%s/rt-backup", env.work);
+	snprintf(restic, sizeof restic, "RESTIC_PASSWORD=test restic --no-cache --repo '%s/rt-restic'", env.work);
+	snprintf(borg, sizeof borg, "BORG_BASE_DIR='%s/rt-borg-base' borg", env.work);
+	struct buf out = BUF_INIT;
+	ck_assert_int_eq(mount_sh(NULL, "rsync -aX '%s/RtSrc/' '%s/'", m.dir, bak), 0);
+	ck_assert_int_eq(mount_sh(&out, "%s init 2>&1 && %s backup '%s' 2>&1", restic, restic, bak), 0);
+	ck_assert_int_eq(mount_sh(&out, "%s init --encryption=none '%s/rt-borg' 2>&1 && "
+				  "cd '%s' && %s create '%s/rt-borg::a' . 2>&1", borg, env.work, bak, borg, env.work), 0);
+	/* the server's name of the folder restic restores into */
+	struct buf folder = BUF_INIT, dst = BUF_INIT;
+	buf_addf(&folder, "RtDst%s.rt-backup", env.work);
+	for (char *p = folder.data; *p; p++)
+		if (*p == '/')
+			*p = '.';
+	buf_addf(&dst, "%s/RtDst%s/rt-backup", m.dir, env.work);
+	for (int round = 0; round < 2; round++) {
+		buf_reset(&out);
+		int rc = mount_sh(&out, "%s restore latest --target '%s/RtDst' 2>&1", restic, m.dir);
+		ck_assert_msg(rc == 0, "restic restore, round %d: %d %s", round, rc, out.data);
+		assert_restored(s, "RtSrc", folder.data);
+		assert_same_names(bak, dst.data);
+	}
+	ck_assert_int_eq(mount_sh(NULL, "mkdir '%s/BgDst'", m.dir), 0);
+	for (int round = 0; round < 2; round++) {
+		buf_reset(&out);
+		int rc = mount_sh(&out, "cd '%s/BgDst' && %s extract '%s/rt-borg::a' 2>&1", m.dir, borg, env.work);
+		ck_assert_msg(rc == 0, "borg extract, round %d: %d %s", round, rc, out.data);
+		assert_restored(s, "RtSrc", "BgDst");
+		char bg[256];
+		snprintf(bg, sizeof bg, "%s/BgDst", m.dir);
+		assert_same_names(bak, bg);
+	}
+	ck_assert_int_eq(mount_sh(NULL, "rm -rf '%s' '%s/rt-restic' '%s/rt-borg' '%s/rt-borg-base'", bak, env.work,
+				  env.work, env.work), 0);
+	buf_free(&folder);
+	buf_free(&dst);
 	buf_free(&out);
 	imap_close(s);
 	mount_stop(&m);
@@ -381,6 +489,8 @@ static void add_tests(TCase *tc)
 	tcase_add_test(tc, test_folder_times_move_only_with_content);
 	tcase_add_test(tc, test_mv_of_several_messages);
 	tcase_add_test(tc, test_rsync_restore_into_a_new_folder);
+	tcase_add_test(tc, test_cp_restore_whole_and_file_by_file);
+	tcase_add_test(tc, test_restic_and_borg_restore);
 	tcase_add_test(tc, test_restic_and_borg_see_no_change);
 }
 
