@@ -290,7 +290,13 @@ int fs_find_message(struct fs *fs, struct mbox *dir, const char *name, struct ca
 	/* editor swap files, .git, library probes: no round trip */
 	if (!dir->name || !dir->selectable || !mbox_may_hold_name(dir, fs->cache, name))
 		return -ENOENT;
-	int rc = mbox_refresh(dir, fs->pool, fs->cache, fs->cfg.poll_s);
+	/* Kept names are this mount's own: a listing it has knows them all
+	 * (one gone meanwhile fails when opened, as a UID would).  A writer
+	 * creating files (rsync's temp names) then pays no round trip per
+	 * lookup, although each APPEND made the listing stale. */
+	int rc = tree_is_message_name(name, NULL) || !mbox_loaded(dir)
+			 ? mbox_refresh(dir, fs->pool, fs->cache, fs->cfg.poll_s)
+			 : 0;
 	return rc < 0 ? rc : mbox_msg_by_name(dir, name, msg, uidvalidity);
 }
 

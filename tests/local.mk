@@ -211,7 +211,8 @@ tests_mount_check_mount_CFLAGS = $(TEST_CFLAGS)
 tests_mount_check_mount_LDADD = $(TEST_LIBS)
 
 check_PROGRAMS += tests/mount/check_mount_write
-tests_mount_check_mount_write_SOURCES = tests/mount/check_mount_write.c
+tests_mount_check_mount_write_SOURCES = tests/mount/check_mount_write.c tests/mount/check_mount_write.h \
+	tests/mount/check_mount_write_over.c
 tests_mount_check_mount_write_CFLAGS = $(TEST_CFLAGS)
 tests_mount_check_mount_write_LDADD = $(TEST_LIBS)
 

@@ -224,14 +224,22 @@ out:
 	return rc;
 }
 
+static const char *kept_name(struct cache *c, const struct cache_msg *m)
+{
+	const char *name = m->name ? cache_name_text(c, m->name) : NULL;
+	return name && cache_name_ok(name, strlen(name)) ? name : NULL;
+}
+
 static void put_names(struct cache *c, const struct cache_listing *l, struct buf *file)
 {
 	uint32_t count = 0;
+	/* a name the next load would refuse is not kept (it would cost the
+	 * whole listing) */
 	for (size_t i = 0; i < l->n; i++)
-		count += l->msgs[i].name && cache_name_text(c, l->msgs[i].name);
+		count += kept_name(c, &l->msgs[i]) != NULL;
 	cache_put_u32(file, count);
 	for (size_t i = 0; i < l->n; i++) {
-		const char *name = l->msgs[i].name ? cache_name_text(c, l->msgs[i].name) : NULL;
+		const char *name = kept_name(c, &l->msgs[i]);
 		if (!name)
 			continue;
 		cache_put_u32(file, (uint32_t)i);

@@ -108,8 +108,9 @@ struct delivery {
 #define SAME_SIZE_MAX 4
 
 /* Messages of d's folder with len bytes (and d's date, when the writer set
- * one), at most max, into uids, the one written over first (a restore run
- * again writes every message over with its own bytes); how many. */
+ * one), at most max, into uids; for a version written over a message only
+ * that message (a restore run again writes every message over with its
+ * own bytes); how many. */
 static size_t same_size(const struct delivery *d, bool dated, uint64_t len, uint32_t *uids, size_t max,
 			uint32_t *uidvalidity, int64_t *dates)
 {
@@ -118,7 +119,10 @@ static size_t same_size(const struct delivery *d, bool dated, uint64_t len, uint
 	pthread_mutex_lock(&m->lock);
 	*uidvalidity = m->listing.uidvalidity;
 	long over = m->loaded && d->over_uid ? mbox_find(m, d->over_uid) : -1;
-	for (size_t k = 0; m->loaded && k <= m->listing.n && n < max; k++) {
+	/* bytes written over a message stand for no other one: "cp 2.eml
+	 * 1.eml; rm 2.eml" must leave them on the server */
+	size_t last = d->over ? 0 : m->listing.n;
+	for (size_t k = 0; m->loaded && k <= last && n < max; k++) {
 		/* k == 0 is the message written over, then the others in order */
 		long i = k == 0 ? over : (long)k - 1;
 		if (i < 0 || (k > 0 && i == over))
@@ -236,9 +240,11 @@ static bool begin_locked(struct fs *fs, struct staged *s, struct delivery *d, in
 	d->name = xstrdup(s->name);
 	d->over = s->over_m != NULL;
 	d->over_uid = s->over_m == s->m ? s->over_uid : 0;
-	d->prev_m = s->uid_m;
-	d->prev_uidvalidity = s->uidvalidity;
-	d->prev_uid = s->uid;
+	if (!s->held) {  /* a message it only stood for is not its to replace */
+		d->prev_m = s->uid_m;
+		d->prev_uidvalidity = s->uidvalidity;
+		d->prev_uid = s->uid;
+	}
 	return true;
 }
 
@@ -257,6 +263,7 @@ static void end_locked(struct fs *fs, struct delivery *d, int rc, uint32_t uidva
 		s->uid = uid;
 		s->size = len;
 		s->date = d->date;
+		s->held = d->held;
 		struct mnode *n = fs_node_find_locked(fs, s->ino);
 		if (n && n->staged == s) {  /* its xattrs are the message's now */
 			fs_node_set_mbox(n, d->m);
@@ -309,7 +316,16 @@ int fs_flush(struct fs *fs, uint64_t ino)
 	}
 	pthread_mutex_lock(&fs->nodes_lock);
 	end_locked(fs, &d, rc, uidvalidity, uid, len);
+	/* A version written over a message is done at its close: its node
+	 * (the old message's inode) is the old message again at once, so
+	 * that name never shows the new bytes, and the name leads to the
+	 * new message. */
+	struct mnode *n = d.over && rc == 0 ? fs_node_find_locked(fs, ino) : NULL;
+	if (n && n->staged == d.s)
+		staged_finish_locked(fs, d.s, n);
 	pthread_mutex_unlock(&fs->nodes_lock);
+	if (n)
+		fs_inval_inode(fs, ino);
 	free(d.flags);
 	free(d.name);
 	buf_free(&d.shown);

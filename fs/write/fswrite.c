@@ -84,6 +84,15 @@ static int unlink_in(struct fs *fs, struct mbox *dir, const char *name)
 		uidvalidity = alias.uidvalidity;
 	} else if ((rc = fs_find_message(fs, dir, name, &msg, &uidvalidity)) < 0) {
 		return rc;
+	} else {
+		char *copy;
+		if (staging_take_over_name(fs, dir, uidvalidity, msg.uid, &copy)) {
+			/* a copy was made of it (the same bytes stood for it): the
+			 * original's name goes, the message stays under the copy's */
+			mbox_msg_named(dir, fs->cache, uidvalidity, msg.uid, copy);
+			free(copy);
+			return 0;
+		}
 	}
 	rc = mutate_expunge(fs->pool, dir->name, uidvalidity, msg.uid, fs->cfg.plain_expunge);
 	if (rc == -EOPNOTSUPP)

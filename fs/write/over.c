@@ -23,6 +23,7 @@
 #include "log.h"
 #include "model/mailbox.h"
 #include "read/prefetch.h"
+#include "remote/mutate.h"
 #include "write/staged.h"
 #include "xalloc.h"
 
@@ -71,6 +72,19 @@ static bool listed_as(struct fs *fs, struct over_of *o)
 	return i >= 0;
 }
 
+/* The flags the new copy must carry, as the server has them now (the
+ * listing may not know them, or not yet another client's change). */
+static int flags_now(struct fs *fs, struct over_of *o)
+{
+	struct buf flags = BUF_INIT;
+	uint64_t modseq;
+	int rc = mutate_fetch_flags(fs->pool, o->m->name, o->uidvalidity, o->uid, &flags, &modseq);
+	free(o->flags);
+	o->flags = rc == 0 && flags.len ? xstrdup(flags.data) : NULL;
+	buf_free(&flags);
+	return rc;
+}
+
 /* A local file with the message's bytes. */
 static int copy_of_message(struct fs *fs, const struct over_of *o)
 {
@@ -86,6 +100,8 @@ static int copy_of_message(struct fs *fs, const struct over_of *o)
 		rc = -errno;
 	else if (fd_copy(body.fd, body.offset, body.size, fd, &copied) < 0)
 		rc = -errno;
+	else if (copied != body.size || !copied)
+		rc = -EIO;  /* nothing short may replace the message */
 	close(body.fd);
 	if (rc < 0 && fd >= 0)
 		close(fd);
@@ -135,10 +151,14 @@ int staging_over_message(struct fs *fs, uint64_t ino, const struct stat *attr, i
 	if (!message_node(fs, ino, &o))
 		return 1;
 	bool truncate = (to_set & FS_SET_SIZE) && attr->st_size == 0;
-	bool redate = !truncate && (to_set & FS_SET_MTIME) && (int64_t)attr->st_mtime != o.date;
+	/* without UIDPLUS the old copy could not go: each touch would add one */
+	bool redate = !truncate && (to_set & FS_SET_MTIME) && (int64_t)attr->st_mtime != o.date &&
+		      (pool_has_cap(fs->pool, "UIDPLUS") || fs->cfg.plain_expunge);
 	int rc = 1;
 	if ((truncate || redate) && !listed_as(fs, &o))
 		rc = -ENOENT;  /* gone meanwhile */
+	else if (redate && (rc = flags_now(fs, &o)) < 0)
+		;
 	else if (truncate || redate) {
 		int fd = redate ? copy_of_message(fs, &o) : staged_unnamed_file(fs);
 		rc = fd < 0 ? (redate ? fd : -errno) : stage_over(fs, ino, &o, fd, redate, attr);

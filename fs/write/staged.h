@@ -44,6 +44,8 @@ struct staged {
 	int last_rc;             /* of the last delivery */
 	struct mbox *uid_m;      /* where the delivered message is */
 	uint32_t uidvalidity, uid;  /* the delivered message */
+	bool held;               /* uid is a message the folder had (the same
+				    bytes): not this file's to expunge */
 	uint64_t size;
 	int64_t date;
 	time_t alias_until;
@@ -74,6 +76,11 @@ struct staged_alias {
 int staging_unlink(struct fs *fs, struct mbox *dir, const char *name, struct staged_alias *alias);
 int staging_rename(struct fs *fs, struct mbox *dir, const char *name, struct mbox *newdir,
 		   const char *newname, struct staged_alias *alias);
+/* A message about to be removed that a new file stands for (it held the
+ * same bytes): the message takes that file's name instead (*name,
+ * malloc'ed) and stays, as the copy of a file stays when the original is
+ * removed.  False when there is none. */
+bool staging_take_over_name(struct fs *fs, struct mbox *dir, uint32_t uidvalidity, uint32_t uid, char **name);
 /* A message moved into newdir under newname (now uid of uidvalidity there,
  * on the kernel's inode ino): that name answers for it for ALIAS_SECONDS,
  * so whoever moved it finds it where they put it (mv of several files

@@ -189,7 +189,7 @@ static int create_in(struct fs *fs, struct mbox *dir, const char *name, struct f
 	if (!dir->name || !dir->selectable)
 		return -EPERM;  /* no messages can live here */
 	/* a listing to place the message in, with the name it keeps */
-	int rc = mbox_refresh(dir, fs->pool, fs->cache, fs->cfg.poll_s);
+	int rc = mbox_loaded(dir) ? 0 : mbox_refresh(dir, fs->pool, fs->cache, fs->cfg.poll_s);
 	if (rc < 0)
 		return rc;
 	struct buf path = BUF_INIT;
@@ -326,7 +326,7 @@ int staging_unlink(struct fs *fs, struct mbox *dir, const char *name, struct sta
 		rc = -EBUSY;
 	} else {
 		s->visible = false;  /* bytes not sent yet are dropped: the writer's wish */
-		if (s->uid) {
+		if (s->uid && !s->held) {
 			alias_of(s, alias);  /* what was delivered goes too */
 			rc = 2;
 		}
@@ -368,6 +368,21 @@ int staging_rename(struct fs *fs, struct mbox *dir, const char *name, struct mbo
 	staged_sweep_locked(fs);
 	pthread_mutex_unlock(&fs->nodes_lock);
 	return rc;
+}
+
+bool staging_take_over_name(struct fs *fs, struct mbox *dir, uint32_t uidvalidity, uint32_t uid, char **name)
+{
+	pthread_mutex_lock(&fs->nodes_lock);
+	staged_sweep_locked(fs);
+	struct staged *s = fs->staged;
+	while (s && !(s->visible && s->held && s->uid_m == dir && s->uidvalidity == uidvalidity && s->uid == uid))
+		s = s->next;
+	if (s) {
+		*name = xstrdup(s->name);
+		s->visible = false;
+	}
+	pthread_mutex_unlock(&fs->nodes_lock);
+	return s != NULL;
 }
 
 static int staging_open_locked(struct mnode *n)
@@ -484,6 +499,8 @@ void staged_finish_locked(struct fs *fs, struct staged *s, struct mnode *n)
 	s->finished = true;
 	s->alias_until = s->active + ALIAS_SECONDS;
 	if (!s->uid || s->failed)
+		s->visible = false;
+	if (s->over_m)  /* the name is the new message's in the listing now */
 		s->visible = false;
 	if (n && n->staged == s && s->over_m) {
 		/* the node is the message's it was written over, whatever came of it */

@@ -203,7 +203,9 @@ static bool is_ours(const char *name)
 static int store_flags(struct fs *fs, uint64_t ino, const struct target *t, const char *flags)
 {
 	uint64_t since = t->modseq;
-	if (!since && condstore(fs)) {
+	/* a file just written: its message is this mount's own, nobody else
+	 * has had a chance to change its flags (no round trip for a MODSEQ) */
+	if (!since && condstore(fs) && !t->staged) {
 		/* nothing read yet: the state the listing knows is what is replaced */
 		struct buf cur = BUF_INIT;
 		int rc = flags_of(fs, t, true, &cur, &since);
