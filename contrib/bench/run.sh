@@ -436,6 +436,51 @@ fs_rsync() {  # fs_rsync COL
 	rm -rf "$dest"
 }
 
+# fs_backup_restore COL: a second restic backup of INBOX (nothing may be
+# new or changed), and a restore of INBOX's messages with rsync -aX into a
+# new folder (removed again afterwards, untimed).
+fs_backup_restore() {
+	local col=$1 bak="$T/bak-$col" folder="Restored-$col-$round" got
+	if command -v restic >/dev/null; then
+		local repo="$T/restic-$col"
+		if RESTIC_PASSWORD=bench restic --no-cache -q -r "$repo" init >/dev/null 2>&1 &&
+			RESTIC_PASSWORD=bench restic --no-cache -q -r "$repo" backup "$FS_MNT/INBOX" >/dev/null 2>&1 &&
+			RESTIC_PASSWORD=bench timed fs_restic_noop "$col" restic --no-cache -r "$repo" backup "$FS_MNT/INBOX"; then
+			if grep -q 'Files: *0 new, *0 changed' "$OUT"; then
+				record fs_restic_noop "$col" "$ELAPSED"
+			else
+				fail fs_restic_noop "$col" WRONG "the second backup: $(grep 'Files:' "$OUT")"
+			fi
+		fi
+		rm -rf "$repo"
+	fi
+	rsync -aX "$FS_MNT/INBOX/" "$bak/" >/dev/null 2>&1 || { fail fs_restore "$col" FAIL "no backup of INBOX"; return; }
+	mkdir "$FS_MNT/$folder" || { fail fs_restore "$col" FAIL "mkdir $folder"; return; }
+	if timed fs_restore "$col" rsync -aX "$bak/" "$FS_MNT/$folder/"; then
+		got=$(find "$FS_MNT/$folder" -type f | wc -l)
+		if [ "$got" != "$inbox_count" ]; then
+			fail fs_restore "$col" WRONG "the restored folder holds $got messages, not $inbox_count"
+		else
+			record fs_restore "$col" "$ELAPSED"
+		fi
+	fi
+	rm -rf "$bak"
+}
+
+# delete_folder NAME: straight on the server (through the mount it would
+# cost an expunge per message), so later rounds see the corpus alone.
+delete_folder() {
+	"$PY" - 127.0.0.1 "$IMAP_PORT" "$IMAP_USER" "$T/pass" "$1" <<'PYEOF' || fail fs_restore cleanup FAIL "cannot delete $1"
+import imaplib, sys
+host, port, user, passfile, name = sys.argv[1:]
+c = imaplib.IMAP4(host, int(port))
+c.login(user, open(passfile).read().strip())
+typ, data = c.delete(name)
+c.logout()
+sys.exit(typ != "OK")
+PYEOF
+}
+
 measure_imapfs() {
 	local col=$1
 	note "imapfs: grep ($col)"
@@ -463,6 +508,12 @@ measure_imapfs() {
 	if fs_mount "$col" "rsync-$col"; then
 		fs_rsync "$col"
 		fs_unmount "$col"
+	fi
+	note "imapfs: restic and a restore ($col)"
+	if fs_mount "$col" "restore-$col"; then
+		fs_backup_restore "$col"
+		fs_unmount "$col"
+		delete_folder "Restored-$col-$round"
 	fi
 }
 
@@ -530,6 +581,8 @@ if [ -n "$imapfs" ]; then
 	row fs_rsync "imapfs rsync -a full (fresh mount and cache)"
 	row fs_rsync_noop "imapfs rsync -a no-change"
 	row fs_rsyncx_noop "imapfs rsync -aX no-change (flags as xattrs)"
+	row fs_restic_noop "imapfs restic second backup of INBOX"
+	row fs_restore "imapfs restore of INBOX ($inbox_count, rsync -aX)"
 	row fs_rss "imapfs peak RSS (VmHWM, MB)"
 else
 	printf '%-48s %9s %9s\n' "imapfs: not built" "not built" "not built"
