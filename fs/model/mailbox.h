@@ -64,6 +64,8 @@ void mbox_msg_named(struct mbox *m, struct cache *cache, uint32_t uidvalidity, u
  * in memory: when there are any, a refresh now fetches the messages and
  * saves the listing with their names (an unmount would lose them). */
 void mbox_settle_names(struct mbox *m, struct pool *p, struct cache *cache);
+/* Saves m's listing under m's (new) name, when it has one loaded. */
+void mbox_save_listing(struct mbox *m, struct cache *cache);
 /* Gives listing index i the name id, taking it from any other message
  * (m->lock held; the order is the caller's to rebuild). */
 void mbox_name_locked(struct mbox *m, long i, uint32_t id);

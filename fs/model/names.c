@@ -233,3 +233,11 @@ void mbox_settle_names(struct mbox *m, struct pool *p, struct cache *cache)
 	if (waiting)  /* the listing gets the message, and the name with it */
 		(void)mbox_refresh(m, p, cache, 0);
 }
+
+void mbox_save_listing(struct mbox *m, struct cache *cache)
+{
+	pthread_mutex_lock(&m->lock);
+	if (m->loaded && m->name && m->listing.uidvalidity)
+		save_locked(m, cache);
+	pthread_mutex_unlock(&m->lock);
+}

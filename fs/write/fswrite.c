@@ -195,8 +195,11 @@ static int rename_mailbox(struct fs *fs, struct mbox *sub, struct mbox *newdir, 
 		fs_child_path(newdir, newname, &newpath);
 		char *from = xstrdup(sub->name);
 		mtree_rename(&fs->tree, sub, newpath.data, to.data);
-		/* listings are kept under the server's name: the old ones are gone */
+		/* listings are kept under the server's name: the old one goes, and
+		 * the one in memory (with the names messages keep) is saved
+		 * under the new name; a new UIDVALIDITY there drops it anyway */
 		cache_drop_mailbox(fs->cache, from, 0);
+		mbox_save_listing(sub, fs->cache);
 		free(from);
 		mtree_refresh(&fs->tree, fs->pool, 0, true);
 	}

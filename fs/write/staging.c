@@ -349,11 +349,19 @@ int staging_rename(struct fs *fs, struct mbox *dir, const char *name, struct mbo
 		rc = -EBUSY;
 	} else if (s->finished || (s->uid && s->gen == s->delivered_gen)) {
 		/* "write a temp file, rename it": its message is in place
-		 * already and takes the new name; to another folder, the
-		 * message itself moves */
-		s->visible = false;
+		 * already and takes the new name, and so does the file (a
+		 * descriptor still open may write and close again); to another
+		 * folder, the message itself moves */
 		alias_of(s, alias);
 		rc = newdir != dir ? 2 : 3;
+		if (rc == 2 || s->finished) {
+			s->visible = false;
+		} else {
+			if (old && old != s)
+				old->visible = false;
+			free(s->name);
+			s->name = xstrdup(newname);
+		}
 	} else if (!newdir->name || !newdir->selectable) {
 		rc = -EPERM;
 	} else {

@@ -142,8 +142,55 @@ START_TEST(test_a_copy_never_costs_the_original)
 }
 END_TEST
 
+/* A file written, renamed while a descriptor stays open, and written and
+ * closed again: the server ends with all of it, under the new name. */
+START_TEST(test_writes_after_a_rename_arrive)
+{
+	struct imap *s = mount_second(&env, "alice");
+	srv_folder(s, "LateTest", 0);
+	struct fsmount m = { .pid = 0 };
+	mount_start(&env, &m, "late", NULL);
+	ck_assert_int_eq(mount_sh(NULL, "cd '%s/LateTest' && ( printf 'Subject: a\\r\\n\\r\\n'; /bin/true; "
+				  "mv f.eml g.eml; printf 'b\\r\\n' ) > f.eml", m.dir), 0);
+	struct buf want = BUF_INIT;
+	buf_addstr(&want, "Subject: a\r\n\r\nb\r\n");
+	uint32_t uids[4];
+	ck_assert_uint_eq(srv_uids(s, "LateTest", uids, 4), 1);
+	ck_assert(server_holds(s, "LateTest", &want));
+	read_as(&m, "LateTest/g.eml", &want);
+	buf_free(&want);
+	imap_close(s);
+	mount_stop(&m);
+}
+END_TEST
+
+/* The names messages keep move with their folder, and last. */
+START_TEST(test_kept_names_follow_a_folder_rename)
+{
+	struct imap *s = mount_second(&env, "alice");
+	struct fsmount m = { .pid = 0 };
+	mount_start(&env, &m, "frename", NULL);
+	ck_assert_int_eq(mount_sh(NULL, "mkdir '%s/NamedA' && printf 'Subject: k\\r\\n\\r\\nk\\r\\n' > "
+				  "'%s/NamedA/kept.eml' && mv '%s/NamedA' '%s/NamedB'", m.dir, m.dir, m.dir, m.dir), 0);
+	char cache[sizeof m.cache];
+	snprintf(cache, sizeof cache, "%s", m.cache);
+	mount_stop(&m);
+	memset(&m, 0, sizeof m);
+	snprintf(m.cache, sizeof m.cache, "%s", cache);
+	mount_start(&env, &m, "frename", NULL);
+	struct buf want = BUF_INIT;
+	buf_addstr(&want, "Subject: k\r\n\r\nk\r\n");
+	read_as(&m, "NamedB/kept.eml", &want);
+	buf_free(&want);
+	imap_close(s);
+	mount_stop(&m);
+}
+END_TEST
+
 void check_mount_write_add_over(TCase *tc)
 {
 	tcase_add_test(tc, test_writing_over_a_message);
 	tcase_add_test(tc, test_a_copy_never_costs_the_original);
+	tcase_add_test(tc, test_writes_after_a_rename_arrive);
+	tcase_add_test(tc, test_kept_names_follow_a_folder_rename);
 }
