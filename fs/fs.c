@@ -179,13 +179,12 @@ static void msg_gone(void *ctx, struct mbox *m, const struct cache_msg *msg)
 	struct fs *fs = ctx;
 	const char *kept = msg->name ? cache_name_text(fs->cache, msg->name) : NULL;
 	char name[MBOX_UID_NAME];
-	if (kept) {
+	if (kept)
 		fs_inval_entry(fs, m->ino, kept);
-		return;
-	}
+	/* the kernel may know it by its UID too, pushed aside or not */
 	snprintf(name, sizeof name, "%u.eml", msg->uid);
 	fs_inval_entry(fs, m->ino, name);
-	snprintf(name, sizeof name, "%u~.eml", msg->uid);  /* the kernel may know it so */
+	snprintf(name, sizeof name, "%u~.eml", msg->uid);
 	fs_inval_entry(fs, m->ino, name);
 }
 

@@ -60,7 +60,7 @@ struct mbox {
 	 * and read-ahead follows it.  order[k] is the listing index of the k-th
 	 * name, rank[i] the position of listing index i. */
 	uint32_t *order, *rank;
-	bool *displaced;         /* by listing index: shows as <UID>~.eml (names.c) */
+	uint8_t *displaced;      /* by listing index: how many '~' its <UID>.eml has (names.c) */
 	size_t nkept;            /* messages with a kept name */
 	struct mbox_pending_name *pending;  /* names.c */
 	size_t npending;

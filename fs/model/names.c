@@ -21,9 +21,15 @@
  * oldest go first. */
 #define PENDING_MAX 4096
 
+/* How far a message without a kept name can be pushed aside: <UID>.eml,
+ * <UID>~.eml, <UID>~~.eml... (each step because a kept name is that
+ * string). */
+#define DISPLACED_MAX 8
+
 struct name_key {
 	const char *kept;
 	char uid_name[MBOX_UID_NAME];
+	uint8_t level;           /* of displacement */
 	uint32_t index;
 };
 
@@ -35,6 +41,27 @@ static const char *key_name(const struct name_key *k)
 static int cmp_name_key(const void *a, const void *b)
 {
 	return strcmp(key_name(a), key_name(b));
+}
+
+static void uid_name(char buf[MBOX_UID_NAME], uint32_t uid, unsigned level)
+{
+	snprintf(buf, MBOX_UID_NAME, "%u%.*s.eml", uid, (int)level, "~~~~~~~~");
+}
+
+/* Pushes aside every message without a kept name whose name is another
+ * message's (sorted keys); true when one moved. */
+static bool displace(struct name_key *keys, size_t n, const struct cache_listing *l)
+{
+	bool moved = false;
+	for (size_t k = 0; k + 1 < n; k++) {
+		struct name_key *a = &keys[k], *b = &keys[k + 1];
+		struct name_key *plain = !a->kept ? a : !b->kept ? b : NULL;
+		if (!plain || plain->level == DISPLACED_MAX || strcmp(key_name(a), key_name(b)))
+			continue;
+		uid_name(plain->uid_name, l->msgs[plain->index].uid, ++plain->level);
+		moved = true;
+	}
+	return moved;
 }
 
 static const char *kept_text(const struct mbox *m, uint32_t id)
@@ -94,24 +121,12 @@ void mbox_build_order(struct mbox *m)
 	for (size_t i = 0; i < n; i++) {
 		const struct cache_msg *msg = &m->listing.msgs[i];
 		keys[i].kept = kept_text(m, msg->name);
-		snprintf(keys[i].uid_name, sizeof keys[i].uid_name, "%u.eml", msg->uid);
+		uid_name(keys[i].uid_name, msg->uid, 0);
 		keys[i].index = (uint32_t)i;
 		m->nkept += keys[i].kept != NULL;
 	}
 	qsort(keys, n, sizeof *keys, cmp_name_key);
-	bool displaced = false;
-	for (size_t k = 0; k + 1 < n; k++) {
-		struct name_key *a = &keys[k], *b = &keys[k + 1];
-		if (strcmp(key_name(a), key_name(b)))
-			continue;
-		struct name_key *plain = !a->kept ? a : !b->kept ? b : NULL;
-		if (plain) {
-			snprintf(plain->uid_name, sizeof plain->uid_name, "%u~.eml",
-				 m->listing.msgs[plain->index].uid);
-			displaced = true;
-		}
-	}
-	if (displaced)
+	for (int round = 0; round < DISPLACED_MAX && displace(keys, n, &m->listing); round++)
 		qsort(keys, n, sizeof *keys, cmp_name_key);
 	free(m->order);
 	free(m->rank);
@@ -122,7 +137,7 @@ void mbox_build_order(struct mbox *m)
 	for (size_t k = 0; k < n; k++) {
 		m->order[k] = keys[k].index;
 		m->rank[keys[k].index] = (uint32_t)k;
-		m->displaced[keys[k].index] = !keys[k].kept && strchr(keys[k].uid_name, '~');
+		m->displaced[keys[k].index] = keys[k].level;
 	}
 	free(keys);
 }
@@ -133,7 +148,7 @@ const char *mbox_shown_name(const struct mbox *m, size_t i, char buf[MBOX_UID_NA
 	const char *kept = kept_text(m, msg->name);
 	if (kept)
 		return kept;
-	snprintf(buf, MBOX_UID_NAME, m->displaced && m->displaced[i] ? "%u~.eml" : "%u.eml", msg->uid);
+	uid_name(buf, msg->uid, m->displaced ? m->displaced[i] : 0);
 	return buf;
 }
 

@@ -297,8 +297,10 @@ int fs_flush(struct fs *fs, uint64_t ino)
 		fs_log(LOG_INFO, "%s: the folder holds these bytes already (UID %u): not sent again",
 		       d.shown.data, uid);
 		/* the copy sent before had the name, and goes: the name stays */
-		if (d.prev_uid && d.prev_m == d.m && d.prev_uid != uid)
+		if (d.prev_uid && d.prev_m == d.m && d.prev_uid != uid) {
 			mbox_msg_named(d.m, fs->cache, uidvalidity, uid, d.name);
+			fs_inval_entry(fs, d.m->ino, d.name);  /* it led to the copy that goes */
+		}
 		replace_previous(fs, &d, uid);
 		fs_inval_inode(fs, ino);  /* it reads as that message now */
 	} else if (rc == 0) {

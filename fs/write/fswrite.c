@@ -282,6 +282,8 @@ int fs_rename(struct fs *fs, uint64_t parent, const char *name, uint64_t newpare
 static int rename_in(struct fs *fs, struct mbox *dir, const char *name, struct mbox *newdir,
 		     const char *newname)
 {
+	if (!cache_name_ok(newname, strlen(newname)))
+		return -ENAMETOOLONG;  /* neither a message nor a mailbox could keep it */
 	uint64_t newparent = newdir->ino;
 	struct staged_alias alias = { NULL, 0, 0 };
 	int rc = staging_rename(fs, dir, name, newdir, newname, &alias);

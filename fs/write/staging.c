@@ -188,6 +188,8 @@ static int create_in(struct fs *fs, struct mbox *dir, const char *name, struct f
 {
 	if (!dir->name || !dir->selectable)
 		return -EPERM;  /* no messages can live here */
+	if (!cache_name_ok(name, strlen(name)))
+		return -ENAMETOOLONG;  /* a message could not keep it */
 	/* a listing to place the message in, with the name it keeps */
 	int rc = mbox_loaded(dir) ? 0 : mbox_refresh(dir, fs->pool, fs->cache, fs->cfg.poll_s);
 	if (rc < 0)

@@ -148,6 +148,41 @@ START_TEST(test_size_follows_the_real_bytes)
 }
 END_TEST
 
+/* Names a message keeps take precedence over <UID>.eml: a message whose
+ * <UID>.eml is taken shows as <UID>~.eml, and one step further when that
+ * is taken too; every name leads to its own message, none shows twice.
+ * No rename sends a command (the script's next one is LOGOUT). */
+START_TEST(test_kept_names_push_uid_names_aside)
+{
+	struct fakefs ff;
+	fakefs_open(&ff,
+		FAKE_LOGIN("")
+		FAKEFS_LIST "S: * LIST () \"/\" INBOX\n" FAKEFS_LISTED
+		FAKEFS_LISTING("INBOX", "3", "7", "4",
+			       FAKEFS_MSG("1", "1", "10") FAKEFS_MSG("2", "2", "20") FAKEFS_MSG("3", "3", "30"))
+		FAKE_LOGOUT, NULL);
+	struct fs *fs = ff.fs;
+	struct fs_entry inbox, e;
+	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "INBOX", &inbox), 0);
+	ck_assert_int_eq(fs_rename(fs, inbox.ino, "1.eml", inbox.ino, "2.eml", 0), 0);
+	ck_assert_int_eq(fs_rename(fs, inbox.ino, "3.eml", inbox.ino, "2~.eml", 0), 0);
+	const char *names[] = { "2.eml", "2~.eml", "2~~.eml" };
+	const off_t sizes[] = { 10, 30, 20 };
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(fs_lookup(fs, inbox.ino, names[i], &e), 0);
+		ck_assert_msg(e.ino != 0, "%s", names[i]);
+		ck_assert_int_eq(e.st.st_size, sizes[i]);
+	}
+	struct fs_dir *d;
+	ck_assert_int_eq(fs_opendir(fs, inbox.ino, &d), 0);
+	ck_assert_uint_eq(d->n, 2 + 3);
+	for (size_t i = 2; i < d->n; i++)
+		ck_assert_str_eq(d->v[i].name, names[i - 2]);
+	fs_dir_free(d);
+	fakefs_close(&ff);
+}
+END_TEST
+
 /* Without UIDPLUS, rm must not EXPUNGE (it would also remove what other
  * clients marked \Deleted): refused, and nothing is sent (the script's
  * next command is LOGOUT).  Renaming a message in its folder costs no
@@ -192,6 +227,7 @@ int main(void)
 	tcase_add_test(tc, test_hostile_mailbox_names_stay_inside);
 	tcase_add_test(tc, test_size_follows_the_real_bytes);
 	tcase_add_test(tc, test_rm_without_uidplus_sends_nothing);
+	tcase_add_test(tc, test_kept_names_push_uid_names_aside);
 	suite_add_tcase(su, tc);
 	int failed = check_run_suite(su);
 	struct buf err = BUF_INIT;
