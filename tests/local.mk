@@ -210,6 +210,11 @@ tests_mount_check_mount_SOURCES = tests/mount/check_mount.c tests/mount/check_mo
 tests_mount_check_mount_CFLAGS = $(TEST_CFLAGS)
 tests_mount_check_mount_LDADD = $(TEST_LIBS)
 
+check_PROGRAMS += tests/mount/check_mount_cap
+tests_mount_check_mount_cap_SOURCES = tests/mount/check_mount_cap.c
+tests_mount_check_mount_cap_CFLAGS = $(TEST_CFLAGS)
+tests_mount_check_mount_cap_LDADD = $(TEST_LIBS)
+
 check_PROGRAMS += tests/mount/check_mount_write
 tests_mount_check_mount_write_SOURCES = tests/mount/check_mount_write.c tests/mount/check_mount_write.h \
 	tests/mount/check_mount_write_over.c
@@ -227,7 +232,7 @@ tests_mount_check_backup_SOURCES = tests/mount/check_backup.c
 tests_mount_check_backup_CFLAGS = $(TEST_CFLAGS)
 tests_mount_check_backup_LDADD = $(TEST_LIBS)
 
-MOUNT_TESTS += tests/mount/check_fresh tests/mount/check_mount tests/mount/check_mount_write \
+MOUNT_TESTS += tests/mount/check_fresh tests/mount/check_mount tests/mount/check_mount_cap tests/mount/check_mount_write \
 	tests/mount/check_backup
 
 # ---- tests/fuzz ----

@@ -21,6 +21,10 @@
 #define BACKOFF_MAX_MS 30000
 /* How long the LOGOUTs at unmount may take, all together. */
 #define LOGOUT_MS 2000
+/* A connection the server refused for having too many (Gmail allows 15
+ * per account, Dovecot 10 per user and IP by default, and other clients
+ * hold some): its slot is left alone this long, the others serve. */
+#define CAPPED_MS 60000
 
 struct pool {
 	const struct fs_config *cfg;
@@ -39,6 +43,7 @@ struct pool {
 	pool_change_fn on_change;
 	void *change_ctx;
 	bool stopping;        /* under lock */
+	long long *capped_until;  /* per slot, under lock: refused for too many connections */
 	struct pool_conn **priv;   /* the private connections (pool_private_new), under lock */
 	size_t npriv;
 };
@@ -166,6 +171,18 @@ static int conn_setup(const struct fs_config *cfg, struct pool_conn *c, struct b
 /* Connect (STARTTLS unless implicit TLS or allowed plaintext), log in,
  * enable: all within one timeout, and all ending at once when c's wake-up
  * fd is written (an interrupted request, pool_stop). */
+/* A refusal for having too many connections: [LIMIT] or [UNAVAILABLE]
+ * (RFC 5530), or the words servers use without a code. */
+static bool too_many_connections(const char *why)
+{
+	static const char *const words[] = { "[LIMIT]", "[UNAVAILABLE]", "too many connections",
+					     "maximum number of connections", "too many simultaneous" };
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strcasestr(why, words[i]))
+			return true;
+	return false;
+}
+
 static int conn_open(const struct fs_config *cfg, struct pool_conn *c, struct buf *err)
 {
 	struct imap_opts o = {
@@ -185,7 +202,7 @@ static int conn_open(const struct fs_config *cfg, struct pool_conn *c, struct bu
 		/* only advice for a server that answered but would not go TLS */
 		if (ep.starttls && answered)
 			buf_addstr(err, " (imap:// needs STARTTLS; -o tls=none allows an unencrypted link)");
-		return -1;
+		return err->data && too_many_connections(err->data) ? -2 : -1;
 	}
 	long long left = o.timeout_ms > 0 ? t0 + o.timeout_ms - clock_ms() : 0;
 	if (o.timeout_ms > 0 && left <= 0) {
@@ -201,7 +218,7 @@ static int conn_open(const struct fs_config *cfg, struct pool_conn *c, struct bu
 	}
 	imap_close(c->s);
 	c->s = NULL;
-	return -1;
+	return err->data && too_many_connections(err->data) ? -2 : -1;
 }
 
 static void conn_close(struct pool_conn *c)
@@ -275,6 +292,7 @@ int pool_new(struct pool **out, const struct fs_config *cfg, struct buf *err)
 	p->n = cfg->connections ? cfg->connections : 4;
 	p->conns = xcalloc(p->n, sizeof *p->conns);
 	p->busy = xcalloc(p->n, sizeof *p->busy);
+	p->capped_until = xcalloc(p->n, sizeof *p->capped_until);
 	for (unsigned i = 0; i < p->n; i++) {
 		p->conns[i].index = i;
 		p->conns[i].pool = p;
@@ -317,6 +335,7 @@ void pool_free(struct pool *p)
 	free(p->caps);
 	free(p->conns);
 	free(p->busy);
+	free(p->capped_until);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->freed);
 	free(p);
@@ -331,12 +350,14 @@ bool pool_has_cap(struct pool *p, const char *cap)
 }
 
 /* The free connection to use: one with mailbox selected, else an open one,
- * else any.  Called with the lock held; -1 when all are busy. */
+ * else any the server has not refused lately.  Called with the lock held;
+ * -1 when all are busy. */
 static int pick(struct pool *p, const char *mailbox)
 {
 	int open_one = -1, any = -1;
+	long long now = clock_ms();
 	for (unsigned i = 0; i < p->n; i++) {
-		if (p->busy[i])
+		if (p->busy[i] || p->capped_until[i] > now)
 			continue;
 		struct pool_conn *c = &p->conns[i];
 		if (mailbox && c->s && !c->broken && c->selected && !strcmp(c->selected, mailbox))
@@ -357,6 +378,25 @@ static bool pool_stopping(struct pool *p)
 	return stopping;
 }
 
+/* The server has as many connections as it allows: c's slot rests, the
+ * pool works with the others (-EAGAIN), unless none is left (-EIO). */
+static int capped(struct pool *p, struct pool_conn *c, struct buf *err)
+{
+	pthread_mutex_lock(&p->lock);
+	long long now = clock_ms();
+	unsigned usable = 0;
+	for (unsigned i = 0; i < p->n; i++)
+		usable += i != c->index && p->capped_until[i] <= now;
+	bool first = p->capped_until[c->index] == 0;
+	p->capped_until[c->index] = now + CAPPED_MS;
+	pthread_mutex_unlock(&p->lock);
+	if (first)
+		fs_log(usable ? LOG_NOTICE : LOG_ERR, "imap[%u] refused: %s; %s", c->index, err->data,
+		       usable ? "working with fewer connections" : "no connection left");
+	buf_free(err);
+	return usable ? -EAGAIN : -EIO;
+}
+
 int pool_reconnect(struct pool *p, struct pool_conn *c)
 {
 	conn_close(c);
@@ -370,6 +410,13 @@ int pool_reconnect(struct pool *p, struct pool_conn *c)
 		return -EIO;
 	struct buf err = BUF_INIT;
 	int rc = conn_open(p->cfg, c, &err);
+	if (rc == -2 && c->index < p->n)
+		return capped(p, c, &err);
+	if (rc == -2) {  /* a private one (IDLE): the server is there, just full */
+		fs_log(LOG_DEBUG, "imap[%u] refused: %s", c->index, err.data);
+		buf_free(&err);
+		return -EIO;
+	}
 	if (rc < 0 && (fs_cancelled() || pool_stopping(p))) {
 		/* given up on, not unreachable: no offline, no backoff */
 		fs_log(LOG_DEBUG, "imap[%u] not reopened: %s", c->index, err.data);
@@ -482,7 +529,12 @@ int pool_get(struct pool *p, const char *mailbox, struct pool_conn **out)
 		pool_put(p, c);
 		return -EINTR;
 	}
-	if ((c->broken || !c->s) && pool_reconnect(p, c) < 0) {
+	int rc = c->broken || !c->s ? pool_reconnect(p, c) : 0;
+	if (rc == -EAGAIN) {  /* refused for too many connections: another one */
+		pool_put(p, c);
+		return pool_get(p, mailbox, out);
+	}
+	if (rc < 0) {
 		pool_put(p, c);
 		return fs_cancelled() ? -EINTR : -EIO;
 	}

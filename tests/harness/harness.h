@@ -49,6 +49,7 @@ struct dovecot_opts {
 	char separator;          /* IMAP hierarchy separator: '.' (default when 0) or '/' */
 	const struct dovecot_user *users;  /* accounts besides the standard three */
 	size_t nusers;
+	unsigned max_connections;  /* per user and IP (a crowded account); 0 = 500 */
 };
 
 struct dovecot {
@@ -60,6 +61,7 @@ struct dovecot {
 	int imap_port;                    /* 127.0.0.1, plain, STARTTLS offered, LOGIN allowed */
 	int imaps_port;                   /* 127.0.0.1, implicit TLS */
 	char separator;
+	unsigned max_connections;
 	struct test_certs certs;          /* cafile verifies the server; otherca must fail */
 	pid_t master;                     /* Dovecot's master process */
 	pid_t owner;                      /* process that stops it at exit; 0 = none */
@@ -84,6 +86,8 @@ int dovecot_start(struct dovecot *d, const struct dovecot_opts *o, struct buf *e
 /* For test programs: a fresh instance whose alice holds the demo corpus;
  * prints why and exits with EXIT_FAILURE when it cannot be had. */
 void dovecot_start_demo_or_exit(struct dovecot *d, const char *program);
+/* The same with o's settings (o->dir is ignored). */
+void dovecot_start_demo_with_or_exit(struct dovecot *d, const struct dovecot_opts *o, const char *program);
 /* Fills d from a directory made by a detached dovecot_start() (for
  * "testserver stop"); fails if DIR is not such a directory. */
 int dovecot_attach(struct dovecot *d, const char *dir, struct buf *err);

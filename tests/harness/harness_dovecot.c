@@ -478,6 +478,7 @@ int dovecot_start(struct dovecot *d, const struct dovecot_opts *o, struct buf *e
 		o = &defaults;
 	memset(d, 0, sizeof *d);
 	d->separator = o->separator ? o->separator : '.';
+	d->max_connections = o->max_connections;
 	if (d->separator != '.' && d->separator != '/') {
 		buf_addf(err, "separator must be '.' or '/', not '%c'", d->separator);
 		return -1;
@@ -644,8 +645,15 @@ void dovecot_user_maildir(const struct dovecot *d, const char *user, struct buf 
 
 void dovecot_start_demo_or_exit(struct dovecot *d, const char *program)
 {
-	struct buf err = BUF_INIT, root = BUF_INIT;
 	struct dovecot_opts o = { .dir = NULL };
+	dovecot_start_demo_with_or_exit(d, &o, program);
+}
+
+void dovecot_start_demo_with_or_exit(struct dovecot *d, const struct dovecot_opts *opts, const char *program)
+{
+	struct buf err = BUF_INIT, root = BUF_INIT;
+	struct dovecot_opts o = *opts;
+	o.dir = NULL;
 	if (dovecot_start(d, &o, &err) < 0) {
 		fprintf(stderr, "%s: dovecot: %s\n", program, err.data);
 		exit(EXIT_FAILURE);

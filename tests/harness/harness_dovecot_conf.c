@@ -139,7 +139,7 @@ int dovecot_conf_write(const struct dovecot *d, const char *imap_dir, uid_t uid,
 	buf_addf(&c,
 		 "protocol imap {\n"
 		 "  mail_plugins = $mail_plugins imap_quota imap_acl\n"
-		 "  mail_max_userip_connections = 500\n"
+		 "  mail_max_userip_connections = %u\n"
 		 "}\n"
 		 "plugin {\n"
 		 "  quota = maildir:User quota\n"
@@ -154,7 +154,7 @@ int dovecot_conf_write(const struct dovecot *d, const char *imap_dir, uid_t uid,
 		 "service anvil {\n"
 		 "  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n"
 		 "}\n",
-		 d->imap_port, d->imaps_port);
+		 d->max_connections ? d->max_connections : 500, d->imap_port, d->imaps_port);
 	if (imap_dir)
 		dovecot_conf_executables(&c, imap_dir, d->dir);
 	int rc = os_write_file(d->conf, &c, 0644, err);

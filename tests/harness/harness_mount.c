@@ -268,6 +268,13 @@ int mount_slurp(const char *path, struct buf *out)
 int mount_test_main(const char *name, struct dovecot *dc, struct mount_env *env,
 		    void (*add_tests)(TCase *tc), int timeout_s)
 {
+	struct dovecot_opts o = { .dir = NULL };
+	return mount_test_main_with(name, dc, &o, env, add_tests, timeout_s);
+}
+
+int mount_test_main_with(const char *name, struct dovecot *dc, const struct dovecot_opts *o,
+			 struct mount_env *env, void (*add_tests)(TCase *tc), int timeout_s)
+{
 	/* the first reason a normal user meets: FUSE mounts as well as Dovecot */
 	if (geteuid() != 0) {
 		fprintf(stderr, "%s: SKIP: needs root for FUSE mounts and a private Dovecot\n", name);
@@ -280,7 +287,7 @@ int mount_test_main(const char *name, struct dovecot *dc, struct mount_env *env,
 	}
 	if (mount_env_init(env) < 0)
 		return EXIT_FAILURE;
-	dovecot_start_demo_or_exit(dc, name);
+	dovecot_start_demo_with_or_exit(dc, o, name);
 	env->imap_port = dc->imap_port;
 	Suite *su = suite_create(name);
 	TCase *tc = tcase_create("dovecot");

@@ -18,6 +18,7 @@
 
 struct buf;
 struct dovecot;
+struct dovecot_opts;
 struct imap;
 typedef struct TCase TCase;
 
@@ -77,6 +78,9 @@ void mount_stop(struct fsmount *m);
  * status. */
 int mount_test_main(const char *name, struct dovecot *dc, struct mount_env *env,
 		    void (*add_tests)(TCase *tc), int timeout_s);
+/* The same over a Dovecot started with o's settings. */
+int mount_test_main_with(const char *name, struct dovecot *dc, const struct dovecot_opts *o,
+			 struct mount_env *env, void (*add_tests)(TCase *tc), int timeout_s);
 /* A logged-in plain connection to 127.0.0.1:port (user, password
  * "secret"): the second connection that checks what the server holds. */
 struct imap *harness_login(int port, const char *user);
