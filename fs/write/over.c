@@ -7,6 +7,9 @@
  *     folder holds (the same one, a rerun of a restore), nothing is sent;
  *     otherwise the new message takes the name, and the old one, never
  *     expunged for a name, shows as <UID>.eml.
+ *     A message this mount wrote under that name moments ago (the alias
+ *     time of staged.h) is replaced instead, as writing the file again
+ *     always did.
  *   - given another mtime (restic and rsync set times by name after
  *     closing, tar and touch too): its bytes go again with that
  *     INTERNALDATE, flags and name, and the old copy is expunged once the
@@ -108,6 +111,19 @@ static int copy_of_message(struct fs *fs, const struct over_of *o)
 	return rc < 0 ? rc : fd;
 }
 
+/* A message a file of this mount was written as, within its alias time:
+ * writing it again replaces it (the promise of the write path however
+ * early the kernel let go of that file's inode). */
+static bool written_lately_locked(struct fs *fs, const struct over_of *o)
+{
+	staged_sweep_locked(fs);
+	for (struct staged *s = fs->staged; s; s = s->next)
+		if (s->visible && !s->held && !s->over_m && s->uid_m == o->m && s->uid == o->uid &&
+		    s->uidvalidity == o->uidvalidity)
+			return true;
+	return false;
+}
+
 /* The new version goes on the node, unless something else got there first. */
 static int stage_over(struct fs *fs, uint64_t ino, struct over_of *o, int fd, bool redate,
 		      const struct stat *attr)
@@ -119,6 +135,7 @@ static int stage_over(struct fs *fs, uint64_t ino, struct over_of *o, int fd, bo
 		close(fd);
 		return -EAGAIN;
 	}
+	bool replace = redate || written_lately_locked(fs, o);  /* before the alias is hidden */
 	struct staged *s = staged_attach_locked(fs, o->m, o->name, fd, n);
 	s->over_m = o->m;
 	mbox_get(o->m);
@@ -133,6 +150,8 @@ static int stage_over(struct fs *fs, uint64_t ino, struct over_of *o, int fd, bo
 		s->mtime_set = true;
 		s->flags = o->flags;
 		o->flags = NULL;
+	}
+	if (replace) {
 		/* what the delivery replaces: the old copy goes once the new one is there */
 		s->uid_m = o->m;
 		mbox_get(o->m);

@@ -16,16 +16,16 @@
 static struct dovecot dc;
 static struct mount_env env;
 
-/* Four readers at once, each in its own folder, want four connections:
- * the refused ones rest, the reads all succeed on the others, and the log
- * says so once instead of going offline. */
+/* Another client holds one of the two connections; four readers at once,
+ * each in its own folder, want four: the refused ones rest, the reads all
+ * succeed on the one left, and the log says so instead of going offline. */
 START_TEST(test_connection_cap_shrinks_the_pool)
 {
 	struct imap *s = mount_second(&env, "alice");
 	const char *folders[] = { "CapA", "CapB", "CapC", "CapD" };
 	for (int i = 0; i < 4; i++)
 		srv_folder(s, folders[i], 30);
-	imap_close(s);
+	/* s stays logged in (the user's phone): the mount gets one connection */
 	struct fsmount m = { .pid = 0 };
 	mount_start(&env, &m, "capped", "connections=4");
 	struct buf out = BUF_INIT;
@@ -39,6 +39,7 @@ START_TEST(test_connection_cap_shrinks_the_pool)
 	ck_assert_uint_eq(fsmount_log_count(&m, "offline:"), 0);
 	buf_free(&out);
 	mount_stop(&m);
+	imap_close(s);
 }
 END_TEST
 
