@@ -40,6 +40,13 @@ int mbox_refresh_flags(struct mbox *m, struct pool *p, struct cache *cache, int 
  * then the cache's creation.  Loads a cached listing if it has none yet;
  * asks no server.  Takes m->lock. */
 int64_t mbox_mtime(struct mbox *m, struct cache *cache);
+/* Whether name can be a message's here at all (a <UID>.eml form, or the
+ * folder keeps names): other names need no round trip.  Asks no server. */
+bool mbox_may_hold_name(struct mbox *m, struct cache *cache, const char *name);
+/* Names given to messages the listing does not have yet are kept only
+ * in memory: when there are any, a refresh now fetches the messages and
+ * saves the listing with their names (an unmount would lose them). */
+void mbox_settle_names(struct mbox *m, struct pool *p, struct cache *cache);
 /* names.c: the names messages show under.  One written or moved through
  * the mount keeps that name (saved with the listing, so it lasts while
  * the cache does); any other is <UID>.eml, or <UID>~.eml while a kept
@@ -53,30 +60,27 @@ const char *mbox_shown_name(const struct mbox *m, size_t i, char buf[MBOX_UID_NA
 long mbox_find_name(const struct mbox *m, const char *name);
 /* A copy of the entry that shows name, or -ENOENT; takes m->lock. */
 int mbox_msg_by_name(struct mbox *m, const char *name, struct cache_msg *msg, uint32_t *uidvalidity);
-/* Whether name can be a message's here at all (a <UID>.eml form, or the
- * folder keeps names): other names need no round trip.  Asks no server. */
-bool mbox_may_hold_name(struct mbox *m, struct cache *cache, const char *name);
 /* Gives uid's message name (NULL: none, it shows as <UID>.eml again),
  * taking it from any other message of the folder; saved with the
  * listing.  A message not listed yet takes it once it is. */
 void mbox_msg_named(struct mbox *m, struct cache *cache, uint32_t uidvalidity, uint32_t uid, const char *name);
-/* Names given to messages the listing does not have yet are kept only
- * in memory: when there are any, a refresh now fetches the messages and
- * saves the listing with their names (an unmount would lose them). */
-void mbox_settle_names(struct mbox *m, struct pool *p, struct cache *cache);
 /* Saves m's listing under m's (new) name, when it has one loaded. */
 void mbox_save_listing(struct mbox *m, struct cache *cache);
 /* Gives listing index i the name id, taking it from any other message
  * (m->lock held; the order is the caller's to rebuild). */
 void mbox_name_locked(struct mbox *m, long i, uint32_t id);
-/* The name id for uid once a listing of uidvalidity has it (m->lock held):
- * a refresh working on a copy, or a listing not loaded, would lose it. */
-void mbox_name_later_locked(struct mbox *m, uint32_t uidvalidity, uint32_t uid, uint32_t id);
-/* Drops what waits for uid, and for the name id elsewhere: a name given
- * now must not be undone by an older one still waiting (m->lock held). */
-void mbox_forget_pending_locked(struct mbox *m, uint32_t uidvalidity, uint32_t uid, uint32_t id);
-/* Index of uid in the listing, or -1.  Call with m->lock held. */
+/* The name id given to uid of uidvalidity now (m->lock held): it waits
+ * for the listing when it is not placed in it now, or while a refresh
+ * works on a copy that would undo it (never without a UIDVALIDITY); and
+ * an older name still waiting, for uid or elsewhere, never undoes it. */
+void mbox_name_given_locked(struct mbox *m, uint32_t uidvalidity, uint32_t uid, uint32_t id, bool placed);
+/* names.c: the index of uid in l (sorted by UID), or -1; mbox_find for
+ * m's listing, with m->lock held. */
+long listing_find(const struct cache_listing *l, uint32_t uid);
 long mbox_find(const struct mbox *m, uint32_t uid);
+/* Saves l as m's listing in the cache; a failure is logged (the listing
+ * is asked again after a remount). */
+void mbox_listing_save(const struct mbox *m, struct cache *cache, const struct cache_listing *l);
 /* A copy of uid's listing entry and the listing's UIDVALIDITY, or -ENOENT;
  * takes m->lock itself. */
 int mbox_msg(struct mbox *m, uint32_t uid, struct cache_msg *msg, uint32_t *uidvalidity);

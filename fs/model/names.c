@@ -1,4 +1,5 @@
-/* names.c: the names a folder's messages show under (mailbox.h).  A
+/* names.c: finding a folder's messages in its listing, by UID or by the
+ * name they show under, and those names (mailbox.h).  A
  * message written or moved through the mount keeps the name it was given
  * (cache_msg.name, saved with the listing); any other shows as <UID>.eml,
  * or <UID>~.eml while a kept name is that very string, because the kept
@@ -13,7 +14,6 @@
 
 #include "log.h"
 #include "model/mailbox.h"
-#include "model/tree.h"
 #include "xalloc.h"
 
 /* Names given while the message was not in the listing yet (or while a
@@ -64,6 +64,27 @@ static bool displace(struct name_key *keys, size_t n, const struct cache_listing
 	return moved;
 }
 
+long listing_find(const struct cache_listing *l, uint32_t uid)
+{
+	size_t lo = 0, hi = l->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		uint32_t u = l->msgs[mid].uid;
+		if (u < uid)
+			lo = mid + 1;
+		else if (u > uid)
+			hi = mid;
+		else
+			return (long)mid;
+	}
+	return -1;
+}
+
+long mbox_find(const struct mbox *m, uint32_t uid)
+{
+	return listing_find(&m->listing, uid);
+}
+
 static const char *kept_text(const struct mbox *m, uint32_t id)
 {
 	return id && m->tree->cache ? cache_name_text(m->tree->cache, id) : NULL;
@@ -78,8 +99,6 @@ void mbox_name_locked(struct mbox *m, long i, uint32_t id)
 				l->msgs[j].name = 0;
 	l->msgs[i].name = id;
 }
-
-static void save_locked(struct mbox *m, struct cache *cache);
 
 /* A name for a message the listing does not have: it may still come (no
  * listing yet, a refresh under way, a UID the listing has not reached),
@@ -114,7 +133,7 @@ void mbox_build_order(struct mbox *m)
 {
 	/* the names must outlive the mount, like the listing they are in */
 	if (apply_pending_locked(m) && m->tree->cache && m->listing.uidvalidity)
-		save_locked(m, m->tree->cache);
+		mbox_listing_save(m, m->tree->cache, &m->listing);
 	size_t n = m->listing.n;
 	struct name_key *keys = xcalloc(n ? n : 1, sizeof *keys);
 	m->nkept = 0;
@@ -181,26 +200,16 @@ int mbox_msg_by_name(struct mbox *m, const char *name, struct cache_msg *msg, ui
 	return i >= 0 ? 0 : -ENOENT;
 }
 
-bool mbox_may_hold_name(struct mbox *m, struct cache *cache, const char *name)
-{
-	if (tree_is_message_name(name, NULL) || (strstr(name, "~.eml") && strlen(name) <= MBOX_UID_NAME))
-		return true;
-	mbox_mtime(m, cache);  /* loads a cached listing: no round trip */
-	pthread_mutex_lock(&m->lock);
-	bool any = m->nkept > 0 || m->npending > 0;
-	pthread_mutex_unlock(&m->lock);
-	return any;
-}
-
-static void save_locked(struct mbox *m, struct cache *cache)
+void mbox_listing_save(const struct mbox *m, struct cache *cache, const struct cache_listing *l)
 {
 	struct buf err = BUF_INIT;
-	if (cache_listing_save(cache, m->name, &m->listing, &err) < 0)
+	if (cache_listing_save(cache, m->name, l, &err) < 0)
 		fs_log(LOG_WARNING, "cannot save the listing of %s: %s", m->path, err.data);
 	buf_free(&err);
 }
 
-void mbox_forget_pending_locked(struct mbox *m, uint32_t uidvalidity, uint32_t uid, uint32_t id)
+/* Drops what waits for uid, and for the name id elsewhere. */
+static void forget_pending_locked(struct mbox *m, uint32_t uidvalidity, uint32_t uid, uint32_t id)
 {
 	size_t w = 0;
 	for (size_t k = 0; k < m->npending; k++) {
@@ -211,9 +220,11 @@ void mbox_forget_pending_locked(struct mbox *m, uint32_t uidvalidity, uint32_t u
 	m->npending = w;
 }
 
-void mbox_name_later_locked(struct mbox *m, uint32_t uidvalidity, uint32_t uid, uint32_t id)
+void mbox_name_given_locked(struct mbox *m, uint32_t uidvalidity, uint32_t uid, uint32_t id, bool placed)
 {
-	mbox_forget_pending_locked(m, uidvalidity, uid, id);  /* the last word wins */
+	forget_pending_locked(m, uidvalidity, uid, id);  /* the last word wins */
+	if ((placed && !m->refreshing) || !uidvalidity)
+		return;  /* nothing to wait for (no UIDVALIDITY: no listing could take it) */
 	if (m->npending == PENDING_MAX) {
 		memmove(m->pending, m->pending + 1, (PENDING_MAX - 1) * sizeof *m->pending);
 		m->npending--;
@@ -227,32 +238,19 @@ void mbox_msg_named(struct mbox *m, struct cache *cache, uint32_t uidvalidity, u
 	uint32_t id = name && cache_name_ok(name, strlen(name)) ? cache_name_id(cache, name) : 0;
 	pthread_mutex_lock(&m->lock);
 	long i = m->loaded && m->listing.uidvalidity == uidvalidity ? mbox_find(m, uid) : -1;
-	/* a refresh working on a copy would put the old name back */
-	if (i < 0 || m->refreshing)
-		mbox_name_later_locked(m, uidvalidity, uid, id);
-	else
-		mbox_forget_pending_locked(m, uidvalidity, uid, id);
+	mbox_name_given_locked(m, uidvalidity, uid, id, i >= 0);
 	if (i >= 0) {
 		mbox_name_locked(m, i, id);
 		mbox_build_order(m);
-		save_locked(m, cache);
+		mbox_listing_save(m, cache, &m->listing);
 	}
 	pthread_mutex_unlock(&m->lock);
-}
-
-void mbox_settle_names(struct mbox *m, struct pool *p, struct cache *cache)
-{
-	pthread_mutex_lock(&m->lock);
-	bool waiting = m->npending > 0;
-	pthread_mutex_unlock(&m->lock);
-	if (waiting)  /* the listing gets the message, and the name with it */
-		(void)mbox_refresh(m, p, cache, 0);
 }
 
 void mbox_save_listing(struct mbox *m, struct cache *cache)
 {
 	pthread_mutex_lock(&m->lock);
 	if (m->loaded && m->name && m->listing.uidvalidity)
-		save_locked(m, cache);
+		mbox_listing_save(m, cache, &m->listing);
 	pthread_mutex_unlock(&m->lock);
 }

@@ -10,14 +10,6 @@
 #include "model/mailbox.h"
 #include "xalloc.h"
 
-static void save_listing_locked(struct mbox *m, struct cache *cache)
-{
-	struct buf err = BUF_INIT;
-	if (cache_listing_save(cache, m->name, &m->listing, &err) < 0)
-		fs_log(LOG_WARNING, "cannot save the listing of %s: %s", m->path, err.data);
-	buf_free(&err);
-}
-
 void mbox_msg_removed(struct mbox *m, struct cache *cache, uint32_t uid)
 {
 	pthread_mutex_lock(&m->lock);
@@ -34,7 +26,7 @@ void mbox_msg_removed(struct mbox *m, struct cache *cache, uint32_t uid)
 			l->messages--;
 		l->mtime = (int64_t)time(NULL);
 		mbox_build_order(m);
-		save_listing_locked(m, cache);
+		mbox_listing_save(m, cache, &m->listing);
 	}
 	pthread_mutex_unlock(&m->lock);
 	if (i >= 0)
@@ -47,10 +39,9 @@ void mbox_msg_added(struct mbox *m, struct cache *cache, uint32_t uidvalidity, c
 	if (m->refreshing)
 		m->changed_meanwhile = true;
 	struct cache_listing *l = &m->listing;
-	if (msg->name && uidvalidity && (m->refreshing || !m->loaded || l->uidvalidity != uidvalidity))
-		mbox_name_later_locked(m, uidvalidity, msg->uid, msg->name);
-	else if (msg->name)
-		mbox_forget_pending_locked(m, uidvalidity, msg->uid, msg->name);
+	if (msg->name)
+		mbox_name_given_locked(m, uidvalidity, msg->uid, msg->name,
+				       m->loaded && l->uidvalidity == uidvalidity);
 	long i = -1;
 	if (!m->loaded || !uidvalidity || !msg->uid || l->uidvalidity != uidvalidity) {
 		m->checked = 0;  /* cannot place it: the next access asks the server */
@@ -60,7 +51,7 @@ void mbox_msg_added(struct mbox *m, struct cache *cache, uint32_t uidvalidity, c
 		if (msg->name && l->msgs[i].name != msg->name) {
 			mbox_name_locked(m, i, msg->name);
 			mbox_build_order(m);
-			save_listing_locked(m, cache);
+			mbox_listing_save(m, cache, &m->listing);
 		}
 	} else {
 		size_t at = 0;
@@ -77,7 +68,7 @@ void mbox_msg_added(struct mbox *m, struct cache *cache, uint32_t uidvalidity, c
 		if (l->uidnext <= msg->uid)
 			l->uidnext = msg->uid + 1;
 		mbox_build_order(m);
-		save_listing_locked(m, cache);
+		mbox_listing_save(m, cache, &m->listing);
 	}
 	pthread_mutex_unlock(&m->lock);
 }

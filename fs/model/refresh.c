@@ -12,6 +12,7 @@
 #include "cancel.h"
 #include "log.h"
 #include "model/mailbox.h"
+#include "model/tree.h"
 #include "remote/fetch.h"
 #include "remote/run.h"
 #include "remote/select.h"
@@ -27,28 +28,6 @@ bool mbox_loaded(struct mbox *m)
 }
 
 /* ---- listings ---- */
-
-/* Index of uid in l (sorted by UID), or -1. */
-static long listing_find(const struct cache_listing *l, uint32_t uid)
-{
-	size_t lo = 0, hi = l->n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		uint32_t u = l->msgs[mid].uid;
-		if (u < uid)
-			lo = mid + 1;
-		else if (u > uid)
-			hi = mid;
-		else
-			return (long)mid;
-	}
-	return -1;
-}
-
-long mbox_find(const struct mbox *m, uint32_t uid)
-{
-	return listing_find(&m->listing, uid);
-}
 
 int mbox_msg(struct mbox *m, uint32_t uid, struct cache_msg *msg, uint32_t *uidvalidity)
 {
@@ -365,12 +344,8 @@ static int refresh_attempt(struct pool_conn *c, void *ctx, bool again)
 		if (rc == 0 && flags && (rc = fetch_every_flag(m, c, cache, work)) == 0)
 			r->flags_fetched = true;
 	}
-	if (rc == 0 && (update || flags)) {
-		struct buf err = BUF_INIT;
-		if (cache_listing_save(cache, m->name, work, &err) < 0)
-			fs_log(LOG_WARNING, "cannot save the listing of %s: %s", m->path, err.data);
-		buf_free(&err);
-	}
+	if (rc == 0 && (update || flags))
+		mbox_listing_save(m, cache, work);
 	return rc;
 }
 
@@ -472,4 +447,24 @@ int64_t mbox_mtime(struct mbox *m, struct cache *cache)
 	int64_t t = m->loaded && m->listing.mtime ? m->listing.mtime : cache_created(cache);
 	pthread_mutex_unlock(&m->lock);
 	return t;
+}
+
+bool mbox_may_hold_name(struct mbox *m, struct cache *cache, const char *name)
+{
+	if (tree_is_message_name(name, NULL) || (strstr(name, "~.eml") && strlen(name) <= MBOX_UID_NAME))
+		return true;
+	mbox_mtime(m, cache);  /* loads a cached listing: no round trip */
+	pthread_mutex_lock(&m->lock);
+	bool any = m->nkept > 0 || m->npending > 0;
+	pthread_mutex_unlock(&m->lock);
+	return any;
+}
+
+void mbox_settle_names(struct mbox *m, struct pool *p, struct cache *cache)
+{
+	pthread_mutex_lock(&m->lock);
+	bool waiting = m->npending > 0;
+	pthread_mutex_unlock(&m->lock);
+	if (waiting)  /* the listing gets the message, and the name with it */
+		(void)mbox_refresh(m, p, cache, 0);
 }

@@ -97,7 +97,7 @@ struct delivery {
 	uint32_t prev_uidvalidity, prev_uid;
 	bool held;                   /* the folder had these bytes already: not sent */
 	bool over;                   /* a new version of a message (over.c) */
-	uint32_t over_uid;           /* that message: the likeliest to hold the bytes */
+	uint32_t over_uid;           /* that message: the only one it may stand for */
 };
 
 /* ---- a copy the folder holds already ---- */
@@ -118,16 +118,12 @@ static size_t same_size(const struct delivery *d, bool dated, uint64_t len, uint
 	size_t n = 0;
 	pthread_mutex_lock(&m->lock);
 	*uidvalidity = m->listing.uidvalidity;
-	long over = m->loaded && d->over_uid ? mbox_find(m, d->over_uid) : -1;
-	/* bytes written over a message stand for no other one: "cp 2.eml
-	 * 1.eml; rm 2.eml" must leave them on the server */
-	size_t last = d->over ? 0 : m->listing.n;
-	for (size_t k = 0; m->loaded && k <= last && n < max; k++) {
-		/* k == 0 is the message written over, then the others in order */
-		long i = k == 0 ? over : (long)k - 1;
-		if (i < 0 || (k > 0 && i == over))
-			continue;
+	for (size_t i = 0; m->loaded && i < m->listing.n && n < max; i++) {
 		const struct cache_msg *msg = &m->listing.msgs[i];
+		/* bytes written over a message stand for no other one: "cp 2.eml
+		 * 1.eml; rm 2.eml" must leave them on the server */
+		if (d->over && msg->uid != d->over_uid)
+			continue;
 		if (msg->size == len && (!dated || msg->internaldate == d->date)) {
 			dates[n] = msg->internaldate;
 			uids[n++] = msg->uid;
