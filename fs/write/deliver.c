@@ -324,6 +324,12 @@ int fs_flush(struct fs *fs, uint64_t ino)
 	pthread_mutex_unlock(&fs->nodes_lock);
 	if (n)
 		fs_inval_inode(fs, ino);
+	/* ... and close returns once the kernel has forgotten that name and
+	 * those pages: a read right after it must not find the old message
+	 * under the name (a FLUSH holds no directory lock, so waiting for the
+	 * queue is safe, as opendir does) */
+	if (d.over && rc == 0 && fs->notify.flush)
+		fs->notify.flush(fs->notify.ctx);
 	free(d.flags);
 	free(d.name);
 	buf_free(&d.shown);
