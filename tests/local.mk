@@ -29,7 +29,8 @@ tests_harness_libharness_la_SOURCES = \
 	tests/harness/harness_cyrus_impl.h tests/harness/harness_cyrus_files.c \
 	tests/harness/harness_cyrus_proc.c tests/harness/harness_cyrus_watchdog.c \
 	tests/harness/harness_mount.c tests/harness/harness_mount.h \
-	tests/harness/harness_srv.c tests/harness/harness_srv.h
+	tests/harness/harness_srv.c tests/harness/harness_srv.h \
+	tests/harness/harness_proxy.c tests/harness/harness_proxy.h
 tests_harness_libharness_la_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(GNUTLS_CFLAGS)
 tests_harness_libharness_la_LIBADD = proto/libimap.la $(GNUTLS_LIBS)
 noinst_HEADERS = tests/harness/check_run.h tests/harness/check_rng.h tests/harness/check_du.h
@@ -227,12 +228,17 @@ tests_mount_check_fresh_SOURCES = tests/mount/check_fresh.c tests/mount/check_fr
 	tests/mount/check_fresh_load.c
 tests_mount_check_fresh_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_mount_check_fresh_LDADD = $(FAKEFS_LIBS)
+check_PROGRAMS += tests/mount/check_fresh_idle
+tests_mount_check_fresh_idle_SOURCES = tests/mount/check_fresh_idle.c tests/mount/check_fresh_util.c \
+	tests/mount/check_fresh_util.h
+tests_mount_check_fresh_idle_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
+tests_mount_check_fresh_idle_LDADD = $(FAKEFS_LIBS)
 check_PROGRAMS += tests/mount/check_backup
 tests_mount_check_backup_SOURCES = tests/mount/check_backup.c
 tests_mount_check_backup_CFLAGS = $(TEST_CFLAGS)
 tests_mount_check_backup_LDADD = $(TEST_LIBS)
 
-MOUNT_TESTS += tests/mount/check_fresh tests/mount/check_mount tests/mount/check_mount_cap tests/mount/check_mount_write \
+MOUNT_TESTS += tests/mount/check_fresh tests/mount/check_fresh_idle tests/mount/check_mount tests/mount/check_mount_cap tests/mount/check_mount_write \
 	tests/mount/check_backup
 
 # ---- tests/fuzz ----

@@ -32,6 +32,7 @@ struct cmdline {
 	int uid, gid, umask;    /* -1: not given */
 	bool readonly;
 	bool plain_expunge;
+	bool nowatch;
 	bool atime;             /* the user asked for atime updates */
 	bool allow_other;       /* other users may enter the mount (allow_other, allow_root) */
 	bool show_help;
@@ -54,6 +55,7 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("gid=%d", gid),
 	OPT("umask=%o", umask),
 	OPT("plain_expunge", plain_expunge),
+	OPT("nowatch", nowatch),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("atime", KEY_ATIME),
 	FUSE_OPT_KEY("relatime", KEY_ATIME),
@@ -91,6 +93,7 @@ static void usage(FILE *f)
 	      "  -o command=CMD spawned IMAP server on stdin/stdout\n"
 	      "  -o cachedir=DIR (default $XDG_CACHE_HOME/imapfs), cache_size=SIZE (default 1G)\n"
 	      "  -o connections=N (default 4), timeout=SECONDS (default 30), poll=SECONDS (default 60)\n"
+	      "  -o nowatch     no IDLE and no checks in the background: lists on access only\n"
 	      "  -o umask=MODE (default 077: files 0600, directories 0700), uid=N, gid=N\n"
 	      "  -o allow_other  other users may enter (their access checked against the modes)\n"
 	      "  and the other FUSE mount options.  See imapfs(1).\n",
@@ -358,7 +361,7 @@ int main(int argc, char **argv)
 	cfg.command = c.uo.command;
 	cfg.timeout_s = c.uo.timeout_s > 0 ? c.uo.timeout_s : c.timeout_s;
 	cfg.poll_s = c.poll_s > 0 ? c.poll_s : 60;
-	cfg.watch = true;
+	cfg.watch = !c.nowatch;
 	cfg.connections = c.connections ? c.connections : 4;
 	cfg.readonly = c.readonly;
 	cfg.plain_expunge = c.plain_expunge;

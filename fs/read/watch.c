@@ -1,4 +1,12 @@
-/* watch.c: IDLE on the mailbox in use, polling for the rest. */
+/* watch.c: IDLE on the mailbox in use, polling for the rest.
+ *
+ * Some servers accept IDLE and then report nothing until the client sends
+ * its next command (Courier without FAM, Cyrus without idled).  So each
+ * IDLE round ends after ROUND_MS at most, and a round that heard nothing
+ * is followed by a NOOP: changes that come only with DONE or that NOOP,
+ * twice in a row with no change pushed in between, mean the IDLE is
+ * silent.  From then on, as with servers without IDLE, the mailbox in use
+ * is asked with a NOOP every INUSE_POLL_MS instead. */
 #include "config.h"
 
 #include <errno.h>
@@ -18,13 +26,18 @@
 #include "worker.h"
 #include "xalloc.h"
 
-/* RFC 2177: servers may drop an IDLE after 30 minutes. */
-#define IDLE_MAX_MS (25 * 60 * 1000)
 /* Kernel entries of messages live an hour (fs.c): mailboxes used within it
  * are polled so that expunged names do not linger. */
 #define POLL_RECENT_S 3600
 /* More pending changes than this: poll everything instead. */
 #define DIRTY_MAX 64
+/* The longest IDLE round before the probe that tells a silent IDLE. */
+#define ROUND_MS (30 * 1000)
+/* Rounds whose changes came only after DONE before IDLE counts as silent:
+ * one can be a change that happened just before DONE. */
+#define SILENT_ROUNDS 2
+/* How often the mailbox in use is asked without a working IDLE. */
+#define INUSE_POLL_MS (5 * 1000)
 
 struct watch {
 	struct mtree *tree;
@@ -39,7 +52,8 @@ struct watch {
 	size_t ndirty;
 	bool overflow;
 	struct pool_conn *idle;   /* ours alone */
-	bool no_idle;             /* the server refused IDLE */
+	bool no_idle;             /* the server refused IDLE, or its IDLE is silent */
+	unsigned silent_rounds;   /* in a row: changes heard only after DONE */
 };
 
 /* The worker's wake-up: the thread waits in poll(), not on a condition. */
@@ -187,6 +201,8 @@ static bool still_recent(struct watch *w, const struct mbox *m)
 struct idle_watch {
 	struct watch *w;
 	struct mbox *m;
+	uint64_t pushed;          /* the connection's changes count as last seen in IDLE */
+	bool ended_early;         /* by a wake-up or another mailbox in use, not by time */
 };
 
 /* imap_idle_run's end_now: a wake-up (the change hook, watch_stop) or
@@ -194,8 +210,50 @@ struct idle_watch {
 static bool idle_should_end(void *ctx)
 {
 	struct idle_watch *iw = ctx;
+	iw->pushed = iw->w->idle->changes;
 	drain_wake(iw->w);
-	return should_wake(iw->w) || !still_recent(iw->w, iw->m);
+	iw->ended_early = should_wake(iw->w) || !still_recent(iw->w, iw->m);
+	return iw->ended_early;
+}
+
+/* A NOOP on the watcher's connection: the server's chance to tell what
+ * changed in the selected mailbox (the pool's handler hears it).  Any
+ * FETCH meanwhile is another client's flag change. */
+static int noop(struct watch *w)
+{
+	struct pool_conn *c = w->idle;
+	struct imap_cmd *cmd = imap_cmd_new("NOOP");
+	struct run_opts o = { .verb = "NOOP", .mailbox = c->selected, .quiet = true, .any_answer = true };
+	c->idling = true;
+	int rc = run_on(c, cmd, &o);
+	c->idling = false;
+	imap_cmd_free(cmd);
+	return rc;
+}
+
+/* After an IDLE round: a change pushed while idling proves the IDLE works;
+ * one heard only with DONE or the NOOP after a round that ran its time
+ * counts towards calling it silent.  A round ended early says nothing: a
+ * change seen by another connection (our own APPEND, say) ends it before
+ * the server had a chance to push it. */
+static void judge_round(struct watch *w, const struct idle_watch *iw, uint64_t before)
+{
+	struct pool_conn *c = w->idle;
+	if (iw->pushed != before) {
+		w->silent_rounds = 0;
+		return;
+	}
+	if (iw->ended_early)
+		return;
+	if (c->changes == before && noop(w) < 0)
+		return;
+	if (c->changes == before)
+		return;
+	if (++w->silent_rounds < SILENT_ROUNDS)
+		return;
+	fs_log(LOG_NOTICE, "the server's IDLE did not report changes in %s: asking it every %d s instead",
+	       iw->m->path, INUSE_POLL_MS / 1000);
+	w->no_idle = true;
 }
 
 /* IDLE on m until something changes (the change hook wakes us), the
@@ -204,7 +262,8 @@ static bool idle_should_end(void *ctx)
 static int idle_on(struct watch *w, struct mbox *m, long long until_ms)
 {
 	struct pool_conn *c = w->idle;
-	struct idle_watch iw = { w, m };
+	uint64_t before = c->changes;
+	struct idle_watch iw = { w, m, before, false };
 	long long left = until_ms - clock_ms();
 	struct imap_idle_opts o = IMAP_IDLE_OPTS_INIT;
 	o.duration_ms = left > 0 ? (int)left : 0;
@@ -217,34 +276,43 @@ static int idle_on(struct watch *w, struct mbox *m, long long until_ms)
 	int rc = imap_idle_run(c->s, &o);
 	c->idling = false;
 	if (rc == IMAP_ERROR) {
-		fs_log(LOG_INFO, "IDLE refused (%s): polling every %d s instead", imap_errmsg(c->s),
-		       w->poll_s);
+		fs_log(LOG_INFO, "IDLE refused (%s): asking about the mailbox in use every %d s instead",
+		       imap_errmsg(c->s), INUSE_POLL_MS / 1000);
 		w->no_idle = true;
 		return 0;
 	}
-	return rc < 0 ? pool_errno(c, rc) : 0;
+	if (rc < 0)
+		return pool_errno(c, rc);
+	judge_round(w, &iw, before);
+	return 0;
 }
 
-/* One round of IDLE on m, the mailbox in use: connect if needed, select
- * it, wait. */
-static void idle_round_on(struct watch *w, struct mbox *m, long long until_ms)
+/* Our connection, connected and with m selected: false (after a pause)
+ * when that failed, or when the EXAMINE found a change to handle first. */
+static bool ready_on(struct watch *w, struct mbox *m)
 {
-	if (w->idle->broken || !w->idle->s) {
-		if (pool_reconnect(w->pool, w->idle) < 0) {
-			sleep_on(w, 1000);
-			return;
-		}
+	if ((w->idle->broken || !w->idle->s) && pool_reconnect(w->pool, w->idle) < 0) {
+		sleep_on(w, 1000);
+		return false;
 	}
 	if (watch_select(w, m) < 0) {
 		sleep_on(w, 1000);
-		return;
+		return false;
 	}
-	if (should_wake(w))  /* the EXAMINE found a change: handle it first */
-		return;
-	(void)idle_on(w, m, until_ms);
+	return !should_wake(w);
 }
 
-static void idle_round(struct watch *w, long long until_ms)
+/* Without a working IDLE: a NOOP on m now and then. */
+static void ask_round_on(struct watch *w, struct mbox *m, long long until_ms)
+{
+	long long left = until_ms - clock_ms();
+	sleep_on(w, left < INUSE_POLL_MS ? (int)left : INUSE_POLL_MS);
+	if (!should_wake(w) && still_recent(w, m))
+		(void)noop(w);
+}
+
+/* One round on the mailbox in use: IDLE, or NOOPs where IDLE is of no use. */
+static void watch_round(struct watch *w, long long until_ms)
 {
 	struct mbox *m = mtree_recent(w->tree);
 	if (!m) {  /* nothing in use yet: look again in a second */
@@ -252,7 +320,12 @@ static void idle_round(struct watch *w, long long until_ms)
 		sleep_on(w, left < 1000 ? (int)left : 1000);
 		return;
 	}
-	idle_round_on(w, m, until_ms);
+	if (ready_on(w, m)) {
+		if (w->no_idle)
+			ask_round_on(w, m, until_ms);
+		else
+			(void)idle_on(w, m, until_ms);
+	}
 	mbox_put(m);
 }
 
@@ -263,21 +336,19 @@ static void watch_main(void *arg, unsigned self)
 	long long next_poll = clock_ms() + w->poll_s * 1000LL;
 	while (!stopping(w)) {
 		refresh_dirty(w);
-		bool use_idle = !w->no_idle && pool_has_cap(w->pool, "IDLE");
+		if (!pool_has_cap(w->pool, "IDLE"))
+			w->no_idle = true;
 		if (clock_ms() >= next_poll) {
-			struct mbox *idled = use_idle && w->idle->s && !w->idle->broken ? mtree_recent(w->tree) : NULL;
-			poll_all(w, idled);
-			mbox_put(idled);
+			struct mbox *watched = w->idle->s && !w->idle->broken ? mtree_recent(w->tree) : NULL;
+			poll_all(w, watched);
+			mbox_put(watched);
 			next_poll = clock_ms() + w->poll_s * 1000LL;
 			continue;
 		}
 		long long until = next_poll;
-		if (until > clock_ms() + IDLE_MAX_MS)
-			until = clock_ms() + IDLE_MAX_MS;
-		if (use_idle)
-			idle_round(w, until);
-		else
-			sleep_on(w, (int)(until - clock_ms()));
+		if (until > clock_ms() + ROUND_MS)
+			until = clock_ms() + ROUND_MS;
+		watch_round(w, until);
 	}
 }
 

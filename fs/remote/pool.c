@@ -65,7 +65,7 @@ static void log_server_text(struct pool_conn *c, const struct imap_resp *r)
  * question we asked, and so may any FETCH but one heard in IDLE. */
 static void note_change(struct pool_conn *c, const struct imap_resp *r, uint32_t old_exists)
 {
-	if (!c->selected || !c->pool || !c->pool->on_change)
+	if (!c->selected)
 		return;
 	bool changed = false;
 	if (!strcmp(r->name, "EXPUNGE"))
@@ -76,7 +76,10 @@ static void note_change(struct pool_conn *c, const struct imap_resp *r, uint32_t
 		changed = !(r->nargs >= 1 && r->args[0].type == IMAP_ARG_LIST);
 	else if (!strcmp(r->name, "FETCH"))
 		changed = c->idling;
-	if (changed)
+	if (!changed)
+		return;
+	c->changes++;
+	if (c->pool && c->pool->on_change)
 		c->pool->on_change(c->pool->change_ctx, c->selected);
 }
 

@@ -32,7 +32,8 @@ struct pool_conn {
 	bool broken;               /* set by users on IMAP_ABORT: reopened on next get */
 	bool qresync;              /* QRESYNC enabled: UID FETCH ... (CHANGEDSINCE m VANISHED) */
 	bool unrepeatable;         /* run.c: a command not safe to send twice went out */
-	bool idling;               /* in IDLE (the watcher's): every FETCH heard is news */
+	bool idling;               /* the watcher's IDLE or NOOP: every FETCH heard is news */
+	uint64_t changes;          /* changes heard while a mailbox was selected */
 	/* while a command runs, untagged responses go here */
 	void (*on_untagged)(void *ctx, struct pool_conn *c, const struct imap_response *raw,
 			    const struct imap_resp *r);

@@ -34,7 +34,7 @@ static void mount_fake(struct fsmount *m, struct fake_server *f, const char *nam
 	snprintf(m->dir, sizeof m->dir, "%s/mnt-%s", env.work, name);
 	snprintf(m->log, sizeof m->log, "%s/log-%s", env.work, name);
 	char opts[512], url[128];
-	snprintf(opts, sizeof opts, "tls=none,passfile=%s,cachedir=%s/cache-%s,connections=1,poll=600,%s",
+	snprintf(opts, sizeof opts, "tls=none,passfile=%s,cachedir=%s/cache-%s,connections=1,poll=600,nowatch,%s",
 		 env.passfile, env.work, name, extra);
 	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%s", fake_port_str(f));
 	struct buf err = BUF_INIT;
