@@ -571,6 +571,7 @@ int fs_new(struct fs **out, const struct fs_config *cfg, struct buf *err)
 		free(fs);
 		return -1;
 	}
+	fs->tree.utf8_names = pool_utf8_names(fs->pool);
 	if (cache_open(&fs->cache, cfg->cachedir, cfg->cache_size, err) < 0) {
 		pool_free(fs->pool);
 		mtree_free(&fs->tree);

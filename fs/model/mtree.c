@@ -603,10 +603,11 @@ static size_t *claimed_find(struct claimed *c, const char *path)
 }
 
 /* Whether path is where the mount's own delimiter puts name. */
-static bool canonical(const char *path, const char *name, char delim)
+static bool canonical(const struct mtree *t, const char *path, const char *name, char delim)
 {
 	struct buf back = BUF_INIT;
-	bool yes = tree_mailbox_from_path(path, delim, &back, NULL) == 0 && !strcmp(back.data, name);
+	bool yes = tree_mailbox_from_path(path, delim, t->utf8_names, &back, NULL) == 0 &&
+		   !strcmp(back.data, name);
 	buf_free(&back);
 	return yes;
 }
@@ -622,7 +623,7 @@ static void assign_paths(const struct mtree *t, const struct mtree_listed *v, si
 	for (size_t i = 0; i < n; i++) {
 		buf_reset(&p);
 		buf_reset(&err);
-		if (tree_path_from_mailbox(v[i].name, v[i].delim, &p, &err) < 0) {
+		if (tree_path_from_mailbox(v[i].name, v[i].delim, t->utf8_names, &p, &err) < 0) {
 			fs_log(LOG_WARNING, "skipping mailbox %s: %s", v[i].name, err.data);
 			path[i] = NULL;
 			continue;
@@ -645,7 +646,7 @@ static void assign_paths(const struct mtree *t, const struct mtree_listed *v, si
 		}
 		/* the path is taken: the canonical name keeps it, else the first */
 		size_t j = *s - 1;
-		if (!canonical(path[j], v[j].name, delim) && canonical(path[i], v[i].name, delim)) {
+		if (!canonical(t, path[j], v[j].name, delim) && canonical(t, path[i], v[i].name, delim)) {
 			*s = i + 1;
 			alias[j] = true;
 		} else {

@@ -109,6 +109,7 @@ struct mtree {
 	uint64_t recent_use;
 	uint64_t uses;
 	char delim;
+	bool utf8_names;         /* the server's names are UTF-8 (UTF8=ACCEPT), set before use */
 	time_t listed;
 	struct cache *cache;     /* where kept names are interned (NULL: none) */
 	/* told of every message that left a listing (expunged, or a new

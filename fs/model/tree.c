@@ -91,9 +91,21 @@ static int tree_fail(struct buf *out, struct buf *err, const char *why)
 	return -1;
 }
 
-int tree_path_from_mailbox(const char *mailbox, char delim, struct buf *path, struct buf *err)
+/* A UTF-8 name (UTF8=ACCEPT): taken as it is once it is well-formed, by the
+ * same rule mutf7_from_utf8() checks. */
+static int utf8_name(const char *p, size_t n, struct buf *out, struct buf *why)
 {
-	struct buf utf8 = BUF_INIT, why = BUF_INIT;
+	struct buf scratch = BUF_INIT;
+	int rc = mutf7_from_utf8(p, n, &scratch, why);
+	buf_free(&scratch);
+	if (rc == 0)
+		buf_add(out, p, n);
+	return rc;
+}
+
+int tree_path_from_mailbox(const char *mailbox, char delim, bool utf8, struct buf *path, struct buf *err)
+{
+	struct buf text = BUF_INIT, why = BUF_INIT;
 	const char *p = mailbox;
 	int rc = 0;
 
@@ -109,8 +121,8 @@ int tree_path_from_mailbox(const char *mailbox, char delim, struct buf *path, st
 			rc = tree_fail(path, err, "empty hierarchy level in mailbox name");
 			break;
 		}
-		buf_reset(&utf8);
-		if (mutf7_to_utf8(p, n, &utf8, &why) < 0) {
+		buf_reset(&text);
+		if ((utf8 ? utf8_name(p, n, &text, &why) : mutf7_to_utf8(p, n, &text, &why)) < 0) {
 			buf_reset(path);
 			if (err)
 				buf_addstr(err, why.data);
@@ -118,7 +130,7 @@ int tree_path_from_mailbox(const char *mailbox, char delim, struct buf *path, st
 			break;
 		}
 		size_t before = path->len;
-		tree_escape_component(utf8.data, utf8.len, path);
+		tree_escape_component(text.data, text.len, path);
 		if (path->len - before > TREE_NAME_MAX) {
 			rc = tree_fail(path, err, "hierarchy level longer than 255 bytes");
 			break;
@@ -128,7 +140,7 @@ int tree_path_from_mailbox(const char *mailbox, char delim, struct buf *path, st
 		buf_addch(path, '/');
 		p = end + 1;
 	}
-	buf_free(&utf8);
+	buf_free(&text);
 	buf_free(&why);
 	return rc;
 }
@@ -206,7 +218,7 @@ static const char *tree_unescape_component(const char *s, size_t n, struct buf *
 	return NULL;
 }
 
-int tree_mailbox_from_path(const char *path, char delim, struct buf *mailbox, struct buf *err)
+int tree_mailbox_from_path(const char *path, char delim, bool utf8, struct buf *mailbox, struct buf *err)
 {
 	struct buf raw = BUF_INIT, canon = BUF_INIT, why = BUF_INIT;
 	const char *p = path, *reason = NULL;
@@ -245,7 +257,8 @@ int tree_mailbox_from_path(const char *path, char delim, struct buf *mailbox, st
 			reason = "path component not in canonical escaped form";
 			break;
 		}
-		if (mutf7_from_utf8(raw.data, raw.len, mailbox, &why) < 0) {
+		if ((utf8 ? utf8_name(raw.data, raw.len, mailbox, &why)
+			  : mutf7_from_utf8(raw.data, raw.len, mailbox, &why)) < 0) {
 			buf_reset(mailbox);
 			if (err)
 				buf_addf(err, "cannot encode path component (%s)", why.data);

@@ -48,12 +48,16 @@ struct buf;
 
 #define TREE_NAME_MAX 255   /* bytes in one path component (NAME_MAX) */
 
-/* Split a server mailbox name into UTF-8 path components joined by '/'
+/* Both directions take utf8: the server's names are UTF-8 (UTF8=ACCEPT
+ * enabled, RFC 6855) rather than modified UTF-7; they must then be
+ * well-formed UTF-8 without NUL, and stand for themselves.
+ *
+ * Split a server mailbox name into UTF-8 path components joined by '/'
  * ("Reisen.Z&APw-rich" with delim '.' -> "Reisen/Zürich").  -1 when the
  * name must be skipped: invalid modified UTF-7, an empty component (also a
  * leading or trailing delimiter), a component too long, an unusable
  * delimiter ('&', or outside 0x20-0x7e). */
-int tree_path_from_mailbox(const char *mailbox, char delim, struct buf *path, struct buf *err);
+int tree_path_from_mailbox(const char *mailbox, char delim, bool utf8, struct buf *path, struct buf *err);
 
 /* The inverse: a path relative to the mount root, components separated by
  * single '/' with no leading or trailing '/' ("Reisen/Zürich") ->
@@ -62,7 +66,7 @@ int tree_path_from_mailbox(const char *mailbox, char delim, struct buf *path, st
  * containing the delimiter, invalid UTF-8, an escape that decodes to NUL or
  * the delimiter, a component not in canonical form (see above), or one that
  * is a message file name. */
-int tree_mailbox_from_path(const char *path, char delim, struct buf *mailbox, struct buf *err);
+int tree_mailbox_from_path(const char *path, char delim, bool utf8, struct buf *mailbox, struct buf *err);
 
 /* The alias of mailbox, whose canonical path is taken by another one:
  * path with "%~" and eight upper-case hex digits appended to its last

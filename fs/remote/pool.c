@@ -150,6 +150,27 @@ static int conn_login(const struct fs_config *cfg, struct pool_conn *c, struct b
 	return 0;
 }
 
+/* Where the server offers UTF8=ACCEPT (RFC 6855), every connection turns it
+ * on: mailbox names are then UTF-8 on the wire (pool.h), and messages with
+ * 8-bit headers are APPENDed as they are without the server complaining
+ * (Courier sends an ALERT otherwise).  All connections must agree, since
+ * the names the mount shows depend on it. */
+static int enable_utf8(struct pool_conn *c, struct buf *err)
+{
+	if (!imap_has_cap(c->s, "UTF8=ACCEPT") || !imap_has_cap(c->s, "ENABLE"))
+		return 0;
+	bool enabled = false;
+	if (imap_client_enable(c->s, "UTF8=ACCEPT", &enabled) < 0) {
+		buf_addf(err, "ENABLE UTF8=ACCEPT: %s", imap_errmsg(c->s));
+		return -1;
+	}
+	if (!enabled) {
+		buf_addstr(err, "the server offers UTF8=ACCEPT but did not enable it");
+		return -1;
+	}
+	return 0;
+}
+
 /* Logs in (unless PREAUTH) and enables what makes listings cheap to keep
  * fresh (CONDSTORE, or QRESYNC, which also names the UIDs expunged since
  * a modseq, so a resync need not list every UID). */
@@ -168,7 +189,7 @@ static int conn_setup(const struct fs_config *cfg, struct pool_conn *c, struct b
 		buf_addf(err, "ENABLE: %s", imap_errmsg(c->s));
 		return -1;
 	}
-	return 0;
+	return enable_utf8(c, err);
 }
 
 /* Connect (STARTTLS unless implicit TLS or allowed plaintext), log in,
@@ -350,6 +371,11 @@ bool pool_has_cap(struct pool *p, const char *cap)
 		if (!strcasecmp(p->caps[i], cap))
 			return true;
 	return false;
+}
+
+bool pool_utf8_names(struct pool *p)
+{
+	return pool_has_cap(p, "UTF8=ACCEPT") && pool_has_cap(p, "ENABLE");
 }
 
 /* The free connection to use: one with mailbox selected, else an open one,

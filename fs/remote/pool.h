@@ -59,6 +59,10 @@ void pool_put(struct pool *p, struct pool_conn *c);
 void pool_stop(struct pool *p);
 /* A capability of the server (after login, as the first connection saw). */
 bool pool_has_cap(struct pool *p, const char *cap);
+/* Whether mailbox names are UTF-8 rather than modified UTF-7, both ways:
+ * the server offers UTF8=ACCEPT and ENABLE, and every connection enabled
+ * it (one that could not is not used). */
+bool pool_utf8_names(struct pool *p);
 /* Closes the connection at once (it is reopened on its next use). */
 void pool_disconnect(struct pool_conn *c);
 /* Maps the result of a core call to errno, marking the connection broken on

@@ -48,7 +48,7 @@ static int mailbox_name_for(struct fs *fs, const struct mbox *dir, const char *n
 {
 	struct buf path = BUF_INIT, err = BUF_INIT;
 	fs_child_path(dir, name, &path);
-	int rc = tree_mailbox_from_path(path.data, fs->tree.delim, out, &err);
+	int rc = tree_mailbox_from_path(path.data, fs->tree.delim, fs->tree.utf8_names, out, &err);
 	if (rc < 0)
 		fs_log(LOG_NOTICE, "%s cannot be a mailbox name: %s", path.data, err.data);
 	buf_free(&path);

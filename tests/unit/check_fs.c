@@ -213,6 +213,47 @@ START_TEST(test_rm_without_uidplus_sends_nothing)
 }
 END_TEST
 
+/* A server with UTF8=ACCEPT (Courier, Gmail): enabled at login, its names
+ * are UTF-8 (RFC 6855): shown as they are, "&" included, an ill-formed one
+ * skipped, and a new folder's name sent in UTF-8 (a literal: 8-bit). */
+START_TEST(test_utf8_accept_names_are_utf8)
+{
+	struct fakefs ff;
+	fakefs_open(&ff,
+		FAKE_LOGIN("ENABLE UTF8=ACCEPT")
+		"C: <tag5> ENABLE UTF8=ACCEPT\n"
+		"S: * ENABLED UTF8=ACCEPT\n"
+		"S: <tag5> OK enabled\n"
+		FAKEFS_LIST
+		"S: * LIST () \"/\" INBOX\n"
+		"S: * LIST () \"/\" \"R\\xc3\\xa9sum\\xc3\\xa9\"\n"
+		"S: * LIST () \"/\" \"A&B\"\n"
+		"S: * LIST () \"/\" \"bad\\xff\"\n"
+		FAKEFS_LISTED
+		"C: <tag6> CREATE {5}\n"
+		"S: + go\n"
+		"C: \\xc3\\x9cber\n"
+		"S: <tag6> OK created\n"
+		"C: <tag7> LIST \"\" \"*\"\n"
+		"S: * LIST () \"/\" INBOX\n"
+		"S: * LIST () \"/\" \\xc3\\x9cber\n"
+		"S: <tag7> OK listed\n"
+		FAKE_LOGOUT, NULL);
+	struct fs *fs = ff.fs;
+	struct fs_dir *d;
+	ck_assert_int_eq(fs_opendir(fs, FS_ROOT_INO, &d), 0);
+	ck_assert(fs_dir_find(d, "INBOX") != NULL);
+	ck_assert(fs_dir_find(d, "R\xc3\xa9sum\xc3\xa9") != NULL);
+	ck_assert(fs_dir_find(d, "A&B") != NULL);
+	ck_assert_uint_eq(d->n, FS_DIR_DOTS + 3);
+	fs_dir_free(d);
+	struct fs_entry e;
+	ck_assert_int_eq(fs_mkdir(fs, FS_ROOT_INO, "\xc3\x9c" "ber", &e), 0);
+	ck_assert(S_ISDIR(e.st.st_mode));
+	fakefs_close(&ff);
+}
+END_TEST
+
 int main(void)
 {
 	fs_log_to_stderr(true);
@@ -228,6 +269,7 @@ int main(void)
 	tcase_add_test(tc, test_size_follows_the_real_bytes);
 	tcase_add_test(tc, test_rm_without_uidplus_sends_nothing);
 	tcase_add_test(tc, test_kept_names_push_uid_names_aside);
+	tcase_add_test(tc, test_utf8_accept_names_are_utf8);
 	suite_add_tcase(su, tc);
 	int failed = check_run_suite(su);
 	struct buf err = BUF_INIT;

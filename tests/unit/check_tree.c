@@ -17,7 +17,7 @@ static const char *path_of(const char *mailbox, char delim)
 {
 	static struct buf path = BUF_INIT;
 	struct buf err = BUF_INIT;
-	int rc = tree_path_from_mailbox(mailbox, delim, &path, &err);
+	int rc = tree_path_from_mailbox(mailbox, delim, false, &path, &err);
 	if (rc < 0) {
 		ck_assert_uint_gt(err.len, 0);
 		ck_assert_uint_eq(path.len, 0);
@@ -33,7 +33,7 @@ static const char *mailbox_of(const char *path, char delim)
 {
 	static struct buf mailbox = BUF_INIT;
 	struct buf err = BUF_INIT;
-	int rc = tree_mailbox_from_path(path, delim, &mailbox, &err);
+	int rc = tree_mailbox_from_path(path, delim, false, &mailbox, &err);
 	if (rc < 0) {
 		ck_assert_uint_gt(err.len, 0);
 		ck_assert_uint_eq(mailbox.len, 0);
@@ -347,11 +347,11 @@ START_TEST(test_round_trip_random_names)
 			ck_assert_int_eq(mutf7_from_utf8(level.data, level.len, &mailbox, &err), 0);
 		}
 		buf_reset(&err);
-		ck_assert_msg(tree_path_from_mailbox(mailbox.data, delim, &path, &err) == 0,
+		ck_assert_msg(tree_path_from_mailbox(mailbox.data, delim, false, &path, &err) == 0,
 			      "refused \"%s\" (%s)", mailbox.data, err.data);
 		ck_assert_uint_eq(strlen(path.data), path.len);
 		check_components_safe(path.data);
-		ck_assert_msg(tree_mailbox_from_path(path.data, delim, &back, &err) == 0,
+		ck_assert_msg(tree_mailbox_from_path(path.data, delim, false, &back, &err) == 0,
 			      "path of \"%s\" refused (%s)", mailbox.data, err.data);
 		ck_assert_str_eq(back.data, mailbox.data);
 	}
@@ -378,11 +378,11 @@ START_TEST(test_round_trip_random_bytes)
 		buf_reset(&name);
 		for (size_t i = 0; i < n; i++)
 			buf_addch(&name, alphabet[rng() % (sizeof alphabet - 1)]);
-		if (tree_path_from_mailbox(name.data, delim, &path, NULL) < 0)
+		if (tree_path_from_mailbox(name.data, delim, false, &path, NULL) < 0)
 			continue;
 		accepted++;
 		check_components_safe(path.data);
-		ck_assert_int_eq(tree_mailbox_from_path(path.data, delim, &back, NULL), 0);
+		ck_assert_int_eq(tree_mailbox_from_path(path.data, delim, false, &back, NULL), 0);
 		ck_assert_str_eq(back.data, name.data);
 	}
 	ck_assert_int_gt(accepted, 1000);  /* the property was really exercised */
@@ -407,10 +407,10 @@ START_TEST(test_accepted_paths_are_canonical)
 		buf_reset(&path);
 		for (size_t i = 0; i < n; i++)
 			buf_addch(&path, alphabet[rng() % (sizeof alphabet - 1)]);
-		if (tree_mailbox_from_path(path.data, delim, &mailbox, NULL) < 0)
+		if (tree_mailbox_from_path(path.data, delim, false, &mailbox, NULL) < 0)
 			continue;
 		accepted++;
-		ck_assert_int_eq(tree_path_from_mailbox(mailbox.data, delim, &again, NULL), 0);
+		ck_assert_int_eq(tree_path_from_mailbox(mailbox.data, delim, false, &again, NULL), 0);
 		ck_assert_str_eq(again.data, path.data);
 	}
 	ck_assert_int_gt(accepted, 1000);
