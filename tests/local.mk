@@ -78,7 +78,8 @@ tests_unit_check_buf_LDADD = $(TEST_LIBS)
 check_PROGRAMS += tests/unit/check_parser
 tests_unit_check_parser_SOURCES = tests/unit/check_parser.c tests/unit/check_parser_conv.c \
 	tests/unit/check_parser_conv.h tests/unit/check_parser_simple.c tests/unit/check_parser_literals.c \
-	tests/unit/check_parser_framing.c tests/unit/check_parser_state.c tests/unit/check_parser_structure.c
+	tests/unit/check_parser_framing.c tests/unit/check_parser_state.c tests/unit/check_parser_structure.c \
+	tests/unit/check_parser_gmail.c
 tests_unit_check_parser_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_parser_LDADD = $(TEST_LIBS)
 
