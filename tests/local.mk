@@ -162,6 +162,13 @@ tests_unit_check_fresh_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_unit_check_fresh_LDADD = $(FAKEFS_LIBS)
 UNIT_TESTS += tests/unit/check_fs tests/unit/check_fresh
 
+# Gmail's labels as attributes, against a server scripted like Gmail.
+check_PROGRAMS += tests/unit/check_gmail
+tests_unit_check_gmail_SOURCES = tests/unit/check_gmail.c
+tests_unit_check_gmail_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
+tests_unit_check_gmail_LDADD = $(FAKEFS_LIBS)
+UNIT_TESTS += tests/unit/check_gmail
+
 # The harness's Maildir writer and mail corpus, without a server.
 check_PROGRAMS += tests/unit/check_corpus
 tests_unit_check_corpus_SOURCES = tests/unit/check_corpus.c
