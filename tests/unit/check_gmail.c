@@ -6,20 +6,25 @@
  * label of the folder read left out of X-GM-LABELS as Gmail does.  The
  * script is the whole conversation: a command the core should not send
  * (a second fetch within the cache's time, a write of a label) fails it.
- * The same attributes through a real mount: tests/mount/check_gmail_mount.c. */
+ * The last test reads them through a real FUSE mount (root, /dev/fuse):
+ * getfattr and setfattr as a user runs them. */
 #include "config.h"
 
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
 
 #include "check_run.h"
 #include "fake.h"
 #include "fs.h"
 #include "fs_impl.h"
 #include "harness_fakefs.h"
+#include "harness_mount.h"
 #include "log.h"
 
 /* A system label as Gmail sends it: quoted, its backslash escaped ("\\X"
@@ -205,6 +210,80 @@ START_TEST(test_overlong_label_list)
 }
 END_TEST
 
+static struct mount_env env;
+
+/* getfattr, setfattr and listxattr through the kernel: the bytes of the
+ * labels, EPERM for a write (nothing sent: the script goes on to the
+ * LOGOUT), only the flags listed, and a hostile answer for another
+ * message that leaves the mount working. */
+START_TEST(test_mount_getfattr)
+{
+	struct fake_opts fo = { .timeout_ms = 20000 };
+	struct buf err = BUF_INIT;
+	struct fake_server *f = fake_start(
+		FAKE_LOGIN("X-GM-EXT-1") GM_LIST
+		FAKEFS_LISTING("INBOX", "2", "11", "3", FAKEFS_MSG("1", "1", "10") FAKEFS_MSG("2", "2", "10"))
+		"C: <tag5> UID FETCH 1" GM_ITEMS "\n"
+		"S: * 1 FETCH (X-GM-THRID 1278455344230334865 X-GM-MSGID 1278455344230334866 "
+		"X-GM-LABELS (" GM_SYS("Important") " Caf&AOk- \"Work/R&AOk-sum&AOk-\") UID 1)\n"
+		"S: <tag5> OK Success\n"
+		"C: <tag6> UID FETCH 1:*" GM_ITEMS "\n"
+		"S: * 1 FETCH (X-GM-THRID 1278455344230334865 X-GM-MSGID 1278455344230334866 "
+		"X-GM-LABELS (" GM_SYS("Important") " Caf&AOk- \"Work/R&AOk-sum&AOk-\") UID 1)\n"
+		"S: * 2 FETCH (UID 2 X-GM-MSGID 12x X-GM-LABELS (a {1}\n"
+		"S+ \\x00))\\r\\n\n"
+		"S: <tag6> OK Success\n"
+		FAKE_LOGOUT, &fo, &err);
+	ck_assert_msg(f != NULL, "%s", err.data);
+	struct fsmount m;
+	memset(&m, 0, sizeof m);
+	snprintf(m.dir, sizeof m.dir, "%s/mnt-gmail", env.work);
+	snprintf(m.log, sizeof m.log, "%s/log-gmail", env.work);
+	char opts[512], url[128], one[512], two[512];
+	snprintf(opts, sizeof opts, "tls=none,passfile=%s,cachedir=%s/cache-gmail,connections=1,poll=600",
+		 env.passfile, env.work);
+	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%s", fake_port_str(f));
+	ck_assert_msg(mount_run(&env, &m, opts, url, &err) == -1, "%s", err.data);
+	snprintf(one, sizeof one, "%s/INBOX/1.eml", m.dir);
+	snprintf(two, sizeof two, "%s/INBOX/2.eml", m.dir);
+
+	struct buf out = BUF_INIT;
+	ck_assert_int_eq(mount_sh(&out, "getfattr --absolute-names --only-values -n user.gmail.labels '%s'", one), 0);
+	ck_assert_uint_eq(out.len, strlen("Café\nWork/Résumé\n\\Important\n\\Inbox\n"));
+	ck_assert_mem_eq(out.data, "Café\nWork/Résumé\n\\Important\n\\Inbox\n", out.len);
+	buf_reset(&out);
+	ck_assert_int_eq(mount_sh(&out, "getfattr --absolute-names --only-values -n user.gmail.thrid '%s'", one), 0);
+	ck_assert_uint_eq(out.len, 19);
+	ck_assert_mem_eq(out.data, "1278455344230334865", 19);
+	/* read-only: EPERM from the kernel's setxattr and from setfattr */
+	ck_assert_int_eq(setxattr(one, "user.gmail.labels", "Work\n", 5, 0), -1);
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(removexattr(one, "user.gmail.labels"), -1);
+	ck_assert_int_eq(errno, EPERM);
+	buf_reset(&out);
+	ck_assert_int_ne(mount_sh(&out, "setfattr -n user.gmail.labels -v Work '%s' 2>&1", one), 0);
+	ck_assert_msg(strstr(out.data ? out.data : "", "Operation not permitted"), "%s", out.data);
+	/* only the flags are listed */
+	char names[256];
+	ssize_t n = listxattr(one, names, sizeof names);
+	ck_assert_int_eq(n, (ssize_t)sizeof "user.imap.flags");
+	ck_assert_mem_eq(names, "user.imap.flags", sizeof "user.imap.flags");
+	/* a NUL in a label and a bad number: no such attribute, no harm */
+	char v[64];
+	ck_assert_int_eq(getxattr(two, "user.gmail.labels", v, sizeof v), -1);
+	ck_assert_int_eq(errno, ENODATA);
+	ck_assert_int_eq(getxattr(one, "user.gmail.msgid", v, sizeof v), 19);
+	ck_assert_mem_eq(v, "1278455344230334866", 19);
+	ck_assert_int_eq(getxattr(two, "user.imap.flags", v, sizeof v), 5);
+	ck_assert_mem_eq(v, "\\Seen", 5);
+
+	ck_assert_msg(fsmount_stop(&m, &err) == 0, "%s", err.data);
+	ck_assert_msg(fake_finish(f, &err) == 0, "%s", err.data);
+	buf_free(&out);
+	buf_free(&err);
+}
+END_TEST
+
 int main(void)
 {
 	fs_log_to_stderr(true);
@@ -216,6 +295,20 @@ int main(void)
 	tcase_add_test(tc, test_not_gmail);
 	tcase_add_test(tc, test_overlong_label_list);
 	suite_add_tcase(su, tc);
+	bool mounts = getuid() == 0 && access("/dev/fuse", R_OK | W_OK) == 0 &&
+		      access("/bin/fusermount3", X_OK) == 0 && access("/usr/bin/getfattr", X_OK) == 0 &&
+		      access("/usr/bin/setfattr", X_OK) == 0 && mount_env_init(&env) == 0;
+	if (mounts) {
+		TCase *mnt = tcase_create("mount");
+		tcase_set_timeout(mnt, 60);
+		tcase_add_test(mnt, test_mount_getfattr);
+		suite_add_tcase(su, mnt);
+	} else {
+		fprintf(stderr, "check_gmail: no FUSE mounts here (root, /dev/fuse, fusermount3, "
+				"getfattr): the mount test is skipped\n");
+	}
 	int failed = check_run_suite(su);
+	if (mounts)
+		failed += mount_env_cleanup(&env);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
