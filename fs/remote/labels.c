@@ -22,6 +22,11 @@
 /* Folders kept: a tree walk reads one folder after another, so the last
  * few are all it needs. */
 #define LABELS_FOLDERS 4
+/* What a server can make us hold: the kernel passes no attribute value
+ * over 64 KiB, and a folder's texts together (a real one is a few dozen
+ * bytes a message) stay under LABELS_FOLDER_BYTES. */
+#define LABELS_MAX_TEXT 65536
+#define LABELS_FOLDER_BYTES (16u << 20)
 
 struct lentry {
 	uint32_t uid;
@@ -38,6 +43,7 @@ struct lfolder {
 	time_t missed;        /* when a read last had to ask the server */
 	struct lentry *v;     /* by UID */
 	size_t n, cap;
+	size_t bytes;         /* of the texts */
 };
 
 struct labels {
@@ -59,6 +65,14 @@ static void entries_free(struct lentry *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(v[i].text);
 	free(v);
+}
+
+/* Forgets f's answers, keeping the folder. */
+static void folder_empty(struct lfolder *f)
+{
+	entries_free(f->v, f->n);
+	f->v = NULL;
+	f->n = f->cap = f->bytes = 0;
 }
 
 static void folder_clear(struct lfolder *f)
@@ -177,9 +191,7 @@ static struct lfolder *folder_slot(struct labels *l, const char *mailbox, uint32
 		struct lfolder *f = &l->folders[i];
 		if (f->mailbox && !strcmp(f->mailbox, mailbox)) {
 			if (f->uidvalidity != uidvalidity) {
-				entries_free(f->v, f->n);
-				f->v = NULL;
-				f->n = f->cap = 0;
+				folder_empty(f);
 				f->missed = 0;
 				f->uidvalidity = uidvalidity;
 			}
@@ -206,10 +218,16 @@ static void entry_put(struct lfolder *f, struct lentry *e)
 {
 	long i = entry_find(f, e->uid);
 	if (i >= 0) {
+		f->bytes = f->bytes - f->v[i].len + e->len;
 		free(f->v[i].text);
 		f->v[i] = *e;
 		return;
 	}
+	if (f->n >= LABELS_WHOLE_MAX || f->bytes + e->len > LABELS_FOLDER_BYTES) {
+		folder_empty(f);  /* read one by one past the bounds: start again */
+		i = -1;
+	}
+	f->bytes += e->len;
 	size_t at = (size_t)(-i - 1);
 	if (f->n == f->cap) {
 		f->cap = f->cap ? f->cap * 2 : 64;
@@ -229,6 +247,8 @@ struct ask {
 	bool asked_whole;       /* done: 1:* */
 	struct lentry *v;       /* the answers, in the order they came */
 	size_t n, cap;
+	size_t bytes;           /* of their texts */
+	bool dropped;           /* an answer over the bounds was left out */
 	struct buf text;
 };
 
@@ -236,8 +256,26 @@ static void ask_reset(struct ask *a)
 {
 	entries_free(a->v, a->n);
 	a->v = NULL;
-	a->n = a->cap = 0;
+	a->n = a->cap = a->bytes = 0;
 	a->asked_whole = false;
+	a->dropped = false;
+}
+
+/* Room for one more answer of len bytes: a single message's fetch keeps
+ * its last answer (a server repeating it makes no more), a folder's at
+ * most as many as a folder may have and LABELS_FOLDER_BYTES. */
+static bool ask_room(struct ask *a, size_t len)
+{
+	if (!a->asked_whole && a->n == 1) {
+		a->bytes -= a->v[0].len;
+		free(a->v[0].text);
+		a->n = 0;
+	}
+	if (len > LABELS_MAX_TEXT || a->n >= LABELS_WHOLE_MAX || a->bytes + len > LABELS_FOLDER_BYTES) {
+		a->dropped = true;
+		return false;
+	}
+	return true;
 }
 
 static void on_fetch(void *ctx, struct pool_conn *c, const struct imap_response *raw,
@@ -256,6 +294,8 @@ static void on_fetch(void *ctx, struct pool_conn *c, const struct imap_response 
 	if (!a->asked_whole && g.uid != a->uid)
 		return;  /* unsolicited: a flag change of another message, say */
 	labels_text(&g, a->mailbox, &a->text);
+	if (!ask_room(a, a->text.len))
+		return;
 	if (a->n == a->cap) {
 		a->cap = a->cap ? a->cap * 2 : 64;
 		a->v = xrealloc(a->v, a->cap * sizeof *a->v);
@@ -266,6 +306,7 @@ static void on_fetch(void *ctx, struct pool_conn *c, const struct imap_response 
 	e->text = xmalloc(e->len + 1);
 	memcpy(e->text, a->text.data ? a->text.data : "", e->len);
 	e->text[e->len] = '\0';
+	a->bytes += e->len;
 	e->msgid = g.has_msgid ? g.msgid : 0;
 	e->thrid = g.has_thrid ? g.thrid : 0;
 }
@@ -290,6 +331,8 @@ static int ask_attempt(struct pool_conn *c, void *ctx, bool again)
 	struct run_opts o = { .verb = "UID FETCH", .mailbox = a->mailbox, .on_untagged = on_fetch, .ctx = a };
 	rc = run_on(c, cmd, &o);
 	imap_cmd_free(cmd);
+	if (a->dropped)
+		fs_log(LOG_WARNING, "%s: Gmail labels past imapfs's bounds left out", a->mailbox);
 	return rc;
 }
 
@@ -299,18 +342,15 @@ static int ask_file(struct labels *l, struct ask *a, time_t now, struct gm_info 
 {
 	struct lfolder *f = folder_slot(l, a->mailbox, a->uidvalidity);
 	f->used = now;
-	if (a->asked_whole) {  /* what it did not name is gone, or has no labels */
-		entries_free(f->v, f->n);
-		f->v = NULL;
-		f->n = f->cap = 0;
-	}
+	if (a->asked_whole)  /* what it did not name is gone, or has no labels */
+		folder_empty(f);
 	for (size_t i = 0; i < a->n; i++) {
 		a->v[i].at = now;
 		entry_put(f, &a->v[i]);
 	}
 	free(a->v);
 	a->v = NULL;
-	a->n = a->cap = 0;
+	a->n = a->cap = a->bytes = 0;
 	long i = entry_find(f, a->uid);
 	if (i < 0)
 		return -ENODATA;

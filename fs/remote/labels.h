@@ -10,7 +10,10 @@
  * getfattr -R or a backup reading every file's labels costs two round
  * trips per folder, not one per file.  A few folders are kept (the ones
  * used last); a folder larger than LABELS_WHOLE_MAX is asked one message
- * at a time.
+ * at a time.  What a server can make it hold is bounded: a message's
+ * text at 64 KiB (the kernel's limit for an attribute value; a longer one
+ * is -ENODATA), a folder's texts at 16 MiB, a folder at LABELS_WHOLE_MAX
+ * messages, one answer per message asked for alone.
  *
  * The text of user.gmail.labels: one label per line, each line ending in
  * "\n", sorted by bytes, no duplicates; user labels in UTF-8 (decoded

@@ -210,6 +210,39 @@ START_TEST(test_overlong_label_list)
 }
 END_TEST
 
+/* A server repeating its answer for a message keeps one (the last), and
+ * labels longer than an attribute value can be (64 KiB) are none. */
+START_TEST(test_answers_past_the_bounds)
+{
+	struct buf s = BUF_INIT, huge = BUF_INIT;
+	for (int i = 0; i < 70; i++) {
+		buf_addf(&huge, " L%02d", i);
+		for (int k = 0; k < 997; k++)
+			buf_addch(&huge, 'x');
+	}
+	buf_addstr(&s, FAKE_LOGIN("X-GM-EXT-1") GM_LIST
+		       FAKEFS_LISTING("INBOX", "2", "11", "3", FAKEFS_MSG("1", "1", "10") FAKEFS_MSG("2", "2", "10"))
+		       "C: <tag5> UID FETCH 1" GM_ITEMS "\n");
+	for (int i = 0; i < 1000; i++)
+		buf_addf(&s, "S: * 1 FETCH (UID 1 X-GM-LABELS (a%d))\n", i);
+	buf_addf(&s, "S: <tag5> OK Success\n"
+		     "C: <tag6> UID FETCH 1:*" GM_ITEMS "\n"
+		     "S: * 1 FETCH (UID 1 X-GM-LABELS (last))\n"
+		     "S: * 2 FETCH (UID 2 X-GM-LABELS (%s))\n"
+		     "S: <tag6> OK Success\n" FAKE_LOGOUT, huge.data + 1);
+	struct fakefs ff;
+	fakefs_open(&ff, s.data, NULL);
+	struct fs *fs = ff.fs;
+	uint64_t inbox = lookup(fs, FS_ROOT_INO, "INBOX");
+	attr_is(fs, lookup(fs, inbox, "1.eml"), "user.gmail.labels", "\\Inbox\na999\n");
+	attr_fails(fs, lookup(fs, inbox, "2.eml"), "user.gmail.labels", -ENODATA);
+	attr_is(fs, lookup(fs, inbox, "1.eml"), "user.gmail.labels", "\\Inbox\nlast\n");
+	fakefs_close(&ff);
+	buf_free(&s);
+	buf_free(&huge);
+}
+END_TEST
+
 static struct mount_env env;
 
 /* getfattr, setfattr and listxattr through the kernel: the bytes of the
@@ -294,6 +327,7 @@ int main(void)
 	tcase_add_test(tc, test_the_folders_own_label);
 	tcase_add_test(tc, test_not_gmail);
 	tcase_add_test(tc, test_overlong_label_list);
+	tcase_add_test(tc, test_answers_past_the_bounds);
 	suite_add_tcase(su, tc);
 	bool mounts = getuid() == 0 && access("/dev/fuse", R_OK | W_OK) == 0 &&
 		      access("/bin/fusermount3", X_OK) == 0 && access("/usr/bin/getfattr", X_OK) == 0 &&
