@@ -250,7 +250,8 @@ if FUZZING
 # `make fuzz-run` (or fuzz-parser) runs it over the seed corpus for FUZZ_RUNS
 # inputs; what it finds goes to tests/fuzz/work-parser in the build tree.
 noinst_PROGRAMS += tests/fuzz/fuzz_parser
-tests_fuzz_fuzz_parser_SOURCES = tests/fuzz/fuzz_parser.c proto/parser.c proto/resp.c proto/store.c lib/buf.c lib/xalloc.c
+tests_fuzz_fuzz_parser_SOURCES = tests/fuzz/fuzz_parser.c proto/parser.c proto/resp.c proto/store.c proto/gmail.c \
+	lib/buf.c lib/xalloc.c
 tests_fuzz_fuzz_parser_CFLAGS = $(AM_CFLAGS) -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 tests_fuzz_fuzz_parser_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer,address,undefined
 FUZZ_RUNS = 20000

@@ -324,7 +324,10 @@ int fs_removexattr(struct fs *fs, uint64_t ino, const char *name)
 /* Only the flags are listed, and only when there are some: they are the one
  * attribute a copy can carry back, and a backup tool (rsync -X, restic,
  * borg) asks for every listed name of every file, one FUSE round trip each.
- * The others answer when asked by name. */
+ * The others answer when asked by name.  user.gmail.* above all: listed,
+ * a backup would read each message's labels (a fetch per folder at least)
+ * and its restore would try to set them and fail with EPERM on every
+ * file, while labels come back by restoring into the label folders. */
 int fs_listxattr(struct fs *fs, uint64_t ino, struct buf *out)
 {
 	struct target t;
