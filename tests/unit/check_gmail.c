@@ -245,6 +245,14 @@ END_TEST
 
 static struct mount_env env;
 
+static size_t count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = hay; p && (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
 /* getfattr, setfattr and listxattr through the kernel: the bytes of the
  * labels, EPERM for a write (nothing sent: the script goes on to the
  * LOGOUT), only the flags listed, and a hostile answer for another
@@ -252,8 +260,8 @@ static struct mount_env env;
 START_TEST(test_mount_getfattr)
 {
 	struct fake_opts fo = { .timeout_ms = 20000 };
-	struct buf err = BUF_INIT;
-	struct fake_server *f = fake_start(
+	struct buf err = BUF_INIT, script = BUF_INIT;
+	buf_addstr(&script,
 		FAKE_LOGIN("X-GM-EXT-1") GM_LIST
 		FAKEFS_LISTING("INBOX", "2", "11", "3", FAKEFS_MSG("1", "1", "10") FAKEFS_MSG("2", "2", "10"))
 		"C: <tag5> UID FETCH 1" GM_ITEMS "\n"
@@ -265,8 +273,25 @@ START_TEST(test_mount_getfattr)
 		"X-GM-LABELS (" GM_SYS("Important") " Caf&AOk- \"Work/R&AOk-sum&AOk-\") UID 1)\n"
 		"S: * 2 FETCH (UID 2 X-GM-MSGID 12x X-GM-LABELS (a {1}\n"
 		"S+ \\x00))\\r\\n\n"
-		"S: <tag6> OK Success\n"
-		FAKE_LOGOUT, &fo, &err);
+		"S: <tag6> OK Success\n");
+	/* getfattr -R over a label folder of WORK_N messages: two fetches */
+	enum { WORK_N = 30 };
+	buf_addf(&script, "C: <tag3> EXAMINE Work\n"
+		 "C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE FLAGS)\n"
+		 "S: * %d EXISTS\nS: * OK [UIDVALIDITY 12] ok\nS: * OK [UIDNEXT %d] ok\n"
+		 "S: <tag3> OK [READ-ONLY] done\n", WORK_N, WORK_N + 1);
+	for (int i = 1; i <= WORK_N; i++)
+		buf_addf(&script, "S: * %d FETCH (UID %d RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\")\n",
+			 i, i);
+	buf_addstr(&script, "S: <tag4> OK done\n"
+		   "C: <tag5> UID FETCH 1" GM_ITEMS "\n"
+		   "S: * 1 FETCH (UID 1 X-GM-LABELS (" GM_SYS("Inbox") "))\n"
+		   "S: <tag5> OK Success\n"
+		   "C: <tag6> UID FETCH 1:*" GM_ITEMS "\n");
+	for (int i = 1; i <= WORK_N; i++)
+		buf_addf(&script, "S: * %d FETCH (UID %d X-GM-LABELS (" GM_SYS("Inbox") "))\n", i, i);
+	buf_addstr(&script, "S: <tag6> OK Success\n" FAKE_LOGOUT);
+	struct fake_server *f = fake_start(script.data, &fo, &err);
 	ck_assert_msg(f != NULL, "%s", err.data);
 	struct fsmount m;
 	memset(&m, 0, sizeof m);
@@ -310,10 +335,24 @@ START_TEST(test_mount_getfattr)
 	ck_assert_int_eq(getxattr(two, "user.imap.flags", v, sizeof v), 5);
 	ck_assert_mem_eq(v, "\\Seen", 5);
 
+	/* the script has exactly two label fetches for Work: any third
+	 * command fails it */
+	buf_reset(&out);
+	/* the folder itself has none: getfattr says so and exits 1 */
+	int rc = mount_sh(&out, "cd '%s' && getfattr -R -n user.gmail.labels Work 2>&1", m.dir);
+	ck_assert_msg(rc == 1 && strstr(out.data, "Work: user.gmail.labels: No such attribute"), "%s", out.data);
+	size_t files = 0;
+	for (const char *p = out.data; (p = strstr(p, "# file: Work/")); p++)
+		files++;
+	ck_assert_uint_eq(files, WORK_N);
+	/* getfattr shows a value with a newline in base64: "Work\n\\Inbox\n" */
+	ck_assert_msg(count_of(out.data, "user.gmail.labels=0sV29yawpcSW5ib3gK\n") == WORK_N, "%s", out.data);
+
 	ck_assert_msg(fsmount_stop(&m, &err) == 0, "%s", err.data);
 	ck_assert_msg(fake_finish(f, &err) == 0, "%s", err.data);
 	buf_free(&out);
 	buf_free(&err);
+	buf_free(&script);
 }
 END_TEST
 
