@@ -128,25 +128,24 @@ static bool is_gmail(const char *name)
 	return !strcmp(name, X_GM_LABELS) || !strcmp(name, X_GM_MSGID) || !strcmp(name, X_GM_THRID);
 }
 
-/* Gmail's attribute name of t's message; -ENODATA on other servers, and
- * for an id Gmail did not give. */
+/* The value of Gmail's attribute name for t's message; -ENODATA on other
+ * servers, for an id Gmail did not give, and for a message of an older
+ * generation of its folder (the kernel is told to forget those). */
 static int gmail_attr(struct fs *fs, const struct target *t, const char *name, struct buf *out)
 {
 	if (!pool_has_cap(fs->pool, "X-GM-EXT-1") || !t->m || !t->m->name)
 		return -ENODATA;
 	struct gm_info info = { .labels = BUF_INIT };
 	int rc = labels_get(fs->labels, fs->pool, t->m->name, t->uidvalidity, t->uid, &info);
+	uint64_t id = !strcmp(name, X_GM_MSGID) ? info.msgid : info.thrid;
 	if (rc == 0 && !strcmp(name, X_GM_LABELS))
 		buf_add(out, info.labels.data ? info.labels.data : "", info.labels.len);
-	else if (rc == 0) {
-		uint64_t id = !strcmp(name, X_GM_MSGID) ? info.msgid : info.thrid;
-		if (id)
-			buf_addf(out, "%" PRIu64, id);
-		else
-			rc = -ENODATA;
-	}
+	else if (rc == 0 && id)
+		buf_addf(out, "%" PRIu64, id);
+	else if (rc == 0 || rc == -ESTALE)
+		rc = -ENODATA;
 	buf_free(&info.labels);
-	return rc == -ESTALE ? -ENODATA : rc;
+	return rc;
 }
 
 static int getxattr_of(struct fs *fs, uint64_t ino, const struct target *t, const char *name,
