@@ -17,6 +17,7 @@
 #include "model/tree.h"
 #include "read/prefetch.h"
 #include "read/watch.h"
+#include "remote/labels.h"
 #include "remote/pool.h"
 #include "remote/run.h"
 #include "fs_impl.h"
@@ -566,7 +567,9 @@ int fs_new(struct fs **out, const struct fs_config *cfg, struct buf *err)
 	fs->tree.msg_gone = msg_gone;
 	fs->tree.msg_changed = msg_changed;
 	fs->tree.hook_ctx = fs;
+	fs->labels = labels_new(cfg->poll_s < LABELS_MAX_AGE ? cfg->poll_s : LABELS_MAX_AGE);
 	if (pool_new(&fs->pool, &fs->cfg, err) < 0) {
+		labels_free(fs->labels);
 		mtree_free(&fs->tree);
 		free(fs);
 		return -1;
@@ -574,6 +577,7 @@ int fs_new(struct fs **out, const struct fs_config *cfg, struct buf *err)
 	fs->tree.utf8_names = pool_utf8_names(fs->pool);
 	if (cache_open(&fs->cache, cfg->cachedir, cfg->cache_size, err) < 0) {
 		pool_free(fs->pool);
+		labels_free(fs->labels);
 		mtree_free(&fs->tree);
 		free(fs);
 		return -1;
@@ -622,6 +626,7 @@ void fs_free(struct fs *fs)
 	if (nf)
 		nf->free_all(fs);
 	pool_free(fs->pool);
+	labels_free(fs->labels);
 	cache_close(fs->cache);
 	mtree_free(&fs->tree);
 	/* the nodes' references went with the tree */

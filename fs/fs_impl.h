@@ -29,6 +29,7 @@
 #define STAGED_TIMEOUT 0.0
 
 struct fs_newfiles;
+struct labels;
 struct staged;
 
 /* A file the kernel knows: a message (m, uidvalidity, uid), or a new file
@@ -66,6 +67,7 @@ struct fs {
 	pthread_mutex_t statfs_lock;
 	time_t statfs_at;
 	uint64_t quota_used_kb, quota_limit_kb;
+	struct labels *labels;   /* Gmail's (remote/labels.h) */
 };
 
 /* The write path's new files, or NULL before the first one was made. */

@@ -9,7 +9,7 @@ noinst_LTLIBRARIES += proto/libimapcore.la
 proto_libimapcore_la_SOURCES = \
 	proto/parser.c proto/parser.h proto/resp.c proto/parser_int.h proto/store.c proto/store.h \
 	proto/quote.c proto/quote.h proto/tag.c proto/tag.h \
-	proto/mutf7.c proto/mutf7.h \
+	proto/mutf7.c proto/mutf7.h proto/gmail.c proto/gmail.h \
 	proto/date.c proto/date.h \
 	proto/seqset.c proto/seqset.h
 proto_libimapcore_la_SOURCES += \

@@ -79,7 +79,8 @@ tests_unit_check_buf_LDADD = $(TEST_LIBS)
 check_PROGRAMS += tests/unit/check_parser
 tests_unit_check_parser_SOURCES = tests/unit/check_parser.c tests/unit/check_parser_conv.c \
 	tests/unit/check_parser_conv.h tests/unit/check_parser_simple.c tests/unit/check_parser_literals.c \
-	tests/unit/check_parser_framing.c tests/unit/check_parser_state.c tests/unit/check_parser_structure.c
+	tests/unit/check_parser_framing.c tests/unit/check_parser_state.c tests/unit/check_parser_structure.c \
+	tests/unit/check_parser_gmail.c
 tests_unit_check_parser_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_parser_LDADD = $(TEST_LIBS)
 
@@ -161,6 +162,13 @@ tests_unit_check_fresh_SOURCES = tests/unit/check_fresh.c
 tests_unit_check_fresh_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_unit_check_fresh_LDADD = $(FAKEFS_LIBS)
 UNIT_TESTS += tests/unit/check_fs tests/unit/check_fresh
+
+# Gmail's labels as attributes, against a server scripted like Gmail.
+check_PROGRAMS += tests/unit/check_gmail
+tests_unit_check_gmail_SOURCES = tests/unit/check_gmail.c
+tests_unit_check_gmail_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
+tests_unit_check_gmail_LDADD = $(FAKEFS_LIBS)
+UNIT_TESTS += tests/unit/check_gmail
 
 # The harness's Maildir writer and mail corpus, without a server.
 check_PROGRAMS += tests/unit/check_corpus
@@ -248,7 +256,8 @@ if FUZZING
 # `make fuzz-run` (or fuzz-parser) runs it over the seed corpus for FUZZ_RUNS
 # inputs; what it finds goes to tests/fuzz/work-parser in the build tree.
 noinst_PROGRAMS += tests/fuzz/fuzz_parser
-tests_fuzz_fuzz_parser_SOURCES = tests/fuzz/fuzz_parser.c proto/parser.c proto/resp.c proto/store.c lib/buf.c lib/xalloc.c
+tests_fuzz_fuzz_parser_SOURCES = tests/fuzz/fuzz_parser.c proto/parser.c proto/resp.c proto/store.c proto/gmail.c \
+	lib/buf.c lib/xalloc.c
 tests_fuzz_fuzz_parser_CFLAGS = $(AM_CFLAGS) -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 tests_fuzz_fuzz_parser_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer,address,undefined
 FUZZ_RUNS = 20000

@@ -3,6 +3,10 @@
  *   user.imap.uid           read-only
  *   user.imap.internaldate  read-only, "dd-Mon-yyyy hh:mm:ss +0000"
  *   user.imap.modseq        read-only, with CONDSTORE only
+ *   user.gmail.labels       read-only, with X-GM-EXT-1 only: one label a
+ *                           line (remote/labels.h says which and how)
+ *   user.gmail.msgid        read-only, X-GM-EXT-1: Gmail's message id
+ *   user.gmail.thrid        read-only, X-GM-EXT-1: its conversation's id
  * Flags and MODSEQ come from the folder's listing, kept as fresh as the
  * listing itself (mailbox.h: with CONDSTORE each refresh brings the flags
  * that changed, without it every message's flags are asked again once
@@ -10,7 +14,12 @@
  * tree (rsync -X, restic, borg) costs no round trip per file; a message
  * the listing knows no flags of is asked about alone.  A write is
  * conditional on the MODSEQ last seen, so it never silently undoes
- * someone else's change (EAGAIN: read and retry). */
+ * someone else's change (EAGAIN: read and retry).  Gmail's attributes
+ * are not in the listing: remote/labels.h keeps them a short while per
+ * folder, so a tree walk costs two round trips a folder.  Writing them is
+ * EPERM at once, without asking the server: a label is changed by moving
+ * or copying the file between label folders (README, Gmail), and rsync -X
+ * never tries, as they are not listed. */
 #include "config.h"
 
 #include <ctype.h>
@@ -23,12 +32,16 @@
 #include "write/staged.h"
 #include "fs_impl.h"
 #include "model/mailbox.h"
+#include "remote/labels.h"
 #include "remote/mutate.h"
 
 #define X_FLAGS "user.imap.flags"
 #define X_UID "user.imap.uid"
 #define X_DATE "user.imap.internaldate"
 #define X_MODSEQ "user.imap.modseq"
+#define X_GM_LABELS "user.gmail.labels"
+#define X_GM_MSGID "user.gmail.msgid"
+#define X_GM_THRID "user.gmail.thrid"
 
 static bool atom_char(unsigned char c)
 {
@@ -110,6 +123,31 @@ static bool condstore(struct fs *fs)
 	return pool_has_cap(fs->pool, "CONDSTORE");
 }
 
+static bool is_gmail(const char *name)
+{
+	return !strcmp(name, X_GM_LABELS) || !strcmp(name, X_GM_MSGID) || !strcmp(name, X_GM_THRID);
+}
+
+/* The value of Gmail's attribute name for t's message; -ENODATA on other
+ * servers, for an id Gmail did not give, and for a message of an older
+ * generation of its folder (the kernel is told to forget those). */
+static int gmail_attr(struct fs *fs, const struct target *t, const char *name, struct buf *out)
+{
+	if (!pool_has_cap(fs->pool, "X-GM-EXT-1") || !t->m || !t->m->name)
+		return -ENODATA;
+	struct gm_info info = { .labels = BUF_INIT };
+	int rc = labels_get(fs->labels, fs->pool, t->m->name, t->uidvalidity, t->uid, &info);
+	uint64_t id = !strcmp(name, X_GM_MSGID) ? info.msgid : info.thrid;
+	if (rc == 0 && !strcmp(name, X_GM_LABELS))
+		buf_add(out, info.labels.data ? info.labels.data : "", info.labels.len);
+	else if (rc == 0 && id)
+		buf_addf(out, "%" PRIu64, id);
+	else if (rc == 0 || rc == -ESTALE)
+		rc = -ENODATA;
+	buf_free(&info.labels);
+	return rc;
+}
+
 static int getxattr_of(struct fs *fs, uint64_t ino, const struct target *t, const char *name,
 		       struct buf *out);
 
@@ -188,6 +226,8 @@ static int getxattr_of(struct fs *fs, uint64_t ino, const struct target *t, cons
 				buf_addf(out, "%" PRIu64, modseq);
 		}
 		buf_free(&flags);
+	} else if (is_gmail(name)) {
+		rc = gmail_attr(fs, t, name, out);
 	} else {
 		rc = -ENODATA;
 	}
@@ -197,7 +237,7 @@ static int getxattr_of(struct fs *fs, uint64_t ino, const struct target *t, cons
 static bool is_ours(const char *name)
 {
 	return !strcmp(name, X_FLAGS) || !strcmp(name, X_UID) || !strcmp(name, X_DATE) ||
-	       !strcmp(name, X_MODSEQ);
+	       !strcmp(name, X_MODSEQ) || is_gmail(name);
 }
 
 static int store_flags(struct fs *fs, uint64_t ino, const struct target *t, const char *flags)
@@ -228,6 +268,8 @@ static int read_only_attr(struct fs *fs, uint64_t ino, const struct target *t, c
 {
 	if (!is_ours(name))
 		return -ENOTSUP;
+	if (is_gmail(name))  /* labels change by mv and cp between folders */
+		return -EPERM;
 	if (t->staged)
 		return 0;
 	struct buf cur = BUF_INIT;
@@ -281,7 +323,10 @@ int fs_removexattr(struct fs *fs, uint64_t ino, const char *name)
 /* Only the flags are listed, and only when there are some: they are the one
  * attribute a copy can carry back, and a backup tool (rsync -X, restic,
  * borg) asks for every listed name of every file, one FUSE round trip each.
- * The others answer when asked by name. */
+ * The others answer when asked by name.  user.gmail.* above all: listed,
+ * a backup would read each message's labels (a fetch per folder at least)
+ * and its restore would try to set them and fail with EPERM on every
+ * file, while labels come back by restoring into the label folders. */
 int fs_listxattr(struct fs *fs, uint64_t ino, struct buf *out)
 {
 	struct target t;

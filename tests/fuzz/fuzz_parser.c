@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "gmail.h"
 #include "parser.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -97,6 +98,29 @@ static uint64_t walk_args(const struct imap_arg *a, size_t n, unsigned depth, ui
 	return h;
 }
 
+/* Gmail's items: whatever the bytes, a label list is whole and bounded
+ * or absent, and no label holds a control byte. */
+static uint64_t walk_gmail(const struct imap_resp *out, uint64_t h)
+{
+	struct imap_gm_fetch g;
+	if (!imap_gm_fetch(out, &g))
+		return h;
+	REQUIRE(g.has_labels || (g.labels == NULL && g.nlabels == 0));
+	REQUIRE(g.nlabels <= IMAP_GM_MAX_LABELS);
+	for (size_t i = 0; i < g.nlabels; i++) {
+		const char *s;
+		size_t len;
+		imap_gm_label(&g, i, &s, &len);
+		REQUIRE(s != NULL && len > 0 && len <= IMAP_GM_MAX_LABEL);
+		for (size_t k = 0; k < len; k++)
+			REQUIRE((unsigned char)s[k] >= 0x20 && s[k] != 0x7f);
+		h = mix(h, s, len);
+	}
+	REQUIRE(!g.has_msgid || g.msgid != 0);
+	REQUIRE(!g.has_thrid || g.thrid != 0);
+	return mix_u64(mix_u64(h, g.msgid), g.thrid);
+}
+
 static uint64_t parse_and_walk(struct imap_parser *p, const struct imap_response *r, uint64_t h)
 {
 	struct imap_resp out;
@@ -118,6 +142,7 @@ static uint64_t parse_and_walk(struct imap_parser *p, const struct imap_response
 	h = mix_str(h, out.text);
 	h = walk_args(out.code_args, out.code_nargs, 0, h);
 	h = walk_args(out.args, out.nargs, 0, h);
+	h = walk_gmail(&out, h);
 	buf_free(&err);
 	return h;
 }

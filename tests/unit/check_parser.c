@@ -26,6 +26,11 @@ int main(void)
 	check_parser_add_structure(tc);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("gmail");
+	tcase_set_timeout(tc, 120);
+	check_parser_add_gmail(tc);
+	suite_add_tcase(s, tc);
+
 	int failed = check_run_suite(s);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

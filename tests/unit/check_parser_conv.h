@@ -35,5 +35,7 @@ void check_parser_add_framing(TCase *tc);
 void check_parser_add_state(TCase *tc);
 /* TCase "structure" */
 void check_parser_add_structure(TCase *tc);
+/* TCase "gmail": X-GM-EXT-1's FETCH items (proto/gmail.h) */
+void check_parser_add_gmail(TCase *tc);
 
 #endif
