@@ -103,13 +103,15 @@ static bool utf8_valid(const char *s, size_t len)
 	return true;
 }
 
-/* A label as shown: system labels as they are, user labels decoded. */
-static bool label_shown(const char *s, size_t len, struct buf *out)
+/* A label as shown: system labels as they are, user labels decoded from
+ * modified UTF-7 unless the connection has UTF8=ACCEPT (pool.h), which
+ * makes them UTF-8 like the folder names. */
+static bool label_shown(const char *s, size_t len, bool utf8, struct buf *out)
 {
 	buf_reset(out);
-	if (!imap_gm_label_is_system(s, len) && mutf7_to_utf8(s, len, out, NULL) == 0)
-		return true;
-	if (!utf8_valid(s, len))  /* UTF8=ACCEPT servers send names as they are */
+	if (!utf8 && !imap_gm_label_is_system(s, len))
+		return mutf7_to_utf8(s, len, out, NULL) == 0;
+	if (!utf8_valid(s, len))
 		return false;
 	buf_set(out, s, len);
 	return true;
@@ -131,7 +133,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void labels_text(const struct imap_gm_fetch *g, const char *mailbox, struct buf *out)
+void labels_text(const struct imap_gm_fetch *g, const char *mailbox, bool utf8, struct buf *out)
 {
 	buf_reset(out);
 	size_t n = 0;
@@ -144,8 +146,8 @@ void labels_text(const struct imap_gm_fetch *g, const char *mailbox, struct buf 
 			imap_gm_label(g, i, &s, &len);
 		if (!s)
 			continue;
-		if (!label_shown(s, len, &one) || memchr(one.data, '\0', one.len) || memchr(one.data, '\n', one.len)) {
-			fs_log(LOG_WARNING, "%s: a Gmail label that is neither modified UTF-7 nor UTF-8 left out",
+		if (!label_shown(s, len, utf8, &one) || memchr(one.data, '\0', one.len) || memchr(one.data, '\n', one.len)) {
+			fs_log(LOG_WARNING, "%s: an ill-formed Gmail label left out",
 			       mailbox);
 			continue;
 		}
@@ -281,7 +283,6 @@ static bool ask_room(struct ask *a, size_t len)
 static void on_fetch(void *ctx, struct pool_conn *c, const struct imap_response *raw,
 		     const struct imap_resp *r)
 {
-	(void)c;
 	(void)raw;
 	struct ask *a = ctx;
 	struct imap_gm_fetch g;
@@ -293,7 +294,7 @@ static void on_fetch(void *ctx, struct pool_conn *c, const struct imap_response 
 		return;
 	if (!a->asked_whole && g.uid != a->uid)
 		return;  /* unsolicited: a flag change of another message, say */
-	labels_text(&g, a->mailbox, &a->text);
+	labels_text(&g, a->mailbox, pool_utf8_names(c->pool), &a->text);
 	if (!ask_room(a, a->text.len))
 		return;
 	if (a->n == a->cap) {

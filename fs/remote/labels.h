@@ -61,6 +61,6 @@ int labels_get(struct labels *l, struct pool *p, const char *mailbox, uint32_t u
 	       struct gm_info *out);
 /* The text of a message's labels as read in mailbox (see above): g's
  * labels, the folder's own added back; out is replaced.  For tests. */
-void labels_text(const struct imap_gm_fetch *g, const char *mailbox, struct buf *out);
+void labels_text(const struct imap_gm_fetch *g, const char *mailbox, bool utf8, struct buf *out);
 
 #endif
