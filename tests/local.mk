@@ -215,6 +215,12 @@ tests_mount_check_mount_cap_SOURCES = tests/mount/check_mount_cap.c
 tests_mount_check_mount_cap_CFLAGS = $(TEST_CFLAGS)
 tests_mount_check_mount_cap_LDADD = $(TEST_LIBS)
 
+check_PROGRAMS += tests/mount/check_mount_oauth
+tests_mount_check_mount_oauth_SOURCES = tests/mount/check_mount_oauth.c
+tests_mount_check_mount_oauth_CFLAGS = $(TEST_CFLAGS) -DHARNESS_SRCDIR='"$(abs_top_srcdir)"'
+tests_mount_check_mount_oauth_LDADD = $(TEST_LIBS)
+EXTRA_DIST += tests/harness/harness_oauth2.py
+
 check_PROGRAMS += tests/mount/check_mount_write
 tests_mount_check_mount_write_SOURCES = tests/mount/check_mount_write.c tests/mount/check_mount_write.h \
 	tests/mount/check_mount_write_over.c
@@ -234,6 +240,7 @@ tests_mount_check_backup_LDADD = $(TEST_LIBS)
 
 MOUNT_TESTS += tests/mount/check_fresh tests/mount/check_mount tests/mount/check_mount_cap tests/mount/check_mount_write \
 	tests/mount/check_backup
+MOUNT_TESTS += tests/mount/check_mount_oauth
 
 # ---- tests/fuzz ----
 EXTRA_DIST += tests/fuzz/corpus
