@@ -134,6 +134,12 @@ tests_unit_check_secret_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_unit_check_secret_LDADD = $(FAKEFS_LIBS)
 UNIT_TESTS += tests/unit/check_secret
 
+check_PROGRAMS += tests/unit/check_secret_token
+tests_unit_check_secret_token_SOURCES = tests/unit/check_secret_token.c
+tests_unit_check_secret_token_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
+tests_unit_check_secret_token_LDADD = $(FAKEFS_LIBS)
+UNIT_TESTS += tests/unit/check_secret_token
+
 check_PROGRAMS += tests/unit/check_stall
 # with the FUSE side (ops.c, pagepush.c) for the end of a session
 tests_unit_check_stall_SOURCES = tests/unit/check_stall.c tests/unit/check_stall_util.c \

@@ -112,10 +112,14 @@ static void passcmd_child(const struct secret *s, int devnull, int out)
 	_exit(127);
 }
 
-/* Reads fd to its end or until deadline: the first line goes into line
- * (at most URL_SECRET_MAX bytes, no CR LF), the rest is read and dropped
- * so the command never blocks writing it.  -1 past the deadline. */
-static int passcmd_read(int fd, long long deadline, struct buf *line, bool *too_long)
+/* Reads fd until its end, the child's exit (a helper may leave a process
+ * of its own behind that holds stdout) or the deadline: the first line
+ * goes into line (at most URL_SECRET_MAX bytes, no CR LF), the rest is
+ * read and dropped so the command never blocks writing it.  *status gets
+ * the child's wait status when it was reaped here, else stays -1.  -1
+ * past the deadline. */
+static int passcmd_read(int fd, pid_t pid, long long deadline, struct buf *line, bool *too_long,
+			int *status)
 {
 	char chunk[512];
 	bool eol = false;
@@ -127,10 +131,15 @@ static int passcmd_read(int fd, long long deadline, struct buf *line, bool *too_
 			rc = -1;
 			break;
 		}
-		int r = poll(&p, 1, left > 1000 ? 1000 : (int)left);
+		int r = poll(&p, 1, left > 100 ? 100 : (int)left);
 		if (r < 0 && errno != EINTR) {
 			rc = -1;
 			break;
+		}
+		int ws;
+		if (r == 0 && waitpid(pid, &ws, WNOHANG) == pid) {
+			*status = ws;
+			break;  /* exited, and all it wrote has been read */
 		}
 		if (r <= 0)
 			continue;
@@ -202,11 +211,13 @@ static int run_passcmd(struct secret *s, struct buf *out, struct buf *err)
 	struct buf line = BUF_INIT;
 	buf_grow(&line, URL_SECRET_MAX + 1);
 	bool too_long = false;
-	int rc = passcmd_read(fds[0], deadline, &line, &too_long);
+	int st = -1;
+	int rc = passcmd_read(fds[0], pid, deadline, &line, &too_long, &st);
 	close(fds[0]);
 	if (rc < 0)
 		kill(-pid, SIGKILL);
-	int st = passcmd_reap(pid, rc < 0 ? clock_ms() : deadline);
+	if (st == -1)
+		st = passcmd_reap(pid, rc < 0 ? clock_ms() : deadline);
 	if (rc < 0 || st < 0)
 		buf_adderr(err, "passcmd did not finish within %d s", s->timeout_ms / 1000);
 	else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
