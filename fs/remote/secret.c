@@ -108,7 +108,8 @@ static void passcmd_child(const struct secret *s, int devnull, int out)
 	}
 	if (dup2(devnull, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0)
 		_exit(126);
-	execl("/bin/sh", "sh", "-c", s->passcmd, (char *)NULL);
+	char *const argv[] = { (char *)"sh", (char *)"-c", s->passcmd, NULL };
+	execv("/bin/sh", argv);
 	_exit(127);
 }
 

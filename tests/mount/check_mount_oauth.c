@@ -233,6 +233,39 @@ START_TEST(test_invalid_token_fails_cleanly)
 }
 END_TEST
 
+/* As a daemon (no -f: it moved to / and its stdin is /dev/null), a
+ * passcmd given relative to where imapfs was started still runs for each
+ * new connection. */
+START_TEST(test_daemon_runs_a_relative_passcmd)
+{
+	struct helper h;
+	provider_accepts("tokG7dm");
+	helper_make(&h, "dm", "tokG7dm");
+	struct imap *s = mount_second(&env, "alice");
+	srv_folder(s, "OAuthD", 40);
+	struct fsmount m = { .pid = 0 };
+	snprintf(m.dir, sizeof m.dir, "%s/mnt-dm", env.work);
+	ck_assert_int_eq(mkdir(m.dir, 0755), 0);
+	ck_assert_int_eq(mount_sh(NULL, "cd '%s' && '%s' -o tls=none,auth=xoauth2,passcmd=./helper-dm.sh,"
+				  "cachedir=%s/cache-dm,connections=2,timeout=10 imap://alice@127.0.0.1:%d '%s' "
+				  "< /dev/null > /dev/null 2>&1", env.work, env.imapfs, env.work, env.imap_port,
+				  m.dir), 0);
+	ck_assert(fsmount_present(m.dir));
+	same_bytes(&m, s, "OAuthD", 1);
+	unsigned before = helper_runs(&h);
+	provider_accepts("tokH8dm");
+	write_text(h.token, "tokH8dm\n");
+	imap_close(s);
+	kick_alice();
+	s = mount_second(&env, "alice");
+	same_bytes(&m, s, "OAuthD", 40);
+	ck_assert_uint_gt(helper_runs(&h), before);
+	ck_assert_int_eq(mount_sh(NULL, "fusermount3 -u '%s'", m.dir), 0);
+	ck_assert(!fsmount_present(m.dir));
+	imap_close(s);
+}
+END_TEST
+
 /* A spawned server that greets PREAUTH, a user in the URL, no password
  * source and no terminal: nothing to ask, it mounts and reads. */
 START_TEST(test_preauth_needs_no_password)
@@ -265,6 +298,7 @@ static void add_tests(TCase *tc)
 	tcase_add_test(tc, test_xoauth2_token_rotates_without_remounting);
 	tcase_add_test(tc, test_oauthbearer_expired_token_gets_one_retry);
 	tcase_add_test(tc, test_invalid_token_fails_cleanly);
+	tcase_add_test(tc, test_daemon_runs_a_relative_passcmd);
 	tcase_add_test(tc, test_preauth_needs_no_password);
 }
 
