@@ -143,6 +143,38 @@ static void refused(const struct fs_config *cfg, struct imap *s, const struct bu
 		buf_addf(err, " (the server said %s)", json->data);
 }
 
+/* After a refusal: the secret read again, and one more attempt unless it
+ * is the one just refused (a second failed login for nothing: providers
+ * count them, and some lock the account).  IMAP_ABORT when the secret
+ * cannot be had (err says why). */
+static int retry_fresh(const struct fs_config *cfg, struct imap *s, unsigned idx, const char *mech,
+		       struct buf *secret, struct buf *json, struct buf *err)
+{
+	const char *what = auth_mech_is_token(cfg->auth) ? "token" : "password";
+	const char *from = secret_source_name(cfg->secret);
+	fs_log(LOG_NOTICE, "imap[%u] login as %s refused: %s%s%s; reading the %s again (%s)", idx,
+	       cfg->url.user, imap_errmsg(s), json->len ? " " : "", json->data, what, from);
+	struct buf refused_one = *secret;
+	buf_init(secret);
+	int rc = get_secret(cfg, true, secret, err);
+	bool same = rc == 0 && secret->len == refused_one.len &&
+		    memcmp(secret->data, refused_one.data, secret->len) == 0;
+	buf_wipe(&refused_one);
+	if (rc < 0)
+		return IMAP_ABORT;
+	if (same) {
+		fs_log(LOG_ERR, "login as %s refused, and %s gives the same %s again: giving up on this "
+		       "connection", cfg->url.user, from, what);
+		return IMAP_ERROR;
+	}
+	rc = attempt(cfg, s, mech, secret, json);
+	if (rc == IMAP_ERROR)
+		fs_log(LOG_ERR, "login as %s refused again with a %s read afresh from %s: %s%s%s; "
+		       "giving up on this connection", cfg->url.user, what, from, imap_errmsg(s),
+		       json->len ? " " : "", json->data);
+	return rc;
+}
+
 int auth_login(const struct fs_config *cfg, struct imap *s, unsigned idx, struct buf *err)
 {
 	const char *mech = cfg->auth == AUTH_AUTO ? auto_mechanism(s) : sasl_name(cfg->auth);
@@ -150,8 +182,8 @@ int auth_login(const struct fs_config *cfg, struct imap *s, unsigned idx, struct
 	if (!mech || (*mech && cfg->auth != AUTH_AUTO && !has_mech(s, mech))) {
 		offered(s, &caps);
 		if (!mech)
-			buf_addf(err, "the server offers no password login imapfs knows "
-				 "(LOGINDISABLED; AUTH= %s)", caps.data);
+			buf_addf(err, "the server offers no password login imapfs knows (it says "
+				 "LOGINDISABLED and offers AUTHENTICATE %s)", caps.data);
 		else
 			buf_addf(err, "auth=%s: the server does not offer AUTHENTICATE %s (it offers: %s)",
 				 auth_option_name(cfg->auth), mech, caps.data);
@@ -164,25 +196,11 @@ int auth_login(const struct fs_config *cfg, struct imap *s, unsigned idx, struct
 	if (get_secret(cfg, token, &secret, err) < 0)
 		return -1;
 	int rc = attempt(cfg, s, mech, &secret, &json);
-	if (rc == IMAP_ERROR && worth_retrying(cfg, s)) {
-		fs_log(LOG_NOTICE, "imap[%u] login as %s refused: %s%s%s; reading the %s again (%s)",
-		       idx, cfg->url.user, imap_errmsg(s), json.len ? " " : "", json.data,
-		       token ? "token" : "password", secret_source_name(cfg->secret));
-		if (get_secret(cfg, true, &secret, err) < 0) {
-			buf_wipe(&secret);
-			buf_free(&json);
-			return -1;
-		}
-		rc = attempt(cfg, s, mech, &secret, &json);
-		if (rc == IMAP_ERROR)
-			fs_log(LOG_ERR, "login as %s refused again with a %s read afresh from %s: %s%s%s; "
-			       "giving up on this connection", cfg->url.user, token ? "token" : "password",
-			       secret_source_name(cfg->secret), imap_errmsg(s), json.len ? " " : "",
-			       json.data);
-	}
+	if (rc == IMAP_ERROR && worth_retrying(cfg, s))
+		rc = retry_fresh(cfg, s, idx, mech, &secret, &json, err);
 	if (rc == IMAP_ERROR)
 		refused(cfg, s, &json, err);
-	else if (rc < 0)  /* not the server's answer: the connection failed */
+	else if (rc < 0 && !err->len)  /* not the server's answer: the connection failed */
 		buf_addf(err, "login as %s: %s", cfg->url.user, imap_errmsg(s));
 	buf_wipe(&secret);
 	buf_free(&json);

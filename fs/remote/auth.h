@@ -14,7 +14,8 @@
  * (passfile) or its command run again (passcmd) for every new connection,
  * so a token an outside helper refreshed is used without remounting; a
  * password is read once and again only after a refusal.  A refused login
- * is retried once on the same connection with a secret read afresh; a
+ * is retried once on the same connection with a secret read afresh (not
+ * when that is the one just refused: providers count failed logins); a
  * second refusal is logged (with the server's error JSON, never the
  * token) and fails the connection, which the pool then treats as offline
  * (its backoff paces the next attempt): never a loop.

@@ -222,7 +222,7 @@ START_TEST(test_invalid_token_fails_cleanly)
 	ck_assert_int_ne(mount_sh(&out, "cat '%s/OAuthE/20.eml' 2>&1", m2.dir), 0);
 	ck_assert_msg(strstr(out.data, "Input/output error") || strstr(out.data, "timed out"), "%s",
 		      out.data);
-	ck_assert_uint_ge(fsmount_log_count(&m2, "refused again with a token read afresh from passcmd"), 1);
+	ck_assert_uint_ge(fsmount_log_count(&m2, "passcmd gives the same token again: giving up"), 1);
 	/* a few seconds more: the backoff paces any retry, nothing loops */
 	sleep(4);
 	unsigned after = helper_runs(&h);

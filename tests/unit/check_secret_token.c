@@ -7,7 +7,8 @@
  * also when it leaves a process behind that holds its stdout.  The
  * terminal is asked only when stdin is one.  A mechanism the server does
  * not advertise is a clear error before anything is sent; a refused token
- * is answered, logged and retried exactly once with a fresh one. */
+ * is answered, logged and retried exactly once with a fresh one, and not
+ * at all when the fresh one is the one refused. */
 #include "config.h"
 
 #include <check.h>
@@ -224,26 +225,30 @@ START_TEST(test_refused_token_is_retried_once_fresh)
 }
 END_TEST
 
-/* Refused twice: no third try; the error has the server's words and JSON. */
+/* Refused twice: no third try; the error has the server's words and JSON,
+ * never the token. */
 START_TEST(test_refused_twice_gives_up)
 {
 	struct fake_server *f = fakefs_server_start(
 		"S: * OK [CAPABILITY IMAP4rev1 AUTH=OAUTHBEARER] ready\n"
 		"C: <tag0> AUTHENTICATE OAUTHBEARER\n"
 		"S: + \n"
-		"C: bixhPWFsaWNlLAFob3N0PTEyNy4wLjAuMQFwb3J0PTE0MwFhdXRoPUJlYXJlciBiYWQBAQ==\n"
+		"C: bixhPWFsaWNlLAFob3N0PTEyNy4wLjAuMQFwb3J0PTE0MwFhdXRoPUJlYXJlciBiYWQxAQE=\n"
 		"S: + eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIn0=\n"
 		"C: AQ==\n"
 		"S: <tag0> NO [AUTHENTICATIONFAILED] Authentication failed.\n"
 		"C: <tag1> AUTHENTICATE OAUTHBEARER\n"
 		"S: + \n"
-		"C: bixhPWFsaWNlLAFob3N0PTEyNy4wLjAuMQFwb3J0PTE0MwFhdXRoPUJlYXJlciBiYWQBAQ==\n"
+		"C: bixhPWFsaWNlLAFob3N0PTEyNy4wLjAuMQFwb3J0PTE0MwFhdXRoPUJlYXJlciBiYWQyAQE=\n"
 		"S: + eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIn0=\n"
 		"C: AQ==\n"
 		"S: <tag1> NO [AUTHENTICATIONFAILED] Authentication failed.\n"
 		"EOF\n", 0);
+	char cmd[300], n[128];
+	snprintf(n, sizeof n, "%s/n", work);
+	snprintf(cmd, sizeof cmd, "echo x >> %s; echo bad$(wc -l < %s)", n, n);
 	struct fs_config cfg;
-	token_config(&cfg, f, AUTH_OAUTHBEARER, "echo bad");
+	token_config(&cfg, f, AUTH_OAUTHBEARER, cmd);
 	/* over a command (bash bridges it to the server), so that the port
 	 * OAUTHBEARER names is the URL's fixed one */
 	char bridge[256];
@@ -268,6 +273,33 @@ START_TEST(test_refused_twice_gives_up)
 }
 END_TEST
 
+/* The helper gives the token just refused again: no second login with it
+ * (providers count failed logins); a clear error. */
+START_TEST(test_same_token_is_not_sent_twice)
+{
+	/* base64 of user=alice^Aauth=Bearer same^A^A */
+	struct fake_server *f = fakefs_server_start(
+		"S: * OK [CAPABILITY IMAP4rev1 AUTH=XOAUTH2 SASL-IR] ready\n"
+		"C: <tag0> AUTHENTICATE XOAUTH2 dXNlcj1hbGljZQFhdXRoPUJlYXJlciBzYW1lAQE=\n"
+		"S: + eyJzdGF0dXMiOiI0MDEifQ==\n"
+		"C: \n"
+		"S: <tag0> NO [AUTHENTICATIONFAILED] Authentication failed.\n"
+		"EOF\n", 0);
+	struct fs_config cfg;
+	token_config(&cfg, f, AUTH_XOAUTH2, "echo same");
+	struct pool *p = NULL;
+	struct buf err = BUF_INIT;
+	ck_assert_int_eq(pool_new(&p, &cfg, &err), -1);
+	ck_assert_msg(strstr(err.data, "login as alice refused") && strstr(err.data, "{\"status\":\"401\"}"),
+		      "%s", err.data);
+	ck_assert_uint_eq(secret_runs(cfg.secret), 2);
+	fakefs_server_finish(f);
+	secret_free(cfg.secret);
+	url_free(&cfg.url);
+	buf_free(&err);
+}
+END_TEST
+
 int main(void)
 {
 	fs_log_to_stderr(true);
@@ -282,6 +314,7 @@ int main(void)
 	tcase_add_test(tc, test_mechanism_not_offered);
 	tcase_add_test(tc, test_refused_token_is_retried_once_fresh);
 	tcase_add_test(tc, test_refused_twice_gives_up);
+	tcase_add_test(tc, test_same_token_is_not_sent_twice);
 	suite_add_tcase(su, tc);
 	return check_run_suite(su) ? EXIT_FAILURE : EXIT_SUCCESS;
 }
