@@ -266,6 +266,34 @@ START_TEST(test_daemon_runs_a_relative_passcmd)
 }
 END_TEST
 
+/* No password source, a server that wants a login, imapfs on a terminal
+ * (script(1) gives it one): the first connection, made before imapfs
+ * becomes a daemon, asks there, and the mount works. */
+START_TEST(test_terminal_asked_before_daemonizing)
+{
+	if (access("/usr/bin/script", X_OK) != 0) {
+		fprintf(stderr, "test_terminal_asked_before_daemonizing: SKIP: no script(1)\n");
+		return;
+	}
+	struct imap *s = mount_second(&env, "alice");
+	srv_folder(s, "Asked", 2);
+	struct fsmount m = { .pid = 0 };
+	snprintf(m.dir, sizeof m.dir, "%s/mnt-tty", env.work);
+	ck_assert_int_eq(mkdir(m.dir, 0755), 0);
+	struct buf out = BUF_INIT;
+	mount_sh(&out, "cd '%s' && printf 'secret\\n' | timeout 60 script -qec \"'%s' -o tls=none,"
+		 "cachedir=%s/cache-tty imap://alice@127.0.0.1:%d '%s'\" /dev/null 2>&1", env.work,
+		 env.imapfs, env.work, env.imap_port, m.dir);
+	ck_assert_msg(strstr(out.data, "Password for alice@127.0.0.1"), "%s", out.data);
+	ck_assert_msg(fsmount_present(m.dir), "%s", out.data);
+	same_bytes(&m, s, "Asked", 2);
+	ck_assert_int_eq(mount_sh(NULL, "fusermount3 -u '%s'", m.dir), 0);
+	ck_assert(!fsmount_present(m.dir));
+	imap_close(s);
+	buf_free(&out);
+}
+END_TEST
+
 /* A spawned server that greets PREAUTH, a user in the URL, no password
  * source and no terminal: nothing to ask, it mounts and reads. */
 START_TEST(test_preauth_needs_no_password)
@@ -299,6 +327,7 @@ static void add_tests(TCase *tc)
 	tcase_add_test(tc, test_oauthbearer_expired_token_gets_one_retry);
 	tcase_add_test(tc, test_invalid_token_fails_cleanly);
 	tcase_add_test(tc, test_daemon_runs_a_relative_passcmd);
+	tcase_add_test(tc, test_terminal_asked_before_daemonizing);
 	tcase_add_test(tc, test_preauth_needs_no_password);
 }
 
