@@ -1,7 +1,7 @@
 /* options.h: what a mount was asked for (the -o options and the URL),
  * shared by the filesystem core (fs.h) and the connection pool below it
  * (remote/pool.h).  Filled by fuse/main.c; nothing changes it after
- * fs_new. */
+ * fs_new (the secret object keeps what it read, under its own lock). */
 #ifndef IMAPFS_OPTIONS_H
 #define IMAPFS_OPTIONS_H
 
@@ -9,11 +9,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "remote/auth.h"
 #include "transport.h"
 #include "url.h"
 
+struct secret;
+
 struct fs_config {
-	struct imap_url url;
+	struct imap_url url;     /* url.password: used when secret is NULL (tests) */
+	struct secret *secret;   /* the password or token, read when needed (remote/secret.h) */
+	enum auth_mech auth;     /* -o auth= */
 	struct tls_opts tls;
 	bool tls_none;           /* imap:// without STARTTLS allowed */
 	char *command;           /* spawned server */

@@ -136,6 +136,12 @@ tests_unit_check_secret_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_unit_check_secret_LDADD = $(FAKEFS_LIBS)
 UNIT_TESTS += tests/unit/check_secret
 
+check_PROGRAMS += tests/unit/check_secret_token
+tests_unit_check_secret_token_SOURCES = tests/unit/check_secret_token.c
+tests_unit_check_secret_token_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
+tests_unit_check_secret_token_LDADD = $(FAKEFS_LIBS)
+UNIT_TESTS += tests/unit/check_secret_token
+
 check_PROGRAMS += tests/unit/check_stall
 # with the FUSE side (ops.c, pagepush.c) for the end of a session
 tests_unit_check_stall_SOURCES = tests/unit/check_stall.c tests/unit/check_stall_util.c \
@@ -224,6 +230,12 @@ tests_mount_check_mount_cap_SOURCES = tests/mount/check_mount_cap.c
 tests_mount_check_mount_cap_CFLAGS = $(TEST_CFLAGS)
 tests_mount_check_mount_cap_LDADD = $(TEST_LIBS)
 
+check_PROGRAMS += tests/mount/check_mount_oauth
+tests_mount_check_mount_oauth_SOURCES = tests/mount/check_mount_oauth.c
+tests_mount_check_mount_oauth_CFLAGS = $(TEST_CFLAGS) -DHARNESS_SRCDIR='"$(abs_top_srcdir)"'
+tests_mount_check_mount_oauth_LDADD = $(TEST_LIBS)
+EXTRA_DIST += tests/harness/harness_oauth2.py
+
 check_PROGRAMS += tests/mount/check_mount_write
 tests_mount_check_mount_write_SOURCES = tests/mount/check_mount_write.c tests/mount/check_mount_write.h \
 	tests/mount/check_mount_write_over.c
@@ -248,6 +260,7 @@ tests_mount_check_backup_LDADD = $(TEST_LIBS)
 
 MOUNT_TESTS += tests/mount/check_fresh tests/mount/check_fresh_idle tests/mount/check_mount tests/mount/check_mount_cap tests/mount/check_mount_write \
 	tests/mount/check_backup
+MOUNT_TESTS += tests/mount/check_mount_oauth
 
 # ---- tests/fuzz ----
 EXTRA_DIST += tests/fuzz/corpus

@@ -15,17 +15,19 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "fs.h"
 #include "fuse/ops.h"
+#include "remote/auth.h"
+#include "remote/secret.h"
 #include "url.h"
 
 struct cmdline {
 	char *url;
 	char *cachedir;
 	char *cache_size;
+	char *auth;
 	unsigned connections;
 	int timeout_s;
 	int poll_s;
@@ -48,6 +50,7 @@ enum { KEY_HELP, KEY_VERSION, KEY_RO, KEY_ATIME, KEY_ALLOW_OTHER, KEY_OURS };
 static const struct fuse_opt opt_spec[] = {
 	OPT("cachedir=%s", cachedir),
 	OPT("cache_size=%s", cache_size),
+	OPT("auth=%s", auth),
 	OPT("connections=%u", connections),
 	OPT("poll=%d", poll_s),
 	/* the low-level FUSE API leaves these to the filesystem */
@@ -88,7 +91,10 @@ static void usage(FILE *f)
 	      "  -o ro          read-only\n"
 	      "  -o plain_expunge  rm may use EXPUNGE on servers without UIDPLUS (also removes\n"
 	      "                 what other clients marked \\Deleted)\n"
-	      "  -o passfile=FILE | passcmd=CMD   password (else $IMAPFS_PASSWORD, else asked)\n"
+	      "  -o passfile=FILE | passcmd=CMD   password or token (else $IMAPFS_PASSWORD, else\n"
+	      "                 asked); a token's passcmd runs again for every connection\n"
+	      "  -o auth=MECH   auto (default: LOGIN, else AUTHENTICATE PLAIN), plain, login,\n"
+	      "                 cram-md5, xoauth2, oauthbearer (OAuth 2: the token from passcmd)\n"
 	      "  -o cafile=FILE, certfile=FILE, keyfile=FILE, insecure, tls=none\n"
 	      "  -o command=CMD spawned IMAP server on stdin/stdout\n"
 	      "  -o cachedir=DIR (default $XDG_CACHE_HOME/imapfs), cache_size=SIZE (default 1G)\n"
@@ -193,24 +199,6 @@ static int check_mountpoint(const char *path)
 	return 0;
 }
 
-/* Asks on the terminal without echo (read(2): stdio would keep a copy). */
-static char *ask_password(const char *user, const char *host)
-{
-	if (!isatty(STDIN_FILENO))
-		return NULL;
-	fprintf(stderr, "Password for %s@%s: ", user, host);
-	struct termios old, quiet;
-	tcgetattr(STDIN_FILENO, &old);
-	quiet = old;
-	quiet.c_lflag &= ~(tcflag_t)ECHO;
-	tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-	struct buf pw = BUF_INIT;
-	int rc = url_read_secret_line(STDIN_FILENO, &pw, NULL);
-	tcsetattr(STDIN_FILENO, TCSANOW, &old);
-	fputc('\n', stderr);
-	return rc < 0 ? NULL : buf_detach(&pw, NULL);
-}
-
 /* The password stays in memory for every reconnect: no core file or
  * debugger of the same user may read it (nor the mail in memory). */
 static void refuse_core_dumps(void)
@@ -247,6 +235,7 @@ static void free_cmdline(struct cmdline *c)
 	free(c->url);
 	free(c->cachedir);
 	free(c->cache_size);
+	free(c->auth);
 	url_options_free(&c->uo);
 }
 
@@ -342,24 +331,24 @@ int main(int argc, char **argv)
 		goto out;
 	if (cfg.url.user || c.tls.keyfile)
 		refuse_core_dumps();
+	if (c.auth && auth_mech_parse(c.auth, &cfg.auth) < 0) {
+		fprintf(stderr, "imapfs: bad auth=%s: one of auto, plain, login, cram-md5, xoauth2, "
+				"oauthbearer\n", c.auth);
+		goto out;
+	}
+	cfg.timeout_s = c.uo.timeout_s > 0 ? c.uo.timeout_s : c.timeout_s;
+	/* read at the first login, not now: a PREAUTH server needs none, and
+	 * a token is read again for each connection (remote/secret.h) */
 	if (cfg.url.user) {
-		if (c.uo.passfile || c.uo.passcmd || getenv("IMAPFS_PASSWORD")) {
-			if (url_read_password(&c.uo, &cfg.url, &err) < 0) {
-				fprintf(stderr, "imapfs: %s\n", err.data);
-				goto out;
-			}
-		} else if (!(cfg.url.password = ask_password(cfg.url.user, cfg.url.host))) {
-			fprintf(stderr, "imapfs: no password: give -o passfile=FILE or passcmd=CMD, "
-					"or set IMAPFS_PASSWORD\n");
-			goto out;
-		}
+		const char *given = c.uo.passfile || c.uo.passcmd ? NULL : getenv("IMAPFS_PASSWORD");
+		cfg.secret = secret_new(c.uo.passfile, c.uo.passcmd, given, cfg.url.user, cfg.url.host,
+					cfg.timeout_s * 1000);
 	}
 	/* out of /proc/PID/environ and children, also when another source won */
 	url_forget_env_password();
 	cfg.tls = c.tls;
 	cfg.tls_none = c.uo.tls_none;
 	cfg.command = c.uo.command;
-	cfg.timeout_s = c.uo.timeout_s > 0 ? c.uo.timeout_s : c.timeout_s;
 	cfg.poll_s = c.poll_s > 0 ? c.poll_s : 60;
 	cfg.watch = !c.nowatch;
 	cfg.connections = c.connections ? c.connections : 4;
@@ -389,6 +378,7 @@ int main(int argc, char **argv)
 out:
 	buf_free(&err);
 	free(cfg.cachedir);
+	secret_free(cfg.secret);
 	url_free(&cfg.url);
 	free(fo.mountpoint);
 	free_cmdline(&c);

@@ -13,6 +13,7 @@
 #include "cancel.h"
 #include "clock.h"
 #include "log.h"
+#include "remote/auth.h"
 #include "remote/pool.h"
 #include "xalloc.h"
 
@@ -139,15 +140,7 @@ static int conn_login(const struct fs_config *cfg, struct pool_conn *c, struct b
 		buf_addstr(err, "the server wants a login, and the URL names no user (imap://USER@...)");
 		return -1;
 	}
-	const char *password = cfg->url.password ? cfg->url.password : "";
-	int rc = imap_client_login(c->s, cfg->url.user, password);
-	if (rc == IMAP_ERROR)
-		buf_addf(err, "login as %s refused: %s", cfg->url.user, imap_errmsg(c->s));
-	else if (rc < 0)  /* not the server's answer: the connection failed */
-		buf_addf(err, "login as %s: %s", cfg->url.user, imap_errmsg(c->s));
-	if (rc < 0)
-		return -1;
-	return 0;
+	return auth_login(cfg, c->s, c->index, err);
 }
 
 /* Where the server offers UTF8=ACCEPT (RFC 6855), every connection turns it
@@ -195,18 +188,6 @@ static int conn_setup(const struct fs_config *cfg, struct pool_conn *c, struct b
 /* Connect (STARTTLS unless implicit TLS or allowed plaintext), log in,
  * enable: all within one timeout, and all ending at once when c's wake-up
  * fd is written (an interrupted request, pool_stop). */
-/* A refusal for having too many connections: [LIMIT] or [UNAVAILABLE]
- * (RFC 5530), or the words servers use without a code. */
-static bool too_many_connections(const char *why)
-{
-	static const char *const words[] = { "[LIMIT]", "[UNAVAILABLE]", "too many connections",
-					     "maximum number of connections", "too many simultaneous" };
-	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-		if (strcasestr(why, words[i]))
-			return true;
-	return false;
-}
-
 static int conn_open(const struct fs_config *cfg, struct pool_conn *c, struct buf *err)
 {
 	struct imap_opts o = {
@@ -226,7 +207,7 @@ static int conn_open(const struct fs_config *cfg, struct pool_conn *c, struct bu
 		/* only advice for a server that answered but would not go TLS */
 		if (ep.starttls && answered)
 			buf_addstr(err, " (imap:// needs STARTTLS; -o tls=none allows an unencrypted link)");
-		return err->data && too_many_connections(err->data) ? -2 : -1;
+		return err->data && auth_too_many_connections(err->data) ? -2 : -1;
 	}
 	long long left = o.timeout_ms > 0 ? t0 + o.timeout_ms - clock_ms() : 0;
 	if (o.timeout_ms > 0 && left <= 0) {
@@ -242,7 +223,7 @@ static int conn_open(const struct fs_config *cfg, struct pool_conn *c, struct bu
 	}
 	imap_close(c->s);
 	c->s = NULL;
-	return err->data && too_many_connections(err->data) ? -2 : -1;
+	return err->data && auth_too_many_connections(err->data) ? -2 : -1;
 }
 
 static void conn_close(struct pool_conn *c)

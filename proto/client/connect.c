@@ -143,15 +143,6 @@ int imap_client_dial(struct imap **out, const struct imap_endpoint *ep, const st
 	return IMAP_OK;
 }
 
-/* A password sent where anyone on the path could read it is refused. */
-static int check_link_private(struct imap *s)
-{
-	if (s->opts.allow_plaintext || s->spawned || transport_is_tls(s->t))
-		return IMAP_OK;
-	return imap_fail(s, IMAP_ERROR, "the connection is not encrypted: no password is sent over it "
-			 "(use TLS or STARTTLS, or allow plaintext explicitly)");
-}
-
 static int login_command(struct imap *s, const char *user, const char *password)
 {
 	struct imap_cmd *c = imap_cmd_new("LOGIN");
@@ -163,57 +154,105 @@ static int login_command(struct imap *s, const char *user, const char *password)
 	return run(s, c, "LOGIN");
 }
 
-struct one_reply {
-	const struct buf *line;
-	bool sent;
-};
-
-/* The response goes with the first continuation; a second one means the
- * server wants more than PLAIN has: cancel. */
-static int reply_once(void *ctx, struct imap *s, struct imap_cmd *c, const char *text, struct buf *out)
+/* One SASL exchange on the wire: each challenge is base64-decoded and
+ * given to the mechanism, each answer base64-encoded; anything the
+ * mechanism cannot answer (or a challenge that is not base64) is
+ * cancelled with "*", and the server then ends the command with BAD/NO. */
+static int sasl_reply(void *ctx, struct imap *s, struct imap_cmd *c, const char *text, struct buf *out)
 {
 	(void)s;
 	(void)c;
-	(void)text;
-	struct one_reply *o = ctx;
-	buf_add(out, o->sent ? "*" : o->line->data, o->sent ? 1 : o->line->len);
-	o->sent = true;
+	struct sasl *a = ctx;
+	struct buf challenge = BUF_INIT, resp = BUF_INIT;
+	bool cancel = false;
+	if (sasl_base64_decode(&challenge, text, strlen(text), NULL) < 0 ||
+	    sasl_step(a, challenge.data ? challenge.data : "", challenge.len, &resp, &cancel) < 0)
+		cancel = true;
+	if (cancel)
+		buf_addch(out, '*');
+	else
+		sasl_base64_encode(out, resp.data, resp.len);
+	sasl_wipe(&resp);
+	buf_free(&challenge);
 	return 0;
 }
 
-/* AUTHENTICATE PLAIN, for servers that say LOGINDISABLED. */
-static int plain_command(struct imap *s, const char *user, const char *password)
+/* AUTHENTICATE with a's mechanism; the first response goes with the
+ * command where the server has SASL-IR (RFC 4959), else after its "+". */
+static int sasl_command(struct imap *s, struct sasl *a)
 {
-	struct buf err = BUF_INIT;
-	struct sasl *a = sasl_new("PLAIN", user, password, &err);
+	struct buf name = BUF_INIT;
+	buf_addf(&name, "AUTHENTICATE %s", sasl_mechanism(a));
+	struct imap_cmd *c = imap_cmd_new(name.data);
+	int rc = 0;
+	if (sasl_has_initial_response(a) && imap_has_cap(s, "SASL-IR")) {
+		struct buf resp = BUF_INIT, line = BUF_INIT;
+		bool cancel = false;
+		if (sasl_step(a, "", 0, &resp, &cancel) < 0 || cancel) {
+			rc = imap_fail(s, IMAP_ERROR, "%s: cannot make the response", name.data);
+		} else {
+			/* "=" is an empty initial response (RFC 4959) */
+			if (resp.len)
+				sasl_base64_encode(&line, resp.data, resp.len);
+			imap_cmd_add(c, " ");
+			imap_cmd_add_secret_text(c, resp.len ? line.data : "=");
+		}
+		sasl_wipe(&resp);
+		sasl_wipe(&line);
+	}
+	if (rc == 0) {
+		imap_cmd_on_continuation(c, sasl_reply, a);
+		rc = run(s, c, name.data);
+	} else {
+		imap_cmd_free(c);
+	}
+	buf_free(&name);
+	return rc;
+}
+
+/* A password sent where anyone on the path could read it is refused. */
+static int check_link_private(struct imap *s)
+{
+	if (s->opts.allow_plaintext || s->spawned || transport_is_tls(s->t))
+		return IMAP_OK;
+	return imap_fail(s, IMAP_ERROR, "the connection is not encrypted: no password is sent over it "
+			 "(use TLS or STARTTLS, or allow plaintext explicitly)");
+}
+
+/* Capabilities change at login; most servers name them in the OK. */
+static int logged_in(struct imap *s, unsigned long caps_seen)
+{
+	s->state = IMAP_STATE_AUTH;
+	return s->caps_seen != caps_seen ? IMAP_OK : imap_client_capability(s);
+}
+
+int imap_client_authenticate(struct imap *s, const struct imap_auth *auth, struct buf *server_error)
+{
+	if (s->state != IMAP_STATE_NONAUTH)
+		return imap_fail(s, IMAP_ERROR, "AUTHENTICATE: not in the not-authenticated state");
+	struct buf cap = BUF_INIT, err = BUF_INIT;
+	buf_addf(&cap, "AUTH=%s", auth->mechanism);
+	bool offered = imap_has_cap(s, cap.data);
+	buf_free(&cap);
+	if (!offered)
+		return imap_fail(s, IMAP_ERROR, "the server does not offer AUTHENTICATE %s", auth->mechanism);
+	int rc = check_link_private(s);
+	if (rc < 0)
+		return rc;
+	struct sasl *a = sasl_new(auth->mechanism, auth->user, auth->secret, &err);
 	if (!a) {
-		int rc = imap_fail(s, IMAP_ERROR, "AUTHENTICATE PLAIN: %s", err.data);
+		rc = imap_fail(s, IMAP_ERROR, "AUTHENTICATE: %s", err.data);
 		buf_free(&err);
 		return rc;
 	}
 	buf_free(&err);
-	struct imap_cmd *c = imap_cmd_new("AUTHENTICATE PLAIN");
-	struct buf resp = BUF_INIT, line = BUF_INIT;
-	bool cancel = false;
-	int rc;
-	if (sasl_step(a, "", 0, &resp, &cancel) < 0 || cancel) {
-		imap_cmd_free(c);
-		rc = imap_fail(s, IMAP_ERROR, "AUTHENTICATE PLAIN: cannot make the response");
-	} else if (imap_has_cap(s, "SASL-IR")) {
-		sasl_base64_encode(&line, resp.data, resp.len);
-		imap_cmd_add(c, " ");
-		imap_cmd_add_secret_text(c, line.data);
-		rc = run(s, c, "AUTHENTICATE PLAIN");
-	} else {
-		sasl_base64_encode(&line, resp.data, resp.len);
-		struct one_reply once = { &line, false };
-		imap_cmd_on_continuation(c, reply_once, &once);
-		rc = run(s, c, "AUTHENTICATE PLAIN");
-	}
-	sasl_wipe(&resp);
-	sasl_wipe(&line);
+	sasl_set_host(a, auth->host, auth->port);
+	unsigned long caps_seen = s->caps_seen;
+	rc = sasl_command(s, a);
+	if (server_error && sasl_server_error(a))
+		buf_set(server_error, sasl_server_error(a), strlen(sasl_server_error(a)));
 	sasl_free(a);
-	return rc;
+	return rc < 0 ? rc : logged_in(s, caps_seen);
 }
 
 int imap_client_login(struct imap *s, const char *user, const char *password)
@@ -223,18 +262,16 @@ int imap_client_login(struct imap *s, const char *user, const char *password)
 	int rc = check_link_private(s);
 	if (rc < 0)
 		return rc;
+	if (imap_has_cap(s, "LOGINDISABLED")) {
+		if (!imap_has_cap(s, "AUTH=PLAIN"))
+			return imap_fail(s, IMAP_ERROR,
+					 "the server allows neither LOGIN nor AUTHENTICATE PLAIN");
+		struct imap_auth auth = { .mechanism = "PLAIN", .user = user, .secret = password };
+		return imap_client_authenticate(s, &auth, NULL);
+	}
 	unsigned long caps_seen = s->caps_seen;
-	if (!imap_has_cap(s, "LOGINDISABLED"))
-		rc = login_command(s, user, password);
-	else if (imap_has_cap(s, "AUTH=PLAIN"))
-		rc = plain_command(s, user, password);
-	else
-		rc = imap_fail(s, IMAP_ERROR, "the server allows neither LOGIN nor AUTHENTICATE PLAIN");
-	if (rc < 0)
-		return rc;
-	s->state = IMAP_STATE_AUTH;
-	/* capabilities change at login; most servers name them in the OK */
-	return s->caps_seen != caps_seen ? IMAP_OK : imap_client_capability(s);
+	rc = login_command(s, user, password);
+	return rc < 0 ? rc : logged_in(s, caps_seen);
 }
 
 struct enable_ctx {

@@ -168,6 +168,23 @@ int imap_client_capability(struct imap *s);
  * gives an authenticated session.  IMAP_ERROR: refused (imap_errmsg holds
  * the server's words). */
 int imap_client_login(struct imap *s, const char *user, const char *password);
+/* AUTHENTICATE (RFC 3501 6.2.2) with one of the SASL mechanisms of
+ * sasl.h: PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER (host and port, may
+ * be NULL, go into OAUTHBEARER's response).  The first response goes with
+ * the command where the server has SASL-IR.  IMAP_ERROR, nothing sent,
+ * when the server does not advertise AUTH=mechanism, and on an unencrypted
+ * network link unless opts.allow_plaintext (as imap_client_login).
+ * Responses are never traced.  After a refused XOAUTH2 or OAUTHBEARER,
+ * server_error (may be NULL) gets the server's error JSON (printable, no
+ * secret of ours: fit for a log).  Afterwards as imap_client_login. */
+struct imap_auth {
+	const char *mechanism;
+	const char *user;
+	const char *secret;    /* password or OAuth 2 access token */
+	const char *host;      /* OAUTHBEARER */
+	const char *port;
+};
+int imap_client_authenticate(struct imap *s, const struct imap_auth *auth, struct buf *server_error);
 /* ENABLE ext (RFC 5161): *enabled when the server said ENABLED for it.  A
  * server without ENABLE, or one that refuses, leaves it false (0). */
 int imap_client_enable(struct imap *s, const char *ext, bool *enabled);

@@ -12,7 +12,10 @@
 #include "buf.h"
 #include "xalloc.h"
 
-enum sasl_kind { SASL_PLAIN, SASL_LOGIN, SASL_CRAM_MD5, SASL_XOAUTH2 };
+enum sasl_kind { SASL_PLAIN, SASL_LOGIN, SASL_CRAM_MD5, SASL_XOAUTH2, SASL_OAUTHBEARER };
+
+/* The most of a server's error JSON kept for the log. */
+#define SASL_ERROR_MAX 512
 
 static const struct {
 	const char *name;
@@ -23,6 +26,7 @@ static const struct {
 	{ "LOGIN", SASL_LOGIN, false },
 	{ "CRAM-MD5", SASL_CRAM_MD5, false },
 	{ "XOAUTH2", SASL_XOAUTH2, true },
+	{ "OAUTHBEARER", SASL_OAUTHBEARER, true },
 };
 
 struct sasl {
@@ -32,6 +36,9 @@ struct sasl {
 	char *user;
 	char *secret;
 	char *authzid;
+	char *host;         /* OAUTHBEARER */
+	char *port;
+	char *server_error; /* XOAUTH2, OAUTHBEARER: the JSON of a refusal, printable */
 	unsigned steps;     /* challenges answered so far */
 	bool sent_user;     /* LOGIN */
 	bool sent_password; /* LOGIN */
@@ -144,6 +151,40 @@ int sasl_xoauth2_response(struct buf *out, const char *user, const char *token,
 	return 0;
 }
 
+static bool sasl_has_ctrl_a(const char *s)
+{
+	return s && strchr(s, '\001') != NULL;
+}
+
+int sasl_oauthbearer_response(struct buf *out, const char *user, const char *host,
+			      const char *port, const char *token, struct buf *err)
+{
+	if (sasl_has_ctrl_a(user) || sasl_has_ctrl_a(host) || sasl_has_ctrl_a(port) ||
+	    sasl_has_ctrl_a(token)) {
+		buf_adderr(err, "OAUTHBEARER: the user name, host, port or token contains a \\001 byte");
+		return -1;
+	}
+	/* each user byte may become three (=2C, =3D) */
+	buf_grow(out, 3 * strlen(user) + (host ? strlen(host) : 0) + (port ? strlen(port) : 0) +
+			      strlen(token) + sizeof "n,a=,\001host=\001port=\001auth=Bearer \001\001");
+	buf_addstr(out, "n,a=");
+	for (const char *p = user; *p; p++) {
+		if (*p == ',')
+			buf_addstr(out, "=2C");
+		else if (*p == '=')
+			buf_addstr(out, "=3D");
+		else
+			buf_addch(out, *p);
+	}
+	buf_addstr(out, ",\001");
+	if (host && *host)
+		buf_addf(out, "host=%s\001", host);
+	if (port && *port)
+		buf_addf(out, "port=%s\001", port);
+	buf_addf(out, "auth=Bearer %s\001\001", token);
+	return 0;
+}
+
 int sasl_cram_md5_response(struct buf *out, const char *user, const char *password,
 			   const void *challenge, size_t len, struct buf *err)
 {
@@ -181,8 +222,9 @@ struct sasl *sasl_new(const char *mechanism, const char *user, const char *secre
 		buf_adderr(err, "SASL mechanism not supported: %s", mechanism);
 		return NULL;
 	}
-	if (sasl_mechs[i].kind == SASL_XOAUTH2 && (strchr(user, '\001') || strchr(secret, '\001'))) {
-		buf_adderr(err, "XOAUTH2: the user name or token contains a \\001 byte");
+	bool oauth = sasl_mechs[i].kind == SASL_XOAUTH2 || sasl_mechs[i].kind == SASL_OAUTHBEARER;
+	if (oauth && (sasl_has_ctrl_a(user) || sasl_has_ctrl_a(secret))) {
+		buf_adderr(err, "%s: the user name or token contains a \\001 byte", sasl_mechs[i].name);
 		return NULL;
 	}
 	struct sasl *a = xcalloc(1, sizeof *a);
@@ -198,6 +240,20 @@ void sasl_set_authzid(struct sasl *a, const char *authzid)
 {
 	sasl_wipe_str(a->authzid);
 	a->authzid = authzid ? xstrdup(authzid) : NULL;
+}
+
+void sasl_set_host(struct sasl *a, const char *host, const char *port)
+{
+	free(a->host);
+	free(a->port);
+	/* a host or port with \001 would end the key-value list early: left out */
+	a->host = host && !sasl_has_ctrl_a(host) ? xstrdup(host) : NULL;
+	a->port = port && !sasl_has_ctrl_a(port) ? xstrdup(port) : NULL;
+}
+
+const char *sasl_server_error(const struct sasl *a)
+{
+	return a->server_error;
 }
 
 const char *sasl_mechanism(const struct sasl *a)
@@ -247,6 +303,19 @@ static void sasl_login_step(struct sasl *a, const void *challenge, size_t len, s
 		a->sent_user = true;
 }
 
+/* The server's refusal, kept printable and short for a log line: it
+ * holds no secret of ours, only the server's words. */
+static void sasl_keep_error(struct sasl *a, const void *challenge, size_t len)
+{
+	const unsigned char *p = challenge;
+	size_t n = len < SASL_ERROR_MAX ? len : SASL_ERROR_MAX;
+	free(a->server_error);
+	a->server_error = xmalloc(n + 1);
+	for (size_t i = 0; i < n; i++)
+		a->server_error[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+	a->server_error[n] = '\0';
+}
+
 int sasl_step(void *ctx, const void *challenge, size_t len, struct buf *resp, bool *cancel)
 {
 	struct sasl *a = ctx;
@@ -268,11 +337,24 @@ int sasl_step(void *ctx, const void *challenge, size_t len, struct buf *resp, bo
 	case SASL_XOAUTH2:
 		/* On failure the server sends a JSON error as a challenge and
 		 * expects an empty response before its tagged NO. */
-		if (step == 1)
+		if (step == 1) {
+			sasl_keep_error(a, challenge, len);
 			return 0;
+		}
 		if (step > 1)
 			break;
 		return sasl_xoauth2_response(resp, a->user, a->secret, NULL);
+	case SASL_OAUTHBEARER:
+		/* RFC 7628 3.2.3: the error JSON is answered with a lone \001
+		 * (a dummy response), and the server then says NO. */
+		if (step == 1) {
+			sasl_keep_error(a, challenge, len);
+			buf_addch(resp, '\001');
+			return 0;
+		}
+		if (step > 1)
+			break;
+		return sasl_oauthbearer_response(resp, a->user, a->host, a->port, a->secret, NULL);
 	}
 	*cancel = true;
 	return 0;
@@ -285,5 +367,8 @@ void sasl_free(struct sasl *a)
 	sasl_wipe_str(a->user);
 	sasl_wipe_str(a->secret);
 	sasl_wipe_str(a->authzid);
+	free(a->host);
+	free(a->port);
+	free(a->server_error);
 	free(a);
 }

@@ -50,6 +50,9 @@ struct dovecot_opts {
 	const struct dovecot_user *users;  /* accounts besides the standard three */
 	size_t nusers;
 	unsigned max_connections;  /* per user and IP (a crowded account); 0 = 500 */
+	int oauth2_port;         /* > 0: XOAUTH2 and OAUTHBEARER too, each token checked by
+				  * POST http://127.0.0.1:PORT/introspect (an oauth2 passdb;
+				  * harness_oauth2.py is such a server) */
 };
 
 struct dovecot {
@@ -62,6 +65,7 @@ struct dovecot {
 	int imaps_port;                   /* 127.0.0.1, implicit TLS */
 	char separator;
 	unsigned max_connections;
+	int oauth2_port;
 	struct test_certs certs;          /* cafile verifies the server; otherca must fail */
 	pid_t master;                     /* Dovecot's master process */
 	pid_t owner;                      /* process that stops it at exit; 0 = none */

@@ -91,6 +91,29 @@ static void dovecot_conf_executables(struct buf *c, const char *dir, const char 
 		buf_addf(c, "service %s {\n  executable = %s/%s\n}\n", services[i], dir, services[i]);
 }
 
+/* A token passdb before the passwords: every token is asked about at a
+ * local introspection endpoint (no tokeninfo, no cache), so a test that
+ * changes the endpoint's answer sees the next login follow it. */
+static int dovecot_conf_oauth2(const struct dovecot *d, struct buf *c, struct buf *err)
+{
+	char path[HARNESS_PATH_MAX + 16];
+	struct buf args = BUF_INIT;
+	buf_addf(&args,
+		 "introspection_mode = post\n"
+		 "introspection_url = http://127.0.0.1:%d/introspect\n"
+		 "username_attribute = username\n"
+		 "active_attribute = active\n"
+		 "active_value = true\n"
+		 "force_introspection = yes\n", d->oauth2_port);
+	snprintf(path, sizeof path, "%s/oauth2.conf.ext", d->dir);
+	int rc = os_write_file(path, &args, 0644, err);
+	buf_free(&args);
+	if (rc == 0)
+		buf_addf(c, "passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+			 "  args = %s\n}\n", path);
+	return rc;
+}
+
 int dovecot_conf_write(const struct dovecot *d, const char *imap_dir, uid_t uid, gid_t gid,
 		       struct buf *err)
 {
@@ -107,7 +130,7 @@ int dovecot_conf_write(const struct dovecot *d, const char *imap_dir, uid_t uid,
 		 "ssl_cert = <%s\n"
 		 "ssl_key = <%s\n"
 		 "disable_plaintext_auth = no\n"
-		 "auth_mechanisms = plain login cram-md5\n"
+		 "auth_mechanisms = plain login cram-md5%s\n"
 		 "auth_verbose = yes\n"
 		 "auth_failure_delay = 0\n"
 		 "first_valid_uid = %u\n"
@@ -115,7 +138,7 @@ int dovecot_conf_write(const struct dovecot *d, const char *imap_dir, uid_t uid,
 		 "mail_location = maildir:%s/%%u\n"
 		 "mail_plugins = quota acl\n",
 		 d->instance, d->dir, d->dir, d->log, d->certs.certfile, d->certs.keyfile,
-		 (unsigned)uid, (unsigned)uid, d->mailroot);
+		 d->oauth2_port > 0 ? " xoauth2 oauthbearer" : "", (unsigned)uid, (unsigned)uid, d->mailroot);
 	buf_addf(&c,
 		 "namespace inbox {\n"
 		 "  inbox = yes\n"
@@ -125,6 +148,10 @@ int dovecot_conf_write(const struct dovecot *d, const char *imap_dir, uid_t uid,
 		 "  mailbox Trash {\n    special_use = \\Trash\n  }\n"
 		 "  mailbox Junk {\n    special_use = \\Junk\n  }\n"
 		 "}\n", d->separator);
+	if (d->oauth2_port > 0 && dovecot_conf_oauth2(d, &c, err) < 0) {
+		buf_free(&c);
+		return -1;
+	}
 	buf_addf(&c,
 		 "passdb {\n"
 		 "  driver = passwd-file\n"

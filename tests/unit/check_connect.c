@@ -315,6 +315,82 @@ START_TEST(test_logindisabled_uses_authenticate_plain)
 }
 END_TEST
 
+/* XOAUTH2 with SASL-IR: the response goes with the command; a refusal
+ * comes as a base64 JSON challenge, answered with an empty line, then NO.
+ * The JSON reaches the caller, the token never reaches the trace. */
+START_TEST(test_xoauth2_sasl_ir_and_the_error_json)
+{
+	struct scene sc;
+	scene_start(&sc, "S: * OK [CAPABILITY IMAP4rev1 AUTH=PLAIN AUTH=XOAUTH2 SASL-IR] hi\n"
+			 "C: <tag0> AUTHENTICATE XOAUTH2 dXNlcj1hbGljZQFhdXRoPUJlYXJlciB0b2stMQEB\n"
+			 "S: + eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIiwic2NoZW1lcyI6ImJlYXJlciIsInNjb3BlIjoibWFpbCJ9\n"
+			 "C: \n"
+			 "S: <tag0> NO [AUTHENTICATIONFAILED] Authentication failed.\n"
+			 "C: <tag1> AUTHENTICATE XOAUTH2 dXNlcj1hbGljZQFhdXRoPUJlYXJlciB0b2stMQEB\n"
+			 "S: <tag1> OK [CAPABILITY IMAP4rev1 MOVE] in\n"
+			 "EOF\n", false);
+	ck_assert_int_eq(scene_open(&sc, IMAP_LINK_TCP, false, true), 0);
+	struct imap_auth auth = { .mechanism = "XOAUTH2", .user = "alice", .secret = "tok-1" };
+	struct buf json = BUF_INIT;
+	ck_assert_int_eq(imap_client_authenticate(sc.s, &auth, &json), IMAP_ERROR);
+	ck_assert_str_eq(json.data, "{\"status\":\"invalid_token\",\"schemes\":\"bearer\",\"scope\":\"mail\"}");
+	ck_assert_msg(strstr(imap_errmsg(sc.s), "AUTHENTICATIONFAILED"), "%s", imap_errmsg(sc.s));
+	ck_assert_int_eq(imap_get_state(sc.s), IMAP_STATE_NONAUTH);
+	buf_free(&json);
+	/* the connection is still good for another try */
+	ck_assert_msg(imap_client_authenticate(sc.s, &auth, &json) == 0, "%s", imap_errmsg(sc.s));
+	ck_assert_int_eq(imap_get_state(sc.s), IMAP_STATE_AUTH);
+	ck_assert(imap_has_cap(sc.s, "MOVE"));
+	ck_assert_uint_eq(json.len, 0);
+	ck_assert_msg(!strstr(sc.trace.data, "dXNlcj1hbGljZQFhdXRoPUJlYXJlciB0b2stMQEB") && !strstr(sc.trace.data, "tok-1"), "%s",
+		      sc.trace.data);
+	scene_end(&sc);
+}
+END_TEST
+
+/* OAUTHBEARER without SASL-IR: the response after the server's "+", the
+ * error JSON answered with a lone \001 (AQ==), then NO. */
+START_TEST(test_oauthbearer_without_sasl_ir_and_the_error_json)
+{
+	struct scene sc;
+	scene_start(&sc, "S: * OK [CAPABILITY IMAP4rev1 AUTH=OAUTHBEARER] hi\n"
+			 "C: <tag0> AUTHENTICATE OAUTHBEARER\n"
+			 "S: + \n"
+			 "C: bixhPWFsaWNlLAFob3N0PTEyNy4wLjAuMQFwb3J0PVBPUlQBYXV0aD1CZWFyZXIgdG9rLTEBAQ==\n"
+			 "S: + eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIiwic2NoZW1lcyI6ImJlYXJlciIsInNjb3BlIjoibWFpbCJ9\n"
+			 "C: AQ==\n"
+			 "S: <tag0> NO [AUTHENTICATIONFAILED] Authentication failed.\n"
+			 "EOF\n", false);
+	ck_assert_int_eq(scene_open(&sc, IMAP_LINK_TCP, false, true), 0);
+	struct imap_auth auth = { .mechanism = "oauthbearer", .user = "alice", .secret = "tok-1",
+				  .host = "127.0.0.1", .port = "PORT" };
+	struct buf json = BUF_INIT;
+	ck_assert_int_eq(imap_client_authenticate(sc.s, &auth, &json), IMAP_ERROR);
+	ck_assert_str_eq(json.data, "{\"status\":\"invalid_token\",\"schemes\":\"bearer\",\"scope\":\"mail\"}");
+	ck_assert_msg(!strstr(sc.trace.data, "bixhPWFsaWNlLAFob3N0PTEyNy4wLjAuMQFwb3J0PVBPUlQBYXV0aD1CZWFyZXIgdG9rLTEBAQ==") && !strstr(sc.trace.data, "tok-1"), "%s",
+		      sc.trace.data);
+	buf_free(&json);
+	scene_end(&sc);
+}
+END_TEST
+
+/* A mechanism the server does not name is refused before a byte is sent,
+ * and so is a token on an unencrypted network link. */
+START_TEST(test_authenticate_needs_the_mechanism_and_privacy)
+{
+	struct scene sc;
+	scene_start(&sc, "S: * OK [CAPABILITY IMAP4rev1 AUTH=PLAIN AUTH=XOAUTH2] hi\nEOF\n", false);
+	ck_assert_int_eq(scene_open(&sc, IMAP_LINK_TCP, false, false), 0);
+	struct imap_auth auth = { .mechanism = "OAUTHBEARER", .user = "alice", .secret = "t" };
+	ck_assert_int_eq(imap_client_authenticate(sc.s, &auth, NULL), IMAP_ERROR);
+	ck_assert_str_eq(imap_errmsg(sc.s), "the server does not offer AUTHENTICATE OAUTHBEARER");
+	auth.mechanism = "XOAUTH2";
+	ck_assert_int_eq(imap_client_authenticate(sc.s, &auth, NULL), IMAP_ERROR);
+	ck_assert_msg(strstr(imap_errmsg(sc.s), "not encrypted"), "%s", imap_errmsg(sc.s));
+	scene_end(&sc);
+}
+END_TEST
+
 /* imap4 (the imaplib emulation) on an imap:// URL refuses the crafted
  * greeting too, and sends nothing. */
 START_TEST(test_imap4_refuses_malformed_preauth)
@@ -457,6 +533,9 @@ int main(void)
 	tcase_add_test(tc, test_starttls_login_enable_logout);
 	tcase_add_test(tc, test_plaintext_login_refused);
 	tcase_add_test(tc, test_logindisabled_uses_authenticate_plain);
+	tcase_add_test(tc, test_xoauth2_sasl_ir_and_the_error_json);
+	tcase_add_test(tc, test_oauthbearer_without_sasl_ir_and_the_error_json);
+	tcase_add_test(tc, test_authenticate_needs_the_mechanism_and_privacy);
 	tcase_add_test(tc, test_imap4_refuses_malformed_preauth);
 	tcase_add_test(tc, test_open_waits_end_on_the_cancel_fd);
 	tcase_add_test(tc, test_connect_ends_on_the_cancel_fd);

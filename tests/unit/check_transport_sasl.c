@@ -1,5 +1,5 @@
 /* check_transport_sasl.c: base64 and the SASL mechanisms (PLAIN, LOGIN,
- * CRAM-MD5, XOAUTH2) against the RFC vectors.  A decoder that let bad
+ * CRAM-MD5, XOAUTH2, OAUTHBEARER) against the RFC vectors.  A decoder that let bad
  * base64 through would feed a server's garbage to the mechanism, and a
  * mechanism must cancel a challenge it does not expect rather than answer
  * it with the secret again. */
@@ -189,6 +189,60 @@ START_TEST(test_sasl_xoauth2)
 }
 END_TEST
 
+START_TEST(test_sasl_xoauth2_keeps_the_error_json)
+{
+	struct sasl *a = sasl_new("xoauth2", "alice", "tok", NULL);
+	step_ok(a, "", "user=alice\001auth=Bearer tok\001\001", 28);
+	ck_assert_ptr_null(sasl_server_error(a));
+	/* the server's words, made printable: no control byte reaches a log */
+	step_ok(a, "{\"status\":\"401\"}\r\n\033", "", 0);
+	ck_assert_str_eq(sasl_server_error(a), "{\"status\":\"401\"}???");
+	sasl_free(a);
+}
+END_TEST
+
+/* RFC 7628 4.1: the example's exact bytes. */
+START_TEST(test_sasl_oauthbearer_rfc7628)
+{
+	const char *want = "n,a=user@example.com,\001host=server.example.com\001port=143\001"
+			   "auth=Bearer vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\001\001";
+	struct sasl *a = sasl_new("oauthbearer", "user@example.com",
+				  "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==", NULL);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_str_eq(sasl_mechanism(a), "OAUTHBEARER");
+	ck_assert(sasl_has_initial_response(a));
+	sasl_set_host(a, "server.example.com", "143");
+	step_ok(a, "", want, strlen(want));
+	struct buf enc = BUF_INIT;
+	sasl_base64_encode(&enc, want, strlen(want));
+	ck_assert_str_eq(enc.data, "bixhPXVzZXJAZXhhbXBsZS5jb20sAWhvc3Q9c2VydmVyLmV4YW1wbGUuY29tAXBvcnQ9MTQz"
+				   "AWF1dGg9QmVhcmVyIHZGOWRmdDRxbVRjMk52YjNSbGNrQmhiSFJoZG1semRHRXVZMjl0Q2c9PQEB");
+	buf_free(&enc);
+	/* the failure: the error JSON is answered with a lone \001, once */
+	const char *json = "{\"status\":\"invalid_token\",\"scope\":\"example_scope\","
+			   "\"openid-configuration\":\"https://example.com/.well-known/openid-configuration\"}";
+	step_ok(a, json, "\001", 1);
+	ck_assert_str_eq(sasl_server_error(a), json);
+	step_cancels(a, "{}");
+	sasl_free(a);
+}
+END_TEST
+
+START_TEST(test_sasl_oauthbearer_escapes_the_user)
+{
+	struct buf out = BUF_INIT, err = BUF_INIT;
+	ck_assert_int_eq(sasl_oauthbearer_response(&out, "a,b=c", NULL, NULL, "t", &err), 0);
+	const char want[] = "n,a=a=2Cb=3Dc,\001auth=Bearer t\001\001";
+	ck_assert_uint_eq(out.len, sizeof want - 1);
+	ck_assert_int_eq(memcmp(out.data, want, out.len), 0);
+	sasl_wipe(&out);
+	ck_assert_int_eq(sasl_oauthbearer_response(&out, "u", "h\001auth=Bearer x", NULL, "t", &err), -1);
+	ck_assert_msg(strstr(err.data, "\\001") != NULL, "got: %s", err.data);
+	ck_assert_ptr_null(sasl_new("OAUTHBEARER", "u", "tok\001", NULL));
+	buf_free(&err);
+}
+END_TEST
+
 START_TEST(test_sasl_unknown_mechanism)
 {
 	struct buf err = BUF_INIT;
@@ -207,6 +261,9 @@ void check_transport_add_sasl(Suite *s)
 	tcase_add_test(sasl, test_sasl_login);
 	tcase_add_test(sasl, test_sasl_cram_md5_rfc2195);
 	tcase_add_test(sasl, test_sasl_xoauth2);
+	tcase_add_test(sasl, test_sasl_xoauth2_keeps_the_error_json);
+	tcase_add_test(sasl, test_sasl_oauthbearer_rfc7628);
+	tcase_add_test(sasl, test_sasl_oauthbearer_escapes_the_user);
 	tcase_add_test(sasl, test_sasl_unknown_mechanism);
 	suite_add_tcase(s, sasl);
 }
