@@ -50,6 +50,8 @@ struct dovecot_opts {
 	const struct dovecot_user *users;  /* accounts besides the standard three */
 	size_t nusers;
 	unsigned max_connections;  /* per user and IP (a crowded account); 0 = 500 */
+	bool bare;               /* advertises IMAP4rev1 alone (imap_capability), as a
+				  * bare RFC 3501 server: no UIDPLUS, MOVE, IDLE, ... */
 };
 
 struct dovecot {
@@ -62,6 +64,7 @@ struct dovecot {
 	int imaps_port;                   /* 127.0.0.1, implicit TLS */
 	char separator;
 	unsigned max_connections;
+	bool bare;
 	struct test_certs certs;          /* cafile verifies the server; otherca must fail */
 	pid_t master;                     /* Dovecot's master process */
 	pid_t owner;                      /* process that stops it at exit; 0 = none */

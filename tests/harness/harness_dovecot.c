@@ -479,6 +479,7 @@ int dovecot_start(struct dovecot *d, const struct dovecot_opts *o, struct buf *e
 	memset(d, 0, sizeof *d);
 	d->separator = o->separator ? o->separator : '.';
 	d->max_connections = o->max_connections;
+	d->bare = o->bare;
 	if (d->separator != '.' && d->separator != '/') {
 		buf_addf(err, "separator must be '.' or '/', not '%c'", d->separator);
 		return -1;
