@@ -30,7 +30,8 @@ tests_harness_libharness_la_SOURCES = \
 	tests/harness/harness_cyrus_proc.c tests/harness/harness_cyrus_watchdog.c \
 	tests/harness/harness_mount.c tests/harness/harness_mount.h \
 	tests/harness/harness_srv.c tests/harness/harness_srv.h \
-	tests/harness/harness_proxy.c tests/harness/harness_proxy.h
+	tests/harness/harness_proxy.c tests/harness/harness_proxy.h \
+	tests/harness/harness_piped.c tests/harness/harness_piped.h
 tests_harness_libharness_la_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(GNUTLS_CFLAGS)
 tests_harness_libharness_la_LIBADD = proto/libimap.la $(GNUTLS_LIBS)
 noinst_HEADERS = tests/harness/check_run.h tests/harness/check_rng.h tests/harness/check_du.h
@@ -258,7 +259,15 @@ tests_mount_check_backup_SOURCES = tests/mount/check_backup.c
 tests_mount_check_backup_CFLAGS = $(TEST_CFLAGS)
 tests_mount_check_backup_LDADD = $(TEST_LIBS)
 
-MOUNT_TESTS += tests/mount/check_fresh tests/mount/check_fresh_idle tests/mount/check_mount tests/mount/check_mount_cap tests/mount/check_mount_write \
+# The server matrix: the same checks against Dovecot, bare Dovecot, Cyrus,
+# Courier and mailutils (unpacked by contrib/unpack-servers.sh).
+check_PROGRAMS += tests/mount/check_matrix
+tests_mount_check_matrix_SOURCES = tests/mount/check_matrix.c tests/mount/check_matrix.h \
+	tests/mount/check_matrix_read.c tests/mount/check_matrix_write.c
+tests_mount_check_matrix_CFLAGS = $(TEST_CFLAGS)
+tests_mount_check_matrix_LDADD = $(TEST_LIBS)
+
+MOUNT_TESTS += tests/mount/check_matrix tests/mount/check_fresh tests/mount/check_fresh_idle tests/mount/check_mount tests/mount/check_mount_cap tests/mount/check_mount_write \
 	tests/mount/check_backup
 MOUNT_TESTS += tests/mount/check_mount_oauth
 
@@ -287,7 +296,8 @@ endif
 TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
 EXTRA_DIST += tests/conformance/run.sh tests/conformance/calls.txt tests/conformance/imaplib_run.py \
-	tests/valgrind-wrap.sh tests/valgrind-daemon.sh tests/valgrind.supp tests/run-all.sh contrib/demo.sh contrib/install-deps.sh
+	tests/valgrind-wrap.sh tests/valgrind-daemon.sh tests/valgrind.supp tests/run-all.sh contrib/demo.sh contrib/install-deps.sh \
+	contrib/unpack-servers.sh
 # Check's 4 s default per test case is too short for ASan or valgrind on
 # two loaded cores: test cases without a timeout of their own get 60 s.
 AM_TESTS_ENVIRONMENT = IMAP4=$(abs_builddir)/tools/imap4/imap4 TESTSERVER=$(abs_builddir)/tests/harness/testserver \

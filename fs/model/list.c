@@ -73,10 +73,11 @@ int mtree_refresh(struct mtree *t, struct pool *p, int max_age, bool force)
 	if (!force && t->listed && now - t->listed < max_age)
 		return 0;
 	struct list_ctx l = { NULL, 0, 0 };
+	uint64_t ticket = mtree_list_begin(t);
 	/* a connection found dead (server restarted, kicked) is retried once */
 	int rc = run_retry(p, NULL, list_attempt, &l);
 	if (rc == 0)
-		mtree_merge(t, l.v, l.n, now);
+		mtree_merge_ticket(t, l.v, l.n, now, ticket);
 	list_ctx_clear(&l);
 	free(l.v);
 	return rc;

@@ -674,7 +674,20 @@ static void assign_paths(const struct mtree *t, const struct mtree_listed *v, si
 	buf_free(&err);
 }
 
+uint64_t mtree_list_begin(struct mtree *t)
+{
+	pthread_mutex_lock(&t->lock);
+	uint64_t ticket = ++t->lists_begun;
+	pthread_mutex_unlock(&t->lock);
+	return ticket;
+}
+
 void mtree_merge(struct mtree *t, struct mtree_listed *v, size_t n, time_t now)
+{
+	mtree_merge_ticket(t, v, n, now, 0);
+}
+
+void mtree_merge_ticket(struct mtree *t, struct mtree_listed *v, size_t n, time_t now, uint64_t ticket)
 {
 	qsort(v, n, sizeof *v, cmp_listed);
 	size_t nv = dedupe(v, n);
@@ -690,6 +703,11 @@ void mtree_merge(struct mtree *t, struct mtree_listed *v, size_t n, time_t now)
 	assign_paths(t, v, nv, delim, path, owner);
 
 	pthread_mutex_lock(&t->lock);
+	bool outdated = ticket && ticket < t->lists_merged;
+	if (ticket && !outdated)
+		t->lists_merged = ticket;
+	if (outdated)
+		goto done;
 	t->delim = delim;
 	t->round++;
 	t->root->round = t->round;
@@ -710,6 +728,7 @@ void mtree_merge(struct mtree *t, struct mtree_listed *v, size_t n, time_t now)
 	}
 	sweep(t);
 	t->listed = now;
+done:
 	pthread_mutex_unlock(&t->lock);
 	for (size_t i = 0; i < nv; i++)
 		free(path[i]);

@@ -111,6 +111,11 @@ struct mtree {
 	char delim;
 	bool utf8_names;         /* the server's names are UTF-8 (UTF8=ACCEPT), set before use */
 	time_t listed;
+	/* tickets of LIST answers, in the order they were asked for: one asked
+	 * before a mailbox change through the mount may answer after the LIST
+	 * that followed the change, and must not bring back what it removed */
+	uint64_t lists_begun;
+	uint64_t lists_merged;
 	struct cache *cache;     /* where kept names are interned (NULL: none) */
 	/* told of every message that left a listing (expunged, or a new
 	 * UIDVALIDITY), so the kernel forgets its name */
@@ -139,6 +144,11 @@ void mtree_free(struct mtree *t);
  * keeps it, each other one takes its alias (tree.h).  What happens does
  * not depend on the order of v: the same names give the same tree. */
 void mtree_merge(struct mtree *t, struct mtree_listed *v, size_t n, time_t now);
+/* The same for the answer to a LIST sent after mtree_list_begin gave
+ * ticket: dropped when the answer of a LIST asked for later was merged
+ * already (it may predate a change that one saw). */
+uint64_t mtree_list_begin(struct mtree *t);
+void mtree_merge_ticket(struct mtree *t, struct mtree_listed *v, size_t n, time_t now, uint64_t ticket);
 
 /* References (see above).  mbox_get: the caller holds one already, or a
  * lock under which the pointer it read is held (nodes_lock for a node's).

@@ -475,6 +475,16 @@ int mutate_move(struct pool *p, const char *from, uint32_t uidvalidity, uint32_t
 
 /* ---- append ---- */
 
+/* Courier refuses an APPEND to the mailbox its session has open read-only
+ * ("NO Current box is selected READ-ONLY."): such a connection leaves it
+ * first. */
+static int leave_if_examined(struct pool_conn *c, const char *mailbox)
+{
+	if (!c->selected || c->selected_rw || strcmp(c->selected, mailbox) != 0)
+		return 0;
+	return select_none(c);
+}
+
 int mutate_append(struct pool *p, const char *mailbox, int fd, uint64_t len, time_t internaldate,
 		  const char *flags, uint32_t *new_uidvalidity, uint32_t *new_uid)
 {
@@ -505,7 +515,14 @@ int mutate_append(struct pool *p, const char *mailbox, int fd, uint64_t len, tim
 	imap_cmd_add_literal_fd(cmd, fd, len);
 	/* never repeated: a lost APPEND may have been stored */
 	struct run_opts o = opts("APPEND", mailbox, NULL, false);
-	int rc = run_command(p, NULL, cmd, &o);
+	struct pool_conn *c;
+	int rc = pool_get(p, NULL, &c);
+	if (rc == 0) {
+		rc = leave_if_examined(c, mailbox);
+		if (rc == 0)
+			rc = run_on(c, cmd, &o);
+		pool_put(p, c);
+	}
 	const char *args = rc == 0 ? ok_code_args(cmd, "APPENDUID") : NULL;
 	uint32_t v, uid;
 	if (args && parse_uid_code(args, 0, &v, &uid)) {

@@ -53,6 +53,8 @@ struct dovecot_opts {
 	int oauth2_port;         /* > 0: XOAUTH2 and OAUTHBEARER too, each token checked by
 				  * POST http://127.0.0.1:PORT/introspect (an oauth2 passdb;
 				  * harness_oauth2.py is such a server) */
+	bool bare;               /* advertises IMAP4rev1 alone (imap_capability), as a
+				  * bare RFC 3501 server: no UIDPLUS, MOVE, IDLE, ... */
 };
 
 struct dovecot {
@@ -66,6 +68,7 @@ struct dovecot {
 	char separator;
 	unsigned max_connections;
 	int oauth2_port;
+	bool bare;
 	struct test_certs certs;          /* cafile verifies the server; otherca must fail */
 	pid_t master;                     /* Dovecot's master process */
 	pid_t owner;                      /* process that stops it at exit; 0 = none */

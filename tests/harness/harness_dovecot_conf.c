@@ -167,6 +167,7 @@ int dovecot_conf_write(const struct dovecot *d, const char *imap_dir, uid_t uid,
 		 "protocol imap {\n"
 		 "  mail_plugins = $mail_plugins imap_quota imap_acl\n"
 		 "  mail_max_userip_connections = %u\n"
+		 "%s"
 		 "}\n"
 		 "plugin {\n"
 		 "  quota = maildir:User quota\n"
@@ -181,7 +182,8 @@ int dovecot_conf_write(const struct dovecot *d, const char *imap_dir, uid_t uid,
 		 "service anvil {\n"
 		 "  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n"
 		 "}\n",
-		 d->max_connections ? d->max_connections : 500, d->imap_port, d->imaps_port);
+		 d->max_connections ? d->max_connections : 500,
+		 d->bare ? "  imap_capability = IMAP4rev1\n" : "", d->imap_port, d->imaps_port);
 	if (imap_dir)
 		dovecot_conf_executables(&c, imap_dir, d->dir);
 	int rc = os_write_file(d->conf, &c, 0644, err);

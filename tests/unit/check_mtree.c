@@ -622,6 +622,50 @@ START_TEST(test_held_entries_survive_concurrent_lists)
 }
 END_TEST
 
+static bool mtree_shows(struct mtree *t, const char *path)
+{
+	struct mbox *m = mtree_by_path(t, path);
+	bool shown = m != NULL;
+	mbox_put(m);
+	return shown;
+}
+
+/* Merges a LIST answer of the names given (NULL-terminated). */
+static void merge_names(struct mtree *t, uint64_t ticket, const char *const *names)
+{
+	struct mtree_listed v[8];
+	size_t n = 0;
+	for (; names[n] && n < 8; n++)
+		v[n] = (struct mtree_listed){ xstrdup(names[n]), '/', false };
+	mtree_merge_ticket(t, v, n, 1, ticket);
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+}
+
+/* The poll's LIST, sent before an rmdir's DELETE, may answer after the
+ * LIST the rmdir sent once the DELETE was done: the older answer must not
+ * bring the mailbox back (seen with Courier, one process per connection). */
+START_TEST(test_older_list_answer_is_dropped)
+{
+	struct mtree t;
+	mtree_init(&t);
+	static const char *const both[] = { "Keep", "Gone", NULL }, *const kept[] = { "Keep", NULL };
+	merge_names(&t, mtree_list_begin(&t), both);
+	ck_assert(mtree_shows(&t, "Gone"));
+	uint64_t poll = mtree_list_begin(&t);
+	uint64_t after_delete = mtree_list_begin(&t);
+	merge_names(&t, after_delete, kept);
+	ck_assert(!mtree_shows(&t, "Gone"));
+	merge_names(&t, poll, both);
+	ck_assert(!mtree_shows(&t, "Gone"));
+	ck_assert(mtree_shows(&t, "Keep"));
+	/* a LIST asked for later is merged as ever */
+	merge_names(&t, mtree_list_begin(&t), both);
+	ck_assert(mtree_shows(&t, "Gone"));
+	mtree_free(&t);
+}
+END_TEST
+
 int main(void)
 {
 	fs_log_to_stderr(true);
@@ -636,6 +680,7 @@ int main(void)
 	tcase_add_test(tc, test_two_names_one_path_both_show);
 	tcase_add_test(tc, test_merge_ignores_the_order);
 	tcase_add_test(tc, test_held_entries_survive_concurrent_lists);
+	tcase_add_test(tc, test_older_list_answer_is_dropped);
 	suite_add_tcase(su, tc);
 	/* the bound is this timeout: minutes for a quadratic tree, seconds
 	 * for this one (valgrind-wrap.sh gives it 5 times as long) */

@@ -21,6 +21,7 @@
 #include "remote/mutate.h"
 #include "remote/pool.h"
 #include "remote/run.h"
+#include "remote/select.h"
 
 /* ---- helpers: the pool under test ---- */
 
@@ -515,6 +516,40 @@ START_TEST(test_fake_lost_connection)
 }
 END_TEST
 
+/* Courier refuses an APPEND to the mailbox its session has open read-only
+ * ("NO Current box is selected READ-ONLY."): the connection that has it
+ * EXAMINEd leaves it first. */
+START_TEST(test_fake_append_leaves_examined_mailbox)
+{
+	struct fake_server *f = fakefs_server_start(FAKE_LOGIN("UIDPLUS LITERAL+ UNSELECT")
+		"C: <tag2> EXAMINE Box\n"
+		"S: * 1 EXISTS\n"
+		"S: * OK [UIDVALIDITY 5] ok\n"
+		"S: <tag2> OK [READ-ONLY] examined\n"
+		"C: <tag3> UNSELECT\n"
+		"S: <tag3> OK unselected\n"
+		"C: <tag4> APPEND Box {5+}\n"
+		"C-LITERAL 5 m\n"
+		"C: \n"
+		"S: <tag4> OK [APPENDUID 5 2] appended\n"
+		FAKE_LOGOUT, 0);
+	struct fs_config cfg;
+	struct pool *p = fake_pool(f, &cfg);
+	struct pool_conn *c;
+	ck_assert_int_eq(pool_get(p, NULL, &c), 0);
+	ck_assert_int_eq(select_mailbox(c, "Box", false), 0);
+	pool_put(p, c);
+	int fd = temp_file("mmmmm", 5);
+	uint32_t v = 0, uid = 0;
+	ck_assert_int_eq(mutate_append(p, "Box", fd, 5, 0, NULL, &v, &uid), 0);
+	close(fd);
+	ck_assert_uint_eq(v, 5);
+	ck_assert_uint_eq(uid, 2);
+	fakefs_pool_free(p, &cfg);
+	fakefs_server_finish(f);
+}
+END_TEST
+
 int main(void)
 {
 	fs_log_to_stderr(true);
@@ -539,6 +574,7 @@ int main(void)
 	tcase_add_test(tf, test_fake_lost_connection);
 	tcase_add_test(tf, test_fake_lost_move_not_repeated);
 	tcase_add_test(tf, test_fake_names_by_their_bytes);
+	tcase_add_test(tf, test_fake_append_leaves_examined_mailbox);
 	suite_add_tcase(su, tf);
 	int failed = check_run_suite(su);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
