@@ -485,6 +485,30 @@ static int leave_if_examined(struct pool_conn *c, const char *mailbox)
 	return select_none(c);
 }
 
+/* Whether the header section of the message in fd (its first len bytes)
+ * holds a byte above 0x7f.  Read with pread: the fd's offset is the
+ * literal's start and stays where it is. */
+static bool header_has_8bit(int fd, uint64_t len)
+{
+	unsigned char chunk[8192];
+	uint32_t last4 = 0;  /* the bytes before, to find CRLF CRLF or LF LF across chunks */
+	for (uint64_t off = 0; off < len;) {
+		size_t want = len - off < sizeof chunk ? (size_t)(len - off) : sizeof chunk;
+		ssize_t n = pread(fd, chunk, want, (off_t)off);
+		if (n <= 0)
+			return false;  /* the APPEND's own read reports the error */
+		for (ssize_t i = 0; i < n; i++) {
+			if (chunk[i] & 0x80)
+				return true;
+			last4 = last4 << 8 | chunk[i];
+			if (last4 == 0x0d0a0d0a || (last4 & 0xffff) == 0x0a0a)
+				return false;
+		}
+		off += (uint64_t)n;
+	}
+	return false;
+}
+
 int mutate_append(struct pool *p, const char *mailbox, int fd, uint64_t len, time_t internaldate,
 		  const char *flags, uint32_t *new_uidvalidity, uint32_t *new_uid)
 {
@@ -499,8 +523,12 @@ int mutate_append(struct pool *p, const char *mailbox, int fd, uint64_t len, tim
 	struct imap_cmd *cmd = run_mailbox_cmd("APPEND", mailbox);
 	if (!cmd)
 		return -EINVAL;
-	if (flags && *flags)
-		imap_cmd_addf(cmd, " (%s)", flags);
+	/* RFC 6855: raw UTF-8 in a header goes as UTF8 (~{N}...) where enabled
+	 * (Courier ALERTs otherwise).  The flag list is always there then:
+	 * Courier takes an atom right after the name for a flag. */
+	bool utf8 = pool_utf8_names(p) && header_has_8bit(fd, len);
+	if ((flags && *flags) || utf8)
+		imap_cmd_addf(cmd, " (%s)", flags ? flags : "");
 	if (internaldate) {
 		struct buf d = BUF_INIT;
 		if (imap_time2internaldate(internaldate, &d) < 0) {
@@ -512,7 +540,13 @@ int mutate_append(struct pool *p, const char *mailbox, int fd, uint64_t len, tim
 		imap_cmd_addf(cmd, " %s", d.data);
 		buf_free(&d);
 	}
-	imap_cmd_add_literal_fd(cmd, fd, len);
+	if (utf8) {
+		imap_cmd_add(cmd, " UTF8 (");
+		imap_cmd_add_literal8_fd(cmd, fd, len);
+		imap_cmd_add(cmd, ")");
+	} else {
+		imap_cmd_add_literal_fd(cmd, fd, len);
+	}
 	/* never repeated: a lost APPEND may have been stored */
 	struct run_opts o = opts("APPEND", mailbox, NULL, false);
 	struct pool_conn *c;

@@ -170,6 +170,12 @@ void imap_cmd_add_literal_fd(struct imap_cmd *c, int fd, uint64_t len)
 	part->len = len;
 }
 
+void imap_cmd_add_literal8_fd(struct imap_cmd *c, int fd, uint64_t len)
+{
+	imap_cmd_add_literal_fd(c, fd, len);
+	c->parts[c->nparts - 1].literal8 = true;
+}
+
 void imap_cmd_on_continuation(struct imap_cmd *c, imap_cont_fn fn, void *ctx)
 {
 	c->cont = fn;

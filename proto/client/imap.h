@@ -232,6 +232,9 @@ void imap_cmd_add_secret_text(struct imap_cmd *c, const char *text);
  * 4096), else after the server's continuation. */
 void imap_cmd_add_literal(struct imap_cmd *c, const void *p, size_t len);
 void imap_cmd_add_literal_fd(struct imap_cmd *c, int fd, uint64_t len);
+/* The same as a literal8 ("~{N}", RFC 3516), glued to the text before it
+ * (no space): for RFC 6855's APPEND ... UTF8 (~{N}...). */
+void imap_cmd_add_literal8_fd(struct imap_cmd *c, int fd, uint64_t len);
 void imap_cmd_on_continuation(struct imap_cmd *c, imap_cont_fn fn, void *ctx);
 
 /* Queue c; it is written as soon as the connection allows.  The core takes

@@ -175,10 +175,11 @@ static int emit_cmd(struct imap *s, struct imap_cmd *c)
 		}
 		if (!c->announced) {
 			bool nonsync = literal_nonsync(s, p->len);
-			buf_addf(&s->out, " {%llu%s}\r\n", (unsigned long long)p->len, nonsync ? "+" : "");
+			const char *open = p->literal8 ? "~{" : " {";
+			buf_addf(&s->out, "%s%llu%s}\r\n", open, (unsigned long long)p->len, nonsync ? "+" : "");
 			if (s->opts.debug >= 4)
-				imap_trace(s, "C: ", "{%llu%s} literal", (unsigned long long)p->len,
-					   nonsync ? "+" : "");
+				imap_trace(s, "C: ", "%s%llu%s} literal", p->literal8 ? "~{" : "{",
+					   (unsigned long long)p->len, nonsync ? "+" : "");
 			c->announced = true;
 			c->lit_sent = 0;
 			if (!nonsync) {

@@ -14,6 +14,7 @@ struct cmd_part {
 	struct buf data;     /* TEXT, LITERAL_MEM */
 	int fd;              /* LITERAL_FD */
 	uint64_t len;        /* literal size */
+	bool literal8;       /* "~{N}" right after the text before it (RFC 6855's UTF8 APPEND) */
 	bool secret;         /* masked in traces */
 };
 

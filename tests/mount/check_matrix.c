@@ -42,11 +42,11 @@ enum mx_kind { MX_DOVECOT, MX_DOVECOT_BARE, MX_CYRUS, MX_COURIER, MX_MAILUTILS, 
  * add half a minute to each server's run, so their mounts poll every 2 s.
  * Bare Dovecot, without IDLE, gets the NOOP every 5 s from the start. */
 static const struct mx_server servers[MX_KINDS] = {
-	[MX_DOVECOT] = { "dovecot", "", '.', true, false, "" },
-	[MX_DOVECOT_BARE] = { "dovecot_bare", "", '.', false, false, "" },
-	[MX_CYRUS] = { "cyrus", "INBOX.", '.', true, false, "poll=2" },
-	[MX_COURIER] = { "courier", "INBOX.", '.', true, false, "poll=2" },
-	[MX_MAILUTILS] = { "mailutils", "", '/', false, true, "poll=2" },
+	[MX_DOVECOT] = { "dovecot", "", '.', true, false, "", false },
+	[MX_DOVECOT_BARE] = { "dovecot_bare", "", '.', false, false, "", false },
+	[MX_CYRUS] = { "cyrus", "INBOX.", '.', true, false, "poll=2", true },
+	[MX_COURIER] = { "courier", "INBOX.", '.', true, false, "poll=2", false },
+	[MX_MAILUTILS] = { "mailutils", "", '/', false, true, "poll=2", false },
 };
 
 const struct mx_server *mx;

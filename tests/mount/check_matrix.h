@@ -29,6 +29,7 @@ struct mx_server {
 	bool flags_on_close;   /* other sessions see flags only once the folder is closed
 				* (mailutils' maildir: not even CHECK writes them) */
 	const char *opts;      /* -o options of every mount (poll= for servers whose IDLE is silent) */
+	bool munges_8bit;      /* rewrites 8-bit header bytes of an APPEND (our Cyrus: munge8bit) */
 };
 extern const struct mx_server *mx;
 

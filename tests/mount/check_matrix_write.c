@@ -165,7 +165,10 @@ START_TEST(test_cp_in)
 	mx_seed(s, "CpIn", 1, "cpin");
 	struct fsmount m;
 	mx_mount(&m, "cpin", NULL);
-	const char msg[] = "From: local@example.org\r\nTo: alice@example.org\r\nSubject: copied in\r\n"
+	/* raw UTF-8 in a header: Courier complains (an ALERT) unless UTF8=ACCEPT
+	 * was enabled, which imapfs does where offered */
+	const char msg[] = "From: local@example.org\r\nTo: alice@example.org\r\n"
+			   "Subject: Gr\xc3\xbc\xc3\x9f" "e aus Z\xc3\xbcrich\r\n"
 			   "Date: Mon, 01 Jan 2024 10:00:00 +0000\r\n\r\nmatrix-cp-in body\r\n";
 	char src[600], dst[600];
 	snprintf(src, sizeof src, "%s-cp-in.eml", m.dir);
@@ -180,8 +183,10 @@ START_TEST(test_cp_in)
 	ck_assert_uint_eq(mx_uids(s, "CpIn", uids, MX_MAX), 2);
 	struct buf there = BUF_INIT, back = BUF_INIT;
 	mx_body(s, "CpIn", uids[1], &there);
-	ck_assert_msg(there.len == sizeof msg - 1 && !memcmp(there.data, msg, there.len),
-		      "the server holds: %s", there.data);
+	if (!mx->munges_8bit)
+		ck_assert_msg(there.len == sizeof msg - 1 && !memcmp(there.data, msg, there.len),
+			      "the server holds: %s", there.data);
+	ck_assert_uint_eq(fsmount_log_count(&m, "server alert"), 0);
 	ck_assert_int_eq(mount_slurp(dst, &back), 0);
 	ck_assert(back.len == there.len && !memcmp(back.data, there.data, there.len));
 	buf_free(&there);

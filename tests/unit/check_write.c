@@ -550,6 +550,45 @@ START_TEST(test_fake_append_leaves_examined_mailbox)
 }
 END_TEST
 
+/* Under UTF8=ACCEPT a message with raw UTF-8 in its header goes as RFC
+ * 6855's UTF8 (~{N}...), after a flag list (Courier takes an atom after
+ * the name for a flag); 8-bit bytes in the body alone change nothing. */
+START_TEST(test_fake_append_utf8_header)
+{
+	const char *head8 = "Subject: Gr\xc3\xbc\xc3\x9f" "e\r\n\r\nhi\r\n";
+	const char *body8 = "Subject: hi\r\n\r\nGr\xc3\xbc\xc3\x9f" "e\r\n";
+	char script[1024];
+	snprintf(script, sizeof script,
+		 FAKE_LOGIN("UIDPLUS LITERAL+ ENABLE UTF8=ACCEPT")
+		 "C: <tag2> ENABLE UTF8=ACCEPT\n"
+		 "S: * ENABLED UTF8=ACCEPT\n"
+		 "S: <tag2> OK enabled\n"
+		 "C: <tag3> APPEND Box () UTF8 (~{%zu+}\n"
+		 "C-LITERAL %zu\n"
+		 "C: )\n"
+		 "S: <tag3> OK [APPENDUID 5 2] appended\n"
+		 "C: <tag4> APPEND Box {%zu+}\n"
+		 "C-LITERAL %zu\n"
+		 "C: \n"
+		 "S: <tag4> OK [APPENDUID 5 3] appended\n"
+		 FAKE_LOGOUT, strlen(head8), strlen(head8), strlen(body8), strlen(body8));
+	struct fake_server *f = fakefs_server_start(script, 0);
+	struct fs_config cfg;
+	struct pool *p = fake_pool(f, &cfg);
+	uint32_t v = 0, uid = 0;
+	int fd = temp_file(head8, strlen(head8));
+	ck_assert_int_eq(mutate_append(p, "Box", fd, strlen(head8), 0, NULL, &v, &uid), 0);
+	close(fd);
+	ck_assert_uint_eq(uid, 2);
+	fd = temp_file(body8, strlen(body8));
+	ck_assert_int_eq(mutate_append(p, "Box", fd, strlen(body8), 0, NULL, &v, &uid), 0);
+	close(fd);
+	ck_assert_uint_eq(uid, 3);
+	fakefs_pool_free(p, &cfg);
+	fakefs_server_finish(f);
+}
+END_TEST
+
 int main(void)
 {
 	fs_log_to_stderr(true);
@@ -562,6 +601,7 @@ int main(void)
 	TCase *tf = tcase_create("fake");
 	tcase_set_timeout(tf, 60);
 	tcase_add_test(tf, test_fake_no_uidplus_refuses);
+	tcase_add_test(tf, test_fake_append_utf8_header);
 	tcase_add_test(tf, test_fake_plain_expunge_when_allowed);
 	tcase_add_test(tf, test_fake_plain_expunge_mailutils_words);
 	tcase_add_test(tf, test_fake_expunge_of_mail_new_to_the_session);
