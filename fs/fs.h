@@ -125,7 +125,7 @@ int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 	       double *timeout);
 /* Extended attributes user.imap.flags (read/write), user.imap.uid,
  * user.imap.internaldate, user.imap.modseq (read-only); out is replaced
- * (listxattr: NUL-terminated names). */
+ * (listxattr: NUL-terminated names).  Names outside user.* are -ENOTSUP. */
 int fs_getxattr(struct fs *fs, uint64_t ino, const char *name, struct buf *out);
 int fs_setxattr(struct fs *fs, uint64_t ino, const char *name, const char *value, size_t size);
 int fs_removexattr(struct fs *fs, uint64_t ino, const char *name);
