@@ -36,12 +36,45 @@ void fs_set_notifier(struct fs *fs, const struct fs_notifier *n)
 
 /* ---- message nodes ---- */
 
+static struct mnode **node_bucket(struct fs *fs, uint64_t ino)
+{
+	return &fs->buckets[ino & (fs->nbuckets - 1)];  /* inodes are hashes already */
+}
+
 struct mnode *fs_node_find_locked(struct fs *fs, uint64_t ino)
 {
-	for (struct mnode *n = fs->buckets[ino % NODE_BUCKETS]; n; n = n->next)
+	for (struct mnode *n = *node_bucket(fs, ino); n; n = n->next)
 		if (n->ino == ino)
 			return n;
 	return NULL;
+}
+
+static void grow_nodes_locked(struct fs *fs)
+{
+	struct mnode **old = fs->buckets;
+	size_t nold = fs->nbuckets;
+	fs->nbuckets = nold * 2;
+	fs->buckets = xcalloc(fs->nbuckets, sizeof *fs->buckets);
+	for (size_t i = 0; i < nold; i++) {
+		while (old[i]) {
+			struct mnode *n = old[i];
+			old[i] = n->next;
+			struct mnode **b = node_bucket(fs, n->ino);
+			n->next = *b;
+			*b = n;
+		}
+	}
+	free(old);
+}
+
+void fs_node_insert_locked(struct fs *fs, struct mnode *n)
+{
+	if (fs->nnodes >= fs->nbuckets)
+		grow_nodes_locked(fs);
+	struct mnode **b = node_bucket(fs, n->ino);
+	n->next = *b;
+	*b = n;
+	fs->nnodes++;
 }
 
 uint64_t fs_msg_ino(const struct mbox *m, uint32_t uidvalidity, uint32_t uid)
@@ -58,22 +91,18 @@ void fs_node_set_mbox(struct mnode *n, struct mbox *m)
 	n->m = m;
 }
 
-/* Finds or makes the node of a message and counts one lookup. */
-void fs_node_ref(struct fs *fs, struct mbox *m, uint32_t uidvalidity, const struct cache_msg *msg,
-		     uint64_t ino)
+static void node_ref_locked(struct fs *fs, struct mbox *m, uint32_t uidvalidity, const struct cache_msg *msg,
+			    uint64_t ino)
 {
-	pthread_mutex_lock(&fs->nodes_lock);
 	struct mnode *n = fs_node_find_locked(fs, ino);
 	if (n && n->staged) {  /* being written over (over.c): it stays the new version */
 		n->nlookup++;
-		pthread_mutex_unlock(&fs->nodes_lock);
 		return;
 	}
 	if (!n) {
 		n = xcalloc(1, sizeof *n);
 		n->ino = ino;
-		n->next = fs->buckets[ino % NODE_BUCKETS];
-		fs->buckets[ino % NODE_BUCKETS] = n;
+		fs_node_insert_locked(fs, n);
 	}
 	fs_node_set_mbox(n, m);
 	n->staged = NULL;
@@ -83,6 +112,14 @@ void fs_node_ref(struct fs *fs, struct mbox *m, uint32_t uidvalidity, const stru
 	n->date = msg->internaldate;
 	n->changed = msg->changed;
 	n->nlookup++;
+}
+
+/* Finds or makes the node of a message and counts one lookup. */
+void fs_node_ref(struct fs *fs, struct mbox *m, uint32_t uidvalidity, const struct cache_msg *msg,
+		     uint64_t ino)
+{
+	pthread_mutex_lock(&fs->nodes_lock);
+	node_ref_locked(fs, m, uidvalidity, msg, ino);
 	pthread_mutex_unlock(&fs->nodes_lock);
 }
 
@@ -105,7 +142,7 @@ void fs_node_moved(struct fs *fs, uint64_t ino, struct mbox *to, uint32_t uidval
 void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup)
 {
 	pthread_mutex_lock(&fs->nodes_lock);
-	struct mnode **pp = &fs->buckets[ino % NODE_BUCKETS];
+	struct mnode **pp = node_bucket(fs, ino);
 	for (; *pp; pp = &(*pp)->next) {
 		struct mnode *n = *pp;
 		if (n->ino != ino)
@@ -115,6 +152,7 @@ void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup)
 			if (n->staged)
 				fs_newfiles(fs)->node_gone_locked(fs, n);
 			*pp = n->next;
+			fs->nnodes--;
 			mbox_put(n->m);
 			free(n);
 		}
@@ -446,30 +484,29 @@ static int opendir_of(struct fs *fs, struct mbox *dir, struct fs_dir **out)
 	return 0;
 }
 
-/* readdirplus handed this entry to the kernel: it counts as a lookup. */
-void fs_dir_entry_used(struct fs *fs, const struct fs_dirent *de)
+static void dir_entry_used_locked(struct fs *fs, const struct fs_dirent *de)
 {
 	if (S_ISDIR(de->e.st.st_mode))
 		return;
-	if (!de->mbox) {  /* a file being written: its node exists */
-		pthread_mutex_lock(&fs->nodes_lock);
-		struct mnode *sn = fs_node_find_locked(fs, de->e.ino);
-		if (sn)
-			sn->nlookup++;
-		pthread_mutex_unlock(&fs->nodes_lock);
-		return;
-	}
-	pthread_mutex_lock(&fs->nodes_lock);
 	struct mnode *n = fs_node_find_locked(fs, de->e.ino);
-	if (n) {
-		n->nlookup++;
-		pthread_mutex_unlock(&fs->nodes_lock);
+	if (n || !de->mbox) {  /* a file being written: its node exists */
+		if (n)
+			n->nlookup++;
 		return;
 	}
-	pthread_mutex_unlock(&fs->nodes_lock);
+	/* ctime as shown: a flags change seen before the node was made */
 	struct cache_msg msg = { .uid = de->uid, .size = (uint64_t)de->e.st.st_size,
-				 .internaldate = de->e.st.st_mtime };
-	fs_node_ref(fs, de->mbox, de->uidvalidity, &msg, de->e.ino);
+				 .internaldate = de->e.st.st_mtime, .changed = de->e.st.st_ctime };
+	node_ref_locked(fs, de->mbox, de->uidvalidity, &msg, de->e.ino);
+}
+
+/* One lock for a whole reply: a big folder's scan takes no lock per file. */
+void fs_dir_entries_used(struct fs *fs, const struct fs_dir *d, size_t from, size_t to)
+{
+	pthread_mutex_lock(&fs->nodes_lock);
+	for (size_t i = from; i < to && i < d->n; i++)
+		dir_entry_used_locked(fs, &d->v[i]);
+	pthread_mutex_unlock(&fs->nodes_lock);
 }
 
 const struct fs_dirent *fs_dir_find(const struct fs_dir *d, const char *name)
@@ -583,6 +620,8 @@ int fs_new(struct fs **out, const struct fs_config *cfg, struct buf *err)
 		return -1;
 	}
 	fs->tree.cache = fs->cache;
+	fs->nbuckets = NODE_BUCKETS_MIN;
+	fs->buckets = xcalloc(fs->nbuckets, sizeof *fs->buckets);
 	int rc = mtree_refresh(&fs->tree, fs->pool, 0, true);
 	if (rc < 0) {
 		buf_addf(err, "cannot list the mailboxes: %s", strerror(-rc));
@@ -630,13 +669,14 @@ void fs_free(struct fs *fs)
 	cache_close(fs->cache);
 	mtree_free(&fs->tree);
 	/* the nodes' references went with the tree */
-	for (size_t i = 0; i < NODE_BUCKETS; i++) {
+	for (size_t i = 0; i < fs->nbuckets; i++) {
 		while (fs->buckets[i]) {
 			struct mnode *n = fs->buckets[i];
 			fs->buckets[i] = n->next;
 			free(n);
 		}
 	}
+	free(fs->buckets);
 	pthread_mutex_destroy(&fs->nodes_lock);
 	pthread_mutex_destroy(&fs->statfs_lock);
 	free(fs);

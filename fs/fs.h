@@ -75,9 +75,11 @@ void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup);
 int fs_getattr(struct fs *fs, uint64_t ino, struct stat *st, double *timeout);
 /* A snapshot of a directory, with attributes, "." and ".." first
  * (FS_DIR_DOTS entries), then subdirectories, then messages; entries counted as looked up
- * only when readdirplus hands them to the kernel (fs_dir_entry_used). */
+ * only when readdirplus hands them to the kernel (fs_dir_entries_used). */
 int fs_opendir(struct fs *fs, uint64_t ino, struct fs_dir **out);
-void fs_dir_entry_used(struct fs *fs, const struct fs_dirent *d);
+/* readdirplus handed entries [from, to) of d to the kernel: each counts
+ * as a lookup. */
+void fs_dir_entries_used(struct fs *fs, const struct fs_dir *d, size_t from, size_t to);
 void fs_dir_free(struct fs_dir *d);
 /* The entry called name, or NULL. */
 const struct fs_dirent *fs_dir_find(const struct fs_dir *d, const char *name);
@@ -123,7 +125,7 @@ int fs_setattr(struct fs *fs, uint64_t ino, const struct stat *attr, int to_set,
 	       double *timeout);
 /* Extended attributes user.imap.flags (read/write), user.imap.uid,
  * user.imap.internaldate, user.imap.modseq (read-only); out is replaced
- * (listxattr: NUL-terminated names). */
+ * (listxattr: NUL-terminated names).  Names outside user.* are -ENOTSUP. */
 int fs_getxattr(struct fs *fs, uint64_t ino, const char *name, struct buf *out);
 int fs_setxattr(struct fs *fs, uint64_t ino, const char *name, const char *value, size_t size);
 int fs_removexattr(struct fs *fs, uint64_t ino, const char *name);

@@ -49,7 +49,11 @@ struct mnode {
 	struct mnode *next;
 };
 
-#define NODE_BUCKETS 4096
+/* The node table starts with this many buckets (a power of two) and
+ * doubles whenever it holds more nodes than buckets: a scan of a big
+ * folder finds each of its nodes in one probe, where fixed buckets made
+ * it walk chains of scattered nodes (cache misses) for every entry. */
+#define NODE_BUCKETS_MIN 4096
 
 struct fs {
 	struct fs_config cfg;
@@ -59,7 +63,8 @@ struct fs {
 	struct watch *watch;
 	struct mtree tree;
 	pthread_mutex_t nodes_lock;
-	struct mnode *buckets[NODE_BUCKETS];
+	struct mnode **buckets;
+	size_t nbuckets, nnodes;
 	struct staged *staged;   /* new files, and names of ones just delivered */
 	uint64_t staged_seq;
 	_Atomic(const struct fs_newfiles *) newfiles;  /* NULL until the first new file */
@@ -78,6 +83,8 @@ static inline const struct fs_newfiles *fs_newfiles(struct fs *fs)
 
 /* fs.c */
 struct mnode *fs_node_find_locked(struct fs *fs, uint64_t ino);
+/* Adds n (not in the table yet) to the table. */
+void fs_node_insert_locked(struct fs *fs, struct mnode *n);
 uint64_t fs_msg_ino(const struct mbox *m, uint32_t uidvalidity, uint32_t uid);
 /* n->m = m, the node's reference moving along (nodes_lock held). */
 void fs_node_set_mbox(struct mnode *n, struct mbox *m);

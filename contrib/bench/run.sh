@@ -3,7 +3,7 @@
 #
 #   contrib/bench/run.sh [--messages N] [--folders F] [--rtt-ms MS] [--repeat K]
 #                        [--build DIR] [--imapfs PATH] [--limit SECONDS]
-#                        [--cache-fs ext4|dir]
+#                        [--cache-fs ext4|dir] [--big-folder N]
 #
 # As root.  Starts a private Dovecot seeded with the "bench" corpus, measures
 # the baselines (Python imaplib bulk fetch, mbsync, local grep/rsync over the
@@ -19,7 +19,9 @@
 # the default): ext4 makes every file creation scan the inodes deleted in
 # the last minutes, so on a disk where the benchmark itself (or anything
 # else) just deleted thousands of files a cold read measured twice as slow;
-# --cache-fs dir puts the caches in the temporary directory instead.  Exit status: 0
+# --cache-fs dir puts the caches in the temporary directory instead.  A second
+# user's INBOX of --big-folder N messages (default 20000, 0: none) gives
+# the ls -l rows of a big folder, against ls -l of its Maildir.  Exit status: 0
 # when every step ran and every result checked out, 1 on a setup failure,
 # 3 when a step failed, timed out or gave a wrong answer.
 set -uo pipefail
@@ -37,6 +39,7 @@ build="$top/build-bench"
 imapfs=""
 limit=600
 cachefs=ext4
+big=20000
 
 die() { echo "bench: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
@@ -51,12 +54,13 @@ while [ $# -gt 0 ]; do
 	--imapfs) imapfs=${2:?}; shift 2 ;;
 	--limit) limit=${2:?}; shift 2 ;;
 	--cache-fs) cachefs=${2:?}; shift 2 ;;
-	-h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--big-folder) big=${2:?}; shift 2 ;;
+	-h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 done
-case "$messages$folders$limit$repeat" in
-*[!0-9]*) die "--messages, --folders, --repeat and --limit take whole numbers" ;;
+case "$messages$folders$limit$repeat$big" in
+*[!0-9]*) die "--messages, --folders, --repeat, --limit and --big-folder take whole numbers" ;;
 esac
 [ "$repeat" -ge 1 ] || die "--repeat must be at least 1"
 case "$rtt" in ''|*[!0-9.]*) die "--rtt-ms takes a number" ;; esac
@@ -210,6 +214,31 @@ proxy_port=$(sed -n 's/^PORT=//p' "$T/proxy.out")
 "$PY" "$bench/bulk_fetch.py" 127.0.0.1 "$IMAP_PORT" "$IMAP_USER" "$T/pass" --probes 1 \
 	>"$T/warmup.out" || die "warm-up fetch failed"
 corpus_bytes=$(sed -n 's/.*bytes=\([0-9]*\).*/\1/p' "$T/warmup.out")
+
+# The big folder: another user's INBOX, indexed by Dovecot (a SELECT)
+# before anything is timed.
+BIG_USER=bob
+big_maildir=""
+if [ "$big" -gt 0 ]; then
+	note "seeding $big messages in $BIG_USER's INBOX"
+	if "$build/tests/harness/testserver" seed "$T/server" --seed "bench:$big:1" \
+		--seed-user "$BIG_USER" 2>"$T/seed-big.err" &&
+		"$PY" - 127.0.0.1 "$IMAP_PORT" "$BIG_USER" "$T/pass" <<'PYEOF'
+import imaplib, sys
+host, port, user, passfile = sys.argv[1:]
+c = imaplib.IMAP4(host, int(port))
+c.login(user, open(passfile).read().strip())
+typ, data = c.select("INBOX", readonly=True)
+c.logout()
+sys.exit(typ != "OK")
+PYEOF
+	then
+		big_maildir="$MAILROOT/$BIG_USER"
+	else
+		note "seeding $BIG_USER failed ($(tail -n 1 "$T/seed-big.err")): the big folder's rows are skipped"
+		problems=$((problems + 1))
+	fi
+fi
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- baseline A: imaplib, one UID FETCH 1:* (BODY.PEEK[]) per folder ----
@@ -313,6 +342,7 @@ measure_local() {
 # ---- imapfs ----
 FS_PID=""
 FS_MNT=""
+FS_USER=""   # whom fs_mount logs in as: IMAP_USER when empty
 
 # fresh_cache TAG: an empty cache directory (on a new ext4 with --cache-fs ext4).
 fresh_cache() {
@@ -336,7 +366,7 @@ fs_mount() {
 	fresh_cache "$tag" || { fail fs_mount "$col" FAIL "cannot make a cache file system"; return 1; }
 	t0=$(date +%s%N)
 	"$imapfs" -f -o "tls=none,passfile=$T/pass,cachedir=$T/cache-$tag$extra" \
-		"imap://$IMAP_USER@127.0.0.1:$(col_port "$col")" "$FS_MNT" >"$T/imapfs-$tag.log" 2>&1 &
+		"imap://${FS_USER:-$IMAP_USER}@127.0.0.1:$(col_port "$col")" "$FS_MNT" >"$T/imapfs-$tag.log" 2>&1 &
 	FS_PID=$!
 	fs_pids+=("$FS_PID")
 	fs_mnts+=("$FS_MNT")
@@ -395,15 +425,31 @@ fs_open_close() {
 	record "$1" "$2" "$(cat "$OUT")"
 }
 
-fs_ls() {  # fs_ls KEY COL
-	local got
-	timed "$1" "$2" ls -l "$FS_MNT/INBOX" || return
+fs_ls() {  # fs_ls KEY COL [DIR COUNT]
+	local got dir=${3:-$FS_MNT/INBOX} want=${4:-$inbox_count}
+	timed "$1" "$2" ls -l "$dir" || return
 	got=$(grep -c -v '^total ' "$OUT")
-	if [ "$got" != "$inbox_count" ]; then
-		fail "$1" "$2" WRONG "ls -l listed $got entries, INBOX has $inbox_count"
+	if [ "$got" != "$want" ]; then
+		fail "$1" "$2" WRONG "ls -l $dir listed $got entries, not $want"
 	else
 		record "$1" "$2" "$ELAPSED"
 	fi
+}
+
+# ls -l of the big folder: its Maildir on local disk, then through a mount
+# (the cold run fetches the listing, the warm one is the kernel's and the
+# daemon's per-file cost).
+measure_big() {
+	[ -n "$big_maildir" ] || return 0
+	note "C and imapfs: ls -l of $big messages"
+	fs_ls local_ls_big direct "$big_maildir/cur" "$big"
+	FS_USER=$BIG_USER
+	if fs_mount direct "big"; then
+		fs_ls fs_ls_big_cold direct "$FS_MNT/INBOX" "$big"
+		fs_ls fs_ls_big_warm direct "$FS_MNT/INBOX" "$big"
+		fs_unmount direct
+	fi
+	FS_USER=""
 }
 
 fs_rsync() {  # fs_rsync COL
@@ -526,6 +572,7 @@ for round in $(seq "$repeat"); do
 	measure_local
 	if [ -n "$imapfs" ]; then
 		for col in "${cols[@]}"; do measure_imapfs "$col"; done
+		measure_big
 	fi
 done
 for col in "${cols[@]}"; do
@@ -568,6 +615,7 @@ row mbsync_noop "B mbsync no-change run"
 row local_grep "C grep -r, server's Maildir on local disk" direct-only
 row local_rsync "C rsync -a of it to a fresh dir" direct-only
 row local_rsync_noop "C rsync -a no-change" direct-only
+[ -n "$big_maildir" ] && row local_ls_big "C ls -l, a $big-message Maildir on local disk" direct-only
 if [ -n "$imapfs" ]; then
 	row fs_mount "imapfs mount (until in /proc/mounts)"
 	row fs_grep_cold "imapfs grep -r cold (fresh mount and cache)"
@@ -578,6 +626,10 @@ if [ -n "$imapfs" ]; then
 	row fs_open_close_ro "imapfs -o ro: open+close (us)"
 	row fs_ls_cold "imapfs ls -l INBOX ($inbox_count) cold"
 	row fs_ls_warm "imapfs ls -l INBOX ($inbox_count) warm"
+	if [ -n "$big_maildir" ]; then
+		row fs_ls_big_cold "imapfs ls -l of $big messages cold" direct-only
+		row fs_ls_big_warm "imapfs ls -l of $big messages warm" direct-only
+	fi
 	row fs_rsync "imapfs rsync -a full (fresh mount and cache)"
 	row fs_rsync_noop "imapfs rsync -a no-change"
 	row fs_rsyncx_noop "imapfs rsync -aX no-change (flags as xattrs)"
@@ -618,6 +670,11 @@ tracked "cold grep (-o ro) / bulk fetch" fs_grep_ro_cold bulk.COL 1.5
 tracked "warm grep / local grep" fs_grep_warm local_grep.direct 2
 tracked "warm grep (-o ro) / local grep" fs_grep_ro_warm local_grep.direct 2
 tracked "no-change rsync -aX / rsync -a" fs_rsyncx_noop fs_rsync_noop.COL 1.5
+if [ -n "$big_maildir" ]; then
+	v=$(ratio fs_ls_big_warm.direct local_ls_big.direct)
+	printf '  %-36s %-8s %6s  target <= %-4s %s\n' "warm ls -l ($big) / local ls -l" direct "$v" 3 \
+		"$(verdict "$v" "<=" 3)"
+fi
 if num fs_rsync_noop.rtt; then v=$(fmt2 "${R[fs_rsync_noop.rtt]}"); else v=-; fi
 printf '  %-36s %-8s %6s  target < 1      %s\n' "imapfs no-change rsync (s)" "${rtt} ms" "$v" \
 	"$(verdict "$v" "<" 1)"

@@ -136,8 +136,8 @@ static void readdir_common(fuse_req_t req, size_t size, off_t off, struct fuse_f
 	struct fs *fs = req_fs(req);
 	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
 	char *buf = xmalloc(size);
-	size_t used = 0;
-	for (size_t i = (size_t)off; i < d->n; i++) {
+	size_t used = 0, i;
+	for (i = (size_t)off; i < d->n; i++) {
 		const struct fs_dirent *de = &d->v[i];
 		size_t want;
 		if (plus) {
@@ -148,10 +148,10 @@ static void readdir_common(fuse_req_t req, size_t size, off_t off, struct fuse_f
 		}
 		if (want > size - used)
 			break;
-		if (plus)
-			fs_dir_entry_used(fs, de);
 		used += want;
 	}
+	if (plus)
+		fs_dir_entries_used(fs, d, (size_t)off, i);
 	fuse_reply_buf(req, buf, used);
 	free(buf);
 }

@@ -243,8 +243,7 @@ struct staged *staged_attach_locked(struct fs *fs, struct mbox *dir, const char 
 	fs_node_set_mbox(n, dir);
 	n->staged = s;
 	n->nlookup = 1;
-	n->next = fs->buckets[n->ino % NODE_BUCKETS];
-	fs->buckets[n->ino % NODE_BUCKETS] = n;
+	fs_node_insert_locked(fs, n);
 	return s;
 }
 
@@ -553,7 +552,7 @@ static void staging_free_all(struct fs *fs)
 		fs->staged = s->next;
 		if (!s->finished)
 			keep_undelivered(fs, s, "was still open at unmount");
-		for (size_t i = 0; i < NODE_BUCKETS; i++)
+		for (size_t i = 0; i < fs->nbuckets; i++)
 			for (struct mnode *n = fs->buckets[i]; n; n = n->next)
 				if (n->staged == s)
 					n->staged = NULL;

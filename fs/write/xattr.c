@@ -185,8 +185,21 @@ static int flags_of(struct fs *fs, const struct target *t, bool want_modseq, str
 	return rc;
 }
 
+/* Only the user namespace holds attributes here.  A name in any other
+ * is ENOTSUP, "not supported here", where ENODATA ("not set on this
+ * file") made ls -l ask security.selinux and system.posix_acl_access of
+ * every file, two FUSE round trips each: told ENOTSUP once, ls (and
+ * gnulib's ACL code in cp, tar...) stops asking about that file system. */
+static bool in_user_namespace(const char *name)
+{
+	return !strncmp(name, "user.", 5);
+}
+
 int fs_getxattr(struct fs *fs, uint64_t ino, const char *name, struct buf *out)
 {
+	buf_reset(out);
+	if (!in_user_namespace(name))
+		return -ENOTSUP;  /* before the node table: no lock on this path */
 	struct target t;
 	int rc = target_of(fs, ino, &t);
 	if (rc < 0)
@@ -317,6 +330,8 @@ int fs_removexattr(struct fs *fs, uint64_t ino, const char *name)
 		return fs_setxattr(fs, ino, name, "", 0);
 	if (fs->cfg.readonly)
 		return -EROFS;
+	if (!in_user_namespace(name))
+		return -ENOTSUP;
 	return is_ours(name) ? -EPERM : -ENODATA;
 }
 

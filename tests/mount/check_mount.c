@@ -342,6 +342,50 @@ START_TEST(test_readonly_mount_and_statfs)
 }
 END_TEST
 
+/* ls -l asks every file for security.selinux and system.posix_acl_access.
+ * Both namespaces answer ENOTSUP (none here), and ls then stops asking
+ * about this file system: a warm ls -l of a folder sends no request per
+ * file, as READDIRPLUS brought every name and its attributes.  The user
+ * namespace still answers. */
+START_TEST(test_ls_l_asks_nothing_per_file)
+{
+	struct fsmount m = { .pid = 0 };
+	mount_start(&env, &m, "lsl", "debug");
+	char dir[256], path[300], v[64];
+	snprintf(dir, sizeof dir, "%s/INBOX", m.dir);
+	snprintf(path, sizeof path, "%s/1.eml", dir);
+	ck_assert_int_eq(getxattr(path, "system.posix_acl_access", NULL, 0), -1);
+	ck_assert_int_eq(errno, ENOTSUP);
+	ck_assert_int_eq(lgetxattr(path, "security.selinux", v, sizeof v), -1);
+	ck_assert_int_eq(errno, ENOTSUP);
+	ck_assert_int_eq(getxattr(dir, "system.posix_acl_default", NULL, 0), -1);
+	ck_assert_int_eq(errno, ENOTSUP);
+	ck_assert_int_eq(getxattr(path, "user.imap.uid", v, sizeof v), 1);
+	ck_assert_int_eq(v[0], '1');
+	ck_assert_int_eq(getxattr(path, "user.none", v, sizeof v), -1);
+	ck_assert_int_eq(errno, ENODATA);
+
+	struct buf out = BUF_INIT;
+	ck_assert_int_eq(mount_sh(&out, "ls -l '%s' | grep -c '[0-9]\\.eml$'", dir), 0);
+	ck_assert_uint_eq(strtoul(out.data, NULL, 10), CORPUS_DEMO_INBOX);
+	size_t xattrs = fsmount_log_count(&m, "opcode: GETXATTR");
+	size_t lookups = fsmount_log_count(&m, "opcode: LOOKUP");
+	size_t getattrs = fsmount_log_count(&m, "opcode: GETATTR");
+	buf_reset(&out);
+	ck_assert_int_eq(mount_sh(&out, "ls -l '%s' | grep -c '[0-9]\\.eml$'", dir), 0);
+	ck_assert_uint_eq(strtoul(out.data, NULL, 10), CORPUS_DEMO_INBOX);
+	/* the folder's own (its attributes live a second) may be asked again */
+	xattrs = fsmount_log_count(&m, "opcode: GETXATTR") - xattrs;
+	lookups = fsmount_log_count(&m, "opcode: LOOKUP") - lookups;
+	getattrs = fsmount_log_count(&m, "opcode: GETATTR") - getattrs;
+	ck_assert_msg(xattrs <= 2 && lookups <= 2 && getattrs <= 2,
+		      "a warm ls -l of %d files: %zu GETXATTR, %zu LOOKUP, %zu GETATTR", CORPUS_DEMO_INBOX,
+		      xattrs, lookups, getattrs);
+	buf_free(&out);
+	mount_stop(&m);
+}
+END_TEST
+
 START_TEST(test_folder_of_100k_messages)
 {
 	struct buf root = BUF_INIT, err = BUF_INIT;
@@ -498,6 +542,7 @@ static void add_tests(TCase *tc)
 	tcase_add_test(tc, test_read_ahead_fills_the_page_cache);
 	tcase_add_test(tc, test_uidvalidity_change_drops_cache);
 	tcase_add_test(tc, test_readonly_mount_and_statfs);
+	tcase_add_test(tc, test_ls_l_asks_nothing_per_file);
 	tcase_add_test(tc, test_folder_of_100k_messages);
 	tcase_add_test(tc, test_cached_mail_readable_offline);
 	tcase_add_test(tc, test_clean_errors);

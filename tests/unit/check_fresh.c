@@ -147,6 +147,69 @@ START_TEST(test_flags_come_with_the_listing)
 }
 END_TEST
 
+/* A flags change seen before the kernel knew the message: the listing's
+ * entry shows the moved ctime, and so does the node that READDIRPLUS
+ * makes of it (the kernel asks GETATTR again whenever its copy is
+ * invalidated, and a ctime going back would tell backups nothing moved). */
+START_TEST(test_readdirplus_node_keeps_the_listed_ctime)
+{
+	struct fakefs ff;
+	fakefs_open(&ff,
+		FAKE_LOGIN("CONDSTORE UNSELECT")
+		FAKEFS_LIST "S: * LIST () \"/\" INBOX\n" FAKEFS_LISTED
+		"C: <tag3> EXAMINE INBOX\n"
+		"C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE FLAGS MODSEQ)\n"
+		"S: * 2 EXISTS\n"
+		"S: * OK [UIDVALIDITY 7] ok\n"
+		"S: * OK [UIDNEXT 3] ok\n"
+		"S: * OK [HIGHESTMODSEQ 6] ok\n"
+		"S: <tag3> OK [READ-ONLY] done\n"
+		"S: * 1 FETCH (UID 1 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\" FLAGS () MODSEQ (5))\n"
+		"S: * 2 FETCH (UID 2 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\" FLAGS () MODSEQ (6))\n"
+		"S: <tag4> OK done\n"
+		"# another client flags message 2, which the kernel does not know yet\n"
+		"C: <tag5> UNSELECT\n"
+		"S: <tag5> OK done\n"
+		"C: <tag6> STATUS INBOX (UIDVALIDITY UIDNEXT MESSAGES HIGHESTMODSEQ)\n"
+		"S: * STATUS INBOX (MESSAGES 2 UIDNEXT 3 UIDVALIDITY 7 HIGHESTMODSEQ 9)\n"
+		"S: <tag6> OK done\n"
+		"C: <tag7> EXAMINE INBOX\n"
+		"S: * 2 EXISTS\n"
+		"S: * OK [UIDVALIDITY 7] ok\n"
+		"S: * OK [UIDNEXT 3] ok\n"
+		"S: * OK [HIGHESTMODSEQ 9] ok\n"
+		"S: <tag7> OK [READ-ONLY] done\n"
+		"C: <tag8> UID FETCH 1:2 (UID FLAGS MODSEQ) (CHANGEDSINCE 6)\n"
+		"S: * 2 FETCH (UID 2 FLAGS (\\\\Flagged) MODSEQ (9))\n"
+		"S: <tag8> OK done\n"
+		FAKE_LOGOUT, NULL);
+	struct fs *fs = ff.fs;
+	struct fs_entry inbox, one;
+	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "INBOX", &inbox), 0);
+	ck_assert_int_eq(fs_lookup(fs, inbox.ino, "1.eml", &one), 0);
+	struct mbox *m = mtree_by_name(&fs->tree, "INBOX");
+	mbox_mark_stale(m);
+	mbox_put(m);
+	get_xattr(fs, one.ino, "user.imap.flags", "");  /* the resync */
+
+	struct fs_dir *d;
+	ck_assert_int_eq(fs_opendir(fs, inbox.ino, &d), 0);
+	const struct fs_dirent *de = fs_dir_find(d, "2.eml");
+	ck_assert_ptr_nonnull(de);
+	ck_assert_int_gt(de->e.st.st_ctime, de->e.st.st_mtime);  /* 2020, and now */
+	size_t at = (size_t)(de - d->v);
+	fs_dir_entries_used(fs, d, at, at + 1);
+	struct stat st;
+	double timeout;
+	ck_assert_int_eq(fs_getattr(fs, de->e.ino, &st, &timeout), 0);
+	ck_assert_int_eq(st.st_ctime, de->e.st.st_ctime);
+	ck_assert_int_eq(st.st_mtime, de->e.st.st_mtime);
+	fs_forget(fs, de->e.ino, 1);
+	fs_dir_free(d);
+	fakefs_close(&ff);
+}
+END_TEST
+
 int main(void)
 {
 	fs_log_to_stderr(true);
@@ -155,6 +218,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_qresync_names_the_vanished);
 	tcase_add_test(tc, test_flags_come_with_the_listing);
+	tcase_add_test(tc, test_readdirplus_node_keeps_the_listed_ctime);
 	suite_add_tcase(su, tc);
 	int failed = check_run_suite(su);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
