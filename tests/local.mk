@@ -101,6 +101,11 @@ tests_unit_check_transport_SOURCES = tests/unit/check_transport.c \
 tests_unit_check_transport_CFLAGS = $(TEST_CFLAGS) $(GNUTLS_CFLAGS)
 tests_unit_check_transport_LDADD = $(TEST_LIBS)
 
+check_PROGRAMS += tests/unit/check_compress
+tests_unit_check_compress_SOURCES = tests/unit/check_compress.c
+tests_unit_check_compress_CFLAGS = $(TEST_CFLAGS) $(ZLIB_CFLAGS)
+tests_unit_check_compress_LDADD = $(TEST_LIBS) $(ZLIB_LIBS)
+
 check_PROGRAMS += tests/unit/check_connect
 tests_unit_check_connect_SOURCES = tests/unit/check_connect.c
 tests_unit_check_connect_CFLAGS = $(TEST_CFLAGS) $(GNUTLS_CFLAGS)
@@ -115,7 +120,8 @@ tests_unit_check_imaplib_SOURCES = tests/unit/check_imaplib.c \
 tests_unit_check_imaplib_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_imaplib_LDADD = $(TEST_LIBS)
 UNIT_TESTS += tests/unit/check_buf tests/unit/check_parser tests/unit/check_text \
-	tests/unit/check_transport tests/unit/check_connect tests/unit/check_imaplib
+	tests/unit/check_transport tests/unit/check_compress tests/unit/check_connect \
+	tests/unit/check_imaplib
 
 # The mailbox tree against scripted servers: size, churn, colliding names.
 check_PROGRAMS += tests/unit/check_mtree
