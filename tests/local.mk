@@ -235,6 +235,10 @@ check_PROGRAMS += tests/mount/check_mount_cap
 tests_mount_check_mount_cap_SOURCES = tests/mount/check_mount_cap.c
 tests_mount_check_mount_cap_CFLAGS = $(TEST_CFLAGS)
 tests_mount_check_mount_cap_LDADD = $(TEST_LIBS)
+check_PROGRAMS += tests/mount/check_mount_compress
+tests_mount_check_mount_compress_SOURCES = tests/mount/check_mount_compress.c
+tests_mount_check_mount_compress_CFLAGS = $(TEST_CFLAGS)
+tests_mount_check_mount_compress_LDADD = $(TEST_LIBS)
 
 check_PROGRAMS += tests/mount/check_mount_oauth
 tests_mount_check_mount_oauth_SOURCES = tests/mount/check_mount_oauth.c
@@ -264,7 +268,7 @@ tests_mount_check_backup_SOURCES = tests/mount/check_backup.c
 tests_mount_check_backup_CFLAGS = $(TEST_CFLAGS)
 tests_mount_check_backup_LDADD = $(TEST_LIBS)
 
-MOUNT_TESTS += tests/mount/check_fresh tests/mount/check_fresh_idle tests/mount/check_mount tests/mount/check_mount_cap tests/mount/check_mount_write \
+MOUNT_TESTS += tests/mount/check_fresh tests/mount/check_fresh_idle tests/mount/check_mount tests/mount/check_mount_cap tests/mount/check_mount_compress tests/mount/check_mount_write \
 	tests/mount/check_backup
 MOUNT_TESTS += tests/mount/check_mount_oauth
 

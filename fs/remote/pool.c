@@ -167,10 +167,10 @@ static int enable_utf8(struct pool_conn *c, struct buf *err)
 
 /* COMPRESS=DEFLATE as -o compress= says (options.h): a server that does
  * not offer it or refuses leaves the link uncompressed, which compress=yes
- * reports once. */
+ * reports once; the first link compressed is logged. */
 static int conn_compress(const struct fs_config *cfg, struct pool_conn *c, struct buf *err)
 {
-	static atomic_bool told;  /* once per process, not per connection */
+	static atomic_bool told, on;  /* once per process, not per connection */
 	if (cfg->compress == FS_COMPRESS_NO ||
 	    (cfg->compress == FS_COMPRESS_AUTO && imap_peer_is_local(c->s)))
 		return 0;
@@ -183,8 +183,9 @@ static int conn_compress(const struct fs_config *cfg, struct pool_conn *c, struc
 		buf_addf(err, "COMPRESS: %s", imap_errmsg(c->s));
 		return -1;
 	}
-	if (imap_is_compressed(c->s))
-		fs_log(LOG_DEBUG, "imap[%u] COMPRESS=DEFLATE on", c->index);
+	if (imap_is_compressed(c->s) && !atomic_exchange(&on, true))
+		fs_log(LOG_INFO, "COMPRESS=DEFLATE on (compress=%s)",
+		       cfg->compress == FS_COMPRESS_YES ? "yes" : "auto");
 	return 0;
 }
 

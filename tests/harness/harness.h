@@ -53,6 +53,7 @@ struct dovecot_opts {
 	int oauth2_port;         /* > 0: XOAUTH2 and OAUTHBEARER too, each token checked by
 				  * POST http://127.0.0.1:PORT/introspect (an oauth2 passdb;
 				  * harness_oauth2.py is such a server) */
+	bool compress;           /* COMPRESS=DEFLATE offered (the imap_zlib plugin) */
 };
 
 struct dovecot {
@@ -66,6 +67,7 @@ struct dovecot {
 	char separator;
 	unsigned max_connections;
 	int oauth2_port;
+	bool compress;
 	struct test_certs certs;          /* cafile verifies the server; otherca must fail */
 	pid_t master;                     /* Dovecot's master process */
 	pid_t owner;                      /* process that stops it at exit; 0 = none */
