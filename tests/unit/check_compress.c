@@ -381,14 +381,14 @@ static long max_rss_kb(void)
 	return ru.ru_maxrss;
 }
 
-/* 128 MiB of zeros deflate to about 128 KiB: the transport hands them over
+/* 64 MiB of zeros deflate to about 64 KiB: the transport hands them over
  * a buffer at a time without ever holding them. */
 START_TEST(test_bomb_bounded)
 {
 	struct peer pe;
 	struct transport *t = pair(&pe, NULL, 0);
 	struct buf err = BUF_INIT;
-	struct bomb_ctx b = { &pe, (size_t)128 << 20 };
+	struct bomb_ctx b = { &pe, (size_t)64 << 20 };
 	long rss0 = max_rss_kb();
 	pthread_t th;
 	ck_assert_int_eq(pthread_create(&th, NULL, bomb_thread, &b), 0);
