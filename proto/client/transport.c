@@ -493,10 +493,18 @@ ssize_t transport_read_some(struct transport *t, void *p, size_t n, struct buf *
 {
 	if (!t->z)
 		return transport_lower_read(t, p, n, err);
-	/* compressed bytes held back go out whenever the session comes by */
-	if (!t->write_shut && zstream_flush(t->z, err) < 0)
-		return -1;
-	return zstream_read(t->z, p, n, err);
+	/* compressed bytes held back go out whenever the session comes by;
+	 * a peer that stopped reading may still have said something (BYE),
+	 * so a failed flush fails the read only when nothing came */
+	struct buf ferr = BUF_INIT;
+	int f = t->write_shut ? 1 : zstream_flush(t->z, &ferr);
+	ssize_t r = zstream_read(t->z, p, n, err);
+	if (f < 0 && r == 0) {
+		buf_adderr(err, "%s", ferr.data ? ferr.data : "write failed");
+		r = -1;
+	}
+	buf_free(&ferr);
+	return r;
 }
 
 ssize_t transport_write_some(struct transport *t, const void *p, size_t n, struct buf *err)
@@ -576,8 +584,11 @@ int transport_wait_any(struct transport *t, bool want_read, bool want_write, int
 			return 2;  /* before the socket: a flooding server must not hide it */
 		if (r > 0 && wake_fd >= 0 && p[2].revents)
 			return 3;
-		if (r > 0 && !want_write && p[0].revents == POLLOUT)
+		if (r > 0 && !want_write && p[0].revents == POLLOUT) {
+			if (transport_ms_left(deadline) == 0)
+				return 0;
 			continue;  /* writable for our flush alone: flush and wait on */
+		}
 		if (r > 0)
 			return 1; /* including POLLERR/POLLHUP: the next call reports them */
 		if (r == 0) {
