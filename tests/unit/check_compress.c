@@ -4,7 +4,8 @@
  * cannot take at once (held compressed bytes must go out while the client
  * only waits), inflated bytes buffered past one read (pending, waits), a
  * stream that is not deflate, a decompression bomb read in bounded memory,
- * and the session's COMPRESS command with bytes right behind its OK. */
+ * a spawned command's link (a Python zlib echo), and the session's COMPRESS
+ * command with bytes right behind its OK. */
 #include "config.h"
 #include <arpa/inet.h>
 #include <check.h>
@@ -413,6 +414,53 @@ START_TEST(test_bomb_bounded)
 }
 END_TEST
 
+/* The spawned-command transport: a Python zlib echo on the command's
+ * stdin and stdout.  Writing and reading interleave (the echo stops
+ * reading while its output is full), every byte comes back. */
+START_TEST(test_spawned_echo)
+{
+	const char *cmd = "exec python3 -c 'import os, zlib\n"
+			  "d = zlib.decompressobj(-15)\n"
+			  "c = zlib.compressobj(6, zlib.DEFLATED, -15)\n"
+			  "while True:\n"
+			  "    b = os.read(0, 65536)\n"
+			  "    if not b:\n"
+			  "        break\n"
+			  "    o = d.decompress(b)\n"
+			  "    if o:\n"
+			  "        o = c.compress(o) + c.flush(zlib.Z_SYNC_FLUSH)\n"
+			  "        while o:\n"
+			  "            o = o[os.write(1, o):]\n'";
+	struct transport *t = NULL;
+	struct buf err = BUF_INIT, text = BUF_INIT, back = BUF_INIT;
+	ck_assert_msg(transport_spawn(&t, cmd, &err) == 0, "spawn: %s", err.data);
+	ck_assert_msg(transport_start_compress(t, NULL, 0, &err) == 0, "%s", err.data);
+	ck_assert(transport_peer_is_local(t));
+	while (text.len < 2u << 20)
+		buf_addf(&text, "* %zu FETCH (BODY[] {%zu}\r\n", text.len, text.len % 977);
+	size_t sent = 0;
+	char b[65536];
+	while (back.len < text.len) {
+		if (sent < text.len) {
+			ssize_t w = transport_write_some(t, text.data + sent, text.len - sent, &err);
+			ck_assert_msg(w >= 0, "%s", err.data);
+			sent += (size_t)w;
+		}
+		ssize_t r = transport_read_some(t, b, sizeof b, &err);
+		ck_assert_msg(r >= 0, "%s", err.data);
+		buf_add(&back, b, (size_t)r);
+		if (r == 0)
+			ck_assert_int_eq(transport_wait(t, true, sent < text.len, WAIT_MS, &err), 1);
+	}
+	ck_assert_uint_eq(back.len, text.len);
+	ck_assert(!memcmp(back.data, text.data, text.len));
+	transport_close(t);
+	buf_free(&err);
+	buf_free(&text);
+	buf_free(&back);
+}
+END_TEST
+
 /* The session's switch: the server offers COMPRESS=DEFLATE, answers OK
  * and sends compressed bytes right behind the OK, in the same segment. */
 struct server_ctx {
@@ -533,6 +581,7 @@ int main(void)
 	tcase_add_test(tc, test_pending_and_wait);
 	tcase_add_test(tc, test_garbage_fails);
 	tcase_add_test(tc, test_bomb_bounded);
+	tcase_add_test(tc, test_spawned_echo);
 	tcase_add_test(tc, test_session_compress);
 	tcase_add_test(tc, test_session_compress_refused);
 	suite_add_tcase(s, tc);
