@@ -16,7 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 packages="
 build-essential autoconf automake libtool pkg-config
-libfuse3-dev fuse3 libgnutls28-dev gnutls-bin check
+libfuse3-dev fuse3 libgnutls28-dev gnutls-bin zlib1g-dev check
 dovecot-core cyrus-imapd cyrus-admin sasl2-bin
 python3 valgrind clang libclang-rt-dev
 attr rsync isync procps passwd

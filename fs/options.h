@@ -15,6 +15,11 @@
 
 struct secret;
 
+/* -o compress=: COMPRESS=DEFLATE (RFC 4978).  auto: on where the server
+ * offers it and is not on this machine (a loopback address or a spawned
+ * command, where deflating costs more CPU than the link saves). */
+enum fs_compress { FS_COMPRESS_AUTO, FS_COMPRESS_YES, FS_COMPRESS_NO };
+
 struct fs_config {
 	struct imap_url url;     /* url.password: used when secret is NULL (tests) */
 	struct secret *secret;   /* the password or token, read when needed (remote/secret.h) */
@@ -30,6 +35,7 @@ struct fs_config {
 	bool watch;              /* keep fresh in the background (watch.c): IDLE, polling */
 	bool readonly;
 	bool plain_expunge;      /* without UIDPLUS, rm may use a plain EXPUNGE */
+	enum fs_compress compress;
 	int debug;
 	uid_t uid;
 	gid_t gid;

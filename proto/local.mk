@@ -17,9 +17,10 @@ proto_libimapcore_la_SOURCES += \
 	proto/client/sasl.c proto/client/sasl.h \
 	proto/client/session.c proto/client/session.h proto/client/cmd.c proto/client/pump.c \
 	proto/client/idle.c proto/client/raw.c proto/client/open.c proto/client/connect.c \
-	proto/client/url.c proto/client/url.h
-proto_libimapcore_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
-proto_libimapcore_la_LIBADD = lib/libgeneric.la $(GNUTLS_LIBS)
+	proto/client/url.c proto/client/url.h \
+	proto/client/compress.c proto/client/compress.h
+proto_libimapcore_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) $(ZLIB_CFLAGS)
+proto_libimapcore_la_LIBADD = lib/libgeneric.la $(GNUTLS_LIBS) $(ZLIB_LIBS)
 
 # proto/libimap.la: the core and the imaplib emulation (imap4 and the tests).
 noinst_LTLIBRARIES += proto/libimap.la

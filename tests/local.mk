@@ -102,6 +102,11 @@ tests_unit_check_transport_SOURCES = tests/unit/check_transport.c \
 tests_unit_check_transport_CFLAGS = $(TEST_CFLAGS) $(GNUTLS_CFLAGS)
 tests_unit_check_transport_LDADD = $(TEST_LIBS)
 
+check_PROGRAMS += tests/unit/check_compress
+tests_unit_check_compress_SOURCES = tests/unit/check_compress.c
+tests_unit_check_compress_CFLAGS = $(TEST_CFLAGS) $(ZLIB_CFLAGS)
+tests_unit_check_compress_LDADD = $(TEST_LIBS) $(ZLIB_LIBS)
+
 check_PROGRAMS += tests/unit/check_connect
 tests_unit_check_connect_SOURCES = tests/unit/check_connect.c
 tests_unit_check_connect_CFLAGS = $(TEST_CFLAGS) $(GNUTLS_CFLAGS)
@@ -116,7 +121,8 @@ tests_unit_check_imaplib_SOURCES = tests/unit/check_imaplib.c \
 tests_unit_check_imaplib_CFLAGS = $(TEST_CFLAGS)
 tests_unit_check_imaplib_LDADD = $(TEST_LIBS)
 UNIT_TESTS += tests/unit/check_buf tests/unit/check_parser tests/unit/check_text \
-	tests/unit/check_transport tests/unit/check_connect tests/unit/check_imaplib
+	tests/unit/check_transport tests/unit/check_compress tests/unit/check_connect \
+	tests/unit/check_imaplib
 
 # The mailbox tree against scripted servers: size, churn, colliding names.
 check_PROGRAMS += tests/unit/check_mtree
@@ -230,6 +236,10 @@ check_PROGRAMS += tests/mount/check_mount_cap
 tests_mount_check_mount_cap_SOURCES = tests/mount/check_mount_cap.c
 tests_mount_check_mount_cap_CFLAGS = $(TEST_CFLAGS)
 tests_mount_check_mount_cap_LDADD = $(TEST_LIBS)
+check_PROGRAMS += tests/mount/check_mount_compress
+tests_mount_check_mount_compress_SOURCES = tests/mount/check_mount_compress.c
+tests_mount_check_mount_compress_CFLAGS = $(TEST_CFLAGS)
+tests_mount_check_mount_compress_LDADD = $(TEST_LIBS)
 
 check_PROGRAMS += tests/mount/check_mount_oauth
 tests_mount_check_mount_oauth_SOURCES = tests/mount/check_mount_oauth.c
@@ -267,7 +277,7 @@ tests_mount_check_matrix_SOURCES = tests/mount/check_matrix.c tests/mount/check_
 tests_mount_check_matrix_CFLAGS = $(TEST_CFLAGS)
 tests_mount_check_matrix_LDADD = $(TEST_LIBS)
 
-MOUNT_TESTS += tests/mount/check_matrix tests/mount/check_fresh tests/mount/check_fresh_idle tests/mount/check_mount tests/mount/check_mount_cap tests/mount/check_mount_write \
+MOUNT_TESTS += tests/mount/check_matrix tests/mount/check_fresh tests/mount/check_fresh_idle tests/mount/check_mount tests/mount/check_mount_cap tests/mount/check_mount_compress tests/mount/check_mount_write \
 	tests/mount/check_backup
 MOUNT_TESTS += tests/mount/check_mount_oauth
 

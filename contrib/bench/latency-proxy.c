@@ -1,7 +1,7 @@
 /* latency-proxy.c: a TCP forwarder that adds network latency, for the
  * benchmark (the kernel here has no netem).
  *
- *   latency-proxy [--rtt-ms MS] [--no-handshake] HOST PORT
+ *   latency-proxy [--rtt-ms MS] [--rate-kbit N] [--no-handshake] HOST PORT
  *
  * Listens on 127.0.0.1 at a port picked by the kernel, prints "PORT=N" on
  * stdout, and forwards every accepted connection to HOST:PORT.  Every chunk
@@ -9,6 +9,12 @@
  * arrival order, so one request/response exchange costs one RTT more than
  * it would directly.  Opening the upstream connection is held for one RTT
  * too (the TCP handshake a real link would cost) unless --no-handshake.
+ * With --rate-kbit each direction is also one wire of N kbit/s shared by
+ * all connections (a thin link: a hotel, a phone): a chunk leaves the wire
+ * once the chunks before it, of any connection, have passed at that rate,
+ * then takes RTT/2; reading stops while a direction's wire has more than
+ * PROXY_WIRE_BACKLOG_NS queued, so the senders feel the bottleneck as TCP
+ * back-pressure, as behind a real one with a small buffer.
  * A half-close (EOF) is delayed like data; a reset or write error closes
  * both sides at once.  Single-threaded with ppoll; exits on SIGTERM/SIGINT.
  *
@@ -39,6 +45,10 @@
 #define PROXY_READ_SIZE   (64 * 1024)
 #define PROXY_QUEUE_LIMIT (16u * 1024 * 1024)  /* bytes held per direction */
 #define PROXY_MAX_LINKS   1024
+/* Under --rate-kbit: what a direction's wire may hold queued (its buffer),
+ * and the largest chunk taken in one read (so connections interleave). */
+#define PROXY_WIRE_BACKLOG_NS (20 * 1000000LL)
+#define PROXY_WIRE_READ_SIZE  (16 * 1024)
 
 struct chunk {
 	struct chunk *next;
@@ -57,6 +67,32 @@ struct lane {
 	bool write_done;         /* EOF passed on (shutdown sent) */
 	bool want_write;         /* a due chunk is waiting for POLLOUT */
 };
+
+/* One direction of the rate-limited link, shared by every connection. */
+struct wire {
+	double ns_per_byte;      /* 0: no rate limit */
+	int64_t free_ns;         /* when the bytes already queued have passed */
+};
+
+/* Whether w may take more bytes now; otherwise *when it may again. */
+static bool wire_open(const struct wire *w, int64_t now_ns, int64_t *when)
+{
+	if (w->ns_per_byte <= 0 || w->free_ns - now_ns <= PROXY_WIRE_BACKLOG_NS)
+		return true;
+	*when = w->free_ns - PROXY_WIRE_BACKLOG_NS;
+	return false;
+}
+
+/* When n bytes read now arrive at the far end: after the wire carried them
+ * (behind whatever it holds), plus the one-way delay. */
+static int64_t wire_due(struct wire *w, size_t n, int64_t now_ns, int64_t delay_ns)
+{
+	if (w->ns_per_byte <= 0)
+		return now_ns + delay_ns;
+	int64_t start = w->free_ns > now_ns ? w->free_ns : now_ns;
+	w->free_ns = start + (int64_t)((double)n * w->ns_per_byte);
+	return w->free_ns + delay_ns;
+}
 
 struct link {
 	int client, server;      /* server is -1 until the upstream connect */
@@ -132,16 +168,19 @@ static void lane_free(struct lane *l)
 	l->queued = 0;
 }
 
-/* Reads what is there now into the lane.  -1: the connection is broken. */
-static int lane_read(struct lane *l, int fd, int64_t delay_ns)
+/* Reads what is there now (and what the wire takes) into the lane.  -1:
+ * the connection is broken. */
+static int lane_read(struct lane *l, int fd, int64_t delay_ns, struct wire *w)
 {
 	unsigned char tmp[PROXY_READ_SIZE];
-	while (!l->read_done && l->queued < PROXY_QUEUE_LIMIT) {
-		ssize_t n = recv(fd, tmp, sizeof tmp, 0);
+	size_t size = w->ns_per_byte > 0 ? PROXY_WIRE_READ_SIZE : sizeof tmp;
+	int64_t when;
+	while (!l->read_done && l->queued < PROXY_QUEUE_LIMIT && wire_open(w, proxy_now_ns(), &when)) {
+		ssize_t n = recv(fd, tmp, size, 0);
 		if (n > 0) {
-			lane_push(l, tmp, (size_t)n, false, proxy_now_ns() + delay_ns);
+			lane_push(l, tmp, (size_t)n, false, wire_due(w, (size_t)n, proxy_now_ns(), delay_ns));
 		} else if (n == 0) {
-			lane_push(l, NULL, 0, true, proxy_now_ns() + delay_ns);
+			lane_push(l, NULL, 0, true, wire_due(w, 0, proxy_now_ns(), delay_ns));
 			l->read_done = true;
 		} else if (errno == EINTR) {
 			continue;
@@ -263,6 +302,7 @@ struct proxy {
 	const struct addrinfo *target;
 	int64_t delay_ns;        /* one way: RTT/2 */
 	int64_t handshake_ns;    /* before the upstream connect */
+	struct wire up, down;    /* --rate-kbit: client -> server, server -> client */
 	struct link *links[PROXY_MAX_LINKS];
 	size_t nlinks;
 };
@@ -297,14 +337,22 @@ static nfds_t proxy_fill_poll(struct proxy *p, struct pollfd *pf, int64_t *next_
 	nfds_t n = 0;
 	*next_due = -1;
 	pf[n++] = (struct pollfd){ .fd = p->listener, .events = POLLIN };
+	int64_t now = proxy_now_ns(), up_when = -1, down_when = -1;
+	bool up_open = wire_open(&p->up, now, &up_when);
+	bool down_open = wire_open(&p->down, now, &down_when);
+	/* a full wire is read again once it has drained enough */
+	if (!up_open)
+		*next_due = up_when;
+	if (!down_open && (*next_due < 0 || down_when < *next_due))
+		*next_due = down_when;
 	for (size_t i = 0; i < p->nlinks; i++) {
 		struct link *k = p->links[i];
 		short cev = 0, sev = 0;
-		if (!k->up.read_done && k->up.queued < PROXY_QUEUE_LIMIT)
+		if (up_open && !k->up.read_done && k->up.queued < PROXY_QUEUE_LIMIT)
 			cev |= POLLIN;
 		if (k->down.want_write)
 			cev |= POLLOUT;
-		if (k->server >= 0 && !k->down.read_done && k->down.queued < PROXY_QUEUE_LIMIT)
+		if (down_open && k->server >= 0 && !k->down.read_done && k->down.queued < PROXY_QUEUE_LIMIT)
 			sev |= POLLIN;
 		if (k->up.want_write)
 			sev |= POLLOUT;
@@ -368,10 +416,10 @@ static int proxy_run(struct proxy *p, const sigset_t *waitmask)
 			struct link *k = p->links[i];
 			short cre = pf[1 + 2 * i].revents, sre = pf[2 + 2 * i].revents;
 			if (cre & (POLLIN | POLLHUP | POLLERR))
-				if (lane_read(&k->up, k->client, p->delay_ns) < 0)
+				if (lane_read(&k->up, k->client, p->delay_ns, &p->up) < 0)
 					k->dead = true;
 			if (!k->dead && k->server >= 0 && (sre & (POLLIN | POLLHUP | POLLERR)))
-				if (lane_read(&k->down, k->server, p->delay_ns) < 0)
+				if (lane_read(&k->down, k->server, p->delay_ns, &p->down) < 0)
 					k->dead = true;
 		}
 	}
@@ -380,29 +428,38 @@ static int proxy_run(struct proxy *p, const sigset_t *waitmask)
 
 static void proxy_usage(FILE *f)
 {
-	fputs("usage: latency-proxy [--rtt-ms MS] [--no-handshake] HOST PORT\n"
+	fputs("usage: latency-proxy [--rtt-ms MS] [--rate-kbit N] [--no-handshake] HOST PORT\n"
 	      "Listens on 127.0.0.1 (port printed as PORT=N) and forwards to HOST:PORT,\n"
-	      "delaying each chunk by MS/2 in each direction (default MS: 20).\n", f);
+	      "delaying each chunk by MS/2 in each direction (default MS: 20); with N,\n"
+	      "each direction is a link of N kbit/s shared by all connections.\n", f);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "rtt-ms", required_argument, NULL, 'r' },
+		{ "rate-kbit", required_argument, NULL, 'k' },
 		{ "no-handshake", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	double rtt_ms = 20;
+	double rtt_ms = 20, rate_kbit = 0;
 	bool handshake = true;
 	int c;
-	while ((c = getopt_long(argc, argv, "r:nh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:k:nh", opts, NULL)) != -1) {
 		char *end;
 		switch (c) {
 		case 'r':
 			rtt_ms = strtod(optarg, &end);
 			if (*end || end == optarg || !(rtt_ms >= 0 && rtt_ms <= 60000)) {
 				fprintf(stderr, "latency-proxy: bad --rtt-ms %s\n", optarg);
+				return 2;
+			}
+			break;
+		case 'k':
+			rate_kbit = strtod(optarg, &end);
+			if (*end || end == optarg || !(rate_kbit >= 1 && rate_kbit <= 100000000)) {
+				fprintf(stderr, "latency-proxy: bad --rate-kbit %s\n", optarg);
 				return 2;
 			}
 			break;
@@ -457,6 +514,8 @@ int main(int argc, char **argv)
 	p.target = target;
 	p.delay_ns = (int64_t)(rtt_ms * 1e6 / 2);
 	p.handshake_ns = handshake ? (int64_t)(rtt_ms * 1e6) : 0;
+	if (rate_kbit > 0)  /* 8 bits a byte, 1000 bits a kbit, 1e9 ns a second */
+		p.up.ns_per_byte = p.down.ns_per_byte = 8e9 / (rate_kbit * 1000);
 	printf("PORT=%u\n", (unsigned)port);
 	fflush(stdout);
 

@@ -3,7 +3,8 @@
 #
 #   contrib/bench/run.sh [--messages N] [--folders F] [--rtt-ms MS] [--repeat K]
 #                        [--build DIR] [--imapfs PATH] [--limit SECONDS]
-#                        [--cache-fs ext4|dir] [--big-folder N]
+#                        [--cache-fs ext4|dir] [--big-folder N] [--rate-kbit N]
+#                        [--only compress]
 #
 # As root.  Starts a private Dovecot seeded with the "bench" corpus, measures
 # the baselines (Python imaplib bulk fetch, mbsync, local grep/rsync over the
@@ -21,7 +22,13 @@
 # else) just deleted thousands of files a cold read measured twice as slow;
 # --cache-fs dir puts the caches in the temporary directory instead.  A second
 # user's INBOX of --big-folder N messages (default 20000, 0: none) gives
-# the ls -l rows of a big folder, against ls -l of its Maildir.  Exit status: 0
+# the ls -l rows of a big folder, against ls -l of its Maildir.
+# Compression (COMPRESS=DEFLATE, which the Dovecot offers): cold grep -r on a
+# thin link, a second proxy at MS round trip whose N kbit/s (--rate-kbit,
+# default 40000) each direction shares among all connections, with
+# compress=no and =yes against the bulk fetch through the same proxy; and
+# on loopback compress=auto (the default, off there), =no and =yes.
+# --only compress runs those rows and their baselines alone.  Exit status: 0
 # when every step ran and every result checked out, 1 on a setup failure,
 # 3 when a step failed, timed out or gave a wrong answer.
 set -uo pipefail
@@ -40,6 +47,8 @@ imapfs=""
 limit=600
 cachefs=ext4
 big=20000
+rate=40000
+only=""
 
 die() { echo "bench: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
@@ -55,12 +64,15 @@ while [ $# -gt 0 ]; do
 	--limit) limit=${2:?}; shift 2 ;;
 	--cache-fs) cachefs=${2:?}; shift 2 ;;
 	--big-folder) big=${2:?}; shift 2 ;;
-	-h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--rate-kbit) rate=${2:?}; shift 2 ;;
+	--only) only=${2:?}; shift 2 ;;
+	-h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 done
-case "$messages$folders$limit$repeat$big" in
-*[!0-9]*) die "--messages, --folders, --repeat, --limit and --big-folder take whole numbers" ;;
+case "$only" in ''|compress) ;; *) die "--only takes compress" ;; esac
+case "$messages$folders$limit$repeat$big$rate" in
+*[!0-9]*) die "--messages, --folders, --repeat, --limit, --big-folder and --rate-kbit take whole numbers" ;;
 esac
 [ "$repeat" -ge 1 ] || die "--repeat must be at least 1"
 case "$rtt" in ''|*[!0-9.]*) die "--rtt-ms takes a number" ;; esac
@@ -100,6 +112,7 @@ T=$(mktemp -d /tmp/imapfs-bench.XXXXXX) || die "mktemp failed"
 chmod 755 "$T"   # the unprivileged mail user must reach the Maildir inside
 server_up=no
 proxy_pid=""
+rate_proxy_pid=""
 timed_pid=""
 fs_pids=()
 fs_mnts=()
@@ -129,10 +142,10 @@ cleanup() {
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
-	if [ -n "$proxy_pid" ]; then
-		kill -TERM "$proxy_pid" 2>/dev/null
-		wait "$proxy_pid" 2>/dev/null
-	fi
+	for pid in $proxy_pid $rate_proxy_pid; do
+		kill -TERM "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
 	[ "$server_up" = yes ] && "$build/tests/harness/testserver" stop "$T/server" >/dev/null 2>&1
 	# Never recurse into something still mounted.
 	if grep -q " $T/" /proc/mounts; then
@@ -151,7 +164,13 @@ trap 'exit 143' TERM
 declare -A S F R RSS
 problems=0
 cols=(direct rtt)
-col_port() { if [ "$1" = direct ]; then echo "$IMAP_PORT"; else echo "$proxy_port"; fi; }
+col_port() {
+	case "$1" in
+	direct) echo "$IMAP_PORT" ;;
+	rate) echo "$rate_port" ;;
+	*) echo "$proxy_port" ;;
+	esac
+}
 
 record() { S[$1.$2]="${S[$1.$2]:-} $3"; }
 
@@ -190,7 +209,8 @@ grep_hits() { grep -c ':[1-9][0-9]*$' "$1"; }
 
 # ---- the server, the proxy ----
 note "seeding $messages messages in $folders folders (a while for large N)"
-env_out=$("$build/tests/harness/testserver" start "$T/server" --seed "bench:$messages:$folders") ||
+env_out=$("$build/tests/harness/testserver" start "$T/server" --seed "bench:$messages:$folders" \
+	--compress yes) ||
 	die "testserver start failed"
 server_up=yes
 eval "$env_out"
@@ -208,6 +228,15 @@ for _ in $(seq 100); do
 done
 proxy_port=$(sed -n 's/^PORT=//p' "$T/proxy.out")
 [ -n "$proxy_port" ] || die "latency-proxy did not start: $(cat "$T/proxy.err")"
+"$proxy_bin" --rtt-ms "$rtt" --rate-kbit "$rate" 127.0.0.1 "$IMAP_PORT" >"$T/rate-proxy.out" \
+	2>"$T/rate-proxy.err" &
+rate_proxy_pid=$!
+for _ in $(seq 100); do
+	grep -q '^PORT=' "$T/rate-proxy.out" 2>/dev/null && break
+	sleep 0.05
+done
+rate_port=$(sed -n 's/^PORT=//p' "$T/rate-proxy.out")
+[ -n "$rate_port" ] || die "the rate-limited latency-proxy did not start: $(cat "$T/rate-proxy.err")"
 
 # Dovecot indexes a Maildir on its first SELECT: do that once, untimed, so
 # no measurement pays for it.
@@ -219,7 +248,7 @@ corpus_bytes=$(sed -n 's/.*bytes=\([0-9]*\).*/\1/p' "$T/warmup.out")
 # before anything is timed.
 BIG_USER=bob
 big_maildir=""
-if [ "$big" -gt 0 ]; then
+if [ "$big" -gt 0 ] && [ -z "$only" ]; then
 	note "seeding $big messages in $BIG_USER's INBOX"
 	if "$build/tests/harness/testserver" seed "$T/server" --seed "bench:$big:1" \
 		--seed-user "$BIG_USER" 2>"$T/seed-big.err" &&
@@ -563,17 +592,41 @@ measure_imapfs() {
 	fi
 }
 
+# measure_compress: cold grep with compress=OPT through COL, as key
+# fs_grep_z_OPT.COL.
+measure_compress() {
+	local col opt
+	for col in rate direct; do
+		for opt in no yes auto; do
+			# the proxy listens on 127.0.0.1, where auto is off: the
+			# link's auto would be compress=yes (a remote server)
+			[ "$col" = rate ] && [ "$opt" = auto ] && continue
+			note "imapfs: grep, compress=$opt ($col)"
+			if fs_mount "$col" "z-$opt-$col" "compress=$opt"; then
+				fs_grep "fs_grep_z_$opt" "$col"
+				if [ "$opt" = yes ] && ! grep -q 'COMPRESS=DEFLATE on' "$T/imapfs-z-$opt-$col.log"; then
+					fail "fs_grep_z_$opt" "$col" WRONG "compress=yes, but the log says nothing of COMPRESS"
+				fi
+				fs_unmount "$col"
+			fi
+		done
+	done
+}
+
 # Rounds one after another rather than each step K times in a row, so that
 # the load of the (shared) machine spreads over all the steps alike.
 for round in $(seq "$repeat"); do
 	[ "$repeat" -gt 1 ] && note "round $round of $repeat"
-	for col in "${cols[@]}"; do measure_bulk "$col"; done
-	for col in "${cols[@]}"; do measure_mbsync "$col"; done
-	measure_local
-	if [ -n "$imapfs" ]; then
+	for col in "${cols[@]}" rate; do measure_bulk "$col"; done
+	if [ -z "$only" ]; then
+		for col in "${cols[@]}"; do measure_mbsync "$col"; done
+		measure_local
+	fi
+	if [ -n "$imapfs" ] && [ -z "$only" ]; then
 		for col in "${cols[@]}"; do measure_imapfs "$col"; done
 		measure_big
 	fi
+	[ -n "$imapfs" ] && measure_compress
 done
 for col in "${cols[@]}"; do
 	[ -n "${RSS[$col]:-}" ] && S[fs_rss.$col]=$(awk -v k="${RSS[$col]}" 'BEGIN { printf "%.1f", k / 1024 }')
@@ -608,6 +661,7 @@ echo
 echo "imapfs benchmark: $messages messages ($mb MB) in $folders folders, RTT ${rtt} ms" \
 	"(NOOP through the proxy: ${measured_rtt:-?} ms), $runs, seconds unless noted;" \
 	"load average $load_start at the start, $load_end at the end"
+if [ -z "$only" ]; then
 printf '%-48s %9s %9s\n' "measurement" "direct" "${rtt} ms"
 row bulk "A imaplib bulk fetch (UID FETCH 1:* per folder)"
 row mbsync_full "B mbsync full pull"
@@ -639,6 +693,18 @@ if [ -n "$imapfs" ]; then
 else
 	printf '%-48s %9s %9s\n' "imapfs: not built" "not built" "not built"
 fi
+fi
+
+if [ -n "$imapfs" ]; then
+	echo
+	echo "compression: cold grep -r (fresh mount and cache); link: $((rate / 1000)) Mbit/s each way shared" \
+		"by all connections, ${rtt} ms"
+	printf '%-48s %9s %9s\n' "measurement" "loopback" "link"
+	printf '%-48s %9s %9s\n' "A imaplib bulk fetch" "$(cell bulk direct)" "$(cell bulk rate)"
+	printf '%-48s %9s %9s\n' "imapfs compress=no" "$(cell fs_grep_z_no direct)" "$(cell fs_grep_z_no rate)"
+	printf '%-48s %9s %9s\n' "imapfs compress=yes" "$(cell fs_grep_z_yes direct)" "$(cell fs_grep_z_yes rate)"
+	printf '%-48s %9s %9s\n' "imapfs compress=auto (the default)" "$(cell fs_grep_z_auto direct)" "n/a"
+fi
 
 ratio() {  # ratio A B: A/B with 2 decimals, or "-"
 	if num "$1" && num "$2" && awk -v b="${R[$2]}" 'BEGIN { exit !(b > 0) }'; then
@@ -665,6 +731,7 @@ tracked() {
 			"$(verdict "$v" "<=" "$4")"
 	done
 }
+if [ -z "$only" ]; then
 tracked "cold grep / bulk fetch" fs_grep_cold bulk.COL 1.5
 tracked "cold grep (-o ro) / bulk fetch" fs_grep_ro_cold bulk.COL 1.5
 tracked "warm grep / local grep" fs_grep_warm local_grep.direct 2
@@ -675,6 +742,22 @@ if [ -n "$big_maildir" ]; then
 	printf '  %-36s %-8s %6s  target <= %-4s %s\n' "warm ls -l ($big) / local ls -l" direct "$v" 3 \
 		"$(verdict "$v" "<=" 3)"
 fi
+fi
+if [ -n "$imapfs" ]; then
+	# tracked1 LABEL COL A B LIMIT: one ratio A / B against "<= LIMIT"
+	tracked1() {
+		local v
+		v=$(ratio "$3" "$4")
+		printf '  %-36s %-8s %6s  target <= %-4s %s\n' "$1" "$2" "$v" "$5" "$(verdict "$v" "<=" "$5")"
+	}
+	link="$((rate / 1000))M"
+	tracked1 "cold grep compress=yes / bulk" "$link" fs_grep_z_yes.rate bulk.rate 0.75
+	tracked1 "cold grep compress=no / bulk" "$link" fs_grep_z_no.rate bulk.rate 1.0
+	tracked1 "cold grep compress yes / no" "$link" fs_grep_z_yes.rate fs_grep_z_no.rate 0.9
+	tracked1 "cold grep auto / bulk" direct fs_grep_z_auto.direct bulk.direct 1.0
+	tracked1 "cold grep auto / compress=no" direct fs_grep_z_auto.direct fs_grep_z_no.direct 1.1
+fi
+if [ -z "$only" ]; then
 if num fs_rsync_noop.rtt; then v=$(fmt2 "${R[fs_rsync_noop.rtt]}"); else v=-; fi
 printf '  %-36s %-8s %6s  target < 1      %s\n' "imapfs no-change rsync (s)" "${rtt} ms" "$v" \
 	"$(verdict "$v" "<" 1)"
@@ -682,6 +765,7 @@ for col in "${cols[@]}"; do
 	printf '  %-36s %-8s %6s / %s s (baseline)\n' "mbsync full / no-change (s)" "$(col_label "$col")" \
 		"$(cell mbsync_full "$col")" "$(cell mbsync_noop "$col")"
 done
+fi
 
 if [ "$problems" -gt 0 ]; then
 	echo

@@ -28,6 +28,7 @@ struct cmdline {
 	char *cachedir;
 	char *cache_size;
 	char *auth;
+	char *compress;
 	unsigned connections;
 	int timeout_s;
 	int poll_s;
@@ -51,6 +52,7 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("cachedir=%s", cachedir),
 	OPT("cache_size=%s", cache_size),
 	OPT("auth=%s", auth),
+	OPT("compress=%s", compress),
 	OPT("connections=%u", connections),
 	OPT("poll=%d", poll_s),
 	/* the low-level FUSE API leaves these to the filesystem */
@@ -97,6 +99,8 @@ static void usage(FILE *f)
 	      "                 cram-md5, xoauth2, oauthbearer (OAuth 2: the token from passcmd)\n"
 	      "  -o cafile=FILE, certfile=FILE, keyfile=FILE, insecure, tls=none\n"
 	      "  -o command=CMD spawned IMAP server on stdin/stdout\n"
+	      "  -o compress=yes|no|auto  COMPRESS=DEFLATE (default auto: on unless the server\n"
+	      "                 is on this machine)\n"
 	      "  -o cachedir=DIR (default $XDG_CACHE_HOME/imapfs), cache_size=SIZE (default 1G)\n"
 	      "  -o connections=N (default 4), timeout=SECONDS (default 30), poll=SECONDS (default 60)\n"
 	      "  -o nowatch     no IDLE and no checks in the background: lists on access only\n"
@@ -169,6 +173,19 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+static int parse_compress(const char *s, enum fs_compress *out)
+{
+	if (!strcmp(s, "auto"))
+		*out = FS_COMPRESS_AUTO;
+	else if (!strcmp(s, "yes"))
+		*out = FS_COMPRESS_YES;
+	else if (!strcmp(s, "no"))
+		*out = FS_COMPRESS_NO;
+	else
+		return -1;
+	return 0;
+}
+
 /* An empty directory we may mount on. */
 static int check_mountpoint(const char *path)
 {
@@ -236,6 +253,7 @@ static void free_cmdline(struct cmdline *c)
 	free(c->cachedir);
 	free(c->cache_size);
 	free(c->auth);
+	free(c->compress);
 	url_options_free(&c->uo);
 }
 
@@ -334,6 +352,10 @@ int main(int argc, char **argv)
 	if (c.auth && auth_mech_parse(c.auth, &cfg.auth) < 0) {
 		fprintf(stderr, "imapfs: bad auth=%s: one of auto, plain, login, cram-md5, xoauth2, "
 				"oauthbearer\n", c.auth);
+		goto out;
+	}
+	if (c.compress && parse_compress(c.compress, &cfg.compress) < 0) {
+		fprintf(stderr, "imapfs: bad compress=%s: one of yes, no, auto\n", c.compress);
 		goto out;
 	}
 	cfg.timeout_s = c.uo.timeout_s > 0 ? c.uo.timeout_s : c.timeout_s;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +165,30 @@ static int enable_utf8(struct pool_conn *c, struct buf *err)
 	return 0;
 }
 
+/* COMPRESS=DEFLATE as -o compress= says (options.h): a server that does
+ * not offer it or refuses leaves the link uncompressed, which compress=yes
+ * reports once; the first link compressed is logged. */
+static int conn_compress(const struct fs_config *cfg, struct pool_conn *c, struct buf *err)
+{
+	static atomic_bool told, on;  /* once per process, not per connection */
+	if (cfg->compress == FS_COMPRESS_NO ||
+	    (cfg->compress == FS_COMPRESS_AUTO && imap_peer_is_local(c->s)))
+		return 0;
+	bool offered = imap_has_cap(c->s, "COMPRESS=DEFLATE");
+	int rc = offered ? imap_client_compress(c->s) : IMAP_ERROR;
+	if (rc == IMAP_ERROR && cfg->compress == FS_COMPRESS_YES && !atomic_exchange(&told, true))
+		fs_log(LOG_WARNING, "compress=yes: %s; going on uncompressed",
+		       offered ? imap_errmsg(c->s) : "the server does not offer COMPRESS=DEFLATE");
+	if (rc == IMAP_ABORT) {
+		buf_addf(err, "COMPRESS: %s", imap_errmsg(c->s));
+		return -1;
+	}
+	if (imap_is_compressed(c->s) && !atomic_exchange(&on, true))
+		fs_log(LOG_INFO, "COMPRESS=DEFLATE on (compress=%s)",
+		       cfg->compress == FS_COMPRESS_YES ? "yes" : "auto");
+	return 0;
+}
+
 /* Logs in (unless PREAUTH) and enables what makes listings cheap to keep
  * fresh (CONDSTORE, or QRESYNC, which also names the UIDs expunged since
  * a modseq, so a resync need not list every UID). */
@@ -182,7 +207,9 @@ static int conn_setup(const struct fs_config *cfg, struct pool_conn *c, struct b
 		buf_addf(err, "ENABLE: %s", imap_errmsg(c->s));
 		return -1;
 	}
-	return enable_utf8(c, err);
+	if (enable_utf8(c, err) < 0)
+		return -1;
+	return conn_compress(cfg, c, err);
 }
 
 /* Connect (STARTTLS unless implicit TLS or allowed plaintext), log in,

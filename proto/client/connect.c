@@ -318,6 +318,32 @@ int imap_client_enable(struct imap *s, const char *ext, bool *enabled)
 	return rc == IMAP_ERROR ? IMAP_OK : rc;
 }
 
+int imap_client_compress(struct imap *s)
+{
+	if (transport_is_compressed(s->t))
+		return IMAP_OK;
+	if (!imap_has_cap(s, "COMPRESS=DEFLATE"))
+		return imap_fail(s, IMAP_ERROR, "the server does not offer COMPRESS=DEFLATE");
+	/* the switch is at the byte after the tagged OK both ways: nothing of
+	 * ours may be on its way behind the command */
+	if (s->cmds || s->out.len)
+		return imap_fail(s, IMAP_ERROR, "COMPRESS: other commands are in flight");
+	int rc = run(s, imap_cmd_new("COMPRESS DEFLATE"), "COMPRESS");
+	if (rc < 0)
+		return rc;
+	struct buf err = BUF_INIT;
+	/* what came behind the OK in the same read is already compressed */
+	rc = transport_start_compress(s->t, s->in.data + s->in_off, s->in.len - s->in_off, &err);
+	buf_reset(&s->in);
+	s->in_off = 0;
+	if (rc < 0)
+		rc = imap_fail(s, IMAP_ABORT, "%s", err.data);
+	else if (s->opts.debug >= 1)
+		imap_trace(s, "", "COMPRESS DEFLATE active");
+	buf_free(&err);
+	return rc;
+}
+
 void imap_client_logout(struct imap *s, int timeout_ms)
 {
 	if (s->broken)

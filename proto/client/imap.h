@@ -188,6 +188,17 @@ int imap_client_authenticate(struct imap *s, const struct imap_auth *auth, struc
 /* ENABLE ext (RFC 5161): *enabled when the server said ENABLED for it.  A
  * server without ENABLE, or one that refuses, leaves it false (0). */
 int imap_client_enable(struct imap *s, const char *ext, bool *enabled);
+/* COMPRESS DEFLATE (RFC 4978): on the server's OK, everything both ways is
+ * deflated from the next byte on (inside TLS).  Sent alone (IMAP_ERROR when
+ * other commands are in flight); IMAP_ERROR, nothing changed, when the
+ * server does not offer COMPRESS=DEFLATE or refuses (the session goes on
+ * uncompressed); IMAP_OK at once when already on.  A server stream that
+ * does not inflate later fails the connection ("COMPRESS: ..."). */
+int imap_client_compress(struct imap *s);
+bool imap_is_compressed(const struct imap *s);
+/* The server is on this machine: a spawned command or a loopback address
+ * (where compressing costs more CPU than it saves). */
+bool imap_peer_is_local(const struct imap *s);
 /* LOGOUT, waiting at most timeout_ms for the reply; imap_close() still
  * frees the session. */
 void imap_client_logout(struct imap *s, int timeout_ms);

@@ -127,6 +127,8 @@ bool imap_is_tls(const struct imap *s) { return transport_is_tls(s->t); }
 const char *imap_welcome(const struct imap *s) { return s->welcome.data; }
 void imap_set_timeout(struct imap *s, int timeout_ms) { s->opts.timeout_ms = timeout_ms; }
 int imap_fd(const struct imap *s) { return transport_fd(s->t); }
+bool imap_is_compressed(const struct imap *s) { return transport_is_compressed(s->t); }
+bool imap_peer_is_local(const struct imap *s) { return transport_peer_is_local(s->t); }
 
 void imap_set_untagged_handler(struct imap *s, imap_untagged_fn fn, void *ctx)
 {

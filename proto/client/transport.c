@@ -1,5 +1,6 @@
 /* transport.c: TCP connect, spawned commands, and the byte moving that both
- * share; TLS records go through tls.c. */
+ * share; TLS records go through tls.c, COMPRESS=DEFLATE through compress.c
+ * (above TLS: deflate inside TLS). */
 #include "config.h"
 #include "transport.h"
 
@@ -25,6 +26,7 @@
 #include "xalloc.h"
 #include "tls.h"
 #include "clock.h"
+#include "compress.h"
 
 extern char **environ;
 
@@ -47,6 +49,7 @@ struct transport {
 	bool write_shut;
 	char *host;            /* as given to connect: the default TLS server name */
 	struct tls_conn *tls;
+	struct zstream *z;     /* COMPRESS=DEFLATE once started */
 	struct buf desc;       /* the peer, then the TLS parameters once started */
 };
 
@@ -350,6 +353,28 @@ int transport_start_tls(struct transport *t, const struct tls_opts *o, struct bu
 	return 0;
 }
 
+/* Sends compressed bytes held back: 1 none left (or no COMPRESS), 0 some
+ * left (the socket is full), -1 failure. */
+static int transport_flush_z(struct transport *t)
+{
+	if (!t->z || t->write_shut || !zstream_out_pending(t->z))
+		return 1;
+	return zstream_flush(t->z, NULL);
+}
+
+/* The same, waiting up to timeout_ms for the socket to take them: the
+ * last command (LOGOUT) must not stay behind in our buffer. */
+static void transport_drain_z(struct transport *t, int timeout_ms)
+{
+	long long deadline = clock_ms() + timeout_ms;
+	while (transport_flush_z(t) == 0) {
+		struct pollfd p = { .fd = t->fd, .events = POLLOUT };
+		int ms = transport_ms_left(deadline);
+		if (ms == 0 || (poll(&p, 1, ms) < 0 && errno != EINTR))
+			return;
+	}
+}
+
 /* Waits for a child to end within timeout_ms.  True once it is reaped (or
  * was reaped by someone else: SIGCHLD ignored). */
 static bool transport_reap(pid_t pid, int timeout_ms)
@@ -388,6 +413,11 @@ void transport_close(struct transport *t)
 {
 	if (!t)
 		return;
+	if (t->z) {
+		if (!t->eof && !t->write_shut)
+			transport_drain_z(t, TRANSPORT_BYE_MS);
+		zstream_free(t->z);
+	}
 	if (t->tls) {
 		if (!t->eof && !t->write_shut)
 			tls_conn_bye(t->tls, TRANSPORT_BYE_MS);
@@ -402,8 +432,10 @@ void transport_close(struct transport *t)
 	free(t);
 }
 
-ssize_t transport_read_some(struct transport *t, void *p, size_t n, struct buf *err)
+/* The bytes under COMPRESS: plain socket or TLS records. */
+static ssize_t transport_lower_read(void *ctx, void *p, size_t n, struct buf *err)
 {
+	struct transport *t = ctx;
 	if (t->eof) {
 		buf_adderr(err, "connection closed by %s",
 			   t->kind == TRANSPORT_SPAWN ? "the command" : "server");
@@ -436,12 +468,9 @@ ssize_t transport_read_some(struct transport *t, void *p, size_t n, struct buf *
 	}
 }
 
-ssize_t transport_write_some(struct transport *t, const void *p, size_t n, struct buf *err)
+static ssize_t transport_lower_write(void *ctx, const void *p, size_t n, struct buf *err)
 {
-	if (t->write_shut) {
-		buf_adderr(err, "write after shutdown");
-		return -1;
-	}
+	struct transport *t = ctx;
 	if (t->tls)
 		return tls_conn_write(t->tls, p, n, err);
 	if (n == 0)
@@ -458,6 +487,67 @@ ssize_t transport_write_some(struct transport *t, const void *p, size_t n, struc
 		buf_adderr(err, "write failed: %s", transport_errno_text(errno));
 		return -1;
 	}
+}
+
+ssize_t transport_read_some(struct transport *t, void *p, size_t n, struct buf *err)
+{
+	if (!t->z)
+		return transport_lower_read(t, p, n, err);
+	/* compressed bytes held back go out whenever the session comes by;
+	 * a peer that stopped reading may still have said something (BYE),
+	 * so a failed flush fails the read only when nothing came */
+	struct buf ferr = BUF_INIT;
+	int f = t->write_shut ? 1 : zstream_flush(t->z, &ferr);
+	ssize_t r = zstream_read(t->z, p, n, err);
+	if (f < 0 && r == 0) {
+		buf_adderr(err, "%s", ferr.data ? ferr.data : "write failed");
+		r = -1;
+	}
+	buf_free(&ferr);
+	return r;
+}
+
+ssize_t transport_write_some(struct transport *t, const void *p, size_t n, struct buf *err)
+{
+	if (t->write_shut) {
+		buf_adderr(err, "write after shutdown");
+		return -1;
+	}
+	if (t->z)
+		return zstream_write(t->z, p, n, err);
+	return transport_lower_write(t, p, n, err);
+}
+
+int transport_start_compress(struct transport *t, const void *already, size_t n, struct buf *err)
+{
+	if (t->z) {
+		buf_adderr(err, "COMPRESS is already active on this connection");
+		return -1;
+	}
+	if (t->eof || t->write_shut) {
+		buf_adderr(err, "cannot start COMPRESS: the connection is closed");
+		return -1;
+	}
+	struct zlower lower = { transport_lower_read, transport_lower_write, t };
+	t->z = zstream_new(&lower, already, n, err);
+	if (!t->z)
+		return -1;
+	buf_addstr(&t->desc, ", COMPRESS=DEFLATE");
+	return 0;
+}
+
+bool transport_is_compressed(const struct transport *t)
+{
+	return t->z != NULL;
+}
+
+void transport_compress_counts(const struct transport *t, unsigned long long *raw_in,
+			       unsigned long long *plain_in, unsigned long long *plain_out,
+			       unsigned long long *raw_out)
+{
+	*raw_in = *plain_in = *plain_out = *raw_out = 0;
+	if (t->z)
+		zstream_counts(t->z, raw_in, plain_in, plain_out, raw_out);
 }
 
 /* Whether fd is readable (or closed) right now. */
@@ -479,17 +569,26 @@ int transport_wait_any(struct transport *t, bool want_read, bool want_write, int
 	/* negative fds are ignored by poll(2) */
 	struct pollfd p[3] = { { .fd = t->fd }, { .fd = cancel_fd, .events = POLLIN },
 			       { .fd = wake_fd, .events = POLLIN } };
-	if (want_read)
-		p[0].events |= POLLIN;
-	if (want_write)
-		p[0].events |= POLLOUT;
 	for (;;) {
+		/* compressed bytes the session already handed over are sent
+		 * while it waits, even when it has nothing more to write */
+		int f = transport_flush_z(t);
+		if (f < 0)
+			return 1;  /* the next call reports it */
+		bool z_out = f == 0;
+		p[0].events = (short)((want_read ? POLLIN : 0) | (want_write || z_out ? POLLOUT : 0));
+		p[0].revents = 0;
 		int ms = transport_ms_left(deadline);
 		int r = poll(p, wake_fd >= 0 ? 3 : cancel_fd >= 0 ? 2 : 1, ms);
 		if (r > 0 && cancel_fd >= 0 && p[1].revents)
 			return 2;  /* before the socket: a flooding server must not hide it */
 		if (r > 0 && wake_fd >= 0 && p[2].revents)
 			return 3;
+		if (r > 0 && !want_write && p[0].revents == POLLOUT) {
+			if (transport_ms_left(deadline) == 0)
+				return 0;
+			continue;  /* writable for our flush alone: flush and wait on */
+		}
 		if (r > 0)
 			return 1; /* including POLLERR/POLLHUP: the next call reports them */
 		if (r == 0) {
@@ -518,7 +617,10 @@ int transport_wait(struct transport *t, bool want_read, bool want_write, int tim
 
 size_t transport_pending(struct transport *t)
 {
-	return t->tls ? tls_conn_pending(t->tls) : 0;
+	/* inflated bytes, and TLS bytes still to go through inflate: a read
+	 * consumes both without the socket turning readable */
+	size_t n = t->tls ? tls_conn_pending(t->tls) : 0;
+	return n + (t->z ? zstream_pending(t->z) : 0);
 }
 
 bool transport_eof(const struct transport *t)
@@ -535,6 +637,8 @@ void transport_shutdown(struct transport *t)
 {
 	if (t->write_shut)
 		return;
+	if (t->z)
+		transport_drain_z(t, TRANSPORT_BYE_MS);
 	if (t->tls)
 		tls_conn_bye(t->tls, TRANSPORT_BYE_MS);
 	shutdown(t->fd, SHUT_WR);
@@ -544,6 +648,25 @@ void transport_shutdown(struct transport *t)
 void transport_set_cancel_fd(struct transport *t, int fd)
 {
 	t->cancel_fd = fd;
+}
+
+bool transport_peer_is_local(const struct transport *t)
+{
+	if (t->kind == TRANSPORT_SPAWN)
+		return true;
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof peer;
+	if (getpeername(t->fd, (struct sockaddr *)&peer, &plen) < 0)
+		return false;
+	if (peer.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)&peer;
+		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (peer.ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)&peer)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
 }
 
 int transport_fd(const struct transport *t)

@@ -15,6 +15,12 @@
  * After transport_write_some returned 0 the next call must offer the same
  * bytes again (at least as many): over TLS a record of them is already
  * committed, and other bytes are refused as an error.
+ * After transport_start_compress (RFC 4978) everything written is deflated
+ * and everything read inflated, inside TLS when TLS is on.  Bytes
+ * transport_write_some accepted may then still be held compressed while the
+ * socket is full: every transport_read_some and transport_wait* sends them
+ * on (a wait also wakes for that alone), and shutdown and close wait a
+ * moment for them.
  * No call raises SIGPIPE.  GnuTLS needs no global init (since 3.3 it
  * initialises itself when loaded).
  * A transport owns its socket, pipes and child process; transport_close()
@@ -58,6 +64,18 @@ int transport_spawn(struct transport **out, const char *command, struct buf *err
  * received byte is still unread in the transport: bytes the server sent
  * before the handshake must never be taken as post-TLS data. */
 int transport_start_tls(struct transport *t, const struct tls_opts *o, struct buf *err);
+/* COMPRESS=DEFLATE from now on, both ways (after the server's OK to
+ * COMPRESS DEFLATE, with nothing sent behind it).  already: bytes read from
+ * this transport after that OK (compressed), at most 16 KiB.  Once on it
+ * stays on.  A stream from the server that does not inflate fails the
+ * read with "COMPRESS: ..."; buffers stay bounded whatever it holds. */
+int transport_start_compress(struct transport *t, const void *already, size_t n, struct buf *err);
+bool transport_is_compressed(const struct transport *t);
+/* Bytes read from the link and inflated from them, bytes given to
+ * transport_write_some and sent for them; all 0 without COMPRESS. */
+void transport_compress_counts(const struct transport *t, unsigned long long *raw_in,
+			       unsigned long long *plain_in, unsigned long long *plain_out,
+			       unsigned long long *raw_out);
 /* While fd >= 0, the TLS handshake also ends ("interrupted") as soon as fd
  * is readable; -1 turns that off. */
 void transport_set_cancel_fd(struct transport *t, int fd);
@@ -78,13 +96,17 @@ int transport_wait_or(struct transport *t, bool want_read, bool want_write, int 
  * wins).  wake_fd is not read: its owner drains it. */
 int transport_wait_any(struct transport *t, bool want_read, bool want_write, int timeout_ms,
 		       int cancel_fd, int wake_fd, struct buf *err);
-/* Bytes already decrypted and buffered inside the transport (TLS), which
- * poll() on the socket would not show. */
+/* Bytes already decrypted and buffered inside the transport (TLS), or
+ * inflated and not yet read (COMPRESS), which poll() on the socket would
+ * not show. */
 size_t transport_pending(struct transport *t);
 bool transport_eof(const struct transport *t);
 bool transport_is_tls(const struct transport *t);
 /* Half-close for writing (shutdown(SHUT_WR) / close child's stdin). */
 void transport_shutdown(struct transport *t);
+/* The peer is this machine: a spawned command, or a TCP peer on a loopback
+ * address (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104). */
+bool transport_peer_is_local(const struct transport *t);
 /* The socket (TCP, TLS, or our end of the spawned command's pair), for poll(). */
 int transport_fd(const struct transport *t);
 /* Human description of the peer and, after TLS, of the cipher suite. */

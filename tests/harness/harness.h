@@ -55,6 +55,7 @@ struct dovecot_opts {
 				  * harness_oauth2.py is such a server) */
 	bool bare;               /* advertises IMAP4rev1 alone (imap_capability), as a
 				  * bare RFC 3501 server: no UIDPLUS, MOVE, IDLE, ... */
+	bool compress;           /* COMPRESS=DEFLATE offered (the imap_zlib plugin) */
 };
 
 struct dovecot {
@@ -69,6 +70,7 @@ struct dovecot {
 	unsigned max_connections;
 	int oauth2_port;
 	bool bare;
+	bool compress;
 	struct test_certs certs;          /* cafile verifies the server; otherca must fail */
 	pid_t master;                     /* Dovecot's master process */
 	pid_t owner;                      /* process that stops it at exit; 0 = none */

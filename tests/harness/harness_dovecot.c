@@ -481,6 +481,7 @@ int dovecot_start(struct dovecot *d, const struct dovecot_opts *o, struct buf *e
 	d->max_connections = o->max_connections;
 	d->oauth2_port = o->oauth2_port;
 	d->bare = o->bare;
+	d->compress = o->compress;
 	if (d->separator != '.' && d->separator != '/') {
 		buf_addf(err, "separator must be '.' or '/', not '%c'", d->separator);
 		return -1;

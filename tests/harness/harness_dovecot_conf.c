@@ -165,7 +165,7 @@ int dovecot_conf_write(const struct dovecot *d, const char *imap_dir, uid_t uid,
 		 d->dir, d->dir, (unsigned)uid, (unsigned)gid, d->mailroot);
 	buf_addf(&c,
 		 "protocol imap {\n"
-		 "  mail_plugins = $mail_plugins imap_quota imap_acl\n"
+		 "  mail_plugins = $mail_plugins imap_quota imap_acl%s\n"
 		 "  mail_max_userip_connections = %u\n"
 		 "%s"
 		 "}\n"
@@ -182,6 +182,7 @@ int dovecot_conf_write(const struct dovecot *d, const char *imap_dir, uid_t uid,
 		 "service anvil {\n"
 		 "  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n"
 		 "}\n",
+		 d->compress ? " zlib imap_zlib" : "",
 		 d->max_connections ? d->max_connections : 500,
 		 d->bare ? "  imap_capability = IMAP4rev1\n" : "", d->imap_port, d->imaps_port);
 	if (imap_dir)

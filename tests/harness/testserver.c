@@ -22,6 +22,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: testserver start DIR [--seed demo|bench:N:F] [--seed-user NAME]\n"
 		"                            [--user NAME:PASS]... [--separator .|/]\n"
+		"                            [--compress yes|no]\n"
 		"       testserver seed DIR --seed demo|bench:N:F [--seed-user NAME]\n"
 		"       testserver env DIR\n"
 		"       testserver stop DIR\n"
@@ -30,13 +31,15 @@ static void usage(FILE *f)
 		"running and prints shell lines: IMAP_HOST IMAP_PORT (plain, STARTTLS offered)\n"
 		"IMAPS_PORT (implicit TLS) CAFILE MAILROOT MAILDIR (the seeded user's Maildir)\n"
 		"IMAP_USER IMAP_PASS.  Users alice, bob and tiny (2 KiB quota) have password\n"
-		"'secret'.  Exit status 77: this machine cannot run it (not root, no dovecot).\n");
+		"'secret'.  --compress yes offers COMPRESS=DEFLATE (imap_zlib).\n"
+		"Exit status 77: this machine cannot run it (not root, no dovecot).\n");
 }
 
 struct args {
 	const char *seed;
 	const char *seed_user;
 	char separator;
+	bool compress;
 	struct dovecot_user users[MAX_USERS];
 	size_t nusers;
 	char *owned[MAX_USERS];   /* the NAME:PASS copies users[] points into */
@@ -58,6 +61,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->seed = val;
 		} else if (strcmp(opt, "--seed-user") == 0) {
 			a->seed_user = val;
+		} else if (strcmp(opt, "--compress") == 0 && (!strcmp(val, "yes") || !strcmp(val, "no"))) {
+			a->compress = !strcmp(val, "yes");
 		} else if (strcmp(opt, "--separator") == 0 && strlen(val) == 1) {
 			a->separator = val[0];
 		} else if (strcmp(opt, "--user") == 0 && strchr(val, ':') && a->nusers < MAX_USERS) {
@@ -134,7 +139,7 @@ static int cmd_start(const char *dir, struct args *a)
 	struct dovecot d;
 	struct buf err = BUF_INIT;
 	struct dovecot_opts o = { .dir = dir, .detached = true, .separator = a->separator,
-				  .users = a->users, .nusers = a->nusers };
+				  .users = a->users, .nusers = a->nusers, .compress = a->compress };
 	if (dovecot_start(&d, &o, &err) < 0) {
 		fprintf(stderr, "testserver: %s\n", err.data);
 		buf_free(&err);
