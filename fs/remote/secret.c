@@ -123,7 +123,7 @@ static int passcmd_read(int fd, pid_t pid, long long deadline, struct buf *line,
 			int *status)
 {
 	char chunk[512];
-	bool eol = false;
+	bool eol = false, exited = false;
 	int rc = 0;
 	for (;;) {
 		long long left = deadline - clock_ms();
@@ -132,15 +132,20 @@ static int passcmd_read(int fd, pid_t pid, long long deadline, struct buf *line,
 			rc = -1;
 			break;
 		}
-		int r = poll(&p, 1, left > 100 ? 100 : (int)left);
+		/* once it exited, only what it wrote before: a process it left
+		 * behind may hold the pipe open for ever */
+		int r = poll(&p, 1, exited ? 0 : left > 100 ? 100 : (int)left);
 		if (r < 0 && errno != EINTR) {
 			rc = -1;
 			break;
 		}
+		if (r == 0 && exited)
+			break;
 		int ws;
 		if (r == 0 && waitpid(pid, &ws, WNOHANG) == pid) {
 			*status = ws;
-			break;  /* exited, and all it wrote has been read */
+			exited = true;  /* it may have written and exited since the poll */
+			continue;
 		}
 		if (r <= 0)
 			continue;
