@@ -241,6 +241,11 @@ tests_mount_check_mount_compress_SOURCES = tests/mount/check_mount_compress.c
 tests_mount_check_mount_compress_CFLAGS = $(TEST_CFLAGS)
 tests_mount_check_mount_compress_LDADD = $(TEST_LIBS)
 
+check_PROGRAMS += tests/mount/check_mount_readers
+tests_mount_check_mount_readers_SOURCES = tests/mount/check_mount_readers.c
+tests_mount_check_mount_readers_CFLAGS = $(TEST_CFLAGS)
+tests_mount_check_mount_readers_LDADD = $(TEST_LIBS)
+
 check_PROGRAMS += tests/mount/check_mount_oauth
 tests_mount_check_mount_oauth_SOURCES = tests/mount/check_mount_oauth.c
 tests_mount_check_mount_oauth_CFLAGS = $(TEST_CFLAGS) -DHARNESS_SRCDIR='"$(abs_top_srcdir)"'
@@ -277,7 +282,7 @@ tests_mount_check_matrix_SOURCES = tests/mount/check_matrix.c tests/mount/check_
 tests_mount_check_matrix_CFLAGS = $(TEST_CFLAGS)
 tests_mount_check_matrix_LDADD = $(TEST_LIBS)
 
-MOUNT_TESTS += tests/mount/check_matrix tests/mount/check_fresh tests/mount/check_fresh_idle tests/mount/check_mount tests/mount/check_mount_cap tests/mount/check_mount_compress tests/mount/check_mount_write \
+MOUNT_TESTS += tests/mount/check_matrix tests/mount/check_fresh tests/mount/check_fresh_idle tests/mount/check_mount tests/mount/check_mount_cap tests/mount/check_mount_compress tests/mount/check_mount_readers tests/mount/check_mount_write \
 	tests/mount/check_backup
 MOUNT_TESTS += tests/mount/check_mount_oauth
 

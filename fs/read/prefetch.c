@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -24,6 +26,20 @@ enum { WINDOW_FIRST = 8, WINDOW_SCAN = 256, WINDOW_MAX = 1024 };
  * small enough to be fetched whole (or empty): their reads, if any, come
  * too late to ask for the next ones in time. */
 enum { SCAN_CHAIN = 8 };
+/* Readers of one folder told apart (rg's walker reads a folder from its
+ * end down while, from rg 14 on, the threads stealing its work read it
+ * from its start up; xargs -P reads several ranges): each gets a window
+ * of its own, as the kernel keeps per-file read-ahead state. */
+enum { STREAMS = 4 };
+/* How far an open may land outside a reader's planned positions and
+ * still be its: threads taking a walk's files race each other. */
+enum { STREAM_SLACK = WINDOW_FIRST };
+/* A window read downwards goes in pieces, the highest first: a FETCH
+ * answers in ascending order, and the reader wants the highest first. */
+enum { DOWN_PIECE = 32 };
+/* Bodies read ahead and not yet arrived, over all folders: beyond it a
+ * reader gets what it waits for, and read-ahead waits for room. */
+enum { AHEAD_BUDGET = 4096 };
 
 /* Bodies of m to fetch, or (listing) m's listing and first window. */
 struct job {
@@ -47,14 +63,24 @@ struct prefetch {
 	struct job *head, *tail;
 	unsigned nworkers;
 	struct mbox **streaming;    /* per worker: the mailbox it streams, or NULL */
+	atomic_size_t inflight;     /* bodies asked for and not yet arrived, all mailboxes */
+};
+
+/* One reader of a folder, as its opens show it (directory positions). */
+struct stream {
+	size_t lo, hi;           /* the positions planned for it: [lo, hi) */
+	size_t front;            /* its furthest open in its direction */
+	size_t start;            /* its first open */
+	unsigned window;
+	int dir;                 /* 1 up, -1 down, 0 not known yet */
+	unsigned long used;      /* when it last opened (the oldest makes room) */
 };
 
 /* One mailbox's read-ahead (its m->ahead), under m->lock. */
 struct ahead {
-	size_t last_index;
-	unsigned window;
-	size_t ahead_end;
-	size_t scan_start;       /* where the current sequential run began */
+	struct stream streams[STREAMS];
+	unsigned nstreams;
+	unsigned long clock;
 	bool next_planned;       /* a scan reached the end: the next folder is on its way */
 	struct uidset inflight;  /* bodies asked for and not yet arrived */
 	unsigned waiters;        /* readers waiting for a body */
@@ -64,10 +90,8 @@ struct ahead {
 /* m's read-ahead state, made at its first use (m->lock held). */
 static struct ahead *ahead_of(struct mbox *m)
 {
-	if (!m->ahead) {
+	if (!m->ahead)
 		m->ahead = xcalloc(1, sizeof *m->ahead);
-		m->ahead->window = WINDOW_FIRST;
-	}
 	return m->ahead;
 }
 
@@ -98,7 +122,8 @@ static void body_arrived(void *ctx, uint32_t uid, bool ok, uint64_t size)
 		j->pf->on_arrival(j->pf->ctx, j->m, j->uidvalidity, uid, size);
 	pthread_mutex_lock(&j->m->lock);
 	struct ahead *a = ahead_of(j->m);
-	uidset_remove(&a->inflight, uid);
+	if (uidset_remove(&a->inflight, uid))
+		atomic_fetch_sub(&j->pf->inflight, 1);
 	/* wake readers only for what they wait for: a window of a thousand
 	 * bodies would otherwise wake a waiting reader a thousand times */
 	if (a->waited_uid == uid || a->waiters > 1)
@@ -252,6 +277,8 @@ static bool enqueue(struct prefetch *pf, struct job *job)
 }
 
 static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_t to);
+static bool ahead_unread(struct mbox *m);
+static void plan_scan(struct prefetch *pf, struct mbox *m);
 
 /* A scan walked through job->m: the folder it enters next is listed and
  * its first window queued, so the scan pays no round trip between
@@ -268,11 +295,8 @@ static void run_listing(struct prefetch *pf, struct job *job)
 			break;
 		pthread_mutex_lock(&m->lock);
 		bool whole = m->listing.n <= WINDOW_SCAN;
-		struct ahead *a = ahead_of(m);
-		if (m->loaded && a->ahead_end == 0 && a->last_index == 0) {
-			a->window = WINDOW_SCAN;
-			queue_window(pf, m, 0, WINDOW_SCAN);
-		}
+		if (m->loaded && ahead_unread(m))
+			plan_scan(pf, m);
 		pthread_mutex_unlock(&m->lock);
 		if (!whole)
 			break;
@@ -396,8 +420,7 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 		uidset_add(&a->inflight, uid);
 		job->uids[job->n++] = uid;
 	}
-	if (to > a->ahead_end)
-		a->ahead_end = to;
+	atomic_fetch_add(&pf->inflight, job->n);
 	if (!job->n) {
 		job_free(job);
 		return;
@@ -408,6 +431,7 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 		 * m->lock, can have asked for them) */
 		for (size_t i = 0; i < job->n; i++)
 			uidset_remove(&a->inflight, job->uids[i]);
+		atomic_fetch_sub(&pf->inflight, job->n);
 		job_free(job);
 	}
 }
@@ -429,49 +453,170 @@ static unsigned grown(unsigned window)
 	return window >= WINDOW_MAX / 4 ? WINDOW_MAX : window * 4;
 }
 
-/* Sequential opens grow the window fourfold; a jump starts again small.
- * Beyond the window the next one is kept queued (at the size it will have
- * at the next sequential open; after a miss, at the same size, so a single
- * read fetches little): the worker streaming the mailbox pipelines it
- * behind the FETCH in flight, with no round trip in between. */
-static void plan_readahead(struct prefetch *pf, struct mbox *m, size_t index, bool miss)
+/* The reader an open at index belongs to: the one whose planned positions
+ * (give or take STREAM_SLACK) hold it, the nearest to its front first;
+ * NULL when there is none. */
+static struct stream *stream_at(struct ahead *a, size_t index)
 {
-	struct ahead *a = ahead_of(m);
-	if (index == a->last_index && !miss)
-		return;  /* the same message again */
-	/* forward, within what was planned: the messages in between were read
-	 * from the kernel's page cache, where no read reaches us */
-	size_t reach = a->ahead_end > a->last_index + 1 ? a->ahead_end : a->last_index + 1;
-	bool sequential = index >= a->last_index && index <= reach;
-	if (!sequential) {
-		a->window = WINDOW_FIRST;
-		a->next_planned = false;
-		a->ahead_end = index;
-		a->scan_start = index;
-	} else if (index != a->last_index) {
-		a->window = grown(a->window);
+	struct stream *best = NULL;
+	size_t best_distance = SIZE_MAX;
+	for (unsigned k = 0; k < a->nstreams; k++) {
+		struct stream *s = &a->streams[k];
+		if (index + STREAM_SLACK < s->lo || index >= s->hi + STREAM_SLACK)
+			continue;
+		size_t distance = index > s->front ? index - s->front : s->front - index;
+		if (distance < best_distance) {
+			best = s;
+			best_distance = distance;
+		}
 	}
-	a->last_index = index;
-	if (miss || !sequential)
-		queue_window(pf, m, index, index + a->window);
-	size_t next = miss || !sequential ? a->window : grown(a->window);
-	if (a->ahead_end < index + 1 + next) {
-		size_t from = a->ahead_end > index ? a->ahead_end : index + 1;
-		queue_window(pf, m, from, from + next);
-	}
+	return best;
 }
 
-/* true once for a scan that began at the folder's first message and has
- * everything up to its end on the way (or reads its last message): time
- * to bring in the folder it enters next.  Reading the newest messages of
- * a folder is no scan of it. */
-static bool scan_reaches_end(struct mbox *m, size_t index)
+/* A reader beginning at index, in a free slot or the one used longest ago. */
+static struct stream *stream_new(struct ahead *a, size_t index)
+{
+	struct stream *s = &a->streams[0];
+	if (a->nstreams < STREAMS) {
+		s = &a->streams[a->nstreams++];
+	} else {
+		for (unsigned k = 1; k < STREAMS; k++)
+			if (a->streams[k].used < s->used)
+				s = &a->streams[k];
+	}
+	*s = (struct stream){ .lo = index, .hi = index, .front = index, .start = index, .window = WINDOW_FIRST };
+	return s;
+}
+
+/* Whether an open at index (one of s's) moves s on.  Its direction is
+ * that of its first move, or of an open beyond the far side of what was
+ * planned for it (its first opens raced each other). */
+static bool moves_on(struct stream *s, size_t index)
+{
+	if (s->dir == 0 || (s->dir > 0 && index < s->lo) || (s->dir < 0 && index >= s->hi)) {
+		if (index != s->front)
+			s->dir = index > s->front ? 1 : -1;
+	}
+	bool on = s->dir > 0 ? index > s->front : s->dir < 0 && index < s->front;
+	if (on)
+		s->front = index;
+	return on;
+}
+
+/* How many more bodies read-ahead may ask for. */
+static size_t ahead_room(struct prefetch *pf)
+{
+	size_t n = atomic_load(&pf->inflight);
+	return n < AHEAD_BUDGET ? AHEAD_BUDGET - n : 0;
+}
+
+/* Queues positions [from, to) for s, as many as the budget leaves room
+ * for (the one a reader waits for at least: from going up, to - 1 going
+ * down); going down in pieces, the highest first. */
+static void plan_range(struct prefetch *pf, struct mbox *m, struct stream *s, size_t from, size_t to,
+		       bool waited)
+{
+	size_t room = ahead_room(pf);
+	if (waited && !room)
+		room = 1;
+	if (to - from > room && from < to) {
+		if (s->dir < 0)
+			from = to - room;
+		else
+			to = from + room;
+	}
+	if (from >= to)
+		return;
+	if (s->dir < 0) {
+		for (size_t top = to; top > from;) {
+			size_t bottom = top - from > DOWN_PIECE ? top - DOWN_PIECE : from;
+			queue_window(pf, m, bottom, top);
+			top = bottom;
+		}
+	} else {
+		queue_window(pf, m, from, to);
+	}
+	if (from < s->lo)
+		s->lo = from;
+	if (to > s->hi)
+		s->hi = to;
+}
+
+/* Whether nobody opened anything of m yet (m->lock held). */
+static bool ahead_unread(struct mbox *m)
+{
+	return ahead_of(m)->nstreams == 0;
+}
+
+/* A scan is about to enter m: its first window, at a scan's size. */
+static void plan_scan(struct prefetch *pf, struct mbox *m)
 {
 	struct ahead *a = ahead_of(m);
-	if (a->next_planned || a->scan_start != 0)
+	struct stream *s = stream_new(a, 0);
+	s->window = WINDOW_SCAN;
+	s->dir = 1;
+	s->used = ++a->clock;
+	plan_range(pf, m, s, 0, WINDOW_SCAN, false);
+}
+
+/* Each reader's window grows fourfold while its opens move on in its
+ * direction; an open away from every reader starts another, small (an
+ * open of the first message after a scan up starts it again).  Opens
+ * anywhere in what was planned for a reader are its: its threads race,
+ * and the kernel's page cache answers reads of what was read before.
+ * Beyond the window the next one is kept queued (at the size it will
+ * have at the next open; after a miss, at the same size, so a single read
+ * fetches little): the worker streaming the mailbox pipelines it behind
+ * the FETCH in flight, with no round trip in between.  Read-ahead stays
+ * within AHEAD_BUDGET.  Returns the reader. */
+static struct stream *plan_readahead(struct prefetch *pf, struct mbox *m, size_t index, bool miss)
+{
+	struct ahead *a = ahead_of(m);
+	struct stream *s = stream_at(a, index);
+	bool fresh = !s || (index == 0 && s->dir > 0 && s->front > STREAM_SLACK);
+	if (fresh) {
+		if (!s)
+			s = stream_new(a, index);
+		else
+			*s = (struct stream){ .window = WINDOW_FIRST };
+		if (index == 0)
+			a->next_planned = false;
+	}
+	s->used = ++a->clock;
+	if (!fresh && index == s->front && !miss)
+		return s;  /* the same message again */
+	if (!fresh && moves_on(s, index))
+		s->window = grown(s->window);
+	size_t next = miss || fresh ? s->window : grown(s->window);
+	if (s->dir >= 0) {
+		if (miss || fresh)
+			plan_range(pf, m, s, index, index + s->window, miss);
+		if (s->hi < index + 1 + next) {
+			size_t from = s->hi > index ? s->hi : index + 1;
+			plan_range(pf, m, s, from, from + next, false);
+		}
+	} else {
+		if (miss)
+			plan_range(pf, m, s, index + 1 > s->window ? index + 1 - s->window : 0, index + 1, true);
+		if (s->lo + next > index) {
+			size_t to = s->lo < index ? s->lo : index;
+			plan_range(pf, m, s, to > next ? to - next : 0, to, false);
+		}
+	}
+	return s;
+}
+
+/* true once for a scan up that began at the folder's first message and
+ * has everything up to its end on the way (or reads its last message):
+ * time to bring in the folder it enters next.  Reading the newest
+ * messages of a folder is no scan of it. */
+static bool scan_reaches_end(struct mbox *m, const struct stream *s, size_t index)
+{
+	struct ahead *a = ahead_of(m);
+	if (a->next_planned || s->start != 0 || s->dir < 0)
 		return false;
 	size_t n = m->listing.n;
-	if (index + 1 < n && (a->window == WINDOW_FIRST || a->ahead_end < n))
+	if (index + 1 < n && (s->window == WINDOW_FIRST || s->hi < n))
 		return false;
 	a->next_planned = true;
 	return true;
@@ -487,8 +632,8 @@ int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uin
 	long index = found >= 0 ? (long)m->rank[found] : -1;  /* directory position */
 	bool scan_ends = false;
 	if (index >= 0) {
-		plan_readahead(pf, m, (size_t)index, !have);
-		scan_ends = scan_reaches_end(m, (size_t)index);
+		struct stream *s = plan_readahead(pf, m, (size_t)index, !have);
+		scan_ends = scan_reaches_end(m, s, (size_t)index);
 	}
 	/* A read is safe to repeat: a fetch that failed (a connection lost
 	 * mid-body, or past its deadline) is asked for once more, alone, on a

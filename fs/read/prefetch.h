@@ -6,6 +6,9 @@
  * listed and its first bodies fetched.  Windows are fetched by worker
  * threads, one per pool connection but one, so grep -r and rsync pay no
  * round trip per message, nor per folder.
+ * Several readers of one folder (the threads of rg's walker, xargs -P),
+ * reading up or down, each get a window of their own; the bodies read
+ * ahead over all folders stay within a bound.
  * Errors: negative errno. */
 #ifndef IMAPFS_PREFETCH_H
 #define IMAPFS_PREFETCH_H

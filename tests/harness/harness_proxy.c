@@ -45,6 +45,7 @@ struct proxy {
 	enum proxy_mode mode;
 	atomic_bool stop;
 	atomic_uint idles;
+	atomic_uint body_fetches;
 	pthread_t acceptor;
 	struct link *links[LINKS_MAX];
 	size_t nlinks;            /* only the acceptor adds; proxy_stop reads after joining it */
@@ -103,7 +104,12 @@ static bool is_idle_command(const char *line)
 	return sp && !strcasecmp(sp + 1, "IDLE\r\n");
 }
 
-/* A whole line from the client: watch for IDLE and DONE. */
+static bool is_body_fetch(const char *line)
+{
+	return strcasestr(line, " UID FETCH ") && strcasestr(line, "BODY.PEEK[]");
+}
+
+/* A whole line from the client: watch for IDLE and DONE, count FETCHes of bodies. */
 static int client_line(struct link *l, struct buf *line)
 {
 	if (l->idle_on && !strcasecmp(line->data, "DONE\r\n")) {
@@ -114,6 +120,8 @@ static int client_line(struct link *l, struct buf *line)
 	} else if (is_idle_command(line->data)) {
 		atomic_fetch_add(&l->p->idles, 1);
 		l->idle_on = (l->p->mode & PROXY_SILENT_IDLE) != 0;
+	} else if (is_body_fetch(line->data)) {
+		atomic_fetch_add(&l->p->body_fetches, 1);
 	}
 	return write_all(l->sfd, line->data, line->len);
 }
@@ -290,6 +298,11 @@ int proxy_port(const struct proxy *p)
 unsigned proxy_idles(struct proxy *p)
 {
 	return atomic_load(&p->idles);
+}
+
+unsigned proxy_body_fetches(struct proxy *p)
+{
+	return atomic_load(&p->body_fetches);
 }
 
 void proxy_stop(struct proxy *p)

@@ -31,6 +31,8 @@ struct proxy *proxy_start(int server_port, enum proxy_mode mode, struct buf *err
 int proxy_port(const struct proxy *p);
 /* How many IDLE commands clients sent through the proxy so far. */
 unsigned proxy_idles(struct proxy *p);
+/* How many UID FETCH commands of message bodies (BODY.PEEK[]) so far. */
+unsigned proxy_body_fetches(struct proxy *p);
 void proxy_stop(struct proxy *p);
 
 #endif
