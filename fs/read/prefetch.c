@@ -64,6 +64,7 @@ struct prefetch {
 	unsigned nworkers;
 	struct mbox **streaming;    /* per worker: the mailbox it streams, or NULL */
 	atomic_size_t inflight;     /* bodies asked for and not yet arrived, all mailboxes */
+	pthread_mutex_t budget_lock;  /* read-ahead's look at inflight and what it adds to it */
 };
 
 /* One reader of a folder, as its opens show it (directory positions). */
@@ -347,6 +348,7 @@ int prefetch_new(struct prefetch **out, struct pool *p, struct cache *cache, str
 	pf->on_arrival = on_arrival;
 	pf->ctx = ctx;
 	worker_init(&pf->w, pf, NULL);
+	pthread_mutex_init(&pf->budget_lock, NULL);
 	pf->nworkers = workers ? workers : 1;
 	pf->streaming = xcalloc(pf->nworkers, sizeof *pf->streaming);
 	/* named for top -H and ps -L */
@@ -384,6 +386,7 @@ void prefetch_free(struct prefetch *pf)
 		return;
 	prefetch_stop(pf);
 	free(pf->streaming);
+	pthread_mutex_destroy(&pf->budget_lock);
 	worker_destroy(&pf->w);
 	free(pf);
 }
@@ -516,26 +519,29 @@ static size_t ahead_room(struct prefetch *pf)
 static void plan_range(struct prefetch *pf, struct mbox *m, struct stream *s, size_t from, size_t to,
 		       bool waited)
 {
+	if (from >= to)
+		return;
+	/* the room seen is the room taken, whatever other folders plan meanwhile */
+	pthread_mutex_lock(&pf->budget_lock);
 	size_t room = ahead_room(pf);
 	if (waited && !room)
 		room = 1;
-	if (to - from > room && from < to) {
+	if (to - from > room) {
 		if (s->dir < 0)
 			from = to - room;
 		else
 			to = from + room;
 	}
-	if (from >= to)
-		return;
 	if (s->dir < 0) {
 		for (size_t top = to; top > from;) {
 			size_t bottom = top - from > DOWN_PIECE ? top - DOWN_PIECE : from;
 			queue_window(pf, m, bottom, top);
 			top = bottom;
 		}
-	} else {
+	} else if (from < to) {
 		queue_window(pf, m, from, to);
 	}
+	pthread_mutex_unlock(&pf->budget_lock);
 	if (from < s->lo)
 		s->lo = from;
 	if (to > s->hi)
