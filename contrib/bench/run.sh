@@ -4,7 +4,7 @@
 #   contrib/bench/run.sh [--messages N] [--folders F] [--rtt-ms MS] [--repeat K]
 #                        [--build DIR] [--imapfs PATH] [--limit SECONDS]
 #                        [--cache-fs ext4|dir] [--big-folder N] [--rate-kbit N]
-#                        [--only compress]
+#                        [--only compress|readers]
 #
 # As root.  Starts a private Dovecot seeded with the "bench" corpus, measures
 # the baselines (Python imaplib bulk fetch, mbsync, local grep/rsync over the
@@ -28,7 +28,10 @@
 # default 40000) each direction shares among all connections, with
 # compress=no and =yes against the bulk fetch through the same proxy; and
 # on loopback compress=auto (the default, off there), =no and =yes.
-# --only compress runs those rows and their baselines alone.  Exit status: 0
+# --only compress runs those rows and their baselines alone.  Parallel
+# readers: cold rg -l (ripgrep's walker hands a folder's files to several
+# threads) against cold grep -rl, each on a fresh mount, direct and at MS
+# (skipped, saying so, without rg); --only readers runs those alone.  Exit status: 0
 # when every step ran and every result checked out, 1 on a setup failure,
 # 3 when a step failed, timed out or gave a wrong answer.
 set -uo pipefail
@@ -66,11 +69,11 @@ while [ $# -gt 0 ]; do
 	--big-folder) big=${2:?}; shift 2 ;;
 	--rate-kbit) rate=${2:?}; shift 2 ;;
 	--only) only=${2:?}; shift 2 ;;
-	-h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 done
-case "$only" in ''|compress) ;; *) die "--only takes compress" ;; esac
+case "$only" in ''|compress|readers) ;; *) die "--only takes compress or readers" ;; esac
 case "$messages$folders$limit$repeat$big$rate" in
 *[!0-9]*) die "--messages, --folders, --repeat, --limit, --big-folder and --rate-kbit take whole numbers" ;;
 esac
@@ -613,6 +616,32 @@ measure_compress() {
 	done
 }
 
+# measure_readers: cold grep -rl and cold rg -l (parallel readers) through
+# each column, as keys fs_grepl and fs_rg.
+measure_readers() {
+	local col key got tool
+	command -v rg >/dev/null || return 0
+	for col in "${cols[@]}"; do
+		for key in fs_grepl fs_rg; do
+			tool=(grep -rl)
+			[ $key = fs_rg ] && tool=(rg -l)
+			note "imapfs: ${tool[*]} cold ($col)"
+			fs_mount "$col" "$key-$col" || continue
+			if timed $key "$col" "${tool[@]}" "$NEEDLE" "$FS_MNT"; then
+				got=$(grep -c '\.eml$' "$OUT")
+				if [ "$got" != "$messages" ]; then
+					fail $key "$col" WRONG "${tool[*]} found $got messages, not $messages"
+				else
+					record $key "$col" "$ELAPSED"
+				fi
+			fi
+			fs_unmount "$col"
+		done
+	done
+}
+command -v rg >/dev/null || [ "$only" = compress ] ||
+	note "rg (ripgrep) is not installed: the parallel readers' rows are skipped (apt-get install ripgrep)"
+
 # Rounds one after another rather than each step K times in a row, so that
 # the load of the (shared) machine spreads over all the steps alike.
 for round in $(seq "$repeat"); do
@@ -626,7 +655,8 @@ for round in $(seq "$repeat"); do
 		for col in "${cols[@]}"; do measure_imapfs "$col"; done
 		measure_big
 	fi
-	[ -n "$imapfs" ] && measure_compress
+	[ -n "$imapfs" ] && [ "$only" != readers ] && measure_compress
+	[ -n "$imapfs" ] && [ "$only" != compress ] && measure_readers
 done
 for col in "${cols[@]}"; do
 	[ -n "${RSS[$col]:-}" ] && S[fs_rss.$col]=$(awk -v k="${RSS[$col]}" 'BEGIN { printf "%.1f", k / 1024 }')
@@ -695,7 +725,7 @@ else
 fi
 fi
 
-if [ -n "$imapfs" ]; then
+if [ -n "$imapfs" ] && [ "$only" != readers ]; then
 	echo
 	echo "compression: cold grep -r (fresh mount and cache); link: $((rate / 1000)) Mbit/s each way shared" \
 		"by all connections, ${rtt} ms"
@@ -704,6 +734,14 @@ if [ -n "$imapfs" ]; then
 	printf '%-48s %9s %9s\n' "imapfs compress=no" "$(cell fs_grep_z_no direct)" "$(cell fs_grep_z_no rate)"
 	printf '%-48s %9s %9s\n' "imapfs compress=yes" "$(cell fs_grep_z_yes direct)" "$(cell fs_grep_z_yes rate)"
 	printf '%-48s %9s %9s\n' "imapfs compress=auto (the default)" "$(cell fs_grep_z_auto direct)" "n/a"
+fi
+
+if [ -n "$imapfs" ] && [ "$only" != compress ] && command -v rg >/dev/null; then
+	echo
+	echo "parallel readers (fresh mount and cache each)"
+	printf '%-48s %9s %9s\n' "measurement" "direct" "${rtt} ms"
+	row fs_grepl "imapfs grep -rl cold"
+	row fs_rg "imapfs rg -l cold (ripgrep's parallel walker)"
 fi
 
 ratio() {  # ratio A B: A/B with 2 decimals, or "-"
@@ -743,7 +781,10 @@ if [ -n "$big_maildir" ]; then
 		"$(verdict "$v" "<=" 3)"
 fi
 fi
-if [ -n "$imapfs" ]; then
+if [ -n "$imapfs" ] && [ "$only" != compress ] && command -v rg >/dev/null; then
+	tracked "cold rg -l / cold grep -rl" fs_rg fs_grepl.COL 1.3
+fi
+if [ -n "$imapfs" ] && [ "$only" != readers ]; then
 	# tracked1 LABEL COL A B LIMIT: one ratio A / B against "<= LIMIT"
 	tracked1() {
 		local v
