@@ -307,7 +307,7 @@ TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
 EXTRA_DIST += tests/conformance/run.sh tests/conformance/calls.txt tests/conformance/imaplib_run.py \
 	tests/valgrind-wrap.sh tests/valgrind-daemon.sh tests/valgrind.supp tests/run-all.sh contrib/demo.sh contrib/install-deps.sh \
-	contrib/unpack-servers.sh
+	contrib/unpack-servers.sh contrib/unpack-deb.sh
 # Check's 4 s default per test case is too short for ASan or valgrind on
 # two loaded cores: test cases without a timeout of their own get 60 s.
 AM_TESTS_ENVIRONMENT = IMAP4=$(abs_builddir)/tools/imap4/imap4 TESTSERVER=$(abs_builddir)/tests/harness/testserver \
