@@ -16,6 +16,7 @@
 #include "log.h"
 #include "remote/auth.h"
 #include "remote/pool.h"
+#include "remote/secret.h"
 #include "xalloc.h"
 
 /* Reconnects after a failure wait 1 s, 2 s, 4 s ... up to this. */
@@ -538,6 +539,8 @@ void pool_stop(struct pool *p)
 	for (size_t i = 0; i < p->npriv; i++)
 		wake_write(p->priv[i]->wake);
 	pthread_mutex_unlock(&p->lock);
+	if (p->cfg->secret)  /* a login may be waiting for passcmd */
+		secret_stop(p->cfg->secret);
 }
 
 int pool_get(struct pool *p, const char *mailbox, struct pool_conn **out)

@@ -13,6 +13,7 @@
 
 #include <check.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "fake.h"
 #include "fs.h"
 #include "harness_fakefs.h"
+#include "harness_os.h"
 #include "remote/auth.h"
 #include "remote/pool.h"
 #include "remote/secret.h"
@@ -132,6 +134,37 @@ START_TEST(test_passcmd_has_a_deadline)
 	ck_assert_msg(strstr(err.data, "passcmd failed (exit status 3)"), "%s", err.data);
 	secret_free(s);
 	buf_wipe(&out);
+	buf_free(&err);
+}
+END_TEST
+
+static void *stop_later(void *arg)
+{
+	os_sleep_ms(300);
+	secret_stop(arg);
+	return NULL;
+}
+
+/* Unmounting ends a command that still runs (its deadline is far) and
+ * runs none again. */
+START_TEST(test_passcmd_ends_at_unmount)
+{
+	struct secret *s = secret_new(NULL, "sleep 30; echo late", NULL, "alice", "host", 25000);
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, stop_later, s), 0);
+	struct buf out = BUF_INIT, err = BUF_INIT;
+	long long t0 = clock_ms();
+	ck_assert_int_eq(secret_get(s, false, &out, &err), -1);
+	ck_assert_msg(clock_ms() - t0 < 10000, "took %lld ms", clock_ms() - t0);
+	ck_assert_str_eq(err.data, "passcmd ended: unmounting");
+	pthread_join(t, NULL);
+	buf_reset(&err);
+	ck_assert_int_eq(secret_get(s, true, &out, &err), -1);
+	ck_assert_str_eq(err.data, "passcmd not run: unmounting");
+	ck_assert_uint_eq(secret_runs(s), 1);
+	ck_assert_uint_eq(out.len, 0);
+	secret_free(s);
+	buf_free(&out);
 	buf_free(&err);
 }
 END_TEST
@@ -321,6 +354,7 @@ int main(void)
 	tcase_add_test(tc, test_passcmd_runs_again_only_when_fresh);
 	tcase_add_test(tc, test_passcmd_runs_in_the_start_directory);
 	tcase_add_test(tc, test_passcmd_has_a_deadline);
+	tcase_add_test(tc, test_passcmd_ends_at_unmount);
 	tcase_add_test(tc, test_terminal_only_when_stdin_is_one);
 	tcase_add_test(tc, test_mechanism_not_offered);
 	tcase_add_test(tc, test_refused_token_is_retried_once_fresh);
