@@ -240,6 +240,10 @@ check_PROGRAMS += tests/mount/check_mount_compress
 tests_mount_check_mount_compress_SOURCES = tests/mount/check_mount_compress.c
 tests_mount_check_mount_compress_CFLAGS = $(TEST_CFLAGS)
 tests_mount_check_mount_compress_LDADD = $(TEST_LIBS)
+check_PROGRAMS += tests/mount/check_mount_partial
+tests_mount_check_mount_partial_SOURCES = tests/mount/check_mount_partial.c
+tests_mount_check_mount_partial_CFLAGS = $(TEST_CFLAGS)
+tests_mount_check_mount_partial_LDADD = $(TEST_LIBS)
 
 check_PROGRAMS += tests/mount/check_mount_oauth
 tests_mount_check_mount_oauth_SOURCES = tests/mount/check_mount_oauth.c
@@ -280,6 +284,7 @@ tests_mount_check_matrix_LDADD = $(TEST_LIBS)
 MOUNT_TESTS += tests/mount/check_matrix tests/mount/check_fresh tests/mount/check_fresh_idle tests/mount/check_mount tests/mount/check_mount_cap tests/mount/check_mount_compress tests/mount/check_mount_write \
 	tests/mount/check_backup
 MOUNT_TESTS += tests/mount/check_mount_oauth
+MOUNT_TESTS += tests/mount/check_mount_partial
 
 # ---- tests/fuzz ----
 EXTRA_DIST += tests/fuzz/corpus
