@@ -175,6 +175,12 @@ tests_unit_check_fresh_SOURCES = tests/unit/check_fresh.c
 tests_unit_check_fresh_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_unit_check_fresh_LDADD = $(FAKEFS_LIBS)
 UNIT_TESTS += tests/unit/check_fs tests/unit/check_fresh
+# Partial fetch of big messages against servers that answer it badly.
+check_PROGRAMS += tests/unit/check_partial
+tests_unit_check_partial_SOURCES = tests/unit/check_partial.c
+tests_unit_check_partial_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
+tests_unit_check_partial_LDADD = $(FAKEFS_LIBS)
+UNIT_TESTS += tests/unit/check_partial
 
 # Gmail's labels as attributes, against a server scripted like Gmail.
 check_PROGRAMS += tests/unit/check_gmail

@@ -536,7 +536,7 @@ int partial_read(struct partial *pt, struct mbox *m, uint32_t uidvalidity, uint3
 				break;
 			}
 		}
-		if (rc != -EIO || pt->stop)
+		if (rc != -EIO || pt->stop || attempt > 0)
 			break;
 		ask(pt, e, off / ALIGN * ALIGN, e->window);  /* once more, maybe on a fresh connection */
 	}
