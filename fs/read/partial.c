@@ -234,6 +234,19 @@ static void window_arrived(void *ctx, uint64_t start, uint64_t len, bool ok, uin
 		pt->on_arrival(pt->ctx, e->m, e->uidvalidity, e->uid, end);
 }
 
+/* The first got bytes of a window streaming in are there: readers of
+ * them go on before the rest arrives (and a sequential one asks for the
+ * next window sooner). */
+static void window_progress(void *ctx, uint64_t start, uint64_t got)
+{
+	struct pbody *e = ctx;
+	struct partial *pt = e->pt;
+	pthread_mutex_lock(&pt->lock);
+	set_add(&e->have, start, start + got);
+	pthread_cond_broadcast(&pt->changed);
+	pthread_mutex_unlock(&pt->lock);
+}
+
 /* A connection with e's mailbox selected, of the right generation, and a
  * stream of windows on it. */
 static int open_stream(struct partial *pt, struct pbody *e, struct pool_conn **c, struct range_stream **st)
@@ -251,7 +264,7 @@ static int open_stream(struct partial *pt, struct pbody *e, struct pool_conn **c
 	}
 	if (rc < 0)
 		return rc;
-	range_begin(st, *c, e->uid, e->fd, window_arrived, e);
+	range_begin(st, *c, e->uid, e->fd, window_arrived, window_progress, e);
 	return 0;
 }
 

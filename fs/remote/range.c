@@ -27,6 +27,7 @@ struct range_stream {
 	uint32_t uid;
 	int fd;
 	range_fn fn;
+	range_progress_fn progress;
 	void *ctx;
 	struct imap_parser *parser;        /* splits the text before a literal */
 	struct range_cmd *head, *tail;     /* in flight, oldest first */
@@ -34,6 +35,7 @@ struct range_stream {
 	int error;
 	struct range_cmd *w;               /* the window the literal being read fills */
 	uint64_t w_got, w_lit;
+	uint64_t w_told;                   /* w_got at the last progress report */
 	bool w_failed;
 };
 
@@ -100,6 +102,10 @@ static int window_write(void *ctx, const void *p, size_t n)
 		p = (const char *)p + k;
 		keep -= (size_t)k;
 	}
+	if (!st->w_failed && st->progress && st->w_got - st->w_told >= RANGE_PROGRESS_BYTES) {
+		st->w_told = st->w_got;
+		st->progress(st->ctx, w->start, st->w_got);
+	}
 	return 0;  /* the stream stays in sync whatever the disk does */
 }
 
@@ -140,7 +146,7 @@ static bool window_hook(void *ctx, const struct imap_response *so_far, uint64_t 
 		return true;
 	}
 	st->w = w;
-	st->w_got = 0;
+	st->w_got = st->w_told = 0;
 	st->w_lit = size;
 	st->w_failed = false;
 	sink->write = window_write;
@@ -170,7 +176,7 @@ static void window_untagged(void *ctx, struct pool_conn *c, const struct imap_re
 	if (!w || st->w)
 		return;
 	st->w = w;
-	st->w_got = 0;
+	st->w_got = st->w_told = 0;
 	st->w_lit = v->type == IMAP_ARG_STRING ? v->len : 0;
 	st->w_failed = false;
 	if (st->w_lit)
@@ -178,13 +184,15 @@ static void window_untagged(void *ctx, struct pool_conn *c, const struct imap_re
 	window_done(st, true);
 }
 
-void range_begin(struct range_stream **out, struct pool_conn *c, uint32_t uid, int fd, range_fn fn, void *ctx)
+void range_begin(struct range_stream **out, struct pool_conn *c, uint32_t uid, int fd, range_fn fn,
+		 range_progress_fn progress, void *ctx)
 {
 	struct range_stream *st = xcalloc(1, sizeof *st);
 	st->c = c;
 	st->uid = uid;
 	st->fd = fd;
 	st->fn = fn;
+	st->progress = progress;
 	st->ctx = ctx;
 	st->parser = imap_parser_new(NULL);
 	imap_set_literal_hook(c->s, window_hook, st);

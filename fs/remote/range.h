@@ -27,12 +27,16 @@ bool range_body_origin(const struct imap_resp *r, uint32_t *uid, uint64_t *origi
  * literal had lit bytes: lit < len means the body ends at start + lit), or
  * !ok when it could not be had (got then says nothing). */
 typedef void (*range_fn)(void *ctx, uint64_t start, uint64_t len, bool ok, uint64_t got, uint64_t lit);
+/* While a window streams in: its first got bytes are written (every
+ * RANGE_PROGRESS_BYTES or so), so a reader need not wait for the rest. */
+typedef void (*range_progress_fn)(void *ctx, uint64_t start, uint64_t got);
+#define RANGE_PROGRESS_BYTES (256u << 10)
 
 struct range_stream;
 /* The connection must have the message's mailbox selected (the caller
  * checked its UIDVALIDITY); its literal hook is the stream's until end. */
 void range_begin(struct range_stream **out, struct pool_conn *c, uint32_t uid, int fd, range_fn fn,
-		 void *ctx);
+		 range_progress_fn progress, void *ctx);
 /* Pipelines one more window behind those in flight; after a failure it is
  * reported !ok at once. */
 void range_add(struct range_stream *st, uint64_t start, uint64_t len);
