@@ -201,18 +201,24 @@ static void window_arrived(void *ctx, uint64_t start, uint64_t len, bool ok, uin
 {
 	struct pbody *e = ctx;
 	struct partial *pt = e->pt;
-	bool end_found = false;
+	/* the body ends in this window; an empty answer only says where when
+	 * the byte before it is known to be there */
+	pthread_mutex_lock(&pt->lock);
+	bool ends = ok && lit < len && e->end == UNKNOWN &&
+		    (lit > 0 || start == 0 || set_covers(&e->have, start - 1, start));
+	pthread_mutex_unlock(&pt->lock);
+	/* the file shows its real size before a reader hears of these bytes
+	 * (only this thread fetches e: e->end is still unknown below) */
+	if (ends && start + lit != e->declared && pt->on_arrival)
+		pt->on_arrival(pt->ctx, e->m, e->uidvalidity, e->uid, start + lit);
 	pthread_mutex_lock(&pt->lock);
 	if (!ok) {
 		/* a later read asks for it again */
 		set_remove(&e->asked, start, start + len);
 	} else if (lit < len) {
-		/* the body ends in this window; an empty answer only says where
-		 * when the byte before it is known to be there */
 		set_add(&e->have, start, start + got);
-		if (e->end == UNKNOWN && (lit > 0 || start == 0 || set_covers(&e->have, start - 1, start))) {
+		if (ends) {
 			e->end = start + lit;
-			end_found = true;
 		} else if (e->end == UNKNOWN && start < e->end_below) {
 			e->end_below = start;
 		}
@@ -226,12 +232,8 @@ static void window_arrived(void *ctx, uint64_t start, uint64_t len, bool ok, uin
 				e->end_below = start + len;
 		}
 	}
-	uint64_t end = e->end;
 	pthread_cond_broadcast(&pt->changed);
 	pthread_mutex_unlock(&pt->lock);
-	/* the file shows its real size from now on */
-	if (end_found && end != e->declared && pt->on_arrival)
-		pt->on_arrival(pt->ctx, e->m, e->uidvalidity, e->uid, end);
 }
 
 /* The first got bytes of a window streaming in are there: readers of
