@@ -175,6 +175,12 @@ tests_unit_check_fresh_SOURCES = tests/unit/check_fresh.c
 tests_unit_check_fresh_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_unit_check_fresh_LDADD = $(FAKEFS_LIBS)
 UNIT_TESTS += tests/unit/check_fs tests/unit/check_fresh
+# Partial fetch of big messages against servers that answer it badly.
+check_PROGRAMS += tests/unit/check_partial
+tests_unit_check_partial_SOURCES = tests/unit/check_partial.c
+tests_unit_check_partial_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
+tests_unit_check_partial_LDADD = $(FAKEFS_LIBS)
+UNIT_TESTS += tests/unit/check_partial
 
 # Gmail's labels as attributes, against a server scripted like Gmail.
 check_PROGRAMS += tests/unit/check_gmail
@@ -240,6 +246,10 @@ check_PROGRAMS += tests/mount/check_mount_compress
 tests_mount_check_mount_compress_SOURCES = tests/mount/check_mount_compress.c
 tests_mount_check_mount_compress_CFLAGS = $(TEST_CFLAGS)
 tests_mount_check_mount_compress_LDADD = $(TEST_LIBS)
+check_PROGRAMS += tests/mount/check_mount_partial
+tests_mount_check_mount_partial_SOURCES = tests/mount/check_mount_partial.c
+tests_mount_check_mount_partial_CFLAGS = $(TEST_CFLAGS)
+tests_mount_check_mount_partial_LDADD = $(TEST_LIBS)
 
 check_PROGRAMS += tests/mount/check_mount_oauth
 tests_mount_check_mount_oauth_SOURCES = tests/mount/check_mount_oauth.c
@@ -280,6 +290,7 @@ tests_mount_check_matrix_LDADD = $(TEST_LIBS)
 MOUNT_TESTS += tests/mount/check_matrix tests/mount/check_fresh tests/mount/check_fresh_idle tests/mount/check_mount tests/mount/check_mount_cap tests/mount/check_mount_compress tests/mount/check_mount_write \
 	tests/mount/check_backup
 MOUNT_TESTS += tests/mount/check_mount_oauth
+MOUNT_TESTS += tests/mount/check_mount_partial
 
 # ---- tests/fuzz ----
 EXTRA_DIST += tests/fuzz/corpus

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "remote/fetch.h"
 #include "remote/select.h"
+#include "read/partial.h"
 #include "read/prefetch.h"
 #include "uidset.h"
 #include "worker.h"
@@ -392,6 +393,9 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 	for (size_t i = from; i < to; i++) {
 		uint32_t uid = m->listing.msgs[m->order[i]].uid;
 		if (uidset_has(&a->inflight, uid) || is_cached(pf, m, job->uidvalidity, uid))
+			continue;
+		/* a big body is fetched where it is read (partial.h), not ahead */
+		if (to - from > 1 && partial_big(m->listing.msgs[m->order[i]].size))
 			continue;
 		uidset_add(&a->inflight, uid);
 		job->uids[job->n++] = uid;

@@ -45,6 +45,7 @@ struct proxy {
 	enum proxy_mode mode;
 	atomic_bool stop;
 	atomic_uint idles;
+	atomic_ullong from_server;  /* bytes the server sent, all links */
 	pthread_t acceptor;
 	struct link *links[LINKS_MAX];
 	size_t nlinks;            /* only the acceptor adds; proxy_stop reads after joining it */
@@ -136,6 +137,8 @@ static int server_line(struct link *l, struct buf *line)
 /* Passes what arrived on one side through its framing. */
 static int pass(struct link *l, struct stream *st, const char *p, size_t n, bool from_client)
 {
+	if (!from_client)
+		atomic_fetch_add(&l->p->from_server, n);
 	while (n) {
 		if (st->literal_left) {
 			size_t k = n < st->literal_left ? n : st->literal_left;
@@ -285,6 +288,11 @@ struct proxy *proxy_start(int server_port, enum proxy_mode mode, struct buf *err
 int proxy_port(const struct proxy *p)
 {
 	return p->port;
+}
+
+unsigned long long proxy_server_bytes(struct proxy *p)
+{
+	return atomic_load(&p->from_server);
 }
 
 unsigned proxy_idles(struct proxy *p)

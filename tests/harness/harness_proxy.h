@@ -29,6 +29,8 @@ enum proxy_mode {
 
 struct proxy *proxy_start(int server_port, enum proxy_mode mode, struct buf *err);
 int proxy_port(const struct proxy *p);
+/* How many bytes the server sent to clients so far (what a mount pulled). */
+unsigned long long proxy_server_bytes(struct proxy *p);
 /* How many IDLE commands clients sent through the proxy so far. */
 unsigned proxy_idles(struct proxy *p);
 void proxy_stop(struct proxy *p);
