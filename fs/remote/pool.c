@@ -48,6 +48,8 @@ struct pool {
 	long long *capped_until;  /* per slot, under lock: refused for too many connections */
 	struct pool_conn **priv;   /* the private connections (pool_private_new), under lock */
 	size_t npriv;
+	pthread_t *openers;   /* pool_open_spares' threads, joined by pool_free */
+	bool *opening;        /* per slot: an opener has it (busy meanwhile) */
 };
 
 /* ALERT must reach the user (RFC 3501 7.1); BYE says why a link ends
@@ -344,10 +346,13 @@ int pool_new(struct pool **out, const struct fs_config *cfg, struct buf *err)
 	return 0;
 }
 
+static void join_openers(struct pool *p);
+
 void pool_free(struct pool *p)
 {
 	if (!p)
 		return;
+	join_openers(p);
 	/* what pool_stop woke is over: a LOGOUT is still worth its answer */
 	struct imap_cmd **bye = xcalloc(p->n, sizeof *bye);
 	for (unsigned i = 0; i < p->n; i++) {
@@ -489,6 +494,64 @@ void pool_set_change_hook(struct pool *p, pool_change_fn fn, void *ctx)
 	p->on_change = fn;
 	p->change_ctx = ctx;
 	pthread_mutex_unlock(&p->lock);
+}
+
+/* One spare's login at mount; its slot stays busy until it is done.  A
+ * failure leaves the slot closed: it is dialled again when first used. */
+static void *open_spare(void *arg)
+{
+	struct pool_conn *c = arg;
+	struct pool *p = c->pool;
+	struct buf err = BUF_INIT;
+	int rc = pool_stopping(p) ? 0 : conn_open(p->cfg, c, &err);
+	if (rc == -2)
+		(void)capped(p, c, &err);  /* the slot rests, as on any refusal */
+	else if (rc < 0)
+		fs_log(LOG_DEBUG, "imap[%u] not opened at mount: %s", c->index, err.data);
+	buf_free(&err);
+	pthread_mutex_lock(&p->lock);
+	p->busy[c->index] = false;
+	pthread_cond_signal(&p->freed);
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+void pool_open_spares(struct pool *p)
+{
+	if (p->openers || p->n < 2)
+		return;
+	p->openers = xcalloc(p->n, sizeof *p->openers);
+	p->opening = xcalloc(p->n, sizeof *p->opening);
+	pthread_mutex_lock(&p->lock);
+	for (unsigned i = 1; i < p->n; i++) {
+		struct pool_conn *c = &p->conns[i];
+		if (p->busy[i] || c->s)
+			continue;
+		p->busy[i] = true;
+		p->opening[i] = pthread_create(&p->openers[i], NULL, open_spare, c) == 0;
+		if (!p->opening[i])
+			p->busy[i] = false;  /* opened on first use, as without spares */
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* pool_free: the logins still going end now (their slots are then closed). */
+static void join_openers(struct pool *p)
+{
+	if (!p->openers)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	for (unsigned i = 1; i < p->n; i++)
+		if (p->opening[i])
+			wake_write(p->conns[i].wake);
+	pthread_mutex_unlock(&p->lock);
+	for (unsigned i = 1; i < p->n; i++)
+		if (p->opening[i])
+			pthread_join(p->openers[i], NULL);
+	free(p->openers);
+	free(p->opening);
+	p->openers = NULL;
 }
 
 struct pool_conn *pool_private_new(struct pool *p)
