@@ -24,6 +24,11 @@ enum { WINDOW_FIRST = 8, WINDOW_SCAN = 256, WINDOW_MAX = 1024 };
  * small enough to be fetched whole (or empty): their reads, if any, come
  * too late to ask for the next ones in time. */
 enum { SCAN_CHAIN = 8 };
+/* How many folders past the one a scan finishes are brought in at once,
+ * each by a worker of its own: the listings and first bodies of the next
+ * ones are then on their way folders before the scan gets there, so a
+ * long round trip is paid per connection, not per folder. */
+enum { FOLDERS_AHEAD = 3 };
 
 /* Bodies of m to fetch, or (listing) m's listing and first window. */
 struct job {
@@ -270,8 +275,11 @@ static void run_listing(struct prefetch *pf, struct job *job)
 		bool whole = m->listing.n <= WINDOW_SCAN;
 		struct ahead *a = ahead_of(m);
 		if (m->loaded && a->ahead_end == 0 && a->last_index == 0) {
+			/* and the window the scan's second open would ask for,
+			 * pipelined behind: no round trip when it gets there */
 			a->window = WINDOW_SCAN;
 			queue_window(pf, m, 0, WINDOW_SCAN);
+			queue_window(pf, m, WINDOW_SCAN, WINDOW_SCAN + WINDOW_MAX);
 		}
 		pthread_mutex_unlock(&m->lock);
 		if (!whole)
@@ -412,16 +420,29 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 	}
 }
 
-/* A scan walked through m: a worker finds and brings in what comes next
- * (run_listing), away from the reader's path. */
+/* A scan walked through m: workers find and bring in what comes next
+ * (run_listing), away from the reader's path: the folder after m and the
+ * FOLDERS_AHEAD - 1 after it, each listing job on a worker of its own.
+ * Those brought in already cost nothing again (their listings are fresh,
+ * their first windows queued). */
 static void queue_next_folder(struct prefetch *pf, struct mbox *m)
 {
-	struct job *job = xcalloc(1, sizeof *job);
-	job->m = m;
 	mbox_get(m);
-	job->listing = true;
-	if (!enqueue(pf, job))
-		job_free(job);
+	for (unsigned k = 0; m && k < FOLDERS_AHEAD; k++) {
+		struct job *job = xcalloc(1, sizeof *job);
+		job->m = m;  /* the job lists the folder after job->m */
+		mbox_get(m);
+		job->listing = true;
+		if (!enqueue(pf, job)) {
+			job_free(job);
+			break;
+		}
+		struct mbox *next = k + 1 < FOLDERS_AHEAD ? mtree_scan_next(pf->tree, m) : NULL;
+		mbox_put(m);
+		m = next;
+	}
+	if (m)
+		mbox_put(m);
 }
 
 static unsigned grown(unsigned window)
