@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "harness.h"
 #include "harness_mount.h"
+#include "harness_os.h"
 #include "harness_proxy.h"
 
 static struct dovecot dc;
@@ -76,6 +77,33 @@ static bool examined(void *ctx)
 {
 	struct want_examined *w = ctx;
 	return proxy_commands(w->p, "EXAMINE", w->mailbox) + proxy_commands(w->p, "SELECT", w->mailbox) > 0;
+}
+
+/* How many bodies of folder the mount's read-ahead fetched, as its debug
+ * log says ("prefetch FOLDER: N bodies in ..." as each stream ends). */
+static unsigned bodies_fetched(const struct fsmount *m, const char *folder)
+{
+	struct buf log = BUF_INIT;
+	os_read_tail(m->log, 64u << 20, &log);
+	char key[64];
+	snprintf(key, sizeof key, "prefetch %s: ", folder);
+	unsigned n = 0;
+	for (const char *p = log.data; p && (p = strstr(p, key)); p += strlen(key))
+		n += (unsigned)strtoul(p + strlen(key), NULL, 10);
+	buf_free(&log);
+	return n;
+}
+
+struct want_bodies {
+	const struct fsmount *m;
+	const char *folder;
+	unsigned n;
+};
+
+static bool bodies_in(void *ctx)
+{
+	struct want_bodies *w = ctx;
+	return bodies_fetched(w->m, w->folder) >= w->n;
 }
 
 /* Polls cond every 50 ms for up to ms. */
@@ -164,13 +192,15 @@ END_TEST
 
 /* grep -r through Scan1 (nothing else read): the mount brings in Scan2,
  * Scan3 and Scan4 at once (each EXAMINEd for its listing and bodies), not
- * only Scan2; and what it brought in reads back right. */
+ * only Scan2, each whole (its first window and the one a scan's second
+ * open would ask for), before anything of them is read; and what it
+ * brought in reads back right. */
 START_TEST(test_a_scan_brings_in_several_folders_ahead)
 {
 	make_scan_folders();
 	struct proxy *p = proxy_new();
 	struct fsmount m;
-	mount_via(&m, p, "ahead", "connections=4,nowatch");
+	mount_via(&m, p, "ahead", "connections=4,nowatch,debug");
 	ck_assert_uint_eq(grep_count(&m, "Scan1"), SCAN_MESSAGES);
 	for (unsigned f = 2; f <= 4; f++) {
 		char folder[32];
@@ -178,6 +208,9 @@ START_TEST(test_a_scan_brings_in_several_folders_ahead)
 		struct want_examined w = { p, folder };
 		ck_assert_msg(happens(HAPPENS_WITHIN_MS, examined, &w),
 			      "the scan of Scan1 did not bring in %s", folder);
+		struct want_bodies b = { &m, folder, SCAN_MESSAGES };
+		ck_assert_msg(happens(HAPPENS_WITHIN_MS, bodies_in, &b), "%u bodies of %s fetched ahead, not %u",
+			      bodies_fetched(&m, folder), folder, SCAN_MESSAGES);
 	}
 	for (unsigned f = 2; f <= SCAN_FOLDERS; f++) {
 		char folder[32];
