@@ -657,6 +657,18 @@ void pool_put(struct pool *p, struct pool_conn *c)
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* A connection was lost: the server most likely dropped them all (a
+ * restart, a kick), so the idle ones are dialled afresh on their next use
+ * rather than found dead one by one, each costing a read its retry. */
+static void suspect_idle(struct pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	for (unsigned i = 0; i < p->n; i++)
+		if (!p->busy[i] && p->conns[i].s)
+			p->conns[i].broken = true;
+	pthread_mutex_unlock(&p->lock);
+}
+
 int pool_errno(struct pool_conn *c, int rc)
 {
 	if (rc == IMAP_ABORT) {
@@ -665,10 +677,13 @@ int pool_errno(struct pool_conn *c, int rc)
 			fs_log(LOG_DEBUG, "imap[%u] abandoned: the request was interrupted", c->index);
 			return -EINTR;
 		}
-		if (c->pool && pool_stopping(c->pool))
+		if (c->pool && pool_stopping(c->pool)) {
 			fs_log(LOG_DEBUG, "imap[%u] abandoned: unmounting", c->index);
-		else
+		} else {
 			fs_log(LOG_WARNING, "IMAP connection lost: %s", imap_errmsg(c->s));
+			if (c->pool && c->index < c->pool->n)
+				suspect_idle(c->pool);
+		}
 		return -EIO;
 	}
 	return rc < 0 ? -EIO : 0;
