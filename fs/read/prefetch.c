@@ -20,9 +20,10 @@
 
 /* WINDOW_SCAN: the first window of a folder a scan is about to enter */
 enum { WINDOW_FIRST = 8, WINDOW_SCAN = 256, WINDOW_MAX = 1024 };
-/* How many folders a scan's listing job brings in at most when they are
- * small enough to be fetched whole (or empty): their reads, if any, come
- * too late to ask for the next ones in time. */
+/* How many folders the listings a scan's end queues go through at most,
+ * from the last of the FOLDERS_AHEAD on, while they are small enough to be
+ * fetched whole (or empty): their reads, if any, come too late to ask for
+ * the next ones in time. */
 enum { SCAN_CHAIN = 8 };
 /* How many folders past the one a scan finishes are brought in at once,
  * each by a worker of its own: the listings and first bodies of the next
