@@ -640,6 +640,8 @@ int fs_start(struct fs *fs)
 	if (fs->cfg.watch && watch_start(&fs->watch, &fs->tree, fs->pool, fs->cache, fs->cfg.poll_s,
 					 fs->cfg.timeout_s) < 0)
 		return -1;
+	/* after fuse_daemonize (threads do not cross a fork), before the first reads */
+	pool_open_spares(fs->pool);
 	fs->partial = partial_new(fs->pool, fs->cache, body_cached, fs);
 	return prefetch_new(&fs->prefetch, fs->pool, fs->cache, &fs->tree, fs->cfg.poll_s, workers,
 			    body_cached, fs);

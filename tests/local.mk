@@ -274,6 +274,10 @@ tests_mount_check_fresh_idle_SOURCES = tests/mount/check_fresh_idle.c tests/moun
 	tests/mount/check_fresh_util.h
 tests_mount_check_fresh_idle_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_mount_check_fresh_idle_LDADD = $(FAKEFS_LIBS)
+check_PROGRAMS += tests/mount/check_mount_latency
+tests_mount_check_mount_latency_SOURCES = tests/mount/check_mount_latency.c
+tests_mount_check_mount_latency_CFLAGS = $(TEST_CFLAGS)
+tests_mount_check_mount_latency_LDADD = $(TEST_LIBS)
 check_PROGRAMS += tests/mount/check_backup
 tests_mount_check_backup_SOURCES = tests/mount/check_backup.c
 tests_mount_check_backup_CFLAGS = $(TEST_CFLAGS)
@@ -291,6 +295,7 @@ MOUNT_TESTS += tests/mount/check_matrix tests/mount/check_fresh tests/mount/chec
 	tests/mount/check_backup
 MOUNT_TESTS += tests/mount/check_mount_oauth
 MOUNT_TESTS += tests/mount/check_mount_partial
+MOUNT_TESTS += tests/mount/check_mount_latency
 
 # ---- tests/fuzz ----
 EXTRA_DIST += tests/fuzz/corpus

@@ -4,7 +4,7 @@
 #   contrib/bench/run.sh [--messages N] [--folders F] [--rtt-ms MS] [--repeat K]
 #                        [--build DIR] [--imapfs PATH] [--limit SECONDS]
 #                        [--cache-fs ext4|dir] [--big-folder N] [--rate-kbit N]
-#                        [--only compress|partial]
+#                        [--only compress|partial|latency]
 #
 # As root.  Starts a private Dovecot seeded with the "bench" corpus, measures
 # the baselines (Python imaplib bulk fetch, mbsync, local grep/rsync over the
@@ -28,7 +28,8 @@
 # default 40000) each direction shares among all connections, with
 # compress=no and =yes against the bulk fetch through the same proxy; and
 # on loopback compress=auto (the default, off there), =no and =yes.
-# --only compress runs those rows and their baselines alone.
+# --only compress runs those rows and their baselines alone; --only latency
+# the bulk fetch and imapfs's cold grep -r, on loopback and at MS.
 # Partial fetch: head -c 200 of a 30 MB message (in the second user's
 # folder Partial) on a fresh mount, and the MB the server sent for it
 # (Dovecot's out= of the mount's sessions); --only partial runs it alone.
@@ -70,11 +71,11 @@ while [ $# -gt 0 ]; do
 	--big-folder) big=${2:?}; shift 2 ;;
 	--rate-kbit) rate=${2:?}; shift 2 ;;
 	--only) only=${2:?}; shift 2 ;;
-	-h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 done
-case "$only" in ''|compress|partial) ;; *) die "--only takes compress or partial" ;; esac
+case "$only" in ''|compress|partial|latency) ;; *) die "--only takes compress, partial or latency" ;; esac
 case "$messages$folders$limit$repeat$big$rate" in
 *[!0-9]*) die "--messages, --folders, --repeat, --limit, --big-folder and --rate-kbit take whole numbers" ;;
 esac
@@ -648,11 +649,22 @@ PYEOF
 	record fs_partial_head direct "$sent"
 }
 
+# measure_latency: cold grep -r alone, as fs_grep_cold.COL.
+measure_latency() {
+	local col
+	for col in "${cols[@]}"; do
+		note "imapfs: cold grep ($col)"
+		fs_mount "$col" "lat-$col" || continue
+		fs_grep fs_grep_cold "$col"
+		fs_unmount "$col"
+	done
+}
+
 # Rounds one after another rather than each step K times in a row, so that
 # the load of the (shared) machine spreads over all the steps alike.
 for round in $(seq "$repeat"); do
 	[ "$repeat" -gt 1 ] && note "round $round of $repeat"
-	[ "$only" = partial ] || for col in "${cols[@]}" rate; do measure_bulk "$col"; done
+	[ "$only" = partial ] || for col in "${cols[@]}" $([ "$only" = latency ] || echo rate); do measure_bulk "$col"; done
 	if [ -z "$only" ]; then
 		for col in "${cols[@]}"; do measure_mbsync "$col"; done
 		measure_local
@@ -660,6 +672,10 @@ for round in $(seq "$repeat"); do
 	if [ -n "$imapfs" ] && [ -z "$only" ]; then
 		for col in "${cols[@]}"; do measure_imapfs "$col"; done
 		measure_big
+	fi
+	if [ "$only" = latency ]; then
+		[ -n "$imapfs" ] && measure_latency
+		continue
 	fi
 	[ -n "$imapfs" ] && [ "$only" != partial ] && measure_compress
 done
@@ -731,7 +747,12 @@ else
 fi
 fi
 
-if [ -n "$imapfs" ] && [ "$only" != partial ]; then
+if [ "$only" = latency ]; then
+	printf '%-48s %9s %9s\n' "measurement" "direct" "${rtt} ms"
+	row bulk "A imaplib bulk fetch (UID FETCH 1:* per folder)"
+	row fs_grep_cold "imapfs grep -r cold (fresh mount and cache)"
+fi
+if [ -n "$imapfs" ] && [ "$only" != partial ] && [ "$only" != latency ]; then
 	echo
 	echo "compression: cold grep -r (fresh mount and cache); link: $((rate / 1000)) Mbit/s each way shared" \
 		"by all connections, ${rtt} ms"
@@ -772,6 +793,12 @@ tracked() {
 			"$(verdict "$v" "<=" "$4")"
 	done
 }
+if [ "$only" = latency ]; then
+	v=$(ratio fs_grep_cold.direct bulk.direct)
+	printf '  %-36s %-8s %6s  target <= %-4s %s\n' "cold grep / bulk fetch" direct "$v" 1.0 "$(verdict "$v" "<=" 1.0)"
+	v=$(ratio fs_grep_cold.rtt bulk.rtt)
+	printf '  %-36s %-8s %6s  target <= %-4s %s\n' "cold grep / bulk fetch" "${rtt} ms" "$v" 0.5 "$(verdict "$v" "<=" 0.5)"
+fi
 if [ -z "$only" ]; then
 tracked "cold grep / bulk fetch" fs_grep_cold bulk.COL 1.5
 tracked "cold grep (-o ro) / bulk fetch" fs_grep_ro_cold bulk.COL 1.5
@@ -784,12 +811,12 @@ if [ -n "$big_maildir" ]; then
 		"$(verdict "$v" "<=" 3)"
 fi
 fi
-if [ -n "$imapfs" ] && [ "$only" != compress ]; then
+if [ -n "$imapfs" ] && { [ -z "$only" ] || [ "$only" = partial ]; }; then
 	v=$(if num fs_partial_head.direct; then cell fs_partial_head direct; else echo -; fi)
 	printf '  %-36s %-8s %6s  target <= %-4s %s\n' "head -c 200 of 30 MB: MB pulled" direct "$v" 2 \
 		"$(verdict "$v" "<=" 2)"
 fi
-if [ -n "$imapfs" ] && [ "$only" != partial ]; then
+if [ -n "$imapfs" ] && [ "$only" != partial ] && [ "$only" != latency ]; then
 	# tracked1 LABEL COL A B LIMIT: one ratio A / B against "<= LIMIT"
 	tracked1() {
 		local v

@@ -46,6 +46,8 @@ struct proxy {
 	atomic_bool stop;
 	atomic_uint idles;
 	atomic_ullong from_server;  /* bytes the server sent, all links */
+	pthread_mutex_t sent_lock;
+	struct buf sent;          /* "VERB FIRST-ARGUMENT" of each command, one a line */
 	pthread_t acceptor;
 	struct link *links[LINKS_MAX];
 	size_t nlinks;            /* only the acceptor adds; proxy_stop reads after joining it */
@@ -104,9 +106,30 @@ static bool is_idle_command(const char *line)
 	return sp && !strcasecmp(sp + 1, "IDLE\r\n");
 }
 
+/* Notes a command's verb and first argument (a mailbox's name, or the
+ * user a LOGIN names: never the password after it). */
+static void note_command(struct proxy *p, const char *line)
+{
+	const char *verb = strchr(line, ' ');
+	if (!verb)
+		return;
+	verb++;
+	size_t n = strcspn(verb, " \r\n");
+	const char *arg = verb[n] == ' ' ? verb + n + 1 : verb + n;
+	size_t an = strcspn(arg, " \r\n");
+	pthread_mutex_lock(&p->sent_lock);
+	buf_add(&p->sent, verb, n);
+	buf_addch(&p->sent, ' ');
+	buf_add(&p->sent, arg, an);
+	buf_addch(&p->sent, '\n');
+	pthread_mutex_unlock(&p->sent_lock);
+}
+
 /* A whole line from the client: watch for IDLE and DONE. */
 static int client_line(struct link *l, struct buf *line)
 {
+	if (!l->idle_on)
+		note_command(l->p, line->data);
 	if (l->idle_on && !strcasecmp(line->data, "DONE\r\n")) {
 		l->idle_on = false;
 		if (write_all(l->cfd, l->held.data, l->held.len) < 0)
@@ -270,14 +293,17 @@ struct proxy *proxy_start(int server_port, enum proxy_mode mode, struct buf *err
 	struct proxy *p = xcalloc(1, sizeof *p);
 	p->server_port = server_port;
 	p->mode = mode;
+	pthread_mutex_init(&p->sent_lock, NULL);
 	p->lfd = listen_any_port(&p->port);
 	if (p->lfd < 0) {
 		buf_addf(err, "proxy: listen on 127.0.0.1: %s", strerror(errno));
+		pthread_mutex_destroy(&p->sent_lock);
 		free(p);
 		return NULL;
 	}
 	if (pthread_create(&p->acceptor, NULL, accept_main, p) != 0) {
 		buf_addstr(err, "proxy: no thread");
+		pthread_mutex_destroy(&p->sent_lock);
 		close(p->lfd);
 		free(p);
 		return NULL;
@@ -300,6 +326,30 @@ unsigned proxy_idles(struct proxy *p)
 	return atomic_load(&p->idles);
 }
 
+unsigned proxy_commands(struct proxy *p, const char *verb, const char *arg)
+{
+	unsigned count = 0;
+	pthread_mutex_lock(&p->sent_lock);
+	const char *line = p->sent.data, *end = line + p->sent.len;
+	while (line && line < end) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		const char *sp = memchr(line, ' ', (size_t)(nl - line));
+		size_t vn = (size_t)(sp - line);
+		const char *a = sp + 1;
+		size_t an = (size_t)(nl - a);
+		if (an >= 2 && a[0] == '"' && a[an - 1] == '"') {  /* a quoted name */
+			a++;
+			an -= 2;
+		}
+		if (vn == strlen(verb) && !strncasecmp(line, verb, vn) &&
+		    (!arg || (an == strlen(arg) && !memcmp(a, arg, an))))
+			count++;
+		line = nl + 1;
+	}
+	pthread_mutex_unlock(&p->sent_lock);
+	return count;
+}
+
 void proxy_stop(struct proxy *p)
 {
 	atomic_store(&p->stop, true);
@@ -315,5 +365,7 @@ void proxy_stop(struct proxy *p)
 		free(l);
 	}
 	close(p->lfd);
+	buf_free(&p->sent);
+	pthread_mutex_destroy(&p->sent_lock);
 	free(p);
 }
