@@ -94,29 +94,8 @@ fi
 
 if imapd_copy_needed; then
 	core=$(dpkg-query -W -f='${Version}' dovecot-core)
-	echo "install-deps: unpacking dovecot-imapd $core into $imapd_copy (cyrus-imapd excludes the package)"
-	tmp=$(mktemp -d)
-	chown _apt "$tmp" 2>/dev/null || true  # apt downloads as _apt
-	if ! (cd "$tmp" && apt-get download -q "dovecot-imapd=$core"); then
-		rm -rf "$tmp"
-		echo "install-deps: could not download dovecot-imapd $core" >&2
-		exit 1
-	fi
-	deb=""
-	for f in "$tmp"/dovecot-imapd_*.deb; do
-		[ -f "$f" ] && deb=$f
-	done
-	if [ -z "$deb" ]; then
-		rm -rf "$tmp"
-		echo "install-deps: apt-get download left no dovecot-imapd package" >&2
-		exit 1
-	fi
-	rm -rf "$imapd_copy"
-	mkdir -p "$imapd_copy"
-	dpkg-deb -x "$deb" "$imapd_copy"
-	echo "$core" >"$imapd_copy/VERSION"
-	chmod -R go+rX "$imapd_copy"
-	rm -rf "$tmp"
+	echo "install-deps: dovecot-imapd $core goes to $imapd_copy (cyrus-imapd excludes the package)"
+	sh "$here/unpack-deb.sh" dovecot-imapd "$core" "$imapd_copy"
 fi
 
 if [ "$servers" = yes ]; then

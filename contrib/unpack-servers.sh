@@ -2,7 +2,7 @@
 # Unpacks the IMAP servers of the tests' server matrix (tests/mount/check_matrix)
 # that Debian will not install next to cyrus-imapd (all of them provide
 # imap-server): Courier-IMAP and GNU mailutils imap4d.  Each package goes to
-# /var/lib/imapfs/PKG (dpkg-deb -x, with a VERSION file), where the test
+# /var/lib/imapfs/PKG (contrib/unpack-deb.sh), where the test
 # harness finds it; only their libraries are installed as packages.  Safe to
 # run again: a copy of the candidate version is left alone.  As root; called
 # by contrib/install-deps.sh after apt-get update.  With --check it only tells
@@ -14,6 +14,7 @@
 set -eu
 
 root=/var/lib/imapfs
+here=$(cd "$(dirname "$0")" && pwd)
 courier="courier-imap courier-base courier-authlib"
 mailutils="mailutils-imap4d"
 libraries="libcourier-unicode4 libgamin0 libmailutils9 mailutils-common libgsasl18 libltdl7"
@@ -42,29 +43,7 @@ unpack() {
 		echo "unpack-servers: no candidate version of $pkg (not in the apt sources)" >&2
 		return 1
 	fi
-	tmp=$(mktemp -d)
-	chown _apt "$tmp" 2>/dev/null || true  # apt downloads as _apt
-	if ! (cd "$tmp" && apt-get download -q "$pkg=$version") >/dev/null; then
-		rm -rf "$tmp"
-		echo "unpack-servers: could not download $pkg $version" >&2
-		return 1
-	fi
-	deb=""
-	for f in "$tmp/${pkg}"_*.deb; do
-		[ -f "$f" ] && deb=$f
-	done
-	if [ -z "$deb" ]; then
-		rm -rf "$tmp"
-		echo "unpack-servers: apt-get download left no $pkg package" >&2
-		return 1
-	fi
-	echo "unpack-servers: unpacking $pkg $version into $root/$pkg"
-	rm -rf "${root:?}/$pkg"
-	mkdir -p "$root/$pkg"
-	dpkg-deb -x "$deb" "$root/$pkg"
-	echo "$version" >"$root/$pkg/VERSION"
-	chmod -R go+rX "$root/$pkg"
-	rm -rf "$tmp"
+	sh "$here/unpack-deb.sh" "$pkg" "$version" "$root/$pkg"
 }
 
 # Everything in place, as far as can be told without asking apt.

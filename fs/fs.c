@@ -15,6 +15,7 @@
 #include "model/ino.h"
 #include "model/mailbox.h"
 #include "model/tree.h"
+#include "read/partial.h"
 #include "read/prefetch.h"
 #include "read/watch.h"
 #include "remote/labels.h"
@@ -639,6 +640,9 @@ int fs_start(struct fs *fs)
 	if (fs->cfg.watch && watch_start(&fs->watch, &fs->tree, fs->pool, fs->cache, fs->cfg.poll_s,
 					 fs->cfg.timeout_s) < 0)
 		return -1;
+	/* after fuse_daemonize (threads do not cross a fork), before the first reads */
+	pool_open_spares(fs->pool);
+	fs->partial = partial_new(fs->pool, fs->cache, body_cached, fs);
 	return prefetch_new(&fs->prefetch, fs->pool, fs->cache, &fs->tree, fs->cfg.poll_s, workers,
 			    body_cached, fs);
 }
@@ -653,6 +657,7 @@ void fs_stop(struct fs *fs)
 	/* its workers call the notifier hooks until they are gone; freed by
 	 * fs_free, as readers may still be inside it */
 	prefetch_stop(fs->prefetch);
+	partial_stop(fs->partial);
 }
 
 void fs_free(struct fs *fs)
@@ -660,6 +665,7 @@ void fs_free(struct fs *fs)
 	if (!fs)
 		return;
 	prefetch_free(fs->prefetch);
+	partial_free(fs->partial);
 	watch_stop(fs->watch);
 	const struct fs_newfiles *nf = fs_newfiles(fs);
 	if (nf)

@@ -86,8 +86,14 @@ const struct fs_dirent *fs_dir_find(const struct fs_dir *d, const char *name);
 /* Opens a message: its bytes are in the cache afterwards (fetched now if
  * needed, with read-ahead for sequential scans), [offset, offset + size)
  * of body->fd (size UINT64_MAX: up to its end), for pread; the cache keeps
- * many messages in one file. */
+ * many messages in one file.  Except a big message not cached yet
+ * (read/partial.h): nothing is fetched at open, body->fd is -1 and
+ * body->size its RFC822.SIZE; its reads go through fs_read_body. */
 int fs_open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body, bool *keep_cache);
+/* The body for a read of [off, off + len) of message ino: fs_open_body's,
+ * or for a big message not cached yet, where that much of it has been
+ * fetched (body->size: its length as far as known). */
+int fs_read_body(struct fs *fs, uint64_t ino, uint64_t off, uint64_t len, struct cache_span *body);
 /* The same as an fd of the message alone (a copy in memory when it shares
  * its cache file with others). */
 int fs_open(struct fs *fs, uint64_t ino, int flags, int *fd, bool *keep_cache);

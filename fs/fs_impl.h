@@ -60,6 +60,7 @@ struct fs {
 	struct pool *pool;
 	struct cache *cache;
 	struct prefetch *prefetch;
+	struct partial *partial;     /* big bodies, fetched where they are read */
 	struct watch *watch;
 	struct mtree tree;
 	pthread_mutex_t nodes_lock;

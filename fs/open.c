@@ -10,8 +10,20 @@
 #include "cache/cache.h"
 #include "fs.h"
 #include "model/mailbox.h"
+#include "read/partial.h"
 #include "read/prefetch.h"
 #include "fs_impl.h"
+
+/* uid's size as the listing has it (RFC822.SIZE until the body is seen);
+ * 0 when it is not listed. */
+static uint64_t message_size(struct mbox *m, uint32_t uid)
+{
+	pthread_mutex_lock(&m->lock);
+	long i = mbox_find(m, uid);
+	uint64_t size = i >= 0 ? m->listing.msgs[i].size : 0;
+	pthread_mutex_unlock(&m->lock);
+	return size;
+}
 
 static int open_message(struct fs *fs, struct mbox *m, uint32_t uidvalidity, uint32_t uid, int flags,
 			struct cache_span *body)
@@ -32,6 +44,12 @@ static int open_message(struct fs *fs, struct mbox *m, uint32_t uidvalidity, uin
 	pthread_mutex_unlock(&m->lock);
 	if (stale)
 		return -ESTALE;
+	/* a big body is fetched where it is read, not whole at open */
+	uint64_t size = message_size(m, uid);
+	if (partial_big(size) && !cache_body_has(fs->cache, m->name, uidvalidity, uid)) {
+		*body = (struct cache_span){ .fd = -1, .offset = 0, .size = size };
+		return 0;
+	}
 	return prefetch_open(fs->prefetch, m, uidvalidity, uid, body);
 }
 
@@ -62,6 +80,26 @@ int fs_open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body
 	return 0;
 }
 
+int fs_read_body(struct fs *fs, uint64_t ino, uint64_t off, uint64_t len, struct cache_span *body)
+{
+	bool keep;
+	int rc = fs_open_body(fs, ino, O_RDONLY, body, &keep);
+	if (rc < 0 || body->fd >= 0)
+		return rc;
+	uint64_t declared = body->size;
+	pthread_mutex_lock(&fs->nodes_lock);
+	struct mnode *n = fs_node_find_locked(fs, ino);
+	struct mbox *m = n && !n->staged ? n->m : NULL;
+	uint32_t uidvalidity = n ? n->uidvalidity : 0, uid = n ? n->uid : 0;
+	mbox_get(m);
+	pthread_mutex_unlock(&fs->nodes_lock);
+	if (!m)
+		return -ENOENT;
+	rc = fs->partial ? partial_read(fs->partial, m, uidvalidity, uid, declared, off, len, body) : -EIO;
+	mbox_put(m);
+	return rc;
+}
+
 int fs_cached_body(struct fs *fs, uint64_t ino, struct cache_span *body)
 {
 	pthread_mutex_lock(&fs->nodes_lock);
@@ -79,6 +117,8 @@ int fs_open(struct fs *fs, uint64_t ino, int flags, int *fd, bool *keep_cache)
 {
 	struct cache_span body;
 	int rc = fs_open_body(fs, ino, flags, &body, keep_cache);
+	if (rc == 0 && body.fd < 0)
+		rc = fs_read_body(fs, ino, 0, body.size, &body);
 	if (rc < 0)
 		return rc;
 	*fd = cache_span_detach(&body);

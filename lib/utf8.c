@@ -33,3 +33,18 @@ size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
 	*cp = v;
 	return need;
 }
+
+bool utf8_text_valid(const char *s, size_t n, size_t *bad)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t cp;
+	for (size_t i = 0, k; i < n; i += k) {
+		k = utf8_decode(p + i, n - i, &cp);
+		if (k == 0 || cp == 0) {
+			if (bad)
+				*bad = i;
+			return false;
+		}
+	}
+	return true;
+}

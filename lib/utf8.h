@@ -1,5 +1,6 @@
 /* utf8.h: strict UTF-8 decoding (RFC 3629), shared by the modified UTF-7
- * converter and the Python repr() printer.
+ * converter, the Python repr() printer and the names and labels a server
+ * sends as UTF-8.
  *
  * Conventions: input is (pointer, length), need not be NUL-terminated and
  * may hold any bytes.  Nothing is allocated; the only failure is a byte
@@ -8,6 +9,7 @@
 #ifndef IMAPFS_UTF8_H
 #define IMAPFS_UTF8_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,5 +18,9 @@
  * overlong forms, surrogates, code points above U+10FFFF and sequences cut
  * short by n are all rejected.  U+0000 is accepted as 1 byte. */
 size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *cp);
+/* Whether the n bytes at s are well-formed UTF-8 text without NUL (a name
+ * or label taken as it is); when not, *bad (may be NULL) is the offset of
+ * the first byte that is not. */
+bool utf8_text_valid(const char *s, size_t n, size_t *bad);
 
 #endif

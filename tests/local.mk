@@ -175,6 +175,12 @@ tests_unit_check_fresh_SOURCES = tests/unit/check_fresh.c
 tests_unit_check_fresh_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_unit_check_fresh_LDADD = $(FAKEFS_LIBS)
 UNIT_TESTS += tests/unit/check_fs tests/unit/check_fresh
+# Partial fetch of big messages against servers that answer it badly.
+check_PROGRAMS += tests/unit/check_partial
+tests_unit_check_partial_SOURCES = tests/unit/check_partial.c
+tests_unit_check_partial_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
+tests_unit_check_partial_LDADD = $(FAKEFS_LIBS)
+UNIT_TESTS += tests/unit/check_partial
 
 # Gmail's labels as attributes, against a server scripted like Gmail.
 check_PROGRAMS += tests/unit/check_gmail
@@ -240,6 +246,10 @@ check_PROGRAMS += tests/mount/check_mount_compress
 tests_mount_check_mount_compress_SOURCES = tests/mount/check_mount_compress.c
 tests_mount_check_mount_compress_CFLAGS = $(TEST_CFLAGS)
 tests_mount_check_mount_compress_LDADD = $(TEST_LIBS)
+check_PROGRAMS += tests/mount/check_mount_partial
+tests_mount_check_mount_partial_SOURCES = tests/mount/check_mount_partial.c
+tests_mount_check_mount_partial_CFLAGS = $(TEST_CFLAGS)
+tests_mount_check_mount_partial_LDADD = $(TEST_LIBS)
 
 check_PROGRAMS += tests/mount/check_mount_readers
 tests_mount_check_mount_readers_SOURCES = tests/mount/check_mount_readers.c
@@ -269,6 +279,10 @@ tests_mount_check_fresh_idle_SOURCES = tests/mount/check_fresh_idle.c tests/moun
 	tests/mount/check_fresh_util.h
 tests_mount_check_fresh_idle_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_mount_check_fresh_idle_LDADD = $(FAKEFS_LIBS)
+check_PROGRAMS += tests/mount/check_mount_latency
+tests_mount_check_mount_latency_SOURCES = tests/mount/check_mount_latency.c
+tests_mount_check_mount_latency_CFLAGS = $(TEST_CFLAGS)
+tests_mount_check_mount_latency_LDADD = $(TEST_LIBS)
 check_PROGRAMS += tests/mount/check_backup
 tests_mount_check_backup_SOURCES = tests/mount/check_backup.c
 tests_mount_check_backup_CFLAGS = $(TEST_CFLAGS)
@@ -285,6 +299,8 @@ tests_mount_check_matrix_LDADD = $(TEST_LIBS)
 MOUNT_TESTS += tests/mount/check_matrix tests/mount/check_fresh tests/mount/check_fresh_idle tests/mount/check_mount tests/mount/check_mount_cap tests/mount/check_mount_compress tests/mount/check_mount_readers tests/mount/check_mount_write \
 	tests/mount/check_backup
 MOUNT_TESTS += tests/mount/check_mount_oauth
+MOUNT_TESTS += tests/mount/check_mount_partial
+MOUNT_TESTS += tests/mount/check_mount_latency
 
 # ---- tests/fuzz ----
 EXTRA_DIST += tests/fuzz/corpus
@@ -312,7 +328,7 @@ TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
 EXTRA_DIST += tests/conformance/run.sh tests/conformance/calls.txt tests/conformance/imaplib_run.py \
 	tests/valgrind-wrap.sh tests/valgrind-daemon.sh tests/valgrind.supp tests/run-all.sh contrib/demo.sh contrib/install-deps.sh \
-	contrib/unpack-servers.sh
+	contrib/unpack-servers.sh contrib/unpack-deb.sh
 # Check's 4 s default per test case is too short for ASan or valgrind on
 # two loaded cores: test cases without a timeout of their own get 60 s.
 AM_TESTS_ENVIRONMENT = IMAP4=$(abs_builddir)/tools/imap4/imap4 TESTSERVER=$(abs_builddir)/tests/harness/testserver \

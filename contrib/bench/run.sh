@@ -4,7 +4,7 @@
 #   contrib/bench/run.sh [--messages N] [--folders F] [--rtt-ms MS] [--repeat K]
 #                        [--build DIR] [--imapfs PATH] [--limit SECONDS]
 #                        [--cache-fs ext4|dir] [--big-folder N] [--rate-kbit N]
-#                        [--only compress|readers]
+#                        [--only compress|partial|latency|readers]
 #
 # As root.  Starts a private Dovecot seeded with the "bench" corpus, measures
 # the baselines (Python imaplib bulk fetch, mbsync, local grep/rsync over the
@@ -28,10 +28,15 @@
 # default 40000) each direction shares among all connections, with
 # compress=no and =yes against the bulk fetch through the same proxy; and
 # on loopback compress=auto (the default, off there), =no and =yes.
-# --only compress runs those rows and their baselines alone.  Parallel
-# readers: cold rg -l (ripgrep's walker hands a folder's files to several
-# threads) against cold grep -rl, each on a fresh mount, direct and at MS
-# (skipped, saying so, without rg); --only readers runs those alone.  Exit status: 0
+# --only compress runs those rows and their baselines alone; --only latency
+# the bulk fetch and imapfs's cold grep -r, on loopback and at MS.
+# Partial fetch: head -c 200 of a 30 MB message (in the second user's
+# folder Partial) on a fresh mount, and the MB the server sent for it
+# (Dovecot's out= of the mount's sessions); --only partial runs it alone.
+# Parallel readers: cold rg -l (ripgrep's walker hands a folder's files to
+# several threads) against cold grep -rl, each on a fresh mount, direct and
+# at MS (skipped, saying so, without rg); --only readers runs them alone.
+# Exit status: 0
 # when every step ran and every result checked out, 1 on a setup failure,
 # 3 when a step failed, timed out or gave a wrong answer.
 set -uo pipefail
@@ -69,11 +74,11 @@ while [ $# -gt 0 ]; do
 	--big-folder) big=${2:?}; shift 2 ;;
 	--rate-kbit) rate=${2:?}; shift 2 ;;
 	--only) only=${2:?}; shift 2 ;;
-	-h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 done
-case "$only" in ''|compress|readers) ;; *) die "--only takes compress or readers" ;; esac
+case "$only" in ''|compress|partial|latency|readers) ;; *) die "--only takes compress, partial, latency or readers" ;; esac
 case "$messages$folders$limit$repeat$big$rate" in
 *[!0-9]*) die "--messages, --folders, --repeat, --limit, --big-folder and --rate-kbit take whole numbers" ;;
 esac
@@ -616,6 +621,48 @@ measure_compress() {
 	done
 }
 
+# measure_partial: head -c 200 of a 30 MB message on a fresh mount, as
+# key fs_partial_head.direct: the MB the server sent the mount's sessions
+# (Dovecot logs out= when a session ends).  Once: the message is stored
+# for it.
+measure_partial() {
+	local log="$T/server/log/dovecot.log" before sent
+	note "imapfs: head -c 200 of a 30 MB message"
+	"$PY" - 127.0.0.1 "$IMAP_PORT" "$BIG_USER" "$T/pass" <<'PYEOF' ||
+import imaplib, sys
+host, port, user, passfile = sys.argv[1:]
+c = imaplib.IMAP4(host, int(port))
+c.login(user, open(passfile).read().strip())
+c.create("Partial")
+line = b"the quick brown fox jumps over the lazy dog 0123456789\r\n"
+body = b"Subject: big\r\nFrom: b@example.org\r\n\r\n" + line * (30 * 2**20 // len(line))
+typ, _ = c.append("Partial", None, None, body)
+c.logout()
+sys.exit(typ != "OK")
+PYEOF
+		{ fail fs_partial_head direct FAIL "cannot store the 30 MB message"; return; }
+	before=$(wc -l <"$log")
+	FS_USER=$BIG_USER fs_mount direct partial || return
+	timed fs_partial_head direct head -c 200 "$FS_MNT/Partial/1.eml"
+	fs_unmount direct
+	[ "$(wc -c <"$OUT")" = 200 ] || { fail fs_partial_head direct WRONG "head did not get 200 bytes"; return; }
+	sleep 1  # Dovecot's log process writes the sessions' last lines
+	sent=$(tail -n +"$((before + 1))" "$log" | grep -F "imap($BIG_USER)" |
+		sed -n 's/.* out=\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { printf "%.2f", s / 1048576 }')
+	record fs_partial_head direct "$sent"
+}
+
+# measure_latency: cold grep -r alone, as fs_grep_cold.COL.
+measure_latency() {
+	local col
+	for col in "${cols[@]}"; do
+		note "imapfs: cold grep ($col)"
+		fs_mount "$col" "lat-$col" || continue
+		fs_grep fs_grep_cold "$col"
+		fs_unmount "$col"
+	done
+}
+
 # measure_readers: cold grep -rl and cold rg -l (parallel readers) through
 # each column, as keys fs_grepl and fs_rg.
 measure_readers() {
@@ -639,14 +686,14 @@ measure_readers() {
 		done
 	done
 }
-command -v rg >/dev/null || [ "$only" = compress ] ||
+command -v rg >/dev/null || ! { [ -z "$only" ] || [ "$only" = readers ]; } ||
 	note "rg (ripgrep) is not installed: the parallel readers' rows are skipped (apt-get install ripgrep)"
 
 # Rounds one after another rather than each step K times in a row, so that
 # the load of the (shared) machine spreads over all the steps alike.
 for round in $(seq "$repeat"); do
 	[ "$repeat" -gt 1 ] && note "round $round of $repeat"
-	for col in "${cols[@]}" rate; do measure_bulk "$col"; done
+	[ "$only" = partial ] || for col in "${cols[@]}" $([ "$only" = latency ] || echo rate); do measure_bulk "$col"; done
 	if [ -z "$only" ]; then
 		for col in "${cols[@]}"; do measure_mbsync "$col"; done
 		measure_local
@@ -655,9 +702,14 @@ for round in $(seq "$repeat"); do
 		for col in "${cols[@]}"; do measure_imapfs "$col"; done
 		measure_big
 	fi
-	[ -n "$imapfs" ] && [ "$only" != readers ] && measure_compress
-	[ -n "$imapfs" ] && [ "$only" != compress ] && measure_readers
+	if [ "$only" = latency ]; then
+		[ -n "$imapfs" ] && measure_latency
+		continue
+	fi
+	[ -n "$imapfs" ] && [ "$only" != partial ] && [ "$only" != readers ] && measure_compress
+	[ -n "$imapfs" ] && { [ -z "$only" ] || [ "$only" = readers ]; } && measure_readers
 done
+[ -n "$imapfs" ] && { [ -z "$only" ] || [ "$only" = partial ]; } && measure_partial
 for col in "${cols[@]}"; do
 	[ -n "${RSS[$col]:-}" ] && S[fs_rss.$col]=$(awk -v k="${RSS[$col]}" 'BEGIN { printf "%.1f", k / 1024 }')
 done
@@ -725,7 +777,12 @@ else
 fi
 fi
 
-if [ -n "$imapfs" ] && [ "$only" != readers ]; then
+if [ "$only" = latency ]; then
+	printf '%-48s %9s %9s\n' "measurement" "direct" "${rtt} ms"
+	row bulk "A imaplib bulk fetch (UID FETCH 1:* per folder)"
+	row fs_grep_cold "imapfs grep -r cold (fresh mount and cache)"
+fi
+if [ -n "$imapfs" ] && [ "$only" != partial ] && [ "$only" != latency ] && [ "$only" != readers ]; then
 	echo
 	echo "compression: cold grep -r (fresh mount and cache); link: $((rate / 1000)) Mbit/s each way shared" \
 		"by all connections, ${rtt} ms"
@@ -735,8 +792,12 @@ if [ -n "$imapfs" ] && [ "$only" != readers ]; then
 	printf '%-48s %9s %9s\n' "imapfs compress=yes" "$(cell fs_grep_z_yes direct)" "$(cell fs_grep_z_yes rate)"
 	printf '%-48s %9s %9s\n' "imapfs compress=auto (the default)" "$(cell fs_grep_z_auto direct)" "n/a"
 fi
-
-if [ -n "$imapfs" ] && [ "$only" != compress ] && command -v rg >/dev/null; then
+if [ -n "$imapfs" ] && [ "$only" != compress ] && [ "$only" != readers ]; then
+	echo
+	printf '%-48s %9s\n' "partial fetch: head -c 200 of a 30 MB message" "MB pulled"
+	printf '%-48s %9s\n' "imapfs, fresh mount and cache" "$(cell fs_partial_head direct)"
+fi
+if [ -n "$imapfs" ] && { [ -z "$only" ] || [ "$only" = readers ]; } && command -v rg >/dev/null; then
 	echo
 	echo "parallel readers (fresh mount and cache each)"
 	printf '%-48s %9s %9s\n' "measurement" "direct" "${rtt} ms"
@@ -769,6 +830,12 @@ tracked() {
 			"$(verdict "$v" "<=" "$4")"
 	done
 }
+if [ "$only" = latency ]; then
+	v=$(ratio fs_grep_cold.direct bulk.direct)
+	printf '  %-36s %-8s %6s  target <= %-4s %s\n' "cold grep / bulk fetch" direct "$v" 1.0 "$(verdict "$v" "<=" 1.0)"
+	v=$(ratio fs_grep_cold.rtt bulk.rtt)
+	printf '  %-36s %-8s %6s  target <= %-4s %s\n' "cold grep / bulk fetch" "${rtt} ms" "$v" 0.5 "$(verdict "$v" "<=" 0.5)"
+fi
 if [ -z "$only" ]; then
 tracked "cold grep / bulk fetch" fs_grep_cold bulk.COL 1.5
 tracked "cold grep (-o ro) / bulk fetch" fs_grep_ro_cold bulk.COL 1.5
@@ -781,10 +848,15 @@ if [ -n "$big_maildir" ]; then
 		"$(verdict "$v" "<=" 3)"
 fi
 fi
-if [ -n "$imapfs" ] && [ "$only" != compress ] && command -v rg >/dev/null; then
+if [ -n "$imapfs" ] && { [ -z "$only" ] || [ "$only" = partial ]; }; then
+	v=$(if num fs_partial_head.direct; then cell fs_partial_head direct; else echo -; fi)
+	printf '  %-36s %-8s %6s  target <= %-4s %s\n' "head -c 200 of 30 MB: MB pulled" direct "$v" 2 \
+		"$(verdict "$v" "<=" 2)"
+fi
+if [ -n "$imapfs" ] && { [ -z "$only" ] || [ "$only" = readers ]; } && command -v rg >/dev/null; then
 	tracked "cold rg -l / cold grep -rl" fs_rg fs_grepl.COL 1.3
 fi
-if [ -n "$imapfs" ] && [ "$only" != readers ]; then
+if [ -n "$imapfs" ] && [ "$only" != partial ] && [ "$only" != latency ] && [ "$only" != readers ]; then
 	# tracked1 LABEL COL A B LIMIT: one ratio A / B against "<= LIMIT"
 	tracked1() {
 		local v

@@ -390,3 +390,18 @@ int cache_writer_commit(struct cache_writer *w, uint64_t *size_out, struct buf *
 		*size_out = size;
 	return 0;
 }
+
+int cache_scratch_fd(struct cache *c)
+{
+	int fd = openat(c->rootfd, "mail", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+		return fd;
+	/* no O_TMPFILE here: a temp name, gone at once (and at the next
+	 * cache_open should we die in between) */
+	char name[64];
+	snprintf(name, sizeof name, "mail/.tmp-scratch-%lu", cache_next_serial(c));
+	fd = openat(c->rootfd, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0)
+		unlinkat(c->rootfd, name, 0);
+	return fd;
+}

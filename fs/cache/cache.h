@@ -133,6 +133,12 @@ int cache_writer_commit(struct cache_writer *w, uint64_t *size_out, struct buf *
 /* Cuts the record off its pack again; frees w.  NULL is ignored. */
 void cache_writer_abort(struct cache_writer *w);
 
+/* A file of nobody's name under dir (unlinked: it goes with its last fd),
+ * O_RDWR|O_CLOEXEC, mode 0600: where a body fetched in windows is put
+ * together, holes and all, before it is committed like any other.  Not
+ * counted in max_bytes.  -1 with errno. */
+int cache_scratch_fd(struct cache *c);
+
 /* Evicts least recently used packs until the total on disk is within
  * max_bytes (writers keep it so as they go; this is for what was there
  * before).  Cheap (no disk access) when already within budget.  An evicted

@@ -225,7 +225,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	if (no_open && (fi->flags & O_ACCMODE) == O_RDONLY) {
-		close(body.fd);
+		if (body.fd >= 0)
+			close(body.fd);
 		fuse_reply_err(req, ENOSYS);  /* "no open needed, ever": see above */
 		return;
 	}
@@ -242,11 +243,11 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct cache_span here, *body = (struct cache_span *)(uintptr_t)fi->fh;
-	if (!body) {
-		bool keep;
+	/* no open (no-open mode), or a big body fetched where it is read */
+	if (!body || body->fd < 0) {
 		struct fs_cancel token;
 		cancellable_begin(req, &token);
-		int rc = fs_open_body(req_fs(req), ino, O_RDONLY, &here, &keep);
+		int rc = fs_read_body(req_fs(req), ino, (uint64_t)off, size, &here);
 		rc = cancellable_end(req, &token, rc);
 		if (rc < 0) {
 			fuse_reply_err(req, -rc);
@@ -270,7 +271,8 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	(void)ino;
 	struct cache_span *body = (struct cache_span *)(uintptr_t)fi->fh;
 	if (body) {
-		close(body->fd);
+		if (body->fd >= 0)
+			close(body->fd);
 		free(body);
 	}
 	fuse_reply_err(req, 0);

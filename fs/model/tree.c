@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "mutf7.h"
+#include "utf8.h"
 #include "siphash.h"
 
 static const char tree_hex[] = "0123456789ABCDEF";
@@ -91,16 +92,16 @@ static int tree_fail(struct buf *out, struct buf *err, const char *why)
 	return -1;
 }
 
-/* A UTF-8 name (UTF8=ACCEPT): taken as it is once it is well-formed, by the
- * same rule mutf7_from_utf8() checks. */
+/* A UTF-8 name (UTF8=ACCEPT): taken as it is once it is well-formed. */
 static int utf8_name(const char *p, size_t n, struct buf *out, struct buf *why)
 {
-	struct buf scratch = BUF_INIT;
-	int rc = mutf7_from_utf8(p, n, &scratch, why);
-	buf_free(&scratch);
-	if (rc == 0)
-		buf_add(out, p, n);
-	return rc;
+	size_t bad;
+	if (!utf8_text_valid(p, n, &bad)) {
+		buf_adderr(why, "invalid UTF-8 at byte %zu of a mailbox name", bad);
+		return -1;
+	}
+	buf_add(out, p, n);
+	return 0;
 }
 
 int tree_path_from_mailbox(const char *mailbox, char delim, bool utf8, struct buf *path, struct buf *err)

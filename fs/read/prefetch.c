@@ -15,6 +15,7 @@
 #include "log.h"
 #include "remote/fetch.h"
 #include "remote/select.h"
+#include "read/partial.h"
 #include "read/prefetch.h"
 #include "uidset.h"
 #include "worker.h"
@@ -22,9 +23,10 @@
 
 /* WINDOW_SCAN: the first window of a folder a scan is about to enter */
 enum { WINDOW_FIRST = 8, WINDOW_SCAN = 256, WINDOW_MAX = 1024 };
-/* How many folders a scan's listing job brings in at most when they are
- * small enough to be fetched whole (or empty): their reads, if any, come
- * too late to ask for the next ones in time. */
+/* How many folders the listings a scan's end queues go through at most,
+ * from the last of the FOLDERS_AHEAD on, while they are small enough to be
+ * fetched whole (or empty): their reads, if any, come too late to ask for
+ * the next ones in time. */
 enum { SCAN_CHAIN = 8 };
 /* Readers of one folder told apart (rg's walker reads a folder from its
  * end down while, from rg 14 on, the threads stealing its work read it
@@ -40,14 +42,20 @@ enum { DOWN_PIECE = 32 };
 /* Bodies read ahead and not yet arrived, over all folders: beyond it a
  * reader gets what it waits for, and read-ahead waits for room. */
 enum { AHEAD_BUDGET = 4096 };
+/* How many folders past the one a scan finishes are brought in at once,
+ * each by a worker of its own: the listings and first bodies of the next
+ * ones are then on their way folders before the scan gets there, so a
+ * long round trip is paid per connection, not per folder. */
+enum { FOLDERS_AHEAD = 3 };
 
-/* Bodies of m to fetch, or (listing) m's listing and first window. */
+/* Bodies of m to fetch, or (listing) m's listing and first windows. */
 struct job {
 	struct mbox *m;          /* a reference */
 	uint32_t uidvalidity;
 	uint32_t *uids;
 	size_t n;
 	bool listing;
+	unsigned chain;          /* listing: how many small folders past m it may go on */
 	struct job *next;
 };
 
@@ -156,7 +164,7 @@ static struct job *take_job(struct prefetch *pf, struct mbox *m, uint32_t uidval
 		bool mine = true;
 		if (m) {
 			mine = !j->listing && j->m == m && j->uidvalidity == uidvalidity;
-		} else if (!j->listing) {  /* a listing job's m is the folder scanned now */
+		} else if (!j->listing) {  /* a listing job's m has no stream yet */
 			for (unsigned i = 0; i < pf->nworkers && mine; i++)
 				mine = pf->streaming[i] != j->m;
 		}
@@ -281,26 +289,32 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 static bool ahead_unread(struct mbox *m);
 static void plan_scan(struct prefetch *pf, struct mbox *m);
 
-/* A scan walked through job->m: the folder it enters next is listed and
- * its first window queued, so the scan pays no round trip between
- * folders; when that is the whole folder, the one after it too. */
+static bool enqueue_listing(struct prefetch *pf, struct mbox *m, unsigned chain);
+
+/* A scan is coming to job->m: it is listed and its first windows queued,
+ * so the scan pays no round trip when it enters it; when that is the whole
+ * folder (the scan goes through it at once), the one after it too, as
+ * another job, so windows queued meanwhile are not held up behind a chain
+ * of listings, up to job->chain folders on. */
 static void run_listing(struct prefetch *pf, struct job *job)
 {
 	struct mbox *m = job->m;
+	unsigned chain = job->chain;
 	mbox_get(m);
 	job_free(job);
-	for (unsigned k = 0; k < SCAN_CHAIN; k++) {
-		struct mbox *next = mtree_scan_next(pf->tree, m);
+	if (mbox_refresh_ahead(m, pf->pool, pf->cache, pf->listing_max_age) < 0) {
 		mbox_put(m);
-		if (!(m = next) || mbox_refresh_ahead(m, pf->pool, pf->cache, pf->listing_max_age) < 0)
-			break;
-		pthread_mutex_lock(&m->lock);
-		bool whole = m->listing.n <= WINDOW_SCAN;
-		if (m->loaded && ahead_unread(m))
-			plan_scan(pf, m);
-		pthread_mutex_unlock(&m->lock);
-		if (!whole)
-			break;
+		return;
+	}
+	pthread_mutex_lock(&m->lock);
+	bool whole = m->listing.n <= WINDOW_SCAN;
+	if (m->loaded && ahead_unread(m))
+		plan_scan(pf, m);
+	pthread_mutex_unlock(&m->lock);
+	struct mbox *next = whole && chain ? mtree_scan_next(pf->tree, m) : NULL;
+	if (next) {
+		enqueue_listing(pf, next, chain - 1);
+		mbox_put(next);
 	}
 	mbox_put(m);
 }
@@ -420,6 +434,9 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 		uint32_t uid = m->listing.msgs[m->order[i]].uid;
 		if (uidset_has(&a->inflight, uid) || is_cached(pf, m, job->uidvalidity, uid))
 			continue;
+		/* a big body is fetched where it is read (partial.h), not ahead */
+		if (to - from > 1 && partial_big(m->listing.msgs[m->order[i]].size))
+			continue;
 		uidset_add(&a->inflight, uid);
 		job->uids[job->n++] = uid;
 	}
@@ -439,16 +456,39 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 	}
 }
 
-/* A scan walked through m: a worker finds and brings in what comes next
- * (run_listing), away from the reader's path. */
-static void queue_next_folder(struct prefetch *pf, struct mbox *m)
+/* A listing job for m (which it references), chaining on up to chain
+ * folders past it while they are small; false once stopping. */
+static bool enqueue_listing(struct prefetch *pf, struct mbox *m, unsigned chain)
 {
 	struct job *job = xcalloc(1, sizeof *job);
 	job->m = m;
 	mbox_get(m);
 	job->listing = true;
-	if (!enqueue(pf, job))
-		job_free(job);
+	job->chain = chain;
+	if (enqueue(pf, job))
+		return true;
+	job_free(job);
+	return false;
+}
+
+/* A scan walked through m: workers find and bring in what comes next
+ * (run_listing), away from the reader's path: the FOLDERS_AHEAD folders
+ * after m, one listing job each, so that several workers list them at
+ * once; the chain of small folders goes on from the last.  Those brought
+ * in already cost nothing again (their listings are fresh, their first
+ * windows queued). */
+static void queue_next_folder(struct prefetch *pf, struct mbox *m)
+{
+	struct mbox *next = mtree_scan_next(pf->tree, m);
+	for (unsigned k = 0; next && k < FOLDERS_AHEAD; k++) {
+		bool last = k + 1 == FOLDERS_AHEAD;
+		bool queued = enqueue_listing(pf, next, last ? SCAN_CHAIN - 1 : 0);
+		m = next;
+		next = queued && !last ? mtree_scan_next(pf->tree, m) : NULL;
+		mbox_put(m);
+	}
+	if (next)
+		mbox_put(next);
 }
 
 static unsigned grown(unsigned window)
@@ -563,6 +603,9 @@ static void plan_scan(struct prefetch *pf, struct mbox *m)
 	s->dir = 1;
 	s->used = ++a->clock;
 	plan_range(pf, m, s, 0, WINDOW_SCAN, false);
+	/* and the window the scan's second open would ask for, pipelined
+	 * behind: no round trip when it gets there */
+	plan_range(pf, m, s, WINDOW_SCAN, WINDOW_SCAN + WINDOW_MAX, false);
 }
 
 /* Each reader's window grows fourfold while its opens move on in its

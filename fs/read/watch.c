@@ -222,12 +222,10 @@ static bool idle_should_end(void *ctx)
 static int noop(struct watch *w)
 {
 	struct pool_conn *c = w->idle;
-	struct imap_cmd *cmd = imap_cmd_new("NOOP");
 	struct run_opts o = { .verb = "NOOP", .mailbox = c->selected, .quiet = true, .any_answer = true };
 	c->idling = true;
-	int rc = run_on(c, cmd, &o);
+	int rc = run_noop(c, &o);
 	c->idling = false;
-	imap_cmd_free(cmd);
 	return rc;
 }
 

@@ -94,15 +94,6 @@ void labels_free(struct labels *l)
 
 /* ---- the text of a message's labels ---- */
 
-static bool utf8_valid(const char *s, size_t len)
-{
-	uint32_t cp;
-	for (size_t i = 0, k; i < len; i += k)
-		if (!(k = utf8_decode((const unsigned char *)s + i, len - i, &cp)))
-			return false;
-	return true;
-}
-
 /* A label as shown: system labels as they are, user labels decoded from
  * modified UTF-7 unless the connection has UTF8=ACCEPT (pool.h), which
  * makes them UTF-8 like the folder names. */
@@ -111,7 +102,7 @@ static bool label_shown(const char *s, size_t len, bool utf8, struct buf *out)
 	buf_reset(out);
 	if (!utf8 && !imap_gm_label_is_system(s, len))
 		return mutf7_to_utf8(s, len, out, NULL) == 0;
-	if (!utf8_valid(s, len))
+	if (!utf8_text_valid(s, len, NULL))
 		return false;
 	buf_set(out, s, len);
 	return true;

@@ -156,14 +156,6 @@ static struct run_opts opts(const char *verb, const char *mailbox, struct collec
 				  .idempotent = idempotent };
 }
 
-/* Runs cmd on c to completion and frees it. */
-static int run_free(struct pool_conn *c, struct imap_cmd *cmd, const struct run_opts *o)
-{
-	int rc = run_on(c, cmd, o);
-	imap_cmd_free(cmd);
-	return rc;
-}
-
 /* The arguments of the tagged OK's response code when it is name. */
 static const char *ok_code_args(const struct imap_cmd *cmd, const char *name)
 {
@@ -208,10 +200,8 @@ static int see_uid(struct pool_conn *c, const char *mailbox, uint32_t uid)
 {
 	if (!uid || uid < c->uidnext)
 		return 0;
-	struct imap_cmd *cmd = imap_cmd_new("NOOP");
 	struct run_opts o = { .verb = "NOOP", .mailbox = mailbox, .idempotent = true, .refused = -EIO };
-	int rc = run_on(c, cmd, &o);
-	imap_cmd_free(cmd);
+	int rc = run_noop(c, &o);
 	if (rc == 0)
 		c->uidnext = uid + 1;
 	return rc;

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "remote/auth.h"
 #include "remote/pool.h"
+#include "remote/secret.h"
 #include "xalloc.h"
 
 /* Reconnects after a failure wait 1 s, 2 s, 4 s ... up to this. */
@@ -48,6 +49,8 @@ struct pool {
 	long long *capped_until;  /* per slot, under lock: refused for too many connections */
 	struct pool_conn **priv;   /* the private connections (pool_private_new), under lock */
 	size_t npriv;
+	pthread_t *openers;   /* pool_open_spares' threads, joined by pool_free */
+	bool *opening;        /* per slot: an opener has it (busy meanwhile) */
 };
 
 /* ALERT must reach the user (RFC 3501 7.1); BYE says why a link ends
@@ -344,10 +347,13 @@ int pool_new(struct pool **out, const struct fs_config *cfg, struct buf *err)
 	return 0;
 }
 
+static void join_openers(struct pool *p);
+
 void pool_free(struct pool *p)
 {
 	if (!p)
 		return;
+	join_openers(p);
 	/* what pool_stop woke is over: a LOGOUT is still worth its answer */
 	struct imap_cmd **bye = xcalloc(p->n, sizeof *bye);
 	for (unsigned i = 0; i < p->n; i++) {
@@ -491,6 +497,64 @@ void pool_set_change_hook(struct pool *p, pool_change_fn fn, void *ctx)
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* One spare's login at mount; its slot stays busy until it is done.  A
+ * failure leaves the slot closed: it is dialled again when first used. */
+static void *open_spare(void *arg)
+{
+	struct pool_conn *c = arg;
+	struct pool *p = c->pool;
+	struct buf err = BUF_INIT;
+	int rc = pool_stopping(p) ? 0 : conn_open(p->cfg, c, &err);
+	if (rc == -2)
+		(void)capped(p, c, &err);  /* the slot rests, as on any refusal */
+	else if (rc < 0)
+		fs_log(LOG_DEBUG, "imap[%u] not opened at mount: %s", c->index, err.data);
+	buf_free(&err);
+	pthread_mutex_lock(&p->lock);
+	p->busy[c->index] = false;
+	pthread_cond_signal(&p->freed);
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+void pool_open_spares(struct pool *p)
+{
+	if (p->openers || p->n < 2)
+		return;
+	p->openers = xcalloc(p->n, sizeof *p->openers);
+	p->opening = xcalloc(p->n, sizeof *p->opening);
+	pthread_mutex_lock(&p->lock);
+	for (unsigned i = 1; i < p->n; i++) {
+		struct pool_conn *c = &p->conns[i];
+		if (p->busy[i] || c->s)
+			continue;
+		p->busy[i] = true;
+		p->opening[i] = pthread_create(&p->openers[i], NULL, open_spare, c) == 0;
+		if (!p->opening[i])
+			p->busy[i] = false;  /* opened on first use, as without spares */
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* pool_free: the logins still going end now (their slots are then closed). */
+static void join_openers(struct pool *p)
+{
+	if (!p->openers)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	for (unsigned i = 1; i < p->n; i++)
+		if (p->opening[i])
+			wake_write(p->conns[i].wake);
+	pthread_mutex_unlock(&p->lock);
+	for (unsigned i = 1; i < p->n; i++)
+		if (p->opening[i])
+			pthread_join(p->openers[i], NULL);
+	free(p->openers);
+	free(p->opening);
+	p->openers = NULL;
+}
+
 struct pool_conn *pool_private_new(struct pool *p)
 {
 	struct pool_conn *c = xcalloc(1, sizeof *c);
@@ -538,6 +602,8 @@ void pool_stop(struct pool *p)
 	for (size_t i = 0; i < p->npriv; i++)
 		wake_write(p->priv[i]->wake);
 	pthread_mutex_unlock(&p->lock);
+	if (p->cfg->secret)  /* a login may be waiting for passcmd */
+		secret_stop(p->cfg->secret);
 }
 
 int pool_get(struct pool *p, const char *mailbox, struct pool_conn **out)
@@ -594,6 +660,18 @@ void pool_put(struct pool *p, struct pool_conn *c)
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* A connection was lost: the server most likely dropped them all (a
+ * restart, a kick), so the idle ones are dialled afresh on their next use
+ * rather than found dead one by one, each costing a read its retry. */
+static void suspect_idle(struct pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	for (unsigned i = 0; i < p->n; i++)
+		if (!p->busy[i] && p->conns[i].s)
+			p->conns[i].broken = true;
+	pthread_mutex_unlock(&p->lock);
+}
+
 int pool_errno(struct pool_conn *c, int rc)
 {
 	if (rc == IMAP_ABORT) {
@@ -602,10 +680,13 @@ int pool_errno(struct pool_conn *c, int rc)
 			fs_log(LOG_DEBUG, "imap[%u] abandoned: the request was interrupted", c->index);
 			return -EINTR;
 		}
-		if (c->pool && pool_stopping(c->pool))
+		if (c->pool && pool_stopping(c->pool)) {
 			fs_log(LOG_DEBUG, "imap[%u] abandoned: unmounting", c->index);
-		else
+		} else {
 			fs_log(LOG_WARNING, "IMAP connection lost: %s", imap_errmsg(c->s));
+			if (c->pool && c->index < c->pool->n)
+				suspect_idle(c->pool);
+		}
 		return -EIO;
 	}
 	return rc < 0 ? -EIO : 0;

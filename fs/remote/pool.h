@@ -45,6 +45,13 @@ struct pool_conn {
 /* Opens the first connection now so errors show before mounting. */
 int pool_new(struct pool **out, const struct fs_config *cfg, struct buf *err);
 void pool_free(struct pool *p);
+/* Logs in the other connections now, all at once and in the background,
+ * so that the first reads find them open instead of paying for logins one
+ * after another (each several round trips).  Their slots are busy until
+ * their logins end; one that fails is dialled again on its first use.
+ * For the mount only (the pool's first connection logged in already, so
+ * a wrong password is refused once, not once per connection). */
+void pool_open_spares(struct pool *p);
 /* Blocks until a connection is free.  mailbox may be NULL (any).  -EINTR
  * when the calling thread's request is cancelled meanwhile (cancel.h):
  * then, and until pool_put, a cancel also ends the connection's network

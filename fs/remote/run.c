@@ -118,6 +118,18 @@ int run_on(struct pool_conn *c, struct imap_cmd *cmd, const struct run_opts *o)
 	return rc < 0 ? rc : run_answer(cmd, o);
 }
 
+int run_free(struct pool_conn *c, struct imap_cmd *cmd, const struct run_opts *o)
+{
+	int rc = run_on(c, cmd, o);
+	imap_cmd_free(cmd);
+	return rc;
+}
+
+int run_noop(struct pool_conn *c, const struct run_opts *o)
+{
+	return run_free(c, imap_cmd_new("NOOP"), o);
+}
+
 int run_command(struct pool *p, const char *mailbox, struct imap_cmd *cmd, const struct run_opts *o)
 {
 	struct pool_conn *c;

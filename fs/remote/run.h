@@ -71,6 +71,11 @@ int run_answer(const struct imap_cmd *cmd, const struct run_opts *o);
 int run_all(struct pool_conn *c, struct imap_cmd *const *cmds, size_t n, const struct run_opts *o);
 /* One command on c: 0, a refusal's errno, or the lost errno. */
 int run_on(struct pool_conn *c, struct imap_cmd *cmd, const struct run_opts *o);
+/* run_on, for a command made only for this run: cmd is freed after. */
+int run_free(struct pool_conn *c, struct imap_cmd *cmd, const struct run_opts *o);
+/* A NOOP on c, the server's chance to tell what changed in the selected
+ * mailbox (to o's handler, or the pool's): like run_on. */
+int run_noop(struct pool_conn *c, const struct run_opts *o);
 /* One command on a connection of p (preferring one with mailbox selected;
  * mailbox may be NULL), given back after; never repeated. */
 int run_command(struct pool *p, const char *mailbox, struct imap_cmd *cmd, const struct run_opts *o);

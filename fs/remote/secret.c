@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@ struct secret {
 	bool have;
 	bool given;          /* fixed at mount ($IMAPFS_PASSWORD) */
 	unsigned runs;
+	atomic_bool stopped; /* unmounting: a command running is ended */
 };
 
 struct secret *secret_new(const char *passfile, const char *passcmd, const char *given,
@@ -118,9 +120,9 @@ static void passcmd_child(const struct secret *s, int devnull, int out)
  * goes into line (at most URL_SECRET_MAX bytes, no CR LF), the rest is
  * read and dropped so the command never blocks writing it.  *status gets
  * the child's wait status when it was reaped here, else stays -1.  -1
- * past the deadline. */
-static int passcmd_read(int fd, pid_t pid, long long deadline, struct buf *line, bool *too_long,
-			int *status)
+ * past the deadline or once s is stopped (within 100 ms). */
+static int passcmd_read(const struct secret *s, int fd, pid_t pid, long long deadline, struct buf *line,
+			bool *too_long, int *status)
 {
 	char chunk[512];
 	bool eol = false, exited = false;
@@ -128,7 +130,7 @@ static int passcmd_read(int fd, pid_t pid, long long deadline, struct buf *line,
 	for (;;) {
 		long long left = deadline - clock_ms();
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		if (left <= 0) {
+		if (left <= 0 || atomic_load(&s->stopped)) {
 			rc = -1;
 			break;
 		}
@@ -193,6 +195,10 @@ static int passcmd_reap(pid_t pid, long long deadline)
 
 static int run_passcmd(struct secret *s, struct buf *out, struct buf *err)
 {
+	if (atomic_load(&s->stopped)) {
+		buf_adderr(err, "passcmd not run: unmounting");
+		return -1;
+	}
 	int fds[2];
 	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (devnull < 0 || pipe2(fds, O_CLOEXEC) < 0) {
@@ -218,13 +224,15 @@ static int run_passcmd(struct secret *s, struct buf *out, struct buf *err)
 	buf_grow(&line, URL_SECRET_MAX + 1);
 	bool too_long = false;
 	int st = -1;
-	int rc = passcmd_read(fds[0], pid, deadline, &line, &too_long, &st);
+	int rc = passcmd_read(s, fds[0], pid, deadline, &line, &too_long, &st);
 	close(fds[0]);
 	if (rc < 0)
 		kill(-pid, SIGKILL);
 	if (st == -1)
 		st = passcmd_reap(pid, rc < 0 ? clock_ms() : deadline);
-	if (rc < 0 || st < 0)
+	if (rc < 0 && atomic_load(&s->stopped))
+		buf_adderr(err, "passcmd ended: unmounting");
+	else if (rc < 0 || st < 0)
 		buf_adderr(err, "passcmd did not finish within %d s", s->timeout_ms / 1000);
 	else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		buf_adderr(err, "passcmd failed (%s %d)", WIFEXITED(st) ? "exit status" : "signal",
@@ -289,6 +297,11 @@ static int read_source(struct secret *s, struct buf *out, struct buf *err)
 	if (s->passcmd)
 		return run_passcmd(s, out, err);
 	return ask_terminal(s, out, err);
+}
+
+void secret_stop(struct secret *s)
+{
+	atomic_store(&s->stopped, true);
 }
 
 int secret_get(struct secret *s, bool fresh, struct buf *out, struct buf *err)

@@ -37,6 +37,9 @@ void secret_free(struct secret *s);
  * with buf_wipe).  fresh: read the file or run the command again even
  * when a value is kept. */
 int secret_get(struct secret *s, bool fresh, struct buf *out, struct buf *err);
+/* Unmounting: a command running now is killed within 100 ms (its
+ * secret_get fails), and none runs again.  Any thread. */
+void secret_stop(struct secret *s);
 /* True when secret_get(..., true) can give something new (a file or a
  * command). */
 bool secret_renewable(const struct secret *s);

@@ -45,7 +45,9 @@ struct proxy {
 	enum proxy_mode mode;
 	atomic_bool stop;
 	atomic_uint idles;
-	atomic_uint body_fetches;
+	atomic_ullong from_server;  /* bytes the server sent, all links */
+	pthread_mutex_t sent_lock;
+	struct buf sent;          /* "VERB FIRST-ARGUMENT" of each command, one a line */
 	pthread_t acceptor;
 	struct link *links[LINKS_MAX];
 	size_t nlinks;            /* only the acceptor adds; proxy_stop reads after joining it */
@@ -104,14 +106,30 @@ static bool is_idle_command(const char *line)
 	return sp && !strcasecmp(sp + 1, "IDLE\r\n");
 }
 
-static bool is_body_fetch(const char *line)
+/* Notes a command's verb and first argument (a mailbox's name, or the
+ * user a LOGIN names: never the password after it). */
+static void note_command(struct proxy *p, const char *line)
 {
-	return strcasestr(line, " UID FETCH ") && strcasestr(line, "BODY.PEEK[]");
+	const char *verb = strchr(line, ' ');
+	if (!verb)
+		return;
+	verb++;
+	size_t n = strcspn(verb, " \r\n");
+	const char *arg = verb[n] == ' ' ? verb + n + 1 : verb + n;
+	size_t an = strcspn(arg, " \r\n");
+	pthread_mutex_lock(&p->sent_lock);
+	buf_add(&p->sent, verb, n);
+	buf_addch(&p->sent, ' ');
+	buf_add(&p->sent, arg, an);
+	buf_addch(&p->sent, '\n');
+	pthread_mutex_unlock(&p->sent_lock);
 }
 
-/* A whole line from the client: watch for IDLE and DONE, count FETCHes of bodies. */
+/* A whole line from the client: watch for IDLE and DONE. */
 static int client_line(struct link *l, struct buf *line)
 {
+	if (!l->idle_on)
+		note_command(l->p, line->data);
 	if (l->idle_on && !strcasecmp(line->data, "DONE\r\n")) {
 		l->idle_on = false;
 		if (write_all(l->cfd, l->held.data, l->held.len) < 0)
@@ -120,8 +138,6 @@ static int client_line(struct link *l, struct buf *line)
 	} else if (is_idle_command(line->data)) {
 		atomic_fetch_add(&l->p->idles, 1);
 		l->idle_on = (l->p->mode & PROXY_SILENT_IDLE) != 0;
-	} else if (is_body_fetch(line->data)) {
-		atomic_fetch_add(&l->p->body_fetches, 1);
 	}
 	return write_all(l->sfd, line->data, line->len);
 }
@@ -144,6 +160,8 @@ static int server_line(struct link *l, struct buf *line)
 /* Passes what arrived on one side through its framing. */
 static int pass(struct link *l, struct stream *st, const char *p, size_t n, bool from_client)
 {
+	if (!from_client)
+		atomic_fetch_add(&l->p->from_server, n);
 	while (n) {
 		if (st->literal_left) {
 			size_t k = n < st->literal_left ? n : st->literal_left;
@@ -275,14 +293,17 @@ struct proxy *proxy_start(int server_port, enum proxy_mode mode, struct buf *err
 	struct proxy *p = xcalloc(1, sizeof *p);
 	p->server_port = server_port;
 	p->mode = mode;
+	pthread_mutex_init(&p->sent_lock, NULL);
 	p->lfd = listen_any_port(&p->port);
 	if (p->lfd < 0) {
 		buf_addf(err, "proxy: listen on 127.0.0.1: %s", strerror(errno));
+		pthread_mutex_destroy(&p->sent_lock);
 		free(p);
 		return NULL;
 	}
 	if (pthread_create(&p->acceptor, NULL, accept_main, p) != 0) {
 		buf_addstr(err, "proxy: no thread");
+		pthread_mutex_destroy(&p->sent_lock);
 		close(p->lfd);
 		free(p);
 		return NULL;
@@ -295,14 +316,38 @@ int proxy_port(const struct proxy *p)
 	return p->port;
 }
 
+unsigned long long proxy_server_bytes(struct proxy *p)
+{
+	return atomic_load(&p->from_server);
+}
+
 unsigned proxy_idles(struct proxy *p)
 {
 	return atomic_load(&p->idles);
 }
 
-unsigned proxy_body_fetches(struct proxy *p)
+unsigned proxy_commands(struct proxy *p, const char *verb, const char *arg)
 {
-	return atomic_load(&p->body_fetches);
+	unsigned count = 0;
+	pthread_mutex_lock(&p->sent_lock);
+	const char *line = p->sent.data, *end = line + p->sent.len;
+	while (line && line < end) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		const char *sp = memchr(line, ' ', (size_t)(nl - line));
+		size_t vn = (size_t)(sp - line);
+		const char *a = sp + 1;
+		size_t an = (size_t)(nl - a);
+		if (an >= 2 && a[0] == '"' && a[an - 1] == '"') {  /* a quoted name */
+			a++;
+			an -= 2;
+		}
+		if (vn == strlen(verb) && !strncasecmp(line, verb, vn) &&
+		    (!arg || (an == strlen(arg) && !memcmp(a, arg, an))))
+			count++;
+		line = nl + 1;
+	}
+	pthread_mutex_unlock(&p->sent_lock);
+	return count;
 }
 
 void proxy_stop(struct proxy *p)
@@ -320,5 +365,7 @@ void proxy_stop(struct proxy *p)
 		free(l);
 	}
 	close(p->lfd);
+	buf_free(&p->sent);
+	pthread_mutex_destroy(&p->sent_lock);
 	free(p);
 }

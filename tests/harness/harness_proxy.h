@@ -12,7 +12,8 @@
  * The proxy follows literals in both directions ({N} and {N+} at a line's
  * end), so message bytes are never taken for commands or responses.  Only
  * plaintext: STARTTLS would hide the lines.  Any number of clients; each
- * gets its own server connection.
+ * gets its own server connection.  The proxy notes each command's verb and
+ * first argument (proxy_commands), never what follows.
  *
  * Errors: proxy_start returns NULL with a reason in err.  proxy_stop
  * closes every connection and frees the proxy. */
@@ -29,10 +30,14 @@ enum proxy_mode {
 
 struct proxy *proxy_start(int server_port, enum proxy_mode mode, struct buf *err);
 int proxy_port(const struct proxy *p);
+/* How many bytes the server sent to clients so far (what a mount pulled). */
+unsigned long long proxy_server_bytes(struct proxy *p);
 /* How many IDLE commands clients sent through the proxy so far. */
 unsigned proxy_idles(struct proxy *p);
-/* How many UID FETCH commands of message bodies (BODY.PEEK[]) so far. */
-unsigned proxy_body_fetches(struct proxy *p);
+/* How many commands named verb (LOGIN, EXAMINE: "UID FETCH" counts as UID)
+ * clients sent through the proxy so far; with arg, only those whose first
+ * argument is arg (unquoted: a mailbox's name). */
+unsigned proxy_commands(struct proxy *p, const char *verb, const char *arg);
 void proxy_stop(struct proxy *p);
 
 #endif

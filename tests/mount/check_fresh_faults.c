@@ -250,7 +250,10 @@ START_TEST(test_stall_mid_literal)
 	snprintf(m.dir, sizeof m.dir, "%s/mnt-stall", env.work);
 	snprintf(m.log, sizeof m.log, "%s/log-stall", env.work);
 	char opts[512], url[128], path[512];
-	snprintf(opts, sizeof opts, "tls=none,passfile=%s,cachedir=%s/cache-stall,timeout=2,poll=600,nowatch",
+	/* one connection: the script plays one client at a time, and the
+	 * mount's other connections would log in at mount */
+	snprintf(opts, sizeof opts,
+		 "tls=none,passfile=%s,cachedir=%s/cache-stall,timeout=2,poll=600,nowatch,connections=1",
 		 env.passfile, env.work);
 	snprintf(url, sizeof url, "imap://alice@127.0.0.1:%s", fake_port_str(f));
 	ck_assert_int_eq(mount_run(&env, &m, opts, url, &err), -1);

@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,6 +184,37 @@ void mx_close(struct imap *s)
 	imap_close(s);
 }
 
+void mx_begin(struct mx_case *c, const char *rel, unsigned n, const char *name, const char *extra_opts)
+{
+	c->s = mx_second();
+	mx_seed(c->s, rel, n, name);
+	mx_mount(&c->m, name, extra_opts);
+}
+
+void mx_end(struct mx_case *c)
+{
+	if (c->m.pid)  /* not stopped by the check already */
+		mount_stop(&c->m);
+	mx_close(c->s);
+}
+
+void mx_assert_file_is(const char *path, const struct buf *want)
+{
+	struct buf got = BUF_INIT;
+	ck_assert_msg(mount_slurp(path, &got) == 0, "%s: %s", path, strerror(errno));
+	ck_assert_msg(got.len == want->len && memcmp(got.data, want->data, got.len) == 0,
+		      "%s: %zu bytes read, %zu expected", path, got.len, want->len);
+	buf_free(&got);
+}
+
+void mx_assert_file_is_message(struct imap *s, const char *rel, uint32_t uid, const char *path)
+{
+	struct buf want = BUF_INIT;
+	mx_body(s, rel, uid, &want);
+	mx_assert_file_is(path, &want);
+	buf_free(&want);
+}
+
 void mx_imap_name(const char *rel, char *out, size_t size)
 {
 	struct buf name = BUF_INIT, enc = BUF_INIT, err = BUF_INIT;
@@ -296,7 +328,7 @@ bool mx_listed(struct imap *s, const char *rel)
 
 /* ---- the suite ---- */
 
-struct mx_case {
+struct mx_suite_case {
 	enum mx_kind kind;
 	void (*setup)(void);
 	void (*teardown)(void);
@@ -318,7 +350,7 @@ static int mx_mailutils_usable(struct buf *why)
 	return piped_usable(PIPED_MAILUTILS, why);
 }
 
-static const struct mx_case cases[] = {
+static const struct mx_suite_case cases[] = {
 	{ MX_DOVECOT, mx_setup_dovecot, mx_teardown_dovecot, mx_dovecot_usable },
 	{ MX_DOVECOT_BARE, mx_setup_dovecot_bare, mx_teardown_dovecot, mx_dovecot_usable },
 	{ MX_CYRUS, mx_setup_cyrus, mx_teardown_cyrus, cyrus_usable },

@@ -58,6 +58,21 @@ void mx_meta(struct imap *s, const char *rel, uint32_t uid, uint64_t *size, int6
 bool mx_listed(struct imap *s, const char *rel);
 void mx_close(struct imap *s);
 
+/* A check's second client and mount. */
+struct mx_case {
+	struct imap *s;
+	struct fsmount m;
+};
+/* The second client seeds folder rel with n messages (mx_seed), then the
+ * mount NAME (mx_mount) starts; mx_end stops both (the mount unless the
+ * check stopped it). */
+void mx_begin(struct mx_case *c, const char *rel, unsigned n, const char *name, const char *extra_opts);
+void mx_end(struct mx_case *c);
+/* The file at path holds exactly want's bytes. */
+void mx_assert_file_is(const char *path, const struct buf *want);
+/* ... exactly what the server holds as message uid of folder rel. */
+void mx_assert_file_is_message(struct imap *s, const char *rel, uint32_t uid, const char *path);
+
 void mx_add_read_tests(TCase *tc);
 void mx_add_write_tests(TCase *tc);
 

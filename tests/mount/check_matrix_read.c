@@ -43,10 +43,8 @@ static void mx_assert_folder_matches(struct imap *s, const struct fsmount *m, co
 	mx_path(m, rel, NULL, dir, sizeof dir);
 	ck_assert_uint_eq(mount_count_files(dir), n);
 	for (size_t i = 0; i < n; i++) {
-		struct buf want = BUF_INIT, got = BUF_INIT;
 		uint64_t size;
 		int64_t date;
-		mx_body(s, rel, uids[i], &want);
 		mx_meta(s, rel, uids[i], &size, &date, NULL);
 		snprintf(path, sizeof path, "%s/%u.eml", dir, uids[i]);
 		struct stat st;
@@ -55,42 +53,35 @@ static void mx_assert_folder_matches(struct imap *s, const struct fsmount *m, co
 			      (long long)st.st_size, (unsigned long long)size);
 		ck_assert_msg((int64_t)st.st_mtime == date, "%s: mtime %lld, INTERNALDATE %lld", path,
 			      (long long)st.st_mtime, (long long)date);
-		ck_assert_int_eq(mount_slurp(path, &got), 0);
-		ck_assert_msg(got.len == want.len && memcmp(got.data, want.data, got.len) == 0,
-			      "%s: %zu bytes read, the server holds %zu", path, got.len, want.len);
-		buf_free(&want);
-		buf_free(&got);
+		mx_assert_file_is_message(s, rel, uids[i], path);
 	}
 }
 
 /* Folders with UTF-8 names, one below the other, and their messages. */
 START_TEST(test_tree)
 {
-	struct imap *s = mx_second();
-	mx_seed(s, "Tree-Zürich", 3, "tree");
-	mx_seed(s, "Tree-Zürich/Café ☕", 2, "treecafe");
-	struct fsmount m;
-	mx_mount(&m, "tree", NULL);
+	struct mx_case c = { .s = mx_second() };
+	mx_seed(c.s, "Tree-Zürich", 3, "tree");
+	mx_seed(c.s, "Tree-Zürich/Café ☕", 2, "treecafe");
+	mx_mount(&c.m, "tree", NULL);
 	char parent[512], top[512];
-	mx_path(&m, "", NULL, top, sizeof top);
-	mx_path(&m, "Tree-Zürich", NULL, parent, sizeof parent);
+	mx_path(&c.m, "", NULL, top, sizeof top);
+	mx_path(&c.m, "Tree-Zürich", NULL, parent, sizeof parent);
 	ck_assert_msg(mx_dir_lists(top, "Tree-Zürich"), "%s lacks Tree-Zürich", top);
 	ck_assert_msg(mx_dir_lists(parent, "Café ☕"), "%s lacks Café ☕", parent);
-	mx_assert_folder_matches(s, &m, "Tree-Zürich", 3);
-	mx_assert_folder_matches(s, &m, "Tree-Zürich/Café ☕", 2);
-	mount_stop(&m);
-	mx_close(s);
+	mx_assert_folder_matches(c.s, &c.m, "Tree-Zürich", 3);
+	mx_assert_folder_matches(c.s, &c.m, "Tree-Zürich/Café ☕", 2);
+	mx_end(&c);
 }
 END_TEST
 
 START_TEST(test_grep)
 {
-	struct imap *s = mx_second();
-	mx_seed(s, "Grep", 4, "grep");
-	struct fsmount m;
-	mx_mount(&m, "grep", "ro");
+	struct mx_case c;
+	mx_begin(&c, "Grep", 4, "grep", "ro");
+	struct imap *s = c.s;
 	char dir[512];
-	mx_path(&m, "Grep", NULL, dir, sizeof dir);
+	mx_path(&c.m, "Grep", NULL, dir, sizeof dir);
 	struct buf out = BUF_INIT;
 	ck_assert_int_eq(mount_sh(&out, "grep -rl 'matrix-grep-' '%s' | wc -l", dir), 0);
 	ck_assert_int_eq(atoi(out.data), 4);
@@ -103,21 +94,19 @@ START_TEST(test_grep)
 	snprintf(want, sizeof want, "%s/%u.eml\n", dir, uids[2]);
 	ck_assert_str_eq(out.data, want);
 	buf_free(&out);
-	mount_stop(&m);
-	mx_close(s);
+	mx_end(&c);
 }
 END_TEST
 
 /* rsync -a copies the server's bytes; the second run sends nothing. */
 START_TEST(test_rsync_twice)
 {
-	struct imap *s = mx_second();
-	mx_seed(s, "Rsync", 4, "rsync");
-	struct fsmount m;
-	mx_mount(&m, "rsync", NULL);
+	struct mx_case c;
+	mx_begin(&c, "Rsync", 4, "rsync", NULL);
+	struct imap *s = c.s;
 	char dir[512], dest[600];
-	mx_path(&m, "Rsync", NULL, dir, sizeof dir);
-	snprintf(dest, sizeof dest, "%s-copy", m.dir);
+	mx_path(&c.m, "Rsync", NULL, dir, sizeof dir);
+	snprintf(dest, sizeof dest, "%s-copy", c.m.dir);
 	struct buf out = BUF_INIT;
 	ck_assert_int_eq(mount_sh(NULL, "rsync -a '%s/' '%s/'", dir, dest), 0);
 	uint32_t uids[MX_MAX];
@@ -125,21 +114,15 @@ START_TEST(test_rsync_twice)
 	ck_assert_uint_eq(n, 4);
 	ck_assert_uint_eq(mount_count_files(dest), n);
 	for (size_t i = 0; i < n; i++) {
-		struct buf want = BUF_INIT, got = BUF_INIT;
 		char path[700];
-		mx_body(s, "Rsync", uids[i], &want);
 		snprintf(path, sizeof path, "%s/%u.eml", dest, uids[i]);
-		ck_assert_int_eq(mount_slurp(path, &got), 0);
-		ck_assert_msg(got.len == want.len && !memcmp(got.data, want.data, got.len), "%s differs", path);
-		buf_free(&want);
-		buf_free(&got);
+		mx_assert_file_is_message(s, "Rsync", uids[i], path);
 	}
 	ck_assert_int_eq(mount_sh(&out, "rsync -ai '%s/' '%s/'", dir, dest), 0);
 	ck_assert_msg(out.len == 0, "the second rsync sent: %s", out.data);
 	buf_free(&out);
 	mount_sh(NULL, "rm -rf '%s'", dest);
-	mount_stop(&m);
-	mx_close(s);
+	mx_end(&c);
 }
 END_TEST
 
@@ -148,12 +131,11 @@ END_TEST
  * the mount sets it; 60 s is only the bound that proves it did not hang. */
 START_TEST(test_other_client)
 {
-	struct imap *s = mx_second();
-	mx_seed(s, "Other", 2, "other");
-	struct fsmount m;
-	mx_mount(&m, "other", NULL);
+	struct mx_case c;
+	mx_begin(&c, "Other", 2, "other", NULL);
+	struct imap *s = c.s;
 	char dir[512], name[256];
-	mx_path(&m, "Other", NULL, dir, sizeof dir);
+	mx_path(&c.m, "Other", NULL, dir, sizeof dir);
 	ck_assert_uint_eq(mount_count_files(dir), 2);
 	/* the change must come while imapfs watches the folder (its IDLE
 	 * connection follows the folder in use within a second), not be met
@@ -178,8 +160,7 @@ START_TEST(test_other_client)
 	fprintf(stderr, "check_matrix: %s: a message from another client showed after %d ms\n", mx->name,
 		waited);
 	buf_free(&got);
-	mount_stop(&m);
-	mx_close(s);
+	mx_end(&c);
 }
 END_TEST
 

@@ -46,29 +46,27 @@ static void mx_rm_works(struct imap *s, const struct fsmount *m, const char *rel
 
 START_TEST(test_rm)
 {
-	struct imap *s = mx_second();
-	mx_seed(s, "Rm", 3, "rm");
+	struct mx_case c;
+	mx_begin(&c, "Rm", 3, "rm", NULL);
+	struct imap *s = c.s;
 	uint32_t uids[MX_MAX];
 	ck_assert_uint_eq(mx_uids(s, "Rm", uids, MX_MAX), 3);
-	struct fsmount m;
-	mx_mount(&m, "rm", NULL);
 	if (mx->uidplus) {
-		mx_rm_works(s, &m, "Rm", uids[1], 3);
+		mx_rm_works(s, &c.m, "Rm", uids[1], 3);
 	} else {
 		char path[600], file[32];
 		snprintf(file, sizeof file, "%u.eml", uids[1]);
-		mx_path(&m, "Rm", file, path, sizeof path);
+		mx_path(&c.m, "Rm", file, path, sizeof path);
 		errno = 0;
 		ck_assert_int_eq(unlink(path), -1);
 		ck_assert_msg(errno == EOPNOTSUPP, "rm without UIDPLUS: %s", strerror(errno));
 		ck_assert_uint_eq(mx_uids(s, "Rm", uids, MX_MAX), 3);
 		ck_assert(mx_has_uid(s, "Rm", uids[1]));
-		mount_stop(&m);
-		mx_mount(&m, "rm-plain", "plain_expunge");
-		mx_rm_works(s, &m, "Rm", uids[1], 3);
+		mount_stop(&c.m);
+		mx_mount(&c.m, "rm-plain", "plain_expunge");
+		mx_rm_works(s, &c.m, "Rm", uids[1], 3);
 	}
-	mount_stop(&m);
-	mx_close(s);
+	mx_end(&c);
 }
 END_TEST
 
@@ -84,7 +82,7 @@ static void mx_mv_works(struct imap *s, const struct fsmount *m, uint32_t uid, c
 	ck_assert(!mx_has_uid(s, "MvFrom", uid));
 	ck_assert_uint_eq(mx_uids(s, "MvFrom", uids, MX_MAX), 1);
 	ck_assert_uint_eq(mx_uids(s, "MvTo", uids, MX_MAX), 1);
-	struct buf there = BUF_INIT, read_back = BUF_INIT;
+	struct buf there = BUF_INIT;
 	mx_body(s, "MvTo", uids[0], &there);
 	ck_assert(there.len == bytes->len && !memcmp(there.data, bytes->data, there.len));
 	if (!mx->uidplus) {
@@ -96,54 +94,50 @@ static void mx_mv_works(struct imap *s, const struct fsmount *m, uint32_t uid, c
 		snprintf(file, sizeof file, "%u.eml", uids[0]);
 		mx_path(m, "MvTo", file, to, sizeof to);
 	}
-	ck_assert_msg(mount_slurp(to, &read_back) == 0, "%s: %s", to, strerror(errno));
-	ck_assert(read_back.len == bytes->len && !memcmp(read_back.data, bytes->data, bytes->len));
+	mx_assert_file_is(to, bytes);
 	buf_free(&there);
-	buf_free(&read_back);
 }
 
 START_TEST(test_mv)
 {
-	struct imap *s = mx_second();
+	struct mx_case c = { .s = mx_second() };
+	struct imap *s = c.s;
 	mx_seed(s, "MvFrom", 2, "mv");
 	mx_seed(s, "MvTo", 0, "mvto");
 	uint32_t uids[MX_MAX];
 	ck_assert_uint_eq(mx_uids(s, "MvFrom", uids, MX_MAX), 2);
 	struct buf bytes = BUF_INIT;
 	mx_body(s, "MvFrom", uids[0], &bytes);
-	struct fsmount m;
-	mx_mount(&m, "mv", NULL);
+	mx_mount(&c.m, "mv", NULL);
 	if (!mx->uidplus) {
 		char from[600], to[600], file[32];
 		snprintf(file, sizeof file, "%u.eml", uids[0]);
-		mx_path(&m, "MvFrom", file, from, sizeof from);
-		mx_path(&m, "MvTo", file, to, sizeof to);
+		mx_path(&c.m, "MvFrom", file, from, sizeof from);
+		mx_path(&c.m, "MvTo", file, to, sizeof to);
 		errno = 0;
 		ck_assert_int_eq(rename(from, to), -1);
 		ck_assert_msg(errno == EOPNOTSUPP, "mv without UIDPLUS or MOVE: %s", strerror(errno));
 		ck_assert_uint_eq(mx_uids(s, "MvFrom", uids, MX_MAX), 2);
 		ck_assert_uint_eq(mx_uids(s, "MvTo", uids, MX_MAX), 0);
-		mount_stop(&m);
-		mx_mount(&m, "mv-plain", "plain_expunge");
+		mount_stop(&c.m);
+		mx_mount(&c.m, "mv-plain", "plain_expunge");
 		ck_assert_uint_eq(mx_uids(s, "MvFrom", uids, MX_MAX), 2);
 	}
-	mx_mv_works(s, &m, uids[0], &bytes);
+	mx_mv_works(s, &c.m, uids[0], &bytes);
 	buf_free(&bytes);
-	mount_stop(&m);
-	mx_close(s);
+	mx_end(&c);
 }
 END_TEST
 
 /* mkdir, mv of a directory, rmdir: CREATE, RENAME, DELETE. */
 START_TEST(test_dirs)
 {
-	struct imap *s = mx_second();
-	mx_seed(s, "Dirs", 0, "dirs");
-	struct fsmount m;
-	mx_mount(&m, "dirs", NULL);
+	struct mx_case c;
+	mx_begin(&c, "Dirs", 0, "dirs", NULL);
+	struct imap *s = c.s;
 	char made[600], renamed[600];
-	mx_path(&m, "Dirs/Neu-Ü", NULL, made, sizeof made);
-	mx_path(&m, "Dirs/Umbenannt-ß", NULL, renamed, sizeof renamed);
+	mx_path(&c.m, "Dirs/Neu-Ü", NULL, made, sizeof made);
+	mx_path(&c.m, "Dirs/Umbenannt-ß", NULL, renamed, sizeof renamed);
 	ck_assert_msg(mkdir(made, 0700) == 0, "mkdir %s: %s", made, strerror(errno));
 	ck_assert(mx_listed(s, "Dirs/Neu-Ü"));
 	ck_assert_msg(rename(made, renamed) == 0, "mv %s: %s", made, strerror(errno));
@@ -153,61 +147,55 @@ START_TEST(test_dirs)
 	ck_assert(!mx_listed(s, "Dirs/Umbenannt-ß"));
 	struct stat st;
 	ck_assert_int_eq(stat(renamed, &st), -1);
-	mount_stop(&m);
-	mx_close(s);
+	mx_end(&c);
 }
 END_TEST
 
 /* cp of a local file into a folder: APPENDed with exactly its bytes. */
 START_TEST(test_cp_in)
 {
-	struct imap *s = mx_second();
-	mx_seed(s, "CpIn", 1, "cpin");
-	struct fsmount m;
-	mx_mount(&m, "cpin", NULL);
+	struct mx_case c;
+	mx_begin(&c, "CpIn", 1, "cpin", NULL);
+	struct imap *s = c.s;
 	/* raw UTF-8 in a header: Courier complains (an ALERT) unless UTF8=ACCEPT
 	 * was enabled, which imapfs does where offered */
 	const char msg[] = "From: local@example.org\r\nTo: alice@example.org\r\n"
 			   "Subject: Gr\xc3\xbc\xc3\x9f" "e aus Z\xc3\xbcrich\r\n"
 			   "Date: Mon, 01 Jan 2024 10:00:00 +0000\r\n\r\nmatrix-cp-in body\r\n";
 	char src[600], dst[600];
-	snprintf(src, sizeof src, "%s-cp-in.eml", m.dir);
+	snprintf(src, sizeof src, "%s-cp-in.eml", c.m.dir);
 	FILE *f = fopen(src, "w");
 	ck_assert_ptr_nonnull(f);
 	fwrite(msg, 1, sizeof msg - 1, f);
 	ck_assert_int_eq(fclose(f), 0);
-	mx_path(&m, "CpIn", "copied.eml", dst, sizeof dst);
+	mx_path(&c.m, "CpIn", "copied.eml", dst, sizeof dst);
 	ck_assert_int_eq(mount_sh(NULL, "cp '%s' '%s'", src, dst), 0);
 	unlink(src);
 	uint32_t uids[MX_MAX];
 	ck_assert_uint_eq(mx_uids(s, "CpIn", uids, MX_MAX), 2);
-	struct buf there = BUF_INIT, back = BUF_INIT;
+	struct buf there = BUF_INIT;
 	mx_body(s, "CpIn", uids[1], &there);
 	if (!mx->munges_8bit)
 		ck_assert_msg(there.len == sizeof msg - 1 && !memcmp(there.data, msg, there.len),
 			      "the server holds: %s", there.data);
-	ck_assert_uint_eq(fsmount_log_count(&m, "server alert"), 0);
-	ck_assert_int_eq(mount_slurp(dst, &back), 0);
-	ck_assert(back.len == there.len && !memcmp(back.data, there.data, there.len));
+	ck_assert_uint_eq(fsmount_log_count(&c.m, "server alert"), 0);
+	mx_assert_file_is(dst, &there);
 	buf_free(&there);
-	buf_free(&back);
-	mount_stop(&m);
-	mx_close(s);
+	mx_end(&c);
 }
 END_TEST
 
 /* setxattr user.imap.flags: the server has the flags. */
 START_TEST(test_flags)
 {
-	struct imap *s = mx_second();
-	mx_seed(s, "Flags", 2, "flags");
+	struct mx_case c;
+	mx_begin(&c, "Flags", 2, "flags", NULL);
+	struct imap *s = c.s;
 	uint32_t uids[MX_MAX];
 	ck_assert_uint_eq(mx_uids(s, "Flags", uids, MX_MAX), 2);
-	struct fsmount m;
-	mx_mount(&m, "flags", NULL);
 	char path[600], file[32];
 	snprintf(file, sizeof file, "%u.eml", uids[0]);
-	mx_path(&m, "Flags", file, path, sizeof path);
+	mx_path(&c.m, "Flags", file, path, sizeof path);
 	const char flags[] = "\\Seen \\Flagged";
 	ck_assert_msg(setxattr(path, "user.imap.flags", flags, sizeof flags - 1, 0) == 0, "setxattr %s: %s",
 		      path, strerror(errno));
@@ -217,7 +205,7 @@ START_TEST(test_flags)
 	back[n] = '\0';
 	ck_assert_msg(strstr(back, "\\Seen") && strstr(back, "\\Flagged"), "read back: %s", back);
 	if (mx->flags_on_close)
-		mount_stop(&m);  /* imapfs's LOGOUT closes the folder */
+		mount_stop(&c.m);  /* imapfs's LOGOUT closes the folder */
 	struct buf on_server = BUF_INIT, other = BUF_INIT;
 	mx_meta(s, "Flags", uids[0], NULL, NULL, &on_server);
 	ck_assert_msg(strstr(on_server.data, "\\Seen") && strstr(on_server.data, "\\Flagged"),
@@ -226,9 +214,7 @@ START_TEST(test_flags)
 	ck_assert_msg(!other.data || !strstr(other.data, "\\Seen"), "the other message got: %s", other.data);
 	buf_free(&on_server);
 	buf_free(&other);
-	if (!mx->flags_on_close)
-		mount_stop(&m);
-	mx_close(s);
+	mx_end(&c);
 }
 END_TEST
 

@@ -141,7 +141,7 @@ static unsigned walk_folder(struct imap *s, const char *folder, const char *name
 	pthread_mutex_destroy(&w.lock);
 	pthread_cond_destroy(&w.turn);
 	ck_assert_uint_eq(w.failures, 0);
-	unsigned fetches = proxy_body_fetches(px);
+	unsigned fetches = proxy_commands(px, "UID", "FETCH");
 
 	struct buf text = BUF_INIT, theirs = BUF_INIT;
 	for (size_t i = 0; i < w.n; i++) {

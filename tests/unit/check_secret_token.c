@@ -13,6 +13,7 @@
 
 #include <check.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "fake.h"
 #include "fs.h"
 #include "harness_fakefs.h"
+#include "harness_os.h"
 #include "remote/auth.h"
 #include "remote/pool.h"
 #include "remote/secret.h"
@@ -136,6 +138,37 @@ START_TEST(test_passcmd_has_a_deadline)
 }
 END_TEST
 
+static void *stop_later(void *arg)
+{
+	os_sleep_ms(300);
+	secret_stop(arg);
+	return NULL;
+}
+
+/* Unmounting ends a command that still runs (its deadline is far) and
+ * runs none again. */
+START_TEST(test_passcmd_ends_at_unmount)
+{
+	struct secret *s = secret_new(NULL, "sleep 30; echo late", NULL, "alice", "host", 25000);
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, stop_later, s), 0);
+	struct buf out = BUF_INIT, err = BUF_INIT;
+	long long t0 = clock_ms();
+	ck_assert_int_eq(secret_get(s, false, &out, &err), -1);
+	ck_assert_msg(clock_ms() - t0 < 10000, "took %lld ms", clock_ms() - t0);
+	ck_assert_str_eq(err.data, "passcmd ended: unmounting");
+	pthread_join(t, NULL);
+	buf_reset(&err);
+	ck_assert_int_eq(secret_get(s, true, &out, &err), -1);
+	ck_assert_str_eq(err.data, "passcmd not run: unmounting");
+	ck_assert_uint_eq(secret_runs(s), 1);
+	ck_assert_uint_eq(out.len, 0);
+	secret_free(s);
+	buf_free(&out);
+	buf_free(&err);
+}
+END_TEST
+
 /* No source and no terminal: the mount-time words, nothing asked. */
 START_TEST(test_terminal_only_when_stdin_is_one)
 {
@@ -162,35 +195,58 @@ END_TEST
 
 /* ---- the pool's login by auth= ---- */
 
-static void token_config(struct fs_config *cfg, const struct fake_server *f, enum auth_mech mech,
-			 const char *passcmd)
+/* One login against a scripted server: the pool made by auth=mech with a
+ * token from passcmd. */
+struct token_case {
+	struct fake_server *f;
+	struct fs_config cfg;
+	struct pool *p;
+	struct buf err;
+};
+
+static void token_begin(struct token_case *t, const char *script, enum auth_mech mech,
+			const char *passcmd)
 {
-	fakefs_account(cfg, "alice", fake_port_str(f));
-	cfg->connections = 1;
-	cfg->timeout_s = 10;
-	cfg->auth = mech;
-	cfg->secret = secret_new(NULL, passcmd, NULL, "alice", "127.0.0.1", 5000);
+	memset(t, 0, sizeof *t);
+	t->f = fakefs_server_start(script, 0);
+	fakefs_account(&t->cfg, "alice", fake_port_str(t->f));
+	t->cfg.connections = 1;
+	t->cfg.timeout_s = 10;
+	t->cfg.auth = mech;
+	t->cfg.secret = secret_new(NULL, passcmd, NULL, "alice", "127.0.0.1", 5000);
+	buf_init(&t->err);
+}
+
+/* pool_new's result (its error in t->err). */
+static int token_login(struct token_case *t)
+{
+	return pool_new(&t->p, &t->cfg, &t->err);
+}
+
+/* The server's script must have run to its end. */
+static void token_end(struct token_case *t)
+{
+	if (t->p)
+		pool_free(t->p);
+	fakefs_server_finish(t->f);
+	secret_free(t->cfg.secret);
+	url_free(&t->cfg.url);
+	buf_free(&t->err);
 }
 
 /* auth= naming a mechanism the server does not advertise: a clear error
  * naming what it offers, and nothing sent after CAPABILITY. */
 START_TEST(test_mechanism_not_offered)
 {
-	struct fake_server *f = fakefs_server_start(
+	struct token_case t;
+	token_begin(&t,
 		"S: * OK [CAPABILITY IMAP4rev1 AUTH=PLAIN AUTH=LOGIN] ready\n"
-		"EOF\n", 0);
-	struct fs_config cfg;
-	token_config(&cfg, f, AUTH_XOAUTH2, "echo tok");
-	struct pool *p = NULL;
-	struct buf err = BUF_INIT;
-	ck_assert_int_eq(pool_new(&p, &cfg, &err), -1);
-	ck_assert_str_eq(err.data, "auth=xoauth2: the server does not offer AUTHENTICATE XOAUTH2 "
-				   "(it offers: PLAIN LOGIN)");
-	ck_assert_uint_eq(secret_runs(cfg.secret), 0);
-	fakefs_server_finish(f);
-	secret_free(cfg.secret);
-	url_free(&cfg.url);
-	buf_free(&err);
+		"EOF\n", AUTH_XOAUTH2, "echo tok");
+	ck_assert_int_eq(token_login(&t), -1);
+	ck_assert_str_eq(t.err.data, "auth=xoauth2: the server does not offer AUTHENTICATE XOAUTH2 "
+				     "(it offers: PLAIN LOGIN)");
+	ck_assert_uint_eq(secret_runs(t.cfg.secret), 0);
+	token_end(&t);
 }
 END_TEST
 
@@ -199,7 +255,7 @@ END_TEST
 START_TEST(test_refused_token_is_retried_once_fresh)
 {
 	/* base64 of user=alice^Aauth=Bearer tok-N^A^A, N = 1, 2 */
-	struct fake_server *f = fakefs_server_start(
+	static const char script[] =
 		"S: * OK [CAPABILITY IMAP4rev1 AUTH=XOAUTH2 SASL-IR] ready\n"
 		"C: <tag0> AUTHENTICATE XOAUTH2 dXNlcj1hbGljZQFhdXRoPUJlYXJlciB0b2stMQEB\n"
 		"S: + eyJzdGF0dXMiOiI0MDEifQ==\n"
@@ -210,22 +266,16 @@ START_TEST(test_refused_token_is_retried_once_fresh)
 		"C: <tag2> LOGOUT\n"
 		"S: * BYE bye\n"
 		"S: <tag2> OK out\n"
-		"EOF\n", 0);
+		"EOF\n";
 	char cmd[300], n[128];
 	snprintf(n, sizeof n, "%s/n", work);
 	/* tok-1 the first time, tok-2 after */
 	snprintf(cmd, sizeof cmd, "echo x >> %s; echo tok-$(wc -l < %s)", n, n);
-	struct fs_config cfg;
-	token_config(&cfg, f, AUTH_XOAUTH2, cmd);
-	struct pool *p = NULL;
-	struct buf err = BUF_INIT;
-	ck_assert_msg(pool_new(&p, &cfg, &err) == 0, "%s", err.data);
-	ck_assert_uint_eq(secret_runs(cfg.secret), 2);
-	pool_free(p);
-	fakefs_server_finish(f);
-	secret_free(cfg.secret);
-	url_free(&cfg.url);
-	buf_free(&err);
+	struct token_case t;
+	token_begin(&t, script, AUTH_XOAUTH2, cmd);
+	ck_assert_msg(token_login(&t) == 0, "%s", t.err.data);
+	ck_assert_uint_eq(secret_runs(t.cfg.secret), 2);
+	token_end(&t);
 }
 END_TEST
 
@@ -233,7 +283,7 @@ END_TEST
  * never the token. */
 START_TEST(test_refused_twice_gives_up)
 {
-	struct fake_server *f = fakefs_server_start(
+	static const char script[] =
 		"S: * OK [CAPABILITY IMAP4rev1 AUTH=OAUTHBEARER] ready\n"
 		"C: <tag0> AUTHENTICATE OAUTHBEARER\n"
 		"S: + \n"
@@ -247,33 +297,28 @@ START_TEST(test_refused_twice_gives_up)
 		"S: + eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIn0=\n"
 		"C: AQ==\n"
 		"S: <tag1> NO [AUTHENTICATIONFAILED] Authentication failed.\n"
-		"EOF\n", 0);
+		"EOF\n";
 	char cmd[300], n[128];
 	snprintf(n, sizeof n, "%s/n-twice", work);
 	snprintf(cmd, sizeof cmd, "echo x >> %s; echo bad$(wc -l < %s)", n, n);
-	struct fs_config cfg;
-	token_config(&cfg, f, AUTH_OAUTHBEARER, cmd);
+	struct token_case t;
+	token_begin(&t, script, AUTH_OAUTHBEARER, cmd);
 	/* over a command (bash bridges it to the server), so that the port
 	 * OAUTHBEARER names is the URL's fixed one */
 	char bridge[256];
 	snprintf(bridge, sizeof bridge,
 		 "exec bash -c 'exec 3<>/dev/tcp/127.0.0.1/%s || exit 1; cat <&3 & c=$!; cat >&3; kill $c'",
-		 fake_port_str(f));
-	cfg.command = bridge;
-	cfg.tls_none = false;
-	free(cfg.url.port);
-	cfg.url.port = strdup("143");
-	struct pool *p = NULL;
-	struct buf err = BUF_INIT;
-	ck_assert_int_eq(pool_new(&p, &cfg, &err), -1);
-	ck_assert_msg(strstr(err.data, "login as alice refused") &&
-		      strstr(err.data, "{\"status\":\"invalid_token\"}"), "%s", err.data);
-	ck_assert_msg(!strstr(err.data, "bad"), "%s", err.data);
-	ck_assert_uint_eq(secret_runs(cfg.secret), 2);
-	fakefs_server_finish(f);
-	secret_free(cfg.secret);
-	url_free(&cfg.url);
-	buf_free(&err);
+		 fake_port_str(t.f));
+	t.cfg.command = bridge;
+	t.cfg.tls_none = false;
+	free(t.cfg.url.port);
+	t.cfg.url.port = strdup("143");
+	ck_assert_int_eq(token_login(&t), -1);
+	ck_assert_msg(strstr(t.err.data, "login as alice refused") &&
+		      strstr(t.err.data, "{\"status\":\"invalid_token\"}"), "%s", t.err.data);
+	ck_assert_msg(!strstr(t.err.data, "bad"), "%s", t.err.data);
+	ck_assert_uint_eq(secret_runs(t.cfg.secret), 2);
+	token_end(&t);
 }
 END_TEST
 
@@ -282,25 +327,19 @@ END_TEST
 START_TEST(test_same_token_is_not_sent_twice)
 {
 	/* base64 of user=alice^Aauth=Bearer same^A^A */
-	struct fake_server *f = fakefs_server_start(
+	struct token_case t;
+	token_begin(&t,
 		"S: * OK [CAPABILITY IMAP4rev1 AUTH=XOAUTH2 SASL-IR] ready\n"
 		"C: <tag0> AUTHENTICATE XOAUTH2 dXNlcj1hbGljZQFhdXRoPUJlYXJlciBzYW1lAQE=\n"
 		"S: + eyJzdGF0dXMiOiI0MDEifQ==\n"
 		"C: \n"
 		"S: <tag0> NO [AUTHENTICATIONFAILED] Authentication failed.\n"
-		"EOF\n", 0);
-	struct fs_config cfg;
-	token_config(&cfg, f, AUTH_XOAUTH2, "echo same");
-	struct pool *p = NULL;
-	struct buf err = BUF_INIT;
-	ck_assert_int_eq(pool_new(&p, &cfg, &err), -1);
-	ck_assert_msg(strstr(err.data, "login as alice refused") && strstr(err.data, "{\"status\":\"401\"}"),
-		      "%s", err.data);
-	ck_assert_uint_eq(secret_runs(cfg.secret), 2);
-	fakefs_server_finish(f);
-	secret_free(cfg.secret);
-	url_free(&cfg.url);
-	buf_free(&err);
+		"EOF\n", AUTH_XOAUTH2, "echo same");
+	ck_assert_int_eq(token_login(&t), -1);
+	ck_assert_msg(strstr(t.err.data, "login as alice refused") &&
+		      strstr(t.err.data, "{\"status\":\"401\"}"), "%s", t.err.data);
+	ck_assert_uint_eq(secret_runs(t.cfg.secret), 2);
+	token_end(&t);
 }
 END_TEST
 
@@ -315,6 +354,7 @@ int main(void)
 	tcase_add_test(tc, test_passcmd_runs_again_only_when_fresh);
 	tcase_add_test(tc, test_passcmd_runs_in_the_start_directory);
 	tcase_add_test(tc, test_passcmd_has_a_deadline);
+	tcase_add_test(tc, test_passcmd_ends_at_unmount);
 	tcase_add_test(tc, test_terminal_only_when_stdin_is_one);
 	tcase_add_test(tc, test_mechanism_not_offered);
 	tcase_add_test(tc, test_refused_token_is_retried_once_fresh);

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "check_text_util.h"
 #include "mutf7.h"
+#include "utf8.h"
 
 static const struct {
 	const char *utf8, *mutf7;
@@ -167,6 +168,26 @@ START_TEST(test_mutf7_encode_rejects_bad_utf8)
 }
 END_TEST
 
+/* The check names and labels taken as UTF-8 get: the same verdict as the
+ * encoder's, and where the first bad byte is. */
+START_TEST(test_utf8_text_valid)
+{
+	for (size_t i = 0; i < sizeof utf8_bad / sizeof utf8_bad[0]; i++) {
+		const char *t = utf8_bad[i].text;
+		size_t len = utf8_bad[i].len ? utf8_bad[i].len : strlen(t);
+		size_t bad = len;
+		ck_assert_msg(!utf8_text_valid(t, len, &bad), "accepted case %zu", i);
+		ck_assert_uint_lt(bad, len);
+	}
+	size_t bad = 99;
+	ck_assert(utf8_text_valid("Entw\xc3\xbcrfe \xf0\x9f\x98\x80", 14, &bad));
+	ck_assert_uint_eq(bad, 99);
+	ck_assert(utf8_text_valid("", 0, NULL));
+	ck_assert(!utf8_text_valid("ab\xc3\xbc\xff", 5, &bad));
+	ck_assert_uint_eq(bad, 4);
+}
+END_TEST
+
 static void random_utf8(uint64_t *s, struct buf *b)
 {
 	unsigned n = rnd_below(s, 24);
@@ -241,6 +262,7 @@ void check_text_add_mutf7(TCase *tc, TCase *python)
 	tcase_add_test(tc, test_mutf7_appends_to_output);
 	tcase_add_test(tc, test_mutf7_decode_rejects);
 	tcase_add_test(tc, test_mutf7_encode_rejects_bad_utf8);
+	tcase_add_test(tc, test_utf8_text_valid);
 	tcase_add_test(tc, test_mutf7_random_round_trips);
 	tcase_add_test(python, test_mutf7_matches_python_base64);
 }

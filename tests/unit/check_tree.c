@@ -13,11 +13,11 @@
 
 /* The path for a mailbox, or NULL when it is refused (an err line must then
  * have been written).  Returns a static buffer's text. */
-static const char *path_of(const char *mailbox, char delim)
+static const char *path_of_names(const char *mailbox, char delim, bool utf8)
 {
 	static struct buf path = BUF_INIT;
 	struct buf err = BUF_INIT;
-	int rc = tree_path_from_mailbox(mailbox, delim, false, &path, &err);
+	int rc = tree_path_from_mailbox(mailbox, delim, utf8, &path, &err);
 	if (rc < 0) {
 		ck_assert_uint_gt(err.len, 0);
 		ck_assert_uint_eq(path.len, 0);
@@ -29,11 +29,11 @@ static const char *path_of(const char *mailbox, char delim)
 	return rc < 0 ? NULL : path.data;
 }
 
-static const char *mailbox_of(const char *path, char delim)
+static const char *mailbox_of_names(const char *path, char delim, bool utf8)
 {
 	static struct buf mailbox = BUF_INIT;
 	struct buf err = BUF_INIT;
-	int rc = tree_mailbox_from_path(path, delim, false, &mailbox, &err);
+	int rc = tree_mailbox_from_path(path, delim, utf8, &mailbox, &err);
 	if (rc < 0) {
 		ck_assert_uint_gt(err.len, 0);
 		ck_assert_uint_eq(mailbox.len, 0);
@@ -42,6 +42,17 @@ static const char *mailbox_of(const char *path, char delim)
 	}
 	buf_free(&err);
 	return rc < 0 ? NULL : mailbox.data;
+}
+
+/* Names in modified UTF-7, as servers without UTF8=ACCEPT send them. */
+static const char *path_of(const char *mailbox, char delim)
+{
+	return path_of_names(mailbox, delim, false);
+}
+
+static const char *mailbox_of(const char *path, char delim)
+{
+	return mailbox_of_names(path, delim, false);
 }
 
 #define ck_assert_refused(expr) ck_assert_ptr_null(expr)
@@ -220,6 +231,20 @@ START_TEST(test_utf8_checked)
 	ck_assert_refused(mailbox_of("\xed\xa0\x80", '/'));   /* surrogate */
 	ck_assert_str_eq(mailbox_of("\xf0\x9f\x98\x80", '/'), "&2D3eAA-");
 	ck_assert_str_eq(path_of("&2D3eAA-", '/'), "\xf0\x9f\x98\x80");
+}
+END_TEST
+
+/* UTF8=ACCEPT: names are UTF-8 both ways, '&' is an ordinary byte, and a
+ * name that is not well-formed UTF-8 is refused from either side. */
+START_TEST(test_utf8_names)
+{
+	ck_assert_str_eq(path_of_names("Entw\xc3\xbcrfe/a&b", '/', true), "Entw\xc3\xbcrfe/a&b");
+	ck_assert_str_eq(mailbox_of_names("Entw\xc3\xbcrfe/a&b", '/', true), "Entw\xc3\xbcrfe/a&b");
+	ck_assert_str_eq(path_of_names("&2D3eAA-", '/', true), "&2D3eAA-");
+	ck_assert_ptr_null(path_of_names("a/\xff", '/', true));
+	ck_assert_ptr_null(path_of_names("\xed\xa0\x80", '/', true));
+	ck_assert_ptr_null(mailbox_of_names("a\xc3", '/', true));
+	ck_assert_ptr_null(mailbox_of_names("\xc0\xaf", '/', true));
 }
 END_TEST
 
@@ -495,6 +520,7 @@ int main(void)
 	tcase_add_test(tc, test_control_characters);
 	tcase_add_test(tc, test_percent);
 	tcase_add_test(tc, test_utf8_checked);
+	tcase_add_test(tc, test_utf8_names);
 	tcase_add_test(tc, test_long_names);
 	tcase_add_test(tc, test_is_message_name);
 	tcase_add_test(tc, test_alias_paths);
