@@ -628,6 +628,10 @@ static struct stream *plan_readahead(struct prefetch *pf, struct mbox *m, size_t
 			s = stream_new(a, index);
 		else
 			*s = (struct stream){ .window = WINDOW_FIRST };
+		/* a reader that begins at the last message can only go down (rg's
+		 * walker): no round trip to find that out at its second open */
+		if (index > 0 && index + 1 == m->listing.n)
+			s->dir = -1;
 		if (index == 0)
 			a->next_planned = false;
 	}
@@ -645,8 +649,8 @@ static struct stream *plan_readahead(struct prefetch *pf, struct mbox *m, size_t
 			plan_range(pf, m, s, from, from + next, false);
 		}
 	} else {
-		if (miss)
-			plan_range(pf, m, s, index + 1 > s->window ? index + 1 - s->window : 0, index + 1, true);
+		if (miss || fresh)
+			plan_range(pf, m, s, index + 1 > s->window ? index + 1 - s->window : 0, index + 1, miss);
 		if (s->lo + next > index) {
 			size_t to = s->lo < index ? s->lo : index;
 			plan_range(pf, m, s, to > next ? to - next : 0, to, false);
