@@ -274,7 +274,9 @@ static int first_listing(struct pool *p, struct pool_conn *c, struct mbox *m,
 	}
 	cache_drop_mailbox(cache, m->name, c->uidvalidity);
 	cache_listing_free(l);
-	l->msgs = fresh.v;
+	/* kept as long as the mailbox: not the vector's doubled capacity
+	 * (up to twice the listing of a big folder) */
+	l->msgs = fresh.n ? xrealloc(fresh.v, fresh.n * sizeof *fresh.v) : fresh.v;
 	l->n = fresh.n;
 	/* what the folder showed before it was listed: the same after */
 	l->mtime = cache_created(cache);
