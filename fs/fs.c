@@ -68,6 +68,16 @@ static void grow_nodes_locked(struct fs *fs)
 	free(old);
 }
 
+struct mnode *fs_node_new_locked(struct fs *fs)
+{
+	return slab_zalloc(&fs->node_slab);
+}
+
+void fs_node_free_locked(struct fs *fs, struct mnode *n)
+{
+	slab_free(&fs->node_slab, n);
+}
+
 void fs_node_insert_locked(struct fs *fs, struct mnode *n)
 {
 	if (fs->nnodes >= fs->nbuckets)
@@ -101,7 +111,7 @@ static void node_ref_locked(struct fs *fs, struct mbox *m, uint32_t uidvalidity,
 		return;
 	}
 	if (!n) {
-		n = xcalloc(1, sizeof *n);
+		n = fs_node_new_locked(fs);
 		n->ino = ino;
 		fs_node_insert_locked(fs, n);
 	}
@@ -155,7 +165,7 @@ void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup)
 			*pp = n->next;
 			fs->nnodes--;
 			mbox_put(n->m);
-			free(n);
+			fs_node_free_locked(fs, n);
 		}
 		break;
 	}
@@ -600,6 +610,7 @@ int fs_new(struct fs **out, const struct fs_config *cfg, struct buf *err)
 	struct fs *fs = xcalloc(1, sizeof *fs);
 	fs->cfg = *cfg;
 	pthread_mutex_init(&fs->nodes_lock, NULL);
+	slab_init(&fs->node_slab, sizeof(struct mnode));
 	pthread_mutex_init(&fs->statfs_lock, NULL);
 	mtree_init(&fs->tree);
 	fs->tree.msg_gone = msg_gone;
@@ -679,10 +690,11 @@ void fs_free(struct fs *fs)
 		while (fs->buckets[i]) {
 			struct mnode *n = fs->buckets[i];
 			fs->buckets[i] = n->next;
-			free(n);
+			fs_node_free_locked(fs, n);
 		}
 	}
 	free(fs->buckets);
+	slab_destroy(&fs->node_slab);
 	pthread_mutex_destroy(&fs->nodes_lock);
 	pthread_mutex_destroy(&fs->statfs_lock);
 	free(fs);

@@ -19,6 +19,7 @@
 #include "fs.h"
 #include "model/mailbox.h"
 #include "remote/pool.h"
+#include "slab.h"
 
 /* Message bytes never change: the kernel may keep names and attributes
  * long.  Directories change when mail arrives, so they are rechecked. */
@@ -66,6 +67,7 @@ struct fs {
 	pthread_mutex_t nodes_lock;
 	struct mnode **buckets;
 	size_t nbuckets, nnodes;
+	struct slab node_slab;   /* the nodes' memory: one per file the kernel knows */
 	struct staged *staged;   /* new files, and names of ones just delivered */
 	uint64_t staged_seq;
 	_Atomic(const struct fs_newfiles *) newfiles;  /* NULL until the first new file */
@@ -84,6 +86,9 @@ static inline const struct fs_newfiles *fs_newfiles(struct fs *fs)
 
 /* fs.c */
 struct mnode *fs_node_find_locked(struct fs *fs, uint64_t ino);
+/* A zeroed node, not in the table yet; fs_node_free_locked gives it back. */
+struct mnode *fs_node_new_locked(struct fs *fs);
+void fs_node_free_locked(struct fs *fs, struct mnode *n);
 /* Adds n (not in the table yet) to the table. */
 void fs_node_insert_locked(struct fs *fs, struct mnode *n);
 uint64_t fs_msg_ino(const struct mbox *m, uint32_t uidvalidity, uint32_t uid);

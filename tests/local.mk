@@ -72,6 +72,12 @@ tests_unit_check_uidset_CFLAGS = $(FSUNITS_TEST_CFLAGS)
 tests_unit_check_uidset_LDADD = $(FSUNITS_TEST_LIBS)
 UNIT_TESTS += tests/unit/check_tree tests/unit/check_cache tests/unit/check_uidset
 
+check_PROGRAMS += tests/unit/check_slab
+tests_unit_check_slab_SOURCES = tests/unit/check_slab.c
+tests_unit_check_slab_CFLAGS = $(FSUNITS_TEST_CFLAGS)
+tests_unit_check_slab_LDADD = $(FSUNITS_TEST_LIBS)
+UNIT_TESTS += tests/unit/check_slab
+
 check_PROGRAMS += tests/unit/check_buf
 tests_unit_check_buf_SOURCES = tests/unit/check_buf.c
 tests_unit_check_buf_CFLAGS = $(TEST_CFLAGS)

@@ -4,7 +4,7 @@
 #   contrib/bench/run.sh [--messages N] [--folders F] [--rtt-ms MS] [--repeat K]
 #                        [--build DIR] [--imapfs PATH] [--limit SECONDS]
 #                        [--cache-fs ext4|dir] [--big-folder N] [--rate-kbit N]
-#                        [--only compress|partial|latency|readers]
+#                        [--only compress|partial|latency|scale|readers] [--scale-messages N]
 #
 # As root.  Starts a private Dovecot seeded with the "bench" corpus, measures
 # the baselines (Python imaplib bulk fetch, mbsync, local grep/rsync over the
@@ -36,6 +36,10 @@
 # Parallel readers: cold rg -l (ripgrep's walker hands a folder's files to
 # several threads) against cold grep -rl, each on a fresh mount, direct and
 # at MS (skipped, saying so, without rg); --only readers runs them alone.
+# --only scale: an account of N small (2-4 KB) messages in 100 folders
+# (--scale-messages, default 200000) instead of the corpus: mount, ls -lR
+# (twice), grep -r, rsync -a and a no-change one, each step's time and the
+# daemon's RSS after it, and its peak RSS (VmHWM; the target: under 64 MB).
 # Exit status: 0
 # when every step ran and every result checked out, 1 on a setup failure,
 # 3 when a step failed, timed out or gave a wrong answer.
@@ -57,6 +61,7 @@ cachefs=ext4
 big=20000
 rate=40000
 only=""
+scale=200000
 
 die() { echo "bench: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
@@ -74,14 +79,17 @@ while [ $# -gt 0 ]; do
 	--big-folder) big=${2:?}; shift 2 ;;
 	--rate-kbit) rate=${2:?}; shift 2 ;;
 	--only) only=${2:?}; shift 2 ;;
-	-h|--help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--scale-messages) scale=${2:?}; shift 2 ;;
+	-h|--help) sed -n '2,45p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 done
-case "$only" in ''|compress|partial|latency|readers) ;; *) die "--only takes compress, partial, latency or readers" ;; esac
-case "$messages$folders$limit$repeat$big$rate" in
-*[!0-9]*) die "--messages, --folders, --repeat, --limit, --big-folder and --rate-kbit take whole numbers" ;;
+case "$only" in ''|compress|partial|latency|scale|readers) ;; *)
+	die "--only takes compress, partial, latency, scale or readers" ;; esac
+case "$messages$folders$limit$repeat$big$rate$scale" in
+*[!0-9]*) die "--messages, --folders, --repeat, --limit, --big-folder, --rate-kbit and --scale-messages take whole numbers" ;;
 esac
+[ "$only" = scale ] && { messages=$scale; folders=100; }
 [ "$repeat" -ge 1 ] || die "--repeat must be at least 1"
 case "$rtt" in ''|*[!0-9.]*) die "--rtt-ms takes a number" ;; esac
 case "$cachefs" in ext4|dir) ;; *) die "--cache-fs is ext4 or dir" ;; esac
@@ -217,7 +225,8 @@ grep_hits() { grep -c ':[1-9][0-9]*$' "$1"; }
 
 # ---- the server, the proxy ----
 note "seeding $messages messages in $folders folders (a while for large N)"
-env_out=$("$build/tests/harness/testserver" start "$T/server" --seed "bench:$messages:$folders" \
+preset=$([ "$only" = scale ] && echo small || echo bench)
+env_out=$("$build/tests/harness/testserver" start "$T/server" --seed "$preset:$messages:$folders" \
 	--compress yes) ||
 	die "testserver start failed"
 server_up=yes
@@ -663,6 +672,45 @@ measure_latency() {
 	done
 }
 
+# ---- the big account (--only scale) ----
+# scale_step LABEL: the daemon's RSS now and its peak so far, in MB, after
+# the step's time.
+scale_step() {
+	local rss hwm
+	rss=$(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$FS_PID/status" 2>/dev/null)
+	hwm=$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$FS_PID/status" 2>/dev/null)
+	printf '%-40s %9s s  RSS %6s MB  peak %6s MB\n' "$1" "$2" "${rss:--}" "${hwm:--}"
+}
+measure_scale() {
+	local dest="$T/rsync-scale" got
+	echo "scale: $messages messages ($(awk -v b="${corpus_bytes:-0}" 'BEGIN { printf "%.0f", b / 1e6 }') MB) in $folders folders, round $round"
+	fs_mount direct "scale-$round" || return
+	scale_step "mount" "${S[fs_mount.direct]##* }"
+	for pass in cold warm; do
+		if timed "scale_ls_$pass" direct ls -lR "$FS_MNT"; then
+			got=$(grep -c '\.eml$' "$OUT")
+			[ "$got" = "$messages" ] || fail "scale_ls_$pass" direct WRONG "ls -lR listed $got messages"
+			scale_step "ls -lR ($pass)" "$ELAPSED"
+		fi
+	done
+	if timed scale_grep direct grep -r -c "$NEEDLE" "$FS_MNT"; then
+		got=$(grep_hits "$OUT")
+		[ "$got" = "$messages" ] || fail scale_grep direct WRONG "grep found $got messages"
+		scale_step "grep -r (cold)" "$ELAPSED"
+	fi
+	if timed scale_rsync direct rsync -a "$FS_MNT/" "$dest/"; then
+		scale_step "rsync -a (bodies cached)" "$ELAPSED"
+		if timed scale_rsync_noop direct rsync -a --stats "$FS_MNT/" "$dest/"; then
+			grep -q '^Number of regular files transferred: 0$' "$OUT" ||
+				fail scale_rsync_noop direct WRONG "the second rsync: $(grep '^Number of regular files transferred' "$OUT")"
+			scale_step "rsync -a no-change" "$ELAPSED"
+		fi
+	fi
+	rm -rf "$dest"
+	fs_unmount direct
+	echo "scale: peak RSS (VmHWM) $(awk -v k="${RSS[direct]:-0}" 'BEGIN { printf "%.1f", k / 1024 }') MB, target < 64 MB"
+}
+
 # measure_readers: cold grep -rl and cold rg -l (parallel readers) through
 # each column, as keys fs_grepl and fs_rg.
 measure_readers() {
@@ -693,6 +741,7 @@ command -v rg >/dev/null || ! { [ -z "$only" ] || [ "$only" = readers ]; } ||
 # the load of the (shared) machine spreads over all the steps alike.
 for round in $(seq "$repeat"); do
 	[ "$repeat" -gt 1 ] && note "round $round of $repeat"
+	[ "$only" = scale ] && { [ -n "$imapfs" ] && measure_scale; continue; }
 	[ "$only" = partial ] || for col in "${cols[@]}" $([ "$only" = latency ] || echo rate); do measure_bulk "$col"; done
 	if [ -z "$only" ]; then
 		for col in "${cols[@]}"; do measure_mbsync "$col"; done
@@ -714,6 +763,7 @@ for col in "${cols[@]}"; do
 	[ -n "${RSS[$col]:-}" ] && S[fs_rss.$col]=$(awk -v k="${RSS[$col]}" 'BEGIN { printf "%.1f", k / 1024 }')
 done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+[ "$only" = scale ] && exit $((problems > 0 ? 3 : 0))
 
 # ---- the report: R[KEY.COL] is the median of the samples, or the failure ----
 median() { tr ' ' '\n' | grep . | sort -g |

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "cache/cache.h"
+#include "slab.h"
 
 #define CACHE_TMP_PREFIX ".tmp-"
 #define CACHE_TRASH_PREFIX ".trash-"
@@ -94,13 +95,14 @@ struct cache_pack {
 	struct cache_pack *onext;   /* the list of unsealed packs */
 };
 
-struct cache_rec {              /* one body on disk */
-	struct cache_box *box;
-	uint32_t uidvalidity, uid;
+/* One body on disk; its mailbox and UIDVALIDITY are its pack's.  One per
+ * cached body (hundreds of thousands in a big account): kept small. */
+struct cache_rec {
 	uint64_t offset, size;
 	struct cache_pack *pack;
 	struct cache_rec *pnext, **pprev;  /* the pack's bodies */
 	struct cache_rec *hnext;
+	uint32_t uid;
 };
 
 struct cache {
@@ -113,6 +115,7 @@ struct cache {
 	unsigned long serial;       /* temp and trash names */
 	struct cache_rec **recs;
 	size_t nrec_buckets, nrecs;
+	struct slab rec_slab;       /* the records' memory */
 	struct cache_pack *oldest, *newest;
 	struct cache_pack *unsealed;
 	size_t nunsealed, nrfds;

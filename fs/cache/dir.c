@@ -250,6 +250,7 @@ int cache_open(struct cache **out, const char *dir, uint64_t max_bytes, struct b
 	if (max_bytes && max_bytes / CACHE_PACK_SHARE < c->pack_max)
 		c->pack_max = max_bytes / CACHE_PACK_SHARE;
 	c->nrec_buckets = 1024;
+	slab_init(&c->rec_slab, sizeof(struct cache_rec));
 	c->recs = xcalloc(c->nrec_buckets, sizeof *c->recs);
 	c->nbox_buckets = 64;
 	c->boxes = xcalloc(c->nbox_buckets, sizeof *c->boxes);
@@ -314,9 +315,10 @@ void cache_close(struct cache *c)
 		struct cache_rec *r = c->recs[i], *next;
 		for (; r; r = next) {
 			next = r->hnext;
-			free(r);
+			slab_free(&c->rec_slab, r);
 		}
 	}
+	slab_destroy(&c->rec_slab);
 	for (size_t i = 0; i < c->nbox_buckets; i++) {
 		struct cache_box *b = c->boxes[i], *next;
 		for (; b; b = next) {

@@ -16,7 +16,7 @@ struct cache_rec **cache_rec_slot(struct cache *c, const struct cache_box *b, ui
 {
 	struct cache_rec **p = &c->recs[cache_rec_hash(b, uidvalidity, uid) % c->nrec_buckets];
 	for (; *p; p = &(*p)->hnext)
-		if ((*p)->box == b && (*p)->uidvalidity == uidvalidity && (*p)->uid == uid)
+		if ((*p)->uid == uid && (*p)->pack->box == b && (*p)->pack->uidvalidity == uidvalidity)
 			break;
 	return p;
 }
@@ -62,7 +62,7 @@ static void cache_recs_grow(struct cache *c)
 		struct cache_rec *r = c->recs[i], *next;
 		for (; r; r = next) {
 			next = r->hnext;
-			size_t k = cache_rec_hash(r->box, r->uidvalidity, r->uid) % n;
+			size_t k = cache_rec_hash(r->pack->box, r->pack->uidvalidity, r->uid) % n;
 			r->hnext = t[k];
 			t[k] = r;
 		}
@@ -74,7 +74,7 @@ static void cache_recs_grow(struct cache *c)
 
 static void cache_index_remove(struct cache *c, struct cache_rec *r)
 {
-	struct cache_rec **slot = cache_rec_slot(c, r->box, r->uidvalidity, r->uid);
+	struct cache_rec **slot = cache_rec_slot(c, r->pack->box, r->pack->uidvalidity, r->uid);
 	*slot = r->hnext;
 	if (r->pnext)
 		r->pnext->pprev = r->pprev;
@@ -82,7 +82,7 @@ static void cache_index_remove(struct cache *c, struct cache_rec *r)
 	r->pack->bytes -= r->size;
 	c->bytes -= r->size;
 	c->nrecs--;
-	free(r);
+	slab_free(&c->rec_slab, r);
 }
 
 /* Records a body at offset in pack, replacing an older record of the same
@@ -98,9 +98,7 @@ void cache_index_put(struct cache *c, struct cache_pack *p, uint32_t uid, uint64
 		cache_recs_grow(c);
 		slot = cache_rec_slot(c, p->box, p->uidvalidity, uid);
 	}
-	struct cache_rec *r = xcalloc(1, sizeof *r);
-	r->box = p->box;
-	r->uidvalidity = p->uidvalidity;
+	struct cache_rec *r = slab_zalloc(&c->rec_slab);
 	r->uid = uid;
 	r->offset = offset;
 	r->size = size;

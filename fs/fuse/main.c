@@ -16,6 +16,9 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "fs.h"
 #include "fuse/ops.h"
@@ -303,8 +306,24 @@ out_session:
 	return status;
 }
 
+/* glibc gives each thread that allocates an arena of its own (up to 8 per
+ * core).  The daemon's threads (FUSE workers, read-ahead, the watcher)
+ * each keep free memory in theirs that the others cannot use: on a
+ * 200,000-message account the peak RSS was 69 MB with the default, 52 MB
+ * with two arenas (contrib/bench/run.sh --only scale; fixing the mmap
+ * threshold as well changed nothing).  MALLOC_ARENA_MAX in the
+ * environment still wins. */
+static void malloc_tune(void)
+{
+#if defined(__GLIBC__) && defined(M_ARENA_MAX)
+	if (!getenv("MALLOC_ARENA_MAX"))
+		mallopt(M_ARENA_MAX, 2);
+#endif
+}
+
 int main(int argc, char **argv)
 {
+	malloc_tune();
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct cmdline c;
 	memset(&c, 0, sizeof c);

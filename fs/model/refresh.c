@@ -274,7 +274,9 @@ static int first_listing(struct pool *p, struct pool_conn *c, struct mbox *m,
 	}
 	cache_drop_mailbox(cache, m->name, c->uidvalidity);
 	cache_listing_free(l);
-	l->msgs = fresh.v;
+	/* kept as long as the mailbox: not the vector's doubled capacity
+	 * (up to twice the listing of a big folder) */
+	l->msgs = fresh.n ? xrealloc(fresh.v, fresh.n * sizeof *fresh.v) : fresh.v;
 	l->n = fresh.n;
 	/* what the folder showed before it was listed: the same after */
 	l->mtime = cache_created(cache);
@@ -297,6 +299,7 @@ struct refresh_ctx {
 	bool want_flags;             /* every message's flags asked again (no CONDSTORE) */
 	bool flags_fetched;          /* work has every message's flags as of now */
 	struct cache_listing work;   /* the listing being brought up to date */
+	bool changed;                /* work differs from the listing it was copied from */
 };
 
 /* A copy of m's listing; called with m->lock held. */
@@ -346,6 +349,7 @@ static int refresh_attempt(struct pool_conn *c, void *ctx, bool again)
 	}
 	if (rc == 0 && (update || flags))
 		mbox_listing_save(m, cache, work);
+	r->changed = rc == 0 && (update || flags);
 	return rc;
 }
 
@@ -375,17 +379,24 @@ static int refresh(struct mbox *m, struct pool *p, struct cache *cache, int max_
 		m->loaded = true;
 		mbox_build_order(m);
 	}
-	struct refresh_ctx r = { m, cache, m->loaded, want_flags, false, listing_copy_locked(m) };
+	struct refresh_ctx r = { m, cache, m->loaded, want_flags, false, listing_copy_locked(m), false };
 	pthread_mutex_unlock(&m->lock);
 
 	int rc = run_retry(p, m->name, refresh_attempt, &r);
 	struct cache_listing work = r.work;
 	pthread_mutex_lock(&m->lock);
 	m->refreshing = false;  /* before the order is built: pending names settle */
-	if (rc == 0) {
+	if (rc == 0 && !r.changed && !m->npending) {
+		/* nothing new: the listing and its order stay, rather than a big
+		 * folder's arrays being made again at every poll (in a
+		 * long scan, every folder's once a minute) */
+		cache_listing_free(&work);
+	} else if (rc == 0) {
 		cache_listing_free(&m->listing);
 		m->listing = work;
 		mbox_build_order(m);
+	}
+	if (rc == 0) {
 		m->loaded = true;
 		/* our copy predates what the write path did meanwhile: ask again */
 		m->checked = m->changed_meanwhile ? 0 : now;

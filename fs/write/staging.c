@@ -238,7 +238,7 @@ struct staged *staged_attach_locked(struct fs *fs, struct mbox *dir, const char 
 	}
 	uint64_t seq = ++fs->staged_seq;
 	s->ino = fs_hash_ino("new", dir->name, (uint32_t)(seq >> 32), (uint32_t)seq);
-	n = xcalloc(1, sizeof *n);
+	n = fs_node_new_locked(fs);
 	n->ino = s->ino;
 	fs_node_set_mbox(n, dir);
 	n->staged = s;

@@ -171,7 +171,8 @@ int corpus_seed_demo(const char *root, struct corpus_stats *st, struct buf *err)
  * as one), sizes with a realistic spread averaging about 18 KB. */
 int corpus_seed_bench(const char *root, unsigned n, unsigned nfolders,
 		      struct corpus_stats *st, struct buf *err);
-/* "demo" or "bench:N:F". */
+/* "demo", "bench:N:F", or "small:N:F": the bench preset's folders and
+ * names with every message 2 to 4 KB. */
 int corpus_seed(const char *root, const char *preset, struct corpus_stats *st,
 		struct buf *err);
 

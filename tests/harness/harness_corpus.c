@@ -319,8 +319,10 @@ int corpus_seed_demo(const char *root, struct corpus_stats *st, struct buf *err)
 	return rc;
 }
 
-int corpus_seed_bench(const char *root, unsigned n, unsigned nfolders,
-		      struct corpus_stats *st, struct buf *err)
+/* small: every message 2 to 4 KB (a big account seeded in minutes),
+ * else the realistic spread. */
+static int corpus_seed_spread(const char *root, unsigned n, unsigned nfolders, bool small,
+			      struct corpus_stats *st, struct buf *err)
 {
 	struct corpus_stats local = { 0 };
 	struct buf msg = BUF_INIT;
@@ -345,11 +347,18 @@ int corpus_seed_bench(const char *root, unsigned n, unsigned nfolders,
 		snprintf(folder, sizeof folder, f ? "bench-%03u" : "INBOX", f);
 		/* One message every ten minutes from 2023-01-01: ascending per folder. */
 		time_t date = 1672531200 + (time_t)i * 600;
-		rc = corpus_deliver(root, folder, CORPUS_BENCH_SEED, i, corpus_pick_size(&r), date,
+		size_t size = small ? 2000 + corpus_below(&r, 2000) : corpus_pick_size(&r);
+		rc = corpus_deliver(root, folder, CORPUS_BENCH_SEED, i, size, date,
 				    corpus_below(&r, 5) ? "S" : "", &msg, st, err);
 	}
 	buf_free(&msg);
 	return rc;
+}
+
+int corpus_seed_bench(const char *root, unsigned n, unsigned nfolders,
+		      struct corpus_stats *st, struct buf *err)
+{
+	return corpus_seed_spread(root, n, nfolders, false, st, err);
 }
 
 int corpus_seed(const char *root, const char *preset, struct corpus_stats *st, struct buf *err)
@@ -358,7 +367,8 @@ int corpus_seed(const char *root, const char *preset, struct corpus_stats *st, s
 		return corpus_seed_demo(root, st, err);
 	unsigned long n, f;
 	char *end;
-	if (strncmp(preset, "bench:", 6) == 0) {
+	bool small = strncmp(preset, "small:", 6) == 0;
+	if (small || strncmp(preset, "bench:", 6) == 0) {
 		errno = 0;
 		n = strtoul(preset + 6, &end, 10);
 		if (!errno && end != preset + 6 && *end == ':') {
@@ -366,9 +376,9 @@ int corpus_seed(const char *root, const char *preset, struct corpus_stats *st, s
 			f = strtoul(fs, &end, 10);
 			if (!errno && end != fs && !*end && n <= CORPUS_MAX_BENCH_MESSAGES &&
 			    f <= CORPUS_MAX_BENCH_FOLDERS)
-				return corpus_seed_bench(root, (unsigned)n, (unsigned)f, st, err);
+				return corpus_seed_spread(root, (unsigned)n, (unsigned)f, small, st, err);
 		}
 	}
-	buf_addf(err, "unknown corpus preset '%s' (use demo or bench:N:F)", preset);
+	buf_addf(err, "unknown corpus preset '%s' (use demo, bench:N:F or small:N:F)", preset);
 	return -1;
 }

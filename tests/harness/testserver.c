@@ -20,10 +20,10 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: testserver start DIR [--seed demo|bench:N:F] [--seed-user NAME]\n"
+		"usage: testserver start DIR [--seed demo|bench:N:F|small:N:F] [--seed-user NAME]\n"
 		"                            [--user NAME:PASS]... [--separator .|/]\n"
 		"                            [--compress yes|no]\n"
-		"       testserver seed DIR --seed demo|bench:N:F [--seed-user NAME]\n"
+		"       testserver seed DIR --seed demo|bench:N:F|small:N:F [--seed-user NAME]\n"
 		"       testserver env DIR\n"
 		"       testserver stop DIR\n"
 		"\n"
@@ -172,7 +172,7 @@ static int cmd_on_running(const char *verb, const char *dir, struct args *a)
 	} else if (strcmp(verb, "seed") == 0) {
 		rc = a->seed ? seed(&d, a->seed_user, a->seed) : -1;
 		if (!a->seed)
-			fprintf(stderr, "testserver: seed needs --seed demo|bench:N:F\n");
+			fprintf(stderr, "testserver: seed needs --seed demo|bench:N:F|small:N:F\n");
 	} else {
 		print_env(&d, a);
 	}

@@ -147,6 +147,56 @@ START_TEST(test_flags_come_with_the_listing)
 }
 END_TEST
 
+/* A poll that finds the folder as it was keeps the listing it has (the
+ * same array, not a copy put in its place): a big account's scan polls
+ * every folder once a minute, and remaking each one's arrays at every
+ * poll left the daemon's heap full of holes. */
+START_TEST(test_unchanged_poll_keeps_the_listing)
+{
+	struct fakefs ff;
+	fakefs_open(&ff,
+		FAKE_LOGIN("CONDSTORE UNSELECT")
+		FAKEFS_LIST "S: * LIST () \"/\" INBOX\n" FAKEFS_LISTED
+		"C: <tag3> EXAMINE INBOX\n"
+		"C: <tag4> UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE FLAGS MODSEQ)\n"
+		"S: * 2 EXISTS\n"
+		"S: * OK [UIDVALIDITY 7] ok\n"
+		"S: * OK [UIDNEXT 3] ok\n"
+		"S: * OK [HIGHESTMODSEQ 6] ok\n"
+		"S: <tag3> OK [READ-ONLY] done\n"
+		"S: * 1 FETCH (UID 1 RFC822.SIZE 10 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\" FLAGS (\\\\Seen) MODSEQ (5))\n"
+		"S: * 2 FETCH (UID 2 RFC822.SIZE 20 INTERNALDATE \"01-Jan-2020 00:00:00 +0000\" FLAGS () MODSEQ (6))\n"
+		"S: <tag4> OK done\n"
+		"C: <tag5> UNSELECT\n"
+		"S: <tag5> OK done\n"
+		"C: <tag6> STATUS INBOX (UIDVALIDITY UIDNEXT MESSAGES HIGHESTMODSEQ)\n"
+		"S: * STATUS INBOX (MESSAGES 2 UIDNEXT 3 UIDVALIDITY 7 HIGHESTMODSEQ 6)\n"
+		"S: <tag6> OK done\n"
+		FAKE_LOGOUT, NULL);
+	struct fs *fs = ff.fs;
+	struct fs_entry inbox, two;
+	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "INBOX", &inbox), 0);
+	ck_assert_int_eq(fs_lookup(fs, inbox.ino, "2.eml", &two), 0);
+	struct mbox *m = mtree_by_name(&fs->tree, "INBOX");
+	pthread_mutex_lock(&m->lock);
+	const struct cache_msg *before = m->listing.msgs;
+	pthread_mutex_unlock(&m->lock);
+	mbox_mark_stale(m);
+	ck_assert_int_eq(mbox_refresh(m, fs->pool, fs->cache, 0), 0);
+	pthread_mutex_lock(&m->lock);
+	ck_assert_ptr_eq(m->listing.msgs, before);
+	ck_assert_uint_eq(m->listing.n, 2);
+	ck_assert_uint_eq(m->listing.msgs[1].size, 20);
+	pthread_mutex_unlock(&m->lock);
+	mbox_put(m);
+	struct stat st;
+	double timeout;
+	ck_assert_int_eq(fs_getattr(fs, two.ino, &st, &timeout), 0);
+	ck_assert_int_eq(st.st_size, 20);
+	fakefs_close(&ff);
+}
+END_TEST
+
 /* A flags change seen before the kernel knew the message: the listing's
  * entry shows the moved ctime, and so does the node that READDIRPLUS
  * makes of it (the kernel asks GETATTR again whenever its copy is
@@ -218,6 +268,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_qresync_names_the_vanished);
 	tcase_add_test(tc, test_flags_come_with_the_listing);
+	tcase_add_test(tc, test_unchanged_poll_keeps_the_listing);
 	tcase_add_test(tc, test_readdirplus_node_keeps_the_listed_ctime);
 	suite_add_tcase(su, tc);
 	int failed = check_run_suite(su);
