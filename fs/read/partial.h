@@ -34,7 +34,9 @@
 
 static inline bool partial_big(uint64_t size)
 {
-	return size > PARTIAL_MIN_BYTES;
+	/* a size no file can have (beyond off_t, shown as 0) is a server's
+	 * lie, which the whole fetch finds out */
+	return size > PARTIAL_MIN_BYTES && size <= (uint64_t)INT64_MAX;
 }
 
 struct partial;
