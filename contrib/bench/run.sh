@@ -842,7 +842,7 @@ if [ -n "$imapfs" ] && [ "$only" != partial ] && [ "$only" != latency ] && [ "$o
 	printf '%-48s %9s %9s\n' "imapfs compress=yes" "$(cell fs_grep_z_yes direct)" "$(cell fs_grep_z_yes rate)"
 	printf '%-48s %9s %9s\n' "imapfs compress=auto (the default)" "$(cell fs_grep_z_auto direct)" "n/a"
 fi
-if [ -n "$imapfs" ] && [ "$only" != compress ] && [ "$only" != readers ]; then
+if [ -n "$imapfs" ] && { [ -z "$only" ] || [ "$only" = partial ]; }; then
 	echo
 	printf '%-48s %9s\n' "partial fetch: head -c 200 of a 30 MB message" "MB pulled"
 	printf '%-48s %9s\n' "imapfs, fresh mount and cache" "$(cell fs_partial_head direct)"
