@@ -80,6 +80,20 @@ int fs_open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body
 	return 0;
 }
 
+/* The message node ino shows (its folder, a reference the caller puts),
+ * or NULL when it is gone or a new file being written. */
+static struct mbox *node_message(struct fs *fs, uint64_t ino, uint32_t *uidvalidity, uint32_t *uid)
+{
+	pthread_mutex_lock(&fs->nodes_lock);
+	struct mnode *n = fs_node_find_locked(fs, ino);
+	struct mbox *m = n && !n->staged ? n->m : NULL;
+	*uidvalidity = n ? n->uidvalidity : 0;
+	*uid = n ? n->uid : 0;
+	mbox_get(m);
+	pthread_mutex_unlock(&fs->nodes_lock);
+	return m;
+}
+
 int fs_read_body(struct fs *fs, uint64_t ino, uint64_t off, uint64_t len, struct cache_span *body)
 {
 	bool keep;
@@ -87,12 +101,8 @@ int fs_read_body(struct fs *fs, uint64_t ino, uint64_t off, uint64_t len, struct
 	if (rc < 0 || body->fd >= 0)
 		return rc;
 	uint64_t declared = body->size;
-	pthread_mutex_lock(&fs->nodes_lock);
-	struct mnode *n = fs_node_find_locked(fs, ino);
-	struct mbox *m = n && !n->staged ? n->m : NULL;
-	uint32_t uidvalidity = n ? n->uidvalidity : 0, uid = n ? n->uid : 0;
-	mbox_get(m);
-	pthread_mutex_unlock(&fs->nodes_lock);
+	uint32_t uidvalidity, uid;
+	struct mbox *m = node_message(fs, ino, &uidvalidity, &uid);
 	if (!m)
 		return -ENOENT;
 	rc = fs->partial ? partial_read(fs->partial, m, uidvalidity, uid, declared, off, len, body) : -EIO;
@@ -102,12 +112,8 @@ int fs_read_body(struct fs *fs, uint64_t ino, uint64_t off, uint64_t len, struct
 
 int fs_cached_body(struct fs *fs, uint64_t ino, struct cache_span *body)
 {
-	pthread_mutex_lock(&fs->nodes_lock);
-	struct mnode *n = fs_node_find_locked(fs, ino);
-	struct mbox *m = n && !n->staged ? n->m : NULL;
-	uint32_t uidvalidity = n ? n->uidvalidity : 0, uid = n ? n->uid : 0;
-	mbox_get(m);
-	pthread_mutex_unlock(&fs->nodes_lock);
+	uint32_t uidvalidity, uid;
+	struct mbox *m = node_message(fs, ino, &uidvalidity, &uid);
 	int rc = m && cache_body_get(fs->cache, m->name, uidvalidity, uid, body) == 0 ? 0 : -ENOENT;
 	mbox_put(m);
 	return rc;
