@@ -53,8 +53,17 @@ static int open_message(struct fs *fs, struct mbox *m, uint32_t uidvalidity, uin
 	return prefetch_open(fs->prefetch, m, uidvalidity, uid, body);
 }
 
-int fs_open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body, bool *keep_cache)
+/* Which message a body opened by open_body() belongs to (m: a reference
+ * for the caller to put, NULL for a new file's bytes). */
+struct msg_at {
+	struct mbox *m;
+	uint32_t uidvalidity, uid;
+};
+
+static int open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body, bool *keep_cache,
+		     struct msg_at *at)
 {
+	*at = (struct msg_at){ NULL, 0, 0 };
 	pthread_mutex_lock(&fs->nodes_lock);
 	struct mnode *n = fs_node_find_locked(fs, ino);
 	if (n && n->staged && !fs_newfiles(fs)->reads_message_locked(n, flags)) {
@@ -66,18 +75,26 @@ int fs_open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body
 		*keep_cache = false;
 		return 0;
 	}
-	struct mbox *m = n ? n->m : NULL;
-	uint32_t uidvalidity = n ? n->uidvalidity : 0, uid = n ? n->uid : 0;
-	mbox_get(m);  /* a move may point the node elsewhere meanwhile */
+	if (n) {
+		*at = (struct msg_at){ n->m, n->uidvalidity, n->uid };
+		mbox_get(at->m);  /* a move may point the node elsewhere meanwhile */
+	}
 	pthread_mutex_unlock(&fs->nodes_lock);
-	if (!m)
+	if (!at->m)
 		return -ENOENT;
-	int rc = open_message(fs, m, uidvalidity, uid, flags, body);
-	mbox_put(m);
+	int rc = open_message(fs, at->m, at->uidvalidity, at->uid, flags, body);
 	if (rc < 0)
 		return rc;
 	*keep_cache = true;
 	return 0;
+}
+
+int fs_open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body, bool *keep_cache)
+{
+	struct msg_at at;
+	int rc = open_body(fs, ino, flags, body, keep_cache, &at);
+	mbox_put(at.m);
+	return rc;
 }
 
 /* The message node ino shows (its folder, a reference the caller puts),
@@ -94,19 +111,18 @@ static struct mbox *node_message(struct fs *fs, uint64_t ino, uint32_t *uidvalid
 	return m;
 }
 
+/* A big message's bytes come where they are read (partial.h), also when
+ * its node is a new file already delivered, which reads its message. */
 int fs_read_body(struct fs *fs, uint64_t ino, uint64_t off, uint64_t len, struct cache_span *body)
 {
 	bool keep;
-	int rc = fs_open_body(fs, ino, O_RDONLY, body, &keep);
-	if (rc < 0 || body->fd >= 0)
-		return rc;
-	uint64_t declared = body->size;
-	uint32_t uidvalidity, uid;
-	struct mbox *m = node_message(fs, ino, &uidvalidity, &uid);
-	if (!m)
-		return -ENOENT;
-	rc = fs->partial ? partial_read(fs->partial, m, uidvalidity, uid, declared, off, len, body) : -EIO;
-	mbox_put(m);
+	struct msg_at at;
+	int rc = open_body(fs, ino, O_RDONLY, body, &keep, &at);
+	if (rc == 0 && body->fd < 0)
+		rc = fs->partial ? partial_read(fs->partial, at.m, at.uidvalidity, at.uid, body->size, off, len,
+						body)
+				 : -EIO;
+	mbox_put(at.m);
 	return rc;
 }
 
