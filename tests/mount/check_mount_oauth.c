@@ -115,6 +115,23 @@ static void same_bytes(const struct fsmount *m, struct imap *s, const char *fold
 	buf_free(&theirs);
 }
 
+/* Waits (30 s at most: the bound only proves nothing hangs) until the
+ * mount's log has text at least once: after a kick, the next login may
+ * come from the watcher reconnecting rather than from a read, which
+ * read-ahead may have served from the cache already. */
+static void wait_for_log(const struct fsmount *m, const char *text)
+{
+	for (int waited = 0; fsmount_log_count(m, text) < 1 && waited < 30000; waited += 100)
+		os_sleep_ms(100);
+}
+
+/* The same for the helper's run count to pass before. */
+static void wait_for_runs(const struct helper *h, unsigned before)
+{
+	for (int waited = 0; helper_runs(h) <= before && waited < 30000; waited += 100)
+		os_sleep_ms(100);
+}
+
 static void kick_alice(void)
 {
 	struct buf err = BUF_INIT;
@@ -146,6 +163,7 @@ START_TEST(test_xoauth2_token_rotates_without_remounting)
 	s = mount_second(&env, "alice");
 	for (uint32_t uid = 40; uid >= 30; uid -= 5)
 		same_bytes(&m, s, "OAuthX", uid);
+	wait_for_runs(&h, before);
 	ck_assert_uint_gt(helper_runs(&h), before);
 	ck_assert_uint_eq(fsmount_log_count(&m, "refused"), 0);
 	mount_stop(&m);
@@ -176,6 +194,7 @@ START_TEST(test_oauthbearer_expired_token_gets_one_retry)
 	s = mount_second(&env, "alice");
 	for (uint32_t uid = 40; uid >= 30; uid -= 5)
 		same_bytes(&m, s, "OAuthB", uid);
+	wait_for_log(&m, "reading the token again (passcmd)");
 	struct buf log = BUF_INIT;
 	mount_sh(&log, "tail -c 3000 '%s'", m.log);
 	ck_assert_msg(fsmount_log_count(&m, "reading the token again (passcmd)") >= 1, "%s", log.data);
