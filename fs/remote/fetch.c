@@ -434,11 +434,14 @@ static void stream_fail(struct fetch_stream *st, int rc)
 {
 	if (!st->error)
 		st->error = rc;
-	if (st->w) {  /* cut short mid-literal: the parser must let go of st now */
-		cache_writer_abort(st->w);
-		st->w = NULL;
+	/* cut short mid-literal: the parser must let go of st now.  Closing
+	 * the connection ends its sink, and body_done drops the body's writer
+	 * (it needs st->w until then) */
+	if (st->w)
 		pool_disconnect(st->c);
-	}
+	cache_writer_abort(st->w);
+	st->w = NULL;
+	st->w_cmd = NULL;
 	while (st->head) {
 		struct fetch_cmd *fc = st->head;
 		st->head = fc->next;

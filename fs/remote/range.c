@@ -220,10 +220,12 @@ static void range_fail(struct range_stream *st, int rc)
 {
 	if (!st->error)
 		st->error = rc;
-	if (st->w) {  /* cut short mid-literal: the parser must let go of st now */
-		st->w = NULL;
+	/* cut short mid-literal: the parser must let go of st now.  Closing
+	 * the connection ends its sink, and window_done marks the window failed
+	 * (it needs st->w until then) */
+	if (st->w)
 		pool_disconnect(st->c);
-	}
+	st->w = NULL;
 	while (st->head) {
 		struct range_cmd *fc = st->head;
 		st->head = fc->next;

@@ -159,6 +159,11 @@ int mount_env_cleanup(struct mount_env *env)
 	snprintf(cmd, sizeof cmd, "grep -o ' %s/[^ ]*' /proc/mounts | xargs -r -n1 umount -l", env->work);
 	if (system(cmd) != 0)
 		problems++;
+	/* IMAPFS_KEEP_WORK keeps the daemons' logs and caches to read after a failure */
+	if (getenv("IMAPFS_KEEP_WORK")) {
+		fprintf(stderr, "kept %s\n", env->work);
+		return problems;
+	}
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", env->work);
 	if (system(cmd) != 0)
 		problems++;

@@ -138,6 +138,45 @@ START_TEST(test_window_without_its_bytes_is_no_end)
 }
 END_TEST
 
+/* The connection drops in the middle of a window's literal: the window
+ * fails, is asked for once more on a fresh connection, and the read gets
+ * the second answer's bytes (none of the first's). */
+START_TEST(test_connection_lost_mid_window)
+{
+	struct fakefs ff;
+	uint64_t ino = big_ino(&ff,
+		BIG_LISTED
+		"C: <tag5> UID FETCH 1 (UID BODY.PEEK[]<0.262144>)\n"
+		"S: * 1 FETCH (UID 1 BODY[]<0> {262144}\n"
+		"LITERAL 1000 a\n"
+		"CLOSE\n"
+		"ACCEPT\n"
+		FAKE_LOGIN("UIDPLUS")
+		"C: <tag2> EXAMINE INBOX\n"
+		"S: * 1 EXISTS\n"
+		"S: * OK [UIDVALIDITY 7] ok\n"
+		"S: * OK [UIDNEXT 2] ok\n"
+		"S: <tag2> OK [READ-ONLY] done\n"
+		"C: <tag3> UID FETCH 1 (UID BODY.PEEK[]<0.262144>)\n"
+		"S: * 1 FETCH (UID 1 BODY[]<0> {262144}\n"
+		"LITERAL 262144 b\n"
+		"S: )\n"
+		"S: <tag3> OK done\n"
+		FAKE_LOGOUT);
+	struct cache_span body;
+	ck_assert_int_eq(fs_read_body(ff.fs, ino, 0, 4096, &body), 0);
+	char got[4096];
+	ck_assert_int_eq(pread(body.fd, got, sizeof got, (off_t)body.offset), (ssize_t)sizeof got);
+	size_t i = 0;
+	while (i < sizeof got && got[i] == 'b')
+		i++;
+	ck_assert_msg(i == sizeof got, "byte %zu is '%c'", i, got[i]);
+	close(body.fd);
+	ck_assert_int_eq(size_of(&ff, ino), 2000000);
+	fakefs_close(&ff);
+}
+END_TEST
+
 int main(void)
 {
 	fs_log_to_stderr(true);
@@ -147,6 +186,7 @@ int main(void)
 	tcase_add_test(tc, test_wrong_origin_uid_section_and_extra_bytes);
 	tcase_add_test(tc, test_short_literal_at_the_end_is_the_real_size);
 	tcase_add_test(tc, test_window_without_its_bytes_is_no_end);
+	tcase_add_test(tc, test_connection_lost_mid_window);
 	suite_add_tcase(su, tc);
 	return check_run_suite(su) ? EXIT_FAILURE : EXIT_SUCCESS;
 }
