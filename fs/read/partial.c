@@ -364,12 +364,11 @@ static void *fetcher(void *arg)
 		if (opened && !st)
 			break;  /* no connection: the readers see their windows fail */
 	}
-	if (pt->stop) {
-		/* nobody sends these any more */
-		for (size_t i = 0; i < e->nqueue; i++)
-			set_remove(&e->asked, e->queue[i].start, e->queue[i].start + e->queue[i].len);
-		e->nqueue = 0;
-	}
+	/* stopping, or no connection to be had: nobody sends these, and their
+	 * readers must see them fail (and ask once more) instead of waiting */
+	for (size_t i = 0; i < e->nqueue; i++)
+		set_remove(&e->asked, e->queue[i].start, e->queue[i].start + e->queue[i].len);
+	e->nqueue = 0;
 	e->fetching = false;
 	pthread_cond_broadcast(&pt->changed);
 	pthread_mutex_unlock(&pt->lock);

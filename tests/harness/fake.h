@@ -60,6 +60,9 @@ int fake_port(const struct fake_server *f);
 const char *fake_port_str(const struct fake_server *f);
 /* Lets a script waiting at PAUSE go on. */
 void fake_resume(struct fake_server *f);
+/* Waits until the script waits at PAUSE: 0, or -1 when it ended or the
+ * timeout passed first. */
+int fake_wait_paused(struct fake_server *f);
 /* Waits until a TLS handshake has finished on the server side (or the
  * script has ended) and appends the server name the client sent in the
  * latest one ("" when it sent none).  0, or -1 when no handshake finished. */

@@ -218,6 +218,21 @@ void fake_resume(struct fake_server *f)
 	pthread_mutex_unlock(&f->mu);
 }
 
+int fake_wait_paused(struct fake_server *f)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += fake_timeout(f) / 1000 + 1;
+	pthread_mutex_lock(&f->mu);
+	while (!f->paused && !f->done) {
+		if (pthread_cond_timedwait(&f->cv, &f->mu, &until) != 0)
+			break;
+	}
+	bool paused = f->paused;
+	pthread_mutex_unlock(&f->mu);
+	return paused ? 0 : -1;
+}
+
 int fake_sni(struct fake_server *f, struct buf *out)
 {
 	struct timespec until;

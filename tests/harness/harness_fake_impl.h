@@ -57,6 +57,7 @@ struct fake_server {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool resumed;     /* under mu */
+	bool paused;      /* under mu: the script waits at PAUSE */
 	bool handshaken;  /* under mu */
 	bool done;        /* under mu */
 	char sni[256];    /* under mu */

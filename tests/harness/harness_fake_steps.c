@@ -188,11 +188,14 @@ static int fake_do_pause(struct fake_server *f)
 		until.tv_nsec -= 1000000000;
 	}
 	pthread_mutex_lock(&f->mu);
+	f->paused = true;
+	pthread_cond_broadcast(&f->cv);
 	int r = 0;
 	while (!f->resumed && r == 0)
 		r = pthread_cond_timedwait(&f->cv, &f->mu, &until);
 	bool resumed = f->resumed;
 	f->resumed = false;
+	f->paused = false;
 	pthread_mutex_unlock(&f->mu);
 	return resumed ? 0 : fake_fail(f, "PAUSE: fake_resume() was not called in time");
 }

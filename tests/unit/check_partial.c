@@ -9,6 +9,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -177,6 +178,72 @@ START_TEST(test_connection_lost_mid_window)
 }
 END_TEST
 
+struct read_at {
+	struct fakefs *ff;
+	uint64_t ino, off;
+	int rc;
+	char first;               /* the first byte read */
+};
+
+static void *read_thread(void *arg)
+{
+	struct read_at *r = arg;
+	struct cache_span body;
+	r->rc = fs_read_body(r->ff->fs, r->ino, r->off, 4096, &body);
+	if (r->rc == 0) {
+		if (pread(body.fd, &r->first, 1, (off_t)(body.offset + r->off)) != 1)
+			r->first = 0;
+		close(body.fd);
+	}
+	return NULL;
+}
+
+/* A window asked for while the fetching thread fails to get a connection
+ * ready (its EXAMINE refused) fails with the others, and its reader asks
+ * once more instead of waiting for it for ever. */
+START_TEST(test_window_asked_while_no_connection_is_not_lost)
+{
+	struct fakefs ff;
+	uint64_t ino = big_ino(&ff,
+		BIG_LISTED
+		"C: <tag5> UID FETCH 1 (UID BODY.PEEK[]<0.262144>)\n"
+		"S: * 1 FETCH (UID 1 BODY[]<0> {262144}\n"
+		"LITERAL 1000 a\n"
+		"CLOSE\n"
+		"ACCEPT\n"
+		FAKE_LOGIN("UIDPLUS")
+		"C: <tag2> EXAMINE INBOX\n"
+		"PAUSE\n"
+		"S: <tag2> NO not now\n"
+		"C: <tag3> EXAMINE INBOX\n"
+		"S: * 1 EXISTS\n"
+		"S: * OK [UIDVALIDITY 7] ok\n"
+		"S: * OK [UIDNEXT 2] ok\n"
+		"S: <tag3> OK [READ-ONLY] done\n"
+		"C: <tag4> UID FETCH 1 (UID BODY.PEEK[]<1048576.262144>)\n"
+		"S: * 1 FETCH (UID 1 BODY[]<1048576> {262144}\n"
+		"LITERAL 262144 c\n"
+		"S: )\n"
+		"S: <tag4> OK done\n"
+		FAKE_LOGOUT);
+	struct read_at first = { &ff, ino, 0, 0, 0 }, second = { &ff, ino, 1048576, 0, 0 };
+	pthread_t t1, t2;
+	ck_assert_int_eq(pthread_create(&t1, NULL, read_thread, &first), 0);
+	/* the window of the first read is asked for again, and its EXAMINE
+	 * waits: the second read's window joins the queue */
+	ck_assert_int_eq(fake_wait_paused(ff.f), 0);
+	ck_assert_int_eq(pthread_create(&t2, NULL, read_thread, &second), 0);
+	usleep(300000);
+	fake_resume(ff.f);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	ck_assert_int_eq(first.rc, -EIO);
+	ck_assert_int_eq(second.rc, 0);
+	ck_assert_int_eq(second.first, 'c');
+	fakefs_close(&ff);
+}
+END_TEST
+
 int main(void)
 {
 	fs_log_to_stderr(true);
@@ -187,6 +254,7 @@ int main(void)
 	tcase_add_test(tc, test_short_literal_at_the_end_is_the_real_size);
 	tcase_add_test(tc, test_window_without_its_bytes_is_no_end);
 	tcase_add_test(tc, test_connection_lost_mid_window);
+	tcase_add_test(tc, test_window_asked_while_no_connection_is_not_lost);
 	suite_add_tcase(su, tc);
 	return check_run_suite(su) ? EXIT_FAILURE : EXIT_SUCCESS;
 }
