@@ -13,6 +13,11 @@ case "$1" in
 	export IMAPFS_DAEMON_WRAPPER
 	;;
 esac
-exec valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+# Valgrind runs one thread at a time and takes a stat() to be quick: a
+# test's stat on a mount whose daemon waits for a proxy or a scripted server
+# in the test's own process then stops that server until the daemon gives
+# up (check_fresh_idle's silent IDLE, 30 s).  fuse-compatible lets the
+# other threads run during such calls.
+exec valgrind --quiet --sim-hints=fuse-compatible --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	--show-leak-kinds=definite --trace-children=no --child-silent-after-fork=no \
 	--suppressions="$(dirname "$0")/valgrind.supp" "$@"
