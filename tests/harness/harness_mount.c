@@ -19,6 +19,7 @@
 #include "check_run.h"
 #include "harness.h"
 #include "harness_os.h"
+#include "harness_proxy.h"
 #include "imap.h"
 #include "imaplib.h"
 
@@ -203,6 +204,23 @@ void mount_start_user(const struct mount_env *env, struct fsmount *m, const char
 	int rc = mount_run(env, m, opts, url, &err);
 	ck_assert_msg(rc == -1, "imapfs exited %d: %s", rc, err.data);
 	buf_free(&err);
+}
+
+struct proxy *mount_proxy_start(const struct mount_env *env, int mode)
+{
+	struct buf err = BUF_INIT;
+	struct proxy *p = proxy_start(env->imap_port, (enum proxy_mode)mode, &err);
+	ck_assert_msg(p, "%s", err.data);
+	buf_free(&err);
+	return p;
+}
+
+void mount_start_via(const struct mount_env *env, const struct proxy *p, struct fsmount *m,
+		     const char *name, const char *user, const char *extra_opts)
+{
+	struct mount_env via = *env;
+	via.imap_port = proxy_port(p);
+	mount_start_user(&via, m, name, user, extra_opts);
 }
 
 void mount_start(const struct mount_env *env, struct fsmount *m, const char *name,

@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+struct proxy;
+
 struct buf;
 struct dovecot;
 struct dovecot_opts;
@@ -70,6 +72,13 @@ void mount_start_user(const struct mount_env *env, struct fsmount *m, const char
 		      const char *user, const char *extra_opts);
 void mount_start(const struct mount_env *env, struct fsmount *m, const char *name,
 		 const char *extra_opts);
+/* A proxy (harness_proxy.h) of mode (0: passing all) in front of env's
+ * Dovecot, to count or shape what a mount sends; fails the test when it
+ * cannot start.  proxy_stop ends it. */
+struct proxy *mount_proxy_start(const struct mount_env *env, int mode);
+/* mount_start_user with the server reached through proxy p. */
+void mount_start_via(const struct mount_env *env, const struct proxy *p, struct fsmount *m,
+		     const char *name, const char *user, const char *extra_opts);
 /* Unmounts; imapfs must exit 0. */
 void mount_stop(struct fsmount *m);
 /* main() of a mount test program: skips (exit 77) without root, Dovecot

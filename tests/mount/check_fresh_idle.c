@@ -20,7 +20,7 @@ struct dovecot dc;
 struct mount_env env;
 
 /* An IDLE round lasts 30 s: time for one change to be heard only at its
- * DONE, with valgrind's slowness (the daemon runs under it too) on top: a
+ * DONE, with valgrind's slowness (of this program and its proxy) on top: a
  * round that began just before the append, then the refresh. */
 #define ROUND_WITHIN_MS 75000
 
@@ -31,12 +31,9 @@ struct proxied {
 
 static void proxied_start(struct proxied *px, enum proxy_mode mode)
 {
-	struct buf err = BUF_INIT;
-	px->proxy = proxy_start(dc.imap_port, mode, &err);
-	ck_assert_msg(px->proxy, "%s", err.data);
+	px->proxy = mount_proxy_start(&env, mode);
 	px->via = dc;
 	px->via.imap_port = proxy_port(px->proxy);
-	buf_free(&err);
 }
 
 static bool idling(void *p)

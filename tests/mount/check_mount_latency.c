@@ -34,24 +34,6 @@ static struct mount_env env;
 #define SCAN_FOLDERS 5
 #define SCAN_MESSAGES 300
 
-/* A mount of alice's mail through the proxy p. */
-static void mount_via(struct fsmount *m, struct proxy *p, const char *name, const char *extra)
-{
-	struct mount_env e = env;
-	e.imap_port = proxy_port(p);
-	memset(m, 0, sizeof *m);
-	mount_start(&e, m, name, extra);
-}
-
-static struct proxy *proxy_new(void)
-{
-	struct buf err = BUF_INIT;
-	struct proxy *p = proxy_start(dc.imap_port, 0, &err);
-	ck_assert_msg(p, "%s", err.data);
-	buf_free(&err);
-	return p;
-}
-
 static unsigned logins(struct proxy *p)
 {
 	return proxy_commands(p, "LOGIN", NULL) + proxy_commands(p, "AUTHENTICATE", NULL);
@@ -173,9 +155,9 @@ static unsigned grep_count(const struct fsmount *m, const char *folder)
  * more. */
 START_TEST(test_every_connection_logs_in_at_mount)
 {
-	struct proxy *p = proxy_new();
-	struct fsmount m;
-	mount_via(&m, p, "logins", "connections=4,nowatch");
+	struct proxy *p = mount_proxy_start(&env, 0);
+	struct fsmount m = { .pid = 0 };
+	mount_start_via(&env, p, &m, "logins", "alice", "connections=4,nowatch");
 	struct want_logins w = { p, 4 };
 	ck_assert_msg(happens(HAPPENS_WITHIN_MS, logged_in, &w),
 		      "%u login(s) after the mount, not one per connection (4)", logins(p));
@@ -198,9 +180,9 @@ END_TEST
 START_TEST(test_a_scan_brings_in_several_folders_ahead)
 {
 	make_scan_folders();
-	struct proxy *p = proxy_new();
-	struct fsmount m;
-	mount_via(&m, p, "ahead", "connections=4,nowatch,debug");
+	struct proxy *p = mount_proxy_start(&env, 0);
+	struct fsmount m = { .pid = 0 };
+	mount_start_via(&env, p, &m, "ahead", "alice", "connections=4,nowatch,debug");
 	ck_assert_uint_eq(grep_count(&m, "Scan1"), SCAN_MESSAGES);
 	for (unsigned f = 2; f <= 4; f++) {
 		char folder[32];

@@ -81,13 +81,9 @@ START_TEST(test_head_of_big_message_pulls_little)
 	srv_fetch(s, "Big", uids[2], "BODY.PEEK[]", &text, &theirs);
 	ck_assert_uint_eq(theirs.len, msg.len);
 
-	struct buf err = BUF_INIT;
-	struct proxy *px = proxy_start(env.imap_port, 0, &err);
-	ck_assert_msg(px, "%s", err.data);
-	struct mount_env via = env;
-	via.imap_port = proxy_port(px);
+	struct proxy *px = mount_proxy_start(&env, 0);
 	struct fsmount m = { .pid = 0 };
-	mount_start_user(&via, &m, "partial", "bob", "connections=3");
+	mount_start_via(&env, px, &m, "partial", "bob", "connections=3");
 	char base[300];
 	snprintf(base, sizeof base, "%s/Big", m.dir);
 
@@ -135,7 +131,7 @@ START_TEST(test_head_of_big_message_pulls_little)
 	/* a remount has it in its cache */
 	struct fsmount again = { .pid = 0 };
 	snprintf(again.cache, sizeof again.cache, "%s", m.cache);
-	mount_start_user(&via, &again, "partial2", "bob", "connections=3");
+	mount_start_via(&env, px, &again, "partial2", "bob", "connections=3");
 	buf_reset(&path);
 	buf_addf(&path, "%s/Big/%u.eml", again.dir, uids[2]);
 	unsigned long long at_remount = pulled_settled(px);
@@ -149,7 +145,6 @@ START_TEST(test_head_of_big_message_pulls_little)
 	mount_stop(&again);
 	proxy_stop(px);
 	imap_close(s);
-	buf_free(&err);
 	buf_free(&msg);
 	buf_free(&text);
 	buf_free(&theirs);

@@ -110,13 +110,9 @@ static size_t list_folder(const char *dir, char (*names)[32], size_t max)
 static unsigned walk_folder(struct imap *s, const char *folder, const char *name, enum order order,
 			    unsigned nthreads)
 {
-	struct buf err = BUF_INIT;
-	struct proxy *px = proxy_start(env.imap_port, 0, &err);
-	ck_assert_msg(px, "%s", err.data);
-	struct mount_env via = env;
-	via.imap_port = proxy_port(px);
+	struct proxy *px = mount_proxy_start(&env, 0);
 	struct fsmount m = { .pid = 0 };
-	mount_start(&via, &m, name, NULL);
+	mount_start_via(&env, px, &m, name, "alice", NULL);
 
 	char dir[512];
 	snprintf(dir, sizeof dir, "%s/%s", m.dir, folder);
@@ -156,7 +152,6 @@ static unsigned walk_folder(struct imap *s, const char *folder, const char *name
 	free(w.bodies);
 	buf_free(&text);
 	buf_free(&theirs);
-	buf_free(&err);
 	mount_stop(&m);
 	proxy_stop(px);
 	return fetches;
