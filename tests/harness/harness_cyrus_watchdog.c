@@ -95,27 +95,13 @@ int cyrus_watchdog_start(struct cyrus *c, struct buf *err)
 	}
 	if (pid == 0) {
 		int keep[3] = { p[0], sock, logfd };
-		/* Sorted, so that the descriptors between them can be closed. */
-		for (int i = 0; i < 2; i++)
-			for (int j = 0; j < 2 - i; j++)
-				if (keep[j] > keep[j + 1]) {
-					int t = keep[j];
-					keep[j] = keep[j + 1];
-					keep[j + 1] = t;
-				}
 		int null = open("/dev/null", O_RDWR);
 		if (null >= 0) {
 			dup2(null, 0);
 			dup2(null, 1);
 			dup2(null, 2);
 		}
-		unsigned from = 3;
-		for (int i = 0; i < 3; i++) {
-			if ((unsigned)keep[i] > from)
-				close_range(from, (unsigned)keep[i] - 1, 0);
-			from = (unsigned)keep[i] + 1;
-		}
-		close_range(from, ~0U, 0);
+		os_close_fds_except(3, keep, 3);
 		/* Out of the terminal's reach: Ctrl-C ends the test, and then
 		 * this one stops Cyrus. */
 		setsid();

@@ -49,11 +49,15 @@ void os_sleep_ms(int ms)
 		;
 }
 
-/* close_range(from, ~0U, 0) by hand: valgrind 3.19 aborts on close_range
- * under --sim-hints=fuse-compatible (tests/valgrind-wrap.sh).  The numbers
- * come from /proc/self/fd through getdents64 (nothing may allocate after
- * fork); those at or above the soft limit are valgrind's own. */
-static void close_from(int from)
+static bool kept(long fd, const int *keep, size_t nkeep)
+{
+	for (size_t i = 0; i < nkeep; i++)
+		if (keep[i] == fd)
+			return true;
+	return false;
+}
+
+void os_close_fds_except(int from, const int *keep, size_t nkeep)
 {
 	struct rlimit rl;
 	long limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)INT_MAX ? (long)rl.rlim_cur
@@ -61,7 +65,8 @@ static void close_from(int from)
 	int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0) {
 		for (long fd = from; fd < limit && fd < 65536; fd++)
-			close((int)fd);
+			if (!kept(fd, keep, nkeep))
+				close((int)fd);
 		return;
 	}
 	char chunk[4096];
@@ -73,7 +78,7 @@ static void close_from(int from)
 			const char *c = d->d_name;
 			for (; *c >= '0' && *c <= '9' && fd < INT_MAX / 10; c++)
 				fd = fd * 10 + (*c - '0');
-			if (!*c && c != d->d_name && fd >= from && fd < limit && fd != dir)
+			if (!*c && c != d->d_name && fd >= from && fd < limit && fd != dir && !kept(fd, keep, nkeep))
 				close((int)fd);
 			at += d->d_reclen;
 		}
@@ -106,9 +111,7 @@ static void os_child_exec(const char *const argv[], const struct os_spawn_opts *
 		signal(reset[i], SIG_DFL);
 	/* Everything above 2 goes, except the close-on-exec error pipe, so that
 	 * no test's pipe or socket is held open by a long-lived server. */
-	for (int fd = 3; fd < errno_fd; fd++)
-		close(fd);
-	close_from(errno_fd + 1);
+	os_close_fds_except(3, &errno_fd, 1);
 	if (o->no_ptrace_cap && prctl(PR_CAPBSET_DROP, CAP_SYS_PTRACE, 0, 0, 0) < 0)
 		goto fail;
 	execv(argv[0], (char *const *)argv);

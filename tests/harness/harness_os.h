@@ -23,6 +23,12 @@ struct os_spawn_opts {
 				* the child is dumpable */
 };
 
+/* Closes every descriptor from up but those in keep: close_range by hand,
+ * as valgrind 3.19 aborts on close_range under --sim-hints=fuse-compatible
+ * (tests/valgrind-wrap.sh).  Async-signal-safe, for a child between fork
+ * and exec: the numbers come from /proc/self/fd through getdents64, and
+ * those at or above the soft limit (valgrind's own) stay. */
+void os_close_fds_except(int from, const int *keep, size_t nkeep);
 /* Starts argv[0] (an absolute path) with stdin from /dev/null and every
  * descriptor above 2 closed.  Returns the child's pid or -1. */
 pid_t os_spawn(const char *const argv[], const struct os_spawn_opts *o, struct buf *err);
