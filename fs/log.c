@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "log.h"
 
 static bool to_stderr = true;
 static bool debug_on;
+static long long debug_since;   /* clock_ms() when the trace began */
 
 void fs_log_to_stderr(bool yes)
 {
@@ -27,6 +29,7 @@ void fs_log_to_stderr(bool yes)
 void fs_log_debug(bool yes)
 {
 	debug_on = yes;
+	debug_since = clock_ms();
 }
 
 /* Control characters (a server's text may hold CR, LF or escapes) as \xNN,
@@ -65,6 +68,11 @@ void fs_log(int level, const char *fmt, ...)
 	va_end(ap);
 	if (to_stderr) {
 		buf_addstr(&line, "imapfs: ");
+		/* a trace says when: where a slow scan waits shows in the gaps */
+		if (debug_on) {
+			long long ms = clock_ms() - debug_since;
+			buf_addf(&line, "%lld.%03lld ", ms / 1000, ms % 1000);
+		}
 		add_printable(&line, text.data);
 		buf_addch(&line, '\n');
 		write_whole(STDERR_FILENO, line.data, line.len);

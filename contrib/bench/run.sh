@@ -5,6 +5,7 @@
 #                        [--build DIR] [--imapfs PATH] [--limit SECONDS]
 #                        [--cache-fs ext4|dir] [--big-folder N] [--rate-kbit N]
 #                        [--only compress|partial|latency|scale|readers] [--scale-messages N]
+#                        [--fs-opts OPTS] [--keep-logs DIR]
 #
 # As root.  Starts a private Dovecot seeded with the "bench" corpus, measures
 # the baselines (Python imaplib bulk fetch, mbsync, local grep/rsync over the
@@ -29,7 +30,9 @@
 # compress=no and =yes against the bulk fetch through the same proxy; and
 # on loopback compress=auto (the default, off there), =no and =yes.
 # --only compress runs those rows and their baselines alone; --only latency
-# the bulk fetch and imapfs's cold grep -r, on loopback and at MS.
+# the bulk fetch and imapfs's cold grep -r, on loopback and at MS, each
+# grep noted with the CPU seconds imapfs and Dovecot spent on it and how
+# busy the machine was.
 # Partial fetch: head -c 200 of a 30 MB message (in the second user's
 # folder Partial) on a fresh mount, and the MB the server sent for it
 # (Dovecot's out= of the mount's sessions); --only partial runs it alone.
@@ -40,6 +43,9 @@
 # (--scale-messages, default 200000) instead of the corpus: mount, ls -lR
 # (twice), grep -r, rsync -a and a no-change one, each step's time and the
 # daemon's RSS after it, and its peak RSS (VmHWM; the target: under 64 MB).
+# --fs-opts adds -o OPTS to every mount (debug: a protocol trace with the
+# time of each line, to see where a scan waits); --keep-logs copies each
+# mount's log (imapfs-TAG.log) to DIR before the teardown.
 # Exit status: 0
 # when every step ran and every result checked out, 1 on a setup failure,
 # 3 when a step failed, timed out or gave a wrong answer.
@@ -62,6 +68,8 @@ big=20000
 rate=40000
 only=""
 scale=200000
+fs_opts=""
+keep_logs=""
 
 die() { echo "bench: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
@@ -80,7 +88,9 @@ while [ $# -gt 0 ]; do
 	--rate-kbit) rate=${2:?}; shift 2 ;;
 	--only) only=${2:?}; shift 2 ;;
 	--scale-messages) scale=${2:?}; shift 2 ;;
-	-h|--help) sed -n '2,45p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--fs-opts) fs_opts=${2:?}; shift 2 ;;
+	--keep-logs) keep_logs=${2:?}; shift 2 ;;
+	-h|--help) sed -n '2,51p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 done
@@ -152,6 +162,9 @@ cleanup() {
 		wait "$timed_pid" 2>/dev/null
 	fi
 	for mnt in "${fs_mnts[@]}"; do unmount_quietly "$mnt"; done
+	if [ -n "$keep_logs" ]; then
+		mkdir -p "$keep_logs" && cp "$T"/imapfs-*.log "$keep_logs"/ 2>/dev/null
+	fi
 	for mnt in "${cache_mnts[@]}"; do umount "$mnt" 2>/dev/null; done
 	for pid in "${fs_pids[@]}"; do
 		for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
@@ -406,7 +419,7 @@ fresh_cache() {
 # extra -o OPTS; 0 once it is in /proc/mounts (then the time it took is a
 # sample of fs_mount).
 fs_mount() {
-	local col=$1 tag=$2 extra=${3:+,$3} t0 i
+	local col=$1 tag=$2 extra=${3:+,$3}${fs_opts:+,$fs_opts} t0 i
 	FS_MNT="$T/mnt-$tag"
 	mkdir -p "$FS_MNT"
 	fresh_cache "$tag" || { fail fs_mount "$col" FAIL "cannot make a cache file system"; return 1; }
@@ -661,13 +674,33 @@ PYEOF
 	record fs_partial_head direct "$sent"
 }
 
-# measure_latency: cold grep -r alone, as fs_grep_cold.COL.
+# Where a cold grep's CPU goes: cpu_mark before the step, cpu_note after
+# it says how many CPU seconds the daemon and Dovecot's imap processes
+# used and how busy the whole machine was (a saturated machine makes a
+# scan CPU-bound, whatever the link).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+cpu_imap() { local t=0 p; for p in $(pgrep -x imap); do t=$((t + $(cpu_ticks "$p"))); done; echo "$t"; }
+cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+cpu_mark() { CPU0=("$(cpu_ticks "$FS_PID")" "$(cpu_imap)" "$(cpu_busy)"); }
+cpu_note() {
+	local hz ncpu
+	hz=$(getconf CLK_TCK)
+	ncpu=$(nproc)
+	note "$1: imapfs $(awk -v t="$(($(cpu_ticks "$FS_PID") - CPU0[0]))" -v h="$hz" 'BEGIN { printf "%.2f", t / h }') CPU s," \
+		"Dovecot $(awk -v t="$(($(cpu_imap) - CPU0[1]))" -v h="$hz" 'BEGIN { printf "%.2f", t / h }') CPU s," \
+		"machine $(awk -v t="$(($(cpu_busy) - CPU0[2]))" -v h="$hz" -v n="$ncpu" -v e="$ELAPSED" \
+			'BEGIN { printf "%.0f", (e > 0 ? 100 * t / h / n / e : 0) }')% busy over ${ELAPSED} s"
+}
+# measure_latency: cold grep -r alone, as fs_grep_cold.COL, and where its
+# CPU went.
 measure_latency() {
 	local col
 	for col in "${cols[@]}"; do
 		note "imapfs: cold grep ($col)"
 		fs_mount "$col" "lat-$col" || continue
+		cpu_mark
 		fs_grep fs_grep_cold "$col"
+		cpu_note "cold grep ($col)"
 		fs_unmount "$col"
 	done
 }
