@@ -218,32 +218,32 @@ void fake_resume(struct fake_server *f)
 	pthread_mutex_unlock(&f->mu);
 }
 
-int fake_wait_paused(struct fake_server *f)
+/* Waits (f->mu held) until *flag, or the script ended, or the timeout
+ * passed: *flag. */
+static bool wait_for_flag(struct fake_server *f, const bool *flag)
 {
 	struct timespec until;
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += fake_timeout(f) / 1000 + 1;
-	pthread_mutex_lock(&f->mu);
-	while (!f->paused && !f->done) {
+	while (!*flag && !f->done) {
 		if (pthread_cond_timedwait(&f->cv, &f->mu, &until) != 0)
 			break;
 	}
-	bool paused = f->paused;
+	return *flag;
+}
+
+int fake_wait_paused(struct fake_server *f)
+{
+	pthread_mutex_lock(&f->mu);
+	bool paused = wait_for_flag(f, &f->paused);
 	pthread_mutex_unlock(&f->mu);
 	return paused ? 0 : -1;
 }
 
 int fake_sni(struct fake_server *f, struct buf *out)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += fake_timeout(f) / 1000 + 1;
 	pthread_mutex_lock(&f->mu);
-	while (!f->handshaken && !f->done) {
-		if (pthread_cond_timedwait(&f->cv, &f->mu, &until) != 0)
-			break;
-	}
-	bool ok = f->handshaken;
+	bool ok = wait_for_flag(f, &f->handshaken);
 	if (ok)
 		buf_addstr(out, f->sni);
 	pthread_mutex_unlock(&f->mu);

@@ -139,6 +139,23 @@ START_TEST(test_window_without_its_bytes_is_no_end)
 }
 END_TEST
 
+/* The first window's literal cut off by a closed connection; the next
+ * connection logs in and EXAMINEs INBOX (tag2), answered next. */
+#define FIRST_WINDOW_CUT_OFF                                       \
+	"C: <tag5> UID FETCH 1 (UID BODY.PEEK[]<0.262144>)\n"     \
+	"S: * 1 FETCH (UID 1 BODY[]<0> {262144}\n"                \
+	"LITERAL 1000 a\n"                                        \
+	"CLOSE\n"                                                 \
+	"ACCEPT\n"                                                \
+	FAKE_LOGIN("UIDPLUS")                                      \
+	"C: <tag2> EXAMINE INBOX\n"
+/* INBOX as BIG_LISTED has it, EXAMINEd by tag. */
+#define INBOX_EXAMINED(tag)                                        \
+	"S: * 1 EXISTS\n"                                         \
+	"S: * OK [UIDVALIDITY 7] ok\n"                            \
+	"S: * OK [UIDNEXT 2] ok\n"                                \
+	"S: " tag " OK [READ-ONLY] done\n"
+
 /* The connection drops in the middle of a window's literal: the window
  * fails, is asked for once more on a fresh connection, and the read gets
  * the second answer's bytes (none of the first's). */
@@ -147,17 +164,8 @@ START_TEST(test_connection_lost_mid_window)
 	struct fakefs ff;
 	uint64_t ino = big_ino(&ff,
 		BIG_LISTED
-		"C: <tag5> UID FETCH 1 (UID BODY.PEEK[]<0.262144>)\n"
-		"S: * 1 FETCH (UID 1 BODY[]<0> {262144}\n"
-		"LITERAL 1000 a\n"
-		"CLOSE\n"
-		"ACCEPT\n"
-		FAKE_LOGIN("UIDPLUS")
-		"C: <tag2> EXAMINE INBOX\n"
-		"S: * 1 EXISTS\n"
-		"S: * OK [UIDVALIDITY 7] ok\n"
-		"S: * OK [UIDNEXT 2] ok\n"
-		"S: <tag2> OK [READ-ONLY] done\n"
+		FIRST_WINDOW_CUT_OFF
+		INBOX_EXAMINED("<tag2>")
 		"C: <tag3> UID FETCH 1 (UID BODY.PEEK[]<0.262144>)\n"
 		"S: * 1 FETCH (UID 1 BODY[]<0> {262144}\n"
 		"LITERAL 262144 b\n"
@@ -206,20 +214,11 @@ START_TEST(test_window_asked_while_no_connection_is_not_lost)
 	struct fakefs ff;
 	uint64_t ino = big_ino(&ff,
 		BIG_LISTED
-		"C: <tag5> UID FETCH 1 (UID BODY.PEEK[]<0.262144>)\n"
-		"S: * 1 FETCH (UID 1 BODY[]<0> {262144}\n"
-		"LITERAL 1000 a\n"
-		"CLOSE\n"
-		"ACCEPT\n"
-		FAKE_LOGIN("UIDPLUS")
-		"C: <tag2> EXAMINE INBOX\n"
+		FIRST_WINDOW_CUT_OFF
 		"PAUSE\n"
 		"S: <tag2> NO not now\n"
 		"C: <tag3> EXAMINE INBOX\n"
-		"S: * 1 EXISTS\n"
-		"S: * OK [UIDVALIDITY 7] ok\n"
-		"S: * OK [UIDNEXT 2] ok\n"
-		"S: <tag3> OK [READ-ONLY] done\n"
+		INBOX_EXAMINED("<tag3>")
 		"C: <tag4> UID FETCH 1 (UID BODY.PEEK[]<1048576.262144>)\n"
 		"S: * 1 FETCH (UID 1 BODY[]<1048576> {262144}\n"
 		"LITERAL 262144 c\n"
