@@ -17,7 +17,15 @@ esac
 # test's stat on a mount whose daemon waits for a proxy or a scripted server
 # in the test's own process then stops that server until the daemon gives
 # up (check_fresh_idle's silent IDLE, 30 s).  fuse-compatible lets the
-# other threads run during such calls.
-exec valgrind --quiet --sim-hints=fuse-compatible --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+# other threads run during such calls, for the programs that hold such a
+# server; the others keep valgrind's default (3.19 aborts on close_range
+# and on readlink of a symlink under the hint: harness_os.c avoids both).
+hints=none
+case "$1" in
+*/check_fresh|*/check_fresh_idle|*/check_mount_latency|*/check_mount_partial|*/check_mount_readers|*/check_stall)
+	hints=fuse-compatible
+	;;
+esac
+exec valgrind --quiet --sim-hints=$hints --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	--show-leak-kinds=definite --trace-children=no --child-silent-after-fork=no \
 	--suppressions="$(dirname "$0")/valgrind.supp" "$@"
