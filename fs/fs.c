@@ -20,6 +20,7 @@
 #include "read/watch.h"
 #include "remote/labels.h"
 #include "remote/pool.h"
+#include "remote/quota.h"
 #include "remote/run.h"
 #include "fs_impl.h"
 #include "xalloc.h"
@@ -217,6 +218,8 @@ static void body_cached(void *ctx, struct mbox *m, uint32_t uidvalidity, uint32_
 		return;
 	pthread_mutex_lock(&fs->nodes_lock);
 	bool known = fs_node_find_locked(fs, ino) != NULL;
+	if (!known)
+		fs->held_push[ino % HELD_PUSHES] = ino;
 	pthread_mutex_unlock(&fs->nodes_lock);
 	if (known)
 		fs->notify.push(fs->notify.ctx, ino);
@@ -435,7 +438,7 @@ static void dir_add_staged(struct fs_dir *d, void *ctx, const char *name, const 
 
 static int opendir_of(struct fs *fs, struct mbox *dir, struct fs_dir **out);
 
-int fs_opendir(struct fs *fs, uint64_t ino, struct fs_dir **out)
+int fs_opendir(struct fs *fs, uint64_t ino, pid_t pid, struct fs_dir **out)
 {
 	if (ino == FS_ROOT_INO) {
 		int rc = mtree_refresh(&fs->tree, fs->pool, fs->cfg.poll_s, false);
@@ -444,6 +447,8 @@ int fs_opendir(struct fs *fs, uint64_t ino, struct fs_dir **out)
 	}
 	struct mbox *dir = mtree_by_ino(&fs->tree, ino);
 	int rc = dir && dir->exists ? opendir_of(fs, dir, out) : -ENOENT;
+	if (rc == 0 && pid)
+		mbox_walked_by(dir, pid);
 	mbox_put(dir);
 	return rc;
 }
@@ -512,12 +517,27 @@ static void dir_entry_used_locked(struct fs *fs, const struct fs_dirent *de)
 }
 
 /* One lock for a whole reply: a big folder's scan takes no lock per file. */
-void fs_dir_entries_used(struct fs *fs, const struct fs_dir *d, size_t from, size_t to)
+size_t fs_dir_entries_used(struct fs *fs, const struct fs_dir *d, size_t from, size_t to, uint64_t *held)
 {
+	size_t nheld = 0;
 	pthread_mutex_lock(&fs->nodes_lock);
-	for (size_t i = from; i < to && i < d->n; i++)
-		dir_entry_used_locked(fs, &d->v[i]);
+	for (size_t i = from; i < to && i < d->n; i++) {
+		const struct fs_dirent *de = &d->v[i];
+		dir_entry_used_locked(fs, de);
+		uint64_t *slot = &fs->held_push[de->e.ino % HELD_PUSHES];
+		if (held && *slot == de->e.ino && !S_ISDIR(de->e.st.st_mode)) {
+			*slot = 0;
+			held[nheld++] = de->e.ino;
+		}
+	}
 	pthread_mutex_unlock(&fs->nodes_lock);
+	return nheld;
+}
+
+void fs_push_held(struct fs *fs, const uint64_t *held, size_t n)
+{
+	for (size_t i = 0; i < n && fs->notify.push; i++)
+		fs->notify.push(fs->notify.ctx, held[i]);
 }
 
 const struct fs_dirent *fs_dir_find(const struct fs_dir *d, const char *name)
@@ -542,53 +562,15 @@ void fs_dir_free(struct fs_dir *d)
 
 /* ---- statfs ---- */
 
-static void on_quota(void *ctx, struct pool_conn *c, const struct imap_response *raw,
-		     const struct imap_resp *r)
-{
-	(void)c;
-	(void)raw;
-	struct fs *fs = ctx;
-	if (!r || strcmp(r->name, "QUOTA") || r->nargs < 2 || r->args[1].type != IMAP_ARG_LIST)
-		return;
-	const struct imap_arg *a = r->args[1].list;
-	for (size_t i = 0; i + 3 <= r->args[1].count; i += 3) {
-		uint64_t used, limit;
-		if (imap_arg_is_atom(&a[i], "STORAGE") && imap_arg_number(&a[i + 1], &used) &&
-		    imap_arg_number(&a[i + 2], &limit)) {
-			fs->quota_used_kb = used;
-			fs->quota_limit_kb = limit;
-		}
-	}
-}
-
-/* Best effort: without an answer statfs tells what it knew. */
-static void refresh_quota(struct fs *fs)
-{
-	if (!pool_has_cap(fs->pool, "QUOTA"))
-		return;
-	struct imap_cmd *cmd = imap_cmd_new("GETQUOTAROOT");
-	imap_cmd_add(cmd, " INBOX");
-	struct run_opts o = { .verb = "GETQUOTAROOT", .on_untagged = on_quota, .ctx = fs,
-			      .quiet = true, .any_answer = true };
-	(void)run_command(fs->pool, NULL, cmd, &o);
-	imap_cmd_free(cmd);
-}
-
 int fs_statfs(struct fs *fs, struct statvfs *st)
 {
-	pthread_mutex_lock(&fs->statfs_lock);
-	time_t now = time(NULL);
-	if (now - fs->statfs_at >= fs->cfg.poll_s) {
-		fs->statfs_at = now;
-		refresh_quota(fs);
-	}
+	struct quota_usage q = quota_get(fs->quota, fs->cfg.poll_s);
 	memset(st, 0, sizeof *st);
 	st->f_bsize = st->f_frsize = 1024;
 	st->f_namemax = 255;
-	if (fs->quota_limit_kb) {
-		st->f_blocks = fs->quota_limit_kb;
-		st->f_bfree = st->f_bavail =
-			fs->quota_limit_kb > fs->quota_used_kb ? fs->quota_limit_kb - fs->quota_used_kb : 0;
+	if (q.known && q.limit_kb) {
+		st->f_blocks = q.limit_kb;
+		st->f_bfree = st->f_bavail = q.limit_kb > q.used_kb ? q.limit_kb - q.used_kb : 0;
 	} else {
 		/* no quota: the cache's bound is the honest "size" we know */
 		st->f_blocks = fs->cfg.cache_size / 1024;
@@ -599,7 +581,6 @@ int fs_statfs(struct fs *fs, struct statvfs *st)
 	st->f_ffree = st->f_favail = 1000000;
 	if (fs->cfg.readonly)
 		st->f_flag |= ST_RDONLY;
-	pthread_mutex_unlock(&fs->statfs_lock);
 	return 0;
 }
 
@@ -611,7 +592,6 @@ int fs_new(struct fs **out, const struct fs_config *cfg, struct buf *err)
 	fs->cfg = *cfg;
 	pthread_mutex_init(&fs->nodes_lock, NULL);
 	slab_init(&fs->node_slab, sizeof(struct mnode));
-	pthread_mutex_init(&fs->statfs_lock, NULL);
 	mtree_init(&fs->tree);
 	fs->tree.msg_gone = msg_gone;
 	fs->tree.msg_changed = msg_changed;
@@ -634,7 +614,9 @@ int fs_new(struct fs **out, const struct fs_config *cfg, struct buf *err)
 	fs->tree.cache = fs->cache;
 	fs->nbuckets = NODE_BUCKETS_MIN;
 	fs->buckets = xcalloc(fs->nbuckets, sizeof *fs->buckets);
-	int rc = mtree_refresh(&fs->tree, fs->pool, 0, true);
+	quota_new(&fs->quota, fs->pool);
+	struct mtree_along quota = { quota_question, quota_heard, fs->quota };
+	int rc = mtree_refresh_along(&fs->tree, fs->pool, &quota);
 	if (rc < 0) {
 		buf_addf(err, "cannot list the mailboxes: %s", strerror(-rc));
 		fs_free(fs);
@@ -653,6 +635,8 @@ int fs_start(struct fs *fs)
 		return -1;
 	/* after fuse_daemonize (threads do not cross a fork), before the first reads */
 	pool_open_spares(fs->pool);
+	if (quota_start(fs->quota) < 0)
+		return -1;
 	fs->partial = partial_new(fs->pool, fs->cache, body_cached, fs);
 	return prefetch_new(&fs->prefetch, fs->pool, fs->cache, &fs->tree, fs->cfg.poll_s, workers,
 			    body_cached, fs);
@@ -681,6 +665,7 @@ void fs_free(struct fs *fs)
 	const struct fs_newfiles *nf = fs_newfiles(fs);
 	if (nf)
 		nf->free_all(fs);
+	quota_free(fs->quota);
 	pool_free(fs->pool);
 	labels_free(fs->labels);
 	cache_close(fs->cache);
@@ -696,6 +681,5 @@ void fs_free(struct fs *fs)
 	free(fs->buckets);
 	slab_destroy(&fs->node_slab);
 	pthread_mutex_destroy(&fs->nodes_lock);
-	pthread_mutex_destroy(&fs->statfs_lock);
 	free(fs);
 }

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/types.h>
 
 #include "buf.h"
 #include "cache/cache.h"
@@ -75,11 +76,19 @@ void fs_forget(struct fs *fs, uint64_t ino, uint64_t nlookup);
 int fs_getattr(struct fs *fs, uint64_t ino, struct stat *st, double *timeout);
 /* A snapshot of a directory, with attributes, "." and ".." first
  * (FS_DIR_DOTS entries), then subdirectories, then messages; entries counted as looked up
- * only when readdirplus hands them to the kernel (fs_dir_entries_used). */
-int fs_opendir(struct fs *fs, uint64_t ino, struct fs_dir **out);
-/* readdirplus handed entries [from, to) of d to the kernel: each counts
- * as a lookup. */
-void fs_dir_entries_used(struct fs *fs, const struct fs_dir *d, size_t from, size_t to);
+ * only when readdirplus hands them to the kernel (fs_dir_entries_used).
+ * pid: the process opening it (0: unknown), whose reads of its messages
+ * that begin at the first one are then taken for a walk's (read-ahead
+ * fetches the folder at once). */
+int fs_opendir(struct fs *fs, uint64_t ino, pid_t pid, struct fs_dir **out);
+/* readdirplus hands entries [from, to) of d to the kernel: each counts
+ * as a lookup.  Of them, the files whose bodies were read ahead before
+ * the kernel knew them: their inodes into held (room for to - from; NULL:
+ * none wanted), for fs_push_held once the reply is sent.  Returns how
+ * many. */
+size_t fs_dir_entries_used(struct fs *fs, const struct fs_dir *d, size_t from, size_t to, uint64_t *held);
+/* Offers those bodies to the kernel's page cache. */
+void fs_push_held(struct fs *fs, const uint64_t *held, size_t n);
 void fs_dir_free(struct fs_dir *d);
 /* The entry called name, or NULL. */
 const struct fs_dirent *fs_dir_find(const struct fs_dir *d, const char *name);
@@ -89,11 +98,13 @@ const struct fs_dirent *fs_dir_find(const struct fs_dir *d, const char *name);
  * many messages in one file.  Except a big message not cached yet
  * (read/partial.h): nothing is fetched at open, body->fd is -1 and
  * body->size its RFC822.SIZE; its reads go through fs_read_body. */
-int fs_open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body, bool *keep_cache);
+int fs_open_body(struct fs *fs, uint64_t ino, int flags, pid_t pid, struct cache_span *body,
+		 bool *keep_cache);
 /* The body for a read of [off, off + len) of message ino: fs_open_body's,
  * or for a big message not cached yet, where that much of it has been
  * fetched (body->size: its length as far as known). */
-int fs_read_body(struct fs *fs, uint64_t ino, uint64_t off, uint64_t len, struct cache_span *body);
+int fs_read_body(struct fs *fs, uint64_t ino, uint64_t off, uint64_t len, pid_t pid,
+		 struct cache_span *body);
 /* The same as an fd of the message alone (a copy in memory when it shares
  * its cache file with others). */
 int fs_open(struct fs *fs, uint64_t ino, int flags, int *fd, bool *keep_cache);

@@ -56,6 +56,8 @@ struct mnode {
  * it walk chains of scattered nodes (cache misses) for every entry. */
 #define NODE_BUCKETS_MIN 4096
 
+enum { HELD_PUSHES = 8192 };
+
 struct fs {
 	struct fs_config cfg;
 	struct pool *pool;
@@ -72,9 +74,12 @@ struct fs {
 	uint64_t staged_seq;
 	_Atomic(const struct fs_newfiles *) newfiles;  /* NULL until the first new file */
 	struct fs_notifier notify;   /* all NULL without a mount */
-	pthread_mutex_t statfs_lock;
-	time_t statfs_at;
-	uint64_t quota_used_kb, quota_limit_kb;
+	struct quota *quota;     /* statfs's */
+	/* Bodies read ahead of the directory listing, before the kernel knew
+	 * their files: pushed into its page cache once readdirplus hands the
+	 * files over (fs_dir_entries_used, fs_push_held).  By inode, one per slot: one
+	 * lost to another is read through FUSE.  Under nodes_lock. */
+	uint64_t held_push[HELD_PUSHES];
 	struct labels *labels;   /* Gmail's (remote/labels.h) */
 };
 

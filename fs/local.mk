@@ -10,6 +10,7 @@ fs_libfscore_la_SOURCES += fs/remote/pool.c fs/remote/pool.h fs/remote/fetch.c f
 fs_libfscore_la_SOURCES += fs/remote/run.c fs/remote/run.h fs/remote/select.c fs/remote/select.h
 fs_libfscore_la_SOURCES += fs/remote/mutate.c fs/remote/mutate.h
 fs_libfscore_la_SOURCES += fs/remote/labels.c fs/remote/labels.h
+fs_libfscore_la_SOURCES += fs/remote/quota.c fs/remote/quota.h
 fs_libfscore_la_SOURCES += fs/remote/range.c fs/remote/range.h fs/read/partial.c fs/read/partial.h
 fs_libfscore_la_SOURCES += fs/remote/auth.c fs/remote/auth.h fs/remote/secret.c fs/remote/secret.h
 fs_libfscore_la_SOURCES += fs/open.c fs/read/prefetch.c fs/read/prefetch.h fs/read/watch.c fs/read/watch.h

@@ -26,7 +26,7 @@ static uint64_t message_size(struct mbox *m, uint32_t uid)
 }
 
 static int open_message(struct fs *fs, struct mbox *m, uint32_t uidvalidity, uint32_t uid, int flags,
-			struct cache_span *body)
+			pid_t pid, struct cache_span *body)
 {
 	/* a message never changes: it can be read, deleted or moved, not written */
 	if ((flags & O_ACCMODE) != O_RDONLY)
@@ -50,7 +50,7 @@ static int open_message(struct fs *fs, struct mbox *m, uint32_t uidvalidity, uin
 		*body = (struct cache_span){ .fd = -1, .offset = 0, .size = size };
 		return 0;
 	}
-	return prefetch_open(fs->prefetch, m, uidvalidity, uid, body);
+	return prefetch_open(fs->prefetch, m, uidvalidity, uid, pid, body);
 }
 
 /* Which message a body opened by open_body() belongs to (m: a reference
@@ -60,8 +60,8 @@ struct msg_at {
 	uint32_t uidvalidity, uid;
 };
 
-static int open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body, bool *keep_cache,
-		     struct msg_at *at)
+static int open_body(struct fs *fs, uint64_t ino, int flags, pid_t pid, struct cache_span *body,
+		     bool *keep_cache, struct msg_at *at)
 {
 	*at = (struct msg_at){ NULL, 0, 0 };
 	pthread_mutex_lock(&fs->nodes_lock);
@@ -82,17 +82,18 @@ static int open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *
 	pthread_mutex_unlock(&fs->nodes_lock);
 	if (!at->m)
 		return -ENOENT;
-	int rc = open_message(fs, at->m, at->uidvalidity, at->uid, flags, body);
+	int rc = open_message(fs, at->m, at->uidvalidity, at->uid, flags, pid, body);
 	if (rc < 0)
 		return rc;
 	*keep_cache = true;
 	return 0;
 }
 
-int fs_open_body(struct fs *fs, uint64_t ino, int flags, struct cache_span *body, bool *keep_cache)
+int fs_open_body(struct fs *fs, uint64_t ino, int flags, pid_t pid, struct cache_span *body,
+		 bool *keep_cache)
 {
 	struct msg_at at;
-	int rc = open_body(fs, ino, flags, body, keep_cache, &at);
+	int rc = open_body(fs, ino, flags, pid, body, keep_cache, &at);
 	mbox_put(at.m);
 	return rc;
 }
@@ -113,11 +114,12 @@ static struct mbox *node_message(struct fs *fs, uint64_t ino, uint32_t *uidvalid
 
 /* A big message's bytes come where they are read (partial.h), also when
  * its node is a new file already delivered, which reads its message. */
-int fs_read_body(struct fs *fs, uint64_t ino, uint64_t off, uint64_t len, struct cache_span *body)
+int fs_read_body(struct fs *fs, uint64_t ino, uint64_t off, uint64_t len, pid_t pid,
+		 struct cache_span *body)
 {
 	bool keep;
 	struct msg_at at;
-	int rc = open_body(fs, ino, O_RDONLY, body, &keep, &at);
+	int rc = open_body(fs, ino, O_RDONLY, pid, body, &keep, &at);
 	if (rc == 0 && body->fd < 0)
 		rc = fs->partial ? partial_read(fs->partial, at.m, at.uidvalidity, at.uid, body->size, off, len,
 						body)
@@ -138,9 +140,9 @@ int fs_cached_body(struct fs *fs, uint64_t ino, struct cache_span *body)
 int fs_open(struct fs *fs, uint64_t ino, int flags, int *fd, bool *keep_cache)
 {
 	struct cache_span body;
-	int rc = fs_open_body(fs, ino, flags, &body, keep_cache);
+	int rc = fs_open_body(fs, ino, flags, 0, &body, keep_cache);
 	if (rc == 0 && body.fd < 0)
-		rc = fs_read_body(fs, ino, 0, body.size, &body);
+		rc = fs_read_body(fs, ino, 0, body.size, 0, &body);
 	if (rc < 0)
 		return rc;
 	*fd = cache_span_detach(&body);

@@ -187,6 +187,11 @@ tests_unit_check_partial_SOURCES = tests/unit/check_partial.c
 tests_unit_check_partial_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
 tests_unit_check_partial_LDADD = $(FAKEFS_LIBS)
 UNIT_TESTS += tests/unit/check_partial
+check_PROGRAMS += tests/unit/check_readahead
+tests_unit_check_readahead_SOURCES = tests/unit/check_readahead.c
+tests_unit_check_readahead_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fs
+tests_unit_check_readahead_LDADD = $(FAKEFS_LIBS)
+UNIT_TESTS += tests/unit/check_readahead
 
 # Gmail's labels as attributes, against a server scripted like Gmail.
 check_PROGRAMS += tests/unit/check_gmail

@@ -121,7 +121,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct fs_dir *d;
 	struct fs_cancel token;
 	cancellable_begin(req, &token);
-	int rc = cancellable_end(req, &token, fs_opendir(req_fs(req), ino, &d));
+	int rc = cancellable_end(req, &token, fs_opendir(req_fs(req), ino, fuse_req_ctx(req)->pid, &d));
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -150,10 +150,13 @@ static void readdir_common(fuse_req_t req, size_t size, off_t off, struct fuse_f
 			break;
 		used += want;
 	}
-	if (plus)
-		fs_dir_entries_used(fs, d, (size_t)off, i);
+	/* d may go (RELEASEDIR) as soon as the reply is out */
+	uint64_t *held = plus && i > (size_t)off ? xcalloc(i - (size_t)off, sizeof *held) : NULL;
+	size_t nheld = plus ? fs_dir_entries_used(fs, d, (size_t)off, i, held) : 0;
 	fuse_reply_buf(req, buf, used);
 	free(buf);
+	fs_push_held(fs, held, nheld);
+	free(held);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
@@ -211,7 +214,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	bool keep;
 	struct fs_cancel token;
 	cancellable_begin(req, &token);
-	int rc = fs_open_body(req_fs(req), ino, fi->flags, &body, &keep);
+	int rc = fs_open_body(req_fs(req), ino, fi->flags, fuse_req_ctx(req)->pid, &body, &keep);
 	rc = cancellable_end(req, &token, rc);
 	if (rc == -EPERM && (fi->flags & O_ACCMODE) != O_RDONLY) {
 		/* a message opened to be written over: only a truncation, which
@@ -247,7 +250,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	if (!body || body->fd < 0) {
 		struct fs_cancel token;
 		cancellable_begin(req, &token);
-		int rc = fs_read_body(req_fs(req), ino, (uint64_t)off, size, &here);
+		int rc = fs_read_body(req_fs(req), ino, (uint64_t)off, size, fuse_req_ctx(req)->pid, &here);
 		rc = cancellable_end(req, &token, rc);
 		if (rc < 0) {
 			fuse_reply_err(req, -rc);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #define FUSE_USE_VERSION 34
+#include <errno.h>
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -21,12 +22,30 @@ struct pagepush {
 	struct fs *fs;
 	struct fuse_session *se;
 	struct worker w;         /* its lock guards the ring */
-	uint64_t ring[PUSH_QUEUE];
+	struct push {
+		uint64_t ino;
+		bool again;      /* queued once more: the kernel did not know it yet */
+	} ring[PUSH_QUEUE];
 	size_t head, n;
 };
 
-static void push_one(struct pagepush *p, uint64_t ino)
+static void enqueue(struct pagepush *p, uint64_t ino, bool again)
 {
+	pthread_mutex_lock(&p->w.lock);
+	if (p->n < PUSH_QUEUE) {
+		p->ring[(p->head + p->n) % PUSH_QUEUE] = (struct push){ ino, again };
+		p->n++;
+		worker_wake(&p->w);
+	}
+	pthread_mutex_unlock(&p->w.lock);
+}
+
+/* A body pushed as readdirplus hands its file over can beat the reader
+ * making the inode from that reply: ENOENT, and one more try from the
+ * end of the queue. */
+static void push_one(struct pagepush *p, struct push what)
+{
+	uint64_t ino = what.ino;
 	struct cache_span body;
 	if (fs_cached_body(p->fs, ino, &body) < 0)
 		return;  /* evicted or forgotten meanwhile */
@@ -34,9 +53,10 @@ static void push_one(struct pagepush *p, uint64_t ino)
 	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	bv.buf[0].fd = body.fd;
 	bv.buf[0].pos = (off_t)body.offset;
-	/* ENOENT when the kernel dropped the inode since: nothing to do */
-	(void)fuse_lowlevel_notify_store(p->se, ino, 0, &bv, 0);
+	int rc = fuse_lowlevel_notify_store(p->se, ino, 0, &bv, 0);
 	close(body.fd);
+	if (rc == -ENOENT && !what.again)
+		enqueue(p, ino, true);
 }
 
 static bool queued(void *ctx)
@@ -50,11 +70,11 @@ static void pagepush_main(void *arg, unsigned self)
 	struct pagepush *p = arg;
 	pthread_mutex_lock(&p->w.lock);
 	while (worker_wait_until(&p->w, queued, p)) {
-		uint64_t ino = p->ring[p->head];
+		struct push what = p->ring[p->head];
 		p->head = (p->head + 1) % PUSH_QUEUE;
 		p->n--;
 		pthread_mutex_unlock(&p->w.lock);
-		push_one(p, ino);
+		push_one(p, what);
 		pthread_mutex_lock(&p->w.lock);
 	}
 	pthread_mutex_unlock(&p->w.lock);
@@ -77,13 +97,7 @@ struct pagepush *pagepush_start(struct fs *fs, struct fuse_session *se)
 
 void pagepush_queue(struct pagepush *p, uint64_t ino)
 {
-	pthread_mutex_lock(&p->w.lock);
-	if (p->n < PUSH_QUEUE) {
-		p->ring[(p->head + p->n) % PUSH_QUEUE] = ino;
-		p->n++;
-		worker_wake(&p->w);
-	}
-	pthread_mutex_unlock(&p->w.lock);
+	enqueue(p, ino, false);
 }
 
 /* A store can wait for a page that a read the kernel still has queued

@@ -13,6 +13,7 @@
 struct list_ctx {
 	struct mtree_listed *v;
 	size_t n, cap;
+	const struct mtree_along *along;  /* may be NULL */
 };
 
 static void on_list(void *ctx, struct pool_conn *c, const struct imap_response *raw,
@@ -54,16 +55,29 @@ static void list_ctx_clear(struct list_ctx *l)
 	l->n = 0;
 }
 
+/* Each command's handler sees every response and takes its own. */
+static void on_list_along(void *ctx, struct pool_conn *c, const struct imap_response *raw,
+			  const struct imap_resp *r)
+{
+	struct list_ctx *l = ctx;
+	on_list(l, c, raw, r);
+	l->along->on_untagged(l->along->ctx, c, raw, r);
+}
+
 static int list_attempt(struct pool_conn *c, void *ctx, bool again)
 {
 	(void)again;
-	list_ctx_clear(ctx);
-	struct imap_cmd *cmd = imap_cmd_new("LIST");
-	imap_cmd_add(cmd, " \"\" \"*\"");
-	struct run_opts o = { .verb = "LIST", .on_untagged = on_list, .ctx = ctx, .quiet = true,
-			      .refused = -EIO };
-	int rc = run_on(c, cmd, &o);
-	imap_cmd_free(cmd);
+	struct list_ctx *l = ctx;
+	list_ctx_clear(l);
+	struct imap_cmd *cmds[2] = { imap_cmd_new("LIST"), l->along ? l->along->make(l->along->ctx) : NULL };
+	imap_cmd_add(cmds[0], " \"\" \"*\"");
+	struct run_opts o = { .verb = "LIST", .on_untagged = cmds[1] ? on_list_along : on_list, .ctx = l,
+			      .quiet = true, .refused = -EIO };
+	int rc = run_all(c, cmds, cmds[1] ? 2 : 1, &o);
+	if (rc == 0)
+		rc = run_answer(cmds[0], &o);
+	imap_cmd_free(cmds[0]);
+	imap_cmd_free(cmds[1]);
 	return rc;
 }
 
@@ -72,7 +86,13 @@ int mtree_refresh(struct mtree *t, struct pool *p, int max_age, bool force)
 	time_t now = time(NULL);
 	if (!force && t->listed && now - t->listed < max_age)
 		return 0;
-	struct list_ctx l = { NULL, 0, 0 };
+	return mtree_refresh_along(t, p, NULL);
+}
+
+int mtree_refresh_along(struct mtree *t, struct pool *p, const struct mtree_along *along)
+{
+	time_t now = time(NULL);
+	struct list_ctx l = { NULL, 0, 0, along };
 	uint64_t ticket = mtree_list_begin(t);
 	/* a connection found dead (server restarted, kicked) is retried once */
 	int rc = run_retry(p, NULL, list_attempt, &l);

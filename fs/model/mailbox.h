@@ -17,11 +17,28 @@
 #include "cache/cache.h"
 #include "model/mtree.h"
 #include "remote/pool.h"
+#include "remote/run.h"
 
 /* LIST "" "*" and merge; at most every max_age seconds unless force. */
 int mtree_refresh(struct mtree *t, struct pool *p, int max_age, bool force);
+/* Another command sent with the LIST, in the same round trip: make()
+ * gives a new one for each attempt (NULL: none), and every untagged
+ * response goes to on_untagged too; its tagged answer is read, not
+ * judged.  The mount asks for the quota so. */
+struct mtree_along {
+	struct imap_cmd *(*make)(void *ctx);
+	run_untagged_fn on_untagged;
+	void *ctx;
+};
+/* mtree_refresh(t, p, 0, true), with along (may be NULL). */
+int mtree_refresh_along(struct mtree *t, struct pool *p, const struct mtree_along *along);
 /* Whether m has a listing (from the cache or the server); takes m->lock. */
 bool mbox_loaded(struct mbox *m);
+/* Process pid opened m as a directory now; takes m->lock. */
+void mbox_walked_by(struct mbox *m, pid_t pid);
+/* Whether pid was the last to open m as a directory, no longer than
+ * max_age seconds ago (m->lock held). */
+bool mbox_walked_by_locked(const struct mbox *m, pid_t pid, int max_age);
 
 /* Makes m->listing current (see above), and marks m used.  A connection
  * that dies under it is replaced and the refresh tried once more; when the

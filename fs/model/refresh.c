@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "cancel.h"
 #include "log.h"
@@ -25,6 +26,26 @@ bool mbox_loaded(struct mbox *m)
 	bool loaded = m->loaded;
 	pthread_mutex_unlock(&m->lock);
 	return loaded;
+}
+
+static time_t monotonic_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+void mbox_walked_by(struct mbox *m, pid_t pid)
+{
+	pthread_mutex_lock(&m->lock);
+	m->walker = pid;
+	m->walked = monotonic_s();
+	pthread_mutex_unlock(&m->lock);
+}
+
+bool mbox_walked_by_locked(const struct mbox *m, pid_t pid, int max_age)
+{
+	return pid && m->walker == pid && monotonic_s() - m->walked <= max_age;
 }
 
 /* ---- listings ---- */

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -43,10 +44,14 @@ enum { DOWN_PIECE = 32 };
  * reader gets what it waits for, and read-ahead waits for room. */
 enum { AHEAD_BUDGET = 4096 };
 /* How many folders past the one a scan finishes are brought in at once,
- * each by a worker of its own: the listings and first bodies of the next
- * ones are then on their way folders before the scan gets there, so a
- * long round trip is paid per connection, not per folder. */
-enum { FOLDERS_AHEAD = 3 };
+ * listed by the lister (and streamers with nothing to stream): the
+ * listings and first bodies of the next ones are then on their way
+ * folders before the scan gets there, so a long round trip is paid per
+ * connection, not per folder. */
+enum { FOLDERS_AHEAD = 5 };
+/* How long after opening a folder as a directory a process reading its
+ * first message is taken to walk it: rsync lists the whole tree first. */
+enum { WALK_AGE = 60 };
 
 /* Bodies of m to fetch, or (listing) m's listing and first windows. */
 struct job {
@@ -56,6 +61,7 @@ struct job {
 	size_t n;
 	bool listing;
 	unsigned chain;          /* listing: how many small folders past m it may go on */
+	unsigned walk_pos;       /* listing: m's place in the scan's walk */
 	struct job *next;
 };
 
@@ -70,6 +76,9 @@ struct prefetch {
 				    is queued once it stops */
 	struct job *head, *tail;
 	unsigned nworkers;
+	unsigned nstreamers;        /* workers 0..nstreamers-1 stream bodies; the one after
+				       them, if any, only lists */
+	unsigned planning;          /* plan_begin without plan_end: jobs wake no worker yet */
 	struct mbox **streaming;    /* per worker: the mailbox it streams, or NULL */
 	atomic_size_t inflight;     /* bodies asked for and not yet arrived, all mailboxes */
 	pthread_mutex_t budget_lock;  /* read-ahead's look at inflight and what it adds to it */
@@ -94,6 +103,11 @@ struct ahead {
 	struct uidset inflight;  /* bodies asked for and not yet arrived */
 	unsigned waiters;        /* readers waiting for a body */
 	uint32_t waited_uid;     /* the body the (only) waiting reader wants */
+	/* Its place in the walk of the scan that brought it in (0: none, or
+	 * the first folder): streamers take the bodies of the folder a scan
+	 * reaches first first, whichever listing came back first.  Read
+	 * without m->lock by take_job. */
+	atomic_uint walk_pos;
 };
 
 /* m's read-ahead state, made at its first use (m->lock held). */
@@ -154,27 +168,66 @@ static void job_free(struct job *job)
 	free(job);
 }
 
+enum take_what { TAKE_BODIES_OF_M, TAKE_BODIES, TAKE_LISTING };
+
+/* Where a queued job is: the link to it and the job before it. */
+struct job_at {
+	struct job **pp;
+	struct job *prev;
+};
+
+static struct job *unlink_job(struct prefetch *pf, struct job_at at)
+{
+	struct job *j = *at.pp;
+	*at.pp = j->next;
+	if (pf->tail == j)
+		pf->tail = at.prev;
+	j->next = NULL;
+	return j;
+}
+
+/* pf->w.lock held.  Of the body jobs from *pp on whose mailboxes no worker
+ * streams (the one at *pp is such a job), the one of the folder a scan
+ * reaches first, the oldest of those. */
+static struct job_at first_in_walk(struct prefetch *pf, struct job **pp, struct job *prev)
+{
+	struct job_at best = { pp, prev };
+	unsigned best_pos = atomic_load(&(*pp)->m->ahead->walk_pos);
+	for (; *pp; prev = *pp, pp = &(*pp)->next) {
+		struct job *j = *pp;
+		unsigned pos = j->listing ? UINT_MAX : atomic_load(&j->m->ahead->walk_pos);
+		if (pos >= best_pos)
+			continue;
+		bool streamed = false;
+		for (unsigned i = 0; i < pf->nstreamers && !streamed; i++)
+			streamed = pf->streaming[i] == j->m;
+		if (!streamed) {
+			best = (struct job_at){ pp, prev };
+			best_pos = pos;
+		}
+	}
+	return best;
+}
+
 /* pf->w.lock held.  Unlinks and returns the first queued job of mailbox m
- * and generation uidvalidity, or when m is NULL the first listing job or
- * the first one of a mailbox no worker streams; NULL when there is none. */
-static struct job *take_job(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity)
+ * and generation uidvalidity, of a mailbox no worker streams, or the
+ * first listing job; NULL when there is none. */
+static struct job *take_job(struct prefetch *pf, enum take_what what, struct mbox *m, uint32_t uidvalidity)
 {
 	for (struct job **pp = &pf->head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next) {
 		struct job *j = *pp;
-		bool mine = true;
-		if (m) {
-			mine = !j->listing && j->m == m && j->uidvalidity == uidvalidity;
-		} else if (!j->listing) {  /* a listing job's m has no stream yet */
-			for (unsigned i = 0; i < pf->nworkers && mine; i++)
+		bool mine = j->listing == (what == TAKE_LISTING);
+		if (mine && what == TAKE_BODIES_OF_M) {
+			mine = j->m == m && j->uidvalidity == uidvalidity;
+		} else if (mine && what == TAKE_BODIES) {
+			for (unsigned i = 0; i < pf->nstreamers && mine; i++)
 				mine = pf->streaming[i] != j->m;
+			if (mine)
+				return unlink_job(pf, first_in_walk(pf, pp, prev));
 		}
 		if (!mine)
 			continue;
-		*pp = j->next;
-		if (pf->tail == j)
-			pf->tail = prev;
-		j->next = NULL;
-		return j;
+		return unlink_job(pf, (struct job_at){ pp, prev });
 	}
 	return NULL;
 }
@@ -214,7 +267,7 @@ static void run_stream(struct prefetch *pf, unsigned self, struct job *job)
 	while (st && rc == 0) {
 		struct job *more = NULL, **tail = &more;
 		pthread_mutex_lock(&pf->w.lock);
-		while ((*tail = take_job(pf, m, uidvalidity)))
+		while ((*tail = take_job(pf, TAKE_BODIES_OF_M, m, uidvalidity)))
 			tail = &(*tail)->next;
 		if (!more && !fetch_stream_pending(st) && !sel) {
 			pf->streaming[self] = NULL;
@@ -279,17 +332,38 @@ static bool enqueue(struct prefetch *pf, struct job *job)
 		else
 			pf->head = job;
 		pf->tail = job;
-		worker_wake(&pf->w);
+		/* all: the one worker_wake would pick may be the lister, who
+		 * leaves a body job to the streamers */
+		if (!pf->planning)
+			worker_wake_all(&pf->w);
 	}
 	pthread_mutex_unlock(&pf->w.lock);
 	return queued;
+}
+
+/* The windows one open plans go out together: a worker woken by the first
+ * would otherwise send it alone and find the next only a round trip
+ * later, when the first answer comes. */
+static void plan_begin(struct prefetch *pf)
+{
+	pthread_mutex_lock(&pf->w.lock);
+	pf->planning++;
+	pthread_mutex_unlock(&pf->w.lock);
+}
+
+static void plan_end(struct prefetch *pf)
+{
+	pthread_mutex_lock(&pf->w.lock);
+	if (--pf->planning == 0 && pf->head)
+		worker_wake_all(&pf->w);
+	pthread_mutex_unlock(&pf->w.lock);
 }
 
 static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_t to);
 static bool ahead_unread(struct mbox *m);
 static void plan_scan(struct prefetch *pf, struct mbox *m);
 
-static bool enqueue_listing(struct prefetch *pf, struct mbox *m, unsigned chain);
+static bool enqueue_listing(struct prefetch *pf, struct mbox *m, unsigned chain, unsigned walk_pos);
 
 /* A scan is coming to job->m: it is listed and its first windows queued,
  * so the scan pays no round trip when it enters it; when that is the whole
@@ -299,7 +373,7 @@ static bool enqueue_listing(struct prefetch *pf, struct mbox *m, unsigned chain)
 static void run_listing(struct prefetch *pf, struct job *job)
 {
 	struct mbox *m = job->m;
-	unsigned chain = job->chain;
+	unsigned chain = job->chain, walk_pos = job->walk_pos;
 	mbox_get(m);
 	job_free(job);
 	if (mbox_refresh_ahead(m, pf->pool, pf->cache, pf->listing_max_age) < 0) {
@@ -308,12 +382,16 @@ static void run_listing(struct prefetch *pf, struct job *job)
 	}
 	pthread_mutex_lock(&m->lock);
 	bool whole = m->listing.n <= WINDOW_SCAN;
-	if (m->loaded && ahead_unread(m))
+	if (m->loaded && ahead_unread(m)) {
+		atomic_store(&ahead_of(m)->walk_pos, walk_pos);
+		plan_begin(pf);
 		plan_scan(pf, m);
+		plan_end(pf);
+	}
 	pthread_mutex_unlock(&m->lock);
 	struct mbox *next = whole && chain ? mtree_scan_next(pf->tree, m) : NULL;
 	if (next) {
-		enqueue_listing(pf, next, chain - 1);
+		enqueue_listing(pf, next, chain - 1, walk_pos + 1);
 		mbox_put(next);
 	}
 	mbox_put(m);
@@ -321,18 +399,25 @@ static void run_listing(struct prefetch *pf, struct job *job)
 
 struct take {
 	struct prefetch *pf;
+	unsigned self;
 	struct job *job;
 };
 
+/* A streamer takes bodies first, listings when there are none; the
+ * lister only listings, so the next folders of a scan are listed while
+ * every streamer is busy, and a foreground request waits at most a
+ * listing's round trip for its connection. */
 static bool job_taken(void *ctx)
 {
 	struct take *t = ctx;
-	return (t->job = take_job(t->pf, NULL, 0)) != NULL;
+	if (t->self < t->pf->nstreamers && (t->job = take_job(t->pf, TAKE_BODIES, NULL, 0)))
+		return true;
+	return (t->job = take_job(t->pf, TAKE_LISTING, NULL, 0)) != NULL;
 }
 
 static void worker(void *arg, unsigned self)
 {
-	struct take t = { arg, NULL };
+	struct take t = { arg, self, NULL };
 	struct prefetch *pf = t.pf;
 	pthread_mutex_lock(&pf->w.lock);
 	while (worker_wait_until(&pf->w, job_taken, &t)) {
@@ -363,7 +448,8 @@ int prefetch_new(struct prefetch **out, struct pool *p, struct cache *cache, str
 	pf->ctx = ctx;
 	worker_init(&pf->w, pf, NULL);
 	pthread_mutex_init(&pf->budget_lock, NULL);
-	pf->nworkers = workers ? workers : 1;
+	pf->nstreamers = workers ? workers : 1;
+	pf->nworkers = pf->nstreamers + (pf->nstreamers > 1);
 	pf->streaming = xcalloc(pf->nworkers, sizeof *pf->streaming);
 	/* named for top -H and ps -L */
 	int rc = worker_start(&pf->w, pf->nworkers, "imapfs-fetch", worker);
@@ -458,13 +544,14 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 
 /* A listing job for m (which it references), chaining on up to chain
  * folders past it while they are small; false once stopping. */
-static bool enqueue_listing(struct prefetch *pf, struct mbox *m, unsigned chain)
+static bool enqueue_listing(struct prefetch *pf, struct mbox *m, unsigned chain, unsigned walk_pos)
 {
 	struct job *job = xcalloc(1, sizeof *job);
 	job->m = m;
 	mbox_get(m);
 	job->listing = true;
 	job->chain = chain;
+	job->walk_pos = walk_pos;
 	if (enqueue(pf, job))
 		return true;
 	job_free(job);
@@ -473,16 +560,18 @@ static bool enqueue_listing(struct prefetch *pf, struct mbox *m, unsigned chain)
 
 /* A scan walked through m: workers find and bring in what comes next
  * (run_listing), away from the reader's path: the FOLDERS_AHEAD folders
- * after m, one listing job each, so that several workers list them at
- * once; the chain of small folders goes on from the last.  Those brought
+ * after m, one listing job each, placed in the walk after m's place, so
+ * that their bodies are streamed in the walk's order; the chain of small
+ * folders goes on from the last.  Those brought
  * in already cost nothing again (their listings are fresh, their first
  * windows queued). */
 static void queue_next_folder(struct prefetch *pf, struct mbox *m)
 {
+	unsigned here = atomic_load(&m->ahead->walk_pos);  /* a reader made m->ahead */
 	struct mbox *next = mtree_scan_next(pf->tree, m);
 	for (unsigned k = 0; next && k < FOLDERS_AHEAD; k++) {
 		bool last = k + 1 == FOLDERS_AHEAD;
-		bool queued = enqueue_listing(pf, next, last ? SCAN_CHAIN - 1 : 0);
+		bool queued = enqueue_listing(pf, next, last ? SCAN_CHAIN - 1 : 0, here + k + 1);
 		m = next;
 		next = queued && !last ? mtree_scan_next(pf->tree, m) : NULL;
 		mbox_put(m);
@@ -594,18 +683,24 @@ static bool ahead_unread(struct mbox *m)
 	return ahead_of(m)->nstreams == 0;
 }
 
-/* A scan is about to enter m: its first window, at a scan's size. */
+/* s scans m from its first message: its first window at a scan's size,
+ * and the window its second open would ask for, pipelined behind: no
+ * round trip when it gets there. */
+static void plan_scan_of(struct prefetch *pf, struct mbox *m, struct stream *s)
+{
+	s->window = WINDOW_SCAN;
+	s->dir = 1;
+	plan_range(pf, m, s, 0, WINDOW_SCAN, false);
+	plan_range(pf, m, s, WINDOW_SCAN, WINDOW_SCAN + WINDOW_MAX, false);
+}
+
+/* A scan is about to enter m. */
 static void plan_scan(struct prefetch *pf, struct mbox *m)
 {
 	struct ahead *a = ahead_of(m);
 	struct stream *s = stream_new(a, 0);
-	s->window = WINDOW_SCAN;
-	s->dir = 1;
 	s->used = ++a->clock;
-	plan_range(pf, m, s, 0, WINDOW_SCAN, false);
-	/* and the window the scan's second open would ask for, pipelined
-	 * behind: no round trip when it gets there */
-	plan_range(pf, m, s, WINDOW_SCAN, WINDOW_SCAN + WINDOW_MAX, false);
+	plan_scan_of(pf, m, s);
 }
 
 /* Each reader's window grows fourfold while its opens move on in its
@@ -618,7 +713,8 @@ static void plan_scan(struct prefetch *pf, struct mbox *m)
  * fetches little): the worker streaming the mailbox pipelines it behind
  * the FETCH in flight, with no round trip in between.  Read-ahead stays
  * within AHEAD_BUDGET.  Returns the reader. */
-static struct stream *plan_readahead(struct prefetch *pf, struct mbox *m, size_t index, bool miss)
+static struct stream *plan_readahead(struct prefetch *pf, struct mbox *m, size_t index, bool miss,
+				     bool walk)
 {
 	struct ahead *a = ahead_of(m);
 	struct stream *s = stream_at(a, index);
@@ -636,6 +732,10 @@ static struct stream *plan_readahead(struct prefetch *pf, struct mbox *m, size_t
 			a->next_planned = false;
 	}
 	s->used = ++a->clock;
+	if (fresh && index == 0 && walk) {
+		plan_scan_of(pf, m, s);
+		return s;
+	}
 	if (!fresh && index == s->front && !miss)
 		return s;  /* the same message again */
 	if (!fresh && moves_on(s, index))
@@ -675,19 +775,22 @@ static bool scan_reaches_end(struct mbox *m, const struct stream *s, size_t inde
 	return true;
 }
 
-int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uint32_t uid,
+int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uint32_t uid, pid_t reader,
 		  struct cache_span *out)
 {
 	bool have = cache_body_get(pf->cache, m->name, uidvalidity, uid, out) == 0;
 	pthread_mutex_lock(&m->lock);
+	plan_begin(pf);
 	struct ahead *a = ahead_of(m);
 	long found = m->listing.uidvalidity == uidvalidity ? mbox_find(m, uid) : -1;
 	long index = found >= 0 ? (long)m->rank[found] : -1;  /* directory position */
 	bool scan_ends = false;
 	if (index >= 0) {
-		struct stream *s = plan_readahead(pf, m, (size_t)index, !have);
+		bool walk = mbox_walked_by_locked(m, reader, WALK_AGE);
+		struct stream *s = plan_readahead(pf, m, (size_t)index, !have, walk);
 		scan_ends = scan_reaches_end(m, s, (size_t)index);
 	}
+	plan_end(pf);
 	/* A read is safe to repeat: a fetch that failed (a connection lost
 	 * mid-body, or past its deadline) is asked for once more, alone, on a
 	 * fresh one, with a deadline of its own.  An interrupted reader leaves
@@ -703,11 +806,13 @@ int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uin
 			queue_window(pf, m, (size_t)index, (size_t)index + 1);
 		}
 		a->waiters++;
+		long long t0 = job_clock_us();
 		while (!interrupted && uidset_has(&a->inflight, uid)) {
 			a->waited_uid = uid;
 			interrupted = fs_cond_wait(&m->changed, &m->lock) < 0;
 		}
 		a->waiters--;
+		fs_log(LOG_DEBUG, "%s: a reader waited %lld us for UID %u", m->path, job_clock_us() - t0, uid);
 		have = cache_body_get(pf->cache, m->name, uidvalidity, uid, out) == 0;
 	}
 	pthread_mutex_unlock(&m->lock);

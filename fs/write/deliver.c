@@ -145,7 +145,7 @@ static bool held_already(struct fs *fs, const struct delivery *d, int afd, uint6
 	size_t n = same_size(d, d->s->mtime_set, len, uids, SAME_SIZE_MAX, uidvalidity, dates);
 	for (size_t i = 0; i < n; i++) {
 		struct cache_span body;
-		if (prefetch_open(fs->prefetch, d->m, *uidvalidity, uids[i], &body) < 0)
+		if (prefetch_open(fs->prefetch, d->m, *uidvalidity, uids[i], 0, &body) < 0)
 			continue;
 		bool same = body.size == len && fd_same(body.fd, body.offset, afd, 0, len) == 1;
 		close(body.fd);

@@ -94,7 +94,7 @@ static int copy_of_message(struct fs *fs, const struct over_of *o)
 	struct cache_span body;
 	if (!fs->prefetch)
 		return -EIO;
-	int rc = prefetch_open(fs->prefetch, o->m, o->uidvalidity, o->uid, &body);
+	int rc = prefetch_open(fs->prefetch, o->m, o->uidvalidity, o->uid, 0, &body);
 	if (rc < 0)
 		return rc;
 	int fd = staged_unnamed_file(fs);

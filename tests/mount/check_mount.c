@@ -245,9 +245,12 @@ START_TEST(test_read_ahead_fills_the_page_cache)
 	snprintf(other, sizeof other, "%s/INBOX/1.eml", m.dir);
 	ck_assert_int_eq(mount_slurp(other, &body), 0);
 	ck_assert(!in_page_cache(second));
+	/* the first read, by another process than the one that listed the
+	 * folder (a walk would be given the whole folder), fetches two
+	 * windows of 8 */
 	buf_reset(&body);
-	ck_assert_int_eq(mount_slurp(first, &body), 0);
-	/* the first read fetches two windows of 8 */
+	ck_assert_int_eq(mount_sh(&body, "cat '%s' | wc -c", first), 0);
+	ck_assert_uint_gt(strtoul(body.data, NULL, 10), 0);
 	bool pushed = false;
 	for (int i = 0; i < 100 && !(pushed = in_page_cache(second)); i++)
 		usleep(100000);

@@ -5,13 +5,15 @@
  * in at mount, all at once, not one by one when the reads first want
  * them; a scan that finishes a folder has the listings and first bodies
  * of the next folders asked for together, not one folder after the
- * other. */
+ * other; statfs asks the server nothing, the quota having come with the
+ * mount's LIST. */
 #include "config.h"
 
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -205,10 +207,31 @@ START_TEST(test_a_scan_brings_in_several_folders_ahead)
 }
 END_TEST
 
+/* The quota comes with the mount's LIST, and statfs (df, and grep -r or
+ * find as they begin) answers from it: no GETQUOTAROOT but the mount's. */
+START_TEST(test_statfs_asks_the_server_nothing)
+{
+	struct proxy *p = mount_proxy_start(&env, 0);
+	struct fsmount m = { .pid = 0 };
+	mount_start_via(&env, p, &m, "statfs", "alice", "nowatch");
+	ck_assert_uint_eq(proxy_commands(p, "GETQUOTAROOT", NULL), 1);
+	for (int i = 0; i < 2; i++) {
+		struct statvfs sv;
+		ck_assert_int_eq(statvfs(m.dir, &sv), 0);
+		/* Dovecot's quota for alice is 1 GiB */
+		ck_assert_uint_eq((uint64_t)sv.f_blocks * sv.f_frsize, 1ull << 30);
+	}
+	ck_assert_uint_eq(proxy_commands(p, "GETQUOTAROOT", NULL), 1);
+	mount_stop(&m);
+	proxy_stop(p);
+}
+END_TEST
+
 static void add_tests(TCase *tc)
 {
 	tcase_add_test(tc, test_every_connection_logs_in_at_mount);
 	tcase_add_test(tc, test_a_scan_brings_in_several_folders_ahead);
+	tcase_add_test(tc, test_statfs_asks_the_server_nothing);
 }
 
 int main(void)

@@ -62,7 +62,7 @@ START_TEST(test_root_lists_the_mailbox_tree)
 	struct fs_config cfg;
 	struct fs *fs = make_fs(false, &cfg);
 	struct fs_dir *d;
-	ck_assert_int_eq(fs_opendir(fs, FS_ROOT_INO, &d), 0);
+	ck_assert_int_eq(fs_opendir(fs, FS_ROOT_INO, 0, &d), 0);
 	ck_assert_ptr_nonnull(fs_dir_find(d, "INBOX"));
 	ck_assert_ptr_nonnull(fs_dir_find(d, "Reisen"));
 	ck_assert_ptr_nonnull(fs_dir_find(d, "日本語"));
@@ -74,7 +74,7 @@ START_TEST(test_root_lists_the_mailbox_tree)
 	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "Reisen", &e), 0);
 	ck_assert_uint_eq(e.ino, reisen->e.ino);
 	struct fs_dir *sub;
-	ck_assert_int_eq(fs_opendir(fs, e.ino, &sub), 0);
+	ck_assert_int_eq(fs_opendir(fs, e.ino, 0, &sub), 0);
 	ck_assert_ptr_nonnull(fs_dir_find(sub, "Zürich"));
 	fs_dir_free(sub);
 	fs_dir_free(d);
@@ -89,7 +89,7 @@ START_TEST(test_messages_match_a_second_connection)
 	struct fs_entry inbox;
 	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "INBOX", &inbox), 0);
 	struct fs_dir *d;
-	ck_assert_int_eq(fs_opendir(fs, inbox.ino, &d), 0);
+	ck_assert_int_eq(fs_opendir(fs, inbox.ino, 0, &d), 0);
 	ck_assert_uint_eq(d->n, FS_DIR_DOTS + CORPUS_DEMO_INBOX);
 	ck_assert_str_eq(d->v[0].name, ".");
 	ck_assert_str_eq(d->v[1].name, "..");
@@ -143,7 +143,7 @@ END_TEST
 static void walk_listings(struct fs *fs, uint64_t ino, char **out, size_t *n, size_t max)
 {
 	struct fs_dir *d;
-	ck_assert_int_eq(fs_opendir(fs, ino, &d), 0);
+	ck_assert_int_eq(fs_opendir(fs, ino, 0, &d), 0);
 	for (size_t i = FS_DIR_DOTS; i < d->n; i++)
 		if (S_ISDIR(d->v[i].e.st.st_mode))
 			walk_listings(fs, d->v[i].e.ino, out, n, max);
@@ -187,7 +187,7 @@ static bool first_body_cached(struct fs *fs, struct mbox *m)
 static size_t message_inos(struct fs *fs, struct mbox *dir, uint64_t *inos, size_t max)
 {
 	struct fs_dir *d;
-	ck_assert_int_eq(fs_opendir(fs, dir->ino, &d), 0);
+	ck_assert_int_eq(fs_opendir(fs, dir->ino, 0, &d), 0);
 	size_t n = 0;
 	for (size_t i = FS_DIR_DOTS; i < d->n && n < max; i++) {
 		if (!S_ISREG(d->v[i].e.st.st_mode))
@@ -204,7 +204,7 @@ static void read_message(struct fs *fs, uint64_t ino)
 {
 	struct cache_span body;
 	bool keep;
-	ck_assert_int_eq(fs_open_body(fs, ino, O_RDONLY, &body, &keep), 0);
+	ck_assert_int_eq(fs_open_body(fs, ino, O_RDONLY, 0, &body, &keep), 0);
 	close(body.fd);
 }
 
@@ -219,7 +219,7 @@ START_TEST(test_scan_fetches_the_next_folder_ahead)
 	struct fs_config cfg;
 	struct fs *fs = make_fs_in(dir, true, &cfg);
 	struct fs_dir *root;
-	ck_assert_int_eq(fs_opendir(fs, FS_ROOT_INO, &root), 0);
+	ck_assert_int_eq(fs_opendir(fs, FS_ROOT_INO, 0, &root), 0);
 	fs_dir_free(root);
 	/* a folder of the walk with a next and a next but one */
 	struct mbox **all, *a = NULL, *b = NULL, *c = NULL;
@@ -278,7 +278,7 @@ START_TEST(test_moved_message_reads_through_its_old_inode)
 	ck_assert_int_eq(fs_rename(fs, from.ino, "1.eml", to.ino, "1.eml", 0), 0);
 	struct cache_span body;
 	bool keep;
-	ck_assert_int_eq(fs_open_body(fs, e.ino, O_RDONLY, &body, &keep), 0);
+	ck_assert_int_eq(fs_open_body(fs, e.ino, O_RDONLY, 0, &body, &keep), 0);
 	char got[256];
 	ck_assert_int_eq(pread(body.fd, got, sizeof got, (off_t)body.offset), (ssize_t)strlen(msg));
 	ck_assert_uint_eq(body.size, strlen(msg));
@@ -328,7 +328,7 @@ START_TEST(test_inodes_are_stable_across_instances)
 	struct fs_entry dir1, m1, dir2, m2;
 	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "Projekte", &dir1), 0);
 	struct fs_dir *d;
-	ck_assert_int_eq(fs_opendir(fs, dir1.ino, &d), 0);
+	ck_assert_int_eq(fs_opendir(fs, dir1.ino, 0, &d), 0);
 	const struct fs_dirent *sub = fs_dir_find(d, "2024");
 	ck_assert_ptr_nonnull(sub);
 	ck_assert_int_eq(fs_lookup(fs, sub->e.ino, "1.eml", &m1), 0);
@@ -336,7 +336,7 @@ START_TEST(test_inodes_are_stable_across_instances)
 	drop_fs(fs, &cfg);
 	fs = make_fs(false, &cfg);
 	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "Projekte", &dir2), 0);
-	ck_assert_int_eq(fs_opendir(fs, dir2.ino, &d), 0);
+	ck_assert_int_eq(fs_opendir(fs, dir2.ino, 0, &d), 0);
 	sub = fs_dir_find(d, "2024");
 	ck_assert_int_eq(fs_lookup(fs, sub->e.ino, "1.eml", &m2), 0);
 	ck_assert_uint_eq(dir1.ino, dir2.ino);

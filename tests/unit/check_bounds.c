@@ -170,7 +170,7 @@ START_TEST(test_size_beyond_off_t_still_stats)
 	struct fs_entry inbox, e;
 	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "INBOX", &inbox), 0);
 	struct fs_dir *d;
-	ck_assert_int_eq(fs_opendir(fs, inbox.ino, &d), 0);
+	ck_assert_int_eq(fs_opendir(fs, inbox.ino, 0, &d), 0);
 	for (size_t i = FS_DIR_DOTS; i < d->n; i++) {
 		ck_assert_int_eq(d->v[i].e.st.st_size, 0);
 		ck_assert_int_eq(d->v[i].e.st.st_blocks, 0);

@@ -58,7 +58,7 @@ START_TEST(test_qresync_names_the_vanished)
 	ck_assert_int_eq(fs_lookup(fs, inbox.ino, "1.eml", &e), 0);
 	ck_assert_uint_ne(e.ino, 0);
 	struct fs_dir *d;
-	ck_assert_int_eq(fs_opendir(fs, inbox.ino, &d), 0);
+	ck_assert_int_eq(fs_opendir(fs, inbox.ino, 0, &d), 0);
 	size_t files = 0;
 	for (size_t i = 0; i < d->n; i++)
 		files += S_ISREG(d->v[i].e.st.st_mode);
@@ -243,12 +243,12 @@ START_TEST(test_readdirplus_node_keeps_the_listed_ctime)
 	get_xattr(fs, one.ino, "user.imap.flags", "");  /* the resync */
 
 	struct fs_dir *d;
-	ck_assert_int_eq(fs_opendir(fs, inbox.ino, &d), 0);
+	ck_assert_int_eq(fs_opendir(fs, inbox.ino, 0, &d), 0);
 	const struct fs_dirent *de = fs_dir_find(d, "2.eml");
 	ck_assert_ptr_nonnull(de);
 	ck_assert_int_gt(de->e.st.st_ctime, de->e.st.st_mtime);  /* 2020, and now */
 	size_t at = (size_t)(de - d->v);
-	fs_dir_entries_used(fs, d, at, at + 1);
+	fs_dir_entries_used(fs, d, at, at + 1, NULL);
 	struct stat st;
 	double timeout;
 	ck_assert_int_eq(fs_getattr(fs, de->e.ino, &st, &timeout), 0);

@@ -91,7 +91,7 @@ START_TEST(test_hostile_mailbox_names_stay_inside)
 		FAKE_LOGOUT, NULL);
 	struct fs *fs = ff.fs;
 	struct fs_dir *d;
-	ck_assert_int_eq(fs_opendir(fs, FS_ROOT_INO, &d), 0);
+	ck_assert_int_eq(fs_opendir(fs, FS_ROOT_INO, 0, &d), 0);
 	static const char *const want[] = { "INBOX", "%2E%2E", "a", "x%2Fy", "%312.eml", "parent" };
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
 		ck_assert_msg(fs_dir_find(d, want[i]) != NULL, "no %s", want[i]);
@@ -174,7 +174,7 @@ START_TEST(test_kept_names_push_uid_names_aside)
 		ck_assert_int_eq(e.st.st_size, sizes[i]);
 	}
 	struct fs_dir *d;
-	ck_assert_int_eq(fs_opendir(fs, inbox.ino, &d), 0);
+	ck_assert_int_eq(fs_opendir(fs, inbox.ino, 0, &d), 0);
 	ck_assert_uint_eq(d->n, 2 + 3);
 	for (size_t i = 2; i < d->n; i++)
 		ck_assert_str_eq(d->v[i].name, names[i - 2]);
@@ -241,7 +241,7 @@ START_TEST(test_utf8_accept_names_are_utf8)
 		FAKE_LOGOUT, NULL);
 	struct fs *fs = ff.fs;
 	struct fs_dir *d;
-	ck_assert_int_eq(fs_opendir(fs, FS_ROOT_INO, &d), 0);
+	ck_assert_int_eq(fs_opendir(fs, FS_ROOT_INO, 0, &d), 0);
 	ck_assert(fs_dir_find(d, "INBOX") != NULL);
 	ck_assert(fs_dir_find(d, "R\xc3\xa9sum\xc3\xa9") != NULL);
 	ck_assert(fs_dir_find(d, "A&B") != NULL);
@@ -250,6 +250,33 @@ START_TEST(test_utf8_accept_names_are_utf8)
 	struct fs_entry e;
 	ck_assert_int_eq(fs_mkdir(fs, FS_ROOT_INO, "\xc3\x9c" "ber", &e), 0);
 	ck_assert(S_ISDIR(e.st.st_mode));
+	fakefs_close(&ff);
+}
+END_TEST
+
+/* The quota is asked for with the mount's LIST, in the same round trip,
+ * and statfs answers from it without asking the server: a grep -r or find
+ * calls statfs as it begins, and must not wait a round trip for it. */
+START_TEST(test_quota_comes_with_the_mount_listing)
+{
+	struct fakefs_opts o = { .start = true };
+	struct fakefs ff;
+	fakefs_open(&ff,
+		FAKE_LOGIN("QUOTA")
+		FAKEFS_LIST
+		"C: <tag3> GETQUOTAROOT INBOX\n"
+		"S: * LIST () \"/\" INBOX\n"
+		FAKEFS_LISTED
+		"S: * QUOTAROOT INBOX \"\"\n"
+		"S: * QUOTA \"\" (STORAGE 10 512)\n"
+		"S: <tag3> OK done\n"
+		FAKE_LOGOUT, &o);
+	for (int i = 0; i < 2; i++) {
+		struct statvfs sv;
+		ck_assert_int_eq(fs_statfs(ff.fs, &sv), 0);
+		ck_assert_uint_eq((uint64_t)sv.f_blocks * sv.f_frsize, 512 * 1024);
+		ck_assert_uint_eq((uint64_t)sv.f_bavail * sv.f_frsize, 502 * 1024);
+	}
 	fakefs_close(&ff);
 }
 END_TEST
@@ -270,6 +297,7 @@ int main(void)
 	tcase_add_test(tc, test_rm_without_uidplus_sends_nothing);
 	tcase_add_test(tc, test_kept_names_push_uid_names_aside);
 	tcase_add_test(tc, test_utf8_accept_names_are_utf8);
+	tcase_add_test(tc, test_quota_comes_with_the_mount_listing);
 	suite_add_tcase(su, tc);
 	int failed = check_run_suite(su);
 	struct buf err = BUF_INIT;

@@ -66,7 +66,7 @@ static uint64_t use_mailbox(struct fs *fs, const char *name)
 	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, name, &e), 0);
 	ck_assert_uint_ne(e.ino, 0);
 	struct fs_dir *d;
-	ck_assert_int_eq(fs_opendir(fs, e.ino, &d), 0);
+	ck_assert_int_eq(fs_opendir(fs, e.ino, 0, &d), 0);
 	fs_dir_free(d);
 	return e.ino;
 }
@@ -99,7 +99,7 @@ START_TEST(test_many_mailboxes_cost_linear_work)
 	struct mtree *t = &ff.fs->tree;
 
 	struct fs_dir *d;
-	ck_assert_int_eq(fs_opendir(ff.fs, FS_ROOT_INO, &d), 0);
+	ck_assert_int_eq(fs_opendir(ff.fs, FS_ROOT_INO, 0, &d), 0);
 	ck_assert_uint_eq(d->n, FS_DIR_DOTS + 1 + MANY);
 	ck_assert_uint_eq(dirents_named(d, "box"), MANY);
 	ck_assert_ptr_nonnull(fs_dir_find(d, "INBOX"));
@@ -229,7 +229,7 @@ START_TEST(test_vanished_mailboxes_are_freed)
 		ck_assert_msg(steps <= 16 * 2 * (2 + PER_ROUND), "round %d looked at %llu entries", r,
 			      (unsigned long long)steps);
 		struct fs_dir *d;
-		ck_assert_int_eq(fs_opendir(ff.fs, FS_ROOT_INO, &d), 0);
+		ck_assert_int_eq(fs_opendir(ff.fs, FS_ROOT_INO, 0, &d), 0);
 		ck_assert_uint_eq(d->n, FS_DIR_DOTS + 2 + PER_ROUND);
 		buf_reset(&fmt);
 		buf_addf(&fmt, "r%02d-", r);
@@ -268,7 +268,7 @@ START_TEST(test_referenced_mailbox_outlives_its_listing)
 	struct fs_entry gone, msg, e;
 	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, "Gone", &gone), 0);
 	struct fs_dir *d;
-	ck_assert_int_eq(fs_opendir(fs, gone.ino, &d), 0);  /* a directory handle */
+	ck_assert_int_eq(fs_opendir(fs, gone.ino, 0, &d), 0);  /* a directory handle */
 	ck_assert_int_eq(fs_lookup(fs, gone.ino, "1.eml", &msg), 0);  /* a node */
 	struct mbox *reader = mtree_by_ino(t, gone.ino);  /* and a reader */
 	ck_assert_ptr_nonnull(reader);
@@ -287,7 +287,7 @@ START_TEST(test_referenced_mailbox_outlives_its_listing)
 	const struct fs_dirent *de = fs_dir_find(d, "1.eml");
 	ck_assert_ptr_nonnull(de);
 	size_t at = (size_t)(de - d->v);
-	fs_dir_entries_used(fs, d, at, at + 1);  /* readdirplus hands it out late: one more lookup */
+	fs_dir_entries_used(fs, d, at, at + 1, NULL);  /* readdirplus hands it out late: one more lookup */
 
 	/* back: the same entry, so the same inode (a new entry could not
 	 * have it while the old one is held) */
@@ -348,7 +348,7 @@ static void collect(struct fs *fs, const char *dir, struct shown *out)
 	ck_assert_int_eq(fs_lookup(fs, FS_ROOT_INO, dir, &e), 0);
 	ck_assert_uint_ne(e.ino, 0);
 	struct fs_dir *d;
-	ck_assert_int_eq(fs_opendir(fs, e.ino, &d), 0);
+	ck_assert_int_eq(fs_opendir(fs, e.ino, 0, &d), 0);
 	for (size_t i = FS_DIR_DOTS; i < d->n; i++) {
 		ck_assert_uint_lt(out->n, 8);
 		snprintf(out->names[out->n], sizeof out->names[0], "%s/%s", dir, d->v[i].name);
@@ -366,7 +366,7 @@ static void messages_at(struct fs *fs, const char *dir, const char *name, struct
 	ck_assert_int_eq(fs_lookup(fs, a.ino, name, &e), 0);
 	ck_assert_msg(e.ino != 0 && S_ISDIR(e.st.st_mode), "%s/%s is no directory", dir, name);
 	struct fs_dir *d;
-	ck_assert_int_eq(fs_opendir(fs, e.ino, &d), 0);
+	ck_assert_int_eq(fs_opendir(fs, e.ino, 0, &d), 0);
 	buf_reset(out);
 	for (size_t i = FS_DIR_DOTS; i < d->n; i++)
 		buf_addf(out, "%s ", d->v[i].name);
@@ -387,7 +387,7 @@ static void check_collisions(bool reversed, struct shown *out)
 	mtree_fs_open(&ff, s.data, 0);
 
 	struct fs_dir *root;
-	ck_assert_int_eq(fs_opendir(ff.fs, FS_ROOT_INO, &root), 0);
+	ck_assert_int_eq(fs_opendir(ff.fs, FS_ROOT_INO, 0, &root), 0);
 	ck_assert_uint_eq(root->n, FS_DIR_DOTS + 4);  /* INBOX a p x: x once */
 	fs_dir_free(root);
 	memset(out, 0, sizeof *out);

@@ -69,7 +69,7 @@ START_TEST(test_wrong_origin_uid_section_and_extra_bytes)
 		"S: <tag5> OK done\n"
 		FAKE_LOGOUT);
 	struct cache_span body;
-	ck_assert_int_eq(fs_read_body(ff.fs, ino, 0, 4096, &body), 0);
+	ck_assert_int_eq(fs_read_body(ff.fs, ino, 0, 4096, 0, &body), 0);
 	ck_assert_uint_eq(body.size, 2000000);  /* the end is not known yet */
 	size_t cap = 300000;
 	char *got = malloc(cap);
@@ -102,7 +102,7 @@ START_TEST(test_short_literal_at_the_end_is_the_real_size)
 		"S: <tag5> OK done\n"
 		FAKE_LOGOUT);
 	struct cache_span body;
-	ck_assert_int_eq(fs_read_body(ff.fs, ino, 1966080, 4096, &body), 0);
+	ck_assert_int_eq(fs_read_body(ff.fs, ino, 1966080, 4096, 0, &body), 0);
 	ck_assert_uint_eq(body.size, 1967080);
 	char got[4096];
 	ck_assert_int_eq(pread(body.fd, got, sizeof got, (off_t)body.offset + 1966080), 1000);
@@ -133,7 +133,7 @@ START_TEST(test_window_without_its_bytes_is_no_end)
 		"S: <tag6> OK done\n"
 		FAKE_LOGOUT);
 	struct cache_span body;
-	ck_assert_int_eq(fs_read_body(ff.fs, ino, 0, 4096, &body), -EIO);
+	ck_assert_int_eq(fs_read_body(ff.fs, ino, 0, 4096, 0, &body), -EIO);
 	ck_assert_int_eq(size_of(&ff, ino), 2000000);
 	fakefs_close(&ff);
 }
@@ -173,7 +173,7 @@ START_TEST(test_connection_lost_mid_window)
 		"S: <tag3> OK done\n"
 		FAKE_LOGOUT);
 	struct cache_span body;
-	ck_assert_int_eq(fs_read_body(ff.fs, ino, 0, 4096, &body), 0);
+	ck_assert_int_eq(fs_read_body(ff.fs, ino, 0, 4096, 0, &body), 0);
 	char got[4096];
 	ck_assert_int_eq(pread(body.fd, got, sizeof got, (off_t)body.offset), (ssize_t)sizeof got);
 	size_t i = 0;
@@ -197,7 +197,7 @@ static void *read_thread(void *arg)
 {
 	struct read_at *r = arg;
 	struct cache_span body;
-	r->rc = fs_read_body(r->ff->fs, r->ino, r->off, 4096, &body);
+	r->rc = fs_read_body(r->ff->fs, r->ino, r->off, 4096, 0, &body);
 	if (r->rc == 0) {
 		if (pread(body.fd, &r->first, 1, (off_t)(body.offset + r->off)) != 1)
 			r->first = 0;

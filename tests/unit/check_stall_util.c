@@ -93,7 +93,7 @@ int open_body(struct stall_fs *sf, long long *ms)
 	struct cache_span body;
 	bool keep;
 	long long t0 = clock_ms();
-	int rc = fs_open_body(sf->ff.fs, sf->ino, O_RDONLY, &body, &keep);
+	int rc = fs_open_body(sf->ff.fs, sf->ino, O_RDONLY, 0, &body, &keep);
 	*ms = clock_ms() - t0;
 	if (rc == 0)
 		close(body.fd);
