@@ -69,10 +69,10 @@ struct mbox {
 	time_t checked;
 	time_t flags_checked;    /* without CONDSTORE: every message's flags last asked */
 	time_t used;             /* last asked for (mbox_refresh): the watcher polls those of the last hour */
-	/* the process that last opened it as a directory, and when (monotonic
-	 * seconds): its first read of the first message is a walk's (prefetch.c) */
+	/* the process that last opened it as a directory, and when (clock_ms):
+	 * its first read of the first message is a walk's (prefetch.c) */
 	pid_t walker;
-	time_t walked;
+	long long walked_ms;
 	/* one refresh at a time: a slower one that began earlier must not
 	 * put back what a later one removed */
 	bool refreshing;

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
 
 #include "cancel.h"
+#include "clock.h"
 #include "log.h"
 #include "model/mailbox.h"
 #include "model/tree.h"
@@ -28,24 +28,17 @@ bool mbox_loaded(struct mbox *m)
 	return loaded;
 }
 
-static time_t monotonic_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 void mbox_walked_by(struct mbox *m, pid_t pid)
 {
 	pthread_mutex_lock(&m->lock);
 	m->walker = pid;
-	m->walked = monotonic_s();
+	m->walked_ms = clock_ms();
 	pthread_mutex_unlock(&m->lock);
 }
 
 bool mbox_walked_by_locked(const struct mbox *m, pid_t pid, int max_age)
 {
-	return pid && m->walker == pid && monotonic_s() - m->walked <= max_age;
+	return pid && m->walker == pid && clock_ms() - m->walked_ms <= max_age * 1000LL;
 }
 
 /* ---- listings ---- */

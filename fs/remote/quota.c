@@ -5,8 +5,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "remote/quota.h"
 #include "remote/run.h"
 #include "worker.h"
@@ -16,23 +16,16 @@ struct quota {
 	struct pool *pool;
 	struct worker w;             /* w.lock guards what follows */
 	bool wanted;                 /* the thread is to ask */
-	time_t asked_at;             /* monotonic seconds */
+	long long asked_ms;          /* clock_ms */
 	struct quota_usage last;
 };
-
-static time_t monotonic_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 void quota_new(struct quota **out, struct pool *p)
 {
 	struct quota *q = xcalloc(1, sizeof *q);
 	q->pool = p;
 	worker_init(&q->w, q, NULL);
-	q->asked_at = monotonic_s();
+	q->asked_ms = clock_ms();
 	*out = q;
 }
 
@@ -105,10 +98,10 @@ int quota_start(struct quota *q)
 struct quota_usage quota_get(struct quota *q, int max_age)
 {
 	pthread_mutex_lock(&q->w.lock);
-	time_t now = monotonic_s();
-	if (q->w.n && now - q->asked_at >= max_age) {
+	long long now = clock_ms();
+	if (q->w.n && now - q->asked_ms >= max_age * 1000LL) {
 		q->wanted = true;
-		q->asked_at = now;
+		q->asked_ms = now;
 		worker_wake(&q->w);
 	}
 	struct quota_usage u = q->last;
