@@ -50,8 +50,12 @@ enum { AHEAD_BUDGET = 4096 };
  * connection, not per folder. */
 enum { FOLDERS_AHEAD = 5 };
 /* How long after opening a folder as a directory a process reading its
- * first message is taken to walk it: rsync lists the whole tree first. */
-enum { WALK_AGE = 60 };
+ * first message is taken to walk it: grep -r, tar and cp read at once; a
+ * file manager's viewer opened by hand comes later, and fetching the
+ * folder for it would be a waste on a thin link (rsync, which lists the
+ * whole tree first, may miss it: only its first folder then starts
+ * small). */
+enum { WALK_AGE = 10 };
 
 /* Bodies of m to fetch, or (listing) m's listing and first windows. */
 struct job {
