@@ -13,7 +13,8 @@ fs_libfscore_la_SOURCES += fs/remote/labels.c fs/remote/labels.h
 fs_libfscore_la_SOURCES += fs/remote/quota.c fs/remote/quota.h
 fs_libfscore_la_SOURCES += fs/remote/range.c fs/remote/range.h fs/read/partial.c fs/read/partial.h
 fs_libfscore_la_SOURCES += fs/remote/auth.c fs/remote/auth.h fs/remote/secret.c fs/remote/secret.h
-fs_libfscore_la_SOURCES += fs/open.c fs/read/prefetch.c fs/read/prefetch.h fs/read/watch.c fs/read/watch.h
+fs_libfscore_la_SOURCES += fs/open.c fs/read/prefetch.c fs/read/prefetch.h fs/read/prefetch_impl.h fs/read/jobs.c \
+	fs/read/watch.c fs/read/watch.h
 fs_libfscore_la_SOURCES += fs/write/fswrite.c fs/write/staged.h fs/write/staging.c fs/write/deliver.c fs/write/xattr.c \
 	fs/write/over.c
 fs_libfscore_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)

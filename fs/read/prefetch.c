@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -18,6 +17,7 @@
 #include "remote/select.h"
 #include "read/partial.h"
 #include "read/prefetch.h"
+#include "read/prefetch_impl.h"
 #include "uidset.h"
 #include "worker.h"
 #include "xalloc.h"
@@ -29,11 +29,6 @@ enum { WINDOW_FIRST = 8, WINDOW_SCAN = 256, WINDOW_MAX = 1024 };
  * fetched whole (or empty): their reads, if any, come too late to ask for
  * the next ones in time. */
 enum { SCAN_CHAIN = 8 };
-/* Readers of one folder told apart (rg's walker reads a folder from its
- * end down while, from rg 14 on, the threads stealing its work read it
- * from its start up; xargs -P reads several ranges): each gets a window
- * of its own, as the kernel keeps per-file read-ahead state. */
-enum { STREAMS = 4 };
 /* How far an open may land outside a reader's planned positions and
  * still be its: threads taking a walk's files race each other. */
 enum { STREAM_SLACK = WINDOW_FIRST };
@@ -56,63 +51,6 @@ enum { FOLDERS_AHEAD = 5 };
  * whole tree first, may miss it: only its first folder then starts
  * small). */
 enum { WALK_AGE = 10 };
-
-/* Bodies of m to fetch, or (listing) m's listing and first windows. */
-struct job {
-	struct mbox *m;          /* a reference */
-	uint32_t uidvalidity;
-	uint32_t *uids;
-	size_t n;
-	bool listing;
-	unsigned chain;          /* listing: how many small folders past m it may go on */
-	unsigned walk_pos;       /* listing: m's place in the scan's walk */
-	struct job *next;
-};
-
-struct prefetch {
-	struct pool *pool;
-	struct cache *cache;
-	struct mtree *tree;
-	int listing_max_age;
-	prefetch_arrived_fn on_arrival;
-	void *ctx;
-	struct worker w;         /* its lock (pf->w.lock) guards the fields below; no job
-				    is queued once it stops */
-	struct job *head, *tail;
-	unsigned nworkers;
-	unsigned nstreamers;        /* workers 0..nstreamers-1 stream bodies; the one after
-				       them, if any, only lists */
-	unsigned planning;          /* plan_begin without plan_end: jobs wake no worker yet */
-	struct mbox **streaming;    /* per worker: the mailbox it streams, or NULL */
-	atomic_size_t inflight;     /* bodies asked for and not yet arrived, all mailboxes */
-	pthread_mutex_t budget_lock;  /* read-ahead's look at inflight and what it adds to it */
-};
-
-/* One reader of a folder, as its opens show it (directory positions). */
-struct stream {
-	size_t lo, hi;           /* the positions planned for it: [lo, hi) */
-	size_t front;            /* its furthest open in its direction */
-	size_t start;            /* its first open */
-	unsigned window;
-	int dir;                 /* 1 up, -1 down, 0 not known yet */
-	unsigned long used;      /* when it last opened (the oldest makes room) */
-};
-
-/* One mailbox's read-ahead (its m->ahead), under m->lock. */
-struct ahead {
-	struct stream streams[STREAMS];
-	unsigned nstreams;
-	unsigned long clock;
-	bool next_planned;       /* a scan reached the end: the next folder is on its way */
-	struct uidset inflight;  /* bodies asked for and not yet arrived */
-	unsigned waiters;        /* readers waiting for a body */
-	uint32_t waited_uid;     /* the body the (only) waiting reader wants */
-	/* Its place in the walk of the scan that brought it in (0: none, or
-	 * the first folder): streamers take the bodies of the folder a scan
-	 * reaches first first, whichever listing came back first.  Read
-	 * without m->lock by take_job. */
-	atomic_uint walk_pos;
-};
 
 /* m's read-ahead state, made at its first use (m->lock held). */
 static struct ahead *ahead_of(struct mbox *m)
@@ -165,77 +103,6 @@ static long long job_clock_us(void)
 	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
-static void job_free(struct job *job)
-{
-	mbox_put(job->m);
-	free(job->uids);
-	free(job);
-}
-
-enum take_what { TAKE_BODIES_OF_M, TAKE_BODIES, TAKE_LISTING };
-
-/* Where a queued job is: the link to it and the job before it. */
-struct job_at {
-	struct job **pp;
-	struct job *prev;
-};
-
-static struct job *unlink_job(struct prefetch *pf, struct job_at at)
-{
-	struct job *j = *at.pp;
-	*at.pp = j->next;
-	if (pf->tail == j)
-		pf->tail = at.prev;
-	j->next = NULL;
-	return j;
-}
-
-/* pf->w.lock held.  Of the body jobs from *pp on whose mailboxes no worker
- * streams (the one at *pp is such a job), the one of the folder a scan
- * reaches first, the oldest of those. */
-static struct job_at first_in_walk(struct prefetch *pf, struct job **pp, struct job *prev)
-{
-	struct job_at best = { pp, prev };
-	unsigned best_pos = atomic_load(&(*pp)->m->ahead->walk_pos);
-	for (; *pp; prev = *pp, pp = &(*pp)->next) {
-		struct job *j = *pp;
-		unsigned pos = j->listing ? UINT_MAX : atomic_load(&j->m->ahead->walk_pos);
-		if (pos >= best_pos)
-			continue;
-		bool streamed = false;
-		for (unsigned i = 0; i < pf->nstreamers && !streamed; i++)
-			streamed = pf->streaming[i] == j->m;
-		if (!streamed) {
-			best = (struct job_at){ pp, prev };
-			best_pos = pos;
-		}
-	}
-	return best;
-}
-
-/* pf->w.lock held.  Unlinks and returns the first queued job of mailbox m
- * and generation uidvalidity, of a mailbox no worker streams, or the
- * first listing job; NULL when there is none. */
-static struct job *take_job(struct prefetch *pf, enum take_what what, struct mbox *m, uint32_t uidvalidity)
-{
-	for (struct job **pp = &pf->head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next) {
-		struct job *j = *pp;
-		bool mine = j->listing == (what == TAKE_LISTING);
-		if (mine && what == TAKE_BODIES_OF_M) {
-			mine = j->m == m && j->uidvalidity == uidvalidity;
-		} else if (mine && what == TAKE_BODIES) {
-			for (unsigned i = 0; i < pf->nstreamers && mine; i++)
-				mine = pf->streaming[i] != j->m;
-			if (mine)
-				return unlink_job(pf, first_in_walk(pf, pp, prev));
-		}
-		if (!mine)
-			continue;
-		return unlink_job(pf, (struct job_at){ pp, prev });
-	}
-	return NULL;
-}
-
 /* Streams job's mailbox on one connection: the jobs the reader queues for
  * it meanwhile are pipelined behind the FETCH in flight, so its bodies
  * come in the order they are wanted, with no round trip between windows,
@@ -271,7 +138,7 @@ static void run_stream(struct prefetch *pf, unsigned self, struct job *job)
 	while (st && rc == 0) {
 		struct job *more = NULL, **tail = &more;
 		pthread_mutex_lock(&pf->w.lock);
-		while ((*tail = take_job(pf, TAKE_BODIES_OF_M, m, uidvalidity)))
+		while ((*tail = job_take(pf, TAKE_BODIES_OF_M, m, uidvalidity)))
 			tail = &(*tail)->next;
 		if (!more && !fetch_stream_pending(st) && !sel) {
 			pf->streaming[self] = NULL;
@@ -317,50 +184,11 @@ static void run_stream(struct prefetch *pf, unsigned self, struct job *job)
 	pthread_mutex_lock(&pf->w.lock);
 	/* jobs of the mailbox left behind (another generation, or queued after
 	 * a failure) are anyone's now; the slot is cleared before the
-	 * reference goes, as take_job compares queued jobs' mailboxes with it */
+	 * reference goes, as job_take compares queued jobs' mailboxes with it */
 	pf->streaming[self] = NULL;
 	mbox_put(m);
 	if (pf->head)
 		worker_wake_all(&pf->w);
-}
-
-/* false (nothing queued) once stopping: no worker would take it, and the
- * queue was emptied for the last time */
-static bool enqueue(struct prefetch *pf, struct job *job)
-{
-	pthread_mutex_lock(&pf->w.lock);
-	bool queued = !pf->w.stop;
-	if (queued) {
-		if (pf->tail)
-			pf->tail->next = job;
-		else
-			pf->head = job;
-		pf->tail = job;
-		/* all: the one worker_wake would pick may be the lister, who
-		 * leaves a body job to the streamers */
-		if (!pf->planning)
-			worker_wake_all(&pf->w);
-	}
-	pthread_mutex_unlock(&pf->w.lock);
-	return queued;
-}
-
-/* The windows one open plans go out together: a worker woken by the first
- * would otherwise send it alone and find the next only a round trip
- * later, when the first answer comes. */
-static void plan_begin(struct prefetch *pf)
-{
-	pthread_mutex_lock(&pf->w.lock);
-	pf->planning++;
-	pthread_mutex_unlock(&pf->w.lock);
-}
-
-static void plan_end(struct prefetch *pf)
-{
-	pthread_mutex_lock(&pf->w.lock);
-	if (--pf->planning == 0 && pf->head)
-		worker_wake_all(&pf->w);
-	pthread_mutex_unlock(&pf->w.lock);
 }
 
 static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_t to);
@@ -388,9 +216,9 @@ static void run_listing(struct prefetch *pf, struct job *job)
 	bool whole = m->listing.n <= WINDOW_SCAN;
 	if (m->loaded && ahead_unread(m)) {
 		atomic_store(&ahead_of(m)->walk_pos, walk_pos);
-		plan_begin(pf);
+		job_plan_begin(pf);
 		plan_scan(pf, m);
-		plan_end(pf);
+		job_plan_end(pf);
 	}
 	pthread_mutex_unlock(&m->lock);
 	struct mbox *next = whole && chain ? mtree_scan_next(pf->tree, m) : NULL;
@@ -414,9 +242,9 @@ struct take {
 static bool job_taken(void *ctx)
 {
 	struct take *t = ctx;
-	if (t->self < t->pf->nstreamers && (t->job = take_job(t->pf, TAKE_BODIES, NULL, 0)))
+	if (t->self < t->pf->nstreamers && (t->job = job_take(t->pf, TAKE_BODIES, NULL, 0)))
 		return true;
-	return (t->job = take_job(t->pf, TAKE_LISTING, NULL, 0)) != NULL;
+	return (t->job = job_take(t->pf, TAKE_LISTING, NULL, 0)) != NULL;
 }
 
 static void worker(void *arg, unsigned self)
@@ -536,7 +364,7 @@ static void queue_window(struct prefetch *pf, struct mbox *m, size_t from, size_
 		return;
 	}
 	qsort(job->uids, job->n, sizeof *job->uids, cmp_uid);  /* fetch.c wants them ascending */
-	if (!enqueue(pf, job)) {
+	if (!job_enqueue(pf, job)) {
 		/* stopping: no longer in flight (only this reader, who holds
 		 * m->lock, can have asked for them) */
 		for (size_t i = 0; i < job->n; i++)
@@ -556,7 +384,7 @@ static bool enqueue_listing(struct prefetch *pf, struct mbox *m, unsigned chain,
 	job->listing = true;
 	job->chain = chain;
 	job->walk_pos = walk_pos;
-	if (enqueue(pf, job))
+	if (job_enqueue(pf, job))
 		return true;
 	job_free(job);
 	return false;
@@ -784,7 +612,7 @@ int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uin
 {
 	bool have = cache_body_get(pf->cache, m->name, uidvalidity, uid, out) == 0;
 	pthread_mutex_lock(&m->lock);
-	plan_begin(pf);
+	job_plan_begin(pf);
 	struct ahead *a = ahead_of(m);
 	long found = m->listing.uidvalidity == uidvalidity ? mbox_find(m, uid) : -1;
 	long index = found >= 0 ? (long)m->rank[found] : -1;  /* directory position */
@@ -794,7 +622,7 @@ int prefetch_open(struct prefetch *pf, struct mbox *m, uint32_t uidvalidity, uin
 		struct stream *s = plan_readahead(pf, m, (size_t)index, !have, walk);
 		scan_ends = scan_reaches_end(m, s, (size_t)index);
 	}
-	plan_end(pf);
+	job_plan_end(pf);
 	/* A read is safe to repeat: a fetch that failed (a connection lost
 	 * mid-body, or past its deadline) is asked for once more, alone, on a
 	 * fresh one, with a deadline of its own.  An interrupted reader leaves
